@@ -1,0 +1,364 @@
+"""What went wrong, in numbers and words: metrics, the failure mode, and hints.
+
+Every fit ends in exactly one mode, decided on validation data in this order:
+
+- ``diverged``:  training stopped on an exploding or non-finite loss, or predictions are not finite.
+- ``collapsed``: the prediction is nearly constant (its spread is under COLLAPSED_SPREAD of the target's).
+- ``fit``:       the prediction captures at least FIT_CAPTURED of the target's structure beyond a line.
+- ``linear``:    the prediction is itself (nearly) a straight line, while the target is not.
+- ``underfit``:  anything else: it bends, but not enough, or not where the target does.
+
+"Structure beyond a line" is ``line_mse - noise_floor``: what the best least-squares line
+cannot explain, less what nothing can explain. The noise floor is estimated from the data
+(see :func:`noise_floor`), so a target that is a line up to noise counts as ``fit`` when
+fit by a line, and a noisy target is not held to an error below its noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from mlpcore import activations
+
+COLLAPSED_SPREAD = 0.1
+"""A prediction whose standard deviation is below this fraction of the target's is "constant"."""
+
+FIT_CAPTURED = 0.9
+"""Share of the target's structure beyond a line (above noise) that a ``fit`` must capture."""
+
+LINEAR_DEVIATION = 0.05
+"""A prediction whose own deviation from its best line carries less than this fraction of the
+target's structure beyond a line is a straight line for all a user can see."""
+
+LINEAR_TARGET_SHARE = 0.01
+"""A target whose structure beyond a line (above noise) is under this share of its variance is a line."""
+
+FLAT_SLOPE = 0.05
+"""A unit is flat on a point where its slope is below this fraction of the activation's peak slope."""
+
+SATURATED_POINTS = 0.9
+"""A unit flat on at least this share of points (but not all) is saturated; on all of them, dead."""
+
+STALLED_DROP = 0.01
+"""A training loss that fell by less than this fraction over the whole run did not learn."""
+
+STILL_FALLING = 0.01
+"""A loss that fell by more than this fraction over the last tenth of the run was still improving."""
+
+KINK_MARGIN = 0.01
+"""A breakpoint counts as inside the data when it is at least this share of the range from either end
+(a kink a hair from the edge bends nothing a user could see)."""
+
+UNSCALED_RANGE = 10.0
+"""Unscaled data reaching beyond +-this puts pre-activations far outside the bend of any activation."""
+
+MODES = ("diverged", "collapsed", "linear", "underfit", "fit")
+"""Every mode, from worst to best."""
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    mode: str
+    metrics: dict[str, float | None]
+    """Plain floats (None where undefined or non-finite), JSON-able as they stand."""
+    hints: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {"mode": self.mode, "metrics": dict(self.metrics), "hints": list(self.hints)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Diagnosis":
+        return cls(d["mode"], dict(d["metrics"]), tuple(d["hints"]))
+
+    def __str__(self) -> str:
+        shown = ("mse", "line_mse", "noise_floor", "gain", "captured", "pred_spread", "pred_line_deviation",
+                 "dead_fraction", "saturated_fraction", "kinks_in_range")
+        lines = [f"mode: {self.mode}"]
+        lines += [f"  {k:<20} {_fmt(self.metrics.get(k))}" for k in shown if k in self.metrics]
+        lines += [f"  - {h}" for h in self.hints]
+        return "\n".join(lines)
+
+
+def _fmt(v) -> str:
+    return "n/a" if v is None else f"{v:.4g}"
+
+
+# --- numbers -------------------------------------------------------------------------------------
+
+
+def line_fit(x: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Least-squares affine fit of ``v`` (n, k) on ``x`` (n, d), evaluated at ``x``."""
+    design = np.column_stack([np.ones(len(x)), x])
+    coef, *_ = np.linalg.lstsq(design, v, rcond=None)
+    return design @ coef
+
+
+def noise_floor(x: np.ndarray, y: np.ndarray) -> float:
+    """Noise variance of y around a smooth function of 1-D x, with no model fitted.
+
+    The Gasser-Sroka-Jennen-Steinmetz estimator: after sorting by x, each y_i is compared
+    with the straight line through its two neighbours; for a smooth target the difference
+    is noise only, with variance sigma**2 / c_i**2. It is exact for any locally linear
+    target (so x**2 on integers gives ~0, not the curvature), and unbiased for noise of
+    any size. Inputs with more than one column, or fewer than 3 points, give 0.
+    """
+    if x.shape[1] != 1 or len(x) < 3:
+        return 0.0
+    order = np.argsort(x[:, 0], kind="stable")
+    xs, ys = x[order, 0], y[order]
+    span = xs[2:] - xs[:-2]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a = np.where(span > 0, (xs[2:] - xs[1:-1]) / span, 0.5)  # ties: the mean of the neighbours
+    b = 1.0 - a
+    e = a[:, None] * ys[:-2] + b[:, None] * ys[2:] - ys[1:-1]
+    c2 = 1.0 / (a * a + b * b + 1.0)
+    return float(np.mean(c2[:, None] * e * e))
+
+
+def unit_slopes(model, x: np.ndarray) -> list[np.ndarray]:
+    """Per hidden layer, each unit's slope on each point relative to the activation's peak: (n, width)."""
+    act = activations.get(model.config.activation)
+    zs = model.preactivations(x)[:-1]
+    with np.errstate(all="ignore"):
+        return [act.df(z, act.f(z)) / act.peak_slope for z in zs]
+
+
+def unit_health(model, x: np.ndarray) -> tuple[float, float]:
+    """(dead_fraction, saturated_fraction) over all hidden units on the points ``x``."""
+    flat = np.concatenate([(s < FLAT_SLOPE) for s in unit_slopes(model, x)], axis=1)
+    share = flat.mean(axis=0)
+    dead = share == 1.0
+    saturated = (share >= SATURATED_POINTS) & ~dead
+    return float(dead.mean()), float(saturated.mean())
+
+
+def kinks_in_range(model, x: np.ndarray) -> int | None:
+    """How many first-layer ReLU-family units break (z = 0, at x = -b/w) inside x's range (by KINK_MARGIN).
+
+    None unless the hidden activation is kinked and x is 1-D.
+    """
+    if not activations.get(model.config.activation).kinked or model.layout.sizes[0] != 1:
+        return None
+    W, b = model.layout.views(model.theta)[0]
+    w = W[0]
+    bias = np.zeros_like(w) if b is None else b
+    lo, hi = model.x_scaler.transform(np.array([[x.min()], [x.max()]]))[:, 0]
+    margin = KINK_MARGIN * (hi - lo)
+    with np.errstate(all="ignore"):
+        at = -bias / w
+    return int(np.sum(np.isfinite(at) & (at > lo + margin) & (at < hi - margin)))
+
+
+def compute_metrics(model, x_train, y_train, x_val, y_val, curve) -> dict[str, float | None]:
+    """Every number the mode and hints are decided from (see the module docstring)."""
+    pred = model.predict(x_val).reshape(y_val.shape)
+    var_y = float(np.mean((y_val - y_val.mean(axis=0)) ** 2))
+    line_mse = float(np.mean((y_val - line_fit(x_val, y_val)) ** 2))
+    noise = min(noise_floor(x_val, y_val), line_mse)
+    structure = line_mse - noise
+    m: dict[str, float | None] = {"var_y": var_y, "line_mse": line_mse, "noise_floor": noise}
+    m["nonlinear_share"] = structure / var_y if var_y > 0 else 0.0
+    finite = bool(np.all(np.isfinite(pred)))
+    if finite:
+        with np.errstate(all="ignore"):
+            mse = float(np.mean((pred - y_val) ** 2))
+            m["mse"] = mse
+            m["r2"] = 1.0 - mse / var_y if var_y > 0 else None
+            m["gain"] = 1.0 - mse / line_mse if line_mse > 0 else None
+            m["captured"] = (line_mse - mse) / structure if structure > 0 else None
+            m["pred_spread"] = float(np.std(pred)) / np.sqrt(var_y) if var_y > 0 else None
+            dev = float(np.mean((pred - line_fit(x_val, pred)) ** 2))
+            m["pred_line_deviation"] = dev / structure if structure > 0 else None
+        m["dead_fraction"], m["saturated_fraction"] = unit_health(model, x_val)
+    else:
+        for k in ("mse", "r2", "gain", "captured", "pred_spread", "pred_line_deviation",
+                  "dead_fraction", "saturated_fraction"):
+            m[k] = None
+    m["kinks_in_range"] = kinks_in_range(model, x_train) if np.all(np.isfinite(model.theta)) else None
+    m["hidden_units"] = float(sum(model.config.hidden))
+    first, last = curve.train_loss[0], curve.train_loss[-1]
+    tail = curve.train_loss[max(0, int(len(curve.train_loss) * 0.9) - 1)]
+    with np.errstate(all="ignore"):
+        m["loss_drop"] = 1.0 - last / first if first > 0 else 0.0
+        m["tail_drop"] = 1.0 - last / tail if tail > 0 else 0.0
+    m["final_train_mse"] = float(last)
+    m["final_val_mse"] = float(curve.val_loss[-1])
+    m["steps_done"] = float(curve.steps[-1])
+    return {k: (float(v) if v is not None and np.isfinite(v) else None) for k, v in m.items()}
+
+
+def classify(metrics: dict[str, float | None], diverged: bool) -> str:
+    """The failure mode from the metrics alone (order and thresholds: module docstring)."""
+    spread = metrics.get("pred_spread")
+    if diverged or metrics.get("mse") is None:
+        return "diverged"
+    if spread is not None and spread < COLLAPSED_SPREAD:
+        return "collapsed"
+    if metrics["nonlinear_share"] < LINEAR_TARGET_SHARE:
+        # The target is a line up to noise: judge the fit against all of its signal instead.
+        signal = metrics["var_y"] - metrics["noise_floor"]
+        explained = (metrics["var_y"] - metrics["mse"]) / signal if signal > 0 else 1.0
+        return "fit" if explained >= FIT_CAPTURED else "underfit"
+    if (metrics.get("captured") or -np.inf) >= FIT_CAPTURED:
+        return "fit"
+    if (metrics.get("pred_line_deviation") or 0.0) < LINEAR_DEVIATION:
+        return "linear"
+    return "underfit"
+
+
+# --- words ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a hint rule may look at."""
+
+    mode: str
+    m: dict[str, float | None]
+    config: object
+    x: np.ndarray
+    y: np.ndarray
+    model: object
+
+
+def _hint_diverged(c: Context) -> str | None:
+    if c.mode != "diverged":
+        return None
+    s = f"the loss blew up by step {int(c.m['steps_done'] or 0)}: lower the learning rate (lr={c.config.lr:g}; try {c.config.lr / 10:g})"
+    if c.config.y_scaling == "none" and np.abs(c.y).max() > UNSCALED_RANGE:
+        s += f" and scale the targets (y_scaling='standard'): unscaled targets up to {np.abs(c.y).max():g} make gradients that large"
+    return s
+
+
+def _hint_output_range(c: Context) -> str | None:
+    lo, hi = activations.get(c.config.output_activation).output_range
+    reach = c.model.y_scaler.inverse(np.array([[lo], [hi]]))[:, 0] if np.isfinite([lo, hi]).any() else None
+    if reach is None:
+        return None
+    lo_y, hi_y = np.nanmin(reach), np.nanmax(reach)
+    if c.y.min() >= lo_y and c.y.max() <= hi_y:
+        return None
+    return (f"output_activation={c.config.output_activation!r} can only produce values in ({lo_y:.3g}, {hi_y:.3g}), "
+            f"but the target spans [{c.y.min():.3g}, {c.y.max():.3g}]: use output_activation='identity'")
+
+
+def _hint_flat_output(c: Context) -> str | None:
+    name = c.config.output_activation
+    if name == "identity" or c.mode == "fit":
+        return None
+    out = activations.get(name)
+    z = c.model.preactivations(c.x)[-1]
+    with np.errstate(all="ignore"):
+        flat = float(np.mean(out.df(z, out.f(z)) / out.peak_slope < FLAT_SLOPE))
+    if flat < 0.5:
+        return None
+    return (f"the output unit ({name}) is flat on {flat:.0%} of the points, so almost no gradient reaches the "
+            f"network: use output_activation='identity' for regression")
+
+
+def _hint_unscaled_x(c: Context) -> str | None:
+    if c.config.x_scaling != "none" or np.abs(c.x).max() <= UNSCALED_RANGE or c.mode == "fit":
+        return None
+    return (f"inputs are unscaled (x spans [{c.x.min():.3g}, {c.x.max():.3g}]), far from where activations bend: "
+            f"set x_scaling='standard'")
+
+
+def _hint_no_kinks(c: Context) -> str | None:
+    if c.m.get("kinks_in_range") != 0 or c.mode == "fit":
+        return None
+    return (f"no {c.config.activation} breakpoint (x = -b/w) of the {c.config.hidden[0]} first-layer units falls inside "
+            f"the data [{c.x.min():.3g}, {c.x.max():.3g}]: there every unit is linear, so the network can only draw a "
+            f"straight line; centre the inputs (x_scaling='standard') and keep bias=True")
+
+
+def _hint_no_bias(c: Context) -> str | None:
+    if c.config.bias or c.mode == "fit":
+        return None
+    return ("without biases every unit depends on w*x alone, so all units bend or centre at x = 0, "
+            "not where the data are: set bias=True")
+
+
+def _hint_saturated(c: Context) -> str | None:
+    share = c.m.get("saturated_fraction") or 0.0
+    if share < 0.5 or c.mode == "fit":
+        return None
+    return (f"{share:.0%} of the {c.config.activation} units are saturated (flat on at least {SATURATED_POINTS:.0%} "
+            f"of the points): scale the inputs (x_scaling='standard') or lower init_scale")
+
+
+def _hint_dead(c: Context) -> str | None:
+    share = c.m.get("dead_fraction") or 0.0
+    if share < 0.5 or c.mode == "fit":
+        return None
+    if activations.get(c.config.activation).kinked:
+        fix = "lower lr, use a positive bias_init, or use leaky_relu"
+    else:
+        fix = "scale the inputs (x_scaling='standard'), lower init_scale, or lower lr"
+    return f"{share:.0%} of the {c.config.activation} units are dead (flat on every point, no gradient passes): {fix}"
+
+
+def _hint_unscaled_y(c: Context) -> str | None:
+    big = float(np.abs(c.y).max())
+    if c.config.y_scaling != "none" or big <= UNSCALED_RANGE or c.mode == "fit":
+        return None
+    return (f"targets are unscaled (|y| up to {big:.3g}): gradients and the right output weights grow with y, "
+            f"so no single lr suits every layer; set y_scaling='standard'")
+
+
+def _hint_stalled(c: Context) -> str | None:
+    drop = c.m.get("loss_drop")
+    if drop is None or drop >= STALLED_DROP or c.mode in ("fit", "diverged"):
+        return None
+    return (f"the training loss fell by only {max(drop, 0.0):.1%} in {int(c.m['steps_done'] or 0)} steps: "
+            f"lr={c.config.lr:g} is too small for these data; raise it, or use optimizer='adam'")
+
+
+def _hint_still_falling(c: Context) -> str | None:
+    if (c.m.get("tail_drop") or 0.0) < STILL_FALLING or c.mode in ("fit", "diverged"):
+        return None
+    return f"the loss was still falling at the end ({c.m['tail_drop']:.1%} in the last tenth): train for more steps"
+
+
+def _hint_narrow(c: Context) -> str | None:
+    units = sum(c.config.hidden)
+    if units >= 3 or c.mode == "fit":
+        return None
+    return f"{units} hidden unit(s) can make at most {units} bend(s): widen the hidden layer"
+
+
+def _hint_fit(c: Context) -> str | None:
+    if c.mode != "fit":
+        return None
+    if c.m["nonlinear_share"] < LINEAR_TARGET_SHARE:
+        return "the target is a straight line up to noise, and the fit follows it"
+    return f"captures {c.m['captured']:.0%} of the target's structure beyond a straight line"
+
+
+HINTS: tuple[Callable[[Context], str | None], ...] = (
+    _hint_diverged,
+    _hint_output_range,
+    _hint_flat_output,
+    _hint_unscaled_x,
+    _hint_unscaled_y,
+    _hint_no_kinks,
+    _hint_no_bias,
+    _hint_saturated,
+    _hint_dead,
+    _hint_stalled,
+    _hint_still_falling,
+    _hint_narrow,
+    _hint_fit,
+)
+"""Rules in the order their hints are shown: the most direct cause first."""
+
+
+def diagnose(model, x_train, y_train, x_val, y_val, *, curve, diverged: bool) -> Diagnosis:
+    """Metrics, failure mode and hints of a trained ``model``; arrays are (n, d), in data units."""
+    metrics = compute_metrics(model, x_train, y_train, x_val, y_val, curve)
+    mode = classify(metrics, diverged)
+    ctx = Context(mode, metrics, model.config, x_train, y_train, model)
+    hints = tuple(h for rule in HINTS if (h := rule(ctx)) is not None)
+    return Diagnosis(mode, metrics, hints)

@@ -1,0 +1,84 @@
+import numpy as np
+import pytest
+
+from mlpcore import MLPConfig, fit
+from mlpcore.diagnostics import (
+    COLLAPSED_SPREAD,
+    FIT_CAPTURED,
+    LINEAR_DEVIATION,
+    classify,
+    kinks_in_range,
+    line_fit,
+    noise_floor,
+)
+
+rng = np.random.default_rng(3)
+
+
+@pytest.mark.parametrize("sigma", [0.01, 0.5, 3.0])
+@pytest.mark.parametrize("target", [np.sin, np.sqrt, np.square], ids=["sin", "sqrt", "square"])
+def test_noise_floor_estimates_the_noise_variance(target, sigma):
+    x = rng.uniform(0.0, 6.0, (4000, 1))
+    y = target(x) + sigma * rng.standard_normal(x.shape)
+    assert noise_floor(x, y) == pytest.approx(sigma**2, rel=0.1, abs=2e-4)
+
+
+def test_noise_floor_of_a_smooth_curve_on_a_grid_is_tiny():
+    x = np.arange(1.0, 101.0)[:, None]
+    assert noise_floor(x, x**2) < 1.0  # the line through the neighbours is off by exactly 1
+    assert noise_floor(x, 3 * x + 1) == pytest.approx(0.0, abs=1e-20)
+
+
+def test_line_fit_is_least_squares():
+    x = rng.uniform(-1, 1, (50, 1))
+    y = 2 * x + 1 + 0.1 * rng.standard_normal((50, 1))
+    fitted = line_fit(x, y)
+    coef = np.polyfit(x[:, 0], y[:, 0], 1)
+    np.testing.assert_allclose(fitted[:, 0], np.polyval(coef, x[:, 0]))
+
+
+BASE = {"var_y": 1.0, "line_mse": 0.5, "noise_floor": 0.0, "nonlinear_share": 0.5}
+
+
+@pytest.mark.parametrize(
+    "metrics, diverged, mode",
+    [
+        ({"mse": 0.4}, True, "diverged"),
+        ({"mse": None}, False, "diverged"),
+        ({"mse": 1.0, "pred_spread": COLLAPSED_SPREAD / 2}, False, "collapsed"),
+        ({"mse": 0.01, "pred_spread": 1.0, "captured": FIT_CAPTURED + 0.01, "pred_line_deviation": 1.0}, False, "fit"),
+        ({"mse": 0.5, "pred_spread": 0.9, "captured": 0.0, "pred_line_deviation": LINEAR_DEVIATION / 2}, False, "linear"),
+        ({"mse": 0.3, "pred_spread": 0.9, "captured": 0.4, "pred_line_deviation": 0.5}, False, "underfit"),
+    ],
+)
+def test_classify_thresholds(metrics, diverged, mode):
+    assert classify(BASE | metrics, diverged) == mode
+
+
+def test_a_line_on_a_linear_target_is_a_fit():
+    x = np.linspace(0, 1, 200)
+    y = 3 * x + 0.01 * rng.standard_normal(200)
+    r = fit(MLPConfig(hidden=(4,), activation="identity", steps=500, backend="numpy"), x, y)
+    assert r.diagnosis.mode == "fit"
+    assert any("straight line up to noise" in h for h in r.diagnosis.hints)
+
+
+def test_kinks_in_range_counts_breakpoints_inside_the_data():
+    cfg = MLPConfig(hidden=(3,), activation="relu", x_scaling="none", steps=1, backend="numpy")
+    r = fit(cfg, np.linspace(0, 10, 20), np.linspace(0, 10, 20))
+    W, b = r.model.layout.views(r.model.theta)[0]
+    W[0] = [1.0, -2.0, 1.0]
+    b[:] = [-5.0, 4.0, 20.0]  # breakpoints at x = 5, 2 and -20
+    assert kinks_in_range(r.model, np.array([[0.0], [10.0]])) == 2
+    assert kinks_in_range(r.model, np.array([[3.0], [10.0]])) == 1
+
+
+def test_metrics_are_plain_json_floats():
+    import json
+
+    r = fit(MLPConfig(hidden=(4,), steps=50, backend="numpy"), np.linspace(0, 1, 30), np.linspace(0, 1, 30) ** 2)
+    d = r.diagnosis.to_dict()
+    assert json.loads(json.dumps(d, allow_nan=False)) == d
+    assert {"mse", "line_mse", "gain", "pred_line_deviation", "dead_fraction", "saturated_fraction",
+            "kinks_in_range"} <= set(d["metrics"])
+    assert d["metrics"]["gain"] == pytest.approx(1 - d["metrics"]["mse"] / d["metrics"]["line_mse"])
