@@ -1,0 +1,51 @@
+"""Declarative problem definitions: one module per study, each defining ``STUDY``.
+
+    >>> import studies
+    >>> studies.names()                  # ['sine', 'sqrt', 'square', 'square_int']
+    >>> studies.get("sqrt").data()       # train, validation and a noise-free grid
+    >>> studies.get("my_study.py")       # a study from a file of your own
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import pkgutil
+from pathlib import Path
+
+from studies.base import DEFAULT_SPACE, Data, Study
+
+__all__ = ["Study", "Data", "DEFAULT_SPACE", "names", "get"]
+
+_NOT_STUDIES = {"base"}
+
+
+def names() -> list[str]:
+    """Names of the studies in this package."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in _NOT_STUDIES and not m.name.startswith("_"))
+
+
+def get(ref: str) -> Study:
+    """A study by name (a module of this package) or by the path of a ``.py`` file defining ``STUDY``."""
+    if not isinstance(ref, str) or not ref:
+        raise ValueError(f"study must be a name or a .py path, got {ref!r}")
+    if ref in names():
+        module = importlib.import_module(f"studies.{ref}")
+        origin = ref
+    elif ref.endswith(".py"):
+        path = Path(ref)
+        if not path.is_file():
+            raise ValueError(f"study file {ref!r} does not exist")
+        spec = importlib.util.spec_from_file_location(f"studies_user_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as e:  # a user's file: any error in it is a bad-input error, said in one line
+            raise ValueError(f"study file {ref!r} failed to load: {type(e).__name__}: {e}") from None
+        origin = str(path)
+    else:
+        raise ValueError(f"unknown study {ref!r}; choose from {names()} or give the path of a .py file defining STUDY")
+    study = getattr(module, "STUDY", None)
+    if not isinstance(study, Study):
+        raise ValueError(f"study {origin!r} must define STUDY = studies.Study(...), found {type(study).__name__}")
+    return study

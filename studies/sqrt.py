@@ -1,0 +1,26 @@
+"""Seed 000/001: sqrt(x) on x up to ~3000 with 10 ReLU units, unscaled, tiny lr: a straight line."""
+
+import numpy as np
+
+from mlpcore import MLPConfig
+from studies.base import Study
+
+NOISE_SD = 0.5
+
+
+def sample(rng: np.random.Generator):
+    x = np.abs(rng.standard_normal(500) * 1000)
+    return x, np.sqrt(x) + NOISE_SD * rng.standard_normal(500)
+
+
+STUDY = Study(
+    name="sqrt",
+    title="sqrt(x) with one ReLU layer gives a straight line",
+    question="A 10-unit ReLU network trained on sqrt(x) for x in [0, ~3000] only ever produces linear fits.",
+    target=np.sqrt,
+    sample=sample,
+    noise_sd=NOISE_SD,
+    baseline=MLPConfig(hidden=(10,), activation="relu", output_activation="identity", init="normal",
+                       init_scale=0.01, bias_init=0.0, x_scaling="none", y_scaling="none", optimizer="sgd",
+                       lr=1e-6, steps=2000),
+)

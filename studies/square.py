@@ -1,0 +1,28 @@
+"""Seed 002: x**2 on [0, 1] with leaky-ReLU hidden and output layers, lr 1e-6: a constant."""
+
+import numpy as np
+
+from mlpcore import MLPConfig
+from studies.base import Study
+
+
+def grid(rng: np.random.Generator):
+    x = np.linspace(0.0, 1.0, 201)
+    return x, x**2
+
+
+def between(rng: np.random.Generator):
+    x = rng.uniform(0.0, 1.0, 200)
+    return x, x**2
+
+
+STUDY = Study(
+    name="square",
+    title="x² with a leaky-ReLU output layer stays flat",
+    question="A 64-unit leaky-ReLU network with a leaky-ReLU output, He init and lr 1e-6 cannot learn x² on [0, 1].",
+    target=np.square,
+    sample=grid,
+    sample_val=between,
+    baseline=MLPConfig(hidden=(64,), activation="leaky_relu", output_activation="leaky_relu", init="he",
+                       x_scaling="none", y_scaling="none", optimizer="sgd", lr=1e-6, weight_decay=1e-8, steps=2000),
+)

@@ -1,0 +1,13 @@
+"""sweeps: Optuna studies over the seed problems, evaluated in parallel worker processes, fully tracked.
+
+    python -m sweeps run sqrt            # sweep, track, report
+    >>> import sweeps, mlpcore
+    >>> cfg = sweeps.best_config("sqrt")
+    >>> model = mlpcore.fit(cfg, x, y).model
+"""
+
+from sweeps.report import trials_frame
+from sweeps.results import best_config, load
+from sweeps.runner import run
+
+__all__ = ["run", "best_config", "load", "trials_frame"]

@@ -1,0 +1,162 @@
+"""The command line: a table of commands, each a function of parsed arguments returning an exit code.
+
+Bad input of any kind ends in one line on stderr naming the problem and what is allowed,
+and exit code 2; nothing stored is changed by a command that fails its checks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+import studies
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the problem and the choices), exit code 2."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"error: {message}; see {self.prog} --help\n")
+
+
+def whole(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number >= {low}, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be a whole number >= {low}, got {text!r}")
+        return value
+
+    return parse
+
+
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text!r}")
+    return value
+
+
+def add_location(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default="results", metavar="DIR", help="results root; a study's files are in DIR/STUDY/ (default: results)")
+    p.add_argument("--storage", metavar="URL", help="an Optuna storage URL (default: the journal file DIR/STUDY/journal.log)")
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+def cmd_list(args) -> int:
+    from sweeps.results import best_trial, complete_trials, load
+
+    print(f"{'study':<12} {'trials':>6} {'best':>9}  title")
+    for name in studies.names():
+        s = studies.get(name)
+        try:
+            opt = load(name, out=args.out, storage=args.storage)
+        except ValueError:
+            print(f"{name:<12} {'-':>6} {'-':>9}  {s.title}")
+            continue
+        done = complete_trials(opt)
+        best = f"{best_trial(opt).value:9.4g}" if done else f"{'-':>9}"
+        print(f"{name:<12} {len(done):>6} {best}  {s.title}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from sweeps.results import summary, write_outputs
+    from sweeps.runner import run
+
+    opt = run(args.study, trials=args.trials, jobs=args.jobs, seed=args.seed, repeats=args.repeats,
+              storage=args.storage, out=args.out, timeout=args.timeout, batch=args.batch,
+              progress=sys.stderr.isatty() if args.progress is None else args.progress, argv=["python -m sweeps", *sys.argv[1:]])
+    out_dir = Path(args.out) / opt.study_name
+    write_outputs(opt, out_dir)
+    print(summary(opt, out_dir))
+    return 0
+
+
+def cmd_best(args) -> int:
+    from sweeps.results import best_config
+
+    print(best_config(args.study, out=args.out, storage=args.storage).to_json())
+    return 0
+
+
+def cmd_diagnose(args) -> int:
+    import mlpcore
+    from sweeps.results import best_config
+
+    study = studies.get(args.study)
+    if args.config:
+        path = Path(args.config)
+        if not path.is_file():
+            raise ValueError(f"config file {args.config!r} does not exist")
+        cfg = mlpcore.MLPConfig.from_json(path.read_text())
+        which = f"config {args.config}"
+    elif args.best:
+        cfg, which = best_config(args.study, out=args.out, storage=args.storage), "best config of the sweep"
+    else:
+        cfg, which = study.baseline, "the seed's baseline config"
+    data = study.data()
+    r = mlpcore.fit(cfg, data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val)
+    print(f"{study.name}: {which}, {r.steps_done} steps ({r.stopped}), {r.seconds:.2f}s on {r.backend}")
+    print(r.diagnosis)
+    return 0
+
+
+COMMANDS: dict[str, tuple[Callable, str]] = {
+    "list": (cmd_list, "the studies, with trials done and best value where a study has run"),
+    "run": (cmd_run, "run or resume the sweep of a study"),
+    "best": (cmd_best, "the best config of a study's sweep, as JSON on stdout"),
+    "diagnose": (cmd_diagnose, "fit a config on a study's data and print its failure mode, metrics and hints"),
+}
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="python -m sweeps", description="Sweeps that show why a small MLP only fits a straight line.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
+    for name, (_, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name != "list":
+            p.add_argument("study", help=f"a study name ({', '.join(studies.names())}) or a .py file defining STUDY")
+        add_location(p)
+        if name == "run":
+            p.add_argument("--trials", type=whole(1), help="the study's total number of trials (default: the study's budget)")
+            p.add_argument("--jobs", type=whole(1), help="worker processes (default: all cores)")
+            p.add_argument("--seed", type=whole(0), default=0, help="study seed (default 0)")
+            p.add_argument("--repeats", type=whole(1), default=1, help="init seeds per trial; the value is their median")
+            p.add_argument("--timeout", type=seconds, help="start no new round of trials after this many seconds")
+            p.add_argument("--batch", type=whole(1), default=8, help="trials per sampling round (default 8)")
+            p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                           help="show a progress line (default: when stderr is a terminal)")
+        if name == "diagnose":
+            which = p.add_mutually_exclusive_group()
+            which.add_argument("--baseline", action="store_true", help="the seed's own config (the default)")
+            which.add_argument("--best", action="store_true", help="the best config of the sweep")
+            which.add_argument("--config", metavar="FILE", help="a config JSON file (as `best` prints)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command][0](args)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted: finished trials are kept; run the same command again to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED

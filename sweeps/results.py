@@ -1,0 +1,93 @@
+"""Reading a finished (or running) sweep back: load it, its best config, and the files a run leaves.
+
+``best_config("sqrt")`` is the one line of reuse: the config of the best trial, ready for
+``mlpcore.fit``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import optuna
+from optuna.trial import TrialState
+
+import studies
+from mlpcore import MODES, MLPConfig
+from sweeps.storage import JOURNAL_NAME, describe, open_storage
+
+
+def load(study: str, *, out: str | Path = "results", storage: str | None = None) -> optuna.Study:
+    """The stored sweep of ``study`` (a name, or a study file's path); a clear error when there is none."""
+    name = study_name(study)
+    out_dir = Path(out) / name
+    if storage is None and not (out_dir / JOURNAL_NAME).is_file():
+        raise ValueError(f"no sweep of {name!r} in {str(out_dir)!r}; run: python -m sweeps run {study}")
+    store = open_storage(storage, out_dir)
+    try:
+        return optuna.load_study(study_name=name, storage=store)
+    except KeyError:
+        raise ValueError(f"no sweep of {name!r} in {describe(store)}; run: python -m sweeps run {study}") from None
+
+
+def study_name(ref: str) -> str:
+    """The name of a study given by name or by file (the file is loaded to read it)."""
+    return studies.get(ref).name if ref.endswith(".py") else ref
+
+
+def complete_trials(opt: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    return opt.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+
+
+def best_trial(opt: optuna.Study) -> optuna.trial.FrozenTrial:
+    trials = complete_trials(opt)
+    if not trials:
+        raise ValueError(f"sweep {opt.study_name!r} has no completed trial yet")
+    return min(trials, key=lambda t: (t.value, t.number))
+
+
+def best_config(study: str, *, out: str | Path = "results", storage: str | None = None) -> MLPConfig:
+    """The config of the best trial of the stored sweep of ``study``.
+
+    >>> cfg = sweeps.best_config("sqrt")
+    >>> mlpcore.fit(cfg, x, y).model
+    """
+    return MLPConfig.from_dict(best_trial(load(study, out=out, storage=storage)).user_attrs["config"])
+
+
+def mode_counts(opt: optuna.Study) -> dict[str, int]:
+    """Completed trials per failure mode, every mode present (worst first), plus failed trials."""
+    counts = Counter(t.user_attrs.get("mode") for t in complete_trials(opt))
+    out = {m: counts.get(m, 0) for m in MODES}
+    out["failed"] = len(opt.get_trials(deepcopy=False, states=(TrialState.FAIL,)))
+    return out
+
+
+def summary(opt: optuna.Study, out_dir: Path | None = None) -> str:
+    """The closing words of a run: best value, its config, modes, and where the outputs are."""
+    trials = complete_trials(opt)
+    counts = mode_counts(opt)
+    lines = [f"study {opt.study_name}: {len(trials)} trials complete, {counts['failed']} failed"]
+    lines.append("modes: " + ", ".join(f"{m} {counts[m]}" for m in (*MODES, "failed")))
+    if trials:
+        best = best_trial(opt)
+        base = opt.user_attrs.get("baseline", {})
+        lines.append(f"best value {best.value:.4g} (trial {best.number}, mode {best.user_attrs.get('mode')})"
+                     + (f"; the seed's baseline: {base['value']:.4g} ({base['mode']})" if "value" in base else ""))
+        lines.append("best config: " + json.dumps(best.user_attrs["config"]))
+    if out_dir is not None:
+        lines.append(f"outputs: {out_dir}/ (best.json, trials.csv)")
+    return "\n".join(lines)
+
+
+def write_outputs(opt: optuna.Study, out_dir: Path) -> None:
+    """best.json and trials.csv beside the journal."""
+    from sweeps.report import trials_frame
+
+    if complete_trials(opt):
+        best = best_trial(opt)
+        (out_dir / "best.json").write_text(json.dumps({"study": opt.study_name, "trial": best.number,
+                                                       "value": best.value, "mode": best.user_attrs.get("mode"),
+                                                       "config": best.user_attrs["config"]}, indent=2) + "\n")
+    trials_frame(opt).to_csv(out_dir / "trials.csv", index=False)

@@ -1,0 +1,106 @@
+"""evaluate(): one trial, from plain data to plain data. Runs in joblib worker processes.
+
+It takes the study's name (or file path), the trial's params and its seeds, and returns
+a JSON-able dict: objective value, failure mode(s), diagnosis, learning curve and
+predictions on the study's grid. It never raises for a bad fit: a diverged network is a
+result. Anything else that goes wrong comes back as ``{"error": ...}``, so one broken
+trial fails alone.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import traceback
+from typing import Any
+
+import numpy as np
+
+import mlpcore
+import studies
+from sweeps.space import to_config
+
+VALUE_CAP = 10.0
+"""Objective of a diverged trial, and the most any trial scores. The objective is validation
+MSE over the target's variance (1.0 = a constant predictor), so 10 is plainly worse than
+doing nothing, yet finite: the sampler learns to avoid the region instead of choking on inf."""
+
+
+@functools.lru_cache(maxsize=8)
+def _study_and_data(ref: str):
+    study = studies.get(ref)
+    return study, study.data()
+
+
+@functools.lru_cache(maxsize=1)
+def _single_threaded_blas() -> None:
+    # Tiny matrices gain nothing from BLAS threads, and one thread everywhere makes results
+    # identical whether a trial runs in the driver (--jobs 1) or in a worker.
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
+def objective(val_mse: float | None, var_y: float, mode: str) -> float:
+    """Validation MSE relative to the target's variance, capped at VALUE_CAP (diverged: the cap)."""
+    if mode == "diverged" or val_mse is None or not np.isfinite(val_mse) or var_y <= 0:
+        return VALUE_CAP
+    return float(min(val_mse / var_y, VALUE_CAP))
+
+
+def evaluate(study_ref: str, params: dict[str, Any], seeds: list[int]) -> dict[str, Any]:
+    """Train the trial's config once per seed; report the median run (and every run's value and mode)."""
+    t0 = time.perf_counter()
+    try:
+        _single_threaded_blas()
+        study, data = _study_and_data(study_ref)
+        runs = [_one_run(study, data, params, seed) for seed in seeds]
+    except Exception as e:  # reported as the trial's error; the sweep goes on
+        return {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc(limit=6),
+                "seconds": time.perf_counter() - t0}
+    values = [r["value"] for r in runs]
+    median = runs[int(np.argsort(values, kind="stable")[(len(runs) - 1) // 2])]
+    return median | {
+        "value": float(np.median(values)),
+        "values": values,
+        "modes": [r["mode"] for r in runs],
+        "escape_rate": float(np.mean([r["mode"] == "fit" for r in runs])),
+        "seeds": list(seeds),
+        "seconds": time.perf_counter() - t0,
+    }
+
+
+def _one_run(study, data, params: dict[str, Any], seed: int) -> dict[str, Any]:
+    cfg = to_config(study, params, seed=seed)
+    r = mlpcore.fit(cfg, data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val)
+    d = r.diagnosis
+    var_y = float(np.var(data.y_val))
+    grid_pred = r.model.predict(data.x_grid)
+    with np.errstate(all="ignore"):
+        approx = float(np.mean((grid_pred - data.y_grid) ** 2) / np.var(data.y_grid))
+    finite = np.isfinite(grid_pred)
+    return {
+        "value": objective(d.metrics.get("mse"), var_y, d.mode),
+        "mode": d.mode,
+        "metrics": d.metrics,
+        "hints": list(d.hints),
+        "config": cfg.to_dict(),
+        "seed": seed,
+        "train_mse": _finite_or_none(r.curve.train_loss[-1]),
+        "val_mse": d.metrics.get("mse"),
+        "approx_error": approx if np.isfinite(approx) else None,
+        "curve": {"steps": r.curve.steps.tolist(), "train": _list(r.curve.train_loss), "val": _list(r.curve.val_loss)},
+        "grid_pred": [float(v) if ok else None for v, ok in zip(grid_pred, finite)],
+        "steps_done": r.steps_done,
+        "stopped": r.stopped,
+        "train_seconds": r.seconds,
+        "backend": r.backend,
+    }
+
+
+def _finite_or_none(v: float) -> float | None:
+    return float(v) if np.isfinite(v) else None
+
+
+def _list(a: np.ndarray) -> list[float | None]:
+    return [_finite_or_none(v) for v in a]

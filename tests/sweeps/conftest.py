@@ -1,0 +1,38 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TINY_STUDY = """
+import numpy as np
+from mlpcore import MLPConfig
+from studies import Study
+
+def sample(rng):
+    x = rng.uniform(-2.0, 2.0, 60)
+    return x, np.sin(2 * x) + 0.05 * rng.standard_normal(60)
+
+STUDY = Study(name="tiny", title="sin(2x), small and quick", question="a test study", target=lambda x: np.sin(2 * x),
+              sample=sample, noise_sd=0.05, trials=8, steps=150,
+              baseline=MLPConfig(hidden=(4,), activation="relu", x_scaling="none", y_scaling="none", optimizer="sgd",
+                                 lr=1e-4, steps=150))
+"""
+
+
+@pytest.fixture
+def tiny_study(tmp_path) -> str:
+    """Path of a user study file with a tiny budget (150 steps, 8 trials)."""
+    path = tmp_path / "tiny.py"
+    path.write_text(TINY_STUDY)
+    return str(path)
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run the real CLI, as a user would."""
+    return subprocess.run([sys.executable, "-m", "sweeps", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def cli():
+    return run_cli

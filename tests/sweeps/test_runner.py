@@ -1,0 +1,93 @@
+import numpy as np
+import optuna
+import pytest
+
+import sweeps
+from sweeps.runner import counts_as_done, run, trial_seeds
+from sweeps.worker import VALUE_CAP, evaluate
+
+
+def frame(tmp_path, study, out):
+    return sweeps.trials_frame(sweeps.load(study, out=tmp_path / out))
+
+
+def test_same_seed_same_trials_whatever_the_jobs(tmp_path, tiny_study):
+    run(tiny_study, trials=12, jobs=1, out=tmp_path / "one", progress=False)
+    run(tiny_study, trials=12, jobs=2, out=tmp_path / "two", progress=False)
+    a, b = frame(tmp_path, tiny_study, "one"), frame(tmp_path, tiny_study, "two")
+    cols = [c for c in a.columns if c.startswith("params_")] + ["value", "mode", "val_mse"]
+    assert len(a) == 12 and a[cols].equals(b[cols])
+    run(tiny_study, trials=12, jobs=1, seed=1, out=tmp_path / "other", progress=False)
+    assert not frame(tmp_path, tiny_study, "other")[cols].equals(a[cols])
+
+
+def test_resume_runs_only_what_is_missing_and_matches_one_run(tmp_path, tiny_study):
+    run(tiny_study, trials=8, jobs=1, out=tmp_path / "split", progress=False)
+    first = frame(tmp_path, tiny_study, "split")
+    run(tiny_study, trials=16, jobs=2, out=tmp_path / "split", progress=False)
+    again = run(tiny_study, trials=16, jobs=2, out=tmp_path / "split", progress=False)  # nothing left to do
+    both = frame(tmp_path, tiny_study, "split")
+    assert len(both) == 16 and both.iloc[:8][["value", "params_lr"]].equals(first[["value", "params_lr"]])
+    assert len(again.user_attrs["runs"]) == 3
+    run(tiny_study, trials=16, jobs=1, out=tmp_path / "whole", progress=False)
+    whole = frame(tmp_path, tiny_study, "whole")
+    assert both[["params_lr", "value"]].equals(whole[["params_lr", "value"]])
+
+
+def test_everything_is_tracked(tmp_path, tiny_study):
+    opt = run(tiny_study, trials=8, jobs=2, repeats=3, out=tmp_path, progress=False)
+    attrs = opt.user_attrs
+    assert attrs["settings"] == {"seed": 0, "repeats": 3, "batch": 8}
+    assert {"versions", "host", "command", "started", "ended", "git"} <= set(attrs["runs"][0])
+    assert len(attrs["grid"]["x"]) == 100 and attrs["baseline"]["mode"] in mlpcore_modes()
+    for t in opt.trials:
+        a = t.user_attrs
+        assert t.state == optuna.trial.TrialState.COMPLETE
+        assert a["seeds"] == trial_seeds(0, t.number, 3) and len(a["values"]) == 3
+        assert t.value == pytest.approx(np.median(a["values"]))
+        assert a["escape_rate"] == np.mean([m == "fit" for m in a["modes"]])
+        assert a["config"]["seed"] in a["seeds"] and a["config"]["steps"] == 150
+        assert len(a["grid_pred"]) == 100 and len(a["hints"]) >= 0 and "gain" in a["metrics"]
+        curve = a["curve"]
+        assert len(t.intermediate_values) == sum(v is not None for v in curve["val"])
+        assert max(t.intermediate_values) == curve["steps"][-1] == a["steps_done"]
+        assert a["backend"] in ("numpy", "numba") and a["seconds"] > 0
+
+
+def mlpcore_modes():
+    from mlpcore import MODES
+
+    return MODES
+
+
+def test_rerun_with_other_settings_is_refused_and_changes_nothing(tmp_path, tiny_study):
+    run(tiny_study, trials=8, jobs=1, out=tmp_path, progress=False)
+    journal = (tmp_path / "tiny" / "journal.log").read_bytes()
+    with pytest.raises(ValueError, match="was run with seed=0; rerun with seed=0"):
+        run(tiny_study, trials=8, seed=3, out=tmp_path, progress=False)
+    assert (tmp_path / "tiny" / "journal.log").read_bytes() == journal
+
+
+def test_a_trial_that_raises_fails_alone(tmp_path, tiny_study, monkeypatch):
+    out = evaluate(tiny_study, {"lr": 0.1, "activation": "swish"}, [1])
+    assert out["error"].startswith("ValueError: activation must be one of")
+
+    import sweeps.runner as runner
+
+    real, calls = runner.evaluate, []
+
+    def every_third_breaks(study, params, seeds):  # jobs=1: in this process, baseline first, then trials 0..7
+        calls.append(1)
+        return real(study, {**params, "lr": -1.0} if len(calls) % 3 == 0 else params, seeds)
+
+    monkeypatch.setattr(runner, "evaluate", every_third_breaks)
+    opt = run(tiny_study, trials=8, jobs=1, out=tmp_path, progress=False)
+    failed = [t for t in opt.trials if t.state == optuna.trial.TrialState.FAIL]
+    assert len(failed) == 3 and all("lr must be" in t.user_attrs["error"] for t in failed)
+    assert sum(counts_as_done(t) for t in opt.trials) == 8
+
+
+def test_diverged_value_is_the_cap(tiny_study):
+    out = evaluate(tiny_study, {"lr": 1.0, "optimizer": "sgd", "x_scaling": "none", "y_scaling": "none",
+                                "init": "normal", "init_scale": 10.0, "width": 64, "depth": 3}, [0])
+    assert out["mode"] == "diverged" and out["value"] == VALUE_CAP
