@@ -218,21 +218,23 @@ RECORDED = ("mode", "modes", "values", "escape_rate", "seeds", "config", "metric
 
 
 def tell(opt: optuna.Study, trial: optuna.Trial, outcome: dict[str, Any]) -> None:
-    """Record a trial's outcome on it, in one grouped write, then tell its value (or its failure)."""
+    """Record a trial's outcome on it and tell its value (or its failure), all in one grouped write.
+
+    Grouping the final state with the records makes a trial's completion atomic in the journal:
+    a driver killed mid-way leaves the trial RUNNING with nothing half-written.
+    """
     with grouped_writes(opt._storage):
         if "error" in outcome:
             trial.set_user_attr("error", outcome["error"])
             trial.set_user_attr("traceback", outcome["traceback"])
-        else:
-            var_y = outcome["metrics"]["var_y"] or 1.0
-            for step, v in zip(outcome["curve"]["steps"], outcome["curve"]["val"]):
-                if v is not None:
-                    trial.report(v / var_y, step)
-            for key in RECORDED:
-                trial.set_user_attr(key, outcome[key])
-    if "error" in outcome:
-        opt.tell(trial, state=TrialState.FAIL)
-    else:
+            opt.tell(trial, state=TrialState.FAIL)
+            return
+        var_y = outcome["metrics"]["var_y"] or 1.0
+        for step, v in zip(outcome["curve"]["steps"], outcome["curve"]["val"]):
+            if v is not None:
+                trial.report(v / var_y, step)
+        for key in RECORDED:
+            trial.set_user_attr(key, outcome[key])
         opt.tell(trial, outcome["value"])
 
 
