@@ -80,7 +80,8 @@ def cmd_run(args) -> int:
     from sweeps.runner import run
 
     opt = run(args.study, trials=args.trials, jobs=args.jobs, seed=args.seed, repeats=args.repeats,
-              storage=args.storage, out=args.out, timeout=args.timeout, batch=args.batch,
+              storage=args.storage, out=args.out, timeout=args.timeout, trial_timeout=args.trial_timeout,
+              batch=args.batch,
               progress=sys.stderr.isatty() if args.progress is None else args.progress, argv=["python -m sweeps", *sys.argv[1:]])
     out_dir = Path(args.out) / opt.study_name
     write_outputs(opt, out_dir)
@@ -139,6 +140,8 @@ def build_parser() -> Parser:
             p.add_argument("--seed", type=whole(0), default=0, help="study seed (default 0)")
             p.add_argument("--repeats", type=whole(1), default=1, help="init seeds per trial; the value is their median")
             p.add_argument("--timeout", type=seconds, help="start no new round of trials after this many seconds")
+            p.add_argument("--trial-timeout", type=seconds, metavar="SEC",
+                           help="stop (kill) and fail a trial that runs longer than this")
             p.add_argument("--batch", type=whole(1), default=8, help="trials per sampling round (default 8)")
             p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                            help="show a progress line (default: when stderr is a terminal)")

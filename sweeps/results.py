@@ -36,6 +36,12 @@ def study_name(ref: str) -> str:
     return studies.get(ref).name if ref.endswith(".py") else ref
 
 
+def runs(opt: optuna.Study) -> list[dict]:
+    """Every run (one per driver process) of the sweep: command, host, versions, start, end; oldest first."""
+    found = [v for k, v in opt.user_attrs.items() if k.startswith("run:") and isinstance(v, dict)]
+    return sorted(found, key=lambda r: r.get("started", ""))
+
+
 def complete_trials(opt: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     return opt.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
 

@@ -9,6 +9,7 @@ as the uninterrupted one would have.
 
 from __future__ import annotations
 
+import bisect
 import getpass
 import os
 import platform
@@ -23,11 +24,13 @@ from typing import Any
 
 import numpy as np
 import optuna
-from joblib import Parallel, delayed
+from optuna.exceptions import DuplicatedStudyError, UpdateFinishedTrialError
 from optuna.trial import TrialState
 
 import studies
 from sweeps import space as search_space
+from sweeps.liveness import Driver
+from sweeps.pool import WorkerPool
 from sweeps.storage import describe, grouped_writes, open_storage
 from sweeps.worker import evaluate
 
@@ -40,6 +43,14 @@ reproducible, so it does not follow --jobs."""
 
 BASELINE_KEY = 0xBA5E
 """Stands in for a trial number when deriving the baseline's seeds."""
+
+WAIT_SECONDS = 1.0
+"""How often a driver whose share is done looks again at trials running in other drivers."""
+
+MAX_TRIALS = 1_000_000
+MAX_JOBS = 1024
+MAX_REPEATS = 1000
+"""Bounds on run's numbers: far beyond any useful sweep, near enough to catch a typo."""
 
 STARTUP_TRIALS = 16
 """Random trials before TPE starts modelling (two rounds): enough to see every mode."""
@@ -74,13 +85,9 @@ def counts_as_done(t: optuna.trial.FrozenTrial) -> bool:
     return t.state == TrialState.COMPLETE or (t.state == TrialState.FAIL and "error" in t.user_attrs)
 
 
-def check_positive(name: str, value: Any, *, allow_none: bool = False, real: bool = False) -> None:
-    if allow_none and value is None:
-        return
-    kind = (int, float) if real else int
-    ok = isinstance(value, kind) and not isinstance(value, bool) and np.isfinite(value) and value > 0
-    if not ok:
-        raise ValueError(f"{name} must be a {'number' if real else 'whole number'} > 0, got {value!r}")
+def check_whole(name: str, value: Any, low: int, high: int) -> None:
+    if not (isinstance(value, int) and not isinstance(value, bool) and low <= value <= high):
+        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
 
 
 def run(
@@ -93,6 +100,7 @@ def run(
     storage: str | None = None,
     out: str | Path = "results",
     timeout: float | None = None,
+    trial_timeout: float | None = None,
     batch: int = BATCH,
     progress: bool = True,
     argv: list[str] | None = None,
@@ -109,6 +117,7 @@ def run(
     storage : an Optuna storage URL; default a journal file ``out/STUDY/journal.log``.
     out : the results root; a study's files go to ``out/STUDY/``.
     timeout : seconds after which no new round is started.
+    trial_timeout : seconds after which a trial is stopped (its worker killed) and failed.
 
     Returns
     -------
@@ -117,45 +126,85 @@ def run(
     definition = studies.get(study)
     trials = definition.trials if trials is None else trials
     jobs = (os.cpu_count() or 1) if jobs is None else jobs
-    check_positive("trials", trials)
-    check_positive("jobs", jobs)
-    check_positive("repeats", repeats)
-    check_positive("batch", batch)
-    check_positive("timeout", timeout, allow_none=True, real=True)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    check_whole("trials", trials, 1, MAX_TRIALS)
+    check_whole("jobs", jobs, 1, MAX_JOBS)
+    check_whole("repeats", repeats, 1, MAX_REPEATS)
+    check_whole("batch", batch, 1, MAX_TRIALS)
+    check_whole("seed", seed, 0, 2**32 - 1)
+    for name, limit in (("timeout", timeout), ("trial_timeout", trial_timeout)):
+        if limit is not None and not (isinstance(limit, (int, float)) and np.isfinite(limit) and limit > 0):
+            raise ValueError(f"{name} must be a number of seconds > 0, got {limit!r}")
     out_dir = prepare_out_dir(Path(out), definition.name)
     settings = Settings(seed, repeats, batch)
     store = open_storage(storage, out_dir)
     started = time.time()
     opt = open_study(store, definition, settings)
     record = {"command": " ".join(argv if argv is not None else sys.argv), "started": _iso(started),
-              "trials_requested": trials, "jobs": jobs, "timeout": timeout, **environment()}
+              "trials_requested": trials, "jobs": jobs, "timeout": timeout, "trial_timeout": trial_timeout,
+              "storage": describe(store), **environment()}
+    pool = WorkerPool(jobs, trial_timeout)
     bar = Progress(opt, trials, enabled=progress)
-    try:
-        with Parallel(n_jobs=jobs, backend="loky", return_as="generator") as parallel:
+    with Driver(opt) as driver:
+        try:
             if "baseline" not in opt.user_attrs:
-                seeds = trial_seeds(seed, BASELINE_KEY, repeats)
-                baseline = evaluate(study, search_space.baseline_params(definition), seeds)
-                opt.set_user_attr("baseline", baseline)
-            while True:
-                done = sum(counts_as_done(t) for t in opt.get_trials(deepcopy=False))
+                task = (study, search_space.baseline_params(definition), trial_seeds(seed, BASELINE_KEY, repeats))
+                opt.set_user_attr("baseline", next(pool.run(evaluate, [task]))[1])
+            while not (timeout is not None and time.time() - started >= timeout):
+                driver.reap()
+                snapshot = opt.get_trials(deepcopy=False)
+                done = sum(counts_as_done(t) for t in snapshot)
+                running = sum(t.state == TrialState.RUNNING for t in snapshot)
                 bar.update(done)
-                if done >= trials or (timeout is not None and time.time() - started >= timeout):
+                if done >= trials:
                     break
-                asked = ask_round(opt, definition, settings, min(batch, trials - done))
-                outcomes = parallel(delayed(evaluate)(study, params, seeds) for _, params, seeds in asked)
-                for i, outcome in enumerate(outcomes):  # drains the generator, in trial order
-                    tell(opt, asked[i][0], outcome)
+                if done + running >= trials:  # the rest is running in other drivers: wait for it, or for them to die
+                    time.sleep(WAIT_SECONDS)
+                    continue
+                asked = ask_round(opt, definition, settings, min(batch, trials - done - running), driver)
+                asked = drop_over_budget(opt, asked, trials, driver)
+                tasks = [(study, params, seeds) for _, params, seeds in asked]
+                for trial, outcome in in_trial_order(asked, pool.run(evaluate, tasks)):
+                    tell(opt, trial, outcome)
                     bar.update(bar.done + 1)
-    except KeyboardInterrupt:
-        fail_running(opt, "interrupted")
-        raise
-    finally:
-        bar.close()
-        record["ended"] = _iso(time.time())
-        opt.set_user_attr("runs", [*opt.user_attrs.get("runs", []), record])
+        except KeyboardInterrupt:
+            for t in opt.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+                if t.user_attrs.get("driver") == driver.id:
+                    driver.fail(t._trial_id, "interrupted")
+            raise
+        finally:
+            bar.close()
+            record["ended"] = _iso(time.time())
+            opt.set_user_attr(f"run:{driver.id}", record)
     return opt
+
+
+def in_trial_order(asked, results):
+    """Pair pool results (which come in completion order) with their trials, in trial order."""
+    pending, nxt = {}, 0
+    for index, outcome in results:
+        pending[index] = outcome
+        while nxt in pending:
+            yield asked[nxt][0], pending.pop(nxt)
+            nxt += 1
+
+
+def drop_over_budget(opt: optuna.Study, asked, total: int, driver: Driver):
+    """Keep the asked trials that fit in the budget; fail the others at once.
+
+    Drivers asking at the same moment can together ask more than the budget has left. The
+    storage numbers trials in one order for everyone, so each driver ranks its trials among
+    the done or running ones below them and gives back those ranked ``total`` or later.
+    """
+    alive = sorted(t.number for t in opt.get_trials(deepcopy=False)
+                   if counts_as_done(t) or t.state == TrialState.RUNNING)
+    kept = []
+    for item in asked:
+        trial = item[0]
+        if bisect.bisect_left(alive, trial.number) < total:
+            kept.append(item)
+        else:
+            driver.fail(trial._trial_id, "over budget: other drivers took the remaining trials")
+    return kept
 
 
 def prepare_out_dir(out: Path, name: str) -> Path:
@@ -176,7 +225,10 @@ def open_study(store, definition: studies.Study, settings: Settings) -> optuna.S
     try:  # load first: create_study(load_if_exists=True) would append a record even to an existing study
         opt = optuna.load_study(study_name=definition.name, storage=store, sampler=sampler)
     except KeyError:
-        opt = optuna.create_study(study_name=definition.name, storage=store, direction="minimize", sampler=sampler)
+        try:
+            opt = optuna.create_study(study_name=definition.name, storage=store, direction="minimize", sampler=sampler)
+        except DuplicatedStudyError:  # another driver created it a moment ago
+            opt = optuna.load_study(study_name=definition.name, storage=store, sampler=sampler)
     space_json = search_space.space_to_json(definition.space)
     stored = opt.user_attrs.get("settings")
     if stored is None:
@@ -197,8 +249,8 @@ def open_study(store, definition: studies.Study, settings: Settings) -> optuna.S
     return opt
 
 
-def ask_round(opt: optuna.Study, definition: studies.Study, settings: Settings, k: int):
-    """Ask ``k`` trials with this round's sampler: [(trial, params, seeds)]."""
+def ask_round(opt: optuna.Study, definition: studies.Study, settings: Settings, k: int, driver: Driver):
+    """Ask ``k`` trials with this round's sampler, stamped with this driver: [(trial, params, seeds)]."""
     first = len(opt.get_trials(deepcopy=False))
     opt.sampler = round_sampler(settings.seed, first)
     asked = []
@@ -208,6 +260,7 @@ def ask_round(opt: optuna.Study, definition: studies.Study, settings: Settings, 
         with grouped_writes(opt._storage):
             params = search_space.suggest(trial, definition.space)
             trial.set_user_attr("seeds", seeds)
+            trial.set_user_attr("driver", driver.id)
         asked.append((trial, params, seeds))
     return asked
 
@@ -221,31 +274,26 @@ def tell(opt: optuna.Study, trial: optuna.Trial, outcome: dict[str, Any]) -> Non
     """Record a trial's outcome on it and tell its value (or its failure), all in one grouped write.
 
     Grouping the final state with the records makes a trial's completion atomic in the journal:
-    a driver killed mid-way leaves the trial RUNNING with nothing half-written.
+    a driver killed mid-way leaves the trial RUNNING with nothing half-written. A trial another
+    driver has failed meanwhile (it took this driver for dead) keeps its failure.
     """
-    with grouped_writes(opt._storage):
-        if "error" in outcome:
-            trial.set_user_attr("error", outcome["error"])
-            trial.set_user_attr("traceback", outcome["traceback"])
-            opt.tell(trial, state=TrialState.FAIL)
-            return
-        var_y = outcome["metrics"]["var_y"] or 1.0
-        for step, v in zip(outcome["curve"]["steps"], outcome["curve"]["val"]):
-            if v is not None:
-                trial.report(v / var_y, step)
-        for key in RECORDED:
-            trial.set_user_attr(key, outcome[key])
-        opt.tell(trial, outcome["value"])
-
-
-def fail_running(opt: optuna.Study, reason: str) -> None:
-    """Mark this driver's unfinished trials failed (they will be asked again on resume)."""
-    for t in opt.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        try:
-            opt._storage.set_trial_user_attr(t._trial_id, "stopped_by", reason)
-            opt.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
-        except Exception:  # another driver's trial, or already finished: leave it
-            continue
+    try:
+        with grouped_writes(opt._storage):
+            if "error" in outcome:
+                trial.set_user_attr("error", outcome["error"])
+                trial.set_user_attr("traceback", outcome["traceback"])
+                opt.tell(trial, state=TrialState.FAIL)
+                return
+            var_y = outcome["metrics"]["var_y"] or 1.0
+            for step, v in zip(outcome["curve"]["steps"], outcome["curve"]["val"]):
+                if v is not None:
+                    trial.report(v / var_y, step)
+            for key in RECORDED:
+                trial.set_user_attr(key, outcome[key])
+            opt.tell(trial, outcome["value"])
+    except UpdateFinishedTrialError:
+        print(f"warning: trial {trial.number} was failed by another driver while it ran; its result is dropped",
+              file=sys.stderr)
 
 
 class Progress:

@@ -3,6 +3,7 @@ import optuna
 import pytest
 
 import sweeps
+from sweeps.results import runs
 from sweeps.runner import counts_as_done, run, trial_seeds
 from sweeps.worker import VALUE_CAP, evaluate
 
@@ -28,7 +29,7 @@ def test_resume_runs_only_what_is_missing_and_matches_one_run(tmp_path, tiny_stu
     again = run(tiny_study, trials=16, jobs=2, out=tmp_path / "split", progress=False)  # nothing left to do
     both = frame(tmp_path, tiny_study, "split")
     assert len(both) == 16 and both.iloc[:8][["value", "params_lr"]].equals(first[["value", "params_lr"]])
-    assert len(again.user_attrs["runs"]) == 3
+    assert len(runs(again)) == 3
     run(tiny_study, trials=16, jobs=1, out=tmp_path / "whole", progress=False)
     whole = frame(tmp_path, tiny_study, "whole")
     assert both[["params_lr", "value"]].equals(whole[["params_lr", "value"]])
@@ -38,7 +39,7 @@ def test_everything_is_tracked(tmp_path, tiny_study):
     opt = run(tiny_study, trials=8, jobs=2, repeats=3, out=tmp_path, progress=False)
     attrs = opt.user_attrs
     assert attrs["settings"] == {"seed": 0, "repeats": 3, "batch": 8}
-    assert {"versions", "host", "command", "started", "ended", "git"} <= set(attrs["runs"][0])
+    assert {"versions", "host", "command", "started", "ended", "git"} <= set(runs(opt)[0])
     assert len(attrs["grid"]["x"]) == 100 and attrs["baseline"]["mode"] in mlpcore_modes()
     for t in opt.trials:
         a = t.user_attrs
@@ -68,22 +69,23 @@ def test_rerun_with_other_settings_is_refused_and_changes_nothing(tmp_path, tiny
     assert (tmp_path / "tiny" / "journal.log").read_bytes() == journal
 
 
-def test_a_trial_that_raises_fails_alone(tmp_path, tiny_study, monkeypatch):
+def test_a_trial_that_raises_fails_alone(tmp_path, tiny_study):
     out = evaluate(tiny_study, {"lr": 0.1, "activation": "swish"}, [1])
     assert out["error"].startswith("ValueError: activation must be one of")
 
-    import sweeps.runner as runner
-
-    real, calls = runner.evaluate, []
-
-    def every_third_breaks(study, params, seeds):  # jobs=1: in this process, baseline first, then trials 0..7
-        calls.append(1)
-        return real(study, {**params, "lr": -1.0} if len(calls) % 3 == 0 else params, seeds)
-
-    monkeypatch.setattr(runner, "evaluate", every_third_breaks)
-    opt = run(tiny_study, trials=8, jobs=1, out=tmp_path, progress=False)
+    # A space that offers an invalid batch size: those trials raise in the worker, the rest run.
+    source = open(tiny_study).read().replace(
+        "trials=8,", "trials=8, space={'lr': DEFAULT_SPACE['lr'], 'batch_size': CategoricalDistribution([None, 0])},"
+    ).replace("from studies import Study", "from studies import Study, DEFAULT_SPACE\nfrom optuna.distributions import CategoricalDistribution")
+    path = tmp_path / "tiny_broken.py"
+    path.write_text(source)
+    opt = run(str(path), trials=8, jobs=2, out=tmp_path, progress=False)
     failed = [t for t in opt.trials if t.state == optuna.trial.TrialState.FAIL]
-    assert len(failed) == 3 and all("lr must be" in t.user_attrs["error"] for t in failed)
+    complete = [t for t in opt.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert failed and complete and len(failed) + len(complete) == 8
+    assert all(t.params["batch_size"] == 0 and "batch_size must be None or an integer >= 1, got 0" in t.user_attrs["error"]
+               for t in failed)
+    assert all(t.params["batch_size"] is None for t in complete)
     assert sum(counts_as_done(t) for t in opt.trials) == 8
 
 

@@ -1,0 +1,152 @@
+"""Which drivers are alive: a heartbeat per driver, and the failing of trials whose driver died.
+
+Every driver (one `python -m sweeps run`) has an id; it stamps the trials it asks with it and
+keeps a heartbeat in the study (a study user attr ``driver:<id>``, refreshed every
+HEARTBEAT_SECONDS by a thread). A RUNNING trial is *stale* when its driver is known dead:
+on the same host, its process is gone; anywhere, its heartbeat is older than GRACE_SECONDS
+or it said goodbye. Any driver may fail a stale trial; the budget then runs it again.
+This works the same on a journal file and on PostgreSQL, so several drivers on several
+machines can share a study.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+import optuna
+from optuna.exceptions import UpdateFinishedTrialError
+from optuna.trial import FrozenTrial, TrialState
+
+from sweeps.storage import grouped_writes
+
+HEARTBEAT_SECONDS = 5.0
+GRACE_SECONDS = 60.0
+"""A driver silent this long on another host is taken for dead (12 missed heartbeats)."""
+
+PREFIX = "driver:"
+HOST = socket.gethostname()
+
+
+def _process_start(pid: int) -> str | None:
+    """The start time of a process (Linux /proc), to tell a live pid from a reused one."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        return None
+
+
+@dataclass(frozen=True)
+class DriverInfo:
+    id: str
+    host: str
+    pid: int
+    start: str | None
+    beat: float
+    ended: bool = False
+
+    def to_dict(self) -> dict:
+        return {"host": self.host, "pid": self.pid, "start": self.start, "beat": self.beat, "ended": self.ended}
+
+    def is_dead(self, now: float) -> bool:
+        if self.ended:
+            return True
+        if self.host == HOST:
+            # Same machine: ask the kernel, no need to wait out the grace period.
+            return _process_start(self.pid) != self.start if self.start else not _pid_alive(self.pid)
+        return now - self.beat > GRACE_SECONDS
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Driver:
+    """This process as a driver of ``opt``: its id, its heartbeat thread, its view of the others."""
+
+    def __init__(self, opt: optuna.Study):
+        self.opt = opt
+        self.id = uuid.uuid4().hex[:12]
+        self.pid = os.getpid()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def info(self, *, ended: bool = False) -> DriverInfo:
+        return DriverInfo(self.id, HOST, self.pid, _process_start(self.pid), time.time(), ended)
+
+    def beat(self, *, ended: bool = False) -> None:
+        self.opt.set_user_attr(PREFIX + self.id, self.info(ended=ended).to_dict())
+
+    def __enter__(self) -> "Driver":
+        self.beat()
+        self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{self.id}", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        try:
+            self.beat(ended=True)
+        except Exception:  # storage gone at exit: the others will see the silence instead
+            pass
+
+    def _loop(self) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            try:
+                self.beat()
+            except Exception:  # a storage hiccup must not kill the sweep; the next beat retries
+                continue
+
+    def drivers(self) -> dict[str, DriverInfo]:
+        out = {}
+        for key, d in self.opt.user_attrs.items():
+            if key.startswith(PREFIX) and isinstance(d, dict):
+                out[key[len(PREFIX):]] = DriverInfo(key[len(PREFIX):], d.get("host"), d.get("pid", -1), d.get("start"),
+                                                    d.get("beat", 0.0), d.get("ended", False))
+        return out
+
+    def stale(self, trials: list[FrozenTrial]) -> list[FrozenTrial]:
+        """RUNNING trials whose driver is dead (or unknown: asked before drivers were tracked)."""
+        drivers, now = self.drivers(), time.time()
+        out = []
+        for t in trials:
+            if t.state != TrialState.RUNNING:
+                continue
+            owner = t.user_attrs.get("driver")
+            if owner == self.id:
+                continue
+            info = drivers.get(owner)
+            if info is None or info.is_dead(now):
+                out.append(t)
+        return out
+
+    def fail(self, trial_id: int, reason: str) -> bool:
+        """Fail a RUNNING trial with ``reason``; False when it had finished meanwhile."""
+        storage = self.opt._storage
+        try:
+            with grouped_writes(storage):
+                storage.set_trial_user_attr(trial_id, "stopped_by", reason)
+                storage.set_trial_state_values(trial_id, TrialState.FAIL)
+        except UpdateFinishedTrialError:
+            return False
+        return True
+
+    def reap(self) -> int:
+        """Fail every stale trial; how many were failed."""
+        n = 0
+        for t in self.stale(self.opt.get_trials(deepcopy=False, states=(TrialState.RUNNING,))):
+            n += self.fail(t._trial_id, f"its driver {t.user_attrs.get('driver')} died")
+        return n
