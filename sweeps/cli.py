@@ -86,6 +86,34 @@ def cmd_run(args) -> int:
     out_dir = Path(args.out) / opt.study_name
     write_outputs(opt, out_dir)
     print(summary(opt, out_dir))
+    if args.report:
+        write_run_report(args, opt)
+    return 0
+
+
+def write_run_report(args, opt) -> None:
+    """The report at the end of a run; the sweep is stored already, so a report that fails only warns."""
+    from sweeps.dashboard import write_report
+    from sweeps.results import complete_trials
+
+    if not complete_trials(opt):
+        return
+    try:
+        print(f"report: {write_report(args.study, out=args.out, storage=args.storage, opt=opt)}")
+    except Exception as e:  # noqa: BLE001 - any failure here must not hide a finished sweep
+        print(f"warning: the report was not written ({type(e).__name__}: {e}); the sweep is stored; "
+              f"retry with: python -m sweeps report {args.study}", file=sys.stderr)
+
+
+def cmd_report(args) -> int:
+    from sweeps.dashboard import write_all, write_report
+
+    if args.all == (args.study is not None):
+        raise ValueError(f"report takes a study ({', '.join(studies.names())} or a .py file) or --all, "
+                         f"{'not both' if args.all else 'got neither'}")
+    path = write_all(out=args.out, storage=args.storage) if args.all else write_report(args.study, out=args.out,
+                                                                                         storage=args.storage)
+    print(f"report: {path}")
     return 0
 
 
@@ -123,6 +151,7 @@ COMMANDS: dict[str, tuple[Callable, str]] = {
     "run": (cmd_run, "run or resume the sweep of a study"),
     "best": (cmd_best, "the best config of a study's sweep, as JSON on stdout"),
     "diagnose": (cmd_diagnose, "fit a config on a study's data and print its failure mode, metrics and hints"),
+    "report": (cmd_report, "write a study's HTML report (DIR/STUDY/report.html), or with --all every report and DIR/index.html"),
 }
 
 
@@ -131,8 +160,11 @@ def build_parser() -> Parser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
     for name, (_, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        if name != "list":
+        if name not in ("list", "report"):
             p.add_argument("study", help=f"a study name ({', '.join(studies.names())}) or a .py file defining STUDY")
+        if name == "report":
+            p.add_argument("study", nargs="?", help="a study name or a .py file defining STUDY")
+            p.add_argument("--all", action="store_true", help="every stored sweep's report, and an index page")
         add_location(p)
         if name == "run":
             p.add_argument("--trials", type=whole(1), help="the study's total number of trials (default: the study's budget)")
@@ -145,6 +177,8 @@ def build_parser() -> Parser:
             p.add_argument("--batch", type=whole(1), default=8, help="trials per sampling round (default 8)")
             p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                            help="show a progress line (default: when stderr is a terminal)")
+            p.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,
+                           help="write the HTML report at the end (default: yes)")
         if name == "diagnose":
             which = p.add_mutually_exclusive_group()
             which.add_argument("--baseline", action="store_true", help="the seed's own config (the default)")

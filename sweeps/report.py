@@ -1,8 +1,43 @@
-"""Tidy pandas frames from a stored study (no drawing): one row per trial, flat columns."""
+"""Tidy pandas frames from a stored study (no drawing): one row per trial, flat columns.
+
+``frames(opt)`` gathers everything a dashboard shows; each piece is also a function of its own:
+
+- :func:`trials_frame`       one row per trial: params_*, mode, value, metrics_*
+- :func:`curves_frame`       learning curves, long: one row per (trial, split, step)
+- :func:`predictions_frame`  predictions on the study's grid, long, with the target and the seed's baseline
+- :func:`levers_frame`       per setting value (categorical, or a bin of a number): trials, escape rate, modes
+- :func:`importances_frame`  Optuna's PED-ANOVA importance of each parameter, for the objective and for escaping
+- :func:`headline`           the numbers the page opens with
+
+A trial *escapes* when its mode is ``fit`` (the linear fit, and every other failure, left behind).
+"""
 
 from __future__ import annotations
 
+import json
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 import optuna
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution, json_to_distribution
+
+from mlpcore import MODES
+
+ESCAPE_MODE = "fit"
+
+MIN_LEVER_TRIALS = 5
+"""A setting value needs this many trials before its escape rate is quoted as a lever; fewer is noise."""
+
+OBJECTIVE_QUANTILE = 0.1
+"""PED-ANOVA's "good" trials for the objective: the best tenth."""
+
+NONE_LABELS = {"batch_size": "full"}
+"""How a parameter's ``None`` reads (batch_size None trains on the full batch)."""
+
+SOURCES = ("target", "baseline", "trial")
 
 
 def trials_frame(opt: optuna.Study):
@@ -24,3 +59,317 @@ def trials_frame(opt: optuna.Study):
         row |= {f"metrics_{k}": v for k, v in (a.get("metrics") or {}).items()}
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def complete(trials):
+    """The completed trials of a :func:`trials_frame`, with ``escaped`` (mode is fit)."""
+    done = trials[trials["state"] == "COMPLETE"].copy() if len(trials) else trials.assign(mode=[], value=[])
+    return done.assign(escaped=done["mode"] == ESCAPE_MODE)
+
+
+def _completed(opt: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    return opt.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+
+
+def curves_frame(opt: optuna.Study):
+    """Learning curves, long: source (trial / baseline), number, mode, value, split (train / val), step, mse, rel.
+
+    ``rel`` is the MSE over the variance of the validation target, the objective's scale
+    (1.0 = a constant predictor); None (non-finite) losses are NaN.
+    """
+    import pandas as pd
+
+    runs = [("trial", t.number, t.value, t.user_attrs) for t in _completed(opt)]
+    base = opt.user_attrs.get("baseline", {})
+    if "curve" in base:
+        runs.append(("baseline", None, base.get("value"), base))
+    parts = []
+    for source, number, value, a in runs:
+        steps = np.asarray(a["curve"]["steps"])
+        var_y = (a.get("metrics") or {}).get("var_y") or 1.0
+        for split in ("train", "val"):
+            mse = np.array([np.nan if v is None else v for v in a["curve"][split]], dtype=float)
+            parts.append(pd.DataFrame({"source": source, "number": number, "mode": a.get("mode"), "value": value,
+                                       "split": split, "step": steps, "mse": mse, "rel": mse / var_y}))
+    columns = ["source", "number", "mode", "value", "split", "step", "mse", "rel"]
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    return out.astype({"number": "Int64"})
+
+
+def predictions_frame(opt: optuna.Study):
+    """Predictions on the study's grid, long: source (target / baseline / trial), number, mode, value, x, y.
+
+    The target rows are the true function; non-finite predictions are NaN.
+    """
+    import pandas as pd
+
+    grid = opt.user_attrs.get("grid")
+    if not grid:
+        return pd.DataFrame(columns=["source", "number", "mode", "value", "x", "y"])
+    x = np.asarray(grid["x"], dtype=float)
+    parts = [pd.DataFrame({"source": "target", "number": None, "mode": None, "value": np.nan, "x": x,
+                           "y": np.asarray(grid["y"], dtype=float)})]
+    base = opt.user_attrs.get("baseline", {})
+    runs = ([("baseline", None, base.get("value"), base)] if "grid_pred" in base else [])
+    runs += [("trial", t.number, t.value, t.user_attrs) for t in _completed(opt)]
+    for source, number, value, a in runs:
+        y = np.array([np.nan if v is None else v for v in a["grid_pred"]], dtype=float)
+        parts.append(pd.DataFrame({"source": source, "number": number, "mode": a.get("mode"), "value": value,
+                                   "x": x, "y": y}))
+    return pd.concat(parts, ignore_index=True).astype({"number": "Int64"})
+
+
+def data_frame(definition):
+    """The study's training and validation points (x, y, split), from its definition (``studies.get``)."""
+    import pandas as pd
+
+    d = definition.data()
+    return pd.concat([pd.DataFrame({"x": d.x_train, "y": d.y_train, "split": "train"}),
+                      pd.DataFrame({"x": d.x_val, "y": d.y_val, "split": "val"})], ignore_index=True)
+
+
+# --- the search space and its bins -------------------------------------------------------------
+
+
+def search_space(opt: optuna.Study) -> dict[str, Any]:
+    """The study's search space as Optuna distributions, in the order it was declared."""
+    return {name: json_to_distribution(d) for name, d in opt.user_attrs.get("space", {}).items()}
+
+
+def value_label(param: str, value: Any) -> str:
+    """How a categorical value reads on the page: ``None`` batch size is "full", others as Python prints them."""
+    return NONE_LABELS.get(param, "none") if value is None else str(value)
+
+
+def choice_labels(values, param: str, choices) -> list[str]:
+    """Labels of categorical values as a frame column holds them: pandas turns [None, 1, 8] into
+    [NaN, 1.0, 8.0], so each value is matched back to the choice it came from."""
+    def choice(v):
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return None
+        is_bool = isinstance(v, (bool, np.bool_))  # True == 1, so a bool matches only a bool
+        return next((c for c in choices if c is not None and isinstance(c, bool) == is_bool and c == v), v)
+
+    return [value_label(param, choice(v)) for v in values]
+
+
+def bin_edges(dist) -> np.ndarray | None:
+    """Bin edges of a numeric distribution (None for a categorical one), chosen to read well:
+    decades on a log float, powers of two on a log int, each value of a small int range."""
+    if isinstance(dist, FloatDistribution):
+        if dist.log:
+            return 10.0 ** np.arange(math.floor(math.log10(dist.low)), math.ceil(math.log10(dist.high)) + 1)
+        return np.linspace(dist.low, dist.high, 6)
+    if isinstance(dist, IntDistribution):
+        if dist.log:  # powers of two; the top bin takes in the high end (64-128, not 64-127 and 128)
+            inner = 2.0 ** np.arange(math.ceil(math.log2(dist.low)), math.ceil(math.log2(dist.high)))
+            return np.unique(np.r_[[dist.low], inner, [dist.high + 1]])
+        if dist.high - dist.low <= 8:
+            return np.arange(dist.low, dist.high + 2, dtype=float)
+        return np.unique(np.round(np.linspace(dist.low, dist.high + 1, 6)))
+    return None
+
+
+def bin_labels(edges: np.ndarray, integer: bool) -> list[str]:
+    """Readable labels of the bins [edges[i], edges[i+1])."""
+    if integer:
+        return [f"{a:.0f}" if b - a == 1 else f"{a:.0f}–{b - 1:.0f}" for a, b in zip(edges[:-1], edges[1:])]
+    return [f"{_short(a)}–{_short(b)}" for a, b in zip(edges[:-1], edges[1:])]
+
+
+def _short(x: float) -> str:
+    """1e-06 -> "1e-6", 0.001 -> "0.001", 10.0 -> "10": the shortest spelling a reader knows."""
+    if x != 0 and (abs(x) < 1e-3 or abs(x) >= 1e4):
+        mantissa, exponent = f"{x:.2e}".split("e")
+        return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+    return str(int(x)) if float(x).is_integer() else f"{x:.3g}"
+
+
+def setting_column(trials, param: str, dist):
+    """A trial's setting of ``param`` as an ordered categorical: the value's label, or its bin."""
+    import pandas as pd
+
+    values = trials[f"params_{param}"]
+    edges = bin_edges(dist)
+    if edges is None:
+        order = [value_label(param, c) for c in dist.choices]
+        return pd.Categorical(choice_labels(values, param, dist.choices), categories=order, ordered=True)
+    labels = bin_labels(edges, isinstance(dist, IntDistribution))
+    return pd.cut(values.astype(float), edges, right=False, labels=labels, include_lowest=True)
+
+
+def settings_frame(trials, space: dict[str, Any]):
+    """One row per completed trial: number, mode, value, escaped, and one ordered categorical column per
+    parameter holding its value's label (categorical) or its bin (numeric), as heatmaps and levers group them."""
+    done = complete(trials)
+    out = done[["number", "mode", "value", "escaped"]].reset_index(drop=True)
+    for param, dist in space.items():
+        if f"params_{param}" in done:
+            out[param] = setting_column(done.reset_index(drop=True), param, dist)
+    return out
+
+
+def levers_frame(opt: optuna.Study, trials=None):
+    """Per parameter and value (categorical) or bin (numeric): trials, escaped, escape rate, best and median
+    value, and the number of trials in each mode (one column per mode), in the space's order."""
+    import pandas as pd
+
+    space = search_space(opt)
+    settings = settings_frame(trials_frame(opt) if trials is None else trials, space)
+    rows = []
+    for param, dist in space.items():
+        if param not in settings:
+            continue
+        kind = "categorical" if isinstance(dist, CategoricalDistribution) else "numeric"
+        for label, group in settings.groupby(param, observed=False, sort=True):
+            counts = group["mode"].value_counts()
+            rows.append({"param": param, "kind": kind, "value": str(label), "trials": len(group),
+                         "escaped": int(group["escaped"].sum()),
+                         "escape_rate": group["escaped"].mean() if len(group) else np.nan,
+                         "best_value": group["value"].min(), "median_value": group["value"].median(),
+                         **{m: int(counts.get(m, 0)) for m in MODES}})
+    columns = ["param", "kind", "value", "trials", "escaped", "escape_rate", "best_value", "median_value", *MODES]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def lever_ranking(levers, min_trials: int = MIN_LEVER_TRIALS):
+    """One row per parameter: its best and worst value (among those with ``min_trials``), the spread of
+    their escape rates, and ``weight``, that spread with small counts discounted, by which the rows are
+    ranked. Parameters with fewer than two such values are left out."""
+    import pandas as pd
+
+    rows = []
+    for param, group in levers[levers["trials"] >= min_trials].groupby("param", sort=False):
+        if len(group) < 2:
+            continue
+        # Ranked by the rate with one escape and one miss added (Laplace), so that 0 of 5 counts for
+        # less than 0 of 50; the raw rates are what is shown.
+        smoothed = (group["escaped"] + 1) / (group["trials"] + 2)
+        ranked = group.assign(smoothed=smoothed).sort_values(["smoothed", "trials"], ascending=[False, False],
+                                                             kind="stable")
+        best, worst = ranked.iloc[0], ranked.iloc[-1]
+        rows.append({"param": param, "kind": best["kind"], "best": best["value"], "best_rate": best["escape_rate"],
+                     "best_trials": best["trials"], "worst": worst["value"], "worst_rate": worst["escape_rate"],
+                     "worst_trials": worst["trials"], "spread": best["escape_rate"] - worst["escape_rate"],
+                     "weight": best["smoothed"] - worst["smoothed"]})
+    columns = ["param", "kind", "best", "best_rate", "best_trials", "worst", "worst_rate", "worst_trials", "spread",
+               "weight"]
+    out = pd.DataFrame(rows, columns=columns)
+    return out.sort_values("weight", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def lever_sentence(row) -> str:
+    """A ranking row in words: ``x_scaling=standard: 91% escape (n=40); none: 4% (n=35)``
+    (a numeric parameter names its bins: ``lr in 0.001-0.01: ...``)."""
+    sep = "=" if row["kind"] == "categorical" else " in "
+    return (f"{row['param']}{sep}{row['best']}: {row['best_rate']:.0%} escape (n={row['best_trials']}); "
+            f"{row['worst']}: {row['worst_rate']:.0%} (n={row['worst_trials']})")
+
+
+# --- importance and headline -------------------------------------------------------------------
+
+
+def importances_frame(opt: optuna.Study):
+    """PED-ANOVA importance of each parameter (normalised to sum 1 per target), long: param, target, importance.
+
+    ``objective``: what sets the best tenth of trials apart; ``escape``: what sets the escaped trials
+    (mode fit) apart from the rest. PED-ANOVA needs no extra dependency and draws nothing at random,
+    so the same study gives the same importances. A target without contrast (fewer than two good trials,
+    or every trial escaped / none did) has NaN importances.
+    """
+    import pandas as pd
+    from optuna.importance import PedAnovaImportanceEvaluator, get_param_importances
+
+    trials = _completed(opt)
+    params = [p for p in search_space(opt) if any(p in t.params for t in trials)]
+    escaped = sum(t.user_attrs.get("mode") == ESCAPE_MODE for t in trials)
+    targets = {"objective": (None, OBJECTIVE_QUANTILE, math.ceil(OBJECTIVE_QUANTILE * len(trials)) >= 2),
+               "escape": (lambda t: float(t.user_attrs.get("mode") != ESCAPE_MODE),
+                          escaped / max(len(trials), 1), 0 < escaped < len(trials))}
+    rows = []
+    for name, (target, quantile, contrast) in targets.items():
+        scores = dict.fromkeys(params, np.nan)
+        if contrast and params:
+            with warnings.catch_warnings():  # PED-ANOVA warns about its own caveats on every call
+                warnings.simplefilter("ignore")
+                found = get_param_importances(opt, evaluator=PedAnovaImportanceEvaluator(target_quantile=quantile),
+                                              params=params, target=target, normalize=True)
+            scores |= found
+        rows += [{"param": p, "target": name, "importance": float(v)} for p, v in scores.items()]
+    return pd.DataFrame(rows, columns=["param", "target", "importance"])
+
+
+def headline(opt: optuna.Study, trials=None, levers=None) -> dict[str, Any]:
+    """The numbers the page opens with, as plain data.
+
+    trials / failed / escaped / escape_share; best_value, best_number, best_mode, best_config;
+    line_value (the best straight line's MSE over var_y) and noise_value (noise_sd**2 / var_y, None
+    when the study does not know its noise); the seed's baseline value, mode and hints; and
+    ``levers``: the settings whose values split escape rates most, as sentences.
+    """
+    trials = trials_frame(opt) if trials is None else trials
+    done = complete(trials)
+    levers = levers_frame(opt, trials) if levers is None else levers
+    about = opt.user_attrs.get("study", {})
+    base = opt.user_attrs.get("baseline", {})
+    var_y = opt.user_attrs.get("var_y_val")
+    noise_sd = about.get("noise_sd")
+    out = {"study": opt.study_name, "title": about.get("title", ""), "question": about.get("question", ""),
+           "trials": len(done), "failed": int((trials["state"] == "FAIL").sum()) if len(trials) else 0,
+           "escaped": int(done["escaped"].sum()), "escape_share": float(done["escaped"].mean()) if len(done) else None,
+           "modes": {m: int((done["mode"] == m).sum()) for m in MODES},
+           "line_value": _line_value(base, done), "noise_value": (noise_sd**2 / var_y) if noise_sd and var_y else None,
+           "baseline_value": base.get("value"), "baseline_mode": base.get("mode"), "baseline_hints": base.get("hints", []),
+           "baseline_config": base.get("config"), "best_value": None, "best_number": None, "best_mode": None,
+           "best_config": None, "levers": []}
+    if len(done):
+        best = done.sort_values(["value", "number"], kind="stable").iloc[0]
+        config = opt.get_trials(deepcopy=False)[int(best["number"])].user_attrs.get("config")
+        out |= {"best_value": float(best["value"]), "best_number": int(best["number"]), "best_mode": best["mode"],
+                "best_config": config}
+    ranking = lever_ranking(levers)
+    out["levers"] = [{"param": r["param"], "sentence": lever_sentence(r), "spread": float(r["spread"])}
+                     for _, r in ranking.iterrows() if r["spread"] > 0]
+    return out
+
+
+def _line_value(base: dict, done) -> float | None:
+    """The best least-squares line's validation MSE over var_y (the same data for every trial)."""
+    m = base.get("metrics") or {}
+    if m.get("line_mse") is not None and m.get("var_y"):
+        return m["line_mse"] / m["var_y"]
+    if "metrics_line_mse" in done and len(done):
+        return float((done["metrics_line_mse"] / done["metrics_var_y"]).median())
+    return None
+
+
+@dataclass
+class Frames:
+    """Everything a study dashboard shows, as frames (see the module docstring) and the headline dict."""
+
+    trials: Any
+    settings: Any
+    curves: Any
+    predictions: Any
+    levers: Any
+    importances: Any
+    space: dict[str, Any]
+    headline: dict[str, Any]
+    data: Any = None
+
+
+def frames(opt: optuna.Study, definition=None) -> Frames:
+    """All the frames of a study; ``definition`` (a ``studies.Study``) adds its data points."""
+    trials = trials_frame(opt)
+    if not (trials["state"] == "COMPLETE").any() if len(trials) else True:
+        raise ValueError(f"sweep {opt.study_name!r} has no completed trial yet; run: python -m sweeps run {opt.study_name}")
+    levers = levers_frame(opt, trials)
+    space = search_space(opt)
+    return Frames(trials=trials, settings=settings_frame(trials, space), curves=curves_frame(opt), predictions=predictions_frame(opt), levers=levers,
+                  importances=importances_frame(opt), space=space, headline=headline(opt, trials, levers),
+                  data=data_frame(definition) if definition is not None else None)
+
+
+def config_json(config: dict | None) -> str:
+    """A config as the indented JSON ``python -m sweeps best`` prints (and MLPConfig.from_json reads)."""
+    return json.dumps(config, indent=2)

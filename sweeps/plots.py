@@ -1,0 +1,368 @@
+"""Seaborn figures from the frames of :mod:`sweeps.report` (no study access, no pyplot state).
+
+Each function takes a frame and an optional ``ax`` (or, for small multiples, builds its own
+figure) and returns the axes or the figure, so it works in a notebook as on the dashboard.
+Figures are plain ``matplotlib.figure.Figure`` objects on the Agg canvas: nothing opens a
+window and nothing is kept in pyplot's registry. matplotlib and seaborn are imported inside
+the functions, so importing this module (for MODE_COLORS) costs nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from mlpcore import MODES
+
+MODE_COLORS = {
+    "diverged": "#B2182B",   # red: it blew up
+    "collapsed": "#8C8C8C",  # grey: a flat, dead prediction
+    "linear": "#E69F00",     # amber: the straight line the users asked about
+    "underfit": "#56B4E9",   # sky blue: it bends, not enough
+    "fit": "#009E73",        # green: escaped
+}
+"""One colour per failure mode, used by every figure and by the HTML badges (Okabe-Ito based,
+readable with the common colour-vision deficiencies)."""
+
+BEST_FIRST = tuple(reversed(MODES))
+"""Modes in the order bars stack them: fit first, so the green share reads from the left edge."""
+
+OBJECTIVE_LABEL = "validation MSE / var(y)\n(1 = constant predictor)"
+TARGET_COLOR = "#111111"
+DATA_COLOR = "#B8B8B8"
+IMPORTANCE_COLORS = {"objective": "#3B4A6B", "escape": MODE_COLORS["fit"]}
+REFERENCE_STYLES = {"constant predictor": ":", "best straight line": "--", "noise floor": "-."}
+CURVE_CLIP = 1e3
+"""Losses above this many times var(y) are drawn at it: a diverging run would squash every other curve."""
+DPI = 100
+
+PARAM_TITLES = {
+    "lr": "lr: learning rate",
+    "width": "width: units per hidden layer",
+    "depth": "depth: hidden layers",
+    "init": "init: weight initialiser",
+    "init_scale": "init_scale: multiplies the initial weights",
+    "activation": "activation: hidden units",
+    "output_activation": "output_activation",
+    "x_scaling": "x_scaling: input scaling",
+    "y_scaling": "y_scaling: target scaling",
+    "optimizer": "optimizer",
+    "batch_size": "batch_size (full = whole data set)",
+    "bias": "bias: units have biases",
+}
+"""Panel titles: the config key a user copies, and what it means."""
+
+
+def new_figure(width: float, height: float, **subplots: Any):
+    """A Figure on the Agg canvas, with ``subplots(**subplots)`` axes; returns (figure, axes)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    _theme()
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(**subplots) if subplots else fig.add_subplot()
+
+
+def _theme() -> None:
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", context="notebook", font_scale=0.9)
+
+
+def _axes(ax, width: float = 6.0, height: float = 4.0):
+    return ax if ax is not None else new_figure(width, height)[1]
+
+
+def mode_handles(modes=BEST_FIRST) -> list:
+    """Legend patches, one per mode, in the mode colours."""
+    from matplotlib.patches import Patch
+
+    return [Patch(facecolor=MODE_COLORS[m], label=m) for m in modes]
+
+
+def _mode_legend(fig, title: str = "failure mode") -> None:
+    fig.legend(handles=mode_handles(), loc="outside upper center", ncols=len(MODES), title=title, frameon=False)
+
+
+# --- failure-mode map --------------------------------------------------------------------------
+
+
+def mode_shares(levers, param: str, ax=None):
+    """100%-stacked bars of the modes of one parameter's values (``levers_frame`` rows), fit first.
+
+    Categorical values are sorted by escape rate (best on top); numeric bins keep their order.
+    Each bar is annotated with its trial count; an unsampled value shows an empty bar.
+    """
+    ax = _axes(ax, 5, 3)
+    rows = levers[levers["param"] == param]
+    if len(rows) and rows["kind"].iloc[0] == "categorical":
+        rows = rows.sort_values("escape_rate", ascending=False, kind="stable", na_position="last")
+    rows = rows.iloc[::-1]  # barh draws bottom-up; the first row goes on top
+    y = np.arange(len(rows))
+    n = rows["trials"].to_numpy()
+    left = np.zeros(len(rows))
+    for mode in BEST_FIRST:
+        share = np.divide(rows[mode].to_numpy(), n, out=np.zeros(len(rows)), where=n > 0)
+        ax.barh(y, share, left=left, color=MODE_COLORS[mode], height=0.75, label=mode, edgecolor="white", linewidth=0.5)
+        left += share
+    for yi, count, rate in zip(y, n, rows["escape_rate"]):
+        text = f"n={count}, {rate:.0%} fit" if count else "not sampled"
+        ax.text(1.02, yi, text, va="center", ha="left", fontsize=8, color="#333333" if count else "#999999")
+    ax.set_yticks(y, rows["value"].tolist())
+    ax.set_xlim(0, 1)
+    ax.set_ylim(-0.6, len(rows) - 0.4)
+    ax.xaxis.set_major_formatter("{x:.0%}")
+    ax.set_xlabel("share of trials")
+    ax.set_title(PARAM_TITLES.get(param, param), loc="left", fontsize=10, fontweight="bold")
+    ax.grid(axis="y", visible=False)
+    return ax
+
+
+def mode_map(levers, params: list[str] | None = None, ncols: int = 3):
+    """One :func:`mode_shares` panel per parameter (all of ``levers`` by default), one mode legend on top."""
+    params = list(dict.fromkeys(levers["param"])) if params is None else params
+    nrows = max(1, -(-len(params) // ncols))
+    heights = [max(1.6, 0.32 * (levers["param"] == p).sum() + 0.9) for p in params]
+    row_heights = [max(heights[i:i + ncols]) for i in range(0, len(params), ncols)] or [2.0]
+    fig, axes = new_figure(4.3 * ncols, sum(row_heights) + 0.9, nrows=nrows, ncols=ncols, squeeze=False,
+                           gridspec_kw={"height_ratios": row_heights})
+    fig.get_layout_engine().set(w_pad=0.15, h_pad=0.12)
+    for ax, param in zip(axes.flat, params):
+        mode_shares(levers, param, ax=ax)
+        ax.set_xlabel("")
+    for ax in axes.flat[len(params):]:
+        ax.set_visible(False)
+    _mode_legend(fig, title="failure mode (share of trials per setting; numbers: trials, and the share that escaped)")
+    return fig
+
+
+# --- escape-rate heatmaps ----------------------------------------------------------------------
+
+
+def escape_heatmap(settings, x: str, y: str, ax=None, *, colorbar: bool = True, xlabel: str | None = None,
+                   ylabel: str | None = None):
+    """Share of trials that escaped (mode fit) per cell of two binned settings (``settings_frame``).
+
+    Each cell reads "share / n"; a cell no trial fell in is left grey.
+    """
+    import seaborn as sns
+
+    ax = _axes(ax, 6, 4)
+    grouped = settings.groupby([y, x], observed=False)["escaped"]
+    rate = grouped.mean().unstack(x).iloc[::-1]  # the smallest y bin at the bottom, as on a y axis
+    count = grouped.size().unstack(x).reindex_like(rate)
+    annot = np.where(count.to_numpy() > 0, [[f"{r:.0%}\nn={c}" if c else "" for r, c in zip(rr, cc)]
+                                              for rr, cc in zip(rate.to_numpy(), count.to_numpy())], "")
+    ax.set_facecolor("#EDEDED")
+    ax.grid(False)
+    sns.heatmap(rate.astype(float), ax=ax, vmin=0, vmax=1, cmap=escape_cmap(), annot=annot, fmt="",
+                annot_kws={"fontsize": 7.5}, linewidths=0.5, linecolor="white", cbar=colorbar,
+                cbar_kws={"label": "share that escaped (fit)", "format": "{x:.0%}"} if colorbar else None)
+    ax.set_xlabel(xlabel or x)
+    ax.set_ylabel(ylabel or y)
+    ax.tick_params(axis="x", labelrotation=30)
+    ax.tick_params(axis="y", labelrotation=0)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
+    return ax
+
+
+def escape_cmap():
+    """White to the fit colour: the greener a cell, the more of its trials escaped."""
+    from matplotlib.colors import LinearSegmentedColormap
+
+    return LinearSegmentedColormap.from_list("escape", ["#FFFFFF", "#BFE6D9", MODE_COLORS["fit"], "#00513B"])
+
+
+def escape_heatmaps(settings, x: str, y: str, col: str | None = None, **labels: str):
+    """:func:`escape_heatmap` faceted by the values of ``col`` (one shared colour bar)."""
+    values = [None] if col is None else [v for v in settings[col].cat.categories if (settings[col] == v).any()]
+    fig, axes = new_figure(4.2 * len(values) + 1.2, 4.3, ncols=len(values), squeeze=False, sharey=True)
+    for i, (ax, value) in enumerate(zip(axes.flat, values)):
+        part = settings if value is None else settings[settings[col] == value]
+        escape_heatmap(part, x, y, ax=ax, colorbar=i == len(values) - 1, **labels)
+        if value is not None:
+            ax.set_title(f"{col}={value}  ({len(part)} trials)", fontsize=10)
+        if i:
+            ax.set_ylabel("")
+    return fig
+
+
+# --- importance --------------------------------------------------------------------------------
+
+
+def importance_bars(importances, target: str, ax=None, order: list[str] | None = None):
+    """Horizontal bars of one target's importances (``importances_frame``), in ``order`` (top first)."""
+    ax = _axes(ax, 4, 4)
+    rows = importances[importances["target"] == target].set_index("param")["importance"]
+    order = list(rows.sort_values(ascending=False).index) if order is None else order
+    values = rows.reindex(order).to_numpy(dtype=float)
+    y = np.arange(len(order))[::-1]
+    ax.barh(y, np.nan_to_num(values), color=IMPORTANCE_COLORS.get(target, "#555555"), height=0.7)
+    for yi, v in zip(y, values):
+        ax.text((0 if np.isnan(v) else v) + 0.01, yi, "n/a" if np.isnan(v) else f"{v:.2f}", va="center", fontsize=8)
+    ax.set_yticks(y, order)
+    ax.set_xlim(0, max(0.1, np.nanmax(values, initial=0) * 1.2))
+    ax.set_xlabel("importance (PED-ANOVA, sums to 1)")
+    ax.grid(axis="y", visible=False)
+    return ax
+
+
+def importance_panels(importances):
+    """Importances for the objective and for escaping, side by side, on one parameter order."""
+    titles = {"objective": "for the objective (best tenth of trials)", "escape": "for escaping (mode fit)"}
+    escape = importances[importances["target"] == "escape"].set_index("param")["importance"]
+    objective = importances[importances["target"] == "objective"].set_index("param")["importance"]
+    order = list((escape.fillna(0) + objective.fillna(0)).sort_values(ascending=False).index)
+    fig, axes = new_figure(10, 0.32 * len(order) + 1.3, ncols=2, sharey=True)
+    for ax, target in zip(axes, ("objective", "escape")):
+        importance_bars(importances, target, ax=ax, order=order)
+        ax.set_title(titles[target], fontsize=10)
+    return fig
+
+
+# --- function space ----------------------------------------------------------------------------
+
+
+def _y_limits(predictions, data=None) -> tuple[float, float]:
+    """The target's (and data's) range with a margin: wild predictions leave the plot, not squash it."""
+    target = predictions.loc[predictions["source"] == "target", "y"]
+    ys = np.r_[target.to_numpy(), data["y"].to_numpy() if data is not None else []]
+    lo, hi = float(np.nanmin(ys)), float(np.nanmax(ys))
+    pad = 0.25 * (hi - lo or 1.0)
+    return lo - pad, hi + pad
+
+
+def _prediction_line(ax, rows, label: str, **style) -> None:
+    mode = rows["mode"].iloc[0]
+    ax.plot(rows["x"], rows["y"], color=MODE_COLORS.get(mode, "#555555"), label=label, **style)
+
+
+def function_space(predictions, data=None, ax=None, number: int | None = None):
+    """The target, the data, the seed's baseline fit and trial ``number``'s fit (default: the best) on one axes."""
+    ax = _axes(ax, 9, 4.5)
+    if data is not None:
+        train = data[data["split"] == "train"]
+        ax.scatter(train["x"], train["y"], s=9, color=DATA_COLOR, alpha=0.8, linewidths=0, label="training data",
+                   zorder=1)
+    target = predictions[predictions["source"] == "target"]
+    ax.plot(target["x"], target["y"], color=TARGET_COLOR, lw=2.2, label="true target", zorder=3)
+    base = predictions[predictions["source"] == "baseline"]
+    if len(base):
+        _prediction_line(ax, base, f"the question's config: {base['mode'].iloc[0]}, value {base['value'].iloc[0]:.3g}",
+                         lw=2, ls="--", zorder=4)
+    trials = predictions[predictions["source"] == "trial"]
+    if len(trials):
+        number = int(trials.loc[trials["value"].idxmin(), "number"]) if number is None else number
+        best = trials[trials["number"] == number]
+        _prediction_line(ax, best, f"best trial #{number}: {best['mode'].iloc[0]}, value {best['value'].iloc[0]:.3g}",
+                         lw=2.2, zorder=5)
+    ax.set_ylim(*_y_limits(predictions, data))
+    ax.set_xlabel("x (the study's input)")
+    ax.set_ylabel("y (the study's target)")
+    ax.legend(loc="best", fontsize=8, framealpha=0.9)
+    return ax
+
+
+def representatives(predictions) -> dict[str, int]:
+    """Per mode, the trial with the median value among that mode's trials (lower number on ties)."""
+    trials = predictions[predictions["source"] == "trial"].drop_duplicates("number")
+    out = {}
+    for mode, group in trials.groupby("mode"):
+        ranked = group.sort_values(["value", "number"], kind="stable")
+        out[mode] = int(ranked["number"].iloc[(len(ranked) - 1) // 2])
+    return out
+
+
+def mode_gallery(predictions, data=None):
+    """Small multiples: one representative fit per mode (the mode's median trial) against the target."""
+    fig, axes = new_figure(15, 3.2, ncols=len(MODES), sharex=True, sharey=True)
+    picks = representatives(predictions)
+    counts = predictions[predictions["source"] == "trial"].drop_duplicates("number")["mode"].value_counts()
+    target = predictions[predictions["source"] == "target"]
+    lo, hi = _y_limits(predictions, data)
+    for ax, mode in zip(axes, BEST_FIRST):
+        if data is not None:
+            train = data[data["split"] == "train"]
+            ax.scatter(train["x"], train["y"], s=3, color=DATA_COLOR, alpha=0.5, linewidths=0)
+        ax.plot(target["x"], target["y"], color=TARGET_COLOR, lw=1.5)
+        if mode in picks:
+            rows = predictions[(predictions["source"] == "trial") & (predictions["number"] == picks[mode])]
+            ax.plot(rows["x"], rows["y"], color=MODE_COLORS[mode], lw=2.2)
+            outside = ((rows["y"] < lo) | (rows["y"] > hi) | rows["y"].isna()).mean()
+            note = f"trial #{picks[mode]}, value {rows['value'].iloc[0]:.3g}"
+            if rows["y"].isna().all():
+                note += "\nno finite prediction"
+            elif outside > 0.5:
+                note += "\nprediction mostly off the plot"
+            ax.text(0.03, 0.97, note, transform=ax.transAxes, va="top", fontsize=8,
+                    bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
+        else:
+            ax.text(0.5, 0.5, "no trial ended here", transform=ax.transAxes, ha="center", color="#888888")
+        ax.set_title(f"{mode} ({counts.get(mode, 0)} trials)", color=MODE_COLORS[mode], fontweight="bold")
+        ax.set_ylim(lo, hi)
+        ax.set_xlabel("x")
+    axes[0].set_ylabel("y")
+    return fig
+
+
+# --- learning ----------------------------------------------------------------------------------
+
+
+def _references(ax, references: dict[str, float | None] | None, orientation: str = "h") -> None:
+    for name, value in (references or {}).items():
+        if value is None or not np.isfinite(value) or value <= 0:
+            continue
+        line = ax.axhline if orientation == "h" else ax.axvline
+        line(value, color="#444444", lw=1, ls=REFERENCE_STYLES.get(name, "-"), label=name, zorder=2)
+
+
+def learning_curves(curves, per_mode: int = 12, references: dict[str, float | None] | None = None):
+    """Validation loss (relative to var(y)) against step, one panel per mode, ``per_mode`` trials each
+    (spread evenly over the mode's values, best to worst), log scale; dashed reference lines."""
+    val = curves[(curves["source"] == "trial") & (curves["split"] == "val")]
+    fig, axes = new_figure(15, 3.4, ncols=len(MODES), sharey=True, sharex=True)
+    for ax, mode in zip(axes, BEST_FIRST):
+        runs = val[val["mode"] == mode].drop_duplicates("number").sort_values(["value", "number"], kind="stable")
+        picked = runs["number"].iloc[np.unique(np.linspace(0, len(runs) - 1, min(per_mode, len(runs))).round().astype(int))]
+        clipped = False
+        for _, rows in val[val["number"].isin(picked)].groupby("number"):
+            rows = rows.dropna(subset=["rel"])
+            clipped |= bool((rows["rel"] > CURVE_CLIP).any())
+            # the dot marks where the run ended: early for a plateau stop or a divergence
+            ax.plot(rows["step"], rows["rel"].clip(upper=CURVE_CLIP), color=MODE_COLORS[mode], lw=1, alpha=0.75,
+                    marker="o", markersize=3, markevery=[len(rows) - 1] if len(rows) else None)
+        if clipped:
+            ax.text(0.97, 0.97, f"losses above {CURVE_CLIP:g} drawn at {CURVE_CLIP:g}", transform=ax.transAxes,
+                    ha="right", va="top", fontsize=7.5, color="#555555")
+        if not len(runs):
+            ax.text(0.5, 0.5, "no trial ended here", transform=ax.transAxes, ha="center", color="#888888")
+        _references(ax, references)
+        ax.set_yscale("log")
+        ax.set_title(f"{mode} ({len(picked)} of {len(runs)})", color=MODE_COLORS[mode], fontweight="bold")
+        ax.set_xlabel("training step")
+    axes[0].set_ylabel(OBJECTIVE_LABEL)
+    handles, labels = axes[0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="outside upper center", ncols=len(handles), frameon=False, fontsize=8)
+    return fig
+
+
+def history(trials, ax=None, references: dict[str, float | None] | None = None):
+    """Each completed trial's value against its number, coloured by mode, with the best so far; log scale."""
+    import seaborn as sns
+
+    ax = _axes(ax, 10, 4)
+    done = trials[trials["state"] == "COMPLETE"].sort_values("number")
+    sns.scatterplot(data=done, x="number", y="value", hue="mode", hue_order=list(BEST_FIRST), palette=MODE_COLORS,
+                    ax=ax, s=22, linewidth=0, zorder=3)
+    ax.step(done["number"], done["value"].cummin(), where="post", color=TARGET_COLOR, lw=1.5, label="best so far",
+            zorder=4)
+    _references(ax, references)
+    ax.set_yscale("log")
+    ax.set_xlabel("trial number (order of sampling)")
+    ax.set_ylabel(OBJECTIVE_LABEL)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
+    return ax
