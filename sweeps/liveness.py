@@ -119,17 +119,22 @@ class Driver:
         return out
 
     def stale(self, trials: list[FrozenTrial]) -> list[FrozenTrial]:
-        """RUNNING trials whose driver is dead (or unknown: asked before drivers were tracked)."""
+        """RUNNING trials whose driver is dead.
+
+        A trial not yet stamped with its driver (it is stamped just after it is asked) is
+        only stale once it is older than GRACE_SECONDS: its driver may be stamping it now.
+        """
         drivers, now = self.drivers(), time.time()
         out = []
         for t in trials:
-            if t.state != TrialState.RUNNING:
+            if t.state != TrialState.RUNNING or t.user_attrs.get("driver") == self.id:
                 continue
-            owner = t.user_attrs.get("driver")
-            if owner == self.id:
-                continue
-            info = drivers.get(owner)
-            if info is None or info.is_dead(now):
+            info = drivers.get(t.user_attrs.get("driver"))
+            if info is None:
+                started = t.datetime_start.timestamp() if t.datetime_start else 0.0
+                if now - started > GRACE_SECONDS:
+                    out.append(t)
+            elif info.is_dead(now):
                 out.append(t)
         return out
 

@@ -7,8 +7,9 @@ loky executor directly (the same reusable worker processes ``Parallel`` uses):
 - at most ``jobs`` tasks run at once, so a task's start is known and its time limit exact;
 - a task over its time limit gets its worker killed (loky can only kill all workers: the
   innocent tasks that were running are started again, and lose nothing but time);
-- when a worker dies, every task that was running comes back as a suspect and is run again
-  alone: the one that kills a worker alone is the culprit, and fails.
+- when a worker dies, every task that was running comes back as a suspect and is run again,
+  alone: one that kills its worker again, alone, is the culprit and fails (out of memory, a
+  crash); the others were bystanders (or the kill came from outside) and just finish late.
 """
 
 from __future__ import annotations
@@ -54,10 +55,13 @@ class WorkerPool:
         queue: deque[int] = deque(range(len(tasks)))
         suspects: deque[int] = deque()
         running: dict[Future, tuple[int, float]] = {}
+        suspect_running = False
         while queue or suspects or running:
             if suspects:  # a suspect runs alone, so a crash while it runs is its own
                 if not running:
-                    self._submit(fn, tasks[suspects[0]], suspects.popleft(), running)
+                    index = suspects.popleft()
+                    self._submit(fn, tasks[index], index, running)
+                    suspect_running = True
             else:
                 while queue and len(running) < self.jobs:
                     index = queue.popleft()
@@ -66,20 +70,22 @@ class WorkerPool:
             if any(_crashed(f) for f in done):
                 # A dead worker breaks the pool: every running task ends now, one way or the other.
                 wait(list(running))
-                in_flight, lone = list(running.values()), len(running) == 1
-                futures = list(running)
+                in_flight, culprit_known = list(running.items()), suspect_running
                 running.clear()
-                for fut, (index, started) in zip(futures, in_flight):
+                suspect_running = False
+                for fut, (index, started) in in_flight:
                     if not _crashed(fut):
                         yield index, fut.result()
-                    elif lone:
-                        yield index, failure("the worker process running this trial died (killed, or out of memory)", started)
+                    elif culprit_known:
+                        yield index, failure("the worker process running this trial died twice, the second time "
+                                             "running alone (out of memory, or a crash)", started)
                     else:
                         suspects.append(index)
                 continue
             for fut in done:
                 index, _ = running.pop(fut)
                 yield index, fut.result()
+            suspect_running = suspect_running and bool(running)
             overdue = self._overdue(running)
             if overdue:
                 # loky kills workers all at once: fail the overdue tasks, start the others again.
@@ -90,6 +96,7 @@ class WorkerPool:
                     else:
                         queue.appendleft(index)
                 running.clear()
+                suspect_running = False
 
     def _submit(self, fn: Callable, args: tuple, index: int, running: dict) -> None:
         running[self._executor().submit(fn, *args)] = (index, time.monotonic())

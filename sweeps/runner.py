@@ -232,12 +232,14 @@ def open_study(store, definition: studies.Study, settings: Settings) -> optuna.S
     space_json = search_space.space_to_json(definition.space)
     stored = opt.user_attrs.get("settings")
     if stored is None:
+        # "settings" goes last: a driver that sees it sees the rest (drivers may start together).
         data = definition.data()
-        opt.set_user_attr("settings", settings.to_dict())
-        opt.set_user_attr("space", space_json)
-        opt.set_user_attr("study", definition.describe())
-        opt.set_user_attr("grid", {"x": data.x_grid.tolist(), "y": data.y_grid.tolist()})
-        opt.set_user_attr("var_y_val", float(np.var(data.y_val)))
+        with grouped_writes(store):
+            opt.set_user_attr("space", space_json)
+            opt.set_user_attr("study", definition.describe())
+            opt.set_user_attr("grid", {"x": data.x_grid.tolist(), "y": data.y_grid.tolist()})
+            opt.set_user_attr("var_y_val", float(np.var(data.y_val)))
+            opt.set_user_attr("settings", settings.to_dict())
     else:
         for key, value in settings.to_dict().items():
             if stored.get(key) != value:

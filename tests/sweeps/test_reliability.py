@@ -1,0 +1,173 @@
+"""Crash and resume, drivers sharing a study, workers that die or hang: nothing finished is lost."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+import sweeps
+from sweeps.pool import WorkerPool
+from sweeps.runner import counts_as_done
+
+from pgcluster import REQUIRE_ENV, Cluster, why_unavailable
+
+KILLABLE = "trials=8, steps=150,"
+
+
+def study_file(tmp_path, tiny_study, *, trials: int, steps: int, name: str = "tiny") -> str:
+    text = open(tiny_study).read().replace(KILLABLE, f"trials={trials}, steps={steps},").replace('"tiny"', f'"{name}"')
+    path = tmp_path / f"{name}.py"
+    path.write_text(text)
+    return str(path)
+
+
+def start(study: str, *args: str, cwd) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "sweeps", "run", study, *args], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def snapshot(study: str, **where) -> dict[int, tuple]:
+    """Completed trials: number -> (params, value)."""
+    opt = sweeps.load(study, **where)
+    return {t.number: (t.params, t.value) for t in opt.get_trials(states=(TrialState.COMPLETE,))}
+
+
+def test_sigkill_the_driver_at_random_moments_then_resume(tmp_path, tiny_study):
+    study = study_file(tmp_path, tiny_study, trials=40, steps=800)
+    rng = random.Random(7)
+    kept: dict[int, tuple] = {}
+    kills = 0
+    for _ in range(4):
+        proc = start(study, "--jobs", "2", cwd=tmp_path)
+        time.sleep(rng.uniform(1.5, 4.0))
+        if proc.poll() is not None:
+            break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += 1
+        now = snapshot(study, out=tmp_path / "results")
+        assert all(now[n] == kept[n] for n in kept), "a completed trial changed or vanished"
+        kept = now
+    assert kills >= 3
+    r = subprocess.run([sys.executable, "-m", "sweeps", "run", study, "--jobs", "2"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    opt = sweeps.load(study, out=tmp_path / "results")
+    final = {t.number: (t.params, t.value) for t in opt.get_trials(states=(TrialState.COMPLETE,))}
+    assert all(final[n] == kept[n] for n in kept)  # trials lost: 0
+    assert sum(counts_as_done(t) for t in opt.trials) == len(final) == 40
+    assert not opt.get_trials(states=(TrialState.RUNNING,))
+    for t in opt.get_trials(states=(TrialState.FAIL,)):
+        assert "died" in t.user_attrs["stopped_by"]
+
+
+def _kill_self(i):
+    if i == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return i
+
+
+def test_pool_fails_only_the_task_that_kills_its_worker():
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    out = dict(WorkerPool(2).run(_kill_self, [(i,) for i in range(6)]))
+    assert {i: out[i] for i in (0, 1, 3, 4, 5)} == {0: 0, 1: 1, 3: 3, 4: 4, 5: 5}
+    assert "worker process running this trial died" in out[2]["error"]
+
+
+def test_an_outside_kill_of_a_worker_costs_a_rerun_not_a_trial(tmp_path, tiny_study):
+    study = study_file(tmp_path, tiny_study, trials=12, steps=6000)
+    proc = start(study, "--jobs", "2", cwd=tmp_path)
+    killed = None
+    deadline = time.time() + 60
+    while killed is None and time.time() < deadline:
+        time.sleep(0.5)
+        for pid in _children(proc.pid):
+            if b"loky" in _cmdline(pid) or b"joblib" in _cmdline(pid):
+                if b"resource_tracker" not in _cmdline(pid):
+                    os.kill(pid, signal.SIGKILL)
+                    killed = pid
+                    break
+    assert killed is not None
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    opt = sweeps.load(study, out=tmp_path / "results")
+    assert len(opt.get_trials(states=(TrialState.COMPLETE,))) == 12
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(p) for p in out]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def test_trial_timeout_fails_the_stuck_trials_and_the_sweep_goes_on(tmp_path, tiny_study):
+    study = study_file(tmp_path, tiny_study, trials=3, steps=10_000_000)
+    r = subprocess.run([sys.executable, "-m", "sweeps", "run", study, "--jobs", "2", "--trial-timeout", "1.5"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    opt = sweeps.load(study, out=tmp_path / "results")
+    failed = opt.get_trials(states=(TrialState.FAIL,))
+    assert len(failed) == 3 and all("time limit of 1.5 s" in t.user_attrs["error"] for t in failed)
+
+
+def run_drivers(study: str, n: int, trials: int, cwd, *extra: str) -> list[subprocess.CompletedProcess]:
+    cmd = [sys.executable, "-m", "sweeps", "run", study, "--jobs", "1", "--trials", str(trials), *extra]
+    with ThreadPoolExecutor(n) as ex:
+        return list(ex.map(lambda _: subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600), range(n)))
+
+
+def check_shared_study(opt: optuna.Study, trials: int) -> None:
+    complete = opt.get_trials(states=(TrialState.COMPLETE,))
+    assert len(complete) == trials  # no more, no fewer
+    assert not opt.get_trials(states=(TrialState.RUNNING,))
+    assert len({t.number for t in complete}) == trials
+    seeds = [tuple(t.user_attrs["seeds"]) for t in complete]
+    assert len(set(seeds)) == trials  # every trial evaluated once: no duplicates
+    assert len({t.user_attrs["driver"] for t in complete}) >= 2  # they really shared it
+    for t in opt.get_trials(states=(TrialState.FAIL,)):
+        assert t.user_attrs["stopped_by"].startswith("over budget")
+
+
+def test_four_drivers_share_one_journal_file(tmp_path, tiny_study):
+    study = study_file(tmp_path, tiny_study, trials=24, steps=200)
+    for r in run_drivers(study, 4, 24, tmp_path):
+        assert r.returncode == 0, r.stderr
+    check_shared_study(sweeps.load(study, out=tmp_path / "results"), 24)
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    reason = why_unavailable()
+    if reason is not None:
+        if os.environ.get(REQUIRE_ENV):
+            pytest.fail(f"{REQUIRE_ENV} is set but {reason}")
+        pytest.skip(reason)
+    cluster = Cluster()
+    yield cluster
+    cluster.stop()
+
+
+def test_four_drivers_share_one_postgresql_study(tmp_path, tiny_study, postgres):
+    url = postgres.create_database("four_drivers")
+    study = study_file(tmp_path, tiny_study, trials=24, steps=200)
+    for r in run_drivers(study, 4, 24, tmp_path, "--storage", url):
+        assert r.returncode == 0, r.stderr
+    opt = optuna.load_study(study_name="tiny", storage=url)
+    check_shared_study(opt, 24)
+    assert sweeps.best_config(study, storage=url).steps == 200
