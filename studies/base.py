@@ -89,10 +89,11 @@ class Study:
     def data(self) -> Data:
         """The study's data, the same on every call (drawn from ``data_seed``)."""
         rng = np.random.default_rng(self.data_seed)
-        x, y = (self._checked("sample", *self.sample(rng)))
-        xv, yv = self._checked("sample_val", *(self.sample_val or self.sample)(rng))
-        xg = np.linspace(x.min(), x.max(), self.grid_points)
-        yg = self._checked("target", xg, self.target(xg))[1]
+        with np.errstate(all="ignore"):  # non-finite values are reported below, as an error
+            x, y = self._checked("sample", *self.sample(rng))
+            xv, yv = self._checked("sample_val", *(self.sample_val or self.sample)(rng))
+            xg = np.linspace(x.min(), x.max(), self.grid_points)
+            yg = self._checked("target", xg, self.target(xg))[1]
         return Data(x, y, xv, yv, xg, yg)
 
     def _checked(self, what: str, x, y) -> tuple[np.ndarray, np.ndarray]:

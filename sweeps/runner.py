@@ -134,6 +134,7 @@ def run(
     for name, limit in (("timeout", timeout), ("trial_timeout", trial_timeout)):
         if limit is not None and not (isinstance(limit, (int, float)) and np.isfinite(limit) and limit > 0):
             raise ValueError(f"{name} must be a number of seconds > 0, got {limit!r}")
+    definition.data()  # a study whose data are broken is bad input: said now, before anything is written
     out_dir = prepare_out_dir(Path(out), definition.name)
     settings = Settings(seed, repeats, batch)
     store = open_storage(storage, out_dir)

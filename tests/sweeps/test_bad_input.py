@@ -1,0 +1,142 @@
+"""Every kind of bad input: one line naming the problem and what is allowed, exit code 2,
+no traceback, and nothing already stored is changed.
+
+The table runs the CLI in-process (``sweeps.cli.main``) against a folder that already holds a
+finished sweep, and compares that sweep's journal byte for byte before and after.
+"""
+
+import json
+
+import pytest
+
+from sweeps.cli import main
+
+SWEPT = "tiny.py"  # a study with a finished sweep in results/tiny/
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    from conftest import TINY_STUDY
+
+    root = tmp_path_factory.mktemp("bad_input")
+    (root / SWEPT).write_text(TINY_STUDY)
+    (root / "broken_syntax.py").write_text("STUDY = (\n")
+    (root / "no_study.py").write_text("x = 1\n")
+    (root / "nan_data.py").write_text(TINY_STUDY.replace("return x, np.sin(2 * x)", "return x, np.log(x)")
+                                      .replace('name="tiny"', 'name="nan_study"'))
+    (root / "unknown_keys.json").write_text(json.dumps({"lr": 0.1, "hidden_units": 3}))
+    (root / "wrong_types.json").write_text(json.dumps({"lr": "fast"}))
+    (root / "wrong_hidden.json").write_text(json.dumps({"hidden": "ten"}))
+    (root / "list.json").write_text("[1, 2]")
+    (root / "not_json.json").write_text("{lr: 0.1")
+    (root / "a_file").write_text("")
+    from conftest import run_cli
+
+    # In its own process, as a user would: the sweep's driver is gone when the tests look at it.
+    r = run_cli("run", SWEPT, "--jobs", "1", "--no-report", cwd=root)
+    assert r.returncode == 0, r.stderr
+    return root
+
+
+CASES = [
+    # unknown or malformed study
+    (["run", "cubic"], "unknown study 'cubic'; choose from ['sine', 'sqrt', 'square', 'square_int']"),
+    (["run", "broken_syntax.py"], "study file 'broken_syntax.py' failed to load: SyntaxError"),
+    (["run", "no_study.py"], "must define STUDY = studies.Study(...), found NoneType"),
+    (["run", "missing.py"], "study file 'missing.py' does not exist"),
+    (["run", "nan_data.py"], "study 'nan_study': sample gave non-finite values; data must be finite numbers"),
+    # bad numbers: negative, zero, NaN, huge, not a number
+    (["run", SWEPT, "--trials", "-5"], "argument --trials: must be a whole number >= 1, got '-5'"),
+    (["run", SWEPT, "--trials", "0"], "argument --trials: must be a whole number >= 1, got '0'"),
+    (["run", SWEPT, "--trials", "nan"], "argument --trials: must be a whole number >= 1, got 'nan'"),
+    (["run", SWEPT, "--trials", "1e12"], "argument --trials: must be a whole number >= 1, got '1e12'"),
+    (["run", SWEPT, "--trials", "1000000000000"], "trials must be a whole number from 1 to 1000000, got 1000000000000"),
+    (["run", SWEPT, "--jobs", "0"], "argument --jobs: must be a whole number >= 1, got '0'"),
+    (["run", SWEPT, "--jobs", "100000"], "jobs must be a whole number from 1 to 1024, got 100000"),
+    (["run", SWEPT, "--repeats", "0"], "argument --repeats: must be a whole number >= 1, got '0'"),
+    (["run", SWEPT, "--repeats", "99999"], "repeats must be a whole number from 1 to 1000, got 99999"),
+    (["run", SWEPT, "--seed", "-1"], "argument --seed: must be a whole number >= 0, got '-1'"),
+    (["run", SWEPT, "--seed", "99999999999"], "seed must be a whole number from 0 to 4294967295"),
+    (["run", SWEPT, "--timeout", "0"], "argument --timeout: must be a number of seconds > 0, got '0'"),
+    (["run", SWEPT, "--timeout", "nan"], "argument --timeout: must be a number of seconds > 0, got 'nan'"),
+    (["run", SWEPT, "--timeout", "inf"], "argument --timeout: must be a number of seconds > 0, got 'inf'"),
+    (["run", SWEPT, "--trial-timeout", "-3"], "argument --trial-timeout: must be a number of seconds > 0, got '-3'"),
+    (["run", SWEPT, "--batch", "0"], "argument --batch: must be a whole number >= 1, got '0'"),
+    # a rerun that would mix two studies
+    (["run", SWEPT, "--seed", "5"], "was run with seed=0; rerun with seed=0, or use another --out or --storage"),
+    (["run", SWEPT, "--repeats", "3"], "was run with repeats=1; rerun with repeats=1"),
+    # unknown choices
+    (["launch", SWEPT], "argument COMMAND: invalid choice: 'launch' (choose from 'list', 'run'"),
+    (["run", SWEPT, "--colour", "red"], "unrecognized arguments: --colour red"),
+    (["diagnose", SWEPT, "--best", "--baseline"], "argument --baseline: not allowed with argument --best"),
+    # config files
+    (["diagnose", SWEPT, "--config", "unknown_keys.json"], "unknown config field(s) ['hidden_units']; allowed fields:"),
+    (["diagnose", SWEPT, "--config", "wrong_types.json"], "lr must be a finite number > 0.0, got 'fast'"),
+    (["diagnose", SWEPT, "--config", "wrong_hidden.json"], "hidden must be 1 to 3 layer widths, each an integer >= 1, got 'ten'"),
+    (["diagnose", SWEPT, "--config", "list.json"], "config must be a dict of fields, got list"),
+    (["diagnose", SWEPT, "--config", "not_json.json"], "config is not valid JSON"),
+    (["diagnose", SWEPT, "--config", "nowhere.json"], "config file 'nowhere.json' does not exist"),
+    # output folders: unwritable (root can write anywhere but /proc, or below a file), missing
+    (["run", SWEPT, "--out", "/proc/sweeps"], "cannot create output folder '/proc/sweeps/tiny'"),
+    (["run", SWEPT, "--out", "a_file"], "cannot create output folder 'a_file/tiny'"),
+    (["best", SWEPT, "--out", "no_such_folder"], "no sweep of 'tiny' in 'no_such_folder/tiny'; run: python -m sweeps run"),
+    (["best", "sqrt"], "no sweep of 'sqrt' in 'results/sqrt'; run: python -m sweeps run sqrt"),
+    # storage URLs: malformed, unreachable
+    (["run", SWEPT, "--storage", "redis://localhost"], "storage URL 'redis://localhost' is not understood; use an Optuna RDB URL"),
+    (["run", SWEPT, "--storage", "postgresql:/x"], "storage URL 'postgresql:/x' is not understood"),
+    (["run", SWEPT, "--storage", "postgresql://127.0.0.1:1/none"], "cannot open storage 'postgresql://127.0.0.1:1/none':"),
+    (["run", SWEPT, "--storage", "sqlite:///no/such/folder/x.db"], "cannot open storage 'sqlite:///no/such/folder/x.db':"),
+    (["best", SWEPT, "--storage", "journal:no/such/folder/j.log"], "folder 'no/such/folder' of journal file does not exist"),
+]
+
+
+@pytest.mark.parametrize("args, message", CASES, ids=[" ".join(a) for a, _ in CASES])
+def test_bad_input(workdir, monkeypatch, capsys, args, message):
+    monkeypatch.chdir(workdir)
+    journal = workdir / "results" / "tiny" / "journal.log"
+    before = journal.read_bytes()
+    try:
+        code = main(args)
+    except SystemExit as e:  # argparse
+        code = e.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err
+    assert message in err
+    assert journal.read_bytes() == before
+
+
+def test_corrupt_journal_is_reported_and_left_as_it_is(workdir, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(workdir / "results", tmp_path / "results")
+    shutil.copy(workdir / SWEPT, tmp_path / SWEPT)
+    journal = tmp_path / "results" / "tiny" / "journal.log"
+    lines = journal.read_bytes().splitlines(keepends=True)
+    corrupt = b"".join(lines[:5] + [b'{"op_code": 4, "worker_id": \n'] + lines[5:])
+    journal.write_bytes(corrupt)
+    for args in (["run", SWEPT], ["best", SWEPT], ["report", SWEPT]):
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert "journal file 'results/tiny/journal.log' cannot be read" in err and "it is left as it is" in err
+        assert err.count("\n") == 1
+        assert journal.read_bytes() == corrupt
+
+
+def test_truncated_journal_resumes_from_what_is_whole(workdir, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    import sweeps
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(workdir / "results", tmp_path / "results")
+    shutil.copy(workdir / SWEPT, tmp_path / SWEPT)
+    journal = tmp_path / "results" / "tiny" / "journal.log"
+    data = journal.read_bytes()
+    journal.write_bytes(data[: len(data) * 2 // 3 + 17])  # cut in the middle of a record
+    kept = {t.number: t.value for t in sweeps.load(SWEPT).trials if t.value is not None}
+    assert main(["run", SWEPT, "--jobs", "1", "--no-report"]) == 0
+    opt = sweeps.load(SWEPT)
+    assert all(opt.trials[n].value == v for n, v in kept.items())
+    assert sum(t.state.name == "COMPLETE" for t in opt.trials) == 8
