@@ -6,15 +6,22 @@ call runs a whole curve segment in one compiled loop, with every buffer allocate
 
 Layout: the buffers are *feature-major*, the transpose of network.py's batch-first arrays:
 row ``o`` of ``acts[l]`` holds unit ``o``'s activation for every sample of the batch. Every
-inner loop then runs over samples, contiguous, and LLVM vectorizes it; the loops over units
-and layers are short and stay outside.
+inner loop is then a pass over the samples, contiguous, which LLVM vectorizes (4 doubles an
+instruction); the loops over units and layers are short and stay outside. Numba vectorizes
+loops only (its SLP vectorizer is off), so the per-sample work cannot live in registers
+across units: each weight costs a pass forward and one backward. Passes are fused where they
+read the same rows (the last term of ``A @ W``, the bias and f; a weight's gradient and its
+term of ``delta @ W.T``).
 
-Rounding: elementwise math (activations, the loss, the optimizers) follows the NumPy
-reference operation for operation, in IEEE order. The sums that NumPy hands to BLAS (the
-products ``A @ W``, ``A.T @ delta``, ``delta @ W.T`` and the bias column sums) are compiled
-with ``reassoc`` and ``contract`` (see ``BLAS_MATH``), so LLVM may split and fuse them as BLAS
-itself does. The two differ by rounding only; the parity tests hold them to 1e-9 over 1000
-steps. Never ``fastmath=True``: it assumes no NaN or inf, and divergence *is* NaN and inf.
+Rounding: the math is NumPy's formula for formula, with three liberties, each worth a
+factor in speed and each a difference of rounding only (the parity tests hold the two to
+1e-9 over 1000 steps):
+- sums over samples (``A.T @ delta``, the bias column sums, the loss) may be split and
+  reordered (``reassoc``), as BLAS does them for NumPy, so that they vectorize;
+- ``a * b + c`` may be one fused multiply-add (``contract``), as in BLAS;
+- exp, expm1, log1p and tanh are this file's own, within 3 ulp of NumPy's (see below).
+The optimizers are compiled strict: the same operations in the same order as optim.py. Never
+``fastmath=True``: it assumes no NaN or inf, and divergence *is* NaN and inf.
 
 Where the compiled code is cached: ``cache=True`` writes to ``__pycache__`` beside this file
 when that folder is writable (an editable install), else to numba's per-user cache folder
@@ -28,7 +35,9 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 from mlpcore.activations import ACTIVATIONS, LEAKY_SLOPE
 from mlpcore.config import MLPConfig
@@ -50,8 +59,14 @@ ACTIVATION_CODES = {name: _ACTIVATION_KERNELS[name] for name in ACTIVATIONS if n
 OPTIMIZER_CODES = {name: _OPTIMIZER_KERNELS[name] for name in OPTIMIZERS if name in _OPTIMIZER_KERNELS}
 """Name -> kernel code, for every entry of ``optim.OPTIMIZERS`` the kernel implements."""
 
-BLAS_MATH = {"reassoc", "contract"}
-"""Fast-math flags of the sums NumPy does in BLAS: reorder and fuse, but keep NaN and inf exact."""
+SUM_MATH = {"reassoc", "contract"}
+"""Fast-math flags of the passes that sum over samples: reorder and fuse, NaN and inf stay exact."""
+CHUNK = 512
+"""Samples per pass at most: bounds the buffers for large batches (smaller chunks would fit L1,
+but cost more in per-pass overhead than they save, measured at n = 500)."""
+ELEMENTWISE_MATH = {"contract"}
+"""Fast-math flags of the elementwise passes: fuse a * b + c, never reorder (exp's range
+reduction relies on the order of its subtractions)."""
 
 
 def kernel_code(field: str, name: str, codes: dict[str, int]) -> int:
@@ -75,117 +90,331 @@ class Hyper(NamedTuple):
     eps: float
 
 
-# --- the sums NumPy does in BLAS ------------------------------------------------------------------
-# Buffers are passed whole with row indices, never as row views: a view costs two atomic
-# reference-count updates, and a step makes dozens of them.
+# --- exp, expm1, log1p, tanh that vectorize ---------------------------------------------------------
+# A call into libm stops LLVM from vectorizing the loop around it: with math.tanh the kernel
+# evaluated tanh one sample at a time, 5x slower per value than NumPy's SIMD tanh, and a tanh
+# network trained slower compiled than in NumPy. These are plain arithmetic, inlined, so a loop
+# over samples vectorizes whole. Each is within 3 ulp of NumPy's (tests/mlpcore/test_kernels.py
+# sweeps them), with NaN, +-inf and +-0 as NumPy's. They live in this file because numba's
+# cache is keyed on the file that holds the compiled function, not on the files it calls.
+#
+# Method: x = k ln2 + r with |r| <= ln2 / 2 (ln2 split in two so k * LN2_HI is exact),
+# expm1(r) by its Taylor series to r**14 / 14! (the next term is below 1e-19 of r), and 2**k
+# put back in two halves so that no intermediate under- or overflows.
+
+LN2_HI = 6.93147180369123816490e-01  # fdlibm's split of ln2: 32 significant bits ...
+LN2_LO = 1.90821492927058770002e-10  # ... and the rest
+INV_LN2 = 1.44269504088896338700e00
+_CLAMP = 1000.0
+"""Arguments are clamped to +-1000 before reduction: exp is already 0 or inf far inside that."""
 
 
-@njit(cache=True, fastmath=BLAS_MATH)
-def _preactivation(z, acts, l, theta, w0, fan_in, fan_out, o):
-    """z = (A @ W)[:, o] for unit o of layer l (no bias): one row of NumPy's ``np.dot(acts[l], W)``."""
-    w = theta[w0 + o]
-    for s in range(z.shape[0]):
-        z[s] = w * acts[l, 0, s]
-    for j in range(1, fan_in):
-        w = theta[w0 + j * fan_out + o]
-        for s in range(z.shape[0]):
-            z[s] += w * acts[l, j, s]
+@intrinsic
+def _pow2(typingctx, k):
+    """2.0 ** k for an integer k in [-1022, 1023], built from its IEEE bits (no libm call)."""
+    sig = types.float64(types.int64)
+
+    def codegen(context, builder, signature, args):
+        i64 = ir.IntType(64)
+        bits = builder.shl(builder.add(args[0], ir.Constant(i64, 1023)), ir.Constant(i64, 52))
+        return builder.bitcast(bits, ir.DoubleType())
+
+    return sig, codegen
 
 
-@njit(cache=True, fastmath=BLAS_MATH)
-def _weight_grads(grad, acts, l, deltas, cur, w0, b0, fan_in, fan_out, bias, b):
-    """grad of W (acts[l].T @ delta) and of b (delta's column sums) of layer l."""
-    for o in range(fan_out):
-        if bias:
-            total = 0.0
-            for s in range(b):
-                total += deltas[cur, o, s]
-            grad[b0 + o] = total
-        for j in range(fan_in):
-            total = 0.0
-            for s in range(b):
-                total += acts[l, j, s] * deltas[cur, o, s]
-            grad[w0 + j * fan_out + o] = total
+@njit(cache=True, inline="always", fastmath=ELEMENTWISE_MATH, error_model="numpy")
+def _reduce(x):
+    """(k, r) with x = k ln2 + r and |r| <= ln2 / 2, for x clamped to [-1000, 1000] (NaN -> -1000)."""
+    xc = x if x > -_CLAMP else -_CLAMP
+    xc = xc if xc < _CLAMP else _CLAMP
+    k = math.floor(xc * INV_LN2 + 0.5)
+    return k, (xc - k * LN2_HI) - k * LN2_LO
 
 
-@njit(cache=True, fastmath=BLAS_MATH)
-def _backprop(deltas, cur, below, theta, w0, fan_in, fan_out, b):
-    """deltas[below] = deltas[cur] @ W.T: d loss / d acts of layer l (before the slope of f)."""
-    for j in range(fan_in):
-        w = theta[w0 + j * fan_out]
-        for s in range(b):
-            deltas[below, j, s] = w * deltas[cur, 0, s]
-        for o in range(1, fan_out):
-            w = theta[w0 + j * fan_out + o]
-            for s in range(b):
-                deltas[below, j, s] += w * deltas[cur, o, s]
+@njit(cache=True, inline="always", fastmath=ELEMENTWISE_MATH, error_model="numpy")
+def _expm1_small(r):
+    """expm1(r) for |r| <= ln2 / 2."""
+    # Horner, written out: a loop over a tuple would keep LLVM from vectorizing the caller's loop
+    p = 1.1470745597729725e-11  # 1/14!
+    p = p * r + 1.6059043836821613e-10  # 1/13!
+    p = p * r + 2.08767569878681e-09  # 1/12!
+    p = p * r + 2.505210838544172e-08  # 1/11!
+    p = p * r + 2.755731922398589e-07  # 1/10!
+    p = p * r + 2.7557319223985893e-06  # 1/9!
+    p = p * r + 2.48015873015873e-05  # 1/8!
+    p = p * r + 0.0001984126984126984  # 1/7!
+    p = p * r + 0.001388888888888889  # 1/6!
+    p = p * r + 0.008333333333333333  # 1/5!
+    p = p * r + 0.041666666666666664  # 1/4!
+    p = p * r + 0.16666666666666666  # 1/3!
+    p = p * r + 0.5  # 1/2!
+    return r + (r * r) * p
 
 
-@njit(cache=True, fastmath=BLAS_MATH)
-def _sum_squares(deltas, cur, n_out, b):
-    """vdot(r, r) of the residuals held in deltas[cur]."""
+@njit(cache=True, inline="always", fastmath=ELEMENTWISE_MATH, error_model="numpy")
+def exp(x):
+    """e ** x."""
+    k, r = _reduce(x)
+    half = k >> 1
+    y = ((1.0 + _expm1_small(r)) * _pow2(half)) * _pow2(k - half)
+    return y if x == x else x
+
+
+@njit(cache=True, inline="always", fastmath=ELEMENTWISE_MATH, error_model="numpy")
+def expm1(x):
+    """e ** x - 1, accurate near 0."""
+    k, r = _reduce(x)
+    em1 = _expm1_small(r)
+    half = k >> 1
+    if k < 56:  # 2**k - 1 is exact: keep em1's own accuracy
+        scale = _pow2(half) * _pow2(k - half)
+        y = scale * em1 + (scale - 1.0)
+    else:  # the -1 is below the last bit; scaling in halves keeps 2**k from overflowing alone
+        y = ((1.0 + em1) * _pow2(half)) * _pow2(k - half) - 1.0
+    return x if x != x or x == 0.0 else y  # NaN, and the sign of a zero, pass through
+
+
+@njit(cache=True, inline="always", fastmath=ELEMENTWISE_MATH, error_model="numpy")
+def log1p_unit(u):
+    """log(1 + u) for 0 <= u <= 1, as 2 atanh(u / (2 + u)) by its series (u / (2 + u) <= 1/3)."""
+    s = u / (2.0 + u)
+    w = s * s
+    p = 0.02857142857142857  # 1/35
+    p = p * w + 0.030303030303030304  # 1/33
+    p = p * w + 0.03225806451612903  # 1/31
+    p = p * w + 0.034482758620689655  # 1/29
+    p = p * w + 0.037037037037037035  # 1/27
+    p = p * w + 0.04  # 1/25
+    p = p * w + 0.043478260869565216  # 1/23
+    p = p * w + 0.047619047619047616  # 1/21
+    p = p * w + 0.05263157894736842  # 1/19
+    p = p * w + 0.058823529411764705  # 1/17
+    p = p * w + 0.06666666666666667  # 1/15
+    p = p * w + 0.07692307692307693  # 1/13
+    p = p * w + 0.09090909090909091  # 1/11
+    p = p * w + 0.1111111111111111  # 1/9
+    p = p * w + 0.14285714285714285  # 1/7
+    p = p * w + 0.2  # 1/5
+    p = p * w + 0.3333333333333333  # 1/3
+    return 2.0 * (s + s * (w * p))
+
+
+@njit(cache=True, inline="always", fastmath=ELEMENTWISE_MATH, error_model="numpy")
+def tanh(z):
+    """tanh(z) = -t / (2 + t) with t = expm1(-2|z|), signed as z (exact at ±0, ±1 at ±inf)."""
+    t = expm1(-2.0 * abs(z))
+    return math.copysign(-t / (2.0 + t), z)
+
+
+# --- passes over the batch ----------------------------------------------------------------------------
+# Each function below is one loop over the batch's samples, and LLVM vectorizes it. They are
+# separate functions, not branches of one, because LLVM vectorizes only one of several loops
+# that sit in the branches of one function. Buffers are passed whole with row indices, never
+# as row views: a view costs two atomic reference-count updates.
+
+
+@njit(cache=True, error_model="numpy")
+def _zero(buf, i, j, b):
+    """buf[i, j] = 0."""
+    for s in range(b):
+        buf[i, j, s] = 0.0
+
+
+@njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
+def _accumulate(z, w, acts, l, j, b):
+    """z += w * acts[l, j]: one term of a row of ``acts[l] @ W``."""
+    for s in range(b):
+        z[0, 0, s] += w * acts[l, j, s]
+
+
+# The activation passes: acts[l + 1, o] = f(zs) and slopes[l, o] = f'(zs), as activations.py
+# computes them, with zs = z + w * acts[l, j] + bias (the last term of the pre-activation and
+# the bias join the activation's pass, so a layer with one input is one pass per unit).
+
+
+@njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
+def _identity(z, w, bias, acts, slopes, l, o, j, b, leaky_slope):
+    for s in range(b):
+        acts[l + 1, o, s] = (z[0, 0, s] + w * acts[l, j, s]) + bias
+        slopes[l, o, s] = 1.0  # NumPy skips the multiply by f'; times 1.0 is exact
+
+
+@njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
+def _relu(z, w, bias, acts, slopes, l, o, j, b, leaky_slope):
+    for s in range(b):
+        zs = (z[0, 0, s] + w * acts[l, j, s]) + bias
+        acts[l + 1, o, s] = zs if not zs <= 0.0 else 0.0  # as np.maximum: NaN passes through
+        slopes[l, o, s] = 1.0 if zs > 0.0 else 0.0
+
+
+@njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
+def _leaky_relu(z, w, bias, acts, slopes, l, o, j, b, leaky_slope):
+    for s in range(b):
+        zs = (z[0, 0, s] + w * acts[l, j, s]) + bias
+        acts[l + 1, o, s] = zs if zs > 0.0 else leaky_slope * zs
+        slopes[l, o, s] = 1.0 if zs > 0.0 else leaky_slope
+
+
+@njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
+def _elu(z, w, bias, acts, slopes, l, o, j, b, leaky_slope):
+    for s in range(b):
+        zs = (z[0, 0, s] + w * acts[l, j, s]) + bias
+        a = zs if zs > 0.0 else expm1(zs)  # where z <= 0 (or NaN), np.minimum(z, 0) is z
+        acts[l + 1, o, s] = a
+        slopes[l, o, s] = 1.0 if zs > 0.0 else a + 1.0
+
+
+@njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
+def _tanh(z, w, bias, acts, slopes, l, o, j, b, leaky_slope):
+    for s in range(b):
+        a = tanh((z[0, 0, s] + w * acts[l, j, s]) + bias)
+        acts[l + 1, o, s] = a
+        slopes[l, o, s] = 1.0 - a * a
+
+
+@njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
+def _sigmoid(z, w, bias, acts, slopes, l, o, j, b, leaky_slope):
+    for s in range(b):
+        a = 0.5 * (1.0 + tanh(0.5 * ((z[0, 0, s] + w * acts[l, j, s]) + bias)))
+        acts[l + 1, o, s] = a
+        slopes[l, o, s] = a * (1.0 - a)
+
+
+@njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
+def _softplus(z, w, bias, acts, slopes, l, o, j, b, leaky_slope):
+    for s in range(b):
+        zs = (z[0, 0, s] + w * acts[l, j, s]) + bias
+        acts[l + 1, o, s] = (zs if not zs <= 0.0 else 0.0) + log1p_unit(exp(-abs(zs)))
+        slopes[l, o, s] = 0.5 * (1.0 + tanh(0.5 * zs))
+
+
+@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
+def _output_delta(acts, slopes, targets, c0, deltas, depth, n_out, b, scale):
+    """deltas[0] = d loss / d z of the output layer (losses.py's 2 r / r.size, times f'); returns sum(r**2)."""
     total = 0.0
     for o in range(n_out):
         for s in range(b):
-            total += deltas[cur, o, s] * deltas[cur, o, s]
+            r = acts[depth, o, s] - targets[o, c0 + s]
+            total += r * r
+            deltas[0, o, s] = (scale * r) * slopes[depth - 1, o, s]
     return total
 
 
-# --- elementwise math, as activations.py and losses.py write it ----------------------------------
+@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
+def _bias_grad(deltas, cur, o, b):
+    """sum of deltas[cur, o] over the batch: a bias's gradient."""
+    total = 0.0
+    for s in range(b):
+        total += deltas[cur, o, s]
+    return total
 
 
-@njit(cache=True)
-def _activate(code, z, bias, acts, slopes, l, o, leaky_slope):
-    """acts[l + 1, o] = f(z + bias) and slopes[l, o] = f'(z + bias), the factor backward multiplies by."""
-    n = z.shape[0]
-    if code == IDENTITY:
-        for s in range(n):
-            acts[l + 1, o, s] = z[s] + bias
-    elif code == RELU:
-        for s in range(n):
-            zs = z[s] + bias
-            acts[l + 1, o, s] = zs if not zs <= 0.0 else 0.0  # np.maximum: NaN passes through
-            slopes[l, o, s] = 1.0 if zs > 0.0 else 0.0
-    elif code == LEAKY_RELU:
-        for s in range(n):
-            zs = z[s] + bias
-            acts[l + 1, o, s] = zs if zs > 0.0 else leaky_slope * zs
-            slopes[l, o, s] = 1.0 if zs > 0.0 else leaky_slope
-    elif code == ELU:
-        for s in range(n):
-            zs = z[s] + bias
-            # where z <= 0 (or NaN), np.minimum(z, 0) is z itself
-            acts[l + 1, o, s] = zs if zs > 0.0 else math.expm1(zs)
-            slopes[l, o, s] = 1.0 if zs > 0.0 else acts[l + 1, o, s] + 1.0
-    elif code == TANH:
-        for s in range(n):
-            t = math.tanh(z[s] + bias)
-            acts[l + 1, o, s] = t
-            slopes[l, o, s] = 1.0 - t * t
-    elif code == SIGMOID:
-        for s in range(n):
-            g = 0.5 * (1.0 + math.tanh(0.5 * (z[s] + bias)))
-            acts[l + 1, o, s] = g
-            slopes[l, o, s] = g * (1.0 - g)
-    elif code == SOFTPLUS:
-        for s in range(n):
-            zs = z[s] + bias
-            acts[l + 1, o, s] = (zs if not zs <= 0.0 else 0.0) + math.log1p(math.exp(-abs(zs)))
-            slopes[l, o, s] = 0.5 * (1.0 + math.tanh(0.5 * zs))
+@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
+def _weight_grad(acts, l, j, deltas, cur, o, b):
+    """sum of acts[l, j] * deltas[cur, o] over the batch: a weight's gradient."""
+    total = 0.0
+    for s in range(b):
+        total += acts[l, j, s] * deltas[cur, o, s]
+    return total
 
 
-@njit(cache=True)
-def _times_slope(deltas, cur, slopes, l, rows, b):
-    """deltas[cur] *= slopes[l]: from d loss / d acts to d loss / d z."""
-    for o in range(rows):
-        for s in range(b):
-            deltas[cur, o, s] = deltas[cur, o, s] * slopes[l, o, s]
+@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
+def _weight_grad_and_backprop_one(acts, l, j, deltas, cur, w, slopes, b):
+    """_weight_grad for a layer of one unit, and deltas[1 - cur, j] = w * deltas[cur, 0] * f' of layer l - 1."""
+    total = 0.0
+    for s in range(b):
+        d = deltas[cur, 0, s]
+        total += acts[l, j, s] * d
+        deltas[1 - cur, j, s] = (w * d) * slopes[l - 1, j, s]
+    return total
+
+
+@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
+def _weight_grad_and_backprop(acts, l, j, deltas, cur, o, w, b):
+    """_weight_grad, and deltas[1 - cur, j] += w * deltas[cur, o] from the same loads: a term of ``delta @ W.T``."""
+    total = 0.0
+    for s in range(b):
+        d = deltas[cur, o, s]
+        total += acts[l, j, s] * d
+        deltas[1 - cur, j, s] += w * d
+    return total
+
+
+@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
+def _weight_grad_and_backprop_last(acts, l, j, deltas, cur, o, w, slopes, b):
+    """As _weight_grad_and_backprop for the last term, then times f' of layer l - 1: d loss / d z there."""
+    total = 0.0
+    for s in range(b):
+        d = deltas[cur, o, s]
+        total += acts[l, j, s] * d
+        deltas[1 - cur, j, s] = (deltas[1 - cur, j, s] + w * d) * slopes[l - 1, j, s]
+    return total
+
+
+# --- one layer, forward and backward -------------------------------------------------------------
+
+
+@njit(cache=True, error_model="numpy")
+def _layer_forward(code, acts, slopes, z, zeros, l, theta, w0, b0, fan_in, fan_out, bias, b, leaky_slope):
+    """acts[l + 1] = f(acts[l] @ W + b) and slopes[l] = f'(...), one unit (row) at a time.
+
+    z receives all but the last term of a unit's ``acts[l] @ W``; a layer with one input has
+    none, and reads ``zeros`` instead.
+    """
+    last = fan_in - 1
+    for o in range(fan_out):
+        for j in range(last):
+            if j == 0:
+                _zero(z, 0, 0, b)
+            _accumulate(z, theta[w0 + j * fan_out + o], acts, l, j, b)
+        args = (z if last else zeros, theta[w0 + last * fan_out + o], theta[b0 + o] if bias else 0.0, acts, slopes, l, o, last, b,
+                leaky_slope)
+        if code == IDENTITY:
+            _identity(*args)
+        elif code == RELU:
+            _relu(*args)
+        elif code == LEAKY_RELU:
+            _leaky_relu(*args)
+        elif code == ELU:
+            _elu(*args)
+        elif code == TANH:
+            _tanh(*args)
+        elif code == SIGMOID:
+            _sigmoid(*args)
+        else:
+            _softplus(*args)
+
+
+@njit(cache=True, error_model="numpy")
+def _layer_backward(grad, acts, slopes, deltas, cur, l, theta, w0, b0, fan_in, fan_out, bias, b):
+    """Gradients of layer l's W and b from deltas[cur] = d loss / d z of layer l.
+
+    For l > 0 also deltas[1 - cur] = (delta @ W.T) * f' of layer l - 1: its row j is built in the
+    same passes over the batch as the gradients of W's row j, which read the same delta rows.
+    """
+    if bias:
+        for o in range(fan_out):
+            grad[b0 + o] += _bias_grad(deltas, cur, o, b)
+    for j in range(fan_in):
+        if l == 0:  # the first layer: nothing to pass further down
+            for o in range(fan_out):
+                grad[w0 + j * fan_out + o] += _weight_grad(acts, l, j, deltas, cur, o, b)
+            continue
+        if fan_out == 1:  # (the output layer of every 1-D problem)
+            grad[w0 + j] += _weight_grad_and_backprop_one(acts, l, j, deltas, cur, theta[w0 + j], slopes, b)
+            continue
+        _zero(deltas, 1 - cur, j, b)
+        for o in range(fan_out - 1):
+            p = w0 + j * fan_out + o
+            grad[p] += _weight_grad_and_backprop(acts, l, j, deltas, cur, o, theta[p], b)
+        p = w0 + j * fan_out + fan_out - 1
+        grad[p] += _weight_grad_and_backprop_last(acts, l, j, deltas, cur, fan_out - 1, theta[p], slopes, b)
 
 
 # --- the optimizers, as optim.py writes them ---------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _update(code, theta, grad, state, t, hp):
     """One optimizer step on theta in place; ``state`` rows are (velocity or m, s); t counts Adam steps."""
     lr = hp.lr
@@ -209,7 +438,7 @@ def _update(code, theta, grad, state, t, hp):
 # --- one training segment ------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def train_steps(theta, state, t, x, y, batches, k, limit, sizes, offsets, bias, hidden, output, optimizer, hp):
     """Take up to ``k`` steps on ``theta`` in place; return how many before a loss broke ``limit``.
 
@@ -226,11 +455,14 @@ def train_steps(theta, state, t, x, y, batches, k, limit, sizes, offsets, bias, 
     n_in, n_out = sizes[0], sizes[depth]
     width = sizes.max()
     m, b = batches.shape
-    acts = np.empty((depth + 1, width, b))  # acts[0]: the batch's inputs; acts[l + 1]: output of layer l
-    slopes = np.empty((depth, width, b))  # f' of layer l at its pre-activation
-    deltas = np.empty((2, width, b))  # d loss / d z of the current layer, and room for the one below
+    chunk = min(b, CHUNK)
+    inputs = np.empty((n_in, b))  # the batch, feature-major
     targets = np.empty((n_out, b))
-    z = np.empty(b)
+    acts = np.empty((depth + 1, width, chunk))  # acts[0]: a chunk of inputs; acts[l + 1]: output of layer l
+    slopes = np.empty((depth, width, chunk))  # f' of layer l at its pre-activation
+    deltas = np.empty((2, width, chunk))  # d loss / d z of the current layer, and of the one below
+    z = np.empty((1, 1, chunk))  # the pre-activation of one unit, shaped like a row of acts
+    zeros = np.zeros((1, 1, chunk))
     grad = np.empty(theta.shape[0])
     scale = 2.0 / (b * n_out)  # losses.py: d mean(r**2) / d r = 2 r / r.size
 
@@ -239,41 +471,29 @@ def train_steps(theta, state, t, x, y, batches, k, limit, sizes, offsets, bias, 
             for s in range(b):
                 row = batches[i, s]
                 for j in range(n_in):
-                    acts[0, j, s] = x[row, j]
+                    inputs[j, s] = x[row, j]
                 for j in range(n_out):
                     targets[j, s] = y[row, j]
 
-        # forward: z = A @ W + b, then the activation, one unit at a time
-        for l in range(depth):
-            fan_in, fan_out = sizes[l], sizes[l + 1]
-            w0, b0 = offsets[l, 0], offsets[l, 1]
-            for o in range(fan_out):
-                _preactivation(z, acts, l, theta, w0, fan_in, fan_out, o)
-                _activate(output if l == depth - 1 else hidden, z, theta[b0 + o] if bias else 0.0, acts, slopes, l,
-                          o, hp.leaky_slope)
-
-        # loss; the divergence rule stops before the update of a step whose loss is not <= limit
-        cur = 0
-        for o in range(n_out):
-            for s in range(b):
-                deltas[cur, o, s] = acts[depth, o, s] - targets[o, s]
-        loss = _sum_squares(deltas, cur, n_out, b) / (b * n_out)
-        if not loss <= limit:  # also catches NaN
-            return i
-        for o in range(n_out):
-            for s in range(b):
-                deltas[cur, o, s] = scale * deltas[cur, o, s]
-
-        # backward, layer by layer: deltas[cur] is d loss / d acts of layer l, then d loss / d z
-        for l in range(depth - 1, -1, -1):
-            fan_in, fan_out = sizes[l], sizes[l + 1]
-            w0, b0 = offsets[l, 0], offsets[l, 1]
-            if (output if l == depth - 1 else hidden) != IDENTITY:
-                _times_slope(deltas, cur, slopes, l, fan_out, b)
-            _weight_grads(grad, acts, l, deltas, cur, w0, b0, fan_in, fan_out, bias, b)
-            if l:
-                _backprop(deltas, cur, 1 - cur, theta, w0, fan_in, fan_out, b)
+        grad[:] = 0.0
+        sq = 0.0
+        for c0 in range(0, b, chunk):  # forward and backward chunk by chunk, so the buffers stay in L1
+            c = min(chunk, b - c0)
+            for j in range(n_in):
+                for s in range(c):
+                    acts[0, j, s] = inputs[j, c0 + s]
+            for l in range(depth):
+                _layer_forward(output if l == depth - 1 else hidden, acts, slopes, z, zeros, l, theta, offsets[l, 0],
+                               offsets[l, 1], sizes[l], sizes[l + 1], bias, c, hp.leaky_slope)
+            sq += _output_delta(acts, slopes, targets, c0, deltas, depth, n_out, c, scale)
+            cur = 0
+            for l in range(depth - 1, -1, -1):
+                _layer_backward(grad, acts, slopes, deltas, cur, l, theta, offsets[l, 0], offsets[l, 1], sizes[l],
+                                sizes[l + 1], bias, c)
                 cur = 1 - cur
+        loss = sq / (b * n_out)
+        if not loss <= limit:  # the divergence rule: no update from this step; also catches NaN
+            return i
 
         if hp.weight_decay:  # grad += decay * W, on weights only
             for l in range(depth):

@@ -165,3 +165,36 @@ def test_kernel_runs_from_the_cache_in_loky_workers():
     for backend, steps, hits, misses in runs:
         assert (backend, steps) == ("numba", 50)
         assert hits >= 1 and misses == 0
+
+
+def _ulps(got, want):
+    """|got - want| in units of the last place of want; 0 where both are the same NaN, inf or zero."""
+    same = (got == want) | (np.isnan(got) & np.isnan(want))
+    with np.errstate(invalid="ignore"):
+        err = np.abs(got - want) / np.spacing(np.maximum(np.abs(want), np.finfo(float).tiny))
+    return np.where(same, 0.0, err)
+
+
+SPECIALS = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-300, -1e-300, 709.7, -708.3, 20.0, -20.0])
+
+
+@pytest.mark.parametrize("name, reference, args", [
+    pytest.param("exp", np.exp, np.concatenate([_rng.uniform(-700, 700, 20_000), _rng.uniform(-1, 1, 20_000), SPECIALS]),
+                 id="exp"),
+    pytest.param("expm1", np.expm1, np.concatenate([_rng.uniform(-50, 50, 20_000),
+                                                    np.geomspace(1e-300, 1, 20_000) * _rng.choice([-1, 1], 20_000),
+                                                    SPECIALS]), id="expm1"),
+    pytest.param("tanh", np.tanh, np.concatenate([_rng.uniform(-25, 25, 20_000),
+                                                  np.geomspace(1e-300, 1, 20_000) * _rng.choice([-1, 1], 20_000),
+                                                  SPECIALS]), id="tanh"),
+    pytest.param("log1p_unit", np.log1p, np.concatenate([_rng.uniform(0, 1, 20_000), np.geomspace(1e-300, 1, 20_000),
+                                                         [0.0, 1.0, np.nan]]), id="log1p_unit"),
+])
+def test_elementary_functions_agree_with_numpy_to_3_ulp(name, reference, args):
+    got = np.array([getattr(kernels, name)(v) for v in args.tolist()])
+    with np.errstate(all="ignore"):
+        want = reference(args)
+    normal = ~(np.abs(want) < np.finfo(float).tiny) | (want == 0)  # subnormal results round differently
+    assert _ulps(got, want)[normal].max() <= 3
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.signbit(got[want == 0]), np.signbit(want[want == 0]))
