@@ -46,7 +46,8 @@ figure{margin:14px 0 22px}figure img{max-width:100%;height:auto;border:1px solid
 figcaption{color:#444;font-size:.92em;margin-top:4px;max-width:950px}
 pre{background:#f6f8fa;border:1px solid #ddd;border-radius:6px;padding:10px 14px;overflow-x:auto;font-size:.88em}
 button{font-size:.85em;padding:2px 10px;margin-left:6px}ul.levers li{margin:3px 0}
-.note{color:#666;font-size:.88em}footer{margin-top:40px;color:#777;font-size:.82em}
+.note{color:#666;font-size:.88em}.wide{overflow-x:auto}table.compact{font-size:.8em}
+table.compact td,table.compact th{padding:3px 6px}footer{margin-top:40px;color:#777;font-size:.82em}
 """
 COPY_SCRIPT = """<script>function copyText(id){const t=document.getElementById(id).innerText;
 if(navigator.clipboard){navigator.clipboard.writeText(t).catch(()=>select(id))}else{select(id)}}
@@ -122,14 +123,14 @@ def badge(mode: str | None) -> str:
     return f'<span class="mode mode-{mode}" style="background:{c};color:{text_color(c)}">{mode}</span>'
 
 
-def mode_strip(counts: dict[str, int]) -> str:
-    """A stacked bar of mode counts, fit first, in the mode colours."""
+def mode_strip(counts: dict[str, int], legend: bool = True) -> str:
+    """A stacked bar of mode counts, fit first, in the mode colours (a count shows where it fits)."""
     total = sum(counts.values()) or 1
     cells = "".join(f'<div class="mode-{m}" style="width:{100 * counts[m] / total:.2f}%;background:{MODE_COLORS[m]};'
-                    f'color:{text_color(MODE_COLORS[m])}" title="{m}: {counts[m]}">{counts[m] if counts[m] else ""}</div>'
-                    for m in BEST_FIRST if counts.get(m))
-    legend = " ".join(f"{badge(m)}&nbsp;{counts.get(m, 0)}" for m in BEST_FIRST)
-    return f'<div class="strip">{cells}</div><div class="note">{legend}</div>'
+                    f'color:{text_color(MODE_COLORS[m])}" title="{m}: {counts[m]}">'
+                    f'{counts[m] if counts[m] / total >= 0.04 else ""}</div>' for m in BEST_FIRST if counts.get(m))
+    key = " ".join(f"{badge(m)}&nbsp;{counts.get(m, 0)}" for m in BEST_FIRST)
+    return f'<div class="strip">{cells}</div>' + (f'<div class="note">{key}</div>' if legend else "")
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
@@ -140,7 +141,8 @@ def _ratio_words(best: float, ref: float | None, name: str) -> str:
     if not ref:
         return ""
     r = best / ref
-    return (f"{1 / r:.3g}× below {name} ({fmt(ref)})" if r < 1 else f"{r:.3g}× {name} ({fmt(ref)})")
+    times = lambda k: f"{k:,.0f}×" if k >= 100 else f"{k:.3g}×"  # noqa: E731
+    return f"{times(1 / r)} below {name} ({fmt(ref)})" if r < 1 else f"{times(r)} {name} ({fmt(ref)})"
 
 
 def headline_html(h: dict[str, Any]) -> str:
@@ -175,11 +177,16 @@ def diagnosis_html(h: dict[str, Any]) -> str:
     ignore = {"seed", "steps", "patience", "backend", "momentum"}  # set by the sweep, not by the user's choice
     changed = [k for k in best if k not in ignore and base.get(k) != best.get(k)]
     if base and changed:
-        rows = "".join(f"<tr><td>{k}</td><td>{html.escape(json.dumps(base.get(k)))}</td>"
-                       f"<td><b>{html.escape(json.dumps(best[k]))}</b></td></tr>" for k in changed)
+        rows = "".join(f"<tr><td>{k}</td><td>{html.escape(_setting(base.get(k)))}</td>"
+                       f"<td><b>{html.escape(_setting(best[k]))}</b></td></tr>" for k in changed)
         parts.append(f"<p>What the best trial does differently:</p><table><tr><th>setting</th><th>question's config"
                      f"</th><th>best config</th></tr>{rows}</table>")
     return "".join(parts)
+
+
+def _setting(value: Any) -> str:
+    """A config value as JSON, floats to 3 significant digits (the JSON below holds them exactly)."""
+    return f"{value:.3g}" if isinstance(value, float) else json.dumps(value)
 
 
 def top_trials_html(frames: report.Frames, n: int = TOP_TRIALS) -> str:
@@ -197,7 +204,7 @@ def top_trials_html(frames: report.Frames, n: int = TOP_TRIALS) -> str:
                 v = f"{v:.3g}"
             cells.append(f"<td>{html.escape(str(v))}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
-    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+    return f'<div class="wide"><table class="compact"><tr>{head}</tr>{"".join(rows)}</table></div>'
 
 
 def reuse_html(h: dict[str, Any], ref: str, out: str | Path, storage: str | None) -> str:
@@ -330,7 +337,7 @@ def index_page(rows: list[dict[str, Any]]) -> str:
         lever = html.escape(r["levers"][0]["sentence"]) if r["levers"] else "–"
         body.append(f'<tr><td><a href="{html.escape(r["link"])}">{html.escape(r["study"])}</a></td>'
                     f"<td>{html.escape(r['title'])}</td><td class=num>{r['trials']}</td>"
-                    f"<td>{(r['escape_share'] or 0):.0%}{mode_strip(r['modes'])}</td>"
+                    f"<td>{(r['escape_share'] or 0):.0%}{mode_strip(r['modes'], legend=False)}</td>"
                     f"<td class=num>{fmt(r['best_value'])} {badge(r['best_mode'])}</td>"
                     f"<td class=num>{fmt(r['line_value'])}</td><td>{lever}</td></tr>")
     head = "".join(f"<th>{t}</th>" for t in ("study", "question", "trials", "escaped the linear fit", "best value",

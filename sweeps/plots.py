@@ -179,12 +179,14 @@ def escape_cmap():
 def escape_heatmaps(settings, x: str, y: str, col: str | None = None, **labels: str):
     """:func:`escape_heatmap` faceted by the values of ``col`` (one shared colour bar)."""
     values = [None] if col is None else [v for v in settings[col].cat.categories if (settings[col] == v).any()]
-    fig, axes = new_figure(4.2 * len(values) + 1.2, 4.3, ncols=len(values), squeeze=False, sharey=True)
+    panel = max(3.5, 0.62 * len(settings[x].cat.categories) + 1.2)
+    fig, axes = new_figure(panel * len(values) + 1.2, 0.55 * len(settings[y].cat.categories) + 2.2, ncols=len(values),
+                           squeeze=False, sharey=True)
     for i, (ax, value) in enumerate(zip(axes.flat, values)):
         part = settings if value is None else settings[settings[col] == value]
         escape_heatmap(part, x, y, ax=ax, colorbar=i == len(values) - 1, **labels)
         if value is not None:
-            ax.set_title(f"{col}={value}  ({len(part)} trials)", fontsize=10)
+            ax.set_title(f"{col}={value}  ({_trials(len(part))})", fontsize=10)
         if i:
             ax.set_ylabel("")
     return fig
@@ -226,6 +228,10 @@ def importance_panels(importances):
 # --- function space ----------------------------------------------------------------------------
 
 
+def _trials(n: int) -> str:
+    return f"{n} trial" if n == 1 else f"{n} trials"
+
+
 def _y_limits(predictions, data=None) -> tuple[float, float]:
     """The target's (and data's) range with a margin: wild predictions leave the plot, not squash it."""
     target = predictions.loc[predictions["source"] == "target", "y"]
@@ -248,7 +254,8 @@ def function_space(predictions, data=None, ax=None, number: int | None = None):
         ax.scatter(train["x"], train["y"], s=9, color=DATA_COLOR, alpha=0.8, linewidths=0, label="training data",
                    zorder=1)
     target = predictions[predictions["source"] == "target"]
-    ax.plot(target["x"], target["y"], color=TARGET_COLOR, lw=2.2, label="true target", zorder=3)
+    # the target is drawn thin and on top, so that a perfect fit shows as a band around it, not hiding it
+    ax.plot(target["x"], target["y"], color=TARGET_COLOR, lw=1.3, label="true target", zorder=6)
     base = predictions[predictions["source"] == "baseline"]
     if len(base):
         _prediction_line(ax, base, f"the question's config: {base['mode'].iloc[0]}, value {base['value'].iloc[0]:.3g}",
@@ -258,7 +265,7 @@ def function_space(predictions, data=None, ax=None, number: int | None = None):
         number = int(trials.loc[trials["value"].idxmin(), "number"]) if number is None else number
         best = trials[trials["number"] == number]
         _prediction_line(ax, best, f"best trial #{number}: {best['mode'].iloc[0]}, value {best['value'].iloc[0]:.3g}",
-                         lw=2.2, zorder=5)
+                         lw=3.5, alpha=0.85, zorder=5)
     ax.set_ylim(*_y_limits(predictions, data))
     ax.set_xlabel("x (the study's input)")
     ax.set_ylabel("y (the study's target)")
@@ -287,10 +294,10 @@ def mode_gallery(predictions, data=None):
         if data is not None:
             train = data[data["split"] == "train"]
             ax.scatter(train["x"], train["y"], s=3, color=DATA_COLOR, alpha=0.5, linewidths=0)
-        ax.plot(target["x"], target["y"], color=TARGET_COLOR, lw=1.5)
+        ax.plot(target["x"], target["y"], color=TARGET_COLOR, lw=1.1, zorder=3)
         if mode in picks:
             rows = predictions[(predictions["source"] == "trial") & (predictions["number"] == picks[mode])]
-            ax.plot(rows["x"], rows["y"], color=MODE_COLORS[mode], lw=2.2)
+            ax.plot(rows["x"], rows["y"], color=MODE_COLORS[mode], lw=3, alpha=0.85, zorder=2)
             outside = ((rows["y"] < lo) | (rows["y"] > hi) | rows["y"].isna()).mean()
             note = f"trial #{picks[mode]}, value {rows['value'].iloc[0]:.3g}"
             if rows["y"].isna().all():
@@ -301,7 +308,7 @@ def mode_gallery(predictions, data=None):
                     bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
         else:
             ax.text(0.5, 0.5, "no trial ended here", transform=ax.transAxes, ha="center", color="#888888")
-        ax.set_title(f"{mode} ({counts.get(mode, 0)} trials)", color=MODE_COLORS[mode], fontweight="bold")
+        ax.set_title(f"{mode} ({_trials(counts.get(mode, 0))})", color=MODE_COLORS[mode], fontweight="bold")
         ax.set_ylim(lo, hi)
         ax.set_xlabel("x")
     axes[0].set_ylabel("y")

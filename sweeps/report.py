@@ -371,5 +371,7 @@ def frames(opt: optuna.Study, definition=None) -> Frames:
 
 
 def config_json(config: dict | None) -> str:
-    """A config as the indented JSON ``python -m sweeps best`` prints (and MLPConfig.from_json reads)."""
-    return json.dumps(config, indent=2)
+    """A config as JSON, one setting a line (lists kept on their line), as MLPConfig.from_json reads it."""
+    if not config:
+        return json.dumps(config)
+    return "{\n" + ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in config.items()) + "\n}"

@@ -1,0 +1,252 @@
+"""report.py frames and the dashboard page, from one small real sweep that ends in every mode."""
+
+import base64
+import io
+import json
+import math
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+import mlpcore
+import sweeps
+from mlpcore import MODES
+from sweeps import dashboard, report
+from sweeps.plots import MODE_COLORS
+
+MIXED_STUDY = """
+import numpy as np
+from optuna.distributions import CategoricalDistribution as C, FloatDistribution as F, IntDistribution as I
+from mlpcore import MLPConfig
+from studies import Study
+
+def sample(rng):
+    x = rng.uniform(0.0, 25.0, 80)
+    return x, np.sin(x / 4) + 0.05 * rng.standard_normal(80)
+
+STUDY = Study(name="mixed", title="sin(x/4) on [0, 25]", question="a test study that ends in every mode",
+              target=lambda x: np.sin(x / 4), sample=sample, noise_sd=0.05, trials=16, steps=300,
+              space={"lr": F(1e-4, 3.0, log=True), "width": I(2, 32, log=True), "depth": I(1, 2),
+                     "init_scale": F(0.1, 10.0, log=True), "activation": C(["tanh", "relu"]),
+                     "x_scaling": C(["standard", "none"]), "optimizer": C(["adam", "sgd"]), "batch_size": C([None, 8])},
+              baseline=MLPConfig(hidden=(4,), activation="relu", x_scaling="none", y_scaling="standard",
+                                 optimizer="sgd", lr=1e-4, steps=300))
+"""
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    """(study file, out folder, optuna study, frames, report path) of a 16-trial sweep and its report."""
+    root = tmp_path_factory.mktemp("report")
+    path = root / "mixed.py"
+    path.write_text(MIXED_STUDY)
+    opt = sweeps.run(str(path), trials=16, jobs=1, out=root / "results", progress=False)
+    frames = report.frames(opt, dashboard._definition(str(path)))
+    page = dashboard.write_report(str(path), out=root / "results", opt=opt)
+    return str(path), root / "results", opt, frames, page
+
+
+def test_the_sweep_has_a_mix_of_modes(sweep):
+    done = report.complete(sweep[3].trials)
+    assert done["escaped"].any() and not done["escaped"].all() and done["mode"].nunique() >= 3
+
+
+# --- frames ------------------------------------------------------------------------------------
+
+
+def test_levers_count_every_completed_trial_once_per_parameter(sweep):
+    _, _, opt, frames, _ = sweep
+    done = report.complete(frames.trials)
+    for param, rows in frames.levers.groupby("param"):
+        assert rows["trials"].sum() == len(done), param
+        assert rows["escaped"].sum() == done["escaped"].sum(), param
+        assert (rows[list(MODES)].sum(axis=1) == rows["trials"]).all(), param
+    # batch_size None is "full", and the counts match the params as Optuna stored them
+    stored = [t.params["batch_size"] for t in opt.trials if t.state.name == "COMPLETE"]
+    rows = frames.levers[frames.levers["param"] == "batch_size"].set_index("value")["trials"]
+    assert rows.to_dict() == {"full": stored.count(None), "8": stored.count(8)}
+
+
+def test_headline_numbers_are_what_the_frames_say(sweep):
+    _, _, opt, frames, _ = sweep
+    h, done = frames.headline, report.complete(frames.trials)
+    best = done.loc[done["value"].idxmin()]
+    assert h["trials"] == len(done) == 16 and h["failed"] == 0
+    assert h["escaped"] == (done["mode"] == "fit").sum() and h["escape_share"] == pytest.approx(h["escaped"] / 16)
+    assert h["modes"] == done["mode"].value_counts().reindex(list(MODES), fill_value=0).to_dict()
+    assert h["best_value"] == best["value"] and h["best_number"] == best["number"] and h["best_mode"] == best["mode"]
+    assert h["best_config"] == opt.trials[h["best_number"]].user_attrs["config"]
+    base = opt.user_attrs["baseline"]
+    assert h["line_value"] == pytest.approx(base["metrics"]["line_mse"] / base["metrics"]["var_y"])
+    assert h["noise_value"] == pytest.approx(0.05**2 / opt.user_attrs["var_y_val"])
+    assert h["baseline_value"] == base["value"] and h["baseline_mode"] == base["mode"]
+
+
+def test_lever_sentences_quote_the_levers_frame(sweep):
+    frames = sweep[3]
+    assert frames.headline["levers"], "a 16-trial sweep has values with 5 trials to compare"
+    for lever in frames.headline["levers"]:
+        rows = frames.levers[(frames.levers["param"] == lever["param"]) & (frames.levers["trials"] >= 5)]
+        quoted = re.findall(r"(\d+)% escape \(n=(\d+)\)|: (\d+)% \(n=(\d+)\)", lever["sentence"])
+        for match in quoted:
+            pct, n = [int(v) for v in match if v]
+            assert any(r.trials == n and round(100 * r.escape_rate) == pct for r in rows.itertuples()), lever
+
+
+def test_curves_are_the_intermediate_values(sweep):
+    _, _, opt, frames, _ = sweep
+    c = frames.curves
+    for t in opt.trials[:4]:
+        val = c[(c["source"] == "trial") & (c["number"] == t.number) & (c["split"] == "val")].dropna(subset=["rel"])
+        reported = dict(t.intermediate_values)
+        assert dict(zip(val["step"], val["rel"])) == pytest.approx(reported)
+    assert set(c["source"]) == {"trial", "baseline"} and set(c["split"]) == {"train", "val"}
+
+
+def test_predictions_hold_the_target_baseline_and_every_trial_on_the_grid(sweep):
+    _, _, opt, frames, _ = sweep
+    p = frames.predictions
+    grid = opt.user_attrs["grid"]
+    assert p.loc[p["source"] == "target", "y"].tolist() == grid["y"]
+    assert p.loc[p["source"] == "baseline", "mode"].unique().tolist() == [opt.user_attrs["baseline"]["mode"]]
+    t = opt.trials[3]
+    mine = p[(p["source"] == "trial") & (p["number"] == 3)]
+    assert mine["x"].tolist() == grid["x"]
+    assert np.allclose(mine["y"], [np.nan if v is None else v for v in t.user_attrs["grid_pred"]], equal_nan=True)
+    assert p.loc[p["source"] == "trial", "number"].nunique() == 16
+
+
+def test_importances_cover_the_space_sum_to_one_and_repeat(sweep):
+    _, _, opt, frames, _ = sweep
+    imp = frames.importances
+    assert set(imp["param"]) == set(report.search_space(opt)) and set(imp["target"]) == {"objective", "escape"}
+    for target, rows in imp.groupby("target"):
+        assert rows["importance"].sum() == pytest.approx(1.0), target
+    pd.testing.assert_frame_equal(report.importances_frame(opt), imp)
+
+
+def test_settings_frame_bins_numbers_as_the_levers_do(sweep):
+    frames = sweep[3]
+    s = frames.settings
+    assert list(s["lr"].cat.categories) == ["1e-4–0.001", "0.001–0.01", "0.01–0.1", "0.1–1", "1–10"]
+    lr = report.complete(frames.trials)["params_lr"].to_numpy()
+    low = np.array([float(str(label).split("–")[0]) for label in s["lr"]])
+    assert np.all((low <= lr) & (lr < low * 10))
+
+
+# --- bins, labels, ranking (no sweep) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "dist, labels",
+    [
+        pytest.param(FloatDistribution(1e-6, 1.0, log=True), ["1e-6–1e-5", "1e-5–1e-4", "1e-4–0.001", "0.001–0.01",
+                                                               "0.01–0.1", "0.1–1"], id="log-float-decades"),
+        pytest.param(IntDistribution(1, 128, log=True), ["1", "2–3", "4–7", "8–15", "16–31", "32–63", "64–128"],
+                     id="log-int-powers-of-two"),
+        pytest.param(IntDistribution(1, 3), ["1", "2", "3"], id="small-int-each-value"),
+        pytest.param(FloatDistribution(0.0, 1.0), ["0–0.2", "0.2–0.4", "0.4–0.6", "0.6–0.8", "0.8–1"], id="linear-float"),
+    ],
+)
+def test_bins_read_well_and_cover_the_range(dist, labels):
+    edges = report.bin_edges(dist)
+    assert report.bin_labels(edges, isinstance(dist, IntDistribution)) == labels
+    assert edges[0] <= dist.low and edges[-1] >= dist.high
+
+
+def test_choice_labels_undo_what_pandas_does_to_categorical_params():
+    frame = pd.DataFrame({"params_batch_size": [None, 1, 8, 32], "params_bias": [True, False, True, True]})
+    assert report.choice_labels(frame["params_batch_size"], "batch_size", [None, 1, 8, 32]) == ["full", "1", "8", "32"]
+    assert report.choice_labels(frame["params_bias"], "bias", [True, False]) == ["True", "False", "True", "True"]
+    assert report.choice_labels([1.0, True], "x", [True, 1]) == ["1", "True"]  # True == 1, but a bool is not an int
+
+
+def test_lever_ranking_discounts_small_counts_and_skips_rare_values():
+    levers = pd.DataFrame([
+        {"param": "a", "kind": "categorical", "value": "good", "trials": 50, "escaped": 40},
+        {"param": "a", "kind": "categorical", "value": "bad", "trials": 5, "escaped": 0},
+        {"param": "b", "kind": "categorical", "value": "good", "trials": 50, "escaped": 40},
+        {"param": "b", "kind": "categorical", "value": "bad", "trials": 50, "escaped": 0},
+        {"param": "c", "kind": "numeric", "value": "1–10", "trials": 50, "escaped": 40},
+        {"param": "c", "kind": "numeric", "value": "10–100", "trials": 4, "escaped": 0},
+    ]).assign(escape_rate=lambda f: f["escaped"] / f["trials"])
+    ranking = report.lever_ranking(levers)
+    assert ranking["param"].tolist() == ["b", "a"]  # same raw spread, b has the evidence; c has one value with 5+
+    assert ranking.loc[0, "spread"] == pytest.approx(0.8)
+    assert report.lever_sentence(ranking.iloc[0]) == "b=good: 80% escape (n=50); bad: 0% (n=50)"
+
+
+def test_a_study_with_no_completed_trial_has_no_frames(tmp_path):
+    import optuna
+
+    opt = optuna.create_study(study_name="empty")
+    with pytest.raises(ValueError, match="sweep 'empty' has no completed trial yet"):
+        report.frames(opt)
+
+
+# --- the page ----------------------------------------------------------------------------------
+
+
+def embedded_pngs(text: str) -> list[bytes]:
+    return [base64.b64decode(m) for m in re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)]
+
+
+def test_every_figure_is_embedded_saved_and_not_blank(sweep):
+    from matplotlib.image import imread
+
+    page = sweep[4]
+    text = page.read_text()
+    pngs = embedded_pngs(text)
+    files = sorted((page.parent / dashboard.FIGURES_DIR).glob("*.png"))
+    assert len(pngs) == len(files) == text.count("<img ") >= 7
+    assert sorted(pngs) == sorted(f.read_bytes() for f in files)
+    for png in pngs:
+        image = imread(io.BytesIO(png))
+        assert image.shape[0] >= 250 and image.shape[1] >= 350
+        assert (image[..., :3] < 0.9).mean() > 0.01, "more than white"
+        assert image[..., :3].std() > 0.05
+    assert (page.parent / "trials.csv").is_file()
+
+
+def test_the_page_is_self_contained(sweep):
+    text = sweep[4].read_text()
+    assert not re.search(r'(src|href)="(https?:)?//', text) and "<link" not in text and "<script src" not in text
+    assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
+
+
+def test_the_page_states_the_headline_numbers(sweep):
+    h = sweep[3].headline
+    text = sweep[4].read_text()
+    assert f'<div class="big">{h["escape_share"]:.0%}</div>' in text
+    assert f'<div class="big">{dashboard.fmt(h["best_value"])}</div>' in text
+    assert f'<div class="big">{h["trials"]}</div>' in text
+    assert f"{h['escaped']} of {h['trials']} trials ended" in text
+    for lever in h["levers"][:4]:
+        assert f"<li>{lever['sentence']}</li>" in text
+
+
+def test_one_colour_per_mode_on_the_page(sweep):
+    text = sweep[4].read_text()
+    found = re.findall(r'class="mode(?:-| mode-)(\w+)" style="(?:width:[\d.]+%;)?background:(#[0-9A-Fa-f]{6})', text)
+    assert {m for m, _ in found} >= set(report.complete(sweep[3].trials)["mode"])
+    for mode, colour in found:
+        assert colour == MODE_COLORS[mode], mode
+
+
+def test_the_page_gives_the_best_config_and_the_line_that_reuses_it(sweep):
+    path, out, opt, frames, page = sweep
+    text = page.read_text()
+    shown = re.search(r'<pre id="best-config">(.*?)</pre>', text, re.S).group(1)
+    cfg = mlpcore.MLPConfig.from_json(shown.replace("&quot;", '"'))
+    assert cfg.to_dict() == sweeps.best_config(path, out=out).to_dict()
+    assert f"cfg = sweeps.best_config({path!r}, out={str(out)!r})".replace("'", "&#x27;") in text
+
+
+def test_headline_json_beside_the_page_matches(sweep):
+    stored = json.loads((sweep[4].parent / "headline.json").read_text())
+    h = sweep[3].headline
+    assert stored["best_value"] == h["best_value"] and stored["modes"] == h["modes"]
+    assert all(math.isfinite(stored[k]) for k in ("line_value", "noise_value", "escape_share"))
