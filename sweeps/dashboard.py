@@ -142,7 +142,7 @@ def _ratio_words(best: float, ref: float | None, name: str) -> str:
         return ""
     r = best / ref
     times = lambda k: f"{k:,.0f}×" if k >= 100 else f"{k:.3g}×"  # noqa: E731
-    return f"{times(1 / r)} below {name} ({fmt(ref)})" if r < 1 else f"{times(r)} {name} ({fmt(ref)})"
+    return f"{times(1 / r)} below {name} ({fmt(ref)})" if r < 1 else f"{times(r)} above {name} ({fmt(ref)})"
 
 
 def headline_html(h: dict[str, Any]) -> str:
@@ -160,9 +160,14 @@ def headline_html(h: dict[str, Any]) -> str:
     cards_html = "".join(f'<div class="card"><div class="small">{t}</div><div class="big">{b}</div>'
                          f'<div class="small">{s}</div></div>' for t, b, s in cards)
     levers = "".join(f"<li>{html.escape(l['sentence'])}</li>" for l in h["levers"][:4])
-    levers_html = (f'<p><b>What decides it</b> (share of trials that escaped, best against worst value, among '
-                   f'values with at least {report.MIN_LEVER_TRIALS} trials):</p><ul class="levers">{levers}</ul>'
-                   if levers else '<p class="note">Too few trials per setting to compare escape rates.</p>')
+    if levers:
+        levers_html = (f'<p><b>What decides it</b> (share of trials that escaped, best against worst value, among '
+                       f'values with at least {report.MIN_LEVER_TRIALS} trials):</p><ul class="levers">{levers}</ul>')
+    elif not h["escaped"]:
+        levers_html = ('<p class="note">No trial escaped the linear fit, so no setting can be credited with it; '
+                       "section 2 shows which failure each setting leads to.</p>")
+    else:
+        levers_html = '<p class="note">Too few trials per setting to compare escape rates.</p>'
     return (f'<div class="cards">{cards_html}</div>'
             f'<p><b>How the {h["trials"]} trials ended</b> (value = validation MSE / var(y); 1 = predicting a '
             f'constant):</p>{mode_strip(h["modes"])}{levers_html}')
@@ -271,7 +276,8 @@ def _definition(ref: str):
 
 def write_report(study: str, *, out: str | Path = "results", storage: str | None = None,
                  opt: optuna.Study | None = None) -> Path:
-    """Write ``out/NAME/report.html``, ``figures/*.png`` and ``trials.csv`` for the stored sweep of ``study``."""
+    """Write ``out/NAME/report.html``, ``figures/*.png``, ``trials.csv`` and ``headline.json`` (the page's
+    numbers, as data) for the stored sweep of ``study``; returns the page's path."""
     from sweeps.results import load
 
     definition = _definition(study)

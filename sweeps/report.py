@@ -63,7 +63,9 @@ def trials_frame(opt: optuna.Study):
 
 def complete(trials):
     """The completed trials of a :func:`trials_frame`, with ``escaped`` (mode is fit)."""
-    done = trials[trials["state"] == "COMPLETE"].copy() if len(trials) else trials.assign(mode=[], value=[])
+    if not len(trials):
+        return trials.assign(number=[], value=[], mode=[], escaped=[])
+    done = trials[trials["state"] == "COMPLETE"]
     return done.assign(escaped=done["mode"] == ESCAPE_MODE)
 
 
@@ -361,7 +363,7 @@ class Frames:
 def frames(opt: optuna.Study, definition=None) -> Frames:
     """All the frames of a study; ``definition`` (a ``studies.Study``) adds its data points."""
     trials = trials_frame(opt)
-    if not (trials["state"] == "COMPLETE").any() if len(trials) else True:
+    if not len(complete(trials)):
         raise ValueError(f"sweep {opt.study_name!r} has no completed trial yet; run: python -m sweeps run {opt.study_name}")
     levers = levers_frame(opt, trials)
     space = search_space(opt)
