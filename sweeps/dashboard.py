@@ -86,7 +86,8 @@ def figures(frames: report.Frames) -> dict[str, tuple[Any, str]]:
     if frames.importances["importance"].notna().any():
         out["importance"] = (plots.importance_panels(frames.importances), (
             "How much each setting decides the result (Optuna's PED-ANOVA: how differently the good trials "
-            "are spread over a setting than all trials). Left: for reaching the best tenth of values; right: "
+            "are spread over a setting than all the trials the sampler drew). Left: for reaching the best tenth of "
+            "values; right: "
             "for escaping (mode fit). n/a: no contrast (too few trials, or all or none escaped)."))
     out["function_space"] = (plots.function_space(frames.predictions, frames.data).figure, (
         "The true function, the training data, what the question's own config learns, and the best trial's fit."))
