@@ -229,9 +229,10 @@ def fit(config: MLPConfig, x, y, *, x_val=None, y_val=None) -> TrainResult:
         taken = backend.run(xt, yt, None if sampler is None else sampler.take(k), k, limit)
         done += taken
         tr, va = losses()
-        steps.append(done)
-        train_curve.append(tr)
-        val_curve.append(va)
+        if taken:  # no step taken: the parameters, and so the losses, are those of the last checkpoint
+            steps.append(done)
+            train_curve.append(tr)
+            val_curve.append(va)
         if taken < k or not np.isfinite(tr):
             stopped = "diverged"
             break

@@ -53,7 +53,7 @@ def test_divergence_stops_at_once_without_warnings():
     with _no_warnings():
         r = fit(cfg, X * 100, Y * 1000)
     assert r.stopped == "diverged" and r.diagnosis.mode == "diverged"
-    assert r.steps_done < 100 and r.seconds < 5
+    assert r.steps_done < 100 and np.all(np.diff(r.curve.steps) > 0)
     assert any("lower the learning rate" in h for h in r.diagnosis.hints)
 
 
