@@ -61,6 +61,8 @@ OPTIMIZER_CODES = {name: _OPTIMIZER_KERNELS[name] for name in OPTIMIZERS if name
 
 SUM_MATH = {"reassoc", "contract"}
 """Fast-math flags of the passes that sum over samples: reorder and fuse, NaN and inf stay exact."""
+SMALL_BATCH = 8
+"""Batches of up to this many samples run one sample at a time (measured: as fast as passes at 8)."""
 CHUNK = 512
 """Samples per pass at most: bounds the buffers for large batches (smaller chunks would fit L1,
 but cost more in per-pass overhead than they save, measured at n = 500)."""
@@ -122,7 +124,7 @@ def _pow2(typingctx, k):
     return sig, codegen
 
 
-@njit(cache=True, inline="always", fastmath=ELEMENTWISE_MATH, error_model="numpy")
+@njit(cache=True, forceinline=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
 def _reduce(x):
     """(k, r) with x = k ln2 + r and |r| <= ln2 / 2, for x clamped to [-1000, 1000] (NaN -> -1000)."""
     xc = x if x > -_CLAMP else -_CLAMP
@@ -131,7 +133,7 @@ def _reduce(x):
     return k, (xc - k * LN2_HI) - k * LN2_LO
 
 
-@njit(cache=True, inline="always", fastmath=ELEMENTWISE_MATH, error_model="numpy")
+@njit(cache=True, forceinline=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
 def _expm1_small(r):
     """expm1(r) for |r| <= ln2 / 2."""
     # Horner, written out: a loop over a tuple would keep LLVM from vectorizing the caller's loop
@@ -151,7 +153,7 @@ def _expm1_small(r):
     return r + (r * r) * p
 
 
-@njit(cache=True, inline="always", fastmath=ELEMENTWISE_MATH, error_model="numpy")
+@njit(cache=True, forceinline=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
 def exp(x):
     """e ** x."""
     k, r = _reduce(x)
@@ -160,7 +162,7 @@ def exp(x):
     return y if x == x else x
 
 
-@njit(cache=True, inline="always", fastmath=ELEMENTWISE_MATH, error_model="numpy")
+@njit(cache=True, forceinline=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
 def expm1(x):
     """e ** x - 1, accurate near 0."""
     k, r = _reduce(x)
@@ -174,7 +176,7 @@ def expm1(x):
     return x if x != x or x == 0.0 else y  # NaN, and the sign of a zero, pass through
 
 
-@njit(cache=True, inline="always", fastmath=ELEMENTWISE_MATH, error_model="numpy")
+@njit(cache=True, forceinline=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
 def log1p_unit(u):
     """log(1 + u) for 0 <= u <= 1, as 2 atanh(u / (2 + u)) by its series (u / (2 + u) <= 1/3)."""
     s = u / (2.0 + u)
@@ -199,7 +201,7 @@ def log1p_unit(u):
     return 2.0 * (s + s * (w * p))
 
 
-@njit(cache=True, inline="always", fastmath=ELEMENTWISE_MATH, error_model="numpy")
+@njit(cache=True, forceinline=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
 def tanh(z):
     """tanh(z) = -t / (2 + t) with t = expm1(-2|z|), signed as z (exact at ±0, ±1 at ±inf)."""
     t = expm1(-2.0 * abs(z))
@@ -227,65 +229,82 @@ def _accumulate(z, w, acts, l, j, b):
         z[0, 0, s] += w * acts[l, j, s]
 
 
-# The activation passes: acts[l + 1, o] = f(zs) and slopes[l, o] = f'(zs), as activations.py
-# computes them, with zs = z + w * acts[l, j] + bias (the last term of the pre-activation and
-# the bias join the activation's pass, so a layer with one input is one pass per unit).
+@njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
+def _accumulate4(z, theta, p, stride, acts, l, j, b):
+    """z += theta[p] * acts[l, j] + ... (four terms, weights ``stride`` apart), in order, for one load and store of z."""
+    w0, w1, w2, w3 = theta[p], theta[p + stride], theta[p + 2 * stride], theta[p + 3 * stride]
+    for s in range(b):
+        z[0, 0, s] = (((z[0, 0, s] + w0 * acts[l, j, s]) + w1 * acts[l, j + 1, s]) + w2 * acts[l, j + 2, s]) \
+            + w3 * acts[l, j + 3, s]
+
+
+@njit(cache=True, forceinline=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
+def _act(code, z, leaky_slope):
+    """(f(z), f'(z)) for one value, formula for formula as activations.py (f' is what backward multiplies by)."""
+    if code == IDENTITY:
+        return z, 1.0  # NumPy skips the multiply by f'; times 1.0 is exact
+    if code == RELU:
+        return (z if not z <= 0.0 else 0.0), (1.0 if z > 0.0 else 0.0)  # as np.maximum: NaN passes through
+    if code == LEAKY_RELU:
+        return (z if z > 0.0 else leaky_slope * z), (1.0 if z > 0.0 else leaky_slope)
+    if code == ELU:
+        a = z if z > 0.0 else expm1(z)  # where z <= 0 (or NaN), np.minimum(z, 0) is z
+        return a, (1.0 if z > 0.0 else a + 1.0)
+    if code == TANH:
+        a = tanh(z)
+        return a, 1.0 - a * a
+    if code == SIGMOID:
+        a = 0.5 * (1.0 + tanh(0.5 * z))
+        return a, a * (1.0 - a)
+    return (z if not z <= 0.0 else 0.0) + log1p_unit(exp(-abs(z))), 0.5 * (1.0 + tanh(0.5 * z))  # SOFTPLUS
+
+
+# The activation passes: acts[l + 1, o] = f(zs) and slopes[l, o] = f'(zs) with zs = z + w *
+# acts[l, j] + bias (the last term of the pre-activation and the bias join the activation's
+# pass, so a layer with one input is one pass per unit). One function per activation, each
+# calling _act with a constant code: with the code known, LLVM vectorizes the loop.
+
+
+@njit(cache=True, forceinline=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
+def _activation_pass(code, z, w, bias, acts, slopes, l, o, j, b, leaky_slope):
+    """acts[l + 1, o], slopes[l, o] = f, f' of (z + w * acts[l, j] + bias) for activation ``code``."""
+    for s in range(b):
+        acts[l + 1, o, s], slopes[l, o, s] = _act(code, (z[0, 0, s] + w * acts[l, j, s]) + bias, leaky_slope)
 
 
 @njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
 def _identity(z, w, bias, acts, slopes, l, o, j, b, leaky_slope):
-    for s in range(b):
-        acts[l + 1, o, s] = (z[0, 0, s] + w * acts[l, j, s]) + bias
-        slopes[l, o, s] = 1.0  # NumPy skips the multiply by f'; times 1.0 is exact
+    _activation_pass(IDENTITY, z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
 
 
 @njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
 def _relu(z, w, bias, acts, slopes, l, o, j, b, leaky_slope):
-    for s in range(b):
-        zs = (z[0, 0, s] + w * acts[l, j, s]) + bias
-        acts[l + 1, o, s] = zs if not zs <= 0.0 else 0.0  # as np.maximum: NaN passes through
-        slopes[l, o, s] = 1.0 if zs > 0.0 else 0.0
+    _activation_pass(RELU, z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
 
 
 @njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
 def _leaky_relu(z, w, bias, acts, slopes, l, o, j, b, leaky_slope):
-    for s in range(b):
-        zs = (z[0, 0, s] + w * acts[l, j, s]) + bias
-        acts[l + 1, o, s] = zs if zs > 0.0 else leaky_slope * zs
-        slopes[l, o, s] = 1.0 if zs > 0.0 else leaky_slope
+    _activation_pass(LEAKY_RELU, z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
 
 
 @njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
 def _elu(z, w, bias, acts, slopes, l, o, j, b, leaky_slope):
-    for s in range(b):
-        zs = (z[0, 0, s] + w * acts[l, j, s]) + bias
-        a = zs if zs > 0.0 else expm1(zs)  # where z <= 0 (or NaN), np.minimum(z, 0) is z
-        acts[l + 1, o, s] = a
-        slopes[l, o, s] = 1.0 if zs > 0.0 else a + 1.0
+    _activation_pass(ELU, z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
 
 
 @njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
 def _tanh(z, w, bias, acts, slopes, l, o, j, b, leaky_slope):
-    for s in range(b):
-        a = tanh((z[0, 0, s] + w * acts[l, j, s]) + bias)
-        acts[l + 1, o, s] = a
-        slopes[l, o, s] = 1.0 - a * a
+    _activation_pass(TANH, z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
 
 
 @njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
 def _sigmoid(z, w, bias, acts, slopes, l, o, j, b, leaky_slope):
-    for s in range(b):
-        a = 0.5 * (1.0 + tanh(0.5 * ((z[0, 0, s] + w * acts[l, j, s]) + bias)))
-        acts[l + 1, o, s] = a
-        slopes[l, o, s] = a * (1.0 - a)
+    _activation_pass(SIGMOID, z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
 
 
 @njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
 def _softplus(z, w, bias, acts, slopes, l, o, j, b, leaky_slope):
-    for s in range(b):
-        zs = (z[0, 0, s] + w * acts[l, j, s]) + bias
-        acts[l + 1, o, s] = (zs if not zs <= 0.0 else 0.0) + log1p_unit(exp(-abs(zs)))
-        slopes[l, o, s] = 0.5 * (1.0 + tanh(0.5 * zs))
+    _activation_pass(SOFTPLUS, z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
 
 
 @njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
@@ -341,6 +360,25 @@ def _weight_grad_and_backprop(acts, l, j, deltas, cur, o, w, b):
 
 
 @njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
+def _weight_grad_and_backprop4(grad, p, theta, acts, l, j, deltas, cur, o, b):
+    """_weight_grad_and_backprop for the four weights p..p + 3 (units o..o + 3): one load of acts and delta below."""
+    w0, w1, w2, w3 = theta[p], theta[p + 1], theta[p + 2], theta[p + 3]
+    g0 = g1 = g2 = g3 = 0.0
+    for s in range(b):
+        a = acts[l, j, s]
+        d0, d1, d2, d3 = deltas[cur, o, s], deltas[cur, o + 1, s], deltas[cur, o + 2, s], deltas[cur, o + 3, s]
+        g0 += a * d0
+        g1 += a * d1
+        g2 += a * d2
+        g3 += a * d3
+        deltas[1 - cur, j, s] = (((deltas[1 - cur, j, s] + w0 * d0) + w1 * d1) + w2 * d2) + w3 * d3
+    grad[p] += g0
+    grad[p + 1] += g1
+    grad[p + 2] += g2
+    grad[p + 3] += g3
+
+
+@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
 def _weight_grad_and_backprop_last(acts, l, j, deltas, cur, o, w, slopes, b):
     """As _weight_grad_and_backprop for the last term, then times f' of layer l - 1: d loss / d z there."""
     total = 0.0
@@ -363,9 +401,13 @@ def _layer_forward(code, acts, slopes, z, zeros, l, theta, w0, b0, fan_in, fan_o
     """
     last = fan_in - 1
     for o in range(fan_out):
-        for j in range(last):
-            if j == 0:
-                _zero(z, 0, 0, b)
+        if last:
+            _zero(z, 0, 0, b)
+        j = 0
+        while j + 4 <= last:  # wide layers: four terms a pass
+            _accumulate4(z, theta, w0 + j * fan_out + o, fan_out, acts, l, j, b)
+            j += 4
+        for j in range(j, last):
             _accumulate(z, theta[w0 + j * fan_out + o], acts, l, j, b)
         args = (z if last else zeros, theta[w0 + last * fan_out + o], theta[b0 + o] if bias else 0.0, acts, slopes, l, o, last, b,
                 leaky_slope)
@@ -404,11 +446,61 @@ def _layer_backward(grad, acts, slopes, deltas, cur, l, theta, w0, b0, fan_in, f
             grad[w0 + j] += _weight_grad_and_backprop_one(acts, l, j, deltas, cur, theta[w0 + j], slopes, b)
             continue
         _zero(deltas, 1 - cur, j, b)
-        for o in range(fan_out - 1):
+        o = 0
+        while o + 4 < fan_out:  # wide layers: four weights a pass
+            _weight_grad_and_backprop4(grad, w0 + j * fan_out + o, theta, acts, l, j, deltas, cur, o, b)
+            o += 4
+        for o in range(o, fan_out - 1):
             p = w0 + j * fan_out + o
             grad[p] += _weight_grad_and_backprop(acts, l, j, deltas, cur, o, theta[p], b)
         p = w0 + j * fan_out + fan_out - 1
         grad[p] += _weight_grad_and_backprop_last(acts, l, j, deltas, cur, fan_out - 1, theta[p], slopes, b)
+
+
+# --- one sample at a time, for small batches ------------------------------------------------------------
+# A pass over a batch of a few samples is all overhead (call, alias checks, loop set-up). For
+# small batches the kernel instead runs network.py's forward and backward per sample, in
+# scalars, accumulating the gradient: the same math, summed in another order.
+
+
+@njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
+def _sample_step(x, y, row, theta, grad, a, da, delta, sizes, offsets, bias, hidden, output, leaky_slope, scale):
+    """Adds sample ``row``'s d loss / d theta to grad; returns its sum of squared residuals.
+
+    a[l] is the sample's activations of layer l (a[0] its inputs), da[l] the slopes f' of layer
+    l, delta[cur] d loss / d z of the layer being differentiated.
+    """
+    depth = sizes.shape[0] - 1
+    for j in range(sizes[0]):
+        a[0, j] = x[row, j]
+    for l in range(depth):
+        fan_in, fan_out, w0, b0 = sizes[l], sizes[l + 1], offsets[l, 0], offsets[l, 1]
+        code = output if l == depth - 1 else hidden
+        for o in range(fan_out):
+            z = 0.0
+            for j in range(fan_in):
+                z += a[l, j] * theta[w0 + j * fan_out + o]
+            a[l + 1, o], da[l, o] = _act(code, z + theta[b0 + o] if bias else z, leaky_slope)
+    sq = 0.0
+    for o in range(sizes[depth]):
+        r = a[depth, o] - y[row, o]
+        sq += r * r
+        delta[0, o] = (scale * r) * da[depth - 1, o]
+    cur = 0
+    for l in range(depth - 1, -1, -1):
+        fan_in, fan_out, w0, b0 = sizes[l], sizes[l + 1], offsets[l, 0], offsets[l, 1]
+        if bias:
+            for o in range(fan_out):
+                grad[b0 + o] += delta[cur, o]
+        for j in range(fan_in):
+            back = 0.0
+            for o in range(fan_out):
+                grad[w0 + j * fan_out + o] += a[l, j] * delta[cur, o]
+                back += theta[w0 + j * fan_out + o] * delta[cur, o]
+            if l:
+                delta[1 - cur, j] = back * da[l - 1, j]
+        cur = 1 - cur
+    return sq
 
 
 # --- the optimizers, as optim.py writes them ---------------------------------------------------
@@ -463,11 +555,12 @@ def train_steps(theta, state, t, x, y, batches, k, limit, sizes, offsets, bias, 
     deltas = np.empty((2, width, chunk))  # d loss / d z of the current layer, and of the one below
     z = np.empty((1, 1, chunk))  # the pre-activation of one unit, shaped like a row of acts
     zeros = np.zeros((1, 1, chunk))
+    sample_acts, sample_slopes, sample_deltas = np.empty((depth + 1, width)), np.empty((depth, width)), np.empty((2, width))
     grad = np.empty(theta.shape[0])
     scale = 2.0 / (b * n_out)  # losses.py: d mean(r**2) / d r = 2 r / r.size
 
     for i in range(k):
-        if i < m:  # one batch (m = 1) is gathered once for the whole segment
+        if i < m and b > SMALL_BATCH:  # one batch (m = 1) is gathered once for the whole segment
             for s in range(b):
                 row = batches[i, s]
                 for j in range(n_in):
@@ -477,7 +570,11 @@ def train_steps(theta, state, t, x, y, batches, k, limit, sizes, offsets, bias, 
 
         grad[:] = 0.0
         sq = 0.0
-        for c0 in range(0, b, chunk):  # forward and backward chunk by chunk, so the buffers stay in L1
+        if b <= SMALL_BATCH:
+            for s in range(b):
+                sq += _sample_step(x, y, batches[i if i < m else 0, s], theta, grad, sample_acts, sample_slopes,
+                                   sample_deltas, sizes, offsets, bias, hidden, output, hp.leaky_slope, scale)
+        for c0 in range(0, b if b > SMALL_BATCH else 0, chunk):  # forward and backward chunk by chunk, so the buffers stay in L1
             c = min(chunk, b - c0)
             for j in range(n_in):
                 for s in range(c):

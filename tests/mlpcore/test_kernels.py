@@ -38,7 +38,7 @@ GRID = [
     ("sigmoid", "softplus", (6, 5, 4), True, "momentum", None, 0.0),
     ("softplus", "identity", (6, 5), False, "adam", 8, 1e-2),
     ("tanh", "identity", (8, 8, 8), True, "adam", None, 0.0),
-    ("relu", "softplus", (5,), False, "sgd", 8, 1e-3),
+    ("relu", "softplus", (5,), False, "sgd", 16, 1e-3),
     ("elu", "tanh", (4, 4, 4), True, "momentum", None, 0.0),
 ]
 
@@ -59,7 +59,9 @@ def test_grid_covers_every_table_entry():
     assert {c[1] for c in GRID} == set(OUTPUT_ACTIVATIONS)
     assert {c[4] for c in GRID} == set(OPTIMIZERS)
     assert {len(c[2]) for c in GRID} == {1, 2, 3}
-    assert {c[3] for c in GRID} == {True, False} and {c[5] for c in GRID} == {None, 1, 8}
+    assert {c[3] for c in GRID} == {True, False}
+    assert {c[5] for c in GRID} == {None, 1, 8, 16}  # full batch and passes; one sample at a time (<= SMALL_BATCH)
+    assert 8 <= kernels.SMALL_BATCH < 16
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=_id(c)) for c in GRID])
