@@ -231,7 +231,7 @@ def _accumulate(z, w, acts, l, j, b):
 
 @njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
 def _accumulate4(z, theta, p, stride, acts, l, j, b):
-    """z += theta[p] * acts[l, j] + ... (four terms, weights ``stride`` apart), in order, for one load and store of z."""
+    """z += theta[p] * acts[l, j] + ... + theta[p + 3 stride] * acts[l, j + 3], in order: four terms, one store."""
     w0, w1, w2, w3 = theta[p], theta[p + stride], theta[p + 2 * stride], theta[p + 3 * stride]
     for s in range(b):
         z[0, 0, s] = (((z[0, 0, s] + w0 * acts[l, j, s]) + w1 * acts[l, j + 1, s]) + w2 * acts[l, j + 2, s]) \
@@ -349,6 +349,27 @@ def _weight_grad_and_backprop_one(acts, l, j, deltas, cur, w, slopes, b):
 
 
 @njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
+def _shallow_grads(grad, acts, deltas, j, w, slopes, p_out, p_in, p_bias, b):
+    """One hidden unit j of a 1 -> hidden -> 1 network, all its gradients in one pass.
+
+    Its output weight's gradient, then d loss / d z of the unit (w * delta * f'), used at once for
+    its input weight's and bias's gradients instead of being stored: the backward passes of
+    both layers fused, for the shape of every seed problem.
+    """
+    g_out = g_in = g_bias = 0.0
+    for s in range(b):
+        d = deltas[0, 0, s]
+        g_out += acts[1, j, s] * d
+        dz = (w * d) * slopes[0, j, s]
+        g_in += acts[0, 0, s] * dz
+        g_bias += dz
+    grad[p_out] += g_out
+    grad[p_in] += g_in
+    if p_bias >= 0:
+        grad[p_bias] += g_bias
+
+
+@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
 def _weight_grad_and_backprop(acts, l, j, deltas, cur, o, w, b):
     """_weight_grad, and deltas[1 - cur, j] += w * deltas[cur, o] from the same loads: a term of ``delta @ W.T``."""
     total = 0.0
@@ -409,8 +430,8 @@ def _layer_forward(code, acts, slopes, z, zeros, l, theta, w0, b0, fan_in, fan_o
             j += 4
         for j in range(j, last):
             _accumulate(z, theta[w0 + j * fan_out + o], acts, l, j, b)
-        args = (z if last else zeros, theta[w0 + last * fan_out + o], theta[b0 + o] if bias else 0.0, acts, slopes, l, o, last, b,
-                leaky_slope)
+        args = (z if last else zeros, theta[w0 + last * fan_out + o], theta[b0 + o] if bias else 0.0, acts, slopes,
+                l, o, last, b, leaky_slope)
         if code == IDENTITY:
             _identity(*args)
         elif code == RELU:
@@ -555,9 +576,11 @@ def train_steps(theta, state, t, x, y, batches, k, limit, sizes, offsets, bias, 
     deltas = np.empty((2, width, chunk))  # d loss / d z of the current layer, and of the one below
     z = np.empty((1, 1, chunk))  # the pre-activation of one unit, shaped like a row of acts
     zeros = np.zeros((1, 1, chunk))
-    sample_acts, sample_slopes, sample_deltas = np.empty((depth + 1, width)), np.empty((depth, width)), np.empty((2, width))
+    sample_acts, sample_slopes = np.empty((depth + 1, width)), np.empty((depth, width))  # for _sample_step
+    sample_deltas = np.empty((2, width))
     grad = np.empty(theta.shape[0])
     scale = 2.0 / (b * n_out)  # losses.py: d mean(r**2) / d r = 2 r / r.size
+    shallow = depth == 2 and n_in == 1 and n_out == 1  # 1 -> hidden -> 1, the seeds' shape: see _shallow_grads
 
     for i in range(k):
         if i < m and b > SMALL_BATCH:  # one batch (m = 1) is gathered once for the whole segment
@@ -569,25 +592,34 @@ def train_steps(theta, state, t, x, y, batches, k, limit, sizes, offsets, bias, 
                     targets[j, s] = y[row, j]
 
         grad[:] = 0.0
-        sq = 0.0
+        sq = 0.0  # the step's sum of squared residuals
         if b <= SMALL_BATCH:
             for s in range(b):
                 sq += _sample_step(x, y, batches[i if i < m else 0, s], theta, grad, sample_acts, sample_slopes,
                                    sample_deltas, sizes, offsets, bias, hidden, output, hp.leaky_slope, scale)
-        for c0 in range(0, b if b > SMALL_BATCH else 0, chunk):  # forward and backward chunk by chunk, so the buffers stay in L1
-            c = min(chunk, b - c0)
-            for j in range(n_in):
-                for s in range(c):
-                    acts[0, j, s] = inputs[j, c0 + s]
-            for l in range(depth):
-                _layer_forward(output if l == depth - 1 else hidden, acts, slopes, z, zeros, l, theta, offsets[l, 0],
-                               offsets[l, 1], sizes[l], sizes[l + 1], bias, c, hp.leaky_slope)
-            sq += _output_delta(acts, slopes, targets, c0, deltas, depth, n_out, c, scale)
-            cur = 0
-            for l in range(depth - 1, -1, -1):
-                _layer_backward(grad, acts, slopes, deltas, cur, l, theta, offsets[l, 0], offsets[l, 1], sizes[l],
-                                sizes[l + 1], bias, c)
-                cur = 1 - cur
+        else:
+            for c0 in range(0, b, chunk):
+                c = min(chunk, b - c0)
+                for j in range(n_in):
+                    for s in range(c):
+                        acts[0, j, s] = inputs[j, c0 + s]
+                for l in range(depth):
+                    _layer_forward(output if l == depth - 1 else hidden, acts, slopes, z, zeros, l, theta,
+                                   offsets[l, 0], offsets[l, 1], sizes[l], sizes[l + 1], bias, c, hp.leaky_slope)
+                sq += _output_delta(acts, slopes, targets, c0, deltas, depth, n_out, c, scale)
+                if shallow:
+                    w1 = offsets[1, 0]
+                    if bias:
+                        grad[offsets[1, 1]] += _bias_grad(deltas, 0, 0, c)
+                    for j in range(sizes[1]):
+                        _shallow_grads(grad, acts, deltas, j, theta[w1 + j], slopes, w1 + j, offsets[0, 0] + j,
+                                       offsets[0, 1] + j if bias else -1, c)
+                else:
+                    cur = 0
+                    for l in range(depth - 1, -1, -1):
+                        _layer_backward(grad, acts, slopes, deltas, cur, l, theta, offsets[l, 0], offsets[l, 1],
+                                        sizes[l], sizes[l + 1], bias, c)
+                        cur = 1 - cur
         loss = sq / (b * n_out)
         if not loss <= limit:  # the divergence rule: no update from this step; also catches NaN
             return i

@@ -181,8 +181,8 @@ SPECIALS = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-300, -1e-300, 709.7,
 
 
 @pytest.mark.parametrize("name, reference, args", [
-    pytest.param("exp", np.exp, np.concatenate([_rng.uniform(-700, 700, 20_000), _rng.uniform(-1, 1, 20_000), SPECIALS]),
-                 id="exp"),
+    pytest.param("exp", np.exp,
+                 np.concatenate([_rng.uniform(-700, 700, 20_000), _rng.uniform(-1, 1, 20_000), SPECIALS]), id="exp"),
     pytest.param("expm1", np.expm1, np.concatenate([_rng.uniform(-50, 50, 20_000),
                                                     np.geomspace(1e-300, 1, 20_000) * _rng.choice([-1, 1], 20_000),
                                                     SPECIALS]), id="expm1"),
