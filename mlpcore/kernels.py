@@ -307,6 +307,25 @@ def _softplus(z, w, bias, acts, slopes, l, o, j, b, leaky_slope):
     _activation_pass(SOFTPLUS, z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
 
 
+@njit(cache=True, error_model="numpy")
+def _activate(code, z, w, bias, acts, slopes, l, o, j, b, leaky_slope):
+    """The activation pass of ``code`` (see above)."""
+    if code == IDENTITY:
+        _identity(z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
+    elif code == RELU:
+        _relu(z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
+    elif code == LEAKY_RELU:
+        _leaky_relu(z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
+    elif code == ELU:
+        _elu(z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
+    elif code == TANH:
+        _tanh(z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
+    elif code == SIGMOID:
+        _sigmoid(z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
+    else:
+        _softplus(z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
+
+
 @njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
 def _output_delta(acts, slopes, targets, c0, deltas, depth, n_out, b, scale):
     """deltas[0] = d loss / d z of the output layer (losses.py's 2 r / r.size, times f'); returns sum(r**2)."""
@@ -410,6 +429,126 @@ def _weight_grad_and_backprop_last(acts, l, j, deltas, cur, o, w, slopes, b):
     return total
 
 
+# --- 1 -> hidden -> 1 with a piecewise-linear hidden activation: nothing stored ----------------------------
+# For identity, relu and leaky_relu, f and f' cost less to recompute than to store and read
+# back (the seed-000 step otherwise moves ~160 KB of activations and slopes through L2). Each
+# hidden unit is then one pass forward (its activation, added straight into the output's
+# pre-activation) and one pass backward (activation recomputed, all three of its gradients).
+RECOMPUTED = (IDENTITY, RELU, LEAKY_RELU)
+
+
+@njit(cache=True, forceinline=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
+def _push_pass(code, acts, out, u, b, leaky_slope):
+    """out += v * f(x * w + bias) for two hidden units u = (w, bias, v) x 2, x = acts[0, 0]: their terms of the
+    output's ``acts @ W``, in unit order (two units a pass: one load of x and one store of out)."""
+    w0, c0, v0, w1, c1, v1 = u[0], u[1], u[2], u[3], u[4], u[5]
+    for s in range(b):
+        x = acts[0, 0, s]
+        a0, _ = _act(code, x * w0 + c0, leaky_slope)
+        a1, _ = _act(code, x * w1 + c1, leaky_slope)
+        out[0, 0, s] = (out[0, 0, s] + v0 * a0) + v1 * a1
+
+
+@njit(cache=True, forceinline=True, fastmath=SUM_MATH, error_model="numpy")
+def _pull_pass(code, acts, deltas, u, g, b, leaky_slope):
+    """The gradients of two hidden units u = (w, bias, v) x 2, activations recomputed, into g = (w, bias, v) x 2."""
+    w0, c0, v0, w1, c1, v1 = u[0], u[1], u[2], u[3], u[4], u[5]
+    gw0 = gc0 = gv0 = gw1 = gc1 = gv1 = 0.0
+    for s in range(b):
+        x = acts[0, 0, s]
+        d = deltas[0, 0, s]
+        a0, da0 = _act(code, x * w0 + c0, leaky_slope)
+        a1, da1 = _act(code, x * w1 + c1, leaky_slope)
+        gv0 += a0 * d
+        gv1 += a1 * d
+        dz0 = (v0 * d) * da0
+        dz1 = (v1 * d) * da1
+        gw0 += x * dz0
+        gw1 += x * dz1
+        gc0 += dz0
+        gc1 += dz1
+    g[0], g[1], g[2], g[3], g[4], g[5] = gw0, gc0, gv0, gw1, gc1, gv1
+
+
+@njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
+def _push_identity(acts, out, u, b, leaky_slope):
+    _push_pass(IDENTITY, acts, out, u, b, leaky_slope)
+
+
+@njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
+def _push_relu(acts, out, u, b, leaky_slope):
+    _push_pass(RELU, acts, out, u, b, leaky_slope)
+
+
+@njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
+def _push_leaky_relu(acts, out, u, b, leaky_slope):
+    _push_pass(LEAKY_RELU, acts, out, u, b, leaky_slope)
+
+
+@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
+def _pull_identity(acts, deltas, u, g, b, leaky_slope):
+    _pull_pass(IDENTITY, acts, deltas, u, g, b, leaky_slope)
+
+
+@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
+def _pull_relu(acts, deltas, u, g, b, leaky_slope):
+    _pull_pass(RELU, acts, deltas, u, g, b, leaky_slope)
+
+
+@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
+def _pull_leaky_relu(acts, deltas, u, g, b, leaky_slope):
+    _pull_pass(LEAKY_RELU, acts, deltas, u, g, b, leaky_slope)
+
+
+@njit(cache=True, error_model="numpy")
+def _unit_pair(u, theta, offsets, h, bias, j):
+    """u = (w, bias, v) of hidden units j and j + 1; a unit past the last (h odd) is all zero, and adds nothing."""
+    for t in range(2):
+        real = j + t < h
+        u[3 * t] = theta[offsets[0, 0] + j + t] if real else 0.0
+        u[3 * t + 1] = theta[offsets[0, 1] + j + t] if real and bias else 0.0
+        u[3 * t + 2] = theta[offsets[1, 0] + j + t] if real else 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def _recomputed_chunk(hidden, output, theta, offsets, h, bias, acts, slopes, deltas, z, targets, c0, grad, b, scale,
+                      leaky_slope, u, g):
+    """Forward and backward of a chunk for a 1 -> h -> 1 network with a RECOMPUTED hidden activation.
+
+    Returns the chunk's sum of squared residuals. Hidden units go two a pass (a null unit pads
+    an odd h: f(0) = 0 for these activations). The output unit is written as row 0 of acts[1]
+    and slopes[0] (hidden activations are not stored), the last term of its pre-activation
+    being 0 * x: zero, for finite inputs. u, g: (6,) scratch for a unit pair and its gradients.
+    """
+    _zero(z, 0, 0, b)
+    for j in range(0, h, 2):
+        _unit_pair(u, theta, offsets, h, bias, j)
+        if hidden == IDENTITY:
+            _push_identity(acts, z, u, b, leaky_slope)
+        elif hidden == RELU:
+            _push_relu(acts, z, u, b, leaky_slope)
+        else:
+            _push_leaky_relu(acts, z, u, b, leaky_slope)
+    _activate(output, z, 0.0, theta[offsets[1, 1]] if bias else 0.0, acts, slopes, 0, 0, 0, b, leaky_slope)
+    sq = _output_delta(acts, slopes, targets, c0, deltas, 1, 1, b, scale)
+    if bias:
+        grad[offsets[1, 1]] += _bias_grad(deltas, 0, 0, b)
+    for j in range(0, h, 2):
+        _unit_pair(u, theta, offsets, h, bias, j)
+        if hidden == IDENTITY:
+            _pull_identity(acts, deltas, u, g, b, leaky_slope)
+        elif hidden == RELU:
+            _pull_relu(acts, deltas, u, g, b, leaky_slope)
+        else:
+            _pull_leaky_relu(acts, deltas, u, g, b, leaky_slope)
+        for t in range(min(2, h - j)):
+            grad[offsets[0, 0] + j + t] += g[3 * t]
+            if bias:
+                grad[offsets[0, 1] + j + t] += g[3 * t + 1]
+            grad[offsets[1, 0] + j + t] += g[3 * t + 2]
+    return sq
+
+
 # --- one layer, forward and backward -------------------------------------------------------------
 
 
@@ -430,22 +569,8 @@ def _layer_forward(code, acts, slopes, z, zeros, l, theta, w0, b0, fan_in, fan_o
             j += 4
         for j in range(j, last):
             _accumulate(z, theta[w0 + j * fan_out + o], acts, l, j, b)
-        args = (z if last else zeros, theta[w0 + last * fan_out + o], theta[b0 + o] if bias else 0.0, acts, slopes,
-                l, o, last, b, leaky_slope)
-        if code == IDENTITY:
-            _identity(*args)
-        elif code == RELU:
-            _relu(*args)
-        elif code == LEAKY_RELU:
-            _leaky_relu(*args)
-        elif code == ELU:
-            _elu(*args)
-        elif code == TANH:
-            _tanh(*args)
-        elif code == SIGMOID:
-            _sigmoid(*args)
-        else:
-            _softplus(*args)
+        _activate(code, z if last else zeros, theta[w0 + last * fan_out + o], theta[b0 + o] if bias else 0.0, acts,
+                  slopes, l, o, last, b, leaky_slope)
 
 
 @njit(cache=True, error_model="numpy")
@@ -578,6 +703,7 @@ def train_steps(theta, state, t, x, y, batches, k, limit, sizes, offsets, bias, 
     zeros = np.zeros((1, 1, chunk))
     sample_acts, sample_slopes = np.empty((depth + 1, width)), np.empty((depth, width))  # for _sample_step
     sample_deltas = np.empty((2, width))
+    unit_pair, unit_grads = np.empty(6), np.empty(6)  # for _recomputed_chunk
     grad = np.empty(theta.shape[0])
     scale = 2.0 / (b * n_out)  # losses.py: d mean(r**2) / d r = 2 r / r.size
     shallow = depth == 2 and n_in == 1 and n_out == 1  # 1 -> hidden -> 1, the seeds' shape: see _shallow_grads
@@ -600,9 +726,14 @@ def train_steps(theta, state, t, x, y, batches, k, limit, sizes, offsets, bias, 
         else:
             for c0 in range(0, b, chunk):
                 c = min(chunk, b - c0)
-                for j in range(n_in):
-                    for s in range(c):
-                        acts[0, j, s] = inputs[j, c0 + s]
+                if i < m or b > chunk:  # (a batch in one chunk stays in acts[0] from step to step)
+                    for j in range(n_in):
+                        for s in range(c):
+                            acts[0, j, s] = inputs[j, c0 + s]
+                if shallow and hidden in RECOMPUTED:
+                    sq += _recomputed_chunk(hidden, output, theta, offsets, sizes[1], bias, acts, slopes, deltas, z,
+                                            targets, c0, grad, c, scale, hp.leaky_slope, unit_pair, unit_grads)
+                    continue
                 for l in range(depth):
                     _layer_forward(output if l == depth - 1 else hidden, acts, slopes, z, zeros, l, theta,
                                    offsets[l, 0], offsets[l, 1], sizes[l], sizes[l + 1], bias, c, hp.leaky_slope)

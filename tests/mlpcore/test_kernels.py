@@ -40,6 +40,7 @@ GRID = [
     ("tanh", "identity", (8, 8, 8), True, "adam", None, 0.0),
     ("relu", "softplus", (5,), False, "sgd", 16, 1e-3),
     ("elu", "tanh", (4, 4, 4), True, "momentum", None, 0.0),
+    ("leaky_relu", "identity", (7,), True, "momentum", None, 1e-3),
 ]
 
 
