@@ -500,6 +500,22 @@ def _pull_leaky_relu(acts, deltas, u, g, b, leaky_slope):
     _pull_pass(LEAKY_RELU, acts, deltas, u, g, b, leaky_slope)
 
 
+@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
+def _linear_output_delta(z, bias, targets, c0, deltas, b, scale, sums):
+    """_output_delta for one identity output unit straight from its pre-activation z (no f, no f' to store).
+
+    sums = (sum of squared residuals, sum of deltas: the output bias's gradient).
+    """
+    sq = total = 0.0
+    for s in range(b):
+        r = (z[0, 0, s] + bias) - targets[0, c0 + s]
+        sq += r * r
+        d = scale * r
+        deltas[0, 0, s] = d
+        total += d
+    sums[0], sums[1] = sq, total
+
+
 @njit(cache=True, error_model="numpy")
 def _unit_pair(u, theta, offsets, h, bias, j):
     """u = (w, bias, v) of hidden units j and j + 1; a unit past the last (h odd) is all zero, and adds nothing."""
@@ -529,10 +545,16 @@ def _recomputed_chunk(hidden, output, theta, offsets, h, bias, acts, slopes, del
             _push_relu(acts, z, u, b, leaky_slope)
         else:
             _push_leaky_relu(acts, z, u, b, leaky_slope)
-    _activate(output, z, 0.0, theta[offsets[1, 1]] if bias else 0.0, acts, slopes, 0, 0, 0, b, leaky_slope)
-    sq = _output_delta(acts, slopes, targets, c0, deltas, 1, 1, b, scale)
+    b_out = theta[offsets[1, 1]] if bias else 0.0
+    if output == IDENTITY:  # (the default): residual, delta and the bias's gradient in one pass
+        _linear_output_delta(z, b_out, targets, c0, deltas, b, scale, g)
+        sq, bias_grad = g[0], g[1]
+    else:
+        _activate(output, z, 0.0, b_out, acts, slopes, 0, 0, 0, b, leaky_slope)
+        sq = _output_delta(acts, slopes, targets, c0, deltas, 1, 1, b, scale)
+        bias_grad = _bias_grad(deltas, 0, 0, b)
     if bias:
-        grad[offsets[1, 1]] += _bias_grad(deltas, 0, 0, b)
+        grad[offsets[1, 1]] += bias_grad
     for j in range(0, h, 2):
         _unit_pair(u, theta, offsets, h, bias, j)
         if hidden == IDENTITY:
