@@ -4,14 +4,22 @@ Why a second implementation: a sweep is thousands of small trainings, and at the
 problems' size (n = 500, width 10) NumPy spends a step mostly on per-call overhead. Here one
 call runs a whole curve segment in one compiled loop, with every buffer allocated once.
 
-Layout: the buffers are *feature-major*, the transpose of network.py's batch-first arrays:
-row ``o`` of ``acts[l]`` holds unit ``o``'s activation for every sample of the batch. Every
-inner loop is then a pass over the samples, contiguous, which LLVM vectorizes (4 doubles an
-instruction); the loops over units and layers are short and stay outside. Numba vectorizes
-loops only (its SLP vectorizer is off), so the per-sample work cannot live in registers
-across units: each weight costs a pass forward and one backward. Passes are fused where they
-read the same rows (the last term of ``A @ W``, the bias and f; a weight's gradient and its
-term of ``delta @ W.T``).
+How a step runs, by batch and network (each path exercised by tests/mlpcore/test_kernels.py):
+- batches of up to ``SMALL_BATCH`` samples: network.py's forward and backward one sample at a
+  time, in scalars (``_sample_step``); a pass over 1 sample would be all set-up.
+- larger batches: passes over the batch. The buffers are *feature-major*, the transpose of
+  network.py's batch-first arrays: row ``o`` of ``acts[l]`` holds unit ``o``'s activation for
+  every sample, so every inner loop runs over contiguous samples and LLVM vectorizes it (4
+  doubles an instruction). Numba vectorizes loops only (its SLP vectorizer is off), so values
+  cannot stay in registers across units: each weight costs a pass forward and one backward,
+  fused where they read the same rows (``_layer_forward``, ``_layer_backward``).
+- 1 -> h -> 1 networks (every seed problem) with identity, relu or leaky_relu hidden units:
+  activations recomputed rather than stored, two hidden units a pass (``_recomputed_chunk``).
+
+File map: elementary functions; passes over the batch; the 1 -> h -> 1 path; layers; one
+sample at a time; optimizers; ``train_steps`` (the loop); ``KernelBackend`` (what fit() calls).
+It is one file because numba's cache is keyed on the file that holds a compiled function,
+not on the files it calls: split, an edit to a helper could leave a stale ``train_steps``.
 
 Rounding: the math is NumPy's formula for formula, with three liberties, each worth a
 factor in speed and each a difference of rounding only (the parity tests hold the two to
@@ -97,8 +105,7 @@ class Hyper(NamedTuple):
 # evaluated tanh one sample at a time, 5x slower per value than NumPy's SIMD tanh, and a tanh
 # network trained slower compiled than in NumPy. These are plain arithmetic, inlined, so a loop
 # over samples vectorizes whole. Each is within 3 ulp of NumPy's (tests/mlpcore/test_kernels.py
-# sweeps them), with NaN, +-inf and +-0 as NumPy's. They live in this file because numba's
-# cache is keyed on the file that holds the compiled function, not on the files it calls.
+# sweeps them), with NaN, +-inf and +-0 as NumPy's.
 #
 # Method: x = k ln2 + r with |r| <= ln2 / 2 (ln2 split in two so k * LN2_HI is exact),
 # expm1(r) by its Taylor series to r**14 / 14! (the next term is below 1e-19 of r), and 2**k
