@@ -39,76 +39,105 @@ def _crashed(fut: Future) -> bool:
 
 
 class WorkerPool:
-    """Runs ``fn(*args)`` for many argument tuples in ``jobs`` worker processes.
+    """Runs ``fn(*args)`` tasks in ``jobs`` worker processes; tasks can be added at any time.
 
-    ``run`` yields ``(index, result)`` as tasks finish; a task that overran ``time_limit`` or
-    killed its worker yields an error outcome (see :func:`failure`) instead of raising.
+    ``submit(key, args)`` queues a task; ``next()`` blocks until some task ends and returns
+    ``(key, result)``. A task that overran ``time_limit`` or killed its worker ends with an
+    error outcome (see :func:`failure`) instead of raising.
     """
 
-    def __init__(self, jobs: int, time_limit: float | None = None):
-        self.jobs, self.time_limit = jobs, time_limit
+    def __init__(self, fn: Callable, jobs: int, time_limit: float | None = None):
+        self.fn, self.jobs, self.time_limit = fn, jobs, time_limit
+        self._args: dict[Any, tuple] = {}
+        self._queue: deque = deque()
+        self._suspects: deque = deque()
+        self._running: dict[Future, tuple[Any, float]] = {}
+        self._suspect_running = False
+        self._ready: deque[tuple[Any, Any]] = deque()
+
+    def __len__(self) -> int:
+        """Tasks submitted and not yet returned by ``next``."""
+        return len(self._args)
+
+    def submit(self, key: Any, args: tuple) -> None:
+        self._args[key] = args
+        self._queue.append(key)
+
+    def next(self) -> tuple[Any, Any]:
+        while not self._ready:
+            if not self._args:
+                raise LookupError("no task is pending")
+            self._schedule()
+            self._collect()
+        key, result = self._ready.popleft()
+        del self._args[key]
+        return key, result
+
+    def run(self, tasks: Sequence[tuple]) -> Iterator[tuple[int, Any]]:
+        """All ``tasks`` at once: ``(index, result)`` as each ends."""
+        for i, args in enumerate(tasks):
+            self.submit(i, args)
+        for _ in tasks:
+            yield self.next()
 
     def _executor(self):
         return get_reusable_executor(max_workers=self.jobs, timeout=IDLE_SECONDS, env=WORKER_ENV)
 
-    def run(self, fn: Callable, tasks: Sequence[tuple]) -> Iterator[tuple[int, Any]]:
-        queue: deque[int] = deque(range(len(tasks)))
-        suspects: deque[int] = deque()
-        running: dict[Future, tuple[int, float]] = {}
-        suspect_running = False
-        while queue or suspects or running:
-            if suspects:  # a suspect runs alone, so a crash while it runs is its own
-                if not running:
-                    index = suspects.popleft()
-                    self._submit(fn, tasks[index], index, running)
-                    suspect_running = True
-            else:
-                while queue and len(running) < self.jobs:
-                    index = queue.popleft()
-                    self._submit(fn, tasks[index], index, running)
-            done, _ = wait(list(running), timeout=self._poll_seconds(running), return_when=FIRST_COMPLETED)
-            if any(_crashed(f) for f in done):
-                # A dead worker breaks the pool: every running task ends now, one way or the other.
-                wait(list(running))
-                in_flight, culprit_known = list(running.items()), suspect_running
-                running.clear()
-                suspect_running = False
-                for fut, (index, started) in in_flight:
-                    if not _crashed(fut):
-                        yield index, fut.result()
-                    elif culprit_known:
-                        yield index, failure("the worker process running this trial died twice, the second time "
-                                             "running alone (out of memory, or a crash)", started)
-                    else:
-                        suspects.append(index)
-                continue
-            for fut in done:
-                index, _ = running.pop(fut)
-                yield index, fut.result()
-            suspect_running = suspect_running and bool(running)
-            overdue = self._overdue(running)
-            if overdue:
-                # loky kills workers all at once: fail the overdue tasks, start the others again.
-                self._executor().shutdown(wait=True, kill_workers=True)
-                for fut, (index, started) in list(running.items()):
-                    if fut in overdue:
-                        yield index, failure(f"the trial ran over its time limit of {self.time_limit:g} s", started)
-                    else:
-                        queue.appendleft(index)
-                running.clear()
-                suspect_running = False
+    def _start(self, key: Any) -> None:
+        self._running[self._executor().submit(self.fn, *self._args[key])] = (key, time.monotonic())
 
-    def _submit(self, fn: Callable, args: tuple, index: int, running: dict) -> None:
-        running[self._executor().submit(fn, *args)] = (index, time.monotonic())
+    def _schedule(self) -> None:
+        if self._suspects:  # a suspect runs alone, so a crash while it runs is its own
+            if not self._running:
+                self._start(self._suspects.popleft())
+                self._suspect_running = True
+            return
+        while self._queue and len(self._running) < self.jobs:
+            self._start(self._queue.popleft())
 
-    def _poll_seconds(self, running: dict) -> float | None:
-        if self.time_limit is None or not running:
+    def _collect(self) -> None:
+        running = self._running
+        done, _ = wait(list(running), timeout=self._poll_seconds(), return_when=FIRST_COMPLETED)
+        if any(_crashed(f) for f in done):
+            # A dead worker breaks the pool: every running task ends now, one way or the other.
+            wait(list(running))
+            culprit_known, self._suspect_running = self._suspect_running, False
+            in_flight = list(running.items())
+            running.clear()
+            for fut, (key, started) in in_flight:
+                if not _crashed(fut):
+                    self._ready.append((key, fut.result()))
+                elif culprit_known:
+                    self._ready.append((key, failure("the worker process running this trial died twice, the second "
+                                                     "time running alone (out of memory, or a crash)", started)))
+                else:
+                    self._suspects.append(key)
+            return
+        for fut in done:
+            key, _ = running.pop(fut)
+            self._ready.append((key, fut.result()))
+        self._suspect_running = self._suspect_running and bool(running)
+        overdue = self._overdue()
+        if overdue:
+            # loky kills workers all at once: fail the overdue tasks, start the others again.
+            self._executor().shutdown(wait=True, kill_workers=True)
+            for fut, (key, started) in list(running.items()):
+                if fut in overdue:
+                    self._ready.append((key, failure(f"the trial ran over its time limit of {self.time_limit:g} s",
+                                                     started)))
+                else:
+                    self._queue.appendleft(key)
+            running.clear()
+            self._suspect_running = False
+
+    def _poll_seconds(self) -> float | None:
+        if self.time_limit is None or not self._running:
             return None
-        first_deadline = min(started for _, started in running.values()) + self.time_limit
+        first_deadline = min(started for _, started in self._running.values()) + self.time_limit
         return max(0.0, first_deadline - time.monotonic()) + 0.01
 
-    def _overdue(self, running: dict) -> set[Future]:
+    def _overdue(self) -> set[Future]:
         if self.time_limit is None:
             return set()
         now = time.monotonic()
-        return {fut for fut, (_, started) in running.items() if now - started > self.time_limit}
+        return {fut for fut, (_, started) in self._running.items() if now - started > self.time_limit}

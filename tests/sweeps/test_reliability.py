@@ -21,8 +21,9 @@ from pgcluster import REQUIRE_ENV, Cluster, why_unavailable
 KILLABLE = "trials=8, steps=150,"
 
 
-def study_file(tmp_path, tiny_study, *, trials: int, steps: int, name: str = "tiny") -> str:
-    text = open(tiny_study).read().replace(KILLABLE, f"trials={trials}, steps={steps},").replace('"tiny"', f'"{name}"')
+def study_file(tmp_path, tiny_study, *, trials: int, steps: int, name: str = "tiny", extra: str = "") -> str:
+    text = (open(tiny_study).read().replace(KILLABLE, f"trials={trials}, steps={steps}, {extra}")
+            .replace('"tiny"', f'"{name}"'))
     path = tmp_path / f"{name}.py"
     path.write_text(text)
     return str(path)
@@ -78,7 +79,7 @@ def test_pool_fails_only_the_task_that_kills_its_worker():
     import cloudpickle
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    out = dict(WorkerPool(2).run(_kill_self, [(i,) for i in range(6)]))
+    out = dict(WorkerPool(_kill_self, 2).run([(i,) for i in range(6)]))
     assert {i: out[i] for i in (0, 1, 3, 4, 5)} == {0: 0, 1: 1, 3: 3, 4: 4, 5: 5}
     assert "worker process running this trial died" in out[2]["error"]
 
@@ -117,7 +118,9 @@ def _cmdline(pid: int) -> bytes:
 
 
 def test_trial_timeout_fails_the_stuck_trials_and_the_sweep_goes_on(tmp_path, tiny_study):
-    study = study_file(tmp_path, tiny_study, trials=3, steps=10_000_000)
+    # Every trial would run for minutes: no plateau stop, and only small learning rates (no divergence).
+    slow = "patience=None, space={'lr': __import__('optuna').distributions.FloatDistribution(1e-4, 1e-3, log=True)},"
+    study = study_file(tmp_path, tiny_study, trials=3, steps=10_000_000, extra=slow)
     r = subprocess.run([sys.executable, "-m", "sweeps", "run", study, "--jobs", "2", "--trial-timeout", "1.5"],
                        cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr

@@ -1,0 +1,103 @@
+"""What a sweep stores in its Optuna study, and how: the study's settings and data, each trial's outcome.
+
+Study user attrs: ``settings`` (seed, repeats, batch: what fixes the trajectory), ``space``,
+``study`` (the declaration), ``grid`` (the true target), ``var_y_val``, ``baseline`` (the
+seed's own config, evaluated like a trial), ``run:<driver>`` (provenance of each run) and
+``driver:<id>`` (heartbeats, see `liveness.py`). Trial user attrs: RECORDED, plus ``seeds``
+and ``driver`` when asked, ``error`` and ``traceback`` when a trial raised, ``stopped_by``
+when a driver or the budget stopped it.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.exceptions import DuplicatedStudyError, UpdateFinishedTrialError
+from optuna.trial import TrialState
+
+import studies
+from sweeps import space as search_space
+from sweeps.storage import describe, grouped_writes
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What fixes a study's trajectory: rerunning with other values would mix two studies."""
+
+    seed: int
+    repeats: int
+    batch: int
+
+    def to_dict(self) -> dict[str, int]:
+        return {"seed": self.seed, "repeats": self.repeats, "batch": self.batch}
+
+
+def counts_as_done(t: optuna.trial.FrozenTrial) -> bool:
+    """A trial that used up budget: complete, or failed by its own error (not by a dead driver)."""
+    return t.state == TrialState.COMPLETE or (t.state == TrialState.FAIL and "error" in t.user_attrs)
+
+
+def open_study(store, definition: studies.Study, settings: Settings, sampler) -> optuna.Study:
+    """Create the study, or load it and check it was made with the same settings and space."""
+    try:  # load first: create_study(load_if_exists=True) would append a record even to an existing study
+        opt = optuna.load_study(study_name=definition.name, storage=store, sampler=sampler)
+    except KeyError:
+        try:
+            opt = optuna.create_study(study_name=definition.name, storage=store, direction="minimize", sampler=sampler)
+        except DuplicatedStudyError:  # another driver created it a moment ago
+            opt = optuna.load_study(study_name=definition.name, storage=store, sampler=sampler)
+    space_json = search_space.space_to_json(definition.space)
+    stored = opt.user_attrs.get("settings")
+    if stored is None:
+        # "settings" goes last: a driver that sees it sees the rest (drivers may start together).
+        data = definition.data()
+        with grouped_writes(store):
+            opt.set_user_attr("space", space_json)
+            opt.set_user_attr("study", definition.describe())
+            opt.set_user_attr("grid", {"x": data.x_grid.tolist(), "y": data.y_grid.tolist()})
+            opt.set_user_attr("var_y_val", float(np.var(data.y_val)))
+            opt.set_user_attr("settings", settings.to_dict())
+    else:
+        for key, value in settings.to_dict().items():
+            if stored.get(key) != value:
+                raise ValueError(f"study {definition.name!r} in {describe(store)} was run with {key}={stored.get(key)}; "
+                                 f"rerun with {key}={stored.get(key)}, or use another --out or --storage")
+        if opt.user_attrs.get("space") != space_json:
+            raise ValueError(f"study {definition.name!r} in {describe(store)} was run with another search space; "
+                             f"use another --out or --storage for the new space")
+    return opt
+
+
+RECORDED = ("mode", "modes", "values", "escape_rate", "seeds", "config", "metrics", "hints", "train_mse", "val_mse",
+            "approx_error", "curve", "grid_pred", "steps_done", "stopped", "seconds", "train_seconds", "backend")
+"""Everything a trial records as user attrs (the learning curve also as intermediate values)."""
+
+
+def tell(opt: optuna.Study, trial: optuna.Trial, outcome: dict[str, Any]) -> None:
+    """Record a trial's outcome on it and tell its value (or its failure), all in one grouped write.
+
+    Grouping the final state with the records makes a trial's completion atomic in the journal:
+    a driver killed mid-way leaves the trial RUNNING with nothing half-written. A trial another
+    driver has failed meanwhile (it took this driver for dead) keeps its failure.
+    """
+    try:
+        with grouped_writes(opt._storage):
+            if "error" in outcome:
+                trial.set_user_attr("error", outcome["error"])
+                trial.set_user_attr("traceback", outcome["traceback"])
+                opt.tell(trial, state=TrialState.FAIL)
+                return
+            var_y = outcome["metrics"]["var_y"] or 1.0
+            for step, v in zip(outcome["curve"]["steps"], outcome["curve"]["val"]):
+                if v is not None:
+                    trial.report(v / var_y, step)
+            for key in RECORDED:
+                trial.set_user_attr(key, outcome[key])
+            opt.tell(trial, outcome["value"])
+    except UpdateFinishedTrialError:
+        print(f"warning: trial {trial.number} was failed by another driver while it ran; its result is dropped",
+              file=sys.stderr)
