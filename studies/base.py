@@ -39,6 +39,10 @@ DEFAULT_SPACE: dict[str, BaseDistribution] = {
 every hidden layer's width; ``batch_size`` None is full batch."""
 
 
+START = MLPConfig()
+"""The engine's default config: scaled inputs and targets, tanh, an identity output, Adam."""
+
+
 @dataclass(frozen=True)
 class Data:
     """One draw of a study's data, all 1-D float arrays. The grid is noise-free and dense."""
@@ -74,6 +78,9 @@ class Study:
     """Training steps of every trial (a budget, not searched)."""
     patience: int | None = 20
     """Plateau stop in curve checkpoints (see MLPConfig.patience): dead trials end early."""
+    starts: tuple[MLPConfig, ...] = (START,)
+    """Configs tried first, before the sampler takes over: the search starts from the textbook
+    fix and learns around it, instead of hoping random draws stumble into the escape."""
     data_seed: int = 0
     grid_points: int = 100
 

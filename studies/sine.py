@@ -18,7 +18,9 @@ STUDY = Study(
              "sin(x) on [0, 15], while the 'same' TensorFlow model fits sin on [0, 1].",
     target=np.sin,
     sample=sample,
+    steps=4000,
+    patience=None,  # sine nets sit on the mean for a long while before they bend: a plateau stop cuts them off
     baseline=MLPConfig(hidden=(10,), activation="sigmoid", output_activation="identity", bias=False, init="uniform",
                        init_scale=1.0, x_scaling="none", y_scaling="none", optimizer="sgd", lr=0.01, batch_size=1,
-                       steps=2000),
+                       steps=4000),
 )

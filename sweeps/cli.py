@@ -174,7 +174,7 @@ def build_parser() -> Parser:
             p.add_argument("--timeout", type=seconds, help="start no new round of trials after this many seconds")
             p.add_argument("--trial-timeout", type=seconds, metavar="SEC",
                            help="stop (kill) and fail a trial that runs longer than this")
-            p.add_argument("--batch", type=whole(1), default=8, help="trials per sampling round (default 8)")
+            p.add_argument("--batch", type=whole(1), default=16, help="trials asked ahead of the oldest running one (default 16)")
             p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                            help="show a progress line (default: when stderr is a terminal)")
             p.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,

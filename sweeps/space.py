@@ -48,13 +48,36 @@ def to_config(study: Study, params: Mapping[str, Any], *, seed: int) -> MLPConfi
                         seed=int(seed), **p)
 
 
-def baseline_params(study: Study) -> dict[str, Any]:
-    """The baseline config written as params of the study's space (where the space can express it)."""
-    b = study.baseline
-    values = {"lr": b.lr, "width": b.hidden[0], "depth": len(b.hidden), "init": b.init, "init_scale": b.init_scale,
-              "activation": b.activation, "output_activation": b.output_activation, "x_scaling": b.x_scaling,
-              "y_scaling": b.y_scaling, "optimizer": b.optimizer, "batch_size": b.batch_size, "bias": b.bias}
+def config_params(study: Study, config: MLPConfig) -> dict[str, Any]:
+    """``config`` written as params of the study's space (the fields the space searches)."""
+    values = {"lr": config.lr, "width": config.hidden[0], "depth": len(config.hidden), "init": config.init,
+              "init_scale": config.init_scale, "activation": config.activation,
+              "output_activation": config.output_activation, "x_scaling": config.x_scaling,
+              "y_scaling": config.y_scaling, "optimizer": config.optimizer, "batch_size": config.batch_size,
+              "bias": config.bias}
     return {k: values[k] for k in study.space}
+
+
+def baseline_params(study: Study) -> dict[str, Any]:
+    """The seed's failing config as params of the study's space."""
+    return config_params(study, study.baseline)
+
+
+def start_params(study: Study) -> list[dict[str, Any]]:
+    """The params of the study's first trials: its ``starts`` configs, where the space holds them."""
+    out = []
+    for config in study.starts:
+        params = config_params(study, config)
+        if all(holds(study.space[k], v) for k, v in params.items()):
+            out.append(params)
+    return out
+
+
+def holds(dist: BaseDistribution, value: Any) -> bool:
+    """Whether ``value`` is one the distribution can draw."""
+    if isinstance(dist, CategoricalDistribution):
+        return value in dist.choices
+    return isinstance(value, (int, float)) and dist.low <= value <= dist.high
 
 
 def space_to_json(space: Mapping[str, BaseDistribution]) -> dict[str, str]:

@@ -4,7 +4,8 @@ import pytest
 
 import sweeps
 from sweeps.results import runs
-from sweeps.runner import counts_as_done, run, trial_seeds
+from sweeps.runner import BATCH, counts_as_done, run, trial_seeds
+from sweeps.space import start_params
 from sweeps.worker import VALUE_CAP, evaluate
 
 
@@ -36,7 +37,7 @@ def test_resume_runs_only_what_is_missing(tmp_path, tiny_study):
 def test_everything_is_tracked(tmp_path, tiny_study):
     opt = run(tiny_study, trials=8, jobs=2, repeats=3, out=tmp_path, progress=False)
     attrs = opt.user_attrs
-    assert attrs["settings"] == {"seed": 0, "repeats": 3, "batch": 8}
+    assert attrs["settings"] == {"seed": 0, "repeats": 3, "batch": BATCH}
     assert {"versions", "host", "command", "started", "ended", "git"} <= set(runs(opt)[0])
     assert len(attrs["grid"]["x"]) == 100 and attrs["baseline"]["mode"] in mlpcore_modes()
     for t in opt.trials:
@@ -57,6 +58,16 @@ def mlpcore_modes():
     from mlpcore import MODES
 
     return MODES
+
+
+def test_the_search_starts_from_the_textbook_config(tmp_path, tiny_study):
+    import studies
+
+    opt = run(tiny_study, trials=3, jobs=1, out=tmp_path, progress=False)
+    first = opt.trials[0]
+    assert first.user_attrs["start"] is True and first.params == start_params(studies.get(tiny_study))[0]
+    assert first.params["x_scaling"] == "standard" and first.params["optimizer"] == "adam"
+    assert "start" not in opt.trials[1].user_attrs
 
 
 def test_rerun_with_other_settings_is_refused_and_changes_nothing(tmp_path, tiny_study):
