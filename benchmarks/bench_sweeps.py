@@ -4,8 +4,9 @@
 
 1. Driver overhead per trial: a sweep whose evaluation returns a stored outcome at once (no
    training), so the wall time per trial is sampling + storage + dispatch to the workers.
-2. --jobs 2 against --jobs 1 on the default sqrt study (the same trials: same seed).
-3. The default `python -m sweeps run sqrt`, as a user runs it (all cores, default budget).
+2. --jobs 2 against --jobs 1 (the same trials: same seed), without the report, on the default
+   sqrt study and on sine (whose trials train longer, so fixed costs weigh less).
+3. The default `python -m sweeps run sqrt`, as a user runs it (all cores, default budget, report).
 """
 
 from __future__ import annotations
@@ -57,10 +58,12 @@ def main() -> None:
         for jobs in (1, 2):
             ms = overhead("sqrt", args.trials, jobs, tmp / f"overhead{jobs}") * 1e3
             print(f"driver overhead per trial, {args.trials} trials, --jobs {jobs}: {ms:.1f} ms")
-        one = cli_seconds("sqrt", "--jobs", "1", "--out", "j1", cwd=tmp)
-        two = cli_seconds("sqrt", "--jobs", "2", "--out", "j2", cwd=tmp)
-        print(f"run sqrt (default budget): --jobs 1 {one:.1f} s, --jobs 2 {two:.1f} s, speed-up {one / two:.2f}x")
-        default = cli_seconds("sqrt", cwd=tmp)
+        for study in ("sqrt", "sine"):
+            one = cli_seconds(study, "--jobs", "1", "--no-report", "--out", f"{study}1", cwd=tmp)
+            two = cli_seconds(study, "--jobs", "2", "--no-report", "--out", f"{study}2", cwd=tmp)
+            print(f"run {study} (default budget, no report): --jobs 1 {one:.1f} s, --jobs 2 {two:.1f} s, "
+                  f"speed-up {one / two:.2f}x")
+        default = cli_seconds("sqrt", "--out", "user", cwd=tmp)
         print(f"python -m sweeps run sqrt, as a user runs it: {default:.1f} s")
 
 
