@@ -49,10 +49,13 @@ class Scaler:
         """Fit scaler ``kind`` to ``v`` of shape (n, d)."""
         if kind not in SCALERS:
             raise ValueError(f"unknown scaling {kind!r}; choose from {sorted(SCALERS)}")
-        offset, scale = SCALERS[kind](np.asarray(v, dtype=float))
-        # A (numerically) constant column keeps unit scale instead of blowing up.
-        tiny = np.finfo(float).eps * np.maximum(np.abs(offset), 1.0)
-        scale = np.where(scale > tiny, scale, 1.0)
+        v = np.asarray(v, dtype=float)
+        offset, scale = SCALERS[kind](v)
+        # A constant column keeps unit scale instead of blowing up. Judged on the range, not
+        # on the scale: the std of identical values is rounding noise of the mean, not zero.
+        spread = v.max(axis=0) - v.min(axis=0)
+        constant = spread <= np.finfo(float).eps * np.maximum(np.abs(offset), 1.0)
+        scale = np.where(constant, 1.0, scale)
         return cls(kind, np.asarray(offset, dtype=float), np.asarray(scale, dtype=float))
 
     def transform(self, v: np.ndarray) -> np.ndarray:

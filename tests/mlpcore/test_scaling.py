@@ -32,6 +32,16 @@ def test_standard_and_minmax_land_where_promised(v):
     np.testing.assert_allclose(m.max(axis=0)[spread], 1.0, rtol=1e-7)
 
 
+@pytest.mark.parametrize("value", [7.0, 161319.88257881, -3.3e-7, 1e150])
+@pytest.mark.parametrize("n", [1, 15, 1000])
+def test_identical_values_are_a_constant_column(value, n):
+    # The mean of identical values can be off by an ulp, so their std is not exactly 0.
+    v = np.full((n, 1), value)
+    for kind in ("standard", "minmax"):
+        s = Scaler.fit(kind, v)
+        assert s.scale[0] == 1.0 and np.all(np.abs(s.transform(v)) <= 1e-9 * max(1.0, abs(value)))
+
+
 def test_constant_column_keeps_unit_scale_and_round_trips():
     v = np.full((5, 1), 7.0)
     s = Scaler.fit("standard", v)
