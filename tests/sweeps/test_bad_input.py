@@ -106,13 +106,19 @@ def test_bad_input(workdir, monkeypatch, capsys, args, message):
     assert journal.read_bytes() == before
 
 
-def test_corrupt_journal_is_reported_and_left_as_it_is(workdir, tmp_path, monkeypatch, capsys):
+def copy_of_the_sweep(workdir, tmp_path, monkeypatch):
+    """The finished sweep (study file and results) copied to ``tmp_path``, made the working folder;
+    returns its journal's path."""
     import shutil
 
     monkeypatch.chdir(tmp_path)
     shutil.copytree(workdir / "results", tmp_path / "results")
     shutil.copy(workdir / SWEPT, tmp_path / SWEPT)
-    journal = tmp_path / "results" / "tiny" / "journal.log"
+    return tmp_path / "results" / "tiny" / "journal.log"
+
+
+def test_corrupt_journal_is_reported_and_left_as_it_is(workdir, tmp_path, monkeypatch, capsys):
+    journal = copy_of_the_sweep(workdir, tmp_path, monkeypatch)
     lines = journal.read_bytes().splitlines(keepends=True)
     corrupt = b"".join(lines[:5] + [b'{"op_code": 4, "worker_id": \n'] + lines[5:])
     journal.write_bytes(corrupt)
@@ -125,14 +131,9 @@ def test_corrupt_journal_is_reported_and_left_as_it_is(workdir, tmp_path, monkey
 
 
 def test_truncated_journal_resumes_from_what_is_whole(workdir, tmp_path, monkeypatch, capsys):
-    import shutil
-
     import sweeps
 
-    monkeypatch.chdir(tmp_path)
-    shutil.copytree(workdir / "results", tmp_path / "results")
-    shutil.copy(workdir / SWEPT, tmp_path / SWEPT)
-    journal = tmp_path / "results" / "tiny" / "journal.log"
+    journal = copy_of_the_sweep(workdir, tmp_path, monkeypatch)
     data = journal.read_bytes()
     journal.write_bytes(data[: len(data) * 2 // 3 + 17])  # cut in the middle of a record
     kept = {t.number: t.value for t in sweeps.load(SWEPT).trials if t.value is not None}
