@@ -219,19 +219,21 @@ class Sweep:
     def refill(self) -> None:
         """Ask trials until ``batch`` are out, or the budget (over all drivers) is used."""
         while len(self.asked) < self.settings.batch:
-            done, running = self.counts()
+            snapshot = self.opt.get_trials(deepcopy=False)
+            done = sum(counts_as_done(t) for t in snapshot)
+            running = sum(t.state == TrialState.RUNNING for t in snapshot)
             if done + running >= self.total:
                 return
-            trial, params, seeds = self.ask()
+            # The number the trial will get (exact with one driver; with several, only the seed differs).
+            trial, params, seeds = self.ask(number=len(snapshot))
             if not self.within_budget(trial):
                 self.driver.fail(trial._trial_id, "over budget: other drivers took the remaining trials")
                 return
             self.asked.append((trial, params, seeds))
             self.pool.submit(trial.number, (self.study_ref, params, seeds))
 
-    def ask(self):
-        """Ask one trial with its own seeded sampler, stamped with its seeds and this driver."""
-        number = len(self.opt.get_trials(deepcopy=False))  # the number it will get (exact with one driver)
+    def ask(self, number: int):
+        """Ask trial ``number`` with its own seeded sampler, stamped with its seeds and this driver."""
         self.opt.sampler = trial_sampler(self.definition.space, self.settings.seed, number)
         if number < len(self.starts):
             self.opt.enqueue_trial(self.starts[number], user_attrs={"start": True})
