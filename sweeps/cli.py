@@ -170,10 +170,11 @@ def build_parser() -> Parser:
             p.add_argument("--trials", type=whole(1), help="the study's total number of trials (default: the study's budget)")
             p.add_argument("--jobs", type=whole(1), help="worker processes (default: all cores)")
             p.add_argument("--seed", type=whole(0), default=0, help="study seed (default 0)")
-            p.add_argument("--repeats", type=whole(1), default=1, help="init seeds per trial; the value is their median")
-            p.add_argument("--timeout", type=seconds, help="start no new round of trials after this many seconds")
+            p.add_argument("--repeats", type=whole(1), help="init seeds per trial, the value their median "
+                           "(default: the study's, 3 for the seed studies)")
+            p.add_argument("--timeout", type=seconds, help="start no new trial after this many seconds")
             p.add_argument("--trial-timeout", type=seconds, metavar="SEC",
-                           help="stop (kill) and fail a trial that runs longer than this")
+                           help="stop (kill) and fail a trial one of whose trainings runs longer than this")
             p.add_argument("--batch", type=whole(1), default=16, help="trials asked ahead of the oldest running one (default 16)")
             p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                            help="show a progress line (default: when stderr is a terminal)")

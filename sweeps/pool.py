@@ -4,7 +4,10 @@
 limit. A sweep must instead fail that one trial and go on, so this module drives joblib's
 loky executor directly (the same reusable worker processes ``Parallel`` uses):
 
-- at most ``jobs`` tasks run at once, so a task's start is known and its time limit exact;
+- with a time limit, at most ``jobs`` tasks are handed to loky at once, so a task's start is
+  known and its limit exact; without one, one more is handed over, ready in the pipe for the
+  first worker to finish (else a worker waits for this process to hand it the next task: a few
+  ms a task when this process is busy sampling, since loky's threads share its GIL);
 - a task over its time limit gets its worker killed (loky can only kill all workers: the
   innocent tasks that were running are started again, and lose nothing but time);
 - when a worker dies, every task that was running comes back as a suspect and is run again,
@@ -30,12 +33,21 @@ IDLE_SECONDS = 300
 
 
 def failure(message: str, started: float) -> dict[str, Any]:
-    """The outcome of a task that did not return: a plain-data error, like worker.evaluate's."""
+    """The outcome of a task that did not return: a plain-data error, like worker.train_once's."""
     return {"error": message, "traceback": "", "seconds": time.monotonic() - started}
 
 
 def _crashed(fut: Future) -> bool:
     return isinstance(fut.exception(), BrokenProcessPool)
+
+
+def _prepared(prepare: tuple[Callable, tuple]) -> None:
+    # A worker whose initializer raises exits, and loky then breaks the whole pool.
+    init, args = prepare
+    try:
+        init(*args)
+    except Exception:
+        pass
 
 
 class WorkerPool:
@@ -46,8 +58,14 @@ class WorkerPool:
     error outcome (see :func:`failure`) instead of raising.
     """
 
-    def __init__(self, fn: Callable, jobs: int, time_limit: float | None = None):
+    def __init__(self, fn: Callable, jobs: int, time_limit: float | None = None, *,
+                 prepare: tuple[Callable, tuple] | None = None):
+        """``prepare = (init, args)``: every worker runs ``init(*args)`` once when it starts, before
+        its first task (imports, caches, a compile); an error there is ignored, so a task that
+        needs what failed fails with the error itself. Call ``start()`` to start the workers early."""
         self.fn, self.jobs, self.time_limit = fn, jobs, time_limit
+        self._slots = jobs if time_limit is not None else jobs + 1
+        self._init = (_prepared, (prepare,)) if prepare is not None else (None, ())
         self._args: dict[Any, tuple] = {}
         self._queue: deque = deque()
         self._suspects: deque = deque()
@@ -69,6 +87,7 @@ class WorkerPool:
                 raise LookupError("no task is pending")
             self._schedule()
             self._collect()
+        self._schedule()  # the freed worker starts its next task while the caller handles this result
         key, result = self._ready.popleft()
         del self._args[key]
         return key, result
@@ -80,8 +99,14 @@ class WorkerPool:
         for _ in tasks:
             yield self.next()
 
+    def start(self) -> None:
+        """Start the workers now (they prepare while the caller goes on), not at the first task."""
+        self._executor().submit(int)  # loky starts every worker at the first submit; this task is a no-op
+
     def _executor(self):
-        return get_reusable_executor(max_workers=self.jobs, timeout=IDLE_SECONDS, env=WORKER_ENV)
+        initializer, initargs = self._init
+        return get_reusable_executor(max_workers=self.jobs, timeout=IDLE_SECONDS, env=WORKER_ENV,
+                                     initializer=initializer, initargs=initargs)
 
     def _start(self, key: Any) -> None:
         self._running[self._executor().submit(self.fn, *self._args[key])] = (key, time.monotonic())
@@ -92,7 +117,7 @@ class WorkerPool:
                 self._start(self._suspects.popleft())
                 self._suspect_running = True
             return
-        while self._queue and len(self._running) < self.jobs:
+        while self._queue and len(self._running) < self._slots:
             self._start(self._queue.popleft())
 
     def _collect(self) -> None:

@@ -1,12 +1,16 @@
 """The sweep driver: ask trials, evaluate them in worker processes, record and tell them.
 
-Only this process touches the storage. It keeps a window of ``batch`` trials asked (8 by
+Only this process touches the storage. It keeps a window of ``batch`` trials asked (16 by
 default, whatever ``jobs`` is) and tells them in trial order; right after telling trial k it
-asks one more. So trial k + batch is always asked knowing exactly trials 0..k, with the
-``batch - 1`` in between as running (TPE's constant liar), and each trial's sampler is
+asks one more. So trial k + batch is always asked knowing exactly trials 0..k (the ones in
+between are running, and not modelled: see CONSTANT_LIAR), and each trial's sampler is
 seeded from (study seed, trial number): the same seed gives the same trials, params and
 values with one worker or many. Unlike rounds with a barrier, the window never leaves a
 worker idle while one slow trial finishes, unless the slow one is the oldest of the window.
+
+A trial's trainings (one per init seed, ``--repeats``) are separate tasks, so they run side
+by side; the workers start, import and load the compiled kernel while this process opens the
+study, and the baseline is evaluated among the first trials rather than before them.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import optuna
 from optuna.trial import TrialState
 
 import studies
+from mlpcore.train import warm_up as warm_up_kernel
 from sweeps import space as search_space
 from sweeps.liveness import Driver
 from sweeps.pool import WorkerPool
@@ -30,7 +35,8 @@ from sweeps.progress import Progress
 from sweeps.provenance import environment, iso
 from sweeps.storage import describe, grouped_writes, open_storage
 from sweeps.tracking import Settings, counts_as_done, open_study, tell
-from sweeps.worker import evaluate
+from sweeps.worker import combine, train_once
+from sweeps.worker import prepare as prepare_worker
 
 __all__ = ["run", "trial_seeds", "counts_as_done", "BATCH"]
 
@@ -42,8 +48,9 @@ better, and a large one keeps more workers busy while one slow trial is the olde
 times spread over two orders of magnitude: 8 left one of 2 workers idle a third of the time
 on sine). It shapes the study, so it does not follow --jobs; raise it with many cores."""
 
+BASELINE = "baseline"
 BASELINE_KEY = 0xBA5E
-"""Stands in for a trial number when deriving the baseline's seeds."""
+"""The baseline's task key, and what stands in for a trial number when deriving its seeds."""
 
 CONSTANT_LIAR = False
 """TPE's constant liar counts the trials still running as failures. With a window of 8 there
@@ -103,7 +110,7 @@ def run(
     trials: int | None = None,
     jobs: int | None = None,
     seed: int = 0,
-    repeats: int = 1,
+    repeats: int | None = None,
     storage: str | None = None,
     out: str | Path = "results",
     timeout: float | None = None,
@@ -120,11 +127,12 @@ def run(
     trials : the study's total; a rerun only runs what is missing. Default: the study's budget.
     jobs : worker processes; default all cores.
     seed : the study's seed; trial seeds and the sampler derive from it.
-    repeats : init seeds per trial; the trial's value is their median.
+    repeats : init seeds per trial; the trial's value is their median. Default: the study's budget.
     storage : an Optuna storage URL; default a journal file ``out/STUDY/journal.log``.
     out : the results root; a study's files go to ``out/STUDY/``.
     timeout : seconds after which no new trial is started.
-    trial_timeout : seconds after which a trial is stopped (its worker killed) and failed.
+    trial_timeout : seconds after which a training (one seed of a trial) is stopped, its worker killed,
+        and its trial failed.
     batch : trials asked ahead of the last told one (see the module docstring).
 
     Returns
@@ -135,6 +143,7 @@ def run(
     if study.endswith(".py"):  # workers outlive a chdir of this process: give them the file itself
         study = str(Path(study).resolve())
     trials = definition.trials if trials is None else trials
+    repeats = definition.repeats if repeats is None else repeats
     jobs = (os.cpu_count() or 1) if jobs is None else jobs
     check_whole("trials", trials, 1, MAX_TRIALS)
     check_whole("jobs", jobs, 1, MAX_JOBS)
@@ -149,19 +158,20 @@ def run(
     settings = Settings(seed, repeats, batch)
     store = open_storage(storage, out_dir)
     started = time.time()
+    if trial_timeout is not None:
+        warm_up_kernel()  # compile here if need be, not in a worker's first trial, whose clock is running
+    pool = WorkerPool(train_once, jobs, trial_timeout, prepare=(prepare_worker, (study,)))
+    pool.start()  # the workers start up while this process opens the study
     opt = open_study(store, definition, settings, trial_sampler(definition.space, seed, 0))
     record = {"command": " ".join(argv if argv is not None else sys.argv), "started": iso(started),
               "trials_requested": trials, "jobs": jobs, "timeout": timeout, "trial_timeout": trial_timeout,
               "storage": describe(store), **environment()}
-    warm_kernel()
-    pool = WorkerPool(evaluate, jobs, trial_timeout)
     bar = Progress(opt, trials, enabled=progress)
     with Driver(opt) as driver:
         try:
-            if "baseline" not in opt.user_attrs:
-                task = (study, search_space.baseline_params(definition), trial_seeds(seed, BASELINE_KEY, repeats))
-                opt.set_user_attr("baseline", next(pool.run([task]))[1])
             sweep = Sweep(opt, study, definition, settings, driver, pool, trials)
+            if "baseline" not in opt.user_attrs:
+                sweep.submit_baseline()
             sweep.go(deadline=None if timeout is None else started + timeout, bar=bar)
         except KeyboardInterrupt:
             for t in opt.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
@@ -183,6 +193,7 @@ class Sweep:
         self.opt, self.study_ref, self.definition, self.settings = opt, study_ref, definition, settings
         self.driver, self.pool, self.total = driver, pool, total
         self.asked: deque = deque()  # (trial, params, seeds), oldest first
+        self.runs: dict[int | str, list] = {}  # trial number (or BASELINE) -> its runs so far, by seed
         self.results: dict[int, dict] = {}  # trial number -> outcome waiting for its turn to be told
         self.last_reap = 0.0
         self.starts = search_space.start_params(definition)
@@ -200,9 +211,8 @@ class Sweep:
                 tell(self.opt, trial, self.results.pop(trial.number))
                 bar.update(bar.done + 1)
                 continue  # refill after every single tell: that is what makes the history reproducible
-            if self.asked:
-                number, outcome = self.pool.next()
-                self.results[number] = outcome
+            if len(self.pool):
+                self.collect()
                 continue
             done, running = self.counts()
             bar.update(done)
@@ -210,6 +220,30 @@ class Sweep:
                 return
             if running:
                 time.sleep(WAIT_SECONDS)  # the rest runs in other drivers: wait for it, or for them to die
+
+    def submit(self, key: int | str, params: dict, seeds: list[int]) -> None:
+        """Hand trial ``key``'s trainings to the workers, one task per seed."""
+        self.runs[key] = [None] * len(seeds)
+        for i, seed in enumerate(seeds):
+            self.pool.submit((key, i), (self.study_ref, params, seed))
+
+    def collect(self) -> None:
+        """Wait for the next training to end; a trial whose trainings have all ended has its outcome."""
+        (key, i), run = self.pool.next()
+        runs = self.runs[key]
+        runs[i] = run
+        if any(r is None for r in runs):
+            return
+        del self.runs[key]
+        if key == BASELINE:
+            self.opt.set_user_attr("baseline", combine(runs))
+        else:
+            self.results[key] = combine(runs)
+
+    def submit_baseline(self) -> None:
+        """Evaluate the study's baseline among the first trials; it is stored as the study's attribute."""
+        seeds = trial_seeds(self.settings.seed, BASELINE_KEY, self.settings.repeats)
+        self.submit(BASELINE, search_space.baseline_params(self.definition), seeds)
 
     def counts(self) -> tuple[int, int]:
         """(done, running) trials of the study, over every driver."""
@@ -230,7 +264,7 @@ class Sweep:
                 self.driver.fail(trial._trial_id, "over budget: other drivers took the remaining trials")
                 return
             self.asked.append((trial, params, seeds))
-            self.pool.submit(trial.number, (self.study_ref, params, seeds))
+            self.submit(trial.number, params, seeds)
 
     def ask(self, number: int):
         """Ask trial ``number`` with its own seeded sampler, stamped with its seeds and this driver."""
@@ -255,19 +289,6 @@ class Sweep:
         alive = sorted(t.number for t in self.opt.get_trials(deepcopy=False)
                        if counts_as_done(t) or t.state == TrialState.RUNNING)
         return bisect.bisect_left(alive, trial.number) < self.total
-
-
-def warm_kernel() -> None:
-    """Load (or compile, on a fresh machine) the compiled kernel here, once, so the workers
-    load it from numba's cache instead of each compiling it at the same time."""
-    try:
-        import mlpcore.kernels  # noqa: F401
-    except ImportError:  # no numba: the workers train with NumPy
-        return
-    import mlpcore
-
-    x = np.linspace(0.0, 1.0, 4)
-    mlpcore.fit(mlpcore.MLPConfig(hidden=(2,), steps=2, backend="numba"), x, x)
 
 
 def prepare_out_dir(out: Path, name: str) -> Path:

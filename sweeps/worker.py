@@ -1,9 +1,10 @@
-"""evaluate(): one trial, from plain data to plain data. Runs in joblib worker processes.
+"""evaluate(): one trial, from plain data to plain data. Its trainings run in joblib worker processes.
 
 It takes the study's name (or file path), the trial's params and its seeds, and returns
 a JSON-able dict: objective value, failure mode(s), diagnosis, learning curve and
-predictions on the study's grid. It never raises for a bad fit: a diverged network is a
-result. Anything else that goes wrong comes back as ``{"error": ...}``, so one broken
+predictions on the study's grid. A sweep runs it in two halves: ``train_once`` per seed in
+the workers, ``combine`` in the driver. It never raises for a bad fit: a diverged network is
+a result. Anything else that goes wrong comes back as ``{"error": ...}``, so one broken
 trial fails alone.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 
 import mlpcore
+import mlpcore.train
 import studies
 from sweeps.space import to_config
 
@@ -41,6 +43,13 @@ def _single_threaded_blas() -> None:
     threadpool_limits(1)
 
 
+def prepare(study_ref: str) -> None:
+    """Ready a fresh worker before its first trial: imports, the study's data, the compiled kernel."""
+    _single_threaded_blas()
+    _study_and_data(study_ref)
+    mlpcore.train.warm_up()
+
+
 def objective(val_mse: float | None, var_y: float, mode: str) -> float:
     """Validation MSE relative to the target's variance, capped at VALUE_CAP (diverged: the cap)."""
     if mode == "diverged" or val_mse is None or not np.isfinite(val_mse) or var_y <= 0:
@@ -50,14 +59,36 @@ def objective(val_mse: float | None, var_y: float, mode: str) -> float:
 
 def evaluate(study_ref: str, params: dict[str, Any], seeds: list[int]) -> dict[str, Any]:
     """Train the trial's config once per seed; report the median run (and every run's value and mode)."""
+    return combine([train_once(study_ref, params, seed) for seed in seeds])
+
+
+def train_once(study_ref: str, params: dict[str, Any], seed: int) -> dict[str, Any]:
+    """One training of the trial's config, from init seed ``seed``: a sweep's unit of work.
+
+    A sweep hands each seed of a trial to the workers as its own task, so the repeats of a
+    trial run side by side and no worker idles behind the last trial's last seeds.
+    """
     t0 = time.perf_counter()
     try:
         _single_threaded_blas()
         study, data = _study_and_data(study_ref)
-        runs = [_one_run(study, data, params, seed) for seed in seeds]
+        run = _one_run(study, data, params, seed)
     except Exception as e:  # reported as the trial's error; the sweep goes on
         return {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc(limit=6),
                 "seconds": time.perf_counter() - t0}
+    return run | {"seconds": time.perf_counter() - t0}
+
+
+def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """A trial's outcome from its runs, in seed order: the median run, with every run's value and mode.
+
+    A run that failed (an error, or a worker that died or overran) fails the trial, with the
+    first such run's error.
+    """
+    seconds = sum(r["seconds"] for r in runs)
+    failed = next((r for r in runs if "error" in r), None)
+    if failed is not None:
+        return failed | {"seconds": seconds}
     values = [r["value"] for r in runs]
     median = runs[int(np.argsort(values, kind="stable")[(len(runs) - 1) // 2])]
     return median | {
@@ -65,8 +96,8 @@ def evaluate(study_ref: str, params: dict[str, Any], seeds: list[int]) -> dict[s
         "values": values,
         "modes": [r["mode"] for r in runs],
         "escape_rate": float(np.mean([r["mode"] == "fit" for r in runs])),
-        "seeds": list(seeds),
-        "seconds": time.perf_counter() - t0,
+        "seeds": [r["seed"] for r in runs],
+        "seconds": seconds,
     }
 
 

@@ -126,3 +126,34 @@ def test_predict_rejects_wrong_width():
     r = fit(SMALL, X, Y)
     with pytest.raises(ValueError, match=r"x must have shape \(n,\) or \(n, 1\)"):
         r.model.predict(np.ones((3, 2)))
+
+
+def test_warm_up_readies_the_backend_auto_uses():
+    from mlpcore.train import warm_up
+
+    backend = warm_up()
+    x = np.linspace(0.0, 1.0, 8)
+    assert fit(MLPConfig(hidden=(3,), steps=5), x, x).backend == backend
+
+
+def test_the_machine_lock_lets_one_holder_in_at_a_time():
+    import threading
+    import time
+
+    from mlpcore.train import _machine_lock
+
+    name = f"mlpcore-test-{threading.get_ident()}"
+    events = []
+
+    def hold(tag):
+        with _machine_lock(name):
+            events.append(f"{tag} in")
+            time.sleep(0.2)
+            events.append(f"{tag} out")
+
+    threads = [threading.Thread(target=hold, args=(tag,)) for tag in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert events in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])

@@ -14,7 +14,7 @@ def sample(rng):
     return x, np.sin(2 * x) + 0.05 * rng.standard_normal(60)
 
 STUDY = Study(name="tiny", title="sin(2x), small and quick", question="a test study", target=lambda x: np.sin(2 * x),
-              sample=sample, noise_sd=0.05, trials=8, steps=150,
+              sample=sample, noise_sd=0.05, trials=8, steps=150, repeats=1,
               baseline=MLPConfig(hidden=(4,), activation="relu", x_scaling="none", y_scaling="none", optimizer="sgd",
                                  lr=1e-4, steps=150))
 """

@@ -84,6 +84,33 @@ def test_pool_fails_only_the_task_that_kills_its_worker():
     assert "worker process running this trial died" in out[2]["error"]
 
 
+def _mark_prepared(folder, fail):
+    open(os.path.join(folder, str(os.getpid())), "w").close()
+    if fail:
+        raise RuntimeError("preparation failed")
+
+
+def _pid_and_whether_prepared(folder, i):
+    return os.getpid(), os.path.exists(os.path.join(folder, str(os.getpid())))
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_every_worker_prepares_before_its_first_task_and_a_failed_preparation_is_harmless(tmp_path, fail):
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    pool = WorkerPool(_pid_and_whether_prepared, 2, prepare=(_mark_prepared, (str(tmp_path), fail)))
+    pool.start()
+    deadline = time.time() + 60
+    while len(os.listdir(tmp_path)) < 2 and time.time() < deadline:  # start() starts both, with no task yet
+        time.sleep(0.05)
+    assert len(os.listdir(tmp_path)) == 2
+    out = dict(pool.run([(str(tmp_path), i) for i in range(8)]))
+    assert sorted(out) == list(range(8)) and len(pool) == 0
+    assert all(prepared for _, prepared in out.values())
+    assert len(os.listdir(tmp_path)) == 2  # once per worker, not per task
+
+
 def test_an_outside_kill_of_a_worker_costs_a_rerun_not_a_trial(tmp_path, tiny_study):
     study = study_file(tmp_path, tiny_study, trials=12, steps=6000)
     proc = start(study, "--jobs", "2", cwd=tmp_path)

@@ -1,7 +1,10 @@
+from pathlib import Path
+
 import numpy as np
 import optuna
 import pytest
 
+import studies
 import sweeps
 from sweeps.results import runs
 from sweeps.runner import BATCH, counts_as_done, run, trial_seeds
@@ -54,6 +57,15 @@ def test_everything_is_tracked(tmp_path, tiny_study):
         assert a["backend"] in ("numpy", "numba") and a["seconds"] > 0
 
 
+def test_repeats_default_to_the_study_budget(tmp_path, tiny_study):
+    study = tmp_path / "twice.py"
+    study.write_text(Path(tiny_study).read_text().replace("repeats=1", "repeats=2"))
+    opt = run(str(study), trials=2, jobs=1, out=tmp_path, progress=False)
+    assert opt.user_attrs["settings"]["repeats"] == 2
+    assert [len(t.user_attrs["values"]) for t in opt.trials] == [2, 2]
+    assert studies.get("sqrt").repeats == 3  # the seed studies: a best config must fit whatever the seed
+
+
 def mlpcore_modes():
     from mlpcore import MODES
 
@@ -102,3 +114,16 @@ def test_diverged_value_is_the_cap(tiny_study):
     out = evaluate(tiny_study, {"lr": 1.0, "optimizer": "sgd", "x_scaling": "none", "y_scaling": "none",
                                 "init": "normal", "init_scale": 10.0, "width": 64, "depth": 3}, [0])
     assert out["mode"] == "diverged" and out["value"] == VALUE_CAP
+
+
+def test_a_trial_is_the_median_of_its_trainings_and_fails_with_any_of_them():
+    from sweeps.worker import combine
+
+    runs = [{"value": v, "mode": m, "seed": s, "seconds": 1.0, "curve": s}
+            for v, m, s in [(0.5, "linear", 11), (0.1, "fit", 12), (0.3, "fit", 13)]]
+    out = combine(runs)
+    assert out["value"] == 0.3 and out["curve"] == 13  # the median run's records
+    assert out["values"] == [0.5, 0.1, 0.3] and out["seeds"] == [11, 12, 13]
+    assert out["escape_rate"] == pytest.approx(2 / 3) and out["seconds"] == 3.0
+    broken = combine(runs[:1] + [{"error": "worker died", "traceback": "", "seconds": 2.0}] + runs[2:])
+    assert broken["error"] == "worker died" and broken["seconds"] == 4.0
