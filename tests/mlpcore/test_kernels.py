@@ -8,14 +8,19 @@ chaotic, and NumPy itself, started one ulp away, ends up 1e-4 away after 1000 st
 is then a property of the two implementations only where rounding does not grow. The data
 have no symmetry either: a gradient that is zero by symmetry is rounding noise, and Adam's
 normalisation turns noise into a full step of a sign that depends on the order of a sum.
+
+The piecewise-linear path (full-batch 1 -> h -> 1 networks with identity, relu or leaky_relu
+hidden units) has its own parity grid below, run both on that path and with it switched off,
+so that the elementwise path those networks otherwise take stays tested too.
 """
 
 import warnings
+from fractions import Fraction
 
 import numpy as np
 import pytest
 
-from mlpcore import MLPConfig, fit
+from mlpcore import MLPConfig, fit, train
 from mlpcore.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from mlpcore.network import Network, init_params, layout_for
 from mlpcore.optim import OPTIMIZERS
@@ -81,13 +86,26 @@ def test_same_curve_and_theta_as_numpy(case):
     assert got.diagnosis.mode == ref.diagnosis.mode
 
 
-@pytest.mark.parametrize("activation", [pytest.param("tanh", id="passes"), pytest.param("relu", id="recomputed")])
-def test_batches_larger_than_a_chunk(activation):
-    # 1100 samples: two full chunks of kernels.CHUNK and a partial one, gradients summed across them
-    assert 2 * kernels.CHUNK < 1100 < 3 * kernels.CHUNK
+@pytest.mark.parametrize("activation, batch", [pytest.param("tanh", None, id="passes"),
+                                               pytest.param("relu", 1050, id="recomputed"),
+                                               pytest.param("relu", None, id="piecewise")])
+def test_batches_larger_than_a_chunk(activation, batch):
+    # 1100 samples (or batches of 1050): two full chunks of kernels.CHUNK and a partial one, gradients
+    # summed across them; the piecewise path takes the batch whole
+    assert 2 * kernels.CHUNK < 1050 < 1100 < 3 * kernels.CHUNK
     x = np.sort(np.random.default_rng(11).uniform(-1.0, 2.0, 1100))  # not evenly spaced: see Y
-    cfg = MLPConfig(hidden=(6,), activation=activation, optimizer="adam", lr=0.002, steps=200)
+    cfg = MLPConfig(hidden=(6,), activation=activation, optimizer="adam", lr=0.002, steps=200, batch_size=batch)
     ref, got = fit(cfg.replace(backend="numpy"), x, np.sin(2 * x)), fit(cfg.replace(backend="numba"), x, np.sin(2 * x))
+    np.testing.assert_allclose(got.curve.train_loss, ref.curve.train_loss, rtol=RTOL)
+    np.testing.assert_allclose(got.model.theta, ref.model.theta, rtol=RTOL)
+
+
+@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
+def test_one_sample_at_a_time_with_every_hidden_activation(activation):
+    # the grid reaches the per-sample path with only some activations; each has its own vectorized loop there
+    cfg = MLPConfig(hidden=(5,), activation=activation, output_activation="tanh", optimizer="sgd", lr=0.05,
+                    batch_size=1, steps=300)
+    ref, got = fit(cfg.replace(backend="numpy"), X, Y), fit(cfg.replace(backend="numba"), X, Y)
     np.testing.assert_allclose(got.curve.train_loss, ref.curve.train_loss, rtol=RTOL)
     np.testing.assert_allclose(got.model.theta, ref.model.theta, rtol=RTOL)
 
@@ -105,8 +123,9 @@ def _backends(cfg, x, y):
     return out
 
 
-def test_run_updates_theta_in_place_and_keeps_optimizer_state():
-    cfg = MLPConfig(hidden=(5,), optimizer="adam", lr=0.01)
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_run_updates_theta_in_place_and_keeps_optimizer_state(activation):
+    cfg = MLPConfig(hidden=(5,), activation=activation, optimizer="adam", lr=0.01)
     x, y = X[:, None], Y[:, None]
     (ref_net, ref), (net, kern) = _backends(cfg, x, y)
     theta = net.theta
@@ -128,8 +147,9 @@ def test_divergence_stops_at_the_same_step_without_warnings():
     np.testing.assert_array_equal(got.curve.steps, ref.curve.steps)
 
 
-def test_run_stops_before_the_update_of_the_step_that_broke_the_limit():
-    cfg = MLPConfig(hidden=(4,), optimizer="momentum", lr=0.05)
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_run_stops_before_the_update_of_the_step_that_broke_the_limit(activation):
+    cfg = MLPConfig(hidden=(4,), activation=activation, optimizer="momentum", lr=0.05)
     x, y = X[:, None], Y[:, None]
     (ref_net, ref), (net, kern) = _backends(cfg, x, y)
     limit = 0.9 * ref_net.loss_and_grad(x, y)  # a limit the initial loss already breaks ...
@@ -152,6 +172,193 @@ def test_seed_000_same_diagnosis_as_numpy():
     assert got.diagnosis.mode == ref.diagnosis.mode == "linear"
     assert got.diagnosis.hints == ref.diagnosis.hints
     np.testing.assert_allclose(got.model.theta, ref.model.theta, rtol=RTOL)
+
+
+# --- the piecewise-linear path --------------------------------------------------------------------------
+
+_data_rng = np.random.default_rng(3)
+X_SHUFFLED = _data_rng.permutation(X)
+X_DUPLICATES = _data_rng.permutation(np.repeat(X[::4], 4))  # 12 values, 4 samples each
+X_OUTSIDE = _data_rng.uniform(3.0, 6.0, 48)  # unscaled: the units' kinks start at -b/w = 0, left of the data
+
+
+def _targets(x):
+    return np.sin(2.0 * x) + 0.3 * x + 0.1 * np.cos(7.0 * np.arange(len(x)))  # duplicates differ in y
+
+
+PIECEWISE_DATA = {"shuffled": X_SHUFFLED, "duplicates": X_DUPLICATES, "outside": X_OUTSIDE}
+
+# (hidden activation, output activation, width, bias, optimizer, weight decay, data): each hidden
+# activation with each optimizer, every output activation, bias on and off, decay, and data whose
+# kinks sit among the samples, between duplicates, or (at first) left of them all.
+PIECEWISE_GRID = [
+    ("relu", "identity", 6, True, "sgd", 0.0, "shuffled"),
+    ("relu", "sigmoid", 6, False, "momentum", 1e-3, "duplicates"),
+    ("relu", "softplus", 16, True, "adam", 0.0, "outside"),
+    ("leaky_relu", "identity", 16, False, "adam", 1e-3, "duplicates"),
+    ("leaky_relu", "tanh", 6, True, "sgd", 0.0, "outside"),
+    ("leaky_relu", "relu", 6, True, "momentum", 0.0, "shuffled"),
+    ("identity", "identity", 6, True, "momentum", 1e-2, "shuffled"),
+    ("identity", "leaky_relu", 6, False, "sgd", 0.0, "duplicates"),
+    ("identity", "sigmoid", 6, True, "adam", 0.0, "outside"),
+]
+
+
+def _piecewise_id(case):
+    act, out, width, bias, opt, decay, data = case
+    return f"{act}-{out}-h{width}-{'bias' if bias else 'nobias'}-{opt}{'-decay' if decay else ''}-{data}"
+
+
+@pytest.fixture
+def backends_made(monkeypatch):
+    """Every backend fit() makes, in order; ``backends_made.piecewise = False`` switches the path off in kernels."""
+
+    class Made(list):
+        piecewise = True
+
+    made, make = Made(), train.make_backend
+
+    def spy(config, net):
+        backend = make(config, net)
+        if backend.name == "numba" and not made.piecewise:
+            backend.piecewise = False
+        made.append(backend)
+        return backend
+
+    monkeypatch.setattr(train, "make_backend", spy)
+    return made
+
+
+def test_piecewise_grid_covers_every_table_entry():
+    assert {c[0] for c in PIECEWISE_GRID} == {"identity", "relu", "leaky_relu"}
+    assert {c[1] for c in PIECEWISE_GRID} == set(OUTPUT_ACTIVATIONS)
+    assert {(c[0], c[4]) for c in PIECEWISE_GRID} == {(a, o) for a in ("identity", "relu", "leaky_relu")
+                                                      for o in OPTIMIZERS}
+    assert {c[3] for c in PIECEWISE_GRID} == {True, False} and any(c[5] for c in PIECEWISE_GRID)
+
+
+@pytest.mark.parametrize("piecewise", [pytest.param(True, id="piecewise"), pytest.param(False, id="elementwise")])
+@pytest.mark.parametrize("case", [pytest.param(c, id=_piecewise_id(c)) for c in PIECEWISE_GRID])
+def test_piecewise_path_same_curve_and_theta_as_numpy(case, piecewise, backends_made):
+    act, out, width, bias, opt, decay, data = case
+    cfg = MLPConfig(hidden=(width,), activation=act, output_activation=out, bias=bias, optimizer=opt, lr=LR[opt],
+                    weight_decay=decay, steps=1000, x_scaling="none" if data == "outside" else "standard")
+    x = PIECEWISE_DATA[data]
+    x_given = x.copy()
+    backends_made.piecewise = piecewise
+    ref, got = fit(cfg.replace(backend="numpy"), x, _targets(x)), fit(cfg.replace(backend="numba"), x, _targets(x))
+    assert backends_made[1].piecewise_steps == (1000 if piecewise else 0)
+    np.testing.assert_array_equal(x, x_given)  # the kernel sorts a copy
+    assert got.steps_done == ref.steps_done == 1000
+    np.testing.assert_allclose(got.curve.train_loss, ref.curve.train_loss, rtol=RTOL)
+    np.testing.assert_allclose(got.curve.val_loss, ref.curve.val_loss, rtol=RTOL)
+    scale = np.max(np.abs(ref.model.theta))
+    np.testing.assert_allclose(got.model.theta, ref.model.theta, rtol=RTOL, atol=RTOL * 1e-3 * scale)
+
+
+@pytest.mark.parametrize("changes, n_in, n_out, expected", [
+    pytest.param({}, 1, 1, True, id="relu"),
+    pytest.param({"activation": "leaky_relu", "bias": False}, 1, 1, True, id="leaky_relu"),
+    pytest.param({"activation": "identity", "output_activation": "tanh"}, 1, 1, True, id="identity"),
+    pytest.param({"activation": "elu"}, 1, 1, False, id="elu"),
+    pytest.param({"activation": "tanh"}, 1, 1, False, id="tanh"),
+    pytest.param({"hidden": (4, 4)}, 1, 1, False, id="two-layers"),
+    pytest.param({}, 2, 1, False, id="two-inputs"),
+    pytest.param({}, 1, 2, False, id="two-outputs"),
+])
+def test_which_networks_take_the_piecewise_path(changes, n_in, n_out, expected):
+    cfg = MLPConfig(hidden=(4,), activation="relu", optimizer="adam", lr=0.01).replace(**changes)
+    assert kernels.uses_piecewise_path(cfg, n_in, n_out) is expected
+    rng = np.random.default_rng(5)
+    x, y = rng.uniform(-1, 1, (32, n_in)), rng.uniform(-1, 1, (32, n_out))
+    (_, _), (_, kern) = _backends(cfg, x, y)
+    assert kern.run(x, y, None, 5, np.inf) == 5
+    assert kern.piecewise_steps == (5 if expected else 0)
+    assert kern.run(x, y, rng.integers(0, 32, (5, 16)), 5, np.inf) == 5  # mini-batches never do
+    assert kern.piecewise_steps == (5 if expected else 0)
+
+
+def _product_rounded_down(w):
+    """An x in (0.1, 1) whose x * w NumPy rounds down: fl(fl(x * w) - fl(x * w)) is 0, the exact x w - fl(x w) > 0."""
+    for x in np.linspace(0.1, 1.0, 1001)[1:]:
+        if Fraction(float(x)) * Fraction(w) > Fraction(float(x) * w):
+            return float(x)
+    raise AssertionError("no such x")
+
+
+def _kinks_on_samples(activation, lr):
+    """A 1 -> 7 -> 1 network and data with z == 0 exactly on samples, where relu' = 0 and leaky_relu' = its leak
+    (NumPy's z > 0): x = 1 for w = 2, b = -2 (rising), x = 0.5 for w = -1.5, b = 0.75 (falling), x = -1 for
+    w = -2, b = -2; w = 0 with b > 0 (active everywhere), b = 0 and b < 0 (nowhere). And a z that is 0 only
+    after NumPy's two roundings (x * 3 rounded down, b = -fl(x * 3)): a fused multiply-add finds it active."""
+    xk = _product_rounded_down(3.0)
+    assert Fraction(xk) * 3 + Fraction(-(xk * 3.0)) > 0 and xk * 3.0 + -(xk * 3.0) == 0.0
+    x = np.array([2.0, 1.0, -1.0, xk, 0.5, 1.0, -0.3, xk, 3.0, 0.5, 1.0, -1.5])[:, None]  # unsorted, repeated
+    y = np.cos(3.0 * x)
+    w = [2.0, 3.0, -1.5, 0.0, 0.0, 0.0, -2.0]
+    b = [-2.0, -(xk * 3.0), 0.75, 0.3, 0.0, -0.2, -2.0]
+    v = [0.5, -0.7, 0.9, 0.3, -0.4, 0.2, 0.6]
+    cfg = MLPConfig(hidden=(7,), activation=activation, optimizer="sgd", lr=lr, x_scaling="none", y_scaling="none")
+    (ref_net, ref), (net, kern) = _backends(cfg, x, y)
+    for theta in (ref_net.theta, net.theta):
+        theta[:] = [*w, *b, *v, 0.1]
+    return x, y, (ref_net, ref), (net, kern)
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
+def test_samples_on_a_kink_have_numpys_slope(activation):
+    x, y, (ref_net, ref), (net, kern) = _kinks_on_samples(activation, lr=1.0)
+    assert kern.run(x, y, None, 1, np.inf) == ref.run(x, y, None, 1, np.inf) == 1  # theta -= 1.0 * gradient
+    assert kern.piecewise_steps == 1
+    np.testing.assert_allclose(net.theta, ref_net.theta, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
+def test_piecewise_path_from_kinks_on_samples_and_zero_weights(activation):
+    x, y, (ref_net, ref), (net, kern) = _kinks_on_samples(activation, lr=0.02)
+    for _ in range(10):  # ten segments of 100 steps, as fit's checkpoints
+        assert kern.run(x, y, None, 100, np.inf) == ref.run(x, y, None, 100, np.inf) == 100
+        np.testing.assert_allclose(net.theta, ref_net.theta, rtol=RTOL, atol=1e-15)
+    assert kern.piecewise_steps == 1000
+
+
+def test_divergence_on_the_piecewise_path_stops_at_the_same_step(backends_made):
+    cfg = MLPConfig(hidden=(8,), activation="relu", optimizer="sgd", lr=1e3, steps=100_000, x_scaling="none",
+                    y_scaling="none")
+    x, y = X * 100, Y * 1000
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ref, got = fit(cfg.replace(backend="numpy"), x, y), fit(cfg.replace(backend="numba"), x, y)
+    assert got.stopped == ref.stopped == "diverged"
+    assert got.steps_done == ref.steps_done < 100
+    assert backends_made[1].piecewise_steps == got.steps_done
+    np.testing.assert_array_equal(got.curve.steps, ref.curve.steps)
+
+
+@pytest.mark.parametrize("case", ["huge parameter", "overflowing residuals", "NaN parameter"])
+def test_steps_the_piecewise_path_cannot_take_exactly_run_elementwise(case):
+    # beyond PIECEWISE_RANGE, or with an infinite loss, an inf could appear in one order of evaluation and
+    # not the other: such steps run elementwise, with NumPy's result
+    cfg = MLPConfig(hidden=(5,), activation="relu", optimizer="sgd", lr=1e-3)
+    x, y = X[:, None], Y[:, None] * (1e200 if case == "overflowing residuals" else 1.0)
+    (ref_net, ref), (net, kern) = _backends(cfg, x, y)
+    for theta in (ref_net.theta, net.theta):
+        theta[-1] = {"huge parameter": 1e70, "NaN parameter": np.nan}.get(case, theta[-1])
+    with np.errstate(all="ignore"):
+        steps = ref.run(x, y, None, 1, np.inf)
+    assert kern.run(x, y, None, 1, np.inf) == steps == (0 if case == "NaN parameter" else 1)
+    assert kern.piecewise_steps == 0
+    np.testing.assert_allclose(net.theta, ref_net.theta, rtol=RTOL)
+
+
+def test_new_inputs_between_runs_are_sorted_again():
+    cfg = MLPConfig(hidden=(5,), activation="leaky_relu", optimizer="adam", lr=0.01)
+    (ref_net, ref), (net, kern) = _backends(cfg, X[:, None], Y[:, None])
+    for x in (X_SHUFFLED, X_SHUFFLED[::-1].copy(), X_DUPLICATES):  # same length, new order, new values
+        x2, y2 = x[:, None], _targets(x)[:, None]
+        assert kern.run(x2, y2, None, 20, np.inf) == ref.run(x2, y2, None, 20, np.inf) == 20
+        np.testing.assert_allclose(net.theta, ref_net.theta, rtol=RTOL)
+    assert kern.piecewise_steps == 60
 
 
 def test_every_table_entry_has_a_kernel_code():
