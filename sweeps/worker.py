@@ -11,6 +11,7 @@ trial fails alone.
 from __future__ import annotations
 
 import functools
+import gc
 import time
 import traceback
 from typing import Any
@@ -48,6 +49,10 @@ def prepare(study_ref: str) -> None:
     _single_threaded_blas()
     _study_and_data(study_ref)
     mlpcore.train.warm_up()
+    # What is loaded now lives as long as the worker: keep it out of the garbage collector's
+    # sight. Each full collection would otherwise walk its ~130k objects (30 ms), and loky runs
+    # one every second between tasks (without psutil): 2-3 ms a training on sqrt.
+    gc.freeze()
 
 
 def objective(val_mse: float | None, var_y: float, mode: str) -> float:
