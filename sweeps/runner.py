@@ -286,6 +286,8 @@ class Sweep:
         storage numbers trials in one order for everyone, so each driver ranks its trials among
         the done or running ones below them and gives back those ranked ``total`` or later.
         """
+        if trial.number < self.total:  # its rank is at most its number: no need to look
+            return True
         alive = sorted(t.number for t in self.opt.get_trials(deepcopy=False)
                        if counts_as_done(t) or t.state == TrialState.RUNNING)
         return bisect.bisect_left(alive, trial.number) < self.total
