@@ -74,7 +74,9 @@ def summary(opt: optuna.Study, out_dir: Path | None = None) -> str:
     """The closing words of a run: best value, its config, modes, and where the outputs are."""
     trials = complete_trials(opt)
     counts = mode_counts(opt)
-    lines = [f"study {opt.study_name}: {len(trials)} trials complete, {counts['failed']} failed"]
+    repeats = opt.user_attrs.get("settings", {}).get("repeats", 1)
+    each = f" (each the median of {repeats} init seeds)" if repeats > 1 else ""
+    lines = [f"study {opt.study_name}: {len(trials)} trials complete{each}, {counts['failed']} failed"]
     lines.append("modes: " + ", ".join(f"{m} {counts[m]}" for m in (*MODES, "failed")))
     if trials:
         best = best_trial(opt)

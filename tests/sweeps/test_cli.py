@@ -12,7 +12,7 @@ from sweeps.cli import main
 def test_run_best_list_diagnose_on_a_seed_study(tmp_path, cli):
     r = cli("run", "sqrt", "--trials", "6", "--jobs", "2", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert "study sqrt: 6 trials complete" in r.stdout and "best config:" in r.stdout
+    assert "study sqrt: 6 trials complete (each the median of 3 init seeds)" in r.stdout and "best config:" in r.stdout
     out = tmp_path / "results" / "sqrt"
     assert (out / "journal.log").is_file() and (out / "trials.csv").is_file()
     best_file = json.loads((out / "best.json").read_text())

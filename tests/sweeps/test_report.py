@@ -224,6 +224,7 @@ def test_the_page_states_the_headline_numbers(sweep):
     assert f'<div class="big">{dashboard.fmt(h["best_value"])}</div>' in text
     assert f'<div class="big">{h["trials"]}</div>' in text
     assert f"{h['escaped']} of {h['trials']} trials ended" in text
+    assert h["repeats"] == 3 and "each the median of 3 init seeds" in text  # the study's default
     for lever in h["levers"][:4]:
         assert f"<li>{lever['sentence']}</li>" in text
 
