@@ -161,8 +161,9 @@ def run(
     if trial_timeout is not None:
         warm_up_kernel()  # compile here if need be, not in a worker's first trial, whose clock is running
     pool = WorkerPool(train_once, jobs, trial_timeout, prepare=(prepare_worker, (study,)))
-    pool.start()  # the workers start up while this process opens the study
     opt = open_study(store, definition, settings, trial_sampler(definition.space, seed, 0))
+    if "baseline" not in opt.user_attrs or sum(counts_as_done(t) for t in opt.get_trials(deepcopy=False)) < trials:
+        pool.start()  # the workers start up (imports, the kernel) while this process gets ready to ask
     record = {"command": " ".join(argv if argv is not None else sys.argv), "started": iso(started),
               "trials_requested": trials, "jobs": jobs, "timeout": timeout, "trial_timeout": trial_timeout,
               "storage": describe(store), **environment()}

@@ -37,6 +37,18 @@ def test_resume_runs_only_what_is_missing(tmp_path, tiny_study):
     assert len(runs(again)) == 3 and runs(again)[2]["trials_requested"] == 16
 
 
+def test_a_rerun_with_nothing_left_starts_no_worker(tmp_path, tiny_study, monkeypatch):
+    from sweeps.pool import WorkerPool
+
+    run(tiny_study, trials=4, jobs=1, out=tmp_path, progress=False)
+    started = []
+    monkeypatch.setattr(WorkerPool, "start", lambda self: started.append(self))
+    again = run(tiny_study, trials=4, jobs=2, out=tmp_path, progress=False)
+    assert started == [] and len(again.trials) == 4
+    run(tiny_study, trials=5, jobs=1, out=tmp_path, progress=False)  # one missing: the workers start
+    assert len(started) == 1
+
+
 def test_everything_is_tracked(tmp_path, tiny_study):
     opt = run(tiny_study, trials=8, jobs=2, repeats=3, out=tmp_path, progress=False)
     attrs = opt.user_attrs
