@@ -85,6 +85,26 @@ def fit_end_to_end(backend_name):
     return run
 
 
+def us_per_step(rows: dict, run_args: tuple, steps: int, repeats: int) -> dict[str, float]:
+    """Median microseconds a step of each row, ``row(*run_args, steps) -> seconds``.
+
+    The rows are timed in turn, ``repeats`` rounds, so that the machine's noise hits them alike.
+    """
+    times: dict[str, list[float]] = {name: [] for name in rows}
+    for _ in range(repeats):
+        for name, run in rows.items():
+            times[name].append(run(*run_args, steps) / steps * 1e6)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def print_table(medians: dict[str, float], reference: str) -> None:
+    """The medians as a Markdown table, with each row's speed-up over ``reference``."""
+    print(f"| {'implementation':<42} | {'us/step':>9} | {'speed-up':>8} |")
+    print(f"|{'-' * 44}|{'-' * 11}|{'-' * 10}|")
+    for name, med in medians.items():
+        print(f"| {name:<42} | {med:9.2f} | {medians[reference] / med:7.1f}x |")
+
+
 def kernel_available() -> bool:
     try:
         import mlpcore.kernels  # noqa: F401
@@ -107,18 +127,10 @@ def main() -> None:
     if kernel_available():
         rows["mlpcore numba backend, loop only"] = backend_loop("numba")
         rows["mlpcore fit(backend='numba'), end to end"] = fit_end_to_end("numba")
-    times = {name: [] for name in rows}
-    for _ in range(args.repeats):
-        for name, run in rows.items():
-            times[name].append(run(x, y, args.steps) / args.steps * 1e6)
-    ref = statistics.median(times["straightforward NumPy loop (reference)"])
+    medians = us_per_step(rows, (x, y), args.steps, args.repeats)
     print(f"seed-000 network: n={N}, width {WIDTH}, relu, full-batch SGD, float64; "
           f"{args.steps} steps, median of {args.repeats}")
-    print(f"{'implementation':<45} {'us/step':>9} {'speed-up':>9}")
-    for name, ts in times.items():
-        med = statistics.median(ts)
-        print(f"{name:<45} {med:9.2f} {ref / med:8.2f}x")
-
+    print_table(medians, "straightforward NumPy loop (reference)")
 
 if __name__ == "__main__":
     main()

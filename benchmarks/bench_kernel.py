@@ -27,13 +27,12 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
 import argparse  # noqa: E402
-import statistics  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from bench_engine import backend_loop, data, straightforward_loop  # noqa: E402
+from bench_engine import backend_loop, data, print_table, straightforward_loop, us_per_step  # noqa: E402
 from mlpcore import MLPConfig  # noqa: E402
 from mlpcore.network import Network, init_params, layout_for  # noqa: E402
 from mlpcore.train import BatchSampler, make_backend  # noqa: E402
@@ -232,18 +231,9 @@ def main() -> None:
             for case in cases:
                 case.rows[label] = make_row(case)
     for case in cases:
-        times = {name: [] for name in case.rows}
-        for _ in range(args.repeats):
-            for name, run in case.rows.items():
-                times[name].append(run(case.steps) / case.steps * 1e6)
-        ref = statistics.median(times[case.reference])
+        medians = us_per_step(case.rows, (), case.steps, args.repeats)
         print(f"\n{case.title}; {case.steps} steps, median of {args.repeats}; speed-up over: {case.reference}")
-        print(f"| {'implementation':<42} | {'us/step':>9} | {'speed-up':>8} |")
-        print(f"|{'-' * 44}|{'-' * 11}|{'-' * 10}|")
-        for name, ts in times.items():
-            med = statistics.median(ts)
-            print(f"| {name:<42} | {med:9.2f} | {ref / med:7.1f}x |")
-
+        print_table(medians, case.reference)
 
 if __name__ == "__main__":
     main()
