@@ -25,8 +25,15 @@ from typing import Any, Callable, Iterator, Sequence
 from joblib.externals.loky import get_reusable_executor
 from joblib.externals.loky.process_executor import BrokenProcessPool
 
-WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-"""Tiny matrices gain nothing from BLAS threads; one thread per worker keeps jobs from fighting for cores."""
+WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+              "MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(64 << 20)}
+"""Tiny matrices gain nothing from BLAS threads; one thread per worker keeps jobs from fighting for cores.
+
+glibc's malloc maps arrays over 128 KiB fresh from the kernel and returns them on free, so a
+training that allocates the same few work arrays at every checkpoint faults in fresh zeroed
+pages each time: ~1400 page faults a sqrt training, 4% of a worker's time spent in the kernel.
+Keeping freed memory (up to 64 MiB) makes the 360 trainings of the default sqrt sweep 5% faster
+(11.6 -> 11.0 s, 499k -> 1k page faults). Other C libraries ignore these variables."""
 
 IDLE_SECONDS = 300
 """Idle workers stay this long, so successive sweeps in one process reuse them."""

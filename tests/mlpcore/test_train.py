@@ -136,13 +136,38 @@ def test_warm_up_readies_the_backend_auto_uses():
     assert fit(MLPConfig(hidden=(3,), steps=5), x, x).backend == backend
 
 
-def test_the_machine_lock_lets_one_holder_in_at_a_time():
+def test_warm_up_takes_turns_only_until_the_kernel_cache_is_filled(monkeypatch):
+    import mlpcore.train as train
+    from mlpcore import kernels
+
+    locked = []
+    real_lock = train._machine_lock
+
+    def spy(path):
+        locked.append(path)
+        return real_lock(path)
+
+    monkeypatch.setattr(train, "_machine_lock", spy)
+    train.warm_up()  # fills the stamp, whatever the lock file said before
+    locked.clear()
+    train.warm_up()
+    assert locked == []  # the cache is known to be filled: no waiting for other processes
+    with open(train._lock_path(kernels.__file__), "w") as f:
+        f.write("numba 0.0 a stale stamp")
+    train.warm_up()
+    assert len(locked) == 1  # a stale stamp (another kernel source or numba): take turns again
+    locked.clear()
+    train.warm_up()
+    assert locked == []
+
+
+def test_the_machine_lock_lets_one_holder_in_at_a_time(tmp_path):
     import threading
     import time
 
     from mlpcore.train import _machine_lock
 
-    name = f"mlpcore-test-{threading.get_ident()}"
+    name = str(tmp_path / "test.lock")
     events = []
 
     def hold(tag):

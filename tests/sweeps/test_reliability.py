@@ -84,6 +84,21 @@ def test_pool_fails_only_the_task_that_kills_its_worker():
     assert "worker process running this trial died" in out[2]["error"]
 
 
+def _environment(names):
+    return {name: os.environ.get(name) for name in names}
+
+
+def test_workers_run_with_the_worker_environment():
+    """One BLAS thread each, and malloc keeping freed memory (see WORKER_ENV): set at spawn, or it is too late."""
+    import cloudpickle
+
+    from sweeps.pool import WORKER_ENV
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    [(_, env)] = WorkerPool(_environment, 1).run([(sorted(WORKER_ENV),)])
+    assert env == WORKER_ENV
+
+
 def _mark_prepared(folder, fail):
     open(os.path.join(folder, str(os.getpid())), "w").close()
     if fail:
