@@ -82,6 +82,18 @@ def test_validation_curve_uses_validation_data():
     assert r.curve.val_loss[-1] > r.curve.train_loss[-1] + 0.5
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("scaling", ["none", "standard", "minmax"])
+def test_the_curve_ends_at_the_mse_of_what_the_model_predicts(backend, scaling):
+    """The curve is the losses of the model's own predictions (in the target's units), to the last bit."""
+    xv = np.linspace(-2, 2, 17)
+    yv = np.sin(2 * xv) + 0.1
+    cfg = MLPConfig(hidden=(8, 8), steps=200, backend=backend, x_scaling=scaling, y_scaling=scaling, batch_size=16)
+    r = fit(cfg, X, Y, x_val=xv, y_val=yv)
+    assert r.curve.train_loss[-1] == np.mean((r.model.predict(X) - Y) ** 2)
+    assert r.curve.val_loss[-1] == np.mean((r.model.predict(xv) - yv) ** 2)
+
+
 def test_multi_column_data():
     x = rng.uniform(-1, 1, (50, 2))
     y = np.column_stack([x[:, 0] * x[:, 1], x[:, 0] ** 2])
