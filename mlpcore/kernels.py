@@ -25,8 +25,8 @@ How a step runs, by batch and network (each path exercised by tests/mlpcore/test
   comment), so it is exact as the other paths are.
 
 File map: elementary functions; passes over the batch; the 1 -> h -> 1 path; the piecewise-
-linear path; layers; one sample at a time; optimizers; ``train_steps`` (the loop);
-``KernelBackend`` (what fit() calls).
+linear path; layers; one sample at a time; optimizers; ``train_steps`` (the loop); ``mse_of``
+(the learning curve's losses); ``KernelBackend`` (what fit() calls).
 It is one file because numba's cache is keyed on the file that holds a compiled function,
 not on the files it calls: split, an edit to a helper could leave a stale ``train_steps``.
 
@@ -66,6 +66,7 @@ from mlpcore.config import MLPConfig
 from mlpcore.losses import LOSSES
 from mlpcore.network import Network
 from mlpcore.optim import ADAM_BETA1, ADAM_BETA2, ADAM_EPS, OPTIMIZERS
+from mlpcore.scaling import Scaler
 
 # Kernel codes are literals, not an enumeration of the tables: numba's on-disk cache is keyed on
 # this file alone, so a code must not move when another module gains an entry.
@@ -1161,6 +1162,47 @@ def train_steps(theta, state, t, x, y, batches, k, limit, sizes, offsets, bias, 
     return k, piecewise_steps
 
 
+# --- the loss of the model's predictions, at the learning curve's checkpoints ----------------------------
+
+
+@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
+def _squared_errors(acts, depth, o, y, c0, c, y_scale, y_offset):
+    """Sum over a chunk of (prediction - y)**2 for output o, the prediction in y's units."""
+    sq = 0.0
+    for s in range(c):
+        r = acts[depth, o, s] * y_scale + y_offset - y[c0 + s, o]
+        sq += r * r
+    return sq
+
+
+@njit(cache=True, error_model="numpy")
+def mse_of(theta, x, y, sizes, offsets, bias, hidden, output, leaky_slope, y_scale, y_offset):
+    """mean((prediction - y)**2), the prediction ``out * y_scale + y_offset`` in y's units: Model.predict's math.
+
+    x : (n, n_in) inputs, scaled as for training; y : (n, n_out) targets in their own units;
+    y_scale, y_offset : (n_out,) the target scaler's inverse. fit() takes the training and the
+    validation loss at each of ~100 checkpoints: with NumPy, most of a small network's training.
+    """
+    depth = sizes.shape[0] - 1
+    n, n_in, n_out = x.shape[0], sizes[0], sizes[depth]
+    chunk = min(n, CHUNK)
+    acts = np.empty((depth + 1, sizes.max(), chunk))
+    slopes = np.empty((depth, sizes.max(), chunk))  # _layer_forward's f', unused here
+    z, zeros = np.empty((1, 1, chunk)), np.zeros((1, 1, chunk))
+    sq = 0.0
+    for c0 in range(0, n, chunk):
+        c = min(chunk, n - c0)
+        for j in range(n_in):
+            for s in range(c):
+                acts[0, j, s] = x[c0 + s, j]
+        for l in range(depth):
+            _layer_forward(output if l == depth - 1 else hidden, acts, slopes, z, zeros, l, theta, offsets[l, 0],
+                           offsets[l, 1], sizes[l], sizes[l + 1], bias, c, leaky_slope)
+        for o in range(n_out):
+            sq += _squared_errors(acts, depth, o, y, c0, c, y_scale[o], y_offset[o])
+    return sq / (n * n_out)
+
+
 class KernelBackend:
     """Runs training segments with :func:`train_steps`; a drop-in for ``train.NumpyBackend``.
 
@@ -1206,6 +1248,12 @@ class KernelBackend:
         self.t += taken
         self.piecewise_steps += on_lines
         return taken
+
+    def mse(self, x: np.ndarray, y: np.ndarray, y_scaler: Scaler) -> float:
+        """The MSE, in y's units, of the network's predictions on ``x`` (scaled inputs): see :func:`mse_of`."""
+        return float(mse_of(self.theta, np.ascontiguousarray(x, dtype=np.float64),
+                            np.ascontiguousarray(y, dtype=np.float64), self.sizes, self.offsets, self.bias,
+                            self.hidden, self.output, self.hp.leaky_slope, y_scaler.scale, y_scaler.offset))
 
     def _full_batch(self, x: np.ndarray) -> np.ndarray:
         """Every sample, as one (1, n) batch: in increasing order of x for the piecewise path, which needs it.

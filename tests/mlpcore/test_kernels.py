@@ -24,6 +24,7 @@ from mlpcore import MLPConfig, fit, train
 from mlpcore.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from mlpcore.network import Network, init_params, layout_for
 from mlpcore.optim import OPTIMIZERS
+from mlpcore.scaling import Scaler
 from mlpcore.train import NumpyBackend
 
 kernels = pytest.importorskip("mlpcore.kernels", reason="numba is not installed")
@@ -84,6 +85,28 @@ def test_same_curve_and_theta_as_numpy(case):
     scale = np.max(np.abs(ref.model.theta))
     np.testing.assert_allclose(got.model.theta, ref.model.theta, rtol=RTOL, atol=RTOL * 1e-3 * scale)
     assert got.diagnosis.mode == ref.diagnosis.mode
+
+
+@pytest.mark.parametrize("scaling", ["none", "standard"])
+@pytest.mark.parametrize("case", [pytest.param(c, id=_id(c)) for c in GRID])
+def test_checkpoint_losses_are_numpys(case, scaling):
+    # fit()'s learning curve: every activation, depth and bias, two outputs, targets scaled or
+    # not, more samples than a chunk (two full chunks and a partial one)
+    cfg = _config(*case, y_scaling=scaling)
+    x = np.random.default_rng(3).uniform(-1.0, 2.0, (2 * kernels.CHUNK + 76, 1))
+    y = np.column_stack([np.sin(2 * x[:, 0]), x[:, 0] ** 2 + 3.0])
+    layout = layout_for(cfg, 1, 2)
+    net = Network(cfg, layout, init_params(cfg, layout, np.random.default_rng(5)))
+    y_scaler = Scaler.fit(scaling, y)
+    for blow_up in (1.0, 1e200):  # 1e200: the pre-activations overflow (bounded outputs saturate instead)
+        net.theta *= blow_up
+        ref = NumpyBackend(cfg, net).mse(x, y, y_scaler)
+        got = kernels.KernelBackend(cfg, net).mse(x, y, y_scaler)
+        if np.isfinite(ref):
+            assert got == pytest.approx(ref, rel=1e-12)
+        else:  # fit() calls the run diverged either way
+            assert not np.isfinite(got)
+    assert not np.isfinite(ref) or case[1] != "identity"  # an identity output overflows with its inputs
 
 
 @pytest.mark.parametrize("activation, batch", [pytest.param("tanh", None, id="passes"),
