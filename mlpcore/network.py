@@ -12,6 +12,7 @@ The loss is ``mean((yhat - y)**2) + 0.5 * weight_decay * sum(W**2)`` over the we
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +20,9 @@ from mlpcore import activations
 from mlpcore.config import MLPConfig
 from mlpcore.init import INITIALIZERS
 from mlpcore.losses import LOSSES
+
+if TYPE_CHECKING:
+    from mlpcore.scaling import Scaler
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,12 @@ class Network:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)[1][-1]
+
+    def mse(self, x: np.ndarray, y: np.ndarray, y_scaler: Scaler) -> float:
+        """``mean((prediction - y)**2)`` on scaled inputs ``x``, the prediction in y's units: Model.predict's math,
+        without its checks, input scaling and new Network (fit() asks at each of ~100 checkpoints)."""
+        with np.errstate(all="ignore"):  # a diverged network's loss is inf or NaN, and says so
+            return float(np.mean((y_scaler.inverse(self.predict(x)).reshape(y.shape) - y) ** 2))
 
     def penalty(self) -> float:
         """The L2 weight-decay term of the loss."""

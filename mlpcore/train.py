@@ -143,10 +143,8 @@ class NumpyBackend:
         self.opt = OPTIMIZERS[config.optimizer]([net.theta], lr=config.lr, momentum=config.momentum)
 
     def mse(self, x: np.ndarray, y: np.ndarray, y_scaler: Scaler) -> float:
-        """The MSE, in y's units, of the network's predictions on ``x`` (scaled inputs): Model.predict's math,
-        without its per-call checks, scaling and new Network (a quarter of a small network's training)."""
-        with np.errstate(all="ignore"):
-            return _mse(y_scaler.inverse(self.net.predict(x)), y)
+        """The loss of the curve: see Network.mse."""
+        return self.net.mse(x, y, y_scaler)
 
     def run(self, x: np.ndarray, y: np.ndarray, batches: np.ndarray | None, k: int, limit: float) -> int:
         """Take up to ``k`` steps; return how many were taken before a loss broke ``limit`` (or k).
@@ -336,7 +334,3 @@ def fit(config: MLPConfig, x, y, *, x_val=None, y_val=None) -> TrainResult:
     diagnosis = diagnose(model, x2, y2, xv, yv, curve=curve, diverged=stopped == "diverged")
     return TrainResult(model, curve, diagnosis, done, time.perf_counter() - t0, backend.name, stopped)
 
-
-def _mse(pred: np.ndarray, y: np.ndarray) -> float:
-    with np.errstate(all="ignore"):
-        return float(np.mean((pred.reshape(y.shape) - y) ** 2))

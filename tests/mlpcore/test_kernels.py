@@ -109,6 +109,22 @@ def test_checkpoint_losses_are_numpys(case, scaling):
     assert not np.isfinite(ref) or case[1] != "identity"  # an identity output overflows with its inputs
 
 
+@pytest.mark.parametrize("hidden, blas", [((128,), False), ((6, 20, 4), False), ((4, 32), False), ((6, 32, 16), True),
+                                          ((24, 24, 3), True)])
+def test_checkpoint_losses_of_wide_layers_are_numpys_own(hidden, blas):
+    # a hidden-to-hidden layer of MATMUL_FORWARD weights or more: NumPy's forward pass, to the last bit
+    cfg = MLPConfig(hidden=hidden, activation="tanh")
+    x = np.random.default_rng(3).uniform(-1.0, 2.0, (300, 1))
+    y = np.sin(2 * x)
+    layout = layout_for(cfg, 1, 1)
+    net = Network(cfg, layout, init_params(cfg, layout, np.random.default_rng(5)))
+    y_scaler = Scaler.fit("standard", y)
+    backend = kernels.KernelBackend(cfg, net)
+    assert backend._blas_forward == blas
+    got, ref = backend.mse(x, y, y_scaler), NumpyBackend(cfg, net).mse(x, y, y_scaler)
+    assert got == ref if blas else got == pytest.approx(ref, rel=1e-12)
+
+
 @pytest.mark.parametrize("activation, batch", [pytest.param("tanh", None, id="passes"),
                                                pytest.param("relu", 1050, id="recomputed"),
                                                pytest.param("relu", None, id="piecewise")])
