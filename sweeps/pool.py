@@ -2,7 +2,8 @@
 
 ``joblib.Parallel`` aborts a whole batch when one worker dies or one task overruns its time
 limit. A sweep must instead fail that one trial and go on, so this module drives joblib's
-loky executor directly (the same reusable worker processes ``Parallel`` uses):
+loky executor directly (``joblib.executor.get_memmapping_executor``: the same reusable worker
+processes ``Parallel`` uses, so the two can follow each other in one process):
 
 - with a time limit, at most ``jobs`` tasks are handed to loky at once, so a task's start is
   known and its limit exact; without one, one more is handed over, ready in the pipe for the
@@ -22,7 +23,7 @@ from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any, Callable, Iterator, Sequence
 
-from joblib.externals.loky import get_reusable_executor
+from joblib.executor import get_memmapping_executor
 from joblib.externals.loky.process_executor import BrokenProcessPool
 
 WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
@@ -112,8 +113,10 @@ class WorkerPool:
 
     def _executor(self):
         initializer, initargs = self._init
-        return get_reusable_executor(max_workers=self.jobs, timeout=IDLE_SECONDS, env=WORKER_ENV,
-                                     initializer=initializer, initargs=initargs)
+        # joblib's own executor (the one joblib.Parallel uses): loky keeps one executor per process,
+        # and a plain loky one left behind would break the next joblib.Parallel call in this process.
+        return get_memmapping_executor(self.jobs, timeout=IDLE_SECONDS, env=WORKER_ENV, initializer=initializer,
+                                       initargs=initargs)
 
     def _start(self, key: Any) -> None:
         self._running[self._executor().submit(self.fn, *self._args[key])] = (key, time.monotonic())

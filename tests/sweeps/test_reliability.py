@@ -99,6 +99,18 @@ def test_workers_run_with_the_worker_environment():
     assert env == WORKER_ENV
 
 
+def test_joblib_parallel_works_before_and_after_a_pool_in_the_same_process():
+    """loky keeps one executor per process: the pool's must be one joblib.Parallel can take over, and back."""
+    import cloudpickle
+    from joblib import Parallel, delayed
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    assert Parallel(n_jobs=2)(delayed(abs)(-i) for i in range(4)) == [0, 1, 2, 3]
+    assert dict(WorkerPool(abs, 2).run([(-i,) for i in range(4)])) == {0: 0, 1: 1, 2: 2, 3: 3}
+    assert Parallel(n_jobs=2)(delayed(abs)(-i) for i in range(4)) == [0, 1, 2, 3]
+    assert dict(WorkerPool(abs, 2).run([(-i,) for i in range(4)])) == {0: 0, 1: 1, 2: 2, 3: 3}
+
+
 def _mark_prepared(folder, fail):
     open(os.path.join(folder, str(os.getpid())), "w").close()
     if fail:
