@@ -80,6 +80,7 @@ class WorkerPool:
         self._running: dict[Future, tuple[Any, float]] = {}
         self._suspect_running = False
         self._ready: deque[tuple[Any, Any]] = deque()
+        self._loky = None  # the executor, got once; again after a crash or a kill has broken it
 
     def __len__(self) -> int:
         """Tasks submitted and not yet returned by ``next``."""
@@ -112,11 +113,13 @@ class WorkerPool:
         self._executor().submit(int)  # loky starts every worker at the first submit; this task is a no-op
 
     def _executor(self):
-        initializer, initargs = self._init
-        # joblib's own executor (the one joblib.Parallel uses): loky keeps one executor per process,
-        # and a plain loky one left behind would break the next joblib.Parallel call in this process.
-        return get_memmapping_executor(self.jobs, timeout=IDLE_SECONDS, env=WORKER_ENV, initializer=initializer,
-                                       initargs=initargs)
+        if self._loky is None:
+            initializer, initargs = self._init
+            # joblib's own executor (the one joblib.Parallel uses): loky keeps one executor per process,
+            # and a plain loky one left behind would break the next joblib.Parallel call in this process.
+            self._loky = get_memmapping_executor(self.jobs, timeout=IDLE_SECONDS, env=WORKER_ENV,
+                                                 initializer=initializer, initargs=initargs)
+        return self._loky
 
     def _start(self, key: Any) -> None:
         self._running[self._executor().submit(self.fn, *self._args[key])] = (key, time.monotonic())
@@ -136,6 +139,7 @@ class WorkerPool:
         if any(_crashed(f) for f in done):
             # A dead worker breaks the pool: every running task ends now, one way or the other.
             wait(list(running))
+            self._loky = None
             culprit_known, self._suspect_running = self._suspect_running, False
             in_flight = list(running.items())
             running.clear()
@@ -156,6 +160,7 @@ class WorkerPool:
         if overdue:
             # loky kills workers all at once: fail the overdue tasks, start the others again.
             self._executor().shutdown(wait=True, kill_workers=True)
+            self._loky = None
             for fut, (key, started) in list(running.items()):
                 if fut in overdue:
                     self._ready.append((key, failure(f"the trial ran over its time limit of {self.time_limit:g} s",
