@@ -6,8 +6,8 @@
     >>> model = mlpcore.fit(cfg, x, y).model
 """
 
-from sweeps.report import trials_frame
-from sweeps.results import best_config, load
+from sweeps.frames import trials_frame
+from sweeps.loader import best_config, load
 from sweeps.runner import run
 
 __all__ = ["run", "best_config", "load", "trials_frame"]

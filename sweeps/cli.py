@@ -59,7 +59,7 @@ def add_location(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_list(args) -> int:
-    from sweeps.results import best_trial, complete_trials, load
+    from sweeps.loader import best_trial, complete_trials, load
 
     print(f"{'study':<12} {'trials':>6} {'best':>9}  title")
     for name in studies.names():
@@ -76,7 +76,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from sweeps.results import summary, write_outputs
+    from sweeps.loader import summary, write_outputs
     from sweeps.runner import run
 
     opt = run(args.study, trials=args.trials, jobs=args.jobs, seed=args.seed, repeats=args.repeats,
@@ -93,8 +93,8 @@ def cmd_run(args) -> int:
 
 def write_run_report(args, opt) -> None:
     """The report at the end of a run; the sweep is stored already, so a report that fails only warns."""
-    from sweeps.dashboard import write_report
-    from sweeps.results import complete_trials
+    from sweeps.page import write_report
+    from sweeps.loader import complete_trials
 
     if not complete_trials(opt):
         return
@@ -106,7 +106,7 @@ def write_run_report(args, opt) -> None:
 
 
 def cmd_report(args) -> int:
-    from sweeps.dashboard import write_all, write_report
+    from sweeps.page import write_all, write_report
 
     if args.all == (args.study is not None):
         raise ValueError(f"report takes a study ({', '.join(studies.names())} or a .py file) or --all, "
@@ -118,7 +118,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_best(args) -> int:
-    from sweeps.results import best_config
+    from sweeps.loader import best_config
 
     print(best_config(args.study, out=args.out, storage=args.storage).to_json())
     return 0
@@ -126,7 +126,7 @@ def cmd_best(args) -> int:
 
 def cmd_diagnose(args) -> int:
     import mlpcore
-    from sweeps.results import best_config
+    from sweeps.loader import best_config
 
     study = studies.get(args.study)
     if args.config:

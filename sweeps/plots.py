@@ -1,7 +1,7 @@
-"""Seaborn figures from the frames of :mod:`sweeps.report` (no study access, no pyplot state).
+"""Seaborn figures from the frames of :mod:`sweeps.frames` (no study access, no pyplot state).
 
 Each function takes a frame and an optional ``ax`` (or, for small multiples, builds its own
-figure) and returns the axes or the figure, so it works in a notebook as on the dashboard.
+figure) and returns the axes or the figure, so it works in a notebook as on the report page.
 Figures are plain ``matplotlib.figure.Figure`` objects on the Agg canvas: nothing opens a
 window and nothing is kept in pyplot's registry. matplotlib and seaborn are imported inside
 the functions, so importing this module (for MODE_COLORS) costs nothing.

@@ -5,24 +5,24 @@ from pathlib import Path
 
 import pytest
 
-from sweeps import dashboard
+from sweeps import page as report_page
 from sweeps.cli import main
 
 
 def test_run_writes_the_report_and_report_all_indexes_every_sweep(tmp_path, tiny_study, capsys):
     out = tmp_path / "res"
     assert main(["run", tiny_study, "--trials", "8", "--jobs", "1", "--out", str(out)]) == 0
-    page = out / "tiny" / dashboard.REPORT_NAME
+    page = out / "tiny" / report_page.REPORT_NAME
     assert f"report: {page}" in capsys.readouterr().out
     assert page.is_file() and (out / "tiny" / "figures" / "history.png").is_file()
 
     other = Path(tiny_study).with_name("other.py")
     other.write_text(Path(tiny_study).read_text().replace('name="tiny"', 'name="other"'))
     assert main(["run", str(other), "--trials", "2", "--jobs", "1", "--no-report", "--out", str(out)]) == 0
-    assert not (out / "other" / dashboard.REPORT_NAME).exists()
+    assert not (out / "other" / report_page.REPORT_NAME).exists()
 
     assert main(["report", "--all", "--out", str(out)]) == 0
-    index = out / dashboard.INDEX_NAME
+    index = out / report_page.INDEX_NAME
     assert f"report: {index}" in capsys.readouterr().out
     text = index.read_text()
     links = re.findall(r'<a href="([^"]+)">(\w+)</a>', text)
@@ -37,7 +37,7 @@ def test_report_by_name_after_a_run_by_file(tmp_path, tiny_study, capsys):
     out = tmp_path / "res"
     assert main(["run", tiny_study, "--trials", "2", "--jobs", "1", "--no-report", "--out", str(out)]) == 0
     assert main(["report", "tiny", "--out", str(out)]) == 0  # the stored sweep, without its study file
-    text = (out / "tiny" / dashboard.REPORT_NAME).read_text()
+    text = (out / "tiny" / report_page.REPORT_NAME).read_text()
     assert "tiny: sin(2x), small and quick" in text and (out / "tiny" / "trials.csv").is_file()
 
 

@@ -9,7 +9,8 @@ from matplotlib.colors import to_hex
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from mlpcore import MODES
-from sweeps import plots, report
+from sweeps import frames as tidy
+from sweeps import plots
 from sweeps.space import space_to_json
 
 SPACE = {
@@ -57,7 +58,7 @@ def frames():
         opt.add_trial(optuna.trial.create_trial(params=params, distributions=SPACE, value=value, user_attrs=attrs,
                                                 intermediate_values={s: v / 0.09 for s, v in zip(attrs["curve"]["steps"],
                                                                      attrs["curve"]["val"]) if v is not None}))
-    return report.frames(opt)
+    return tidy.build(opt)
 
 
 def png_pixels(fig) -> np.ndarray:
@@ -132,7 +133,7 @@ def test_gallery_has_one_panel_per_mode_in_its_colour(frames):
 
 def test_representatives_are_each_modes_median_trial(frames):
     picks = plots.representatives(frames.predictions)
-    done = report.complete(frames.trials)
+    done = tidy.complete(frames.trials)
     assert set(picks) == set(done["mode"])
     for mode, number in picks.items():
         values = done.loc[done["mode"] == mode].sort_values(["value", "number"])
@@ -141,7 +142,7 @@ def test_representatives_are_each_modes_median_trial(frames):
 
 def test_function_space_shows_the_best_trial_and_the_baseline(frames):
     ax = plots.function_space(frames.predictions)
-    best = report.complete(frames.trials).sort_values("value").iloc[0]
+    best = tidy.complete(frames.trials).sort_values("value").iloc[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert f"best trial #{best['number']}: fit, value {best['value']:.3g}" in labels
     assert any(label.startswith("the question's config: linear") for label in labels)

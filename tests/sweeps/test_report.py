@@ -1,4 +1,4 @@
-"""report.py frames and the dashboard page, from one small real sweep that ends in every mode."""
+"""sweeps.frames and the report page, from one small real sweep that ends in every mode."""
 
 import base64
 import io
@@ -14,7 +14,8 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 import mlpcore
 import sweeps
 from mlpcore import MODES
-from sweeps import dashboard, report
+from sweeps import frames as tidy
+from sweeps import page as report_page
 from sweeps.plots import MODE_COLORS
 
 MIXED_STUDY = """
@@ -44,13 +45,13 @@ def sweep(tmp_path_factory):
     path = root / "mixed.py"
     path.write_text(MIXED_STUDY)
     opt = sweeps.run(str(path), trials=16, jobs=1, out=root / "results", progress=False)
-    frames = report.frames(opt, dashboard._definition(str(path)))
-    page = dashboard.write_report(str(path), out=root / "results", opt=opt)
+    frames = tidy.build(opt, report_page._definition(str(path)))
+    page = report_page.write_report(str(path), out=root / "results", opt=opt)
     return str(path), root / "results", opt, frames, page
 
 
 def test_the_sweep_has_a_mix_of_modes(sweep):
-    done = report.complete(sweep[3].trials)
+    done = tidy.complete(sweep[3].trials)
     assert done["escaped"].any() and not done["escaped"].all() and done["mode"].nunique() >= 3
 
 
@@ -59,7 +60,7 @@ def test_the_sweep_has_a_mix_of_modes(sweep):
 
 def test_levers_count_every_completed_trial_once_per_parameter(sweep):
     _, _, opt, frames, _ = sweep
-    done = report.complete(frames.trials)
+    done = tidy.complete(frames.trials)
     for param, rows in frames.levers.groupby("param"):
         assert rows["trials"].sum() == len(done), param
         assert rows["escaped"].sum() == done["escaped"].sum(), param
@@ -72,7 +73,7 @@ def test_levers_count_every_completed_trial_once_per_parameter(sweep):
 
 def test_headline_numbers_are_what_the_frames_say(sweep):
     _, _, opt, frames, _ = sweep
-    h, done = frames.headline, report.complete(frames.trials)
+    h, done = frames.headline, tidy.complete(frames.trials)
     best = done.loc[done["value"].idxmin()]
     assert h["trials"] == len(done) == 16 and h["failed"] == 0
     assert h["escaped"] == (done["mode"] == "fit").sum() and h["escape_share"] == pytest.approx(h["escaped"] / 16)
@@ -122,17 +123,17 @@ def test_predictions_hold_the_target_baseline_and_every_trial_on_the_grid(sweep)
 def test_importances_cover_the_space_sum_to_one_and_repeat(sweep):
     _, _, opt, frames, _ = sweep
     imp = frames.importances
-    assert set(imp["param"]) == set(report.search_space(opt)) and set(imp["target"]) == {"objective", "escape"}
+    assert set(imp["param"]) == set(tidy.search_space(opt)) and set(imp["target"]) == {"objective", "escape"}
     for target, rows in imp.groupby("target"):
         assert rows["importance"].sum() == pytest.approx(1.0), target
-    pd.testing.assert_frame_equal(report.importances_frame(opt), imp)
+    pd.testing.assert_frame_equal(tidy.importances_frame(opt), imp)
 
 
 def test_settings_frame_bins_numbers_as_the_levers_do(sweep):
     frames = sweep[3]
     s = frames.settings
     assert list(s["lr"].cat.categories) == ["1e-4–0.001", "0.001–0.01", "0.01–0.1", "0.1–1", "1–10"]
-    lr = report.complete(frames.trials)["params_lr"].to_numpy()
+    lr = tidy.complete(frames.trials)["params_lr"].to_numpy()
     low = np.array([float(str(label).split("–")[0]) for label in s["lr"]])
     assert np.all((low <= lr) & (lr < low * 10))
 
@@ -152,16 +153,16 @@ def test_settings_frame_bins_numbers_as_the_levers_do(sweep):
     ],
 )
 def test_bins_read_well_and_cover_the_range(dist, labels):
-    edges = report.bin_edges(dist)
-    assert report.bin_labels(edges, isinstance(dist, IntDistribution)) == labels
+    edges = tidy.bin_edges(dist)
+    assert tidy.bin_labels(edges, isinstance(dist, IntDistribution)) == labels
     assert edges[0] <= dist.low and edges[-1] >= dist.high
 
 
 def test_choice_labels_undo_what_pandas_does_to_categorical_params():
     frame = pd.DataFrame({"params_batch_size": [None, 1, 8, 32], "params_bias": [True, False, True, True]})
-    assert report.choice_labels(frame["params_batch_size"], "batch_size", [None, 1, 8, 32]) == ["full", "1", "8", "32"]
-    assert report.choice_labels(frame["params_bias"], "bias", [True, False]) == ["True", "False", "True", "True"]
-    assert report.choice_labels([1.0, True], "x", [True, 1]) == ["1", "True"]  # True == 1, but a bool is not an int
+    assert tidy.choice_labels(frame["params_batch_size"], "batch_size", [None, 1, 8, 32]) == ["full", "1", "8", "32"]
+    assert tidy.choice_labels(frame["params_bias"], "bias", [True, False]) == ["True", "False", "True", "True"]
+    assert tidy.choice_labels([1.0, True], "x", [True, 1]) == ["1", "True"]  # True == 1, but a bool is not an int
 
 
 def test_lever_ranking_discounts_small_counts_and_skips_rare_values():
@@ -173,10 +174,10 @@ def test_lever_ranking_discounts_small_counts_and_skips_rare_values():
         {"param": "c", "kind": "numeric", "value": "1–10", "trials": 50, "escaped": 40},
         {"param": "c", "kind": "numeric", "value": "10–100", "trials": 4, "escaped": 0},
     ]).assign(escape_rate=lambda f: f["escaped"] / f["trials"])
-    ranking = report.lever_ranking(levers)
+    ranking = tidy.lever_ranking(levers)
     assert ranking["param"].tolist() == ["b", "a"]  # same raw spread, b has the evidence; c has one value with 5+
     assert ranking.loc[0, "spread"] == pytest.approx(0.8)
-    assert report.lever_sentence(ranking.iloc[0]) == "b=good: 80% escape (n=50); bad: 0% (n=50)"
+    assert tidy.lever_sentence(ranking.iloc[0]) == "b=good: 80% escape (n=50); bad: 0% (n=50)"
 
 
 def test_a_study_with_no_completed_trial_has_no_frames(tmp_path):
@@ -184,7 +185,7 @@ def test_a_study_with_no_completed_trial_has_no_frames(tmp_path):
 
     opt = optuna.create_study(study_name="empty")
     with pytest.raises(ValueError, match="sweep 'empty' has no completed trial yet"):
-        report.frames(opt)
+        tidy.build(opt)
 
 
 # --- the page ----------------------------------------------------------------------------------
@@ -200,7 +201,7 @@ def test_every_figure_is_embedded_saved_and_not_blank(sweep):
     page = sweep[4]
     text = page.read_text()
     pngs = embedded_pngs(text)
-    files = sorted((page.parent / dashboard.FIGURES_DIR).glob("*.png"))
+    files = sorted((page.parent / report_page.FIGURES_DIR).glob("*.png"))
     assert len(pngs) == len(files) == text.count("<img ") >= 7
     assert sorted(pngs) == sorted(f.read_bytes() for f in files)
     for png in pngs:
@@ -221,7 +222,7 @@ def test_the_page_states_the_headline_numbers(sweep):
     h = sweep[3].headline
     text = sweep[4].read_text()
     assert f'<div class="big">{h["escape_share"]:.0%}</div>' in text
-    assert f'<div class="big">{dashboard.fmt(h["best_value"])}</div>' in text
+    assert f'<div class="big">{report_page.fmt(h["best_value"])}</div>' in text
     assert f'<div class="big">{h["trials"]}</div>' in text
     assert f"{h['escaped']} of {h['trials']} trials ended" in text
     assert h["repeats"] == 3 and "each the median of 3 init seeds" in text  # the study's default
@@ -232,7 +233,7 @@ def test_the_page_states_the_headline_numbers(sweep):
 def test_one_colour_per_mode_on_the_page(sweep):
     text = sweep[4].read_text()
     found = re.findall(r'class="mode(?:-| mode-)(\w+)" style="(?:width:[\d.]+%;)?background:(#[0-9A-Fa-f]{6})', text)
-    assert {m for m, _ in found} >= set(report.complete(sweep[3].trials)["mode"])
+    assert {m for m, _ in found} >= set(tidy.complete(sweep[3].trials)["mode"])
     for mode, colour in found:
         assert colour == MODE_COLORS[mode], mode
 

@@ -6,7 +6,7 @@ import pytest
 
 import studies
 import sweeps
-from sweeps.results import runs
+from sweeps.loader import runs
 from sweeps.runner import BATCH, counts_as_done, run, trial_seeds
 from sweeps.space import start_params
 from sweeps.worker import VALUE_CAP, evaluate

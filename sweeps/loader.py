@@ -91,7 +91,7 @@ def summary(opt: optuna.Study, out_dir: Path | None = None) -> str:
 
 def write_outputs(opt: optuna.Study, out_dir: Path) -> None:
     """best.json and trials.csv beside the journal."""
-    from sweeps.report import trials_frame
+    from sweeps.frames import trials_frame
 
     if complete_trials(opt):
         best = best_trial(opt)

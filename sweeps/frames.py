@@ -1,6 +1,6 @@
 """Tidy pandas frames from a stored study (no drawing): one row per trial, flat columns.
 
-``frames(opt)`` gathers everything a dashboard shows; each piece is also a function of its own:
+``build(opt)`` gathers everything the report page shows; each piece is also a function of its own:
 
 - :func:`trials_frame`       one row per trial: params_*, mode, value, metrics_*
 - :func:`curves_frame`       learning curves, long: one row per (trial, split, step)
@@ -348,7 +348,7 @@ def _line_value(base: dict, done) -> float | None:
 
 @dataclass
 class Frames:
-    """Everything a study dashboard shows, as frames (see the module docstring) and the headline dict."""
+    """Everything the report page shows, as frames (see the module docstring) and the headline dict."""
 
     trials: Any
     settings: Any
@@ -361,7 +361,7 @@ class Frames:
     data: Any = None
 
 
-def frames(opt: optuna.Study, definition=None) -> Frames:
+def build(opt: optuna.Study, definition=None) -> Frames:
     """All the frames of a study; ``definition`` (a ``studies.Study``) adds its data points."""
     trials = trials_frame(opt)
     if not len(complete(trials)):

@@ -1,10 +1,10 @@
-"""The study dashboard: one self-contained HTML page (figures embedded as PNG) from report frames and plots.
+"""The study report: one self-contained HTML page (figures embedded as PNG) from tidy frames and plots.
 
     python -m sweeps report sqrt        # results/sqrt/report.html, figures/*.png, trials.csv
     python -m sweeps report --all       # every study's report and results/index.html
 
-    >>> from sweeps import dashboard
-    >>> dashboard.write_report("sqrt")  # the path of the page
+    >>> from sweeps import page
+    >>> page.write_report("sqrt")  # the path of the page
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import optuna
 
 import studies
 from mlpcore import MODES
-from sweeps import report
+from sweeps import frames as tidy
 from sweeps.plots import BEST_FIRST, MODE_COLORS
 
 REPORT_NAME = "report.html"
@@ -58,7 +58,7 @@ const s=getSelection();s.removeAllRanges();s.addRange(r);document.execCommand&&d
 # --- figures -----------------------------------------------------------------------------------
 
 
-def figures(frames: report.Frames) -> dict[str, tuple[Any, str]]:
+def figures(frames: tidy.Frames) -> dict[str, tuple[Any, str]]:
     """The page's figures in page order: name -> (matplotlib Figure, caption). A figure whose
     parameters the study does not search is left out."""
     from sweeps import plots
@@ -164,7 +164,7 @@ def headline_html(h: dict[str, Any]) -> str:
     levers = "".join(f"<li>{html.escape(l['sentence'])}</li>" for l in h["levers"][:4])
     if levers:
         levers_html = (f'<p><b>What decides it</b> (share of trials that escaped, best against worst value, among '
-                       f'values with at least {report.MIN_LEVER_TRIALS} trials):</p><ul class="levers">{levers}</ul>')
+                       f'values with at least {tidy.MIN_LEVER_TRIALS} trials):</p><ul class="levers">{levers}</ul>')
     elif not h["escaped"]:
         levers_html = ('<p class="note">No trial escaped the linear fit, so no setting can be credited with it; '
                        "section 2 shows which failure each setting leads to.</p>")
@@ -196,8 +196,8 @@ def _setting(value: Any) -> str:
     return f"{value:.3g}" if isinstance(value, float) else json.dumps(value)
 
 
-def top_trials_html(frames: report.Frames, n: int = TOP_TRIALS) -> str:
-    done = report.complete(frames.trials).sort_values(["value", "number"], kind="stable").head(n)
+def top_trials_html(frames: tidy.Frames, n: int = TOP_TRIALS) -> str:
+    done = tidy.complete(frames.trials).sort_values(["value", "number"], kind="stable").head(n)
     params = [p for p in frames.space if f"params_{p}" in done]
     head = "".join(f"<th>{p}</th>" for p in ["trial", "value", "mode", *params])
     rows = []
@@ -206,7 +206,7 @@ def top_trials_html(frames: report.Frames, n: int = TOP_TRIALS) -> str:
         for p in params:
             v = r[f"params_{p}"]
             if hasattr(frames.space[p], "choices"):
-                v = report.choice_labels([v], p, frames.space[p].choices)[0]
+                v = tidy.choice_labels([v], p, frames.space[p].choices)[0]
             elif isinstance(v, float) and not float(v).is_integer():
                 v = f"{v:.3g}"
             cells.append(f"<td>{html.escape(str(v))}</td>")
@@ -222,7 +222,7 @@ def reuse_html(h: dict[str, Any], ref: str, out: str | Path, storage: str | None
         f" --storage {storage}" if storage is not None else f" --out {out}")
     return (f"<p>The best trial (#{h['best_number']}, value {fmt(h['best_value'])}, {badge(h['best_mode'])}) "
             f"as a config:</p><button onclick=\"copyText('best-config')\">copy</button>"
-            f'<pre id="best-config">{html.escape(report.config_json(h["best_config"]))}</pre>'
+            f'<pre id="best-config">{html.escape(tidy.config_json(h["best_config"]))}</pre>'
             f"<p>Reuse it in Python:</p><button onclick=\"copyText('reuse')\">copy</button>"
             f'<pre id="reuse">import sweeps, mlpcore\n{html.escape(line)}\nmodel = mlpcore.fit(cfg, x, y).model</pre>'
             f'<p class="note">or on the command line: <code>python -m sweeps best {html.escape(ref)}{html.escape(cli_where)}'
@@ -245,7 +245,7 @@ def provenance_html(opt: optuna.Study) -> str:
     return f"<footer>Study settings {settings}. Runs:<ul>{items}</ul>Report written {stamp}.</footer>"
 
 
-def page(opt: optuna.Study, frames: report.Frames, pngs: dict[str, tuple[bytes, str]], *, ref: str,
+def page(opt: optuna.Study, frames: tidy.Frames, pngs: dict[str, tuple[bytes, str]], *, ref: str,
          out: str | Path = "results", storage: str | None = None) -> str:
     """The whole report page as one HTML string (figures given as PNG bytes with captions)."""
     h = frames.headline
@@ -280,7 +280,7 @@ def write_report(study: str, *, out: str | Path = "results", storage: str | None
                  opt: optuna.Study | None = None) -> Path:
     """Write ``out/NAME/report.html``, ``figures/*.png``, ``trials.csv`` and ``headline.json`` (the page's
     numbers, as data) for the stored sweep of ``study``; returns the page's path."""
-    from sweeps.results import load
+    from sweeps.loader import load
 
     definition = _definition(study)
     if opt is None:
@@ -291,7 +291,7 @@ def write_report(study: str, *, out: str | Path = "results", storage: str | None
                 raise ValueError(f"unknown study {study!r}: no such study ({', '.join(studies.names())} or a .py "
                                  f"file) and no sweep of that name in {str(storage or out)!r}") from None
             raise e from None
-    frames = report.frames(opt, definition)
+    frames = tidy.build(opt, definition)
     out_dir = Path(out) / opt.study_name
     fig_dir = out_dir / FIGURES_DIR
     fig_dir.mkdir(parents=True, exist_ok=True)
