@@ -8,8 +8,8 @@ Every fit ends in exactly one mode, decided on validation data in this order:
 - ``linear``:    the prediction is itself (nearly) a straight line, while the target is not.
 - ``underfit``:  anything else: it bends, but not enough, or not where the target does.
 
-"Structure beyond a line" is ``line_mse - noise_floor``: what the best least-squares line
-cannot explain, less what nothing can explain. The noise floor is estimated from the data
+"Structure beyond a line" is ``line_mse - noise_floor``: what the best least-squares line (for
+d > 1 input features, the least-squares hyperplane) cannot explain, less what nothing can explain. The noise floor is estimated from the data
 (see :func:`noise_floor`), so a target that is a line up to noise counts as ``fit`` when
 fit by a line, and a noisy target is not held to an error below its noise.
 """
@@ -136,20 +136,22 @@ def unit_health(model, x: np.ndarray) -> tuple[float, float]:
 
 
 def kinks_in_range(model, x: np.ndarray) -> int | None:
-    """How many first-layer ReLU-family units break (z = 0, at x = -b/w) inside x's range (by KINK_MARGIN).
+    """How many first-layer ReLU-family units change their active state inside the data ``x`` (n, d).
 
-    None unless the hidden activation is kinked and x is 1-D.
+    A unit's breakpoint is the hyperplane w.x + b = 0. It lies inside the data when -b falls within
+    the span of the points' projections x.w, by KINK_MARGIN of that span from either end (a kink a
+    hair from the edge bends nothing a user could see): then some points drive the unit and
+    others do not. In 1-D that is x = -b/w inside x's range. None unless the hidden activation is kinked.
     """
-    if not activations.get(model.config.activation).kinked or model.layout.sizes[0] != 1:
+    if not activations.get(model.config.activation).kinked:
         return None
     W, b = model.layout.views(model.theta)[0]
-    w = W[0]
-    bias = np.zeros_like(w) if b is None else b
-    lo, hi = model.x_scaler.transform(np.array([[x.min()], [x.max()]]))[:, 0]
-    margin = KINK_MARGIN * (hi - lo)
+    bias = np.zeros(W.shape[1]) if b is None else b
     with np.errstate(all="ignore"):
-        at = -bias / w
-    return int(np.sum(np.isfinite(at) & (at > lo + margin) & (at < hi - margin)))
+        s = model.x_scaler.transform(np.asarray(x, dtype=float).reshape(len(x), -1)) @ W
+    lo, hi = s.min(axis=0), s.max(axis=0)
+    margin = KINK_MARGIN * (hi - lo)
+    return int(np.sum((-bias > lo + margin) & (-bias < hi - margin)))
 
 
 def compute_metrics(model, x_train, y_train, x_val, y_val, curve) -> dict[str, float | None]:
@@ -269,6 +271,10 @@ def _hint_unscaled_x(c: Context) -> str | None:
 def _hint_no_kinks(c: Context) -> str | None:
     if c.m.get("kinks_in_range") != 0 or c.mode == "fit":
         return None
+    if c.x.ndim == 2 and c.x.shape[1] > 1:
+        return (f"no {c.config.activation} breakpoint (the plane w.x + b = 0) of the {c.config.hidden[0]} first-layer "
+                f"units passes through the data: on every point each unit is either on or off, so the network is one "
+                f"plane; centre the inputs (x_scaling='standard') and keep bias=True")
     return (f"no {c.config.activation} breakpoint (x = -b/w) of the {c.config.hidden[0]} first-layer units falls inside "
             f"the data [{c.x.min():.3g}, {c.x.max():.3g}]: there every unit is linear, so the network can only draw a "
             f"straight line; centre the inputs (x_scaling='standard') and keep bias=True")

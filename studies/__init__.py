@@ -4,6 +4,7 @@
     >>> studies.names()                  # ['sine', 'sqrt', 'square', 'square_int']
     >>> studies.get("sqrt").data()       # train, validation and a noise-free grid
     >>> studies.get("my_study.py")       # a study from a file of your own
+    >>> studies.get("results/mine/study.npz")  # a study saved by Study.save (as a sweep of arrays does)
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import importlib.util
 import pkgutil
 from pathlib import Path
 
-from studies.base import DEFAULT_SPACE, Data, Study
+from studies.base import Data, Study
 
-__all__ = ["Study", "Data", "DEFAULT_SPACE", "names", "get"]
+__all__ = ["Study", "Data", "names", "get"]
 
 _NOT_STUDIES = {"base"}
 
@@ -26,9 +27,14 @@ def names() -> list[str]:
 
 
 def get(ref: str) -> Study:
-    """A study by name (a module of this package) or by the path of a ``.py`` file defining ``STUDY``."""
+    """A study by name (a module of this package), by the path of a ``.py`` file defining ``STUDY``,
+    or by the path of a snapshot ``.npz`` (``Study.save``)."""
     if not isinstance(ref, str) or not ref:
         raise ValueError(f"study must be a name or a .py path, got {ref!r}")
+    if ref.endswith(".npz"):
+        if not Path(ref).is_file():
+            raise ValueError(f"study snapshot {ref!r} does not exist")
+        return Study.load(ref)
     if ref in names():
         module = importlib.import_module(f"studies.{ref}")
         origin = ref

@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 import studies
+from sweeps import userdata
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -76,33 +77,20 @@ def cmd_list(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from sweeps.loader import summary, write_outputs
-    from sweeps.runner import run
+    from sweeps import userdata
+    from sweeps.loader import summary
+    from sweeps.runner import run, write_files
 
-    opt = run(args.study, trials=args.trials, jobs=args.jobs, seed=args.seed, repeats=args.repeats,
+    study = userdata.study_from_args(args) if userdata.is_table(args.study) else args.study
+    opt = run(study, trials=args.trials, jobs=args.jobs, seed=args.seed, repeats=args.repeats,
               storage=args.storage, out=args.out, timeout=args.timeout, trial_timeout=args.trial_timeout,
-              batch=args.batch,
-              progress=sys.stderr.isatty() if args.progress is None else args.progress, argv=["python -m sweeps", *sys.argv[1:]])
-    out_dir = Path(args.out) / opt.study_name
-    write_outputs(opt, out_dir)
-    print(summary(opt, out_dir))
-    if args.report:
-        write_run_report(args, opt)
+              batch=args.batch, progress=args.progress, argv=["python -m sweeps", *sys.argv[1:]])
+    ref = opt.study_name if userdata.is_table(args.study) else args.study
+    page = write_files(opt, ref, out=args.out, storage=args.storage, report=args.report)
+    print(summary(opt, Path(args.out) / opt.study_name))
+    if page is not None:
+        print(f"report: {page}")
     return 0
-
-
-def write_run_report(args, opt) -> None:
-    """The report at the end of a run; the sweep is stored already, so a report that fails only warns."""
-    from sweeps.page import write_report
-    from sweeps.loader import complete_trials
-
-    if not complete_trials(opt):
-        return
-    try:
-        print(f"report: {write_report(args.study, out=args.out, storage=args.storage, opt=opt)}")
-    except Exception as e:  # noqa: BLE001 - any failure here must not hide a finished sweep
-        print(f"warning: the report was not written ({type(e).__name__}: {e}); the sweep is stored; "
-              f"retry with: python -m sweeps report {args.study}", file=sys.stderr)
 
 
 def cmd_report(args) -> int:
@@ -161,7 +149,8 @@ def build_parser() -> Parser:
     for name, (_, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         if name not in ("list", "report"):
-            p.add_argument("study", help=f"a study name ({', '.join(studies.names())}) or a .py file defining STUDY")
+            p.add_argument("study", help=f"a study name ({', '.join(studies.names())}), a .py file defining STUDY"
+                           + (", or a data file (.csv, .parquet) with --x and --y" if name == "run" else ""))
         if name == "report":
             p.add_argument("study", nargs="?", help="a study name or a .py file defining STUDY")
             p.add_argument("--all", action="store_true", help="every stored sweep's report, and an index page")
@@ -180,6 +169,7 @@ def build_parser() -> Parser:
                            help="show a progress line (default: when stderr is a terminal)")
             p.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,
                            help="write the HTML report at the end (default: yes)")
+            userdata.add_table_arguments(p)
         if name == "diagnose":
             which = p.add_mutually_exclusive_group()
             which.add_argument("--baseline", action="store_true", help="the seed's own config (the default)")

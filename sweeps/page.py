@@ -22,6 +22,8 @@ import optuna
 import studies
 from mlpcore import MODES
 from sweeps import frames as tidy
+from sweeps import space as space_vocabulary
+from sweeps import userdata
 from sweeps.plots import BEST_FIRST, MODE_COLORS
 
 REPORT_NAME = "report.html"
@@ -71,8 +73,7 @@ def figures(frames: tidy.Frames) -> dict[str, tuple[Any, str]]:
         "the trials with that setting and the share that escaped. Numbers are put in bins (log-scale decades "
         "where the sweep searched them on a log scale). The sampler tries promising settings more often, so a "
         "rarely-tried value has a rougher share."))
-    labels = {"lr": "learning rate (decade bins)", "init_scale": "init scale (decade bins)",
-              "width": "units per hidden layer (bins)", "depth": "hidden layers"}
+    labels = {p: space_vocabulary.title(p) + (" (decade bins)" if getattr(d, "log", False) else "") for p, d in space.items()}
     if {"lr", "init_scale"} <= set(frames.settings):
         col = "x_scaling" if "x_scaling" in frames.settings else None
         out["escape_lr_init_scale"] = (plots.escape_heatmaps(frames.settings, "lr", "init_scale", col,
@@ -181,7 +182,7 @@ def diagnosis_html(h: dict[str, Any]) -> str:
     parts = [f"<p>The question's own config ends {badge(h['baseline_mode'])} with value {fmt(h['baseline_value'])}."
              + (f" The diagnosis says:</p><ul>{hints}</ul>" if hints else "</p>")]
     base, best = h["baseline_config"] or {}, h["best_config"] or {}
-    ignore = {"seed", "steps", "patience", "backend", "momentum"}  # set by the sweep, not by the user's choice
+    ignore = {*space_vocabulary.SET_BY_SWEEP, *space_vocabulary.inert(best)}  # the sweep's seeds; settings that do nothing
     changed = [k for k in best if k not in ignore and base.get(k) != best.get(k)]
     if base and changed:
         rows = "".join(f"<tr><td>{k}</td><td>{html.escape(_setting(base.get(k)))}</td>"
@@ -268,10 +269,10 @@ def page(opt: optuna.Study, frames: tidy.Frames, pngs: dict[str, tuple[bytes, st
 # --- files -------------------------------------------------------------------------------------
 
 
-def _definition(ref: str):
+def _definition(ref: str, out: str | Path):
     """The study's definition, for its data points; None when only the stored sweep is known."""
     try:
-        return studies.get(ref)
+        return userdata.find(ref, out)
     except ValueError:
         return None
 
@@ -282,7 +283,7 @@ def write_report(study: str, *, out: str | Path = "results", storage: str | None
     numbers, as data) for the stored sweep of ``study``; returns the page's path."""
     from sweeps.loader import load
 
-    definition = _definition(study)
+    definition = _definition(study, out)
     if opt is None:
         try:
             opt = load(study, out=out, storage=storage)

@@ -37,22 +37,6 @@ CURVE_CLIP = 1e3
 """Losses above this many times var(y) are drawn at it: a diverging run would squash every other curve."""
 DPI = 100
 
-PARAM_TITLES = {
-    "lr": "lr: learning rate",
-    "width": "width: units per hidden layer",
-    "depth": "depth: hidden layers",
-    "init": "init: weight initialiser",
-    "init_scale": "init_scale: multiplies the initial weights",
-    "activation": "activation: hidden units",
-    "output_activation": "output_activation",
-    "x_scaling": "x_scaling: input scaling",
-    "y_scaling": "y_scaling: target scaling",
-    "optimizer": "optimizer",
-    "batch_size": "batch_size (full = whole data set)",
-    "bias": "bias: units have biases",
-}
-"""Panel titles: the config key a user copies, and what it means."""
-
 
 def new_figure(width: float, height: float, **subplots: Any):
     """A Figure on the Agg canvas, with ``subplots(**subplots)`` axes; returns (figure, axes)."""
@@ -95,6 +79,8 @@ def mode_shares(levers, param: str, ax=None):
     Categorical values are sorted by escape rate (best on top); numeric bins keep their order.
     Each bar is annotated with its trial count; an unsampled value shows an empty bar.
     """
+    from sweeps.space import title
+
     ax = _axes(ax, 5, 3)
     rows = levers[levers["param"] == param]
     if len(rows) and rows["kind"].iloc[0] == "categorical":
@@ -115,7 +101,7 @@ def mode_shares(levers, param: str, ax=None):
     ax.set_ylim(-0.6, len(rows) - 0.4)
     ax.xaxis.set_major_formatter("{x:.0%}")
     ax.set_xlabel("share of trials")
-    ax.set_title(PARAM_TITLES.get(param, param), loc="left", fontsize=10, fontweight="bold")
+    ax.set_title(title(param), loc="left", fontsize=10, fontweight="bold")
     ax.grid(axis="y", visible=False)
     return ax
 

@@ -29,6 +29,7 @@ from optuna.trial import TrialState
 import studies
 from mlpcore.train import warm_up as warm_up_kernel
 from sweeps import space as search_space
+from sweeps import userdata
 from sweeps.liveness import Driver
 from sweeps.pool import WorkerPool
 from sweeps.progress import Progress
@@ -105,7 +106,7 @@ def check_whole(name: str, value, low: int, high: int) -> None:
 
 
 def run(
-    study: str,
+    study: "str | studies.Study",
     *,
     trials: int | None = None,
     jobs: int | None = None,
@@ -116,14 +117,16 @@ def run(
     timeout: float | None = None,
     trial_timeout: float | None = None,
     batch: int = BATCH,
-    progress: bool = True,
+    progress: bool | None = None,
+    report: bool = False,
     argv: list[str] | None = None,
 ) -> optuna.Study:
     """Run (or resume) the sweep of ``study`` until it holds ``trials`` finished trials.
 
     Parameters
     ----------
-    study : a study name (``studies.names()``) or the path of a ``.py`` file defining STUDY.
+    study : a study name (``studies.names()``), the path of a ``.py`` file defining STUDY or of a snapshot
+        ``.npz``, or a ``studies.Study`` (saved as ``out/NAME/study.npz``, the file its workers load).
     trials : the study's total; a rerun only runs what is missing. Default: the study's budget.
     jobs : worker processes; default all cores.
     seed : the study's seed; trial seeds and the sampler derive from it.
@@ -134,13 +137,15 @@ def run(
     trial_timeout : seconds after which a training (one seed of a trial) is stopped, its worker killed,
         and its trial failed.
     batch : trials asked ahead of the last told one (see the module docstring).
+    progress : show a status line on stderr; default: when stderr is a terminal.
+    report : also write best.json, trials.csv and report.html into ``out/NAME/``, as the command line does.
 
     Returns
     -------
     optuna.Study
     """
-    definition = studies.get(study)
-    if study.endswith(".py"):  # workers outlive a chdir of this process: give them the file itself
+    definition = study if isinstance(study, studies.Study) else studies.get(study)
+    if isinstance(study, str) and study.endswith((".py", ".npz")):  # workers outlive a chdir: give them the file
         study = str(Path(study).resolve())
     trials = definition.trials if trials is None else trials
     repeats = definition.repeats if repeats is None else repeats
@@ -154,23 +159,27 @@ def run(
         if limit is not None and not (isinstance(limit, (int, float)) and np.isfinite(limit) and limit > 0):
             raise ValueError(f"{name} must be a number of seconds > 0, got {limit!r}")
     definition.data()  # a study whose data are broken is bad input: said now, before anything is written
+    space = search_space.Space.of(definition)  # a bad search space is bad input too
     out_dir = prepare_out_dir(Path(out), definition.name)
+    if isinstance(study, studies.Study):
+        study = userdata.save_snapshot(definition, out_dir)
     settings = Settings(seed, repeats, batch)
     store = open_storage(storage, out_dir)
     started = time.time()
     if trial_timeout is not None:
         warm_up_kernel()  # compile here if need be, not in a worker's first trial, whose clock is running
     pool = WorkerPool(train_once, jobs, trial_timeout, prepare=(prepare_worker, (study,)))
-    opt = open_study(store, definition, settings, trial_sampler(definition.space, seed, 0))
+    opt = open_study(store, definition, settings, trial_sampler(space.distributions, seed, 0))
     if "baseline" not in opt.user_attrs or sum(counts_as_done(t) for t in opt.get_trials(deepcopy=False)) < trials:
         pool.start()  # the workers start up (imports, the kernel) while this process gets ready to ask
     record = {"command": " ".join(argv if argv is not None else sys.argv), "started": iso(started),
               "trials_requested": trials, "jobs": jobs, "timeout": timeout, "trial_timeout": trial_timeout,
               "storage": describe(store), **environment()}
-    bar = Progress(opt, trials, enabled=progress)
+    bar = Progress(opt, trials, enabled=sys.stderr.isatty() if progress is None else progress,
+                   done=sum(counts_as_done(t) for t in opt.get_trials(deepcopy=False)))
     with Driver(opt) as driver:
         try:
-            sweep = Sweep(opt, study, definition, settings, driver, pool, trials)
+            sweep = Sweep(opt, study, definition, space, settings, driver, pool, trials)
             if "baseline" not in opt.user_attrs:
                 sweep.submit_baseline()
             sweep.go(deadline=None if timeout is None else started + timeout, bar=bar)
@@ -183,21 +192,42 @@ def run(
             bar.close()
             record["ended"] = iso(time.time())
             opt.set_user_attr(f"run:{driver.id}", record)
+    if report:
+        write_files(opt, definition.name if userdata.is_snapshot(study) else study, out=out, storage=storage)
     return opt
+
+
+def write_files(opt: optuna.Study, ref: str, *, out: str | Path, storage: str | None, report: bool = True) -> Path | None:
+    """What a run leaves beside its journal, for the CLI and the API alike: best.json, trials.csv and
+    (with ``report``) report.html, whose path it returns. The sweep is stored already, so a report
+    that fails only warns (and gives None).
+    """
+    from sweeps.loader import complete_trials, write_outputs
+    from sweeps.page import write_report
+
+    write_outputs(opt, Path(out) / opt.study_name)
+    if not report or not complete_trials(opt):
+        return None
+    try:
+        return write_report(ref, out=out, storage=storage, opt=opt)
+    except Exception as e:  # noqa: BLE001 - any failure here must not hide a finished sweep
+        print(f"warning: the report was not written ({type(e).__name__}: {e}); the sweep is stored; "
+              f"retry with: python -m sweeps report {ref}", file=sys.stderr)
+        return None
 
 
 class Sweep:
     """One driver's loop over the window of asked trials (see the module docstring)."""
 
-    def __init__(self, opt, study_ref: str, definition, settings: Settings, driver: Driver, pool: WorkerPool,
-                 total: int):
-        self.opt, self.study_ref, self.definition, self.settings = opt, study_ref, definition, settings
+    def __init__(self, opt, study_ref: str, definition, space: search_space.Space, settings: Settings, driver: Driver,
+                 pool: WorkerPool, total: int):
+        self.opt, self.study_ref, self.definition, self.space, self.settings = opt, study_ref, definition, space, settings
         self.driver, self.pool, self.total = driver, pool, total
         self.asked: deque = deque()  # (trial, params, seeds), oldest first
         self.runs: dict[int | str, list] = {}  # trial number (or BASELINE) -> its runs so far, by seed
         self.results: dict[int, dict] = {}  # trial number -> outcome waiting for its turn to be told
         self.last_reap = 0.0
-        self.starts = search_space.start_params(definition)
+        self.starts = space.start_params(definition.starts)
 
     def go(self, *, deadline: float | None, bar: Progress) -> None:
         while True:
@@ -222,7 +252,7 @@ class Sweep:
             if running:
                 time.sleep(WAIT_SECONDS)  # the rest runs in other drivers: wait for it, or for them to die
 
-    def submit(self, key: int | str, params: dict, seeds: list[int]) -> None:
+    def submit(self, key: int | str, params: dict | None, seeds: list[int]) -> None:
         """Hand trial ``key``'s trainings to the workers, one task per seed."""
         self.runs[key] = [None] * len(seeds)
         for i, seed in enumerate(seeds):
@@ -242,9 +272,10 @@ class Sweep:
             self.results[key] = combine(runs)
 
     def submit_baseline(self) -> None:
-        """Evaluate the study's baseline among the first trials; it is stored as the study's attribute."""
+        """Evaluate the study's baseline, as declared but for its init seeds, among the first trials; it is
+        stored as the study's attribute."""
         seeds = trial_seeds(self.settings.seed, BASELINE_KEY, self.settings.repeats)
-        self.submit(BASELINE, search_space.baseline_params(self.definition), seeds)
+        self.submit(BASELINE, None, seeds)
 
     def counts(self) -> tuple[int, int]:
         """(done, running) trials of the study, over every driver."""
@@ -269,13 +300,13 @@ class Sweep:
 
     def ask(self, number: int):
         """Ask trial ``number`` with its own seeded sampler, stamped with its seeds and this driver."""
-        self.opt.sampler = trial_sampler(self.definition.space, self.settings.seed, number)
+        self.opt.sampler = trial_sampler(self.space.distributions, self.settings.seed, number)
         if number < len(self.starts):
             self.opt.enqueue_trial(self.starts[number], user_attrs={"start": True})
         trial = self.opt.ask()
         seeds = trial_seeds(self.settings.seed, trial.number, self.settings.repeats)
         with grouped_writes(self.opt._storage):
-            params = search_space.suggest(trial, self.definition.space)
+            params = self.space.suggest(trial)
             trial.set_user_attr("seeds", seeds)
             trial.set_user_attr("driver", self.driver.id)
         return trial, params, seeds

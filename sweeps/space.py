@@ -1,7 +1,23 @@
-"""Search space -> MLPConfig: the one place where a trial's params become an engine config."""
+"""The search vocabulary, in one place: what can be searched, its default range, its title, how a
+point of the space becomes an MLPConfig, and which fields the sweep itself sets.
+
+A study declares its space as plain data (``studies.Study.space``): a mapping from a parameter
+name to one of
+
+- ``True``: the parameter's default range or choices (``PARAMS``),
+- ``(low, high)``: a range, on the parameter's default scale (log or linear),
+- ``{"low": ..., "high": ..., "log": ..., "step": ...}``: a range, every part said,
+- ``[choice, ...]``: a list of choices.
+
+A parameter is a field of :class:`mlpcore.MLPConfig`, or ``width`` (every hidden layer),
+``depth`` (how many) or ``width_1`` .. ``width_3`` (one layer each). Adding a searchable setting
+is one row of ``PARAMS``; a field without a row can still be searched with an explicit range.
+"""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import optuna
@@ -11,13 +27,182 @@ from optuna.distributions import (
     FloatDistribution,
     IntDistribution,
     distribution_to_json,
+    json_to_distribution,
 )
 
 from mlpcore import MLPConfig
-from studies import Study
+from mlpcore.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
+from mlpcore.config import FIELDS, MAX_DEPTH
+from mlpcore.init import INITIALIZERS
+from mlpcore.optim import OPTIMIZERS
+from mlpcore.scaling import SCALERS
 
-FIXED_MOMENTUM = 0.9
-"""The momentum optimizer's coefficient; the textbook value, not worth a search dimension."""
+MAX_SEARCH_WIDTH = 128
+"""The widest layer a default range offers: wider nets cost more than they add on the seed problems."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One searchable setting: its panel title, its default distribution, and whether it is searched by default."""
+
+    title: str
+    default: BaseDistribution
+    searched: bool = False
+    only_with: tuple[str, Any] | None = None
+    """(field, value): the setting changes nothing unless that config field has that value."""
+
+
+def _layer_width(i: int) -> Param:
+    return Param(f"width_{i}: units of hidden layer {i}", IntDistribution(1, MAX_SEARCH_WIDTH, log=True))
+
+
+PARAMS: dict[str, Param] = {
+    "lr": Param("lr: learning rate", FloatDistribution(1e-6, 1.0, log=True), True),
+    "width": Param("width: units per hidden layer", IntDistribution(1, MAX_SEARCH_WIDTH, log=True), True),
+    "depth": Param("depth: hidden layers", IntDistribution(1, MAX_DEPTH), True),
+    "init": Param("init: weight initialiser", CategoricalDistribution(sorted(INITIALIZERS)), True),
+    "init_scale": Param("init_scale: multiplies the initial weights", FloatDistribution(1e-3, 10.0, log=True), True),
+    "activation": Param("activation: hidden units", CategoricalDistribution(HIDDEN_ACTIVATIONS), True),
+    "output_activation": Param("output_activation", CategoricalDistribution(OUTPUT_ACTIVATIONS), True),
+    "x_scaling": Param("x_scaling: input scaling", CategoricalDistribution(sorted(SCALERS)), True),
+    "y_scaling": Param("y_scaling: target scaling", CategoricalDistribution(sorted(SCALERS)), True),
+    "optimizer": Param("optimizer", CategoricalDistribution(sorted(OPTIMIZERS)), True),
+    "batch_size": Param("batch_size (full = whole data set)", CategoricalDistribution([None, 1, 8, 32]), True),
+    "bias": Param("bias: units have biases", CategoricalDistribution([True, False]), True),
+    "weight_decay": Param("weight_decay: L2 penalty on weights", FloatDistribution(1e-7, 1e-2, log=True)),
+    "momentum": Param("momentum: the momentum optimizer's coefficient", FloatDistribution(0.5, 0.99),
+                      only_with=("optimizer", "momentum")),
+    "bias_init": Param("bias_init: initial biases", FloatDistribution(-1.0, 1.0), only_with=("bias", True)),
+    "steps": Param("steps: optimizer updates", IntDistribution(100, 10_000, log=True)),
+    "patience": Param("patience: plateau stop, in curve checkpoints", IntDistribution(5, 100, log=True)),
+    **{f"width_{i}": _layer_width(i) for i in range(1, MAX_DEPTH + 1)},
+}
+"""Every setting with a default range, in the default space's order (the sampler draws in this order).
+``width`` sets every hidden layer; ``width_i`` sets layer i and wins over ``width``; ``batch_size`` None
+is full batch. Log ranges cannot hold 0: ``weight_decay`` 1e-7 is none for all a fit can tell."""
+
+LAYER_PARAMS = ("width", "depth", *(f"width_{i}" for i in range(1, MAX_DEPTH + 1)))
+"""Parameters that build ``hidden`` rather than naming a config field."""
+
+NOT_SEARCHABLE = frozenset({"hidden", "seed", "backend"})
+"""Config fields no space may name: ``hidden`` through LAYER_PARAMS, the seed and backend by the sweep."""
+
+DEFAULT_SPACE: dict[str, bool] = {name: True for name, p in PARAMS.items() if p.searched}
+"""The space of a study that declares none, as plain data."""
+
+SET_BY_SWEEP = ("seed",)
+"""Fields the sweep sets on every training, the baseline's included: the init seed of each repeat."""
+
+
+def title(name: str) -> str:
+    """The title a figure gives parameter ``name``: the config key a user copies, and what it means."""
+    return PARAMS[name].title if name in PARAMS else name
+
+
+def inert(config: Mapping[str, Any]) -> set[str]:
+    """The fields of ``config`` (a config dict) that change nothing in it, such as momentum under Adam."""
+    return {n for n, p in PARAMS.items() if p.only_with and config.get(p.only_with[0]) != p.only_with[1]}
+
+
+def distribution(name: str, spec: Any) -> BaseDistribution:
+    """Parameter ``name``'s declaration (see the module docstring) as an Optuna distribution."""
+    if name not in PARAMS and (name not in FIELDS or name in NOT_SEARCHABLE):
+        allowed = sorted(set(PARAMS) | (FIELDS - NOT_SEARCHABLE))
+        raise ValueError(f"unknown search parameter {name!r}; allowed: {allowed}")
+    if isinstance(spec, BaseDistribution):  # from Python code that builds its own
+        return spec
+    default = PARAMS[name].default if name in PARAMS else None
+    if spec is True:
+        if default is None:
+            raise ValueError(f"search parameter {name!r} has no default range; give (low, high) or a list of choices")
+        return default
+    if isinstance(spec, list):
+        if not spec:
+            raise ValueError(f"search parameter {name!r}: the list of choices is empty")
+        return CategoricalDistribution(spec)
+    if isinstance(spec, tuple) and len(spec) == 2:
+        spec = {"low": spec[0], "high": spec[1]}
+    if isinstance(spec, dict) and {"low", "high"} <= set(spec) <= {"low", "high", "log", "step"}:
+        return _range(name, spec, default)
+    raise ValueError(f"search parameter {name!r} must be True (its default range), (low, high), "
+                     f"{{'low', 'high', 'log', 'step'}} or a list of choices, got {spec!r}")
+
+
+def _range(name: str, spec: dict, default: BaseDistribution | None) -> BaseDistribution:
+    """A numeric range; integer when both ends are (or the default is), log when asked or by default."""
+    low, high = spec["low"], spec["high"]
+    integer = isinstance(default, IntDistribution) or (default is None and all(isinstance(v, int) for v in (low, high)))
+    log = spec.get("log", getattr(default, "log", False))
+    try:
+        if integer:
+            return IntDistribution(int(low), int(high), log=bool(log), step=int(spec.get("step") or 1))
+        return FloatDistribution(float(low), float(high), log=bool(log), step=spec.get("step"))
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"search parameter {name!r}: bad range {spec!r}: {e}") from None
+
+
+class Space:
+    """A study's search space: its distributions, and the way between a point of it and an MLPConfig.
+
+    Parameters
+    ----------
+    declared : the study's plain-data space (``studies.Study.space``); None is ``DEFAULT_SPACE``.
+    overrides : config fields every search trial takes whatever the baseline says (the study's budget:
+        ``steps``, ``patience``); a searched parameter wins over its override.
+    """
+
+    def __init__(self, declared: Mapping[str, Any] | None = None, overrides: Mapping[str, Any] | None = None):
+        declared = DEFAULT_SPACE if declared is None else declared
+        self.distributions: dict[str, BaseDistribution] = {n: distribution(n, s) for n, s in declared.items()}
+        self.overrides = {k: v for k, v in (overrides or {}).items() if k not in self.distributions}
+
+    @classmethod
+    def of(cls, study) -> "Space":
+        """The space a sweep of ``study`` (a ``studies.Study``) searches."""
+        return cls(study.space, {"steps": study.steps, "patience": study.patience})
+
+    def __iter__(self):
+        return iter(self.distributions)
+
+    def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
+        """Draw every parameter for ``trial`` (through its sampler), in the space's order."""
+        return {name: _SUGGEST[type(d)](trial, name, d) for name, d in self.distributions.items()}
+
+    def to_config(self, baseline: MLPConfig, params: Mapping[str, Any], *, seed: int) -> MLPConfig:
+        """The MLPConfig a search trial trains: ``baseline``, then the overrides, then ``params``.
+
+        Settings the space leaves out keep the baseline's value, so a study can fix any of them.
+        """
+        fields = {k: v for k, v in params.items() if k not in LAYER_PARAMS}
+        return baseline.replace(hidden=hidden_of(baseline.hidden, params), **{**self.overrides, **fields}, seed=int(seed))
+
+    def params_of(self, config: MLPConfig) -> dict[str, Any]:
+        """``config`` written as a point of this space (the settings it searches)."""
+        layers = {"width": config.hidden[0], "depth": len(config.hidden)}
+        layers |= {f"width_{i + 1}": config.hidden[min(i, len(config.hidden) - 1)] for i in range(MAX_DEPTH)}
+        return {k: layers[k] if k in LAYER_PARAMS else getattr(config, k) for k in self.distributions}
+
+    def start_params(self, starts) -> list[dict[str, Any]]:
+        """The points of the first trials: each config of ``starts`` whose choices the space holds,
+        its numbers moved to the nearest end of their range where they fall outside it."""
+        out = []
+        for config in starts:
+            params = self.params_of(config)
+            if all(_holds_choice(self.distributions[k], v) for k, v in params.items()):
+                out.append({k: _nearest(self.distributions[k], v) for k, v in params.items()})
+        return out
+
+    def to_json(self) -> dict[str, dict]:
+        """The distributions as plain JSON values (Optuna's own encoding), stored with the sweep."""
+        return space_to_json(self.distributions)
+
+
+def hidden_of(base: tuple[int, ...], params: Mapping[str, Any]) -> tuple[int, ...]:
+    """The hidden widths of a point: ``depth`` layers (default: the baseline's), each ``width_i``,
+    else ``width``, else the baseline's width there (its last one past its depth)."""
+    depth = int(params.get("depth", len(base)))
+    return tuple(int(params.get(f"width_{i + 1}", params.get("width", base[min(i, len(base) - 1)])))
+                 for i in range(depth))
 
 
 _SUGGEST = {
@@ -27,58 +212,21 @@ _SUGGEST = {
 }
 
 
-def suggest(trial: optuna.Trial, space: Mapping[str, BaseDistribution]) -> dict[str, Any]:
-    """Draw every parameter of ``space`` for ``trial`` (through its sampler), in the space's order."""
-    return {name: _SUGGEST[type(dist)](trial, name, dist) for name, dist in space.items()}
+def _holds_choice(dist: BaseDistribution, value: Any) -> bool:
+    return value in dist.choices if isinstance(dist, CategoricalDistribution) else isinstance(value, (int, float))
 
 
-def to_config(study: Study, params: Mapping[str, Any], *, seed: int) -> MLPConfig:
-    """The MLPConfig a trial trains: the study's baseline, overridden by ``params`` and the budget.
-
-    Parameters a space leaves out keep the baseline's value, so a study can fix any of them.
-    """
-    base = study.baseline
-    p = dict(params)
-    width = p.pop("width", None)
-    depth = p.pop("depth", None)
-    hidden = base.hidden
-    if width is not None or depth is not None:
-        hidden = (int(width if width is not None else base.hidden[0]),) * int(depth if depth is not None else len(base.hidden))
-    return base.replace(hidden=hidden, momentum=FIXED_MOMENTUM, steps=study.steps, patience=study.patience,
-                        seed=int(seed), **p)
-
-
-def config_params(study: Study, config: MLPConfig) -> dict[str, Any]:
-    """``config`` written as params of the study's space (the fields the space searches)."""
-    values = {"lr": config.lr, "width": config.hidden[0], "depth": len(config.hidden), "init": config.init,
-              "init_scale": config.init_scale, "activation": config.activation,
-              "output_activation": config.output_activation, "x_scaling": config.x_scaling,
-              "y_scaling": config.y_scaling, "optimizer": config.optimizer, "batch_size": config.batch_size,
-              "bias": config.bias}
-    return {k: values[k] for k in study.space}
-
-
-def baseline_params(study: Study) -> dict[str, Any]:
-    """The seed's failing config as params of the study's space."""
-    return config_params(study, study.baseline)
-
-
-def start_params(study: Study) -> list[dict[str, Any]]:
-    """The params of the study's first trials: its ``starts`` configs, where the space holds them."""
-    out = []
-    for config in study.starts:
-        params = config_params(study, config)
-        if all(holds(study.space[k], v) for k, v in params.items()):
-            out.append(params)
-    return out
-
-
-def holds(dist: BaseDistribution, value: Any) -> bool:
-    """Whether ``value`` is one the distribution can draw."""
+def _nearest(dist: BaseDistribution, value: Any) -> Any:
     if isinstance(dist, CategoricalDistribution):
-        return value in dist.choices
-    return isinstance(value, (int, float)) and dist.low <= value <= dist.high
+        return value
+    return type(dist.low)(min(max(value, dist.low), dist.high))
 
 
-def space_to_json(space: Mapping[str, BaseDistribution]) -> dict[str, str]:
-    return {name: distribution_to_json(d) for name, d in space.items()}
+def space_to_json(space: Mapping[str, BaseDistribution]) -> dict[str, dict]:
+    """Distributions as plain JSON values: ``{"name": "FloatDistribution", "attributes": {...}}`` each."""
+    return {name: json.loads(distribution_to_json(d)) for name, d in space.items()}
+
+
+def space_from_json(stored: Mapping[str, Any]) -> dict[str, BaseDistribution]:
+    """Inverse of :func:`space_to_json`; also reads the strings of JSON that earlier sweeps stored."""
+    return {name: json_to_distribution(d if isinstance(d, str) else json.dumps(d)) for name, d in stored.items()}

@@ -50,7 +50,7 @@ def open_study(store, definition: studies.Study, settings: Settings, sampler) ->
             opt = optuna.create_study(study_name=definition.name, storage=store, direction="minimize", sampler=sampler)
         except DuplicatedStudyError:  # another driver created it a moment ago
             opt = optuna.load_study(study_name=definition.name, storage=store, sampler=sampler)
-    space_json = search_space.space_to_json(definition.space)
+    space_json = search_space.Space.of(definition).to_json()
     stored = opt.user_attrs.get("settings")
     if stored is None:
         # "settings" goes last: a driver that sees it sees the rest (drivers may start together).
@@ -58,7 +58,8 @@ def open_study(store, definition: studies.Study, settings: Settings, sampler) ->
         with grouped_writes(store):
             opt.set_user_attr("space", space_json)
             opt.set_user_attr("study", definition.describe())
-            opt.set_user_attr("grid", {"x": data.x_grid.tolist(), "y": data.y_grid.tolist()})
+            opt.set_user_attr("grid", {"x": data.x_grid.tolist(), "y": None if data.y_grid is None else data.y_grid.tolist(),
+                                       "feature": None if data.grid_feature is None else data.grid_feature.tolist()})
             opt.set_user_attr("var_y_val", float(np.var(data.y_val)))
             opt.set_user_attr("settings", settings.to_dict())
     else:
@@ -66,15 +67,17 @@ def open_study(store, definition: studies.Study, settings: Settings, sampler) ->
             if stored.get(key) != value:
                 raise ValueError(f"study {definition.name!r} in {describe(store)} was run with {key}={stored.get(key)}; "
                                  f"rerun with {key}={stored.get(key)}, or use another --out or --storage")
-        if opt.user_attrs.get("space") != space_json:
+        if search_space.space_from_json(opt.user_attrs.get("space", {})) != search_space.space_from_json(space_json):
             raise ValueError(f"study {definition.name!r} in {describe(store)} was run with another search space; "
                              f"use another --out or --storage for the new space")
     return opt
 
 
 RECORDED = ("mode", "modes", "values", "escape_rate", "seeds", "config", "metrics", "hints", "train_mse", "val_mse",
-            "approx_error", "curve", "grid_pred", "steps_done", "stopped", "seconds", "train_seconds", "backend")
-"""Everything a trial records as user attrs (the learning curve also as intermediate values)."""
+            "approx_error", "curve", "grid_pred", "steps_done", "stopped", "seconds", "train_seconds", "backend",
+            "val_pred")
+"""Everything a trial records as user attrs (the learning curve also as intermediate values); ``val_pred``
+(predictions on the validation rows) only when the study has more than one input feature."""
 
 
 def tell(opt: optuna.Study, trial: optuna.Trial, outcome: dict[str, Any]) -> None:
@@ -96,7 +99,8 @@ def tell(opt: optuna.Study, trial: optuna.Trial, outcome: dict[str, Any]) -> Non
                 if v is not None:
                     trial.report(v / var_y, step)
             for key in RECORDED:
-                trial.set_user_attr(key, outcome[key])
+                if key in outcome:
+                    trial.set_user_attr(key, outcome[key])
             opt.tell(trial, outcome["value"])
     except UpdateFinishedTrialError:
         print(f"warning: trial {trial.number} was failed by another driver while it ran; its result is dropped",

@@ -21,7 +21,7 @@ import numpy as np
 import mlpcore
 import mlpcore.train
 import studies
-from sweeps.space import to_config
+from sweeps.space import Space
 
 VALUE_CAP = 10.0
 """Objective of a diverged trial, and the most any trial scores. The objective is validation
@@ -32,7 +32,7 @@ doing nothing, yet finite: the sampler learns to avoid the region instead of cho
 @functools.lru_cache(maxsize=8)
 def _study_and_data(ref: str):
     study = studies.get(ref)
-    return study, study.data()
+    return study, study.data(), Space.of(study)
 
 
 @functools.lru_cache(maxsize=1)
@@ -67,8 +67,10 @@ def evaluate(study_ref: str, params: dict[str, Any], seeds: list[int]) -> dict[s
     return combine([train_once(study_ref, params, seed) for seed in seeds])
 
 
-def train_once(study_ref: str, params: dict[str, Any], seed: int) -> dict[str, Any]:
+def train_once(study_ref: str, params: dict[str, Any] | None, seed: int) -> dict[str, Any]:
     """One training of the trial's config, from init seed ``seed``: a sweep's unit of work.
+
+    ``params`` None trains the study's baseline as declared, but for the seed.
 
     A sweep hands each seed of a trial to the workers as its own task, so the repeats of a
     trial run side by side and no worker idles behind the last trial's last seeds.
@@ -76,8 +78,7 @@ def train_once(study_ref: str, params: dict[str, Any], seed: int) -> dict[str, A
     t0 = time.perf_counter()
     try:
         _single_threaded_blas()
-        study, data = _study_and_data(study_ref)
-        run = _one_run(study, data, params, seed)
+        run = _one_run(*_study_and_data(study_ref), params, seed)
     except Exception as e:  # reported as the trial's error; the sweep goes on
         return {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc(limit=6),
                 "seconds": time.perf_counter() - t0}
@@ -106,16 +107,23 @@ def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _one_run(study, data, params: dict[str, Any], seed: int) -> dict[str, Any]:
-    cfg = to_config(study, params, seed=seed)
+def _one_run(study, data, space: Space, params: dict[str, Any] | None, seed: int) -> dict[str, Any]:
+    if params is None:
+        cfg = study.baseline.replace(seed=int(seed))
+    else:
+        cfg = space.to_config(study.baseline, params, seed=seed)
     r = mlpcore.fit(cfg, data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val)
     d = r.diagnosis
     var_y = float(np.var(data.y_val))
     grid_pred = r.model.predict(data.x_grid)
-    with np.errstate(all="ignore"):
-        approx = float(np.mean((grid_pred - data.y_grid) ** 2) / np.var(data.y_grid))
-    finite = np.isfinite(grid_pred)
-    return {
+    approx = None
+    if data.y_grid is not None:
+        with np.errstate(all="ignore"):
+            approx = float(np.mean((grid_pred - data.y_grid) ** 2) / np.var(data.y_grid))
+    extra = {}
+    if data.features > 1:  # predicted against actual: the one view of a fit in d > 1 that needs no slicing
+        extra["val_pred"] = _list(r.model.predict(data.x_val))
+    return extra | {
         "value": objective(d.metrics.get("mse"), var_y, d.mode),
         "mode": d.mode,
         "metrics": d.metrics,
@@ -124,9 +132,9 @@ def _one_run(study, data, params: dict[str, Any], seed: int) -> dict[str, Any]:
         "seed": seed,
         "train_mse": _finite_or_none(r.curve.train_loss[-1]),
         "val_mse": d.metrics.get("mse"),
-        "approx_error": approx if np.isfinite(approx) else None,
+        "approx_error": approx if approx is not None and np.isfinite(approx) else None,
         "curve": {"steps": r.curve.steps.tolist(), "train": _list(r.curve.train_loss), "val": _list(r.curve.val_loss)},
-        "grid_pred": [float(v) if ok else None for v, ok in zip(grid_pred, finite)],
+        "grid_pred": _list(grid_pred),
         "steps_done": r.steps_done,
         "stopped": r.stopped,
         "train_seconds": r.seconds,

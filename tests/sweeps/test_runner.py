@@ -8,7 +8,7 @@ import studies
 import sweeps
 from sweeps.loader import runs
 from sweeps.runner import BATCH, counts_as_done, run, trial_seeds
-from sweeps.space import start_params
+from sweeps.space import Space
 from sweeps.worker import VALUE_CAP, evaluate
 
 
@@ -89,7 +89,7 @@ def test_the_search_starts_from_the_textbook_config(tmp_path, tiny_study):
 
     opt = run(tiny_study, trials=3, jobs=1, out=tmp_path, progress=False)
     first = opt.trials[0]
-    assert first.user_attrs["start"] is True and first.params == start_params(studies.get(tiny_study))[0]
+    assert first.user_attrs["start"] is True and first.params == Space.of(studies.get(tiny_study)).start_params(studies.get(tiny_study).starts)[0]
     assert first.params["x_scaling"] == "standard" and first.params["optimizer"] == "adam"
     assert "start" not in opt.trials[1].user_attrs
 
@@ -108,8 +108,7 @@ def test_a_trial_that_raises_fails_alone(tmp_path, tiny_study):
 
     # A space that offers an invalid batch size: those trials raise in the worker, the rest run.
     source = open(tiny_study).read().replace(
-        "trials=8,", "trials=8, space={'lr': DEFAULT_SPACE['lr'], 'batch_size': CategoricalDistribution([None, 0])},"
-    ).replace("from studies import Study", "from studies import Study, DEFAULT_SPACE\nfrom optuna.distributions import CategoricalDistribution")
+        "trials=8,", "trials=8, space={'lr': True, 'batch_size': [None, 0]},")
     path = tmp_path / "tiny_broken.py"
     path.write_text(source)
     opt = run(str(path), trials=8, jobs=2, out=tmp_path, progress=False)
