@@ -60,19 +60,23 @@ def add_location(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_list(args) -> int:
-    from sweeps.loader import best_trial, complete_trials, load
+    from sweeps.loader import best_trial, budget, complete_trials, load
+    from sweeps.page import stored_studies
 
-    print(f"{'study':<12} {'trials':>6} {'best':>9}  title")
-    for name in studies.names():
-        s = studies.get(name)
+    titles = {name: studies.get(name).title for name in studies.names()}
+    for name in stored_studies(args.out, args.storage):
+        titles.setdefault(name, None)
+    print(f"{'study':<16} {'trials':>9} {'best':>9}  title")
+    for name, title in titles.items():
         try:
             opt = load(name, out=args.out, storage=args.storage)
         except ValueError:
-            print(f"{name:<12} {'-':>6} {'-':>9}  {s.title}")
+            print(f"{name:<16} {'-':>9} {'-':>9}  {title}")
             continue
         done = complete_trials(opt)
         best = f"{best_trial(opt).value:9.4g}" if done else f"{'-':>9}"
-        print(f"{name:<12} {len(done):>6} {best}  {s.title}")
+        title = title or opt.user_attrs.get("study", {}).get("title", "")
+        print(f"{name:<16} {f'{len(done)}/{budget(opt)}':>9} {best}  {title}")
     return 0
 
 
@@ -116,7 +120,7 @@ def cmd_diagnose(args) -> int:
     import mlpcore
     from sweeps.loader import best_config
 
-    study = studies.get(args.study)
+    study = userdata.find(args.study, args.out)
     if args.config:
         path = Path(args.config)
         if not path.is_file():

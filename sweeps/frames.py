@@ -22,9 +22,10 @@ from typing import Any
 
 import numpy as np
 import optuna
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution, json_to_distribution
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from mlpcore import MODES
+from sweeps.space import space_from_json
 
 ESCAPE_MODE = "fit"
 
@@ -99,35 +100,47 @@ def curves_frame(opt: optuna.Study):
 
 
 def predictions_frame(opt: optuna.Study):
-    """Predictions on the study's grid, long: source (target / baseline / trial), number, mode, value, x, y.
+    """Predictions on the study's grid, long: source (target / baseline / trial), number, mode, value, x, y, feature.
 
-    The target rows are the true function; non-finite predictions are NaN.
+    The target rows are the true function (NaN when the study does not know it); non-finite predictions
+    are NaN. With d > 1 input features the grid is d slices: ``feature`` j's rows vary input j (``x`` is
+    its value) with the others at their training medians; with one feature, ``feature`` is 0.
     """
     import pandas as pd
 
     grid = opt.user_attrs.get("grid")
     if not grid:
-        return pd.DataFrame(columns=["source", "number", "mode", "value", "x", "y"])
+        return pd.DataFrame(columns=["source", "number", "mode", "value", "x", "y", "feature"])
     x = np.asarray(grid["x"], dtype=float)
-    parts = [pd.DataFrame({"source": "target", "number": None, "mode": None, "value": np.nan, "x": x,
-                           "y": np.asarray(grid["y"], dtype=float)})]
+    feature = np.asarray(grid.get("feature") or np.zeros(len(x), dtype=int))
+    if x.ndim == 2:
+        x = x[np.arange(len(x)), feature]
+    target = np.full(len(x), np.nan) if grid["y"] is None else np.asarray(grid["y"], dtype=float)
+    parts = [pd.DataFrame({"source": "target", "number": None, "mode": None, "value": np.nan, "x": x, "y": target,
+                           "feature": feature})]
     base = opt.user_attrs.get("baseline", {})
     runs = ([("baseline", None, base.get("value"), base)] if "grid_pred" in base else [])
     runs += [("trial", t.number, t.value, t.user_attrs) for t in _completed(opt)]
     for source, number, value, a in runs:
         y = np.array([np.nan if v is None else v for v in a["grid_pred"]], dtype=float)
         parts.append(pd.DataFrame({"source": source, "number": number, "mode": a.get("mode"), "value": value,
-                                   "x": x, "y": y}))
+                                   "x": x, "y": y, "feature": feature}))
     return pd.concat(parts, ignore_index=True).astype({"number": "Int64"})
 
 
 def data_frame(definition):
-    """The study's training and validation points (x, y, split), from its definition (``studies.get``)."""
+    """The study's training and validation points (x, y, split), from its definition (``studies.get``).
+
+    With d > 1 input features, ``x`` is the first and ``x1`` .. ``xd`` are all of them."""
     import pandas as pd
 
     d = definition.data()
-    return pd.concat([pd.DataFrame({"x": d.x_train, "y": d.y_train, "split": "train"}),
-                      pd.DataFrame({"x": d.x_val, "y": d.y_val, "split": "val"})], ignore_index=True)
+
+    def part(x, y, split):
+        columns = {} if x.ndim == 1 else {f"x{j + 1}": x[:, j] for j in range(x.shape[1])}
+        return pd.DataFrame({"x": x if x.ndim == 1 else x[:, 0], "y": y, "split": split, **columns})
+
+    return pd.concat([part(d.x_train, d.y_train, "train"), part(d.x_val, d.y_val, "val")], ignore_index=True)
 
 
 # --- the search space and its bins -------------------------------------------------------------
@@ -135,7 +148,7 @@ def data_frame(definition):
 
 def search_space(opt: optuna.Study) -> dict[str, Any]:
     """The study's search space as Optuna distributions, in the order it was declared."""
-    return {name: json_to_distribution(d) for name, d in opt.user_attrs.get("space", {}).items()}
+    return space_from_json(opt.user_attrs.get("space", {}))
 
 
 def value_label(param: str, value: Any) -> str:

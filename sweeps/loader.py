@@ -31,15 +31,28 @@ def load(study: str, *, out: str | Path = "results", storage: str | None = None)
         raise ValueError(f"no sweep of {name!r} in {describe(store)}; run: python -m sweeps run {study}") from None
 
 
+def stored_names(*, out: str | Path = "results", storage: str | None = None) -> list[str]:
+    """Every study stored in ``storage``, or (by default) with a journal under ``out/``, sorted."""
+    if storage is not None:
+        return sorted(optuna.get_all_study_names(storage=open_storage(storage, Path(out))))
+    return sorted(p.parent.name for p in Path(out).glob(f"*/{JOURNAL_NAME}"))
+
+
 def study_name(ref: str) -> str:
     """The name of a study given by name or by file (the file is loaded to read it)."""
-    return studies.get(ref).name if ref.endswith(".py") else ref
+    return studies.get(ref).name if ref.endswith((".py", ".npz")) else ref
 
 
 def runs(opt: optuna.Study) -> list[dict]:
     """Every run (one per driver process) of the sweep: command, host, versions, start, end; oldest first."""
     found = [v for k, v in opt.user_attrs.items() if k.startswith("run:") and isinstance(v, dict)]
     return sorted(found, key=lambda r: r.get("started", ""))
+
+
+def budget(opt: optuna.Study) -> int | None:
+    """The trials the latest run asked the study to hold (``--trials``); the study's default before any run."""
+    found = runs(opt)
+    return found[-1].get("trials_requested") if found else opt.user_attrs.get("study", {}).get("trials")
 
 
 def complete_trials(opt: optuna.Study) -> list[optuna.trial.FrozenTrial]:
@@ -76,7 +89,7 @@ def summary(opt: optuna.Study, out_dir: Path | None = None) -> str:
     counts = mode_counts(opt)
     repeats = opt.user_attrs.get("settings", {}).get("repeats", 1)
     each = f" (each the median of {repeats} init seeds)" if repeats > 1 else ""
-    lines = [f"study {opt.study_name}: {len(trials)} trials complete{each}, {counts['failed']} failed"]
+    lines = [f"study {opt.study_name}: {len(trials)}/{budget(opt)} trials complete{each}, {counts['failed']} failed"]
     lines.append("modes: " + ", ".join(f"{m} {counts[m]}" for m in (*MODES, "failed")))
     if trials:
         best = best_trial(opt)

@@ -90,9 +90,10 @@ def figures(frames: tidy.Frames) -> dict[str, tuple[Any, str]]:
             "are spread over a setting than all the trials the sampler drew). Left: for reaching the best tenth of "
             "values; right: "
             "for escaping (mode fit). n/a: no contrast (too few trials, or all or none escaped)."))
-    out["function_space"] = (plots.function_space(frames.predictions, frames.data).figure, (
+    first_slice = frames.predictions[frames.predictions["feature"] == 0]  # d > 1: input 1 varies, the rest at medians
+    out["function_space"] = (plots.function_space(first_slice, frames.data).figure, (
         "The true function, the training data, what the question's own config learns, and the best trial's fit."))
-    out["gallery_by_mode"] = (plots.mode_gallery(frames.predictions, frames.data), (
+    out["gallery_by_mode"] = (plots.mode_gallery(first_slice, frames.data), (
         "What each failure mode looks like here: for each mode, the trial with the median value among that mode's "
         "trials."))
     out["learning_curves"] = (plots.learning_curves(frames.curves, references=refs), (

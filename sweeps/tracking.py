@@ -11,6 +11,7 @@ when a driver or the budget stopped it.
 from __future__ import annotations
 
 import sys
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,10 @@ from optuna.trial import TrialState
 import studies
 from sweeps import space as search_space
 from sweeps.storage import describe, grouped_writes
+
+
+METRIC_NAME = "val_mse_over_var_y"
+"""The objective's name, as optuna-dashboard shows it: validation MSE over the target's variance."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,9 @@ def open_study(store, definition: studies.Study, settings: Settings, sampler) ->
         # "settings" goes last: a driver that sees it sees the rest (drivers may start together).
         data = definition.data()
         with grouped_writes(store):
+            with warnings.catch_warnings():  # experimental in Optuna, but the one public way to name the objective
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                opt.set_metric_names([METRIC_NAME])
             opt.set_user_attr("space", space_json)
             opt.set_user_attr("study", definition.describe())
             opt.set_user_attr("grid", {"x": data.x_grid.tolist(), "y": None if data.y_grid is None else data.y_grid.tolist(),

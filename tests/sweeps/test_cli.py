@@ -12,7 +12,7 @@ from sweeps.cli import main
 def test_run_best_list_diagnose_on_a_seed_study(tmp_path, cli):
     r = cli("run", "sqrt", "--trials", "6", "--jobs", "2", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert "study sqrt: 6 trials complete (each the median of 3 init seeds)" in r.stdout and "best config:" in r.stdout
+    assert "study sqrt: 6/6 trials complete (each the median of 3 init seeds)" in r.stdout and "best config:" in r.stdout
     out = tmp_path / "results" / "sqrt"
     assert (out / "journal.log").is_file() and (out / "trials.csv").is_file()
     best_file = json.loads((out / "best.json").read_text())
@@ -24,7 +24,7 @@ def test_run_best_list_diagnose_on_a_seed_study(tmp_path, cli):
 
     r = cli("list", cwd=tmp_path)
     line = next(l for l in r.stdout.splitlines() if l.startswith("sqrt"))
-    assert line.split()[1] == "6" and float(line.split()[2]) == pytest.approx(best_file["value"], rel=1e-3)
+    assert line.split()[1] == "6/6" and float(line.split()[2]) == pytest.approx(best_file["value"], rel=1e-3)
 
     r = cli("diagnose", "sqrt", cwd=tmp_path)
     assert r.returncode == 0 and "mode: linear" in r.stdout and "x_scaling='standard'" in r.stdout
