@@ -73,6 +73,32 @@ def test_kinks_in_range_counts_breakpoints_inside_the_data():
     assert kinks_in_range(r.model, np.array([[3.0], [10.0]])) == 1
 
 
+def test_kinks_in_range_with_two_features_counts_units_whose_state_changes_inside_the_data():
+    x = np.array([[u, v] for u in np.linspace(-1, 1, 11) for v in np.linspace(-1, 1, 11)])
+    cfg = MLPConfig(hidden=(4,), activation="relu", x_scaling="none", steps=1, backend="numpy")
+    r = fit(cfg, x, x[:, 0] ** 2)
+    W, b = r.model.layout.views(r.model.theta)[0]
+    W[:] = [[1.0, 1.0, 0.0, 1.0], [0.0, 1.0, 0.0, -1.0]]
+    b[:] = [0.0, -5.0, 1.0, 1.97]  # x1 = 0 cuts the data; x1 + x2 = 5 misses it; w = 0 never changes;
+    # x1 - x2 = -1.97 cuts off only the corner (-1, 1): within KINK_MARGIN of the span [-2, 2] along (1, -1)
+    assert kinks_in_range(r.model, x) == 1
+    z = x @ W + b
+    changes = (z > 0).any(axis=0) & (z < 0).any(axis=0)
+    assert list(changes) == [True, False, False, True]  # the margin is what sets the corner's unit apart
+    b[3] = 1.0
+    assert kinks_in_range(r.model, x) == 2
+
+
+def test_the_line_reference_in_two_features_is_the_least_squares_plane():
+    x = rng.uniform(-1, 1, (50, 2))
+    plane = 3 * x[:, 0] - 2 * x[:, 1] + 0.5
+    np.testing.assert_allclose(line_fit(x, plane), plane, atol=1e-12)
+    y = plane + x[:, 0] ** 2
+    fitted = line_fit(x, y)
+    design = np.column_stack([np.ones(50), x])
+    np.testing.assert_allclose(design.T @ (y - fitted), 0.0, atol=1e-10)  # residuals orthogonal to the plane's basis
+
+
 def test_metrics_are_plain_json_floats():
     import json
 

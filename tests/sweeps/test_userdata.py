@@ -1,0 +1,145 @@
+"""Your own data: a table or arrays in, a sweep whose workers and later commands see the same study."""
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import studies
+import sweeps
+from mlpcore import MLPConfig
+from sweeps import userdata
+from sweeps.cli import main
+from sweeps.progress import Progress
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+QUICK = dict(trials=3, repeats=1, jobs=1, progress=False)
+
+
+def table(tmp_path, text, name="data.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def rows(n=30):
+    x = np.linspace(-1, 1, n)
+    return "a,b,y\n" + "".join(f"{u},{-u},{u * u}\n" for u in x)
+
+
+@pytest.mark.parametrize("text, args, message", [
+    (rows(), ["--x", "a,c", "--y", "y"], "has no column(s) ['c']; its columns: ['a', 'b', 'y']"),
+    (rows(), ["--x", "a", "--y", "a"], "column 'a' is both an input (--x) and the target (--y)"),
+    (rows(), ["--x", "a,a", "--y", "y"], "--x names a column twice"),
+    (rows().replace("-1.0,1.0", "-1.0,one", 1), ["--x", "a,b", "--y", "y"],
+     "column 'b' of '{path}' is not numeric: row 1 holds 'one'"),
+    (rows().replace("-1.0,1.0", "-1.0,", 1), ["--x", "a,b", "--y", "y"],
+     "column 'b' of '{path}' has a missing or non-finite value at row 1"),
+    (rows(5), ["--x", "a", "--y", "y"], "needs at least 10 rows, got 5"),
+    (rows(), ["--x", "a", "--y", "y", "--val-fraction", "1.5"], "--val-fraction must be a number between 0 and 1"),
+    (rows(), ["--x", "a", "--y", "y", "--baseline", "nope.json"], "config file 'nope.json' does not exist"),
+    (rows(), ["--y", "y"], "a data file needs its columns: run"),
+])
+def test_bad_tables_are_one_line_and_exit_2_with_nothing_written(tmp_path, capsys, text, args, message):
+    path = table(tmp_path, text)
+    out = tmp_path / "results"
+    assert main(["run", path, *args, "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message.format(path=path) in err, err
+    assert not out.exists()
+
+
+def test_a_missing_parquet_engine_is_named(tmp_path, monkeypatch, capsys):
+    def no_engine(*a, **k):
+        raise ImportError("Unable to find a usable engine; tried using: 'pyarrow', 'fastparquet'.")
+
+    monkeypatch.setattr(pd, "read_parquet", no_engine)
+    path = table(tmp_path, "", name="data.parquet")
+    assert main(["run", path, "--x", "a", "--y", "y"]) == 2
+    assert capsys.readouterr().err == "error: reading Parquet needs pyarrow: pip install 'sweeps-mlpcore[parquet]' (or pip install pyarrow)\n"
+
+
+def test_a_table_becomes_a_study_named_after_the_file(tmp_path):
+    s = userdata.study_from_table(str(EXAMPLES / "surface.csv"), ["x1", "x2"], "y")
+    assert s.name == "surface" and s.data().x_train.shape == (320, 2) and s.target is None
+    one = userdata.study_from_table(str(EXAMPLES / "sqrt.csv"), ["x"], "y", baseline=EXAMPLES / "sqrt_config.json",
+                                    val_fraction=0.25)
+    assert one.data().x_val.shape == (75,) and one.baseline.lr == 1e-6 and one.baseline.x_scaling == "none"
+
+
+def test_a_study_object_runs_in_worker_processes_and_writes_every_file(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (60, 2))
+    mine = studies.Study.from_arrays("mine", x, x[:, 0] ** 2 - x[:, 1], steps=60, space={"lr": True, "width": (2, 8)},
+                                     baseline=MLPConfig(hidden=(3,), lr=0.05, steps=60))
+    opt = sweeps.run(mine, out=tmp_path, report=True, **(QUICK | {"jobs": 2}))
+    folder = tmp_path / "mine"
+    assert {"journal.log", "study.npz", "best.json", "trials.csv", "report.html"} <= {p.name for p in folder.iterdir()}
+    t = opt.best_trial
+    assert len(t.user_attrs["val_pred"]) == 12 and len(t.user_attrs["grid_pred"]) == 200
+    assert opt.user_attrs["grid"]["y"] is None and opt.user_attrs["study"]["features"] == 2
+    assert opt.metric_names == ["val_mse_over_var_y"]
+    assert isinstance(opt.user_attrs["space"]["lr"], dict)  # a JSON value, not a string of JSON
+    # Later commands find the study by its name, through the snapshot.
+    assert userdata.find("mine", tmp_path).fingerprint() == mine.fingerprint()
+    assert sweeps.best_config("mine", out=tmp_path) == MLPConfig.from_dict(t.user_attrs["config"])
+    # Other data under the same name is refused, and nothing is changed.
+    before = (folder / "study.npz").read_bytes()
+    other = studies.Study.from_arrays("mine", x, x[:, 1], steps=60)
+    with pytest.raises(ValueError, match="holds study 'mine' with other data or settings"):
+        sweeps.run(other, out=tmp_path, **QUICK)
+    assert (folder / "study.npz").read_bytes() == before
+
+
+def test_the_baseline_is_trained_exactly_as_declared(tmp_path):
+    base = MLPConfig(hidden=(3,), lr=0.05, steps=40, momentum=0.3, patience=None)
+    mine = studies.Study.from_arrays("asis", np.linspace(0, 1, 30), np.linspace(0, 1, 30) ** 2, baseline=base,
+                                     steps=50, patience=5)
+    opt = sweeps.run(mine, out=tmp_path, **QUICK)
+    stored = opt.user_attrs["baseline"]["config"]
+    assert stored == base.replace(seed=stored["seed"]).to_dict()
+    assert opt.trials[0].user_attrs["config"]["patience"] == 5  # search trials take the study's budget
+
+
+def test_list_shows_custom_sweeps_with_trials_done_of_the_budget(tmp_path, capsys):
+    mine = studies.Study.from_arrays("custom_one", np.linspace(0, 1, 30), np.linspace(0, 1, 30) ** 2, steps=30,
+                                     title="my own data")
+    sweeps.run(mine, out=tmp_path, **QUICK)
+    assert main(["list", "--out", str(tmp_path)]) == 0
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("custom_one"))
+    assert line.split()[1] == "3/3" and line.endswith("my own data")
+
+
+def test_the_csv_command_in_one_go(tmp_path, capsys):
+    surface = pd.read_csv(EXAMPLES / "surface.csv").head(40)  # the example's first rows: a quick sweep
+    path = tmp_path / "surface.csv"
+    surface.to_csv(path, index=False)
+    args = ["--x", "x1,x2", "--y", "y", "--trials", "3", "--repeats", "1", "--jobs", "1", "--out", str(tmp_path),
+            "--no-report"]
+    assert main(["run", str(path), *args]) == 0
+    out = capsys.readouterr().out
+    assert "study surface: 3/3 trials complete" in out and (tmp_path / "surface" / "trials.csv").is_file()
+    assert main(["best", "surface", "--out", str(tmp_path)]) == 0
+    assert MLPConfig.from_json(capsys.readouterr().out).to_dict() == json.loads(
+        (tmp_path / "surface" / "best.json").read_text())["config"]
+    assert main(["diagnose", "surface", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.startswith("surface: the seed's baseline config")
+
+
+def test_progress_counts_trials_done_before_and_gives_a_rate(tmp_path):
+    opt = sweeps.run("sqrt", out=tmp_path, **(QUICK | {"trials": 2}))
+    stream = io.StringIO()
+    bar = Progress(opt, 10, enabled=True, done=2, stream=stream)
+    assert "2/10 trials" in bar.line(5.0) and "trials/s" not in bar.line(5.0)
+    bar.done = 6
+    line = bar.line(8.0)
+    assert "6/10 trials" in line and "0.5 trials/s, ETA 8s" in line  # 4 trials in 8 s, 4 left
+
+
+def test_progress_stays_off_when_stderr_is_not_a_terminal(tmp_path, capfd):
+    sweeps.run("sqrt", out=tmp_path, trials=2, repeats=1, jobs=1)
+    assert "\r" not in capfd.readouterr().err
