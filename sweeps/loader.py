@@ -31,13 +31,6 @@ def load(study: str, *, out: str | Path = "results", storage: str | None = None)
         raise ValueError(f"no sweep of {name!r} in {describe(store)}; run: python -m sweeps run {study}") from None
 
 
-def stored_names(*, out: str | Path = "results", storage: str | None = None) -> list[str]:
-    """Every study stored in ``storage``, or (by default) with a journal under ``out/``, sorted."""
-    if storage is not None:
-        return sorted(optuna.get_all_study_names(storage=open_storage(storage, Path(out))))
-    return sorted(p.parent.name for p in Path(out).glob(f"*/{JOURNAL_NAME}"))
-
-
 def study_name(ref: str) -> str:
     """The name of a study given by name or by file (the file is loaded to read it)."""
     return studies.get(ref).name if ref.endswith((".py", ".npz")) else ref
