@@ -1,6 +1,7 @@
 """Your own data: a table or arrays in, a sweep whose workers and later commands see the same study."""
 
 import io
+import re
 import json
 import sys
 from pathlib import Path
@@ -140,6 +141,9 @@ def test_progress_counts_trials_done_before_and_gives_a_rate(tmp_path):
     assert "6/10 trials" in line and "0.5 trials/s, ETA 8s" in line  # 4 trials in 8 s, 4 left
 
 
-def test_progress_stays_off_when_stderr_is_not_a_terminal(tmp_path, capfd):
+def test_progress_stays_off_when_stderr_is_not_a_terminal_and_counts_from_the_resume(tmp_path, capfd):
     sweeps.run("sqrt", out=tmp_path, trials=2, repeats=1, jobs=1)
     assert "\r" not in capfd.readouterr().err
+    sweeps.run("sqrt", out=tmp_path, trials=3, repeats=1, jobs=1, progress=True)
+    counts = re.findall(r"\] (\d+)/3 trials", capfd.readouterr().err)
+    assert counts and set(counts) <= {"2", "3"} and counts[-1] == "3"  # never 0/3 or 1/3 after 2 were done
