@@ -270,7 +270,7 @@ def page(opt: optuna.Study, frames: tidy.Frames, pngs: dict[str, tuple[bytes, st
 # --- files -------------------------------------------------------------------------------------
 
 
-def _definition(ref: str, out: str | Path):
+def _definition(ref: str, out: str | Path = "results"):
     """The study's definition, for its data points; None when only the stored sweep is known."""
     try:
         return userdata.find(ref, out)
