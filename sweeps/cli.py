@@ -81,7 +81,6 @@ def cmd_list(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from sweeps import userdata
     from sweeps.loader import summary
     from sweeps.runner import run, write_files
 
