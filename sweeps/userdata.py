@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 import studies
+from sweeps.storage import JOURNAL_NAME
 from mlpcore import MLPConfig
 
 SNAPSHOT_NAME = "study.npz"
@@ -92,6 +93,9 @@ def study_from_table(path: str | Path, x: list[str], y: str, *, baseline: str | 
 def save_snapshot(definition: studies.Study, out_dir: Path) -> str:
     """``out_dir/study.npz`` holding ``definition``, written once; refused when it holds another study."""
     path = out_dir / SNAPSHOT_NAME
+    if not path.is_file() and (out_dir / JOURNAL_NAME).is_file():
+        raise ValueError(f"{str(out_dir)!r} holds a sweep of another study named {definition.name!r}; "
+                         f"use another --out, or give the new study another name")
     if path.is_file():
         if studies.Study.load(path).fingerprint() != definition.fingerprint():
             raise ValueError(f"{str(path)!r} holds study {definition.name!r} with other data or settings; "

@@ -67,7 +67,7 @@ def test_a_missing_parquet_engine_is_named(tmp_path, monkeypatch, capsys):
 def test_a_table_becomes_a_study_named_after_the_file(tmp_path):
     s = userdata.study_from_table(str(EXAMPLES / "surface.csv"), ["x1", "x2"], "y")
     assert s.name == "surface" and s.data().x_train.shape == (320, 2) and s.target is None
-    one = userdata.study_from_table(str(EXAMPLES / "sqrt.csv"), ["x"], "y", baseline=EXAMPLES / "sqrt_config.json",
+    one = userdata.study_from_table(str(EXAMPLES / "sqrt_data.csv"), ["x"], "y", baseline=EXAMPLES / "sqrt_config.json",
                                     val_fraction=0.25)
     assert one.data().x_val.shape == (75,) and one.baseline.lr == 1e-6 and one.baseline.x_scaling == "none"
 
@@ -94,6 +94,15 @@ def test_a_study_object_runs_in_worker_processes_and_writes_every_file(tmp_path)
     with pytest.raises(ValueError, match="holds study 'mine' with other data or settings"):
         sweeps.run(other, out=tmp_path, **QUICK)
     assert (folder / "study.npz").read_bytes() == before
+
+
+def test_a_study_object_never_joins_a_sweep_of_another_study_of_its_name(tmp_path):
+    sweeps.run("sqrt", out=tmp_path, **(QUICK | {"trials": 1}))
+    journal = (tmp_path / "sqrt" / "journal.log").read_bytes()
+    x = np.linspace(0, 1, 30)
+    with pytest.raises(ValueError, match="holds a sweep of another study named 'sqrt'"):
+        sweeps.run(studies.Study.from_arrays("sqrt", x, x**2), out=tmp_path, **QUICK)
+    assert (tmp_path / "sqrt" / "journal.log").read_bytes() == journal and not (tmp_path / "sqrt" / "study.npz").exists()
 
 
 def test_the_baseline_is_trained_exactly_as_declared(tmp_path):
