@@ -15,6 +15,8 @@ from typing import Callable
 import numpy as np
 
 import studies
+from sweeps.pruning import DEFAULT as DEFAULT_PRUNER
+from sweeps.pruning import PRUNERS
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -81,7 +83,7 @@ def cmd_run(args) -> int:
 
     opt = run(args.study, trials=args.trials, jobs=args.jobs, seed=args.seed, repeats=args.repeats,
               storage=args.storage, out=args.out, timeout=args.timeout, trial_timeout=args.trial_timeout,
-              batch=args.batch,
+              batch=args.batch, pruner=args.pruner,
               progress=sys.stderr.isatty() if args.progress is None else args.progress, argv=["python -m sweeps", *sys.argv[1:]])
     out_dir = Path(args.out) / opt.study_name
     write_outputs(opt, out_dir)
@@ -176,6 +178,8 @@ def build_parser() -> Parser:
             p.add_argument("--trial-timeout", type=seconds, metavar="SEC",
                            help="stop (kill) and fail a trial one of whose trainings runs longer than this")
             p.add_argument("--batch", type=whole(1), default=16, help="trials asked ahead of the oldest running one (default 16)")
+            p.add_argument("--pruner", choices=PRUNERS, default=DEFAULT_PRUNER,
+                           help=f"stop hopeless trainings at a checkpoint (default {DEFAULT_PRUNER}; see benchmarks/README.md)")
             p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                            help="show a progress line (default: when stderr is a terminal)")
             p.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,

@@ -8,6 +8,10 @@ seeded from (study seed, trial number): the same seed gives the same trials, par
 values with one worker or many. Unlike rounds with a barrier, the window never leaves a
 worker idle while one slow trial finishes, unless the slow one is the oldest of the window.
 
+With a pruner, trial n's trainings are handed the thresholds computed from trials numbered at
+most n - batch, all told before trial n is asked: pruning decisions too are the same with one
+worker or many (see `pruning.py`).
+
 A trial's trainings (one per init seed, ``--repeats``) are separate tasks, so they run side
 by side; the workers start, import and load the compiled kernel while this process opens the
 study, and the baseline is evaluated among the first trials rather than before them.
@@ -32,6 +36,8 @@ from sweeps import space as search_space
 from sweeps.liveness import Driver
 from sweeps.pool import WorkerPool
 from sweeps.progress import Progress
+from sweeps.pruning import DEFAULT as DEFAULT_PRUNER
+from sweeps.pruning import References, check_pruner
 from sweeps.provenance import environment, iso
 from sweeps.storage import describe, grouped_writes, open_storage
 from sweeps.tracking import Settings, counts_as_done, open_study, tell
@@ -116,6 +122,7 @@ def run(
     timeout: float | None = None,
     trial_timeout: float | None = None,
     batch: int = BATCH,
+    pruner: str = DEFAULT_PRUNER,
     progress: bool = True,
     argv: list[str] | None = None,
 ) -> optuna.Study:
@@ -134,6 +141,7 @@ def run(
     trial_timeout : seconds after which a training (one seed of a trial) is stopped, its worker killed,
         and its trial failed.
     batch : trials asked ahead of the last told one (see the module docstring).
+    pruner : "none", "median" or "hyperband": stop hopeless trainings at a checkpoint (see `pruning.py`).
 
     Returns
     -------
@@ -150,12 +158,13 @@ def run(
     check_whole("repeats", repeats, 1, MAX_REPEATS)
     check_whole("batch", batch, 1, MAX_TRIALS)
     check_whole("seed", seed, 0, 2**32 - 1)
+    check_pruner(pruner)
     for name, limit in (("timeout", timeout), ("trial_timeout", trial_timeout)):
         if limit is not None and not (isinstance(limit, (int, float)) and np.isfinite(limit) and limit > 0):
             raise ValueError(f"{name} must be a number of seconds > 0, got {limit!r}")
     definition.data()  # a study whose data are broken is bad input: said now, before anything is written
     out_dir = prepare_out_dir(Path(out), definition.name)
-    settings = Settings(seed, repeats, batch)
+    settings = Settings(seed, repeats, batch, pruner)
     store = open_storage(storage, out_dir)
     started = time.time()
     if trial_timeout is not None:
@@ -198,6 +207,7 @@ class Sweep:
         self.results: dict[int, dict] = {}  # trial number -> outcome waiting for its turn to be told
         self.last_reap = 0.0
         self.starts = search_space.start_params(definition)
+        self.references = References(opt.study_name, settings.pruner, definition.steps, settings.batch)
 
     def go(self, *, deadline: float | None, bar: Progress) -> None:
         while True:
@@ -222,11 +232,11 @@ class Sweep:
             if running:
                 time.sleep(WAIT_SECONDS)  # the rest runs in other drivers: wait for it, or for them to die
 
-    def submit(self, key: int | str, params: dict, seeds: list[int]) -> None:
-        """Hand trial ``key``'s trainings to the workers, one task per seed."""
+    def submit(self, key: int | str, params: dict, seeds: list[int], rule=None) -> None:
+        """Hand trial ``key``'s trainings to the workers, one task per seed, with its pruning rule."""
         self.runs[key] = [None] * len(seeds)
         for i, seed in enumerate(seeds):
-            self.pool.submit((key, i), (self.study_ref, params, seed))
+            self.pool.submit((key, i), (self.study_ref, params, seed, rule))
 
     def collect(self) -> None:
         """Wait for the next training to end; a trial whose trainings have all ended has its outcome."""
@@ -265,7 +275,7 @@ class Sweep:
                 self.driver.fail(trial._trial_id, "over budget: other drivers took the remaining trials")
                 return
             self.asked.append((trial, params, seeds))
-            self.submit(trial.number, params, seeds)
+            self.submit(trial.number, params, seeds, self.references.rule(trial.number, snapshot))
 
     def ask(self, number: int):
         """Ask trial ``number`` with its own seeded sampler, stamped with its seeds and this driver."""
