@@ -5,8 +5,8 @@ from optuna.trial import TrialState
 
 import sweeps
 from mlpcore.train import checkpoint_steps
-from sweeps import pruning
-from sweeps.results import summary
+from sweeps import frames, page, pruning
+from sweeps.loader import summary
 from sweeps.runner import run
 
 STEPS = 200
@@ -135,6 +135,9 @@ def test_pruned_trials_are_optunas_pruned_state_with_their_curve_and_count_as_do
     assert len(again.trials) == 24  # pruned trials used up budget: nothing left to run
     assert f"{len(complete)} complete, {len(pruned)} pruned" in summary(opt)
     assert sweeps.trials_frame(opt)["state"].tolist().count("PRUNED") == len(pruned)
+    h = frames.headline(opt)
+    assert h["pruned"] == len(pruned) and h["trials"] == len(complete)
+    assert f'<div class="big">24</div><div class="small">{len(complete)} complete, {len(pruned)} pruned;' in page.headline_html(h)
 
 
 def test_a_study_run_with_one_pruner_is_not_resumed_with_another(tmp_path, tiny_study):
@@ -147,7 +150,7 @@ def test_a_study_run_with_one_pruner_is_not_resumed_with_another(tmp_path, tiny_
 def test_a_bad_pruner_is_a_one_line_error_with_exit_2(tmp_path, tiny_study, cli, bad):
     r = cli("run", tiny_study, "--trials", "2", "--pruner", bad, "--out", str(tmp_path), cwd=tmp_path)
     assert r.returncode == 2 and r.stdout == ""
-    assert r.stderr.count("\n") == 1 and "--pruner" in r.stderr and "none, median, hyperband" in r.stderr
+    assert r.stderr.count("\n") == 1 and "--pruner" in r.stderr and "'none', 'median', 'hyperband'" in r.stderr
     assert not (tmp_path / "tiny").exists()
     with pytest.raises(ValueError, match=r"pruner must be one of \['none', 'median', 'hyperband'\], got 'asha'"):
         run(tiny_study, trials=2, pruner="asha", out=tmp_path)
