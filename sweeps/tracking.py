@@ -5,7 +5,8 @@ Study user attrs: ``settings`` (seed, repeats, batch: what fixes the trajectory)
 seed's own config, evaluated like a trial), ``run:<driver>`` (provenance of each run) and
 ``driver:<id>`` (heartbeats, see `liveness.py`). Trial user attrs: RECORDED, plus ``seeds``
 and ``driver`` when asked, ``error`` and ``traceback`` when a trial raised, ``stopped_by``
-when a driver or the budget stopped it.
+when a driver or the budget stopped it. A trial whose median run was pruned is told PRUNED
+(see `pruning.py`); it counts as done, like a complete one.
 """
 
 from __future__ import annotations
