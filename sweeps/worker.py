@@ -103,7 +103,7 @@ def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "value": float(np.median(values)),
         "values": values,
         "modes": [r["mode"] for r in runs],
-        "stops": [r["stopped"] for r in runs],
+        "stops": [r.get("stopped") for r in runs],
         "escape_rate": float(np.mean([r["mode"] == "fit" for r in runs])),
         "seeds": [r["seed"] for r in runs],
         "seconds": seconds,
