@@ -16,6 +16,8 @@ import numpy as np
 
 import studies
 from sweeps import userdata
+from sweeps.pruning import DEFAULT as DEFAULT_PRUNER
+from sweeps.pruning import PRUNERS
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -87,7 +89,7 @@ def cmd_run(args) -> int:
     study = userdata.study_from_args(args) if userdata.is_table(args.study) else args.study
     opt = run(study, trials=args.trials, jobs=args.jobs, seed=args.seed, repeats=args.repeats,
               storage=args.storage, out=args.out, timeout=args.timeout, trial_timeout=args.trial_timeout,
-              batch=args.batch, progress=args.progress, argv=["python -m sweeps", *sys.argv[1:]])
+              batch=args.batch, pruner=args.pruner, progress=args.progress, argv=["python -m sweeps", *sys.argv[1:]])
     ref = opt.study_name if userdata.is_table(args.study) else args.study
     page = write_files(opt, ref, out=args.out, storage=args.storage, report=args.report)
     print(summary(opt, Path(args.out) / opt.study_name))
@@ -168,6 +170,8 @@ def build_parser() -> Parser:
             p.add_argument("--trial-timeout", type=seconds, metavar="SEC",
                            help="stop (kill) and fail a trial one of whose trainings runs longer than this")
             p.add_argument("--batch", type=whole(1), default=16, help="trials asked ahead of the oldest running one (default 16)")
+            p.add_argument("--pruner", choices=PRUNERS, default=DEFAULT_PRUNER,
+                           help=f"stop hopeless trainings at a checkpoint (default {DEFAULT_PRUNER}; see benchmarks/README.md)")
             p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                            help="show a progress line (default: when stderr is a terminal)")
             p.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,

@@ -331,6 +331,7 @@ def headline(opt: optuna.Study, trials=None, levers=None) -> dict[str, Any]:
     noise_sd = about.get("noise_sd")
     out = {"study": opt.study_name, "title": about.get("title", ""), "question": about.get("question", ""),
            "trials": len(done), "failed": int((trials["state"] == "FAIL").sum()) if len(trials) else 0,
+           "pruned": int((trials["state"] == "PRUNED").sum()) if len(trials) else 0,
            "repeats": opt.user_attrs.get("settings", {}).get("repeats", 1),
            "escaped": int(done["escaped"].sum()), "escape_share": float(done["escaped"].mean()) if len(done) else None,
            "modes": {m: int((done["mode"] == m).sum()) for m in MODES},

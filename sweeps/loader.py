@@ -82,7 +82,10 @@ def summary(opt: optuna.Study, out_dir: Path | None = None) -> str:
     counts = mode_counts(opt)
     repeats = opt.user_attrs.get("settings", {}).get("repeats", 1)
     each = f" (each the median of {repeats} init seeds)" if repeats > 1 else ""
-    lines = [f"study {opt.study_name}: {len(trials)}/{budget(opt)} trials complete{each}, {counts['failed']} failed"]
+    pruned = len(opt.get_trials(deepcopy=False, states=(TrialState.PRUNED,)))
+    done = (f"{len(trials) + pruned}/{budget(opt)} trials: {len(trials)} complete, {pruned} pruned" if pruned
+            else f"{len(trials)}/{budget(opt)} trials complete")
+    lines = [f"study {opt.study_name}: {done}{each}, {counts['failed']} failed"]
     lines.append("modes: " + ", ".join(f"{m} {counts[m]}" for m in (*MODES, "failed")))
     if trials:
         best = best_trial(opt)

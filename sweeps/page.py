@@ -155,7 +155,9 @@ def headline_html(h: dict[str, Any]) -> str:
     if h["noise_value"] is None:
         versus.append("the data are noise-free")
     cards = [
-        ("trials", f"{h['trials']}", (f"each the median of {h['repeats']} init seeds; " if h["repeats"] > 1 else "")
+        ("trials", f"{h['trials'] + h.get('pruned', 0)}",
+         (f"{h['trials']} complete, {h['pruned']} pruned; " if h.get("pruned") else "")
+         + (f"each the median of {h['repeats']} init seeds; " if h["repeats"] > 1 else "")
          + (f"{h['failed']} failed to run" if h["failed"] else "all ran")),
         ("escaped the linear fit", f"{share:.0%}", f"{h['escaped']} of {h['trials']} trials ended {badge('fit')}"),
         ("best value", fmt(h["best_value"]), f"trial #{h['best_number']} {badge(h['best_mode'])}; " + "; ".join(versus)),

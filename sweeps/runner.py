@@ -8,6 +8,10 @@ seeded from (study seed, trial number): the same seed gives the same trials, par
 values with one worker or many. Unlike rounds with a barrier, the window never leaves a
 worker idle while one slow trial finishes, unless the slow one is the oldest of the window.
 
+With a pruner, trial n's trainings are handed the thresholds computed from trials numbered at
+most n - batch, all told before trial n is asked: pruning decisions too are the same with one
+worker or many (see `pruning.py`).
+
 A trial's trainings (one per init seed, ``--repeats``) are separate tasks, so they run side
 by side; the workers start, import and load the compiled kernel while this process opens the
 study, and the baseline is evaluated among the first trials rather than before them.
@@ -33,6 +37,8 @@ from sweeps import userdata
 from sweeps.liveness import Driver
 from sweeps.pool import WorkerPool
 from sweeps.progress import Progress
+from sweeps.pruning import DEFAULT as DEFAULT_PRUNER
+from sweeps.pruning import References, check_pruner
 from sweeps.provenance import environment, iso
 from sweeps.storage import describe, grouped_writes, open_storage
 from sweeps.tracking import Settings, counts_as_done, open_study, tell
@@ -117,6 +123,7 @@ def run(
     timeout: float | None = None,
     trial_timeout: float | None = None,
     batch: int = BATCH,
+    pruner: str = DEFAULT_PRUNER,
     progress: bool | None = None,
     report: bool = False,
     argv: list[str] | None = None,
@@ -139,6 +146,7 @@ def run(
     batch : trials asked ahead of the last told one (see the module docstring).
     progress : show a status line on stderr; default: when stderr is a terminal.
     report : also write best.json, trials.csv and report.html into ``out/NAME/``, as the command line does.
+    pruner : "none", "median" or "hyperband": stop hopeless trainings at a checkpoint (see `pruning.py`).
 
     Returns
     -------
@@ -155,6 +163,7 @@ def run(
     check_whole("repeats", repeats, 1, MAX_REPEATS)
     check_whole("batch", batch, 1, MAX_TRIALS)
     check_whole("seed", seed, 0, 2**32 - 1)
+    check_pruner(pruner)
     for name, limit in (("timeout", timeout), ("trial_timeout", trial_timeout)):
         if limit is not None and not (isinstance(limit, (int, float)) and np.isfinite(limit) and limit > 0):
             raise ValueError(f"{name} must be a number of seconds > 0, got {limit!r}")
@@ -163,7 +172,7 @@ def run(
     out_dir = prepare_out_dir(Path(out), definition.name)
     if isinstance(study, studies.Study):
         study = userdata.save_snapshot(definition, out_dir)
-    settings = Settings(seed, repeats, batch)
+    settings = Settings(seed, repeats, batch, pruner)
     store = open_storage(storage, out_dir)
     started = time.time()
     if trial_timeout is not None:
@@ -228,6 +237,7 @@ class Sweep:
         self.results: dict[int, dict] = {}  # trial number -> outcome waiting for its turn to be told
         self.last_reap = 0.0
         self.starts = space.start_params(definition.starts)
+        self.references = References(opt.study_name, settings.pruner, definition.steps, settings.batch)
 
     def go(self, *, deadline: float | None, bar: Progress) -> None:
         while True:
@@ -252,11 +262,11 @@ class Sweep:
             if running:
                 time.sleep(WAIT_SECONDS)  # the rest runs in other drivers: wait for it, or for them to die
 
-    def submit(self, key: int | str, params: dict | None, seeds: list[int]) -> None:
-        """Hand trial ``key``'s trainings to the workers, one task per seed."""
+    def submit(self, key: int | str, params: dict | None, seeds: list[int], rule=None) -> None:
+        """Hand trial ``key``'s trainings to the workers, one task per seed, with its pruning rule."""
         self.runs[key] = [None] * len(seeds)
         for i, seed in enumerate(seeds):
-            self.pool.submit((key, i), (self.study_ref, params, seed))
+            self.pool.submit((key, i), (self.study_ref, params, seed, rule))
 
     def collect(self) -> None:
         """Wait for the next training to end; a trial whose trainings have all ended has its outcome."""
@@ -296,7 +306,7 @@ class Sweep:
                 self.driver.fail(trial._trial_id, "over budget: other drivers took the remaining trials")
                 return
             self.asked.append((trial, params, seeds))
-            self.submit(trial.number, params, seeds)
+            self.submit(trial.number, params, seeds, self.references.rule(trial.number, snapshot))
 
     def ask(self, number: int):
         """Ask trial ``number`` with its own seeded sampler, stamped with its seeds and this driver."""

@@ -5,7 +5,8 @@ Study user attrs: ``settings`` (seed, repeats, batch: what fixes the trajectory)
 seed's own config, evaluated like a trial), ``run:<driver>`` (provenance of each run) and
 ``driver:<id>`` (heartbeats, see `liveness.py`). Trial user attrs: RECORDED, plus ``seeds``
 and ``driver`` when asked, ``error`` and ``traceback`` when a trial raised, ``stopped_by``
-when a driver or the budget stopped it.
+when a driver or the budget stopped it. A trial whose median run was pruned is told PRUNED
+(see `pruning.py`); it counts as done, like a complete one.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from optuna.trial import TrialState
 
 import studies
 from sweeps import space as search_space
+from sweeps.pruning import PRUNED
 from sweeps.storage import describe, grouped_writes
 
 
@@ -36,14 +38,18 @@ class Settings:
     seed: int
     repeats: int
     batch: int
+    pruner: str = "none"
 
-    def to_dict(self) -> dict[str, int]:
-        return {"seed": self.seed, "repeats": self.repeats, "batch": self.batch}
+    LEGACY = {"pruner": "none"}
+    """What a study stored before a setting existed ran with."""
+
+    def to_dict(self) -> dict[str, int | str]:
+        return {"seed": self.seed, "repeats": self.repeats, "batch": self.batch, "pruner": self.pruner}
 
 
 def counts_as_done(t: optuna.trial.FrozenTrial) -> bool:
-    """A trial that used up budget: complete, or failed by its own error (not by a dead driver)."""
-    return t.state == TrialState.COMPLETE or (t.state == TrialState.FAIL and "error" in t.user_attrs)
+    """A trial that used up budget: complete, pruned, or failed by its own error (not by a dead driver)."""
+    return t.state in (TrialState.COMPLETE, TrialState.PRUNED) or (t.state == TrialState.FAIL and "error" in t.user_attrs)
 
 
 def open_study(store, definition: studies.Study, settings: Settings, sampler) -> optuna.Study:
@@ -72,9 +78,10 @@ def open_study(store, definition: studies.Study, settings: Settings, sampler) ->
             opt.set_user_attr("settings", settings.to_dict())
     else:
         for key, value in settings.to_dict().items():
-            if stored.get(key) != value:
-                raise ValueError(f"study {definition.name!r} in {describe(store)} was run with {key}={stored.get(key)}; "
-                                 f"rerun with {key}={stored.get(key)}, or use another --out or --storage")
+            was = stored.get(key, Settings.LEGACY.get(key))
+            if was != value:
+                raise ValueError(f"study {definition.name!r} in {describe(store)} was run with {key}={was}; "
+                                 f"rerun with {key}={was}, or use another --out or --storage")
         if search_space.space_from_json(opt.user_attrs.get("space", {})) != search_space.space_from_json(space_json):
             raise ValueError(f"study {definition.name!r} in {describe(store)} was run with another search space; "
                              f"use another --out or --storage for the new space")
@@ -83,7 +90,7 @@ def open_study(store, definition: studies.Study, settings: Settings, sampler) ->
 
 RECORDED = ("mode", "modes", "values", "escape_rate", "seeds", "config", "metrics", "hints", "train_mse", "val_mse",
             "approx_error", "curve", "grid_pred", "steps_done", "stopped", "seconds", "train_seconds", "backend",
-            "val_pred")
+            "val_pred", "stops", "pruned_at")
 """Everything a trial records as user attrs (the learning curve also as intermediate values); ``val_pred``
 (predictions on the validation rows) only when the study has more than one input feature."""
 
@@ -109,7 +116,10 @@ def tell(opt: optuna.Study, trial: optuna.Trial, outcome: dict[str, Any]) -> Non
             for key in RECORDED:
                 if key in outcome:
                     trial.set_user_attr(key, outcome[key])
-            opt.tell(trial, outcome["value"])
+            if outcome["stopped"] == PRUNED:  # see sweeps/pruning.py; Optuna's value: the last reported one
+                opt.tell(trial, state=TrialState.PRUNED)
+            else:
+                opt.tell(trial, outcome["value"])
     except UpdateFinishedTrialError:
         print(f"warning: trial {trial.number} was failed by another driver while it ran; its result is dropped",
               file=sys.stderr)

@@ -21,6 +21,7 @@ import numpy as np
 import mlpcore
 import mlpcore.train
 import studies
+from sweeps import pruning
 from sweeps.space import Space
 
 VALUE_CAP = 10.0
@@ -67,10 +68,11 @@ def evaluate(study_ref: str, params: dict[str, Any], seeds: list[int]) -> dict[s
     return combine([train_once(study_ref, params, seed) for seed in seeds])
 
 
-def train_once(study_ref: str, params: dict[str, Any] | None, seed: int) -> dict[str, Any]:
+def train_once(study_ref: str, params: dict[str, Any] | None, seed: int, rule: pruning.Rule | None = None) -> dict[str, Any]:
     """One training of the trial's config, from init seed ``seed``: a sweep's unit of work.
 
-    ``params`` None trains the study's baseline as declared, but for the seed.
+    ``params`` None trains the study's baseline as declared, but for the seed. ``rule`` (plain data from
+    `pruning.References`) stops the training early when it breaks it.
 
     A sweep hands each seed of a trial to the workers as its own task, so the repeats of a
     trial run side by side and no worker idles behind the last trial's last seeds.
@@ -78,7 +80,7 @@ def train_once(study_ref: str, params: dict[str, Any] | None, seed: int) -> dict
     t0 = time.perf_counter()
     try:
         _single_threaded_blas()
-        run = _one_run(*_study_and_data(study_ref), params, seed)
+        run = _one_run(*_study_and_data(study_ref), params, seed, rule)
     except Exception as e:  # reported as the trial's error; the sweep goes on
         return {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc(limit=6),
                 "seconds": time.perf_counter() - t0}
@@ -101,20 +103,25 @@ def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "value": float(np.median(values)),
         "values": values,
         "modes": [r["mode"] for r in runs],
+        "stops": [r.get("stopped") for r in runs],
         "escape_rate": float(np.mean([r["mode"] == "fit" for r in runs])),
         "seeds": [r["seed"] for r in runs],
         "seconds": seconds,
     }
 
 
-def _one_run(study, data, space: Space, params: dict[str, Any] | None, seed: int) -> dict[str, Any]:
+def _one_run(study, data, space: Space, params: dict[str, Any] | None, seed: int,
+             rule: pruning.Rule | None) -> dict[str, Any]:
     if params is None:
         cfg = study.baseline.replace(seed=int(seed))
     else:
         cfg = space.to_config(study.baseline, params, seed=seed)
-    r = mlpcore.fit(cfg, data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val)
-    d = r.diagnosis
     var_y = float(np.var(data.y_val))
+    # The driver reports the curve over diagnose's var_y (its formula here): the values the rule is made of.
+    reported_var_y = float(np.mean((data.y_val - data.y_val.mean(axis=0)) ** 2)) or 1.0
+    stop = None if rule is None else pruning.callback(rule, reported_var_y)
+    r = mlpcore.fit(cfg, data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val, on_checkpoint=stop)
+    d = r.diagnosis
     grid_pred = r.model.predict(data.x_grid)
     approx = None
     if data.y_grid is not None:
@@ -137,6 +144,7 @@ def _one_run(study, data, space: Space, params: dict[str, Any] | None, seed: int
         "grid_pred": _list(grid_pred),
         "steps_done": r.steps_done,
         "stopped": r.stopped,
+        "pruned_at": None if stop is None else stop.pruned_at,
         "train_seconds": r.seconds,
         "backend": r.backend,
     }

@@ -52,7 +52,7 @@ def test_a_rerun_with_nothing_left_starts_no_worker(tmp_path, tiny_study, monkey
 def test_everything_is_tracked(tmp_path, tiny_study):
     opt = run(tiny_study, trials=8, jobs=2, repeats=3, out=tmp_path, progress=False)
     attrs = opt.user_attrs
-    assert attrs["settings"] == {"seed": 0, "repeats": 3, "batch": BATCH}
+    assert attrs["settings"] == {"seed": 0, "repeats": 3, "batch": BATCH, "pruner": "none"}
     assert {"versions", "host", "command", "started", "ended", "git"} <= set(runs(opt)[0])
     assert len(attrs["grid"]["x"]) == 100 and attrs["baseline"]["mode"] in mlpcore_modes()
     for t in opt.trials:
