@@ -13,6 +13,7 @@ import tempfile
 import time
 import zlib
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -35,6 +36,13 @@ far below the overflow that would follow a few steps later.
 
 PLATEAU_TOL = 1e-3
 """With ``patience`` set, a checkpoint counts as progress when the training loss drops by this fraction."""
+
+CALLBACK_STOP = "callback"
+"""TrainResult.stopped when the checkpoint callback stopped training without naming a reason."""
+_OWN_REASONS = ("steps", "diverged", "plateau")
+
+OnCheckpoint = Callable[[int, np.ndarray, np.ndarray], "bool | str | None"]
+"""fit()'s checkpoint callback: (step, train losses so far, validation losses so far) -> stop?"""
 
 
 @dataclass(frozen=True)
@@ -62,7 +70,8 @@ class TrainResult:
     seconds: float
     backend: str
     stopped: str
-    """Why training ended: "steps" (budget spent), "diverged" or "plateau"."""
+    """Why training ended: "steps" (budget spent), "diverged", "plateau", or the reason the checkpoint
+    callback gave (see :func:`fit`)."""
     info: dict = field(default_factory=dict)
 
 
@@ -257,7 +266,7 @@ def _machine_lock(path: str):
 # --- fit -------------------------------------------------------------------------------------
 
 
-def fit(config: MLPConfig, x, y, *, x_val=None, y_val=None) -> TrainResult:
+def fit(config: MLPConfig, x, y, *, x_val=None, y_val=None, on_checkpoint: OnCheckpoint | None = None) -> TrainResult:
     """Train an MLP on (x, y) and diagnose the result.
 
     Parameters
@@ -267,6 +276,11 @@ def fit(config: MLPConfig, x, y, *, x_val=None, y_val=None) -> TrainResult:
     y : array of shape (n,) or (n, n_out)
     x_val, y_val : optional validation data of the same kind; the training data when omitted.
         Diagnosis and the validation curve use them.
+    on_checkpoint : optional callable ``(step, train_loss, val_loss) -> stop``, called at every checkpoint
+        of the curve (step 0 included, after a diverged one never), with the curve's losses so far as
+        read-only (k,) arrays, the last one at ``step``. A falsy return goes on; a non-empty string
+        stops training there and is the result's ``stopped`` (e.g. "pruned"); any other truthy value
+        stops it as ``CALLBACK_STOP``. The curve then ends at that checkpoint.
 
     Returns
     -------
@@ -309,6 +323,8 @@ def fit(config: MLPConfig, x, y, *, x_val=None, y_val=None) -> TrainResult:
     done, stopped, best, stale = 0, "steps", train_curve[0], 0
     if not np.isfinite(limit):
         stopped = "diverged"  # the initial loss itself overflowed
+    elif on_checkpoint is not None:
+        stopped = _callback_stop(on_checkpoint, 0, train_curve, val_curve) or stopped
     for target in checkpoint_steps(config.steps)[1:] if stopped == "steps" else []:
         k = int(target) - done
         taken = backend.run(xt, yt, None if sampler is None else sampler.take(k), k, limit)
@@ -321,6 +337,11 @@ def fit(config: MLPConfig, x, y, *, x_val=None, y_val=None) -> TrainResult:
         if taken < k or not np.isfinite(tr):
             stopped = "diverged"
             break
+        if on_checkpoint is not None:
+            reason = _callback_stop(on_checkpoint, done, train_curve, val_curve)
+            if reason:
+                stopped = reason
+                break
         if config.patience is not None:
             if tr < best * (1.0 - PLATEAU_TOL):
                 best, stale = tr, 0
@@ -334,3 +355,17 @@ def fit(config: MLPConfig, x, y, *, x_val=None, y_val=None) -> TrainResult:
     diagnosis = diagnose(model, x2, y2, xv, yv, curve=curve, diverged=stopped == "diverged")
     return TrainResult(model, curve, diagnosis, done, time.perf_counter() - t0, backend.name, stopped)
 
+
+def _callback_stop(on_checkpoint: OnCheckpoint, step: int, train_curve: list, val_curve: list) -> str | None:
+    """Call the checkpoint callback; the stop reason it gives, or None to go on."""
+    train, val = np.array(train_curve), np.array(val_curve)
+    train.flags.writeable = val.flags.writeable = False
+    answer = on_checkpoint(step, train, val)
+    if not answer:
+        return None
+    if isinstance(answer, str):
+        if answer in _OWN_REASONS:
+            raise ValueError(f"the checkpoint callback's stop reason {answer!r} is one of fit's own "
+                             f"{list(_OWN_REASONS)}; name it otherwise (e.g. 'pruned')")
+        return answer
+    return CALLBACK_STOP

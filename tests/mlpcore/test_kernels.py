@@ -460,3 +460,24 @@ def test_elementary_functions_agree_with_numpy_to_3_ulp(name, reference, args):
     assert _ulps(got, want)[normal].max() <= 3
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     np.testing.assert_array_equal(np.signbit(got[want == 0]), np.signbit(want[want == 0]))
+
+
+@pytest.mark.parametrize("case", [pytest.param(GRID[i], id=_id(GRID[i])) for i in (1, 7)])
+def test_the_checkpoint_callback_stops_both_backends_at_the_same_point(case):
+    cfg = _config(*case)
+    calls = {}
+
+    def stop_at_30(backend):
+        def stop(step, train_loss, val_loss):
+            calls.setdefault(backend, []).append(step)
+            return "pruned" if len(train_loss) == 30 else None
+        return stop
+
+    ref, got = (fit(cfg.replace(backend=b), X, Y, on_checkpoint=stop_at_30(b)) for b in ("numpy", "numba"))
+    assert got.stopped == ref.stopped == "pruned"
+    assert got.steps_done == ref.steps_done == train.checkpoint_steps(1000)[29]
+    assert calls["numba"] == calls["numpy"] == list(ref.curve.steps)
+    np.testing.assert_allclose(got.curve.train_loss, ref.curve.train_loss, rtol=RTOL)
+    np.testing.assert_allclose(got.curve.val_loss, ref.curve.val_loss, rtol=RTOL)
+    scale = np.max(np.abs(ref.model.theta))
+    np.testing.assert_allclose(got.model.theta, ref.model.theta, rtol=RTOL, atol=RTOL * 1e-3 * scale)

@@ -198,3 +198,62 @@ def test_the_machine_lock_lets_one_holder_in_at_a_time(tmp_path):
     for t in threads:
         t.join()
     assert events in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])
+
+
+class _StopAt:
+    """A checkpoint callback that records its calls and stops at the n-th, answering ``answer``."""
+
+    def __init__(self, n, answer):
+        self.n, self.answer, self.calls = n, answer, []
+
+    def __call__(self, step, train_loss, val_loss):
+        self.calls.append((step, train_loss.copy(), val_loss.copy()))
+        return self.answer if len(self.calls) == self.n else None
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("answer, stopped", [("pruned", "pruned"), (True, "callback"), (1, "callback")])
+def test_the_checkpoint_callback_stops_training_where_it_says(backend, answer, stopped):
+    cfg = SMALL.replace(backend=backend)
+    stop = _StopAt(5, answer)
+    r = fit(cfg, X, Y, x_val=X[::2], y_val=Y[::2], on_checkpoint=stop)
+    full = checkpoint_steps(cfg.steps)
+    assert r.stopped == stopped and r.steps_done == full[4]
+    assert [c[0] for c in stop.calls] == list(full[:5])  # step 0 included, one call a checkpoint
+    np.testing.assert_array_equal(r.curve.steps, full[:5])
+    for step, (k, tr, va) in enumerate(stop.calls):  # the curve so far, its last point at the step given
+        np.testing.assert_array_equal(tr, r.curve.train_loss[: step + 1])
+        np.testing.assert_array_equal(va, r.curve.val_loss[: step + 1])
+    np.testing.assert_allclose(r.curve.train_loss[-1], np.mean((r.model.predict(X) - Y) ** 2))
+    assert r.diagnosis.mode != "diverged"
+
+
+def test_a_callback_that_never_stops_changes_nothing():
+    stop = _StopAt(0, "pruned")
+    a, b = fit(SMALL, X, Y), fit(SMALL, X, Y, on_checkpoint=stop)
+    assert b.stopped == "steps" and len(stop.calls) == len(a.curve.steps)
+    np.testing.assert_array_equal(a.model.theta, b.model.theta)
+
+
+def test_the_callback_can_stop_at_step_0_and_sees_read_only_losses():
+    def stop(step, train_loss, val_loss):
+        with pytest.raises(ValueError, match="read-only"):
+            train_loss[0] = 0.0
+        return "pruned"
+
+    r = fit(SMALL, X, Y, on_checkpoint=stop)
+    assert r.stopped == "pruned" and r.steps_done == 0 and list(r.curve.steps) == [0]
+
+
+def test_the_callback_is_not_called_after_divergence():
+    steps = []
+    cfg = SMALL.replace(optimizer="sgd", lr=1e3, steps=100_000, x_scaling="none", y_scaling="none")
+    r = fit(cfg, X * 100, Y * 1000, on_checkpoint=lambda step, tr, va: steps.append(step))
+    assert r.stopped == "diverged" and steps and steps[-1] < r.steps_done
+    assert steps == list(r.curve.steps[: len(steps)])
+
+
+@pytest.mark.parametrize("reason", ["steps", "diverged", "plateau"])
+def test_a_callback_reason_that_is_one_of_fits_own_is_an_error(reason):
+    with pytest.raises(ValueError, match=f"stop reason '{reason}' is one of fit's own"):
+        fit(SMALL, X, Y, on_checkpoint=lambda step, tr, va: reason)
