@@ -20,13 +20,13 @@ How a step runs, by batch and network (each path exercised by tests/mlpcore/test
   samples over in increasing order of x; each unit is then active on a prefix or a suffix of
   them, its boundary found by a search from last step's, and the output is one line A x + B
   between consecutive boundaries. A step is one pass over the samples plus O(h) (while the
-  boundaries move little), not h passes: on seed 000, 0.27 us instead of 2.3
-  (benchmarks/README.md). The active sets are NumPy's own, bit for bit (see the section's
+  boundaries move little), not h passes (benchmarks/README.md has the figures). The active sets are NumPy's own, bit for bit (see the section's
   comment), so it is exact as the other paths are.
 
-File map: elementary functions; passes over the batch; the 1 -> h -> 1 path; the piecewise-
-linear path; layers; one sample at a time; optimizers; ``train_steps`` (the loop); ``mse_of``
-(the learning curve's losses); ``KernelBackend`` (what fit() calls).
+File map: elementary functions; passes over the batch; one compiled copy of a pass per code
+(``_per_code``, from the one table ``CODES``); the 1 -> h -> 1 path; the piecewise-linear path;
+layers; one sample at a time; optimizers; ``train_steps`` (the loop); ``mse_of`` (the learning
+curve's losses); ``KernelBackend`` (what fit() calls). ``warmup.py`` compiles it once per machine.
 It is one file because numba's cache is keyed on the file that holds a compiled function,
 not on the files it calls: split, an edit to a helper could leave a stale ``train_steps``.
 
@@ -69,27 +69,29 @@ from mlpcore.network import Network
 from mlpcore.optim import ADAM_BETA1, ADAM_BETA2, ADAM_EPS, OPTIMIZERS
 from mlpcore.scaling import Scaler
 
-# Kernel codes are literals, not an enumeration of the tables: numba's on-disk cache is keyed on
-# this file alone, so a code must not move when another module gains an entry.
-CODES = IDENTITY, RELU, LEAKY_RELU, ELU, TANH, SIGMOID, SOFTPLUS = range(7)
-SGD, MOMENTUM, ADAM = range(3)
-_ACTIVATION_KERNELS = {"identity": IDENTITY, "relu": RELU, "leaky_relu": LEAKY_RELU, "elu": ELU, "tanh": TANH,
-                       "sigmoid": SIGMOID, "softplus": SOFTPLUS}
-_OPTIMIZER_KERNELS = {"sgd": SGD, "momentum": MOMENTUM, "adam": ADAM}
+# Kernel codes are positions in these tables, not in activations.py's or optim.py's: numba's
+# on-disk cache is keyed on this file alone, so a code must not move when another module gains an
+# entry. An activation is added here, by name, and as a branch of ``act_and_slope``.
+_ACTIVATION_KERNELS = ("identity", "relu", "leaky_relu", "elu", "tanh", "sigmoid", "softplus")
+CODES = range(len(_ACTIVATION_KERNELS))
+"""Every activation code: each pass that evaluates an activation is compiled once per code."""
+IDENTITY, RELU, LEAKY_RELU, ELU, TANH, SIGMOID, SOFTPLUS = CODES
+_OPTIMIZER_KERNELS = ("sgd", "momentum", "adam")
+SGD, MOMENTUM, ADAM = range(len(_OPTIMIZER_KERNELS))
 _LOSS_KERNELS = ("mse",)
 
-ACTIVATION_CODES = {name: _ACTIVATION_KERNELS[name] for name in ACTIVATIONS if name in _ACTIVATION_KERNELS}
+ACTIVATION_CODES = {name: _ACTIVATION_KERNELS.index(name) for name in ACTIVATIONS if name in _ACTIVATION_KERNELS}
 """Name -> kernel code, for every entry of ``activations.ACTIVATIONS`` the kernel implements."""
-OPTIMIZER_CODES = {name: _OPTIMIZER_KERNELS[name] for name in OPTIMIZERS if name in _OPTIMIZER_KERNELS}
+OPTIMIZER_CODES = {name: _OPTIMIZER_KERNELS.index(name) for name in OPTIMIZERS if name in _OPTIMIZER_KERNELS}
 """Name -> kernel code, for every entry of ``optim.OPTIMIZERS`` the kernel implements."""
 
 SUM_MATH = {"reassoc", "contract"}
 """Fast-math flags of the passes that sum over samples: reorder and fuse, NaN and inf stay exact."""
 SMALL_BATCH = 8
-"""Batches of up to this many samples run one sample at a time (measured: as fast as passes at 8)."""
+"""Batches of up to this many samples run one sample at a time (as fast as passes at 8: benchmarks/README.md)."""
 CHUNK = 512
 """Samples per pass at most: bounds the buffers for large batches (smaller chunks would fit L1,
-but cost more in per-pass overhead than they save, measured at n = 500)."""
+but cost more in per-pass overhead than they save)."""
 ELEMENTWISE_MATH = {"contract"}
 """Fast-math flags of the elementwise passes: fuse a * b + c, never reorder (exp's range
 reduction relies on the order of its subtractions)."""
@@ -294,9 +296,9 @@ def act_and_slope(code, z, leaky_slope):
 def _per_code(codes, *, inline=False, **options):
     """Decorator of ``make(code) -> pass``: the dispatcher ``f(code, *pass's arguments)`` of its compiled copies.
 
-    The dispatcher is an if-chain over ``codes`` with a direct call in each branch (what LLVM
-    inlines and optimizes best: a loop over a tuple of functions, numba's ``literal_unroll``,
-    measured 1.5-2x slower a step). It is written out as source for that reason; ``inline``
+    The dispatcher is an if-chain over ``codes`` with a direct call in each branch, what LLVM
+    inlines and optimizes best (numba's ``literal_unroll`` over a tuple of the copies is a loop
+    with a switch inside, slower: benchmarks/README.md). It is written out as source; ``inline``
     inlines it into its callers, the copies are inlined or not as ``options`` say.
     """
 
@@ -845,7 +847,7 @@ def _layer_backward(grad, acts, slopes, deltas, cur, l, theta, w0, b0, fan_in, f
 # small batches the kernel instead runs network.py's forward and backward per sample, in
 # scalars, accumulating the gradient: the same math, summed in another order. It is inlined
 # into train_steps: a call that is not pays numba's reference counting, an atomic increment
-# and decrement for each of its 8 array arguments, per sample (a fifth of a batch-1 step).
+# and decrement for each of its 8 array arguments, per sample.
 # A layer's activations are a loop of their own over its units (``_units_pass``), which LLVM
 # vectorizes as it does the passes (tanh, sigmoid, softplus and elu are some 30 operations a
 # value; benchmarks/README.md has the figures).
@@ -903,7 +905,7 @@ def _sample_step(x, y, row, theta, grad, a, da, delta, sizes, offsets, bias, hid
 
 
 # --- the optimizers, as optim.py writes them ---------------------------------------------------
-# Inlined into train_steps, as _sample_step is, for the same reason: ~40 ns a step otherwise.
+# Inlined into train_steps, as _sample_step is, for the same reason (a call's reference counting).
 
 
 @njit(cache=True, forceinline=True, error_model="numpy")
@@ -969,7 +971,7 @@ def train_steps(theta, state, t, x, y, batches, k, limit, sizes, offsets, bias, 
     h = sizes[1]
     kinks, order = np.zeros(h, dtype=np.int64), np.arange(h)  # for _piecewise_step, carried from step to step
     bounds = np.empty(h + 2, dtype=np.uint64)  # unsigned: an index numba cannot prove >= 0 it wraps as
-    # Python does, and the wrap turns a vectorized loop's loads into gathers (2.5x slower, measured)
+    # Python does, and the wrap turns a vectorized loop's loads into gathers (slower: benchmarks/README.md)
     lines, sums, right = np.empty((2, h + 1)), np.empty((2, h + 1)), np.empty((2, h + 1))
     staged = False  # acts[0] holds the batch (one batch in one chunk stays there from step to step)
     piecewise_steps = 0  # steps taken on the piecewise path
@@ -1046,9 +1048,7 @@ def train_steps(theta, state, t, x, y, batches, k, limit, sizes, offsets, bias, 
 
 MATMUL_FORWARD = 512
 """Weights of a hidden-to-hidden layer from which fit()'s checkpoint losses take NumPy's forward
-pass (BLAS's matrix products) instead of mse_of. Measured on 500 samples, relu and tanh, mse_of
-takes 0.2-0.9x NumPy's time on one hidden layer of 4 to 128 units, 0.6-1.0x on two or three of
-16, 0.9-1.3x on two or three of 32, and up to 2x on three of 128."""
+pass (BLAS's matrix products) instead of mse_of, which is faster below (benchmarks/README.md)."""
 
 
 @njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
