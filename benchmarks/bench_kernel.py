@@ -9,6 +9,7 @@ shows medians and the speed-up over the section's reference row:
 - seed 004 style: 1 -> 10 (sigmoid, no bias) -> 1, SGD on one sample a step. Reference: the
   mlpcore NumPy backend.
 - wide: n = 500, 1 -> 64 -> 64 (tanh) -> 1, full-batch Adam. Reference: the mlpcore NumPy backend.
+- wider: n = 500, 1 -> 128 -> 128 -> 128 (tanh) -> 1, full-batch Adam, as wide.
 scikit-learn (MLPRegressor, one epoch of one batch a step), PyTorch (eager, CPU) and JAX (jit
 over a lax.fori_loop) rows appear when the package imports: `pip install -e ".[bench]"` for
 scikit-learn; torch and jax by hand. Compile times are excluded (each row warms up first).
@@ -80,14 +81,24 @@ def seed_004(steps):
     return case
 
 
-def wide(steps):
+def wide(steps, hidden=(64, 64), title="wide"):
     rng = np.random.default_rng(0)
     x = rng.uniform(-2, 2, (500, 1))
-    cfg = MLPConfig(hidden=(64, 64), activation="tanh", optimizer="adam", lr=1e-3)
-    case = Case("wide: n=500, 1-64-64-1 tanh, full-batch Adam", cfg, x, np.sin(2 * x), steps, "mlpcore numpy backend")
+    cfg = MLPConfig(hidden=hidden, activation="tanh", optimizer="adam", lr=1e-3)
+    case = Case(f"{title}: n=500, 1-{'-'.join(map(str, hidden))}-1 tanh, full-batch Adam", cfg, x, np.sin(2 * x),
+                steps, "mlpcore numpy backend")
     for backend in ("numpy", "numba"):
         case.rows[f"mlpcore {backend} {'backend' if backend == 'numpy' else 'kernel'}"] = _mlpcore_row(case, backend)
     return case
+
+
+def wider(steps):
+    return wide(steps, (128, 128, 128), "wider")
+
+
+CASES = (seed_000, seed_004, wide, wider)
+"""Each network, as make(steps) -> Case; STEPS[i] steps each."""
+STEPS = (5000, 20_000, 300, 100)
 
 
 def _batches(case, k):
@@ -225,7 +236,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="a tenth of the steps, for a smoke run")
     args = ap.parse_args()
     scale = 10 if args.quick else 1
-    cases = [seed_000(5000 // scale), seed_004(20_000 // scale), wide(300 // scale)]
+    cases = [make(steps // scale) for make, steps in zip(CASES, STEPS)]
     for module, (label, make_row) in LIBRARIES.items():
         if _optional(module) is not None:
             for case in cases:
@@ -234,6 +245,7 @@ def main() -> None:
         medians = us_per_step(case.rows, (), case.steps, args.repeats)
         print(f"\n{case.title}; {case.steps} steps, median of {args.repeats}; speed-up over: {case.reference}")
         print_table(medians, case.reference)
+
 
 if __name__ == "__main__":
     main()

@@ -20,13 +20,13 @@ How a step runs, by batch and network (each path exercised by tests/mlpcore/test
   samples over in increasing order of x; each unit is then active on a prefix or a suffix of
   them, its boundary found by a search from last step's, and the output is one line A x + B
   between consecutive boundaries. A step is one pass over the samples plus O(h) (while the
-  boundaries move little), not h passes: on seed 000, 0.27 us instead of 2.3
-  (benchmarks/README.md). The active sets are NumPy's own, bit for bit (see the section's
+  boundaries move little), not h passes (benchmarks/README.md has the figures). The active sets are NumPy's own, bit for bit (see the section's
   comment), so it is exact as the other paths are.
 
-File map: elementary functions; passes over the batch; the 1 -> h -> 1 path; the piecewise-
-linear path; layers; one sample at a time; optimizers; ``train_steps`` (the loop); ``mse_of``
-(the learning curve's losses); ``KernelBackend`` (what fit() calls).
+File map: elementary functions; passes over the batch; one compiled copy of a pass per code
+(``_per_code``, from the one table ``CODES``); the 1 -> h -> 1 path; the piecewise-linear path;
+layers; one sample at a time; optimizers; ``train_steps`` (the loop); ``mse_of`` (the learning
+curve's losses); ``KernelBackend`` (what fit() calls). ``warmup.py`` compiles it once per machine.
 It is one file because numba's cache is keyed on the file that holds a compiled function,
 not on the files it calls: split, an edit to a helper could leave a stale ``train_steps``.
 
@@ -53,6 +53,7 @@ fresh processes and load the same cache, so a sweep compiles once per machine, n
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import NamedTuple
 
@@ -68,27 +69,29 @@ from mlpcore.network import Network
 from mlpcore.optim import ADAM_BETA1, ADAM_BETA2, ADAM_EPS, OPTIMIZERS
 from mlpcore.scaling import Scaler
 
-# Kernel codes are literals, not an enumeration of the tables: numba's on-disk cache is keyed on
-# this file alone, so a code must not move when another module gains an entry.
-IDENTITY, RELU, LEAKY_RELU, ELU, TANH, SIGMOID, SOFTPLUS = range(7)
-SGD, MOMENTUM, ADAM = range(3)
-_ACTIVATION_KERNELS = {"identity": IDENTITY, "relu": RELU, "leaky_relu": LEAKY_RELU, "elu": ELU, "tanh": TANH,
-                       "sigmoid": SIGMOID, "softplus": SOFTPLUS}
-_OPTIMIZER_KERNELS = {"sgd": SGD, "momentum": MOMENTUM, "adam": ADAM}
+# Kernel codes are positions in these tables, not in activations.py's or optim.py's: numba's
+# on-disk cache is keyed on this file alone, so a code must not move when another module gains an
+# entry. An activation is added here, by name, and as a branch of ``act_and_slope``.
+_ACTIVATION_KERNELS = ("identity", "relu", "leaky_relu", "elu", "tanh", "sigmoid", "softplus")
+CODES = range(len(_ACTIVATION_KERNELS))
+"""Every activation code: each pass that evaluates an activation is compiled once per code."""
+IDENTITY, RELU, LEAKY_RELU, ELU, TANH, SIGMOID, SOFTPLUS = CODES
+_OPTIMIZER_KERNELS = ("sgd", "momentum", "adam")
+SGD, MOMENTUM, ADAM = range(len(_OPTIMIZER_KERNELS))
 _LOSS_KERNELS = ("mse",)
 
-ACTIVATION_CODES = {name: _ACTIVATION_KERNELS[name] for name in ACTIVATIONS if name in _ACTIVATION_KERNELS}
+ACTIVATION_CODES = {name: _ACTIVATION_KERNELS.index(name) for name in ACTIVATIONS if name in _ACTIVATION_KERNELS}
 """Name -> kernel code, for every entry of ``activations.ACTIVATIONS`` the kernel implements."""
-OPTIMIZER_CODES = {name: _OPTIMIZER_KERNELS[name] for name in OPTIMIZERS if name in _OPTIMIZER_KERNELS}
+OPTIMIZER_CODES = {name: _OPTIMIZER_KERNELS.index(name) for name in OPTIMIZERS if name in _OPTIMIZER_KERNELS}
 """Name -> kernel code, for every entry of ``optim.OPTIMIZERS`` the kernel implements."""
 
 SUM_MATH = {"reassoc", "contract"}
 """Fast-math flags of the passes that sum over samples: reorder and fuse, NaN and inf stay exact."""
 SMALL_BATCH = 8
-"""Batches of up to this many samples run one sample at a time (measured: as fast as passes at 8)."""
+"""Batches of up to this many samples run one sample at a time (as fast as passes at 8: benchmarks/README.md)."""
 CHUNK = 512
 """Samples per pass at most: bounds the buffers for large batches (smaller chunks would fit L1,
-but cost more in per-pass overhead than they save, measured at n = 500)."""
+but cost more in per-pass overhead than they save)."""
 ELEMENTWISE_MATH = {"contract"}
 """Fast-math flags of the elementwise passes: fuse a * b + c, never reorder (exp's range
 reduction relies on the order of its subtractions)."""
@@ -261,7 +264,7 @@ def _accumulate4(z, theta, p, stride, acts, l, j, b):
 
 
 @njit(cache=True, forceinline=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
-def _act(code, z, leaky_slope):
+def act_and_slope(code, z, leaky_slope):
     """(f(z), f'(z)) for one value, formula for formula as activations.py (f' is what backward multiplies by)."""
     if code == IDENTITY:
         return z, 1.0  # NumPy skips the multiply by f'; times 1.0 is exact
@@ -270,7 +273,7 @@ def _act(code, z, leaky_slope):
     if code == LEAKY_RELU:
         return (z if z > 0.0 else leaky_slope * z), (1.0 if z > 0.0 else leaky_slope)
     if code == ELU:
-        a = z if z > 0.0 else expm1(z)  # where z <= 0 (or NaN), np.minimum(z, 0) is z
+        a = z if z > 0.0 else (expm1(z) if z != 0.0 else 0.0)  # np.minimum(z, 0) is z, but +0 at z = -0
         return a, (1.0 if z > 0.0 else a + 1.0)
     if code == TANH:
         a = tanh(z)
@@ -281,71 +284,53 @@ def _act(code, z, leaky_slope):
     return (z if not z <= 0.0 else 0.0) + log1p_unit(exp(-abs(z))), 0.5 * (1.0 + tanh(0.5 * z))  # SOFTPLUS
 
 
-# The activation passes: acts[l + 1, o] = f(zs) and slopes[l, o] = f'(zs) with zs = z + w *
-# acts[l, j] + bias (the last term of the pre-activation and the bias join the activation's
-# pass, so a layer with one input is one pass per unit). One function per activation, each
-# calling _act with a constant code: with the code known, LLVM vectorizes the loop.
+# --- one compiled copy of a pass per code -------------------------------------------------------------
+# LLVM vectorizes a pass's loop over samples only where the activation is a constant, and only
+# one of several loops that sit in the branches of one function. So each pass that evaluates an
+# activation is written once, as ``make(code)``, and compiled once per code, the code a constant
+# (a closure's free variable) in each copy; a dispatcher ``f(code, ...)`` then calls the copy of
+# ``code``. Only the code may be a free variable: numba's cache keys a closure on its free
+# variables' pickle, and a compiled function pickles with a per-process id.
 
 
-@njit(cache=True, forceinline=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
-def _activation_pass(code, z, w, bias, acts, slopes, l, o, j, b, leaky_slope):
-    """acts[l + 1, o], slopes[l, o] = f, f' of (z + w * acts[l, j] + bias) for activation ``code``."""
-    for s in range(b):
-        acts[l + 1, o, s], slopes[l, o, s] = _act(code, (z[0, 0, s] + w * acts[l, j, s]) + bias, leaky_slope)
+def _per_code(codes, *, inline=False, **options):
+    """Decorator of ``make(code) -> pass``: the dispatcher ``f(code, *pass's arguments)`` of its compiled copies.
+
+    The dispatcher is an if-chain over ``codes`` with a direct call in each branch, what LLVM
+    inlines and optimizes best (numba's ``literal_unroll`` over a tuple of the copies is a loop
+    with a switch inside, slower: benchmarks/README.md). It is written out as source; ``inline``
+    inlines it into its callers, the copies are inlined or not as ``options`` say.
+    """
+
+    def build(make):
+        copies = {f"_{make.__name__}_{code}": njit(cache=True, error_model="numpy", **options)(make(code))
+                  for code in codes}
+        params = ", ".join(inspect.signature(make(codes[0])).parameters)
+        branches = [f"    {'if' if i == 0 else 'elif'} code == {code}:\n        return {name}({params})"
+                    for i, (code, name) in enumerate(zip(codes, copies))]
+        source = f"def {make.__name__}(code, {params}):\n" + "\n".join(branches) + "\n"
+        namespace = dict(copies)
+        exec(compile(source, f"<{make.__name__} dispatcher>", "exec"), namespace)
+        dispatcher = njit(forceinline=inline, error_model="numpy")(namespace[make.__name__])
+        dispatcher.__doc__ = f"{make.__name__}(code, {params}): the pass of ``code`` (see {make.__name__}.make)."
+        dispatcher.make = make
+        return dispatcher
+
+    return build
 
 
-@njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
-def _identity(z, w, bias, acts, slopes, l, o, j, b, leaky_slope):
-    _activation_pass(IDENTITY, z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
+@_per_code(CODES, fastmath=ELEMENTWISE_MATH)
+def _activate(code):
+    def activation_pass(z, w, bias, acts, slopes, l, o, j, b, leaky_slope):
+        """acts[l + 1, o], slopes[l, o] = f, f' of (z + w * acts[l, j] + bias).
 
+        The last term of the pre-activation and the bias join the activation's pass, so a layer
+        with one input is one pass per unit.
+        """
+        for s in range(b):
+            acts[l + 1, o, s], slopes[l, o, s] = act_and_slope(code, (z[0, 0, s] + w * acts[l, j, s]) + bias, leaky_slope)
 
-@njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
-def _relu(z, w, bias, acts, slopes, l, o, j, b, leaky_slope):
-    _activation_pass(RELU, z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
-
-
-@njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
-def _leaky_relu(z, w, bias, acts, slopes, l, o, j, b, leaky_slope):
-    _activation_pass(LEAKY_RELU, z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
-
-
-@njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
-def _elu(z, w, bias, acts, slopes, l, o, j, b, leaky_slope):
-    _activation_pass(ELU, z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
-
-
-@njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
-def _tanh(z, w, bias, acts, slopes, l, o, j, b, leaky_slope):
-    _activation_pass(TANH, z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
-
-
-@njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
-def _sigmoid(z, w, bias, acts, slopes, l, o, j, b, leaky_slope):
-    _activation_pass(SIGMOID, z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
-
-
-@njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
-def _softplus(z, w, bias, acts, slopes, l, o, j, b, leaky_slope):
-    _activation_pass(SOFTPLUS, z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
-
-
-@njit(cache=True, error_model="numpy")
-def _activate(code, z, w, bias, acts, slopes, l, o, j, b, leaky_slope):
-    """The activation pass of ``code`` (see above)."""
-    if code == IDENTITY:
-        _identity(z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
-    elif code == RELU:
-        _relu(z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
-    elif code == LEAKY_RELU:
-        _leaky_relu(z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
-    elif code == ELU:
-        _elu(z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
-    elif code == TANH:
-        _tanh(z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
-    elif code == SIGMOID:
-        _sigmoid(z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
-    else:
-        _softplus(z, w, bias, acts, slopes, l, o, j, b, leaky_slope)
+    return activation_pass
 
 
 @njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
@@ -459,67 +444,43 @@ def _weight_grad_and_backprop_last(acts, l, j, deltas, cur, o, w, slopes, b):
 RECOMPUTED = (IDENTITY, RELU, LEAKY_RELU)
 
 
-@njit(cache=True, forceinline=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
-def _push_pass(code, acts, out, u, b, leaky_slope):
-    """out += v * f(x * w + bias) for two hidden units u = (w, bias, v) x 2, x = acts[0, 0]: their terms of the
-    output's ``acts @ W``, in unit order (two units a pass: one load of x and one store of out)."""
-    w0, c0, v0, w1, c1, v1 = u[0], u[1], u[2], u[3], u[4], u[5]
-    for s in range(b):
-        x = acts[0, 0, s]
-        a0, _ = _act(code, x * w0 + c0, leaky_slope)
-        a1, _ = _act(code, x * w1 + c1, leaky_slope)
-        out[0, 0, s] = (out[0, 0, s] + v0 * a0) + v1 * a1
+@_per_code(RECOMPUTED, inline=True, fastmath=ELEMENTWISE_MATH)
+def _push(code):
+    def push_pass(acts, out, u, b, leaky_slope):
+        """out += v * f(x * w + bias) for two hidden units u = (w, bias, v) x 2, x = acts[0, 0]: their terms of
+        the output's ``acts @ W``, in unit order (two units a pass: one load of x and one store of out)."""
+        w0, c0, v0, w1, c1, v1 = u[0], u[1], u[2], u[3], u[4], u[5]
+        for s in range(b):
+            x = acts[0, 0, s]
+            a0, _ = act_and_slope(code, x * w0 + c0, leaky_slope)
+            a1, _ = act_and_slope(code, x * w1 + c1, leaky_slope)
+            out[0, 0, s] = (out[0, 0, s] + v0 * a0) + v1 * a1
+
+    return push_pass
 
 
-@njit(cache=True, forceinline=True, fastmath=SUM_MATH, error_model="numpy")
-def _pull_pass(code, acts, deltas, u, g, b, leaky_slope):
-    """The gradients of two hidden units u = (w, bias, v) x 2, activations recomputed, into g = (w, bias, v) x 2."""
-    w0, c0, v0, w1, c1, v1 = u[0], u[1], u[2], u[3], u[4], u[5]
-    gw0 = gc0 = gv0 = gw1 = gc1 = gv1 = 0.0
-    for s in range(b):
-        x = acts[0, 0, s]
-        d = deltas[0, 0, s]
-        a0, da0 = _act(code, x * w0 + c0, leaky_slope)
-        a1, da1 = _act(code, x * w1 + c1, leaky_slope)
-        gv0 += a0 * d
-        gv1 += a1 * d
-        dz0 = (v0 * d) * da0
-        dz1 = (v1 * d) * da1
-        gw0 += x * dz0
-        gw1 += x * dz1
-        gc0 += dz0
-        gc1 += dz1
-    g[0], g[1], g[2], g[3], g[4], g[5] = gw0, gc0, gv0, gw1, gc1, gv1
+@_per_code(RECOMPUTED, inline=True, fastmath=SUM_MATH)
+def _pull(code):
+    def pull_pass(acts, deltas, u, g, b, leaky_slope):
+        """The gradients of two hidden units u = (w, bias, v) x 2, activations recomputed, into g = (w, bias, v) x 2."""
+        w0, c0, v0, w1, c1, v1 = u[0], u[1], u[2], u[3], u[4], u[5]
+        gw0 = gc0 = gv0 = gw1 = gc1 = gv1 = 0.0
+        for s in range(b):
+            x = acts[0, 0, s]
+            d = deltas[0, 0, s]
+            a0, da0 = act_and_slope(code, x * w0 + c0, leaky_slope)
+            a1, da1 = act_and_slope(code, x * w1 + c1, leaky_slope)
+            gv0 += a0 * d
+            gv1 += a1 * d
+            dz0 = (v0 * d) * da0
+            dz1 = (v1 * d) * da1
+            gw0 += x * dz0
+            gw1 += x * dz1
+            gc0 += dz0
+            gc1 += dz1
+        g[0], g[1], g[2], g[3], g[4], g[5] = gw0, gc0, gv0, gw1, gc1, gv1
 
-
-@njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
-def _push_identity(acts, out, u, b, leaky_slope):
-    _push_pass(IDENTITY, acts, out, u, b, leaky_slope)
-
-
-@njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
-def _push_relu(acts, out, u, b, leaky_slope):
-    _push_pass(RELU, acts, out, u, b, leaky_slope)
-
-
-@njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
-def _push_leaky_relu(acts, out, u, b, leaky_slope):
-    _push_pass(LEAKY_RELU, acts, out, u, b, leaky_slope)
-
-
-@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
-def _pull_identity(acts, deltas, u, g, b, leaky_slope):
-    _pull_pass(IDENTITY, acts, deltas, u, g, b, leaky_slope)
-
-
-@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
-def _pull_relu(acts, deltas, u, g, b, leaky_slope):
-    _pull_pass(RELU, acts, deltas, u, g, b, leaky_slope)
-
-
-@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
-def _pull_leaky_relu(acts, deltas, u, g, b, leaky_slope):
-    _pull_pass(LEAKY_RELU, acts, deltas, u, g, b, leaky_slope)
+    return pull_pass
 
 
 @njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
@@ -561,12 +522,7 @@ def _recomputed_chunk(hidden, output, theta, offsets, h, bias, acts, slopes, del
     _zero(z, 0, 0, b)
     for j in range(0, h, 2):
         _unit_pair(u, theta, offsets, h, bias, j)
-        if hidden == IDENTITY:
-            _push_identity(acts, z, u, b, leaky_slope)
-        elif hidden == RELU:
-            _push_relu(acts, z, u, b, leaky_slope)
-        else:
-            _push_leaky_relu(acts, z, u, b, leaky_slope)
+        _push(hidden, acts, z, u, b, leaky_slope)
     b_out = theta[offsets[1, 1]] if bias else 0.0
     if output == IDENTITY:  # (the default): residual, delta and the bias's gradient in one pass
         _linear_output_delta(z, b_out, targets, c0, deltas, b, scale, g)
@@ -579,12 +535,7 @@ def _recomputed_chunk(hidden, output, theta, offsets, h, bias, acts, slopes, del
         grad[offsets[1, 1]] += bias_grad
     for j in range(0, h, 2):
         _unit_pair(u, theta, offsets, h, bias, j)
-        if hidden == IDENTITY:
-            _pull_identity(acts, deltas, u, g, b, leaky_slope)
-        elif hidden == RELU:
-            _pull_relu(acts, deltas, u, g, b, leaky_slope)
-        else:
-            _pull_leaky_relu(acts, deltas, u, g, b, leaky_slope)
+        _pull(hidden, acts, deltas, u, g, b, leaky_slope)
         for t in range(min(2, h - j)):
             grad[offsets[0, 0] + j + t] += g[3 * t]
             if bias:
@@ -740,84 +691,30 @@ def _segment_lines(lines, order, theta, offsets, h, bias, leak):
         lines[0, r + 1], lines[1, r + 1] = a, b
 
 
-@njit(cache=True, forceinline=True, fastmath=SUM_MATH, error_model="numpy")
-def _segments_pass(code, xs, ys, bounds, lines, sums, nseg, scale, leaky_slope):
-    """Forward and output delta of every sample, one line per segment; returns sum(r**2).
+@_per_code(CODES, inline=True, fastmath=SUM_MATH)
+def _segments(code):
+    def segments_pass(xs, ys, bounds, lines, sums, nseg, scale, leaky_slope):
+        """Forward and output delta of every sample, one line per segment; returns sum(r**2).
 
-    sums[:, s] = (sum of delta, sum of x * delta) over segment s; delta is _output_delta's
-    (2 r / n, times f' of output activation ``code``), never stored.
-    """
-    sq = 0.0
-    for s in range(nseg):
-        a, b = lines[0, s], lines[1, s]
-        d_sum = xd_sum = 0.0
-        for i in range(bounds[s], bounds[s + 1]):  # unsigned: see train_steps's bounds
-            x = xs[0, i]
-            yhat, slope = _act(code, a * x + b, leaky_slope)
-            r = yhat - ys[0, i]
-            sq += r * r
-            d = (scale * r) * slope
-            d_sum += d
-            xd_sum += x * d
-        sums[0, s], sums[1, s] = d_sum, xd_sum
-    return sq
+        sums[:, s] = (sum of delta, sum of x * delta) over segment s; delta is _output_delta's
+        (the loss's gradient, times f' of the output activation), never stored.
+        """
+        sq = 0.0
+        for s in range(nseg):
+            a, b = lines[0, s], lines[1, s]
+            d_sum = xd_sum = 0.0
+            for i in range(bounds[s], bounds[s + 1]):  # unsigned: see train_steps's bounds
+                x = xs[0, i]
+                yhat, slope = act_and_slope(code, a * x + b, leaky_slope)
+                r = yhat - ys[0, i]
+                sq += r * r
+                d = (scale * r) * slope
+                d_sum += d
+                xd_sum += x * d
+            sums[0, s], sums[1, s] = d_sum, xd_sum
+        return sq
 
-
-# One function per output activation, each calling _segments_pass with a constant code, for the
-# reason given above _activation_pass: with the code known, LLVM vectorizes the inner loop.
-
-
-@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
-def _segments_identity(xs, ys, bounds, lines, sums, nseg, scale, leaky_slope):
-    return _segments_pass(IDENTITY, xs, ys, bounds, lines, sums, nseg, scale, leaky_slope)
-
-
-@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
-def _segments_relu(xs, ys, bounds, lines, sums, nseg, scale, leaky_slope):
-    return _segments_pass(RELU, xs, ys, bounds, lines, sums, nseg, scale, leaky_slope)
-
-
-@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
-def _segments_leaky_relu(xs, ys, bounds, lines, sums, nseg, scale, leaky_slope):
-    return _segments_pass(LEAKY_RELU, xs, ys, bounds, lines, sums, nseg, scale, leaky_slope)
-
-
-@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
-def _segments_elu(xs, ys, bounds, lines, sums, nseg, scale, leaky_slope):
-    return _segments_pass(ELU, xs, ys, bounds, lines, sums, nseg, scale, leaky_slope)
-
-
-@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
-def _segments_tanh(xs, ys, bounds, lines, sums, nseg, scale, leaky_slope):
-    return _segments_pass(TANH, xs, ys, bounds, lines, sums, nseg, scale, leaky_slope)
-
-
-@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
-def _segments_sigmoid(xs, ys, bounds, lines, sums, nseg, scale, leaky_slope):
-    return _segments_pass(SIGMOID, xs, ys, bounds, lines, sums, nseg, scale, leaky_slope)
-
-
-@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
-def _segments_softplus(xs, ys, bounds, lines, sums, nseg, scale, leaky_slope):
-    return _segments_pass(SOFTPLUS, xs, ys, bounds, lines, sums, nseg, scale, leaky_slope)
-
-
-@njit(cache=True, forceinline=True, error_model="numpy")
-def _segments(code, xs, ys, bounds, lines, sums, nseg, scale, leaky_slope):
-    """The segment pass of output activation ``code`` (see _segments_pass)."""
-    if code == IDENTITY:
-        return _segments_identity(xs, ys, bounds, lines, sums, nseg, scale, leaky_slope)
-    if code == RELU:
-        return _segments_relu(xs, ys, bounds, lines, sums, nseg, scale, leaky_slope)
-    if code == LEAKY_RELU:
-        return _segments_leaky_relu(xs, ys, bounds, lines, sums, nseg, scale, leaky_slope)
-    if code == ELU:
-        return _segments_elu(xs, ys, bounds, lines, sums, nseg, scale, leaky_slope)
-    if code == TANH:
-        return _segments_tanh(xs, ys, bounds, lines, sums, nseg, scale, leaky_slope)
-    if code == SIGMOID:
-        return _segments_sigmoid(xs, ys, bounds, lines, sums, nseg, scale, leaky_slope)
-    return _segments_softplus(xs, ys, bounds, lines, sums, nseg, scale, leaky_slope)
+    return segments_pass
 
 
 @njit(cache=True, forceinline=True, error_model="numpy")
@@ -950,36 +847,20 @@ def _layer_backward(grad, acts, slopes, deltas, cur, l, theta, w0, b0, fan_in, f
 # small batches the kernel instead runs network.py's forward and backward per sample, in
 # scalars, accumulating the gradient: the same math, summed in another order. It is inlined
 # into train_steps: a call that is not pays numba's reference counting, an atomic increment
-# and decrement for each of its 8 array arguments, per sample (a fifth of a batch-1 step).
-# A layer's activations are a loop of their own over its units (``_activate_units``), which
-# LLVM vectorizes as it does the passes: the sigmoid batch-1 step of seed 004 went from 0.20 to
-# 0.15 us with it (tanh, sigmoid, softplus and elu are some 30 operations a value).
+# and decrement for each of its 8 array arguments, per sample.
+# A layer's activations are a loop of their own over its units (``_units_pass``), which LLVM
+# vectorizes as it does the passes (tanh, sigmoid, softplus and elu are some 30 operations a
+# value; benchmarks/README.md has the figures).
 
 
-@njit(cache=True, forceinline=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
-def _units_pass(code, a, da, l, fan_out, leaky_slope):
-    """a[l + 1, o], da[l, o] = f, f' of a[l + 1, o] (the pre-activation) for every unit o of layer l."""
-    for o in range(fan_out):
-        a[l + 1, o], da[l, o] = _act(code, a[l + 1, o], leaky_slope)
+@_per_code(CODES, inline=True, forceinline=True, fastmath=ELEMENTWISE_MATH)
+def _units_pass(code):
+    def units_pass(a, da, l, fan_out, leaky_slope):
+        """a[l + 1, o], da[l, o] = f, f' of a[l + 1, o] (the pre-activation) for every unit o of layer l."""
+        for o in range(fan_out):
+            a[l + 1, o], da[l, o] = act_and_slope(code, a[l + 1, o], leaky_slope)
 
-
-@njit(cache=True, forceinline=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
-def _activate_units(code, a, da, l, fan_out, leaky_slope):
-    """_units_pass of activation ``code``, each branch with its code known, so that LLVM vectorizes the loop."""
-    if code == IDENTITY:
-        _units_pass(IDENTITY, a, da, l, fan_out, leaky_slope)
-    elif code == RELU:
-        _units_pass(RELU, a, da, l, fan_out, leaky_slope)
-    elif code == LEAKY_RELU:
-        _units_pass(LEAKY_RELU, a, da, l, fan_out, leaky_slope)
-    elif code == ELU:
-        _units_pass(ELU, a, da, l, fan_out, leaky_slope)
-    elif code == TANH:
-        _units_pass(TANH, a, da, l, fan_out, leaky_slope)
-    elif code == SIGMOID:
-        _units_pass(SIGMOID, a, da, l, fan_out, leaky_slope)
-    else:
-        _units_pass(SOFTPLUS, a, da, l, fan_out, leaky_slope)
+    return units_pass
 
 
 @njit(cache=True, forceinline=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
@@ -1000,7 +881,7 @@ def _sample_step(x, y, row, theta, grad, a, da, delta, sizes, offsets, bias, hid
             for j in range(fan_in):
                 z += a[l, j] * theta[w0 + j * fan_out + o]
             a[l + 1, o] = z + theta[b0 + o] if bias else z
-        _activate_units(code, a, da, l, fan_out, leaky_slope)
+        _units_pass(code, a, da, l, fan_out, leaky_slope)
     sq = 0.0
     for o in range(sizes[depth]):
         r = a[depth, o] - y[row, o]
@@ -1024,7 +905,7 @@ def _sample_step(x, y, row, theta, grad, a, da, delta, sizes, offsets, bias, hid
 
 
 # --- the optimizers, as optim.py writes them ---------------------------------------------------
-# Inlined into train_steps, as _sample_step is, for the same reason: ~40 ns a step otherwise.
+# Inlined into train_steps, as _sample_step is, for the same reason (a call's reference counting).
 
 
 @njit(cache=True, forceinline=True, error_model="numpy")
@@ -1090,7 +971,7 @@ def train_steps(theta, state, t, x, y, batches, k, limit, sizes, offsets, bias, 
     h = sizes[1]
     kinks, order = np.zeros(h, dtype=np.int64), np.arange(h)  # for _piecewise_step, carried from step to step
     bounds = np.empty(h + 2, dtype=np.uint64)  # unsigned: an index numba cannot prove >= 0 it wraps as
-    # Python does, and the wrap turns a vectorized loop's loads into gathers (2.5x slower, measured)
+    # Python does, and the wrap turns a vectorized loop's loads into gathers (slower: benchmarks/README.md)
     lines, sums, right = np.empty((2, h + 1)), np.empty((2, h + 1)), np.empty((2, h + 1))
     staged = False  # acts[0] holds the batch (one batch in one chunk stays there from step to step)
     piecewise_steps = 0  # steps taken on the piecewise path
@@ -1167,9 +1048,7 @@ def train_steps(theta, state, t, x, y, batches, k, limit, sizes, offsets, bias, 
 
 MATMUL_FORWARD = 512
 """Weights of a hidden-to-hidden layer from which fit()'s checkpoint losses take NumPy's forward
-pass (BLAS's matrix products) instead of mse_of. Measured on 500 samples, relu and tanh, mse_of
-takes 0.2-0.9x NumPy's time on one hidden layer of 4 to 128 units, 0.6-1.0x on two or three of
-16, 0.9-1.3x on two or three of 32, and up to 2x on three of 128."""
+pass (BLAS's matrix products) instead of mse_of, which is faster below (benchmarks/README.md)."""
 
 
 @njit(cache=True, fastmath=SUM_MATH, error_model="numpy")

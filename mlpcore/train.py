@@ -7,11 +7,8 @@ same math, the same batches and the same stopping rule.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 import time
-import zlib
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -176,91 +173,20 @@ class NumpyBackend:
 
 
 def make_backend(config: MLPConfig, net: Network):
-    """The backend ``config.backend`` asks for; ``auto`` takes the compiled kernel when numba imports."""
+    """The backend ``config.backend`` asks for; ``auto`` takes the compiled kernel, or NumPy with a
+    RuntimeWarning saying why when numba does not import (it is a required dependency)."""
     if config.backend in ("auto", "numba"):
         try:
             from mlpcore.kernels import KernelBackend
-        except ImportError:
+        except ImportError as e:
             if config.backend == "numba":
-                raise ValueError("backend 'numba' needs the numba package; pip install numba, or use backend='numpy'") from None
+                raise ValueError(f"backend 'numba' needs a working numba, and importing the kernel failed: {e}; "
+                                 f"pip install numba, or use backend='numpy'") from e
+            warnings.warn(f"backend 'auto' runs on NumPy, slower: importing the numba kernel failed: {e}",
+                          RuntimeWarning, stacklevel=3)
         else:
             return KernelBackend(config, net)
     return NumpyBackend(config, net)
-
-
-def warm_up() -> str:
-    """Make this process's first fit fast: load the compiled kernel, or compile it. Returns the backend "auto" gets.
-
-    Processes that start together on a fresh machine (a sweep's workers) take turns, under a
-    lock file: the first compiles and fills numba's cache, the others then load it (0.4 s)
-    instead of all compiling at once (each ~2x slower when they share the cores). Once the
-    cache is filled for this kernel source, the lock file says so, and later processes load
-    it side by side without waiting for each other.
-    """
-    try:
-        from mlpcore import kernels
-    except ImportError:
-        return "numpy"
-    lock = _lock_path(kernels.__file__)
-    stamp = _source_stamp(kernels.__file__)
-    if _read_text(lock) == stamp:
-        _first_fit()
-    else:
-        with _machine_lock(lock) as f:
-            _first_fit()
-            if f is not None:
-                f.truncate(0)
-                f.write(stamp)
-    return "numba"
-
-
-def _first_fit() -> None:
-    x = np.linspace(0.0, 1.0, 4)
-    fit(MLPConfig(hidden=(2,), steps=2, backend="numba"), x, x)
-
-
-def _lock_path(source: str) -> str:
-    """The lock file of the compiled kernel from ``source`` (one per installed copy of mlpcore)."""
-    return os.path.join(tempfile.gettempdir(), f"mlpcore-kernel-{zlib.crc32(source.encode()):08x}.lock")
-
-
-def _source_stamp(path: str) -> str:
-    """What numba's cache of a source file is valid for: the numba version and the file's size and time."""
-    import numba
-
-    st = os.stat(path)
-    return f"numba {numba.__version__} {path} {st.st_size} {st.st_mtime_ns}"
-
-
-def _read_text(path: str) -> str | None:
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return None
-
-
-@contextlib.contextmanager
-def _machine_lock(path: str):
-    """An exclusive lock on the file ``path``, shared by this machine's processes; yields the file (open for
-    appending), or None where there is no lock (no fcntl, or the file cannot be opened)."""
-    try:
-        import fcntl
-    except ImportError:
-        yield None
-        return
-    try:
-        f = open(path, "a")
-    except OSError:  # e.g. another user's lock file: go on unlocked, as without fcntl
-        yield None
-        return
-    with f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield f
-        finally:
-            f.flush()
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 # --- fit -------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import optuna
 from optuna.trial import TrialState
 
 import studies
-from mlpcore.train import warm_up as warm_up_kernel
+from mlpcore.warmup import warm_up as warm_up_kernel
 from sweeps import space as search_space
 from sweeps import userdata
 from sweeps.liveness import Driver

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 import mlpcore
-import mlpcore.train
+import mlpcore.warmup
 import studies
 from sweeps import pruning
 from sweeps.space import Space
@@ -49,7 +49,7 @@ def prepare(study_ref: str) -> None:
     """Ready a fresh worker before its first trial: imports, the study's data, the compiled kernel."""
     _single_threaded_blas()
     _study_and_data(study_ref)
-    mlpcore.train.warm_up()
+    mlpcore.warmup.warm_up()
     # What is loaded now lives as long as the worker: keep it out of the garbage collector's
     # sight. Each full collection would otherwise walk its ~130k objects (30 ms), and loky runs
     # one every second between tasks (without psutil): 2-3 ms a training on sqrt.

@@ -21,13 +21,13 @@ import numpy as np
 import pytest
 
 from mlpcore import MLPConfig, fit, train
-from mlpcore.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
+from mlpcore.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS, LEAKY_SLOPE, OUTPUT_ACTIVATIONS
 from mlpcore.network import Network, init_params, layout_for
-from mlpcore.optim import OPTIMIZERS
+from mlpcore.optim import ADAM_BETA1, ADAM_BETA2, ADAM_EPS, OPTIMIZERS
 from mlpcore.scaling import Scaler
 from mlpcore.train import NumpyBackend
 
-kernels = pytest.importorskip("mlpcore.kernels", reason="numba is not installed")
+from mlpcore import kernels  # numba is a required dependency: a missing or broken one fails here, loudly
 
 RTOL = 1e-9
 _rng = np.random.default_rng(7)
@@ -481,3 +481,36 @@ def test_the_checkpoint_callback_stops_both_backends_at_the_same_point(case):
     np.testing.assert_allclose(got.curve.val_loss, ref.curve.val_loss, rtol=RTOL)
     scale = np.max(np.abs(ref.model.theta))
     np.testing.assert_allclose(got.model.theta, ref.model.theta, rtol=RTOL, atol=RTOL * 1e-3 * scale)
+
+
+# --- formulas written twice, NumPy's and the kernel's, compared entry by entry --------------------------
+
+Z = np.concatenate([_rng.uniform(-30.0, 30.0, 2000), _rng.uniform(-1e-3, 1e-3, 200), SPECIALS, -SPECIALS])
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_the_kernels_activation_and_slope_are_activations_py_entry_by_entry(name):
+    code = kernels.ACTIVATION_CODES[name]
+    got = np.array([kernels.act_and_slope(code, z, LEAKY_SLOPE) for z in Z.tolist()])
+    act = ACTIVATIONS[name]
+    with np.errstate(all="ignore"):
+        a = act.f(Z)
+        da = act.df(Z, a)
+    for kernel, numpy in ((got[:, 0], a), (got[:, 1], da)):  # the kernel's exp and tanh are within 3 ulp
+        np.testing.assert_allclose(kernel, numpy, rtol=1e-14, atol=1e-15)
+        np.testing.assert_array_equal(np.signbit(kernel[numpy == 0]), np.signbit(numpy[numpy == 0]))
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_the_kernels_optimizer_step_is_optim_pys_bit_for_bit(name):
+    rng = np.random.default_rng(11)
+    theta = rng.standard_normal(37)
+    mine = theta.copy()
+    opt = OPTIMIZERS[name]([theta], lr=0.01, momentum=0.8)
+    state = np.zeros((2, len(theta)))
+    hp = kernels.Hyper(0.01, 0.8, 0.0, LEAKY_SLOPE, ADAM_BETA1, ADAM_BETA2, ADAM_EPS)
+    for t in range(1, 6):
+        grad = rng.standard_normal(len(theta)) * 10.0 ** rng.integers(-6, 3)
+        opt.step([theta], [grad])
+        kernels._update(kernels.OPTIMIZER_CODES[name], mine, grad, state, t, hp)
+        np.testing.assert_array_equal(mine, theta)

@@ -144,62 +144,6 @@ def test_predict_rejects_wrong_width():
         r.model.predict(np.ones((3, 2)))
 
 
-def test_warm_up_readies_the_backend_auto_uses():
-    from mlpcore.train import warm_up
-
-    backend = warm_up()
-    x = np.linspace(0.0, 1.0, 8)
-    assert fit(MLPConfig(hidden=(3,), steps=5), x, x).backend == backend
-
-
-def test_warm_up_takes_turns_only_until_the_kernel_cache_is_filled(monkeypatch):
-    import mlpcore.train as train
-    from mlpcore import kernels
-
-    locked = []
-    real_lock = train._machine_lock
-
-    def spy(path):
-        locked.append(path)
-        return real_lock(path)
-
-    monkeypatch.setattr(train, "_machine_lock", spy)
-    train.warm_up()  # fills the stamp, whatever the lock file said before
-    locked.clear()
-    train.warm_up()
-    assert locked == []  # the cache is known to be filled: no waiting for other processes
-    with open(train._lock_path(kernels.__file__), "w") as f:
-        f.write("numba 0.0 a stale stamp")
-    train.warm_up()
-    assert len(locked) == 1  # a stale stamp (another kernel source or numba): take turns again
-    locked.clear()
-    train.warm_up()
-    assert locked == []
-
-
-def test_the_machine_lock_lets_one_holder_in_at_a_time(tmp_path):
-    import threading
-    import time
-
-    from mlpcore.train import _machine_lock
-
-    name = str(tmp_path / "test.lock")
-    events = []
-
-    def hold(tag):
-        with _machine_lock(name):
-            events.append(f"{tag} in")
-            time.sleep(0.2)
-            events.append(f"{tag} out")
-
-    threads = [threading.Thread(target=hold, args=(tag,)) for tag in "ab"]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert events in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])
-
-
 class _StopAt:
     """A checkpoint callback that records its calls and stops at the n-th, answering ``answer``."""
 
@@ -257,3 +201,13 @@ def test_the_callback_is_not_called_after_divergence():
 def test_a_callback_reason_that_is_one_of_fits_own_is_an_error(reason):
     with pytest.raises(ValueError, match=f"stop reason '{reason}' is one of fit's own"):
         fit(SMALL, X, Y, on_checkpoint=lambda step, tr, va: reason)
+
+
+def test_auto_says_so_when_it_falls_back_to_numpy_and_numba_fails_loudly(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "mlpcore.kernels", None)  # as if numba (and so the kernel) did not import
+    with pytest.warns(RuntimeWarning, match="backend 'auto' runs on NumPy"):
+        assert fit(SMALL.replace(backend="auto", steps=3), X, Y).backend == "numpy"
+    with pytest.raises(ValueError, match="backend 'numba' needs a working numba"):
+        fit(SMALL.replace(backend="numba", steps=3), X, Y)
