@@ -86,8 +86,41 @@ def cmd_run(args) -> int:
     out_dir = Path(args.out) / opt.study_name
     write_outputs(opt, out_dir)
     print(summary(opt, out_dir))
+    if args.explain:
+        run_explain(args, opt)
     if args.report:
         write_run_report(args, opt)
+    return 0
+
+
+def run_explain(args, opt) -> None:
+    """The counterfactual analysis after a run's search, before its report (a failure only warns)."""
+    from sweeps.explain import analyse
+    from sweeps.results import complete_trials
+
+    if not complete_trials(opt):
+        return
+    try:
+        print("explain: " + analyse(args.study, out=args.out, storage=args.storage, jobs=args.jobs, opt=opt)["fix"]["sentence"])
+    except Exception as e:  # noqa: BLE001 - the sweep is stored; the analysis can be rerun alone
+        print(f"warning: the analysis was not finished ({type(e).__name__}: {e}); the sweep is stored; "
+              f"retry with: python -m sweeps explain {args.study}", file=sys.stderr)
+
+
+def cmd_explain(args) -> int:
+    from sweeps.explain import analyse
+
+    doc = analyse(args.study, out=args.out, storage=args.storage, repeats=args.repeats, jobs=args.jobs)
+    if args.json:
+        fix = doc["fix"]
+        head = {"changes": fix["changes"], "escape_rate": fix["escape_rate"], "repeats": doc["repeats"],
+                "path": doc["path"], "swaps": doc["swaps"]}
+        print(json.dumps(head | {k: v for k, v in doc.items() if k not in head}, indent=1))
+        return 0
+    print(f"{doc['study']}: the question's config from {doc['repeats']} seeds: {doc['question']['modes_text']}")
+    print(doc["fix"]["sentence"])
+    for s in doc["swaps"]:
+        print(f"  {s['direction']:<22} {s['setting']:<18} -> {json.dumps(s['to']):<22} {s['modes_text']}")
     return 0
 
 
@@ -151,6 +184,8 @@ COMMANDS: dict[str, tuple[Callable, str]] = {
     "run": (cmd_run, "run or resume the sweep of a study"),
     "best": (cmd_best, "the best config of a study's sweep, as JSON on stdout"),
     "diagnose": (cmd_diagnose, "fit a config on a study's data and print its failure mode, metrics and hints"),
+    "explain": (cmd_explain, "retrain controlled variants of the question's config: swap tests, the ablation path "
+                             "and the smallest fix (stored beside the sweep)"),
     "report": (cmd_report, "write a study's HTML report (DIR/STUDY/report.html), or with --all every report and DIR/index.html"),
 }
 
@@ -180,6 +215,12 @@ def build_parser() -> Parser:
                            help="show a progress line (default: when stderr is a terminal)")
             p.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,
                            help="write the HTML report at the end (default: yes)")
+            p.add_argument("--explain", action=argparse.BooleanOptionalAction, default=True,
+                           help="retrain the question's config and its swaps after the search (default: yes)")
+        if name == "explain":
+            p.add_argument("--repeats", type=whole(1), default=5, help="fresh seeds per variant (default 5)")
+            p.add_argument("--jobs", type=whole(1), help="worker processes (default: all cores)")
+            p.add_argument("--json", action="store_true", help="print the analysis as JSON")
         if name == "diagnose":
             which = p.add_mutually_exclusive_group()
             which.add_argument("--baseline", action="store_true", help="the seed's own config (the default)")
