@@ -193,9 +193,10 @@ def analyse(study: str, *, out: str | Path = "results", storage: str | None = No
     lab.train([(), everything, *forward, *backward], r)
     path = ablation_path(lab)
     fix = smallest_fix(lab, path)
-    levers, lever_tallies = lever_checks(lab, opt)
+    levers, basis = lever_checks(lab, opt)
     doc = document(definition.name, lab, best.number, path, fix, levers)
     doc["levers"] = [dict(row) | {"sentence": lever_sentence(row)} for _, row in levers.iterrows()]
+    doc["levers_basis"] = basis
     store.set_user_attr("analysis", doc)
     store.set_user_attr("cost", {"trainings": lab.trained, "seconds": lab.seconds, "stored": len(lab.runs)})
     return doc
@@ -206,8 +207,11 @@ def lever_checks(lab: Lab, opt: optuna.Study):
     from sweeps.report import lever_ranking, levers_frame, search_space as stored_space, trials_frame
 
     trials = trials_frame(opt)
-    if "explore" in trials and trials["explore"].fillna(False).astype(bool).any():
-        trials = trials[trials["explore"].fillna(False).astype(bool)]
+    explored = unbiased_trials(opt)
+    if explored:
+        trials = trials[trials["number"].isin(explored)]
+    basis = (f"the {len(explored)} exploration trials, drawn at random" if explored else
+             f"all {len(trials)} trials, as the sampler chose them")
     ranking = lever_ranking(levers_frame(opt, trials))
     ranking = ranking[ranking["spread"] > 0]
     space = stored_space(opt)
@@ -218,7 +222,12 @@ def lever_checks(lab: Lab, opt: optuna.Study):
             variants[(row["param"], label)] = {**lab.best, row["param"]: value}
     lab.train_params(list(variants.values()), lab.repeats)
     tallies = {k: lab.tally_params(p) for k, p in variants.items()}
-    return check_levers(ranking, tallies, lab.tally(lab.diffs), lab.repeats), tallies
+    return check_levers(ranking, tallies, lab.tally(lab.diffs), lab.repeats), basis
+
+
+def unbiased_trials(opt: optuna.Study) -> list[int]:
+    """The numbers of the search's exploration trials (drawn at random, not chosen by the sampler's model)."""
+    return [t.number for t in opt.get_trials(deepcopy=False) if t.user_attrs.get("explore")]
 
 
 def label_value(param: str, label: str, dist, best_value):

@@ -94,9 +94,18 @@ class SweepSampler(optuna.samplers.TPESampler):
         return self._space
 
 
-def trial_sampler(space, seed: int, number: int) -> SweepSampler:
+EXPLORE_TRIALS = 32
+"""The first trials are drawn uniformly at random (Optuna's RandomSampler), not by TPE: what
+no model chose, so escape shares and the failure-mode map computed on them are unbiased.
+They are marked with the user attr ``explore``."""
+
+
+def trial_sampler(space, seed: int, number: int) -> optuna.samplers.BaseSampler:
     """The sampler that draws trial ``number``, seeded from (study seed, trial number)."""
-    return SweepSampler(space, int(np.random.SeedSequence([seed, 0x5EED, number]).generate_state(1)[0]))
+    trial_seed = int(np.random.SeedSequence([seed, 0x5EED, number]).generate_state(1)[0])
+    if number < EXPLORE_TRIALS:
+        return optuna.samplers.RandomSampler(seed=trial_seed)
+    return SweepSampler(space, trial_seed)
 
 
 def check_whole(name: str, value, low: int, high: int) -> None:
@@ -278,6 +287,8 @@ class Sweep:
             params = search_space.suggest(trial, self.definition.space)
             trial.set_user_attr("seeds", seeds)
             trial.set_user_attr("driver", self.driver.id)
+            if len(self.starts) <= trial.number < EXPLORE_TRIALS:
+                trial.set_user_attr("explore", True)
         return trial, params, seeds
 
     def within_budget(self, trial) -> bool:
