@@ -96,7 +96,7 @@ def cmd_run(args) -> int:
 def run_explain(args, opt) -> None:
     """The counterfactual analysis after a run's search, before its report (a failure only warns)."""
     from sweeps.explain import analyse
-    from sweeps.results import complete_trials
+    from sweeps.loader import complete_trials
 
     if not complete_trials(opt):
         return

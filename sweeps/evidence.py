@@ -122,6 +122,25 @@ HINT_SETTINGS: tuple[tuple[str, str], ...] = (
 may name several; "train for more steps" names none (steps are a budget, not searched)."""
 
 
+HINT_DIRECTIONS: tuple[tuple[str, str, int], ...] = (
+    (r"lower (the learning rate|lr)", "lr", -1),
+    (r"raise (it|lr)|lr is too small", "lr", +1),
+    (r"lower init_scale", "init_scale", -1),
+    (r"widen", "width", +1),
+)
+"""(pattern, setting, sign): the way a hint tells a number to move. A best config that moves it
+the other way does not bear the hint out, even where the setting matters."""
+
+
+def against_hint(hint: str, setting: str, question: Any, best: Any) -> bool:
+    """Whether the best config moves ``setting`` against the direction ``hint`` asks for."""
+    for pattern, s, sign in HINT_DIRECTIONS:
+        if s == setting and re.search(pattern, hint) and isinstance(question, (int, float)) \
+                and isinstance(best, (int, float)) and (best - question) * sign < 0:
+            return True
+    return False
+
+
 def hint_settings(hint: str) -> list[str]:
     """The searched settings ``hint`` tells the user to change, in the table's order."""
     return [s for pattern, s in HINT_SETTINGS if re.search(pattern, hint)]
@@ -146,14 +165,18 @@ def check_hint(hint: str, needed: Mapping[str, bool | None], best: Tally, best_p
         return "untested", "it names no searched setting"
     if not best.escapes(repeats):
         return "untested", f"the best config itself does not escape ({best.fit_text()})"
-    verdicts = {s: needed.get(s) for s in settings}
+    against = [s for s in settings if against_hint(hint, s, question.get(s), best_params.get(s))]
+    verdicts = {s: False if s in against else needed.get(s) for s in settings}
     if any(verdicts.values()):
         s = next(s for s, v in verdicts.items() if v)
         return "supported", (f"the best config with {s}={show(question.get(s))} put back fails; "
                              f"{s} {show(best_params.get(s))} is needed")
     if all(v is False for v in verdicts.values()):
-        names = ", ".join(f"{s}={show(question.get(s))}" for s in settings)
-        return "refuted", f"the best config escapes with the question's {names}"
+        names = ", ".join(f"{s}={show(question.get(s))}" for s in settings if s not in against)
+        moved = "; ".join(f"it moves {s} the other way ({show(question.get(s))} -> {show(best_params.get(s))})"
+                          for s in against)
+        return "refuted", "; ".join(p for p in (names and f"the best config escapes with the question's {names}",
+                                                moved) if p)
     return "untested", "no swap test covers " + ", ".join(s for s, v in verdicts.items() if v is None)
 
 

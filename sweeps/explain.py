@@ -173,7 +173,7 @@ def analyse(study: str, *, out: str | Path = "results", storage: str | None = No
     The document is also stored as the attr ``analysis`` of the study ``STUDY:explain``, next to
     the sweep. Parameters as :func:`explain`.
     """
-    from sweeps.results import best_trial, load
+    from sweeps.loader import best_trial, load
 
     definition = studies.get(study)
     ref = str(Path(study).resolve()) if study.endswith(".py") else study
@@ -204,7 +204,7 @@ def analyse(study: str, *, out: str | Path = "results", storage: str | None = No
 
 def lever_checks(lab: Lab, opt: optuna.Study):
     """The search's raw lever claims (from its unbiased trials where it has them) against swap tests of the best config."""
-    from sweeps.report import lever_ranking, levers_frame, search_space as stored_space, trials_frame
+    from sweeps.frames import lever_ranking, levers_frame, search_space as stored_space, trials_frame
 
     trials = trials_frame(opt)
     explored = unbiased_trials(opt)
@@ -235,7 +235,7 @@ def label_value(param: str, label: str, dist, best_value):
     value when it lies in the bin, else the bin's (geometric, on a log scale) centre."""
     from optuna.distributions import CategoricalDistribution, IntDistribution
 
-    from sweeps.report import bin_edges, bin_labels, value_label
+    from sweeps.frames import bin_edges, bin_labels, value_label
 
     if isinstance(dist, CategoricalDistribution):
         return next(c for c in dist.choices if value_label(param, c) == label)

@@ -17,7 +17,7 @@ import sweeps
 from sweeps.ablation import pick
 from sweeps.evidence import Tally, check_hint, check_levers
 from sweeps.explain import REPEATS, analyse, explain_name, frames, variant_key, variant_seeds
-from sweeps.results import load
+from sweeps.loader import load
 from sweeps.storage import open_storage
 from sweeps.worker import train_once
 
@@ -182,6 +182,37 @@ def test_a_hint_whose_change_a_swap_test_refutes_is_marked_refuted():
     assert check_hint(hint, {"width": False}, best, {"width": 1}, {"width": 1}, 3)[0] == "refuted"
     assert check_hint(hint, {"width": True}, best, {"width": 8}, {"width": 1}, 3)[0] == "supported"
     assert check_hint("train for more steps", {}, best, {}, {}, 3)[0] == "untested"
+    dead = "80% of the relu units are dead (flat on every point, no gradient passes): lower lr, use leaky_relu"
+    verdict, evidence = check_hint(dead, {"lr": True, "activation": False}, best, {"lr": 0.03, "activation": "relu"},
+                                   {"lr": 1e-6, "activation": "relu"}, 3)
+    assert verdict == "refuted" and "other way" in evidence  # the fix raises lr: "lower lr" is not borne out
+
+
+def test_no_lever_sentence_on_the_page_contradicts_a_swap_test(analysed):
+    from sweeps.explain_html import decides_html
+
+    _, _, doc = analysed
+    doc = doc | {"levers": [
+        {"param": "init", "claim": "init=glorot: 81% escape (n=74); he: 0% (n=11)", "verdict": "contradicted",
+         "evidence": "the best config with init=he: fit 5 of 5 seeds", "shown": False,
+         "sentence": "Not a lever: the raw share says init=glorot: 81% escape (n=74); he: 0% (n=11), but ..."}]}
+    page = decides_html(doc)
+    backed, _, corrected = page.partition("Raw shares the swap tests contradict")
+    assert "init=glorot: 81% escape" not in backed and "Not a lever" in corrected
+    # every "decides it" sentence names a setting whose put-back swap failed
+    failed = {s["setting"] for s in doc["swaps"] if s["direction"] == "best with question's" and s["fits"] < 4}
+    import re
+    assert set(re.findall(r"<b>(\w+)</b> decides it", backed)) == failed == set(CAUSE)
+
+
+def test_the_report_opens_with_the_smallest_fix(analysed):
+    from sweeps.page import write_report
+
+    path, root, doc = analysed
+    text = write_report(path, out=root / "results").read_text()
+    assert text.index("The smallest fix") < text.index("At a glance")
+    assert "x_scaling none -&gt; standard" in text and 'id="fig-ablation_path"' in text
+    assert "Swap tests" in text and (root / "results" / "xy" / "figures" / "ablation_path.png").is_file()
 
 
 def test_a_raw_share_a_swap_test_contradicts_is_not_a_lever():
