@@ -151,14 +151,14 @@ def hint_kind(hint: str) -> str:
     return re.sub(r"-?\d[\d.e+-]*%?", "#", hint)
 
 
-def check_hint(hint: str, needed: Mapping[str, bool | None], best: Tally, best_params: Mapping[str, Any],
+def check_hint(hint: str, needed: Mapping[str, str | bool | None], best: Tally, best_params: Mapping[str, Any],
                question: Mapping[str, Any], repeats: int) -> tuple[str, str]:
     """(verdict, evidence) for one hint: ``supported``, ``refuted`` or ``untested``.
 
-    ``needed[s]`` is whether the best config fails with setting ``s`` put back to the question's
-    value (the backward swap test), None where it was not tested. A hint is supported when a
-    setting it names is needed; refuted when none is: the best config escapes with each of
-    them as the question has it (so that advice is not what makes it fit).
+    ``needed[s]`` says whether setting ``s`` is needed: the evidence in words (the best config
+    fails with it put back, or it is a change of the smallest fix), False where it is not (the
+    best config escapes with the question's value), None where it was not tested. A hint is
+    supported when a setting it names is needed, moved the way it says; refuted when none is.
     """
     settings = hint_settings(hint)
     if not settings:
@@ -169,8 +169,8 @@ def check_hint(hint: str, needed: Mapping[str, bool | None], best: Tally, best_p
     verdicts = {s: False if s in against else needed.get(s) for s in settings}
     if any(verdicts.values()):
         s = next(s for s, v in verdicts.items() if v)
-        return "supported", (f"the best config with {s}={show(question.get(s))} put back fails; "
-                             f"{s} {show(best_params.get(s))} is needed")
+        reason = verdicts[s] if isinstance(verdicts[s], str) else f"{s} {show(best_params.get(s))} is needed"
+        return "supported", reason
     if all(v is False for v in verdicts.values()):
         names = ", ".join(f"{s}={show(question.get(s))}" for s in settings if s not in against)
         moved = "; ".join(f"it moves {s} the other way ({show(question.get(s))} -> {show(best_params.get(s))})"

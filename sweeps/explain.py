@@ -39,6 +39,7 @@ from sweeps.evidence import (
     Tally,
     change_text,
     check_hint,
+    show,
     check_levers,
     hint_kind,
     hint_settings,
@@ -255,7 +256,7 @@ def document(name: str, lab: Lab, best_number: int, path, fix, levers) -> dict:
     r, q, b = lab.repeats, lab.question, lab.best
     question = lab.tally(())
     best = lab.tally(lab.diffs)
-    hints = question_hints(lab, question, best)
+    hints = question_hints(lab, question, best, fix)
     swaps = []
     for s in lab.diffs:
         swaps.append({"direction": "question + best's", "setting": s, "from": q[s], "to": b[s],
@@ -277,10 +278,18 @@ def document(name: str, lab: Lab, best_number: int, path, fix, levers) -> dict:
     return doc
 
 
-def question_hints(lab: Lab, question: Tally, best: Tally) -> list[dict]:
-    """Each hint the question's config gets, how many of its seeds get it, and its verdict against the swap tests."""
-    needed = {s: not lab.tally(tuple(c for c in lab.diffs if c != s)).escapes(lab.repeats) for s in lab.diffs}
-    needed |= {s: False for s in lab.question if s not in lab.diffs}  # the best config has the question's value
+def question_hints(lab: Lab, question: Tally, best: Tally, fix) -> list[dict]:
+    """Each hint the question's config gets, how many of its seeds get it, and its verdict against the swap tests
+    (a setting is needed when the best config fails with the question's value put back, or the smallest fix needs it)."""
+    needed: dict[str, str | bool] = {s: False for s in lab.question}  # the best config escapes with the question's value
+    for s in lab.diffs:
+        back = lab.tally(tuple(c for c in lab.diffs if c != s))
+        if not back.escapes(lab.repeats):
+            needed[s] = (f"the best config with {s}={show(lab.question[s])} put back: {back.modes_text()}")
+    for s in fix.changes or ():
+        if not needed[s]:
+            without = lab.tally(tuple(c for c in fix.changes if c != s))
+            needed[s] = f"{s} is a change of the smallest fix (without it: {without.modes_text()})"
     kinds: dict[str, dict] = {}
     for run in question.runs:
         for hint in dict.fromkeys(run["hints"]):

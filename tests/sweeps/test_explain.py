@@ -180,10 +180,10 @@ def test_a_hint_whose_change_a_swap_test_refutes_is_marked_refuted():
     best = runs("fit", "fit", "fit")
     hint = "1 hidden unit(s) can make at most 1 bend(s): widen the hidden layer"
     assert check_hint(hint, {"width": False}, best, {"width": 1}, {"width": 1}, 3)[0] == "refuted"
-    assert check_hint(hint, {"width": True}, best, {"width": 8}, {"width": 1}, 3)[0] == "supported"
+    assert check_hint(hint, {"width": "needed"}, best, {"width": 8}, {"width": 1}, 3) == ("supported", "needed")
     assert check_hint("train for more steps", {}, best, {}, {}, 3)[0] == "untested"
     dead = "80% of the relu units are dead (flat on every point, no gradient passes): lower lr, use leaky_relu"
-    verdict, evidence = check_hint(dead, {"lr": True, "activation": False}, best, {"lr": 0.03, "activation": "relu"},
+    verdict, evidence = check_hint(dead, {"lr": "needed", "activation": False}, best, {"lr": 0.03, "activation": "relu"},
                                    {"lr": 1e-6, "activation": "relu"}, 3)
     assert verdict == "refuted" and "other way" in evidence  # the fix raises lr: "lower lr" is not borne out
 
