@@ -245,3 +245,13 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path, cli, args, words):
     (tmp_path / "xy.py").write_text(STUDY)
     done = cli("explain", str(tmp_path / "xy.py"), "--out", str(tmp_path / "results"), *args, cwd=tmp_path)
     assert done.returncode == 2 and words in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_run_explains_after_the_search_and_before_the_report(tmp_path, cli):
+    (tmp_path / "xy.py").write_text(STUDY)
+    done = cli("run", str(tmp_path / "xy.py"), "--jobs", "1", "--explain", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "explain: Your config escapes with 2 changes: x_scaling none -> standard, y_scaling none -> standard" \
+        in done.stdout
+    assert done.stdout.index("explain: ") < done.stdout.index("report: ")
+    assert "The smallest fix" in (tmp_path / "results" / "xy" / "report.html").read_text()
