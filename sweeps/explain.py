@@ -280,16 +280,14 @@ def document(name: str, lab: Lab, best_number: int, path, fix, levers) -> dict:
 
 def question_hints(lab: Lab, question: Tally, best: Tally, fix) -> list[dict]:
     """Each hint the question's config gets, how many of its seeds get it, and its verdict against the swap tests
-    (a setting is needed when the best config fails with the question's value put back, or the smallest fix needs it)."""
+    (a setting is needed when the best config fails with the question's value put back; where the smallest fix uses a
+    setting whose hint that refutes, the evidence says so)."""
     needed: dict[str, str | bool] = {s: False for s in lab.question}  # the best config escapes with the question's value
     for s in lab.diffs:
         back = lab.tally(tuple(c for c in lab.diffs if c != s))
         if not back.escapes(lab.repeats):
             needed[s] = (f"the best config with {s}={show(lab.question[s])} put back: {back.modes_text()}")
-    for s in fix.changes or ():
-        if not needed[s]:
-            without = lab.tally(tuple(c for c in fix.changes if c != s))
-            needed[s] = f"{s} is a change of the smallest fix (without it: {without.modes_text()})"
+    in_fix = {s: lab.tally(tuple(c for c in fix.changes if c != s)) for s in fix.changes or ()}
     kinds: dict[str, dict] = {}
     for run in question.runs:
         for hint in dict.fromkeys(run["hints"]):
@@ -298,6 +296,10 @@ def question_hints(lab: Lab, question: Tally, best: Tally, fix) -> list[dict]:
     out = []
     for entry in kinds.values():
         verdict, evidence = check_hint(entry["hint"], needed, best, lab.best, lab.question, lab.repeats)
+        used = [s for s in hint_settings(entry["hint"]) if s in in_fix and not needed[s]]
+        if verdict == "refuted" and used:  # needed there only alongside the fix's other changes
+            evidence += "; the smallest fix from the question's config does use " + ", ".join(
+                f"{s} (without it: {in_fix[s].modes_text()})" for s in used) + ", alongside its other changes"
         out.append({**entry, "of": question.n, "settings": hint_settings(entry["hint"]), "verdict": verdict,
                     "evidence": evidence})
     return out
