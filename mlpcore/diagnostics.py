@@ -48,6 +48,10 @@ STALLED_DROP = 0.01
 STILL_FALLING = 0.01
 """A loss that fell by more than this fraction over the last tenth of the run was still improving."""
 
+SLOW_DROP = 0.2
+"""A loss that fell by less than this fraction over the run, and was still falling at the end, is
+held back by its learning rate: at that pace, more steps would take many times the budget."""
+
 KINK_MARGIN = 0.01
 """A breakpoint counts as inside the data when it is at least this share of the range from either end
 (a kink a hair from the edge bends nothing a user could see)."""
@@ -322,8 +326,23 @@ def _hint_stalled(c: Context) -> str | None:
             f"lr={c.config.lr:g} is too small for these data; raise it, or use optimizer='adam'")
 
 
+def _lr_bound(m: dict[str, float | None]) -> bool:
+    """The loss moved (above STALLED_DROP) but barely (below SLOW_DROP), and was still falling."""
+    drop = m.get("loss_drop")
+    return drop is not None and STALLED_DROP <= drop < SLOW_DROP and (m.get("tail_drop") or 0.0) >= STILL_FALLING
+
+
+def _hint_lr_too_small(c: Context) -> str | None:
+    if not _lr_bound(c.m) or c.mode in ("fit", "diverged"):
+        return None
+    factor = 1.0 / c.m["loss_drop"]  # at this pace, the whole loss takes 1/drop times the lr (or the steps)
+    return (f"lr is too small for these data: the training loss fell by only {c.m['loss_drop']:.1%} in "
+            f"{int(c.m['steps_done'] or 0)} steps, still falling; raise lr about {factor:.2g}x "
+            f"(lr={c.config.lr:g} -> {c.config.lr * factor:.2g}) rather than train for more steps")
+
+
 def _hint_still_falling(c: Context) -> str | None:
-    if (c.m.get("tail_drop") or 0.0) < STILL_FALLING or c.mode in ("fit", "diverged"):
+    if (c.m.get("tail_drop") or 0.0) < STILL_FALLING or _lr_bound(c.m) or c.mode in ("fit", "diverged"):
         return None
     return f"the loss was still falling at the end ({c.m['tail_drop']:.1%} in the last tenth): train for more steps"
 
@@ -354,6 +373,7 @@ HINTS: tuple[Callable[[Context], str | None], ...] = (
     _hint_saturated,
     _hint_dead,
     _hint_stalled,
+    _hint_lr_too_small,
     _hint_still_falling,
     _hint_narrow,
     _hint_fit,

@@ -9,5 +9,6 @@
 from sweeps.frames import trials_frame
 from sweeps.loader import best_config, load
 from sweeps.runner import run
+from sweeps.explain import explain
 
-__all__ = ["run", "best_config", "load", "trials_frame"]
+__all__ = ["run", "explain", "best_config", "load", "trials_frame"]

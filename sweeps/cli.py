@@ -91,10 +91,28 @@ def cmd_run(args) -> int:
               storage=args.storage, out=args.out, timeout=args.timeout, trial_timeout=args.trial_timeout,
               batch=args.batch, pruner=args.pruner, progress=args.progress, argv=["python -m sweeps", *sys.argv[1:]])
     ref = opt.study_name if userdata.is_table(args.study) else args.study
-    page = write_files(opt, ref, out=args.out, storage=args.storage, report=args.report)
     print(summary(opt, Path(args.out) / opt.study_name))
+    page = write_files(opt, ref, out=args.out, storage=args.storage, report=args.report, explain=args.explain,
+                       jobs=args.jobs)
     if page is not None:
         print(f"report: {page}")
+    return 0
+
+
+def cmd_explain(args) -> int:
+    from sweeps.explain import analyse
+
+    doc = analyse(args.study, out=args.out, storage=args.storage, repeats=args.repeats, jobs=args.jobs)
+    if args.json:
+        fix = doc["fix"]
+        head = {"changes": fix["changes"], "escape_rate": fix["escape_rate"], "repeats": doc["repeats"],
+                "path": doc["path"], "swaps": doc["swaps"]}
+        print(json.dumps(head | {k: v for k, v in doc.items() if k not in head}, indent=1))
+        return 0
+    print(f"{doc['study']}: the question's config from {doc['repeats']} seeds: {doc['question']['modes_text']}")
+    print(doc["fix"]["sentence"])
+    for s in doc["swaps"]:
+        print(f"  {s['direction']:<22} {s['setting']:<18} -> {json.dumps(s['to']):<22} {s['modes_text']}")
     return 0
 
 
@@ -144,6 +162,8 @@ COMMANDS: dict[str, tuple[Callable, str]] = {
     "run": (cmd_run, "run or resume the sweep of a study"),
     "best": (cmd_best, "the best config of a study's sweep, as JSON on stdout"),
     "diagnose": (cmd_diagnose, "fit a config on a study's data and print its failure mode, metrics and hints"),
+    "explain": (cmd_explain, "retrain controlled variants of the question's config: swap tests, the ablation path "
+                             "and the smallest fix (stored beside the sweep)"),
     "report": (cmd_report, "write a study's HTML report (DIR/STUDY/report.html), or with --all every report and DIR/index.html"),
 }
 
@@ -177,6 +197,12 @@ def build_parser() -> Parser:
             p.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,
                            help="write the HTML report at the end (default: yes)")
             userdata.add_table_arguments(p)
+            p.add_argument("--explain", action=argparse.BooleanOptionalAction, default=True,
+                           help="retrain the question's config and its swaps after the search (default: yes)")
+        if name == "explain":
+            p.add_argument("--repeats", type=whole(1), default=5, help="fresh seeds per variant (default 5)")
+            p.add_argument("--jobs", type=whole(1), help="worker processes (default: all cores)")
+            p.add_argument("--json", action="store_true", help="print the analysis as JSON")
         if name == "diagnose":
             which = p.add_mutually_exclusive_group()
             which.add_argument("--baseline", action="store_true", help="the seed's own config (the default)")

@@ -148,7 +148,8 @@ def _ratio_words(best: float, ref: float | None, name: str) -> str:
     return f"{times(1 / r)} below {name} ({fmt(ref)})" if r < 1 else f"{times(r)} above {name} ({fmt(ref)})"
 
 
-def headline_html(h: dict[str, Any]) -> str:
+def headline_html(h: dict[str, Any], decides: str | None = None) -> str:
+    """The cards, the modes strip and "What decides it" (``decides``: the swap-tested version, when there is one)."""
     share = h["escape_share"] or 0.0
     versus = [s for s in (_ratio_words(h["best_value"], h["line_value"], "the best straight line"),
                           _ratio_words(h["best_value"], h["noise_value"], "the noise floor")) if s]
@@ -174,6 +175,7 @@ def headline_html(h: dict[str, Any]) -> str:
                        "section 2 shows which failure each setting leads to.</p>")
     else:
         levers_html = '<p class="note">Too few trials per setting to compare escape rates.</p>'
+    levers_html = levers_html if decides is None else decides
     return (f'<div class="cards">{cards_html}</div>'
             f'<p><b>How the {h["trials"]} trials ended</b> (value = validation MSE / var(y); 1 = predicting a '
             f'constant):</p>{mode_strip(h["modes"])}{levers_html}')
@@ -250,13 +252,21 @@ def provenance_html(opt: optuna.Study) -> str:
 
 
 def page(opt: optuna.Study, frames: tidy.Frames, pngs: dict[str, tuple[bytes, str]], *, ref: str,
-         out: str | Path = "results", storage: str | None = None) -> str:
-    """The whole report page as one HTML string (figures given as PNG bytes with captions)."""
+         out: str | Path = "results", storage: str | None = None, analysis: dict | None = None) -> str:
+    """The whole report page as one HTML string (figures given as PNG bytes with captions); ``analysis``
+    (the stored counterfactual analysis, `sweeps.explain`) adds the smallest fix and the swap tests."""
+    from sweeps import explain_html as ex
+
     h = frames.headline
     fig = lambda *names: "".join(figure_html(n, *pngs[n]) for n in names if n in pngs)  # noqa: E731
+    glance = headline_html(h) + diagnosis_html(h)
+    if analysis is not None:
+        glance = headline_html(h, ex.decides_html(analysis)) + ex.hints_html(analysis)
     sections = [
-        ("At a glance", headline_html(h) + diagnosis_html(h)),
-        ("Which settings end in which failure mode", fig("modes_by_setting", "escape_lr_init_scale", "escape_width_depth")),
+        *([("The smallest fix", ex.smallest_fix_html(analysis, badge) + fig("ablation_path"))] if analysis else []),
+        ("At a glance", glance),
+        ("Which settings end in which failure mode", fig("modes_by_setting", "escape_lr_init_scale", "escape_width_depth")
+         + (ex.swaps_html(analysis, badge) if analysis else "")),
         ("What matters most", fig("importance") or '<p class="note">Too few trials to rank importances.</p>'),
         ("In function space", fig("function_space", "gallery_by_mode")),
         ("Learning", fig("learning_curves", "history")),
@@ -304,11 +314,30 @@ def write_report(study: str, *, out: str | Path = "results", storage: str | None
         png = png_bytes(fig)
         (fig_dir / f"{name}.png").write_bytes(png)
         pngs[name] = (png, caption)
+    analysis = explanation_figure(opt.study_name, out_dir, storage, pngs)
     frames.trials.to_csv(out_dir / "trials.csv", index=False)
     path = out_dir / REPORT_NAME
-    path.write_text(page(opt, frames, pngs, ref=study, out=out, storage=storage), encoding="utf-8")
+    path.write_text(page(opt, frames, pngs, ref=study, out=out, storage=storage, analysis=analysis), encoding="utf-8")
     (out_dir / "headline.json").write_text(json.dumps(frames.headline, indent=2, default=str) + "\n")
     return path
+
+
+def explanation_figure(name: str, out_dir: Path, storage: str | None, pngs: dict) -> dict | None:
+    """The stored counterfactual analysis of sweep ``name`` (None if there is none); its path figure goes to ``pngs``."""
+    from mlpcore.atomic import replace_file
+    from sweeps.ablation_plot import path_figure
+    from sweeps.explain import frames as explanation_frames, stored_analysis
+    from sweeps.storage import open_storage
+
+    analysis = stored_analysis(name, open_storage(storage, out_dir))
+    if analysis is not None:
+        ax = path_figure(explanation_frames(analysis).path_runs)
+        png = png_bytes(ax.figure)
+        replace_file(out_dir / FIGURES_DIR / "ablation_path.png", png)
+        pngs["ablation_path"] = (png, "The ablation path: from the question's config (left), the one change that "
+                                      "most improves the median value at each step, to the best config (right); a dot "
+                                      "per fresh seed, coloured by its mode, the line joins the medians.")
+    return analysis
 
 
 def write_all(*, out: str | Path = "results", storage: str | None = None) -> Path:
@@ -334,7 +363,8 @@ def stored_studies(out: str | Path, storage: str | None) -> list[str]:
     from sweeps.storage import JOURNAL_NAME, open_storage
 
     if storage is not None:
-        return sorted(optuna.get_all_study_names(open_storage(storage, Path(out))))
+        return sorted(n for n in optuna.get_all_study_names(open_storage(storage, Path(out)))
+                      if not n.endswith(":explain"))  # a sweep's analysis (sweeps.explain), not a sweep
     root = Path(out)
     return sorted(d.name for d in root.iterdir() if (d / JOURNAL_NAME).is_file()) if root.is_dir() else []
 

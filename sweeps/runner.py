@@ -101,9 +101,18 @@ class SweepSampler(optuna.samplers.TPESampler):
         return self._space
 
 
-def trial_sampler(space, seed: int, number: int) -> SweepSampler:
+EXPLORE_TRIALS = 32
+"""The first trials are drawn uniformly at random (Optuna's RandomSampler), not by TPE: what
+no model chose, so escape shares and the failure-mode map computed on them are unbiased.
+They are marked with the user attr ``explore``."""
+
+
+def trial_sampler(space, seed: int, number: int) -> optuna.samplers.BaseSampler:
     """The sampler that draws trial ``number``, seeded from (study seed, trial number)."""
-    return SweepSampler(space, int(np.random.SeedSequence([seed, 0x5EED, number]).generate_state(1)[0]))
+    trial_seed = int(np.random.SeedSequence([seed, 0x5EED, number]).generate_state(1)[0])
+    if number < EXPLORE_TRIALS:
+        return optuna.samplers.RandomSampler(seed=trial_seed)
+    return SweepSampler(space, trial_seed)
 
 
 def check_whole(name: str, value, low: int, high: int) -> None:
@@ -206,16 +215,27 @@ def run(
     return opt
 
 
-def write_files(opt: optuna.Study, ref: str, *, out: str | Path, storage: str | None, report: bool = True) -> Path | None:
-    """What a run leaves beside its journal, for the CLI and the API alike: best.json, trials.csv and
-    (with ``report``) report.html, whose path it returns. The sweep is stored already, so a report
-    that fails only warns (and gives None).
+def write_files(opt: optuna.Study, ref: str, *, out: str | Path, storage: str | None, report: bool = True,
+                explain: bool = False, jobs: int | None = None) -> Path | None:
+    """What a run leaves beside its journal, for the CLI and the API alike: best.json, trials.csv, (with
+    ``explain``) the counterfactual analysis in ``STUDY:explain``, and (with ``report``) report.html, whose
+    path it returns. The sweep is stored already, so an analysis or a report that fails only warns.
     """
     from sweeps.loader import complete_trials, write_outputs
     from sweeps.page import write_report
 
     write_outputs(opt, Path(out) / opt.study_name)
-    if not report or not complete_trials(opt):
+    if not complete_trials(opt):
+        return None
+    if explain:
+        from sweeps.explain import analyse
+
+        try:
+            print("explain: " + analyse(ref, out=out, storage=storage, jobs=jobs, opt=opt)["fix"]["sentence"])
+        except Exception as e:  # noqa: BLE001 - the sweep is stored; the analysis can be rerun alone
+            print(f"warning: the analysis was not finished ({type(e).__name__}: {e}); the sweep is stored; "
+                  f"retry with: python -m sweeps explain {ref}", file=sys.stderr)
+    if not report:
         return None
     try:
         return write_report(ref, out=out, storage=storage, opt=opt)
@@ -319,6 +339,8 @@ class Sweep:
             params = self.space.suggest(trial)
             trial.set_user_attr("seeds", seeds)
             trial.set_user_attr("driver", self.driver.id)
+            if len(self.starts) <= trial.number < EXPLORE_TRIALS:
+                trial.set_user_attr("explore", True)
         return trial, params, seeds
 
     def within_budget(self, trial) -> bool:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mlpcore import MLPConfig, fit
-from mlpcore.diagnostics import HINTS, STALLED_DROP, STILL_FALLING, UNSCALED_RANGE, Context
+from mlpcore.diagnostics import HINTS, SLOW_DROP, STALLED_DROP, STILL_FALLING, UNSCALED_RANGE, Context
 
 HEALTHY = {"nonlinear_share": 0.5, "captured": 0.5, "loss_drop": 0.5, "tail_drop": 0.0, "saturated_fraction": 0.0,
            "dead_fraction": 0.0, "kinks_in_range": None, "steps_done": 100.0}
@@ -48,6 +48,8 @@ CASES = [
     pytest.param({"metrics": {"dead_fraction": 0.6}}, "_hint_dead", id="dead"),
     pytest.param({"metrics": {"loss_drop": STALLED_DROP / 10}}, "_hint_stalled", id="stalled"),
     pytest.param({"metrics": {"tail_drop": 5 * STILL_FALLING}}, "_hint_still_falling", id="still_falling"),
+    pytest.param({"metrics": {"loss_drop": SLOW_DROP / 4, "tail_drop": 5 * STILL_FALLING}}, "_hint_lr_too_small",
+                 id="lr_too_small"),
     pytest.param({"hidden": (2,)}, "_hint_narrow", id="narrow"),
     pytest.param({"mode": "fit", "metrics": {"captured": 0.95}}, "_hint_fit", id="fit"),
 ]
@@ -71,3 +73,10 @@ def test_the_rules_that_name_a_threshold_stay_quiet_just_inside_it():
     assert fired(context(metrics={"loss_drop": STALLED_DROP})) == []
     assert fired(context(metrics={"tail_drop": STILL_FALLING / 2})) == []
     assert fired(context(x_scaling="none", x=UNSCALED_RANGE * X)) == []  # |x| up to the bound is not "unscaled"
+
+
+def test_lr_too_small_names_the_factor():
+    c = context(metrics={"loss_drop": 0.05, "tail_drop": 5 * STILL_FALLING, "steps_done": 2000.0}, lr=1e-6)
+    hint = next(h for rule in HINTS if (h := rule(c)) is not None)
+    assert "lr is too small for these data" in hint and "about 20x" in hint and "1e-06 -> 2e-05" in hint
+    assert fired(context(metrics={"loss_drop": SLOW_DROP, "tail_drop": 5 * STILL_FALLING})) == ["_hint_still_falling"]

@@ -29,7 +29,10 @@ def tiny_study(tmp_path) -> str:
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """Run the real CLI, as a user would."""
+    """Run the real CLI, as a user would (``run`` without its counterfactual analysis unless a test asks for it
+    with --explain: that is tested in test_explain.py, and would multiply every other test's trainings)."""
+    if args and args[0] == "run" and not {"--explain", "--no-explain"} & set(args):
+        args = (*args, "--no-explain")
     return subprocess.run([sys.executable, "-m", "sweeps", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 

@@ -1,0 +1,257 @@
+"""The counterfactual analysis, on a study whose cause is known by construction.
+
+The target is 1000 sin(x / 100) on x in [0, 600]: a tanh net fits it only with both its inputs
+and its targets scaled (unscaled inputs saturate every unit: collapsed; unscaled targets leave
+the output weights far too small: linear). The best config also changes the initialiser and
+the batch size, which do not matter. The analysis must name exactly x and y scaling.
+"""
+
+import json
+import shutil
+
+import numpy as np
+import optuna
+import pytest
+
+import sweeps
+from sweeps.ablation import pick
+from sweeps.evidence import Tally, check_hint, check_levers
+from sweeps.explain import REPEATS, analyse, explain_name, frames, variant_key, variant_seeds
+from sweeps.loader import load
+from sweeps.storage import open_storage
+from sweeps.worker import train_once
+
+STUDY = """
+import numpy as np
+from mlpcore import MLPConfig
+from studies import DEFAULT_SPACE, Study
+
+def sample(rng):
+    x = rng.uniform(0.0, 600.0, 80)
+    return x, 1000.0 * np.sin(x / 100.0)
+
+QUESTION = MLPConfig(hidden=(8,), activation="tanh", init="he", x_scaling="none", y_scaling="none",
+                     optimizer="adam", lr=0.02, batch_size=None, steps=600)
+BEST = QUESTION.replace(x_scaling="standard", y_scaling="standard", init="glorot", batch_size=32)
+
+STUDY = Study(name="xy", title="only the scaling matters", question="a test study",
+              target=lambda x: 1000.0 * np.sin(x / 100.0), sample=sample, trials=1, steps=600, repeats=1,
+              patience=None, baseline=QUESTION, starts=(BEST,),
+              space={k: DEFAULT_SPACE[k] for k in ("init", "x_scaling", "y_scaling", "batch_size")})
+"""
+
+CAUSE = {"x_scaling": "standard", "y_scaling": "standard"}
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    """The study file and a results folder holding its one-trial sweep (the best config is its start)."""
+    root = tmp_path_factory.mktemp("explain")
+    path = root / "xy.py"
+    path.write_text(STUDY)
+    sweeps.run(str(path), jobs=1, out=root / "results", progress=False)
+    return str(path), root
+
+
+@pytest.fixture(scope="module")
+def analysed(swept):
+    """A copy of the sweep (taken before any analysis) and the analysis of the original, with one worker."""
+    path, root = swept
+    shutil.copytree(root / "results", root / "copy")
+    doc = analyse(path, out=root / "results", jobs=1, repeats=REPEATS)
+    return path, root, doc
+
+
+def test_it_finds_exactly_the_cause(analysed):
+    _, _, doc = analysed
+    assert {d["setting"] for d in doc["differences"]} == {"init", "x_scaling", "y_scaling", "batch_size"}
+    assert doc["fix"]["changes"] == CAUSE
+    assert doc["fix"]["fits"] >= 4 and doc["fix"]["seeds"] == REPEATS
+    assert doc["fix"]["alternatives"] == []  # no other pair escapes
+    back = {s["setting"]: s for s in doc["swaps"] if s["direction"] == "best with question's"}
+    assert {k for k, s in back.items() if s["fits"] < 4} == set(CAUSE)  # only putting back a scaling breaks the best
+    assert doc["question"]["fits"] == 0 and doc["best"]["fits"] >= 4
+    assert doc["fix"]["sentence"].startswith("Your config escapes with 2 changes: x_scaling none -> standard, "
+                                             "y_scaling none -> standard (fit ")
+
+
+def test_the_fix_is_sufficient_and_each_change_necessary_on_fresh_seeds(analysed):
+    path, _, doc = analysed
+    question = doc["question_params"]
+    fix = doc["fix"]["changes"]
+    fresh = [10_000 + k for k in range(REPEATS)]
+
+    def fits(params):
+        return sum(train_once(path, params, seed)["mode"] == "fit" for seed in fresh)
+
+    assert fits(question | fix) >= 4
+    for setting in fix:
+        without = {k: v for k, v in fix.items() if k != setting}
+        assert fits(question | without) < 4, setting
+
+
+def test_the_path_goes_from_the_question_to_the_best(analysed):
+    _, _, doc = analysed
+    path = doc["path"]
+    assert path[0]["setting"] is None and path[0]["changes"] == []
+    assert [len(s["changes"]) for s in path] == list(range(5))
+    assert set(path[-1]["changes"]) == {"init", "x_scaling", "y_scaling", "batch_size"}
+    assert all(len(s["runs"]) == REPEATS for s in path)
+    # It escapes only once both scalings are in, and stays escaped.
+    escaped = [s["fits"] >= 4 for s in path]
+    first = escaped.index(True)
+    assert set(CAUSE) <= set(path[first]["changes"]) and all(escaped[first:])
+    assert not (set(CAUSE) <= set(path[first - 1]["changes"]))
+
+
+def test_the_question_is_diagnosed_from_every_seed(analysed):
+    _, _, doc = analysed
+    assert doc["question"]["seeds"] == REPEATS and doc["question"]["modes"] == {"collapsed": REPEATS}
+    hints = {h["hint"].split(":")[0]: h for h in doc["hints"]}
+    unscaled_x = next(h for h in doc["hints"] if h["settings"] == ["x_scaling"])
+    assert unscaled_x["seeds"] == REPEATS and unscaled_x["verdict"] == "supported"
+    assert all(h["of"] == REPEATS for h in hints.values())
+
+
+def test_reruns_reproduce_it_byte_for_byte_with_one_or_two_workers_and_train_nothing(analysed):
+    path, root, doc = analysed
+    stored_trials = len(analysis_store(root).trials)
+    again = analyse(path, out=root / "results", jobs=2)
+    store = analysis_store(root)
+    assert store.user_attrs["cost"]["trainings"] == 0 and len(store.trials) == stored_trials
+    two = analyse(path, out=root / "copy", jobs=2)
+    assert json.dumps(again) == json.dumps(doc) == json.dumps(two)
+
+
+def analysis_store(root):
+    return optuna.load_study(study_name=explain_name("xy"), storage=open_storage(None, root / "results" / "xy"))
+
+
+def test_it_is_stored_apart_and_the_search_is_untouched(analysed):
+    _, root, doc = analysed
+    journal = open_storage(None, root / "results" / "xy")
+    names = {s.study_name for s in optuna.get_all_study_summaries(journal)}
+    assert names == {"xy", "xy:explain"}
+    search, before = load("xy", out=root / "results"), load("xy", out=root / "copy")
+    assert [(t.number, t.params, t.value, t.user_attrs) for t in search.trials] == \
+           [(t.number, t.params, t.value, t.user_attrs) for t in before.trials]
+    store = optuna.load_study(study_name="xy:explain", storage=journal)
+    assert store.user_attrs["analysis"] == json.loads(json.dumps(doc))
+    for t in store.trials:  # one trial per variant batch, plain JSON, keyed by the variant
+        assert json.loads(json.dumps(t.user_attrs)) == t.user_attrs
+        assert t.user_attrs["key"] == variant_key(t.user_attrs["params"])
+    keys = [t.user_attrs["key"] for t in store.trials]
+    runs = {(t.user_attrs["key"], r["repeat"]) for t in store.trials for r in t.user_attrs["runs"]}
+    assert len(runs) == sum(len(t.user_attrs["runs"]) for t in store.trials)  # no training twice
+    assert len(set(keys)) <= len(keys)
+
+
+def test_frames_are_tidy(analysed):
+    _, _, doc = analysed
+    f = frames(doc)
+    assert list(f.overview["changes"]) == [json.dumps(CAUSE)]
+    assert set(f.fix["setting"]) == set(CAUSE)
+    assert len(f.path_runs) == 5 * REPEATS and list(f.path_runs["label"].unique())[0] == "question"
+    assert len(f.swaps) == 8
+
+
+def test_variant_seeds_are_fresh_and_prefix_stable():
+    a = variant_seeds(0, '{"lr":0.1}', 5)
+    assert a[:3] == variant_seeds(0, '{"lr":0.1}', 3)
+    assert len(set(a)) == 5
+    assert variant_seeds(0, '{"lr":0.2}', 5) != a and variant_seeds(1, '{"lr":0.1}', 5) != a
+
+
+def runs(*modes, value=0.5, loss_drop=0.0):
+    return Tally(tuple({"mode": m, "value": value, "loss_drop": loss_drop, "hints": []} for m in modes))
+
+
+def test_a_plateau_is_decided_by_the_loss_drop_not_the_order():
+    flat = {("a",): runs("linear", "linear", value=0.500, loss_drop=0.01),
+            ("b",): runs("linear", "linear", value=0.501, loss_drop=0.40),
+            ("c",): runs("linear", "linear", value=0.499, loss_drop=0.02)}
+    assert pick(flat) == (("b",), "loss drop (plateau of 3)")
+    assert pick(dict(reversed(list(flat.items())))) == (("b",), "loss drop (plateau of 3)")
+    clear = flat | {("d",): runs("fit", "linear", value=0.9)}
+    assert pick(clear) == (("d",), "value")
+
+
+def test_a_hint_whose_change_a_swap_test_refutes_is_marked_refuted():
+    best = runs("fit", "fit", "fit")
+    hint = "1 hidden unit(s) can make at most 1 bend(s): widen the hidden layer"
+    assert check_hint(hint, {"width": False}, best, {"width": 1}, {"width": 1}, 3)[0] == "refuted"
+    assert check_hint(hint, {"width": "needed"}, best, {"width": 8}, {"width": 1}, 3) == ("supported", "needed")
+    assert check_hint("train for more steps", {}, best, {}, {}, 3)[0] == "untested"
+    dead = "80% of the relu units are dead (flat on every point, no gradient passes): lower lr, use leaky_relu"
+    verdict, evidence = check_hint(dead, {"lr": "needed", "activation": False}, best, {"lr": 0.03, "activation": "relu"},
+                                   {"lr": 1e-6, "activation": "relu"}, 3)
+    assert verdict == "refuted" and "other way" in evidence  # the fix raises lr: "lower lr" is not borne out
+
+
+def test_no_lever_sentence_on_the_page_contradicts_a_swap_test(analysed):
+    from sweeps.explain_html import decides_html
+
+    _, _, doc = analysed
+    doc = doc | {"levers": [
+        {"param": "init", "claim": "init=glorot: 81% escape (n=74); he: 0% (n=11)", "verdict": "contradicted",
+         "evidence": "the best config with init=he: fit 5 of 5 seeds", "shown": False,
+         "sentence": "Not a lever: the raw share says init=glorot: 81% escape (n=74); he: 0% (n=11), but ..."}]}
+    page = decides_html(doc)
+    backed, _, corrected = page.partition("Raw shares the swap tests contradict")
+    assert "init=glorot: 81% escape" not in backed and "Not a lever" in corrected
+    # every "decides it" sentence names a setting whose put-back swap failed
+    failed = {s["setting"] for s in doc["swaps"] if s["direction"] == "best with question's" and s["fits"] < 4}
+    import re
+    assert set(re.findall(r"<b>(\w+)</b> decides it", backed)) == failed == set(CAUSE)
+
+
+def test_the_report_opens_with_the_smallest_fix(analysed):
+    from sweeps.page import write_report
+
+    path, root, doc = analysed
+    text = write_report(path, out=root / "results").read_text()
+    assert text.index("The smallest fix") < text.index("At a glance")
+    assert "x_scaling none -&gt; standard" in text and 'id="fig-ablation_path"' in text
+    assert "Swap tests" in text and (root / "results" / "xy" / "figures" / "ablation_path.png").is_file()
+
+
+def test_a_raw_share_a_swap_test_contradicts_is_not_a_lever():
+    import pandas as pd
+
+    ranking = pd.DataFrame([
+        {"param": "init", "kind": "categorical", "best": "glorot", "best_rate": 0.81, "best_trials": 74,
+         "worst": "he", "worst_rate": 0.0, "worst_trials": 11},
+        {"param": "x_scaling", "kind": "categorical", "best": "standard", "best_rate": 0.9, "best_trials": 40,
+         "worst": "none", "worst_rate": 0.04, "worst_trials": 35}])
+    tallies = {("init", "glorot"): runs("fit", "fit", "fit"), ("init", "he"): runs("fit", "fit", "fit"),
+               ("x_scaling", "standard"): runs("fit", "fit", "fit"),
+               ("x_scaling", "none"): runs("linear", "linear", "linear")}
+    checked = check_levers(ranking, tallies, runs("fit", "fit", "fit"), 3).set_index("param")
+    assert checked.loc["init", "verdict"] == "contradicted" and not checked.loc["init", "shown"]
+    assert checked.loc["x_scaling", "verdict"] == "backed" and checked.loc["x_scaling", "shown"]
+
+
+def test_the_cli_prints_the_smallest_fix_as_json(analysed, cli):
+    path, root, _ = analysed
+    done = cli("explain", path, "--out", str(root / "results"), "--json", "--jobs", "1", cwd=root)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert list(out)[:5] == ["changes", "escape_rate", "repeats", "path", "swaps"]
+    assert out["changes"] == CAUSE and out["repeats"] == REPEATS
+
+
+@pytest.mark.parametrize("args, words", [(["--repeats", "0"], "--repeats"), ([], "no sweep")], ids=["repeats", "no-sweep"])
+def test_bad_input_is_one_line_and_exit_code_2(tmp_path, cli, args, words):
+    (tmp_path / "xy.py").write_text(STUDY)
+    done = cli("explain", str(tmp_path / "xy.py"), "--out", str(tmp_path / "results"), *args, cwd=tmp_path)
+    assert done.returncode == 2 and words in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_run_explains_after_the_search_and_before_the_report(tmp_path, cli):
+    (tmp_path / "xy.py").write_text(STUDY)
+    done = cli("run", str(tmp_path / "xy.py"), "--jobs", "1", "--explain", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "explain: Your config escapes with 2 changes: x_scaling none -> standard, y_scaling none -> standard" \
+        in done.stdout
+    assert done.stdout.index("explain: ") < done.stdout.index("report: ")
+    assert "The smallest fix" in (tmp_path / "results" / "xy" / "report.html").read_text()
