@@ -135,6 +135,7 @@ def run(
     pruner: str = DEFAULT_PRUNER,
     progress: bool | None = None,
     report: bool = False,
+    explain: bool = True,
     argv: list[str] | None = None,
 ) -> optuna.Study:
     """Run (or resume) the sweep of ``study`` until it holds ``trials`` finished trials.
@@ -155,6 +156,8 @@ def run(
     batch : trials asked ahead of the last told one (see the module docstring).
     progress : show a status line on stderr; default: when stderr is a terminal.
     report : also write best.json, trials.csv and report.html into ``out/NAME/``, as the command line does.
+    explain : with ``report``, run the counterfactual analysis (``sweeps.explain``) before the report, as the
+        command line does.
     pruner : "none", "median" or "hyperband": stop hopeless trainings at a checkpoint (see `pruning.py`).
 
     Returns
@@ -211,7 +214,8 @@ def run(
             record["ended"] = iso(time.time())
             opt.set_user_attr(f"run:{driver.id}", record)
     if report:
-        write_files(opt, definition.name if userdata.is_snapshot(study) else study, out=out, storage=storage)
+        write_files(opt, definition.name if userdata.is_snapshot(study) else study, out=out, storage=storage,
+                    explain=explain, jobs=jobs)
     return opt
 
 
