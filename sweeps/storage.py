@@ -17,12 +17,14 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
+import math
 import os
 import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator
 
+import sqlalchemy
 import sqlalchemy.orm
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import BaseJournalBackend, JournalFileOpenLock
@@ -213,47 +215,88 @@ class GroupedRDBStorage(RDBStorage):
     """Optuna's RDBStorage whose ``grouped()`` makes the writes inside one transaction.
 
     Inside the group this thread's sessions are bound to one connection whose transaction is
-    committed at the end (each of Optuna's own commits only releases a savepoint), through
-    the storage's public ``engine`` and ``scoped_session``; other threads (the heartbeat)
-    keep their own sessions.
+    committed at the end (each of Optuna's own commits inside only releases a savepoint, so a
+    write Optuna lets fail, such as two drivers setting one study attribute, stays harmless),
+    through the storage's public ``engine`` and ``scoped_session``; other threads (the
+    heartbeat) keep their own sessions. Any error inside rolls the whole group back.
+
+    A trial's learning curve (~100 intermediate values, each three statements through
+    Optuna) is written at the end of the group as one insert into Optuna's
+    ``trial_intermediate_values`` table, read back by Optuna as it wrote it.
     """
 
     def __init__(self, url: str, where: str, **kwargs):
         super().__init__(url, **kwargs)
         self.where = where
         self.local = threading.local()
+        self.values_table: sqlalchemy.Table | None = None
 
     def __getstate__(self) -> dict[Any, Any]:
         state = super().__getstate__()
         state.pop("local", None)
+        state["values_table"] = None
         return state
 
     def __setstate__(self, state: dict[Any, Any]) -> None:
         super().__setstate__(state)
         self.local = threading.local()
 
+    def set_trial_intermediate_value(self, trial_id: int, step: int, intermediate_value: float) -> None:
+        held = getattr(self.local, "values", None)
+        if held is None:
+            super().set_trial_intermediate_value(trial_id, step, intermediate_value)
+        else:
+            held.setdefault(trial_id, {})[step] = intermediate_value
+
+    def write_values(self, conn: sqlalchemy.Connection, held: dict[int, dict[int, float]]) -> None:
+        """Write the held intermediate values of each trial, as Optuna stores them, in two statements a trial."""
+        if self.values_table is None:
+            self.values_table = sqlalchemy.Table("trial_intermediate_values", sqlalchemy.MetaData(), autoload_with=conn)
+        table = self.values_table
+        for trial_id, steps in held.items():
+            self.check_trial_is_updatable(trial_id, self.get_trial(trial_id).state)
+            conn.execute(table.delete().where(table.c.trial_id == trial_id, table.c.step.in_(list(steps))))
+            conn.execute(table.insert(), [{"trial_id": trial_id, "step": step, **_stored_value(v)}
+                                          for step, v in steps.items()])
+
     @contextlib.contextmanager
     def grouped(self) -> Iterator[None]:
-        if getattr(self.local, "grouping", False):
+        if getattr(self.local, "values", None) is not None:  # nested: the outer group writes
             yield
             return
         with self.engine.connect() as conn:
             transaction = conn.begin()
-            session = sqlalchemy.orm.Session(bind=conn, join_transaction_mode="create_savepoint")
+            mode = JOIN_MODES.get(self.engine.dialect.name, "create_savepoint")
+            session = sqlalchemy.orm.Session(bind=conn, join_transaction_mode=mode)
             self.scoped_session.registry.set(session)
-            self.local.grouping = True
+            self.local.values = {}
             try:
                 yield
+                held, self.local.values = self.local.values, None
+                self.write_values(conn, held)
             except BaseException:
                 transaction.rollback()
                 raise
             else:
                 transaction.commit()
             finally:
-                self.local.grouping = False
+                self.local.values = None
                 session.close()
                 self.scoped_session.registry.clear()
 
+
+def _stored_value(value: float) -> dict[str, Any]:
+    """An intermediate value as Optuna's table holds it: the float, or None and the kind of non-finite value."""
+    if math.isnan(value):
+        return {"intermediate_value": None, "intermediate_value_type": "NAN"}
+    if math.isinf(value):
+        return {"intermediate_value": None, "intermediate_value_type": "INF_POS" if value > 0 else "INF_NEG"}
+    return {"intermediate_value": float(value), "intermediate_value_type": "FINITE"}
+
+
+JOIN_MODES = {"sqlite": "rollback_only"}
+"""How a group's sessions join its transaction, where not by savepoints: pysqlite commits at the release of
+an outermost savepoint (SQLAlchemy documents it), so on SQLite Optuna's commits inside a group only flush."""
 
 GROUPING = (GroupedJournalStorage, GroupedRDBStorage)
 """The storages whose writes `grouped_writes` can group: the ones `open_storage` opens."""

@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+import sqlalchemy
 from optuna.storages import InMemoryStorage
 from optuna.testing.pytest_storages import StorageTestCase
 from optuna.trial import TrialState
@@ -139,19 +141,29 @@ def test_grouped_journal_writes_are_one_append_and_nothing_when_the_group_raises
     assert "lost" not in optuna.load_study(study_name="s", storage=open_storage(None, tmp_path)).user_attrs
 
 
-def test_grouped_database_writes_are_one_transaction_and_nothing_when_the_group_raises(tmp_path):
-    url = f"sqlite:///{tmp_path / 's.db'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 's.db'}"
+    return request.getfixturevalue("postgres").create_database(f"grouped_{secrets.token_hex(4)}")
+
+
+def test_grouped_database_writes_are_one_transaction_and_nothing_when_the_group_raises(tmp_path, database_url):
+    url = database_url
     store = open_storage(url, tmp_path)
     opt = optuna.create_study(study_name="s", storage=store)
     trial = opt.ask()
     other = open_storage(url, tmp_path)  # another driver's view
     trial_id = other.get_trial_id_from_study_id_trial_number(other.get_study_id_from_name("s"), trial.number)
+    curve = {1: 0.5, 2: float("inf"), 3: float("-inf"), 4: float("nan"), 5: -1e-300}
     with grouped_writes(store):
         trial.set_user_attr("a", 1)
-        trial.report(0.5, 1)
-        assert other.get_trial(trial_id).user_attrs == {}  # not committed yet
+        for step, value in curve.items():
+            trial.report(value, step)
+        assert other.get_trial(trial_id).user_attrs == {} and other.get_trial(trial_id).intermediate_values == {}
     seen = other.get_trial(trial_id)
-    assert seen.user_attrs == {"a": 1} and seen.intermediate_values == {1: 0.5}
+    assert seen.user_attrs == {"a": 1}
+    assert json.dumps(seen.intermediate_values) == json.dumps(curve)  # nan == nan, as text
     with pytest.raises(RuntimeError):
         with grouped_writes(store):
             trial.set_user_attr("lost", 1)
@@ -245,6 +257,9 @@ def test_the_readme_postgresql_commands_work_verbatim(tmp_path, postgres):
     block = readme_block("several machines: PostgreSQL")
     placeholder = "postgresql://USER:PASSWORD@DBHOST/sweeps"
     assert block.count(placeholder) == 2 and "--trials 2000" in block
+    # The driver it installs is the one a bare postgresql:// URL resolves to.
+    package = re.search(r"pip install \"?([A-Za-z0-9_]+)", block).group(1)
+    assert sqlalchemy.engine.make_url("postgresql://h/db").get_dialect().driver == package
     # Only the server's address and the budget differ from what the README says (2000 trials is for a real sweep).
     script = block.replace(placeholder, postgres.url("sweeps")).replace("--trials 2000", "--trials 2")
     env = {**postgres.env(), "PATH": f"{Path(sys.executable).parent}:{postgres.env()['PATH']}"}
