@@ -52,6 +52,12 @@ def warm_up(code: Path) -> None:
                    env={**os.environ, "PYTHONPATH": str(code)})
 
 
+def show(rows: list, trials: int, name: str, seconds: float, finished: int, duplicated: int) -> None:
+    """Print one row as soon as it is measured (a long run cut short keeps what it measured)."""
+    rows.append(name)
+    print(f"{name:<24} {seconds:8.1f} {trials / seconds:9.2f} {finished:>9} {duplicated:>11}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--drivers", type=int, default=4)
@@ -63,6 +69,8 @@ def main() -> None:
     for code in codes.values():
         warm_up(code)
     reason = why_unavailable()
+    print(f"{args.drivers} drivers at once, {args.trials} trials of {args.steps} steps, --jobs 1 each")
+    print(f"{'storage':<24} {'seconds':>8} {'trials/s':>9} {'finished':>9} {'duplicated':>11}", flush=True)
     rows = []
     cluster = Cluster() if reason is None else None
     try:
@@ -73,24 +81,21 @@ def main() -> None:
             for label, code in codes.items():  # journal rows, then PostgreSQL rows, each pair side by side
                 out = tmp / f"results{len(rows)}"
                 seconds = drivers(study, args.drivers, args.trials, tmp, code, "--out", str(out))
-                rows.append((f"journal file{label}", seconds, *check(optuna.load_study(
+                show(rows, args.trials, f"journal file{label}", seconds, *check(optuna.load_study(
                     study_name="tiny", storage=optuna.storages.JournalStorage(
-                        optuna.storages.journal.JournalFileBackend(str(out / "tiny" / "journal.log")))))))
+                        optuna.storages.journal.JournalFileBackend(str(out / "tiny" / "journal.log"))))))
             for label, code in codes.items():
                 if cluster is None:
                     continue
                 url = cluster.create_database(f"bench{len(rows)}")
                 seconds = drivers(study, args.drivers, args.trials, tmp, code, "--storage", url)
-                rows.append((f"PostgreSQL{label}", seconds, *check(optuna.load_study(study_name="tiny", storage=url))))
+                show(rows, args.trials, f"PostgreSQL{label}", seconds,
+                     *check(optuna.load_study(study_name="tiny", storage=url)))
     finally:
         if cluster is not None:
             cluster.stop()
     if reason is not None:
         print(f"PostgreSQL skipped: {reason}")
-    print(f"{args.drivers} drivers at once, {args.trials} trials of {args.steps} steps, --jobs 1 each")
-    print(f"{'storage':<24} {'seconds':>8} {'trials/s':>9} {'finished':>9} {'duplicated':>11}")
-    for name, s, finished, dup in rows:
-        print(f"{name:<24} {s:8.1f} {args.trials / s:9.2f} {finished:>9} {dup:>11}")
 
 
 if __name__ == "__main__":

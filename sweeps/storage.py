@@ -104,6 +104,8 @@ class SweepJournal(BaseJournalBackend):
         size = os.stat(self.path).st_size
         if size == start and log_number_from <= known:
             return
+        if size < self.offsets[-1]:  # a torn tail is cut after the last complete record, never before it
+            raise self.not_a_journal("it is shorter than the records already read from it")
         with open(self.path, "rb") as f:
             f.seek(start)
             data = f.read(size - start)  # what a writer appends meanwhile is read next time
