@@ -224,7 +224,9 @@ class GroupedRDBStorage(RDBStorage):
 
     A trial's learning curve (~100 intermediate values, each three statements through
     Optuna) is written at the end of the group as one insert into Optuna's
-    ``trial_intermediate_values`` table, read back by Optuna as it wrote it.
+    ``trial_intermediate_values`` table, read back by Optuna as it wrote it. Whether the trial
+    may still be written is checked by the group's other writes (its attributes, its state):
+    one that fails rolls the values back with the rest.
     """
 
     def __init__(self, url: str, where: str, **kwargs):
@@ -256,7 +258,6 @@ class GroupedRDBStorage(RDBStorage):
             self.values_table = sqlalchemy.Table("trial_intermediate_values", sqlalchemy.MetaData(), autoload_with=conn)
         table = self.values_table
         for trial_id, steps in held.items():
-            self.check_trial_is_updatable(trial_id, self.get_trial(trial_id).state)
             conn.execute(table.delete().where(table.c.trial_id == trial_id, table.c.step.in_(list(steps))))
             conn.execute(table.insert(), [{"trial_id": trial_id, "step": step, **_stored_value(v)}
                                           for step, v in steps.items()])

@@ -169,9 +169,11 @@ def test_grouped_database_writes_are_one_transaction_and_nothing_when_the_group_
             trial.set_user_attr("lost", 1)
             raise RuntimeError("killed mid-way")
     assert "lost" not in other.get_trial(trial_id).user_attrs
-    with grouped_writes(store):
+    with grouped_writes(store):  # as a sweep tells a trial: its curve, then its state
+        trial.report(0.25, 6)
         opt.tell(trial, 1.0)
-    assert other.get_trial(trial_id).state == TrialState.COMPLETE
+    seen = other.get_trial(trial_id)
+    assert seen.state == TrialState.COMPLETE and seen.intermediate_values[6] == 0.25
 
 
 def test_a_storage_that_cannot_group_is_refused():
