@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
+from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from sweeps.storage import grouped_writes
@@ -54,6 +55,7 @@ class DriverInfo:
         return {"host": self.host, "pid": self.pid, "start": self.start, "beat": self.beat, "ended": self.ended}
 
     def is_dead(self, now: float) -> bool:
+        """Whether this driver is gone: it said goodbye, its process is gone (same host) or its heartbeat is stale."""
         if self.ended:
             return True
         if self.host == HOST:
@@ -73,10 +75,11 @@ def _pid_alive(pid: int) -> bool:
 
 
 class Driver:
-    """This process as a driver of ``opt``: its id, its heartbeat thread, its view of the others."""
+    """This process as a driver of ``opt``, opened on ``store``: its id, its heartbeat thread, its view of the others."""
 
-    def __init__(self, opt: optuna.Study):
-        self.opt = opt
+    def __init__(self, opt: optuna.Study, store: BaseStorage):
+        self.opt, self.store = opt, store
+        self.study_id = store.get_study_id_from_name(opt.study_name)
         self.id = uuid.uuid4().hex[:12]
         self.pid = os.getpid()
         self._stop = threading.Event()
@@ -138,13 +141,13 @@ class Driver:
                 out.append(t)
         return out
 
-    def fail(self, trial_id: int, reason: str) -> bool:
+    def fail(self, trial: FrozenTrial | optuna.Trial, reason: str) -> bool:
         """Fail a RUNNING trial with ``reason``; False when it had finished meanwhile."""
-        storage = self.opt._storage
+        trial_id = self.store.get_trial_id_from_study_id_trial_number(self.study_id, trial.number)
         try:
-            with grouped_writes(storage):
-                storage.set_trial_user_attr(trial_id, "stopped_by", reason)
-                storage.set_trial_state_values(trial_id, TrialState.FAIL)
+            with grouped_writes(self.store):
+                self.store.set_trial_user_attr(trial_id, "stopped_by", reason)
+                self.store.set_trial_state_values(trial_id, TrialState.FAIL)
         except UpdateFinishedTrialError:
             return False
         return True
@@ -153,5 +156,5 @@ class Driver:
         """Fail every stale trial; how many were failed."""
         n = 0
         for t in self.stale(self.opt.get_trials(deepcopy=False, states=(TrialState.RUNNING,))):
-            n += self.fail(t._trial_id, f"its driver {t.user_attrs.get('driver')} died")
+            n += self.fail(t, f"its driver {t.user_attrs.get('driver')} died")
         return n

@@ -24,6 +24,7 @@ from mlpcore import MODES
 from sweeps import frames as tidy
 from sweeps import space as space_vocabulary
 from sweeps import userdata
+from sweeps.masking import mask
 from sweeps.plots import BEST_FIRST, MODE_COLORS
 
 REPORT_NAME = "report.html"
@@ -221,6 +222,7 @@ def top_trials_html(frames: tidy.Frames, n: int = TOP_TRIALS) -> str:
 
 
 def reuse_html(h: dict[str, Any], ref: str, out: str | Path, storage: str | None) -> str:
+    storage = None if storage is None else mask(storage)  # the page is shared: never the password
     where = "" if storage is None and str(out) == "results" else (
         f", storage={storage!r}" if storage is not None else f", out={str(out)!r}")
     line = f"cfg = sweeps.best_config({ref!r}{where})"
@@ -303,7 +305,7 @@ def write_report(study: str, *, out: str | Path = "results", storage: str | None
         except ValueError as e:
             if definition is None and not study.endswith(".py"):  # neither a stored sweep nor a known study
                 raise ValueError(f"unknown study {study!r}: no such study ({', '.join(studies.names())} or a .py "
-                                 f"file) and no sweep of that name in {str(storage or out)!r}") from None
+                                 f"file) and no sweep of that name in {mask(str(storage or out))!r}") from None
             raise e from None
     frames = tidy.build(opt, definition)
     out_dir = Path(out) / opt.study_name
@@ -344,7 +346,7 @@ def write_all(*, out: str | Path = "results", storage: str | None = None) -> Pat
     """Every stored sweep's report, and ``out/index.html`` linking them; an error when there is none."""
     names = stored_studies(out, storage)
     if not names:
-        raise ValueError(f"no sweep found in {str(storage or out)!r}; run one first: python -m sweeps run STUDY")
+        raise ValueError(f"no sweep found in {mask(str(storage or out))!r}; run one first: python -m sweeps run STUDY")
     rows = []
     for name in names:
         try:

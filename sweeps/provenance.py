@@ -10,6 +10,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from sweeps.masking import mask
+
+
+def run_record(argv: list[str], started: float, where: str, **settings: Any) -> dict[str, Any]:
+    """The provenance of one run, as stored in its study: command line and storage (passwords masked),
+    start, the run's ``settings`` (trials, jobs, timeouts) and `environment`."""
+    return {"command": mask(" ".join(argv)), "started": iso(started), **settings, "storage": mask(where),
+            **environment()}
+
 
 def environment() -> dict[str, Any]:
     """Who ran the sweep, where, with what: package versions, git commit, host, user."""

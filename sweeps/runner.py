@@ -39,7 +39,7 @@ from sweeps.pool import WorkerPool
 from sweeps.progress import Progress
 from sweeps.pruning import DEFAULT as DEFAULT_PRUNER
 from sweeps.pruning import References, check_pruner
-from sweeps.provenance import environment, iso
+from sweeps.provenance import iso, run_record
 from sweeps.storage import describe, grouped_writes, open_storage
 from sweeps.tracking import Settings, counts_as_done, open_study, tell
 from sweeps.worker import combine, train_once
@@ -193,12 +193,11 @@ def run(
     opt = open_study(store, definition, settings, trial_sampler(space.distributions, seed, 0))
     if "baseline" not in opt.user_attrs or sum(counts_as_done(t) for t in opt.get_trials(deepcopy=False)) < trials:
         pool.start()  # the workers start up (imports, the kernel) while this process gets ready to ask
-    record = {"command": " ".join(argv if argv is not None else sys.argv), "started": iso(started),
-              "trials_requested": trials, "jobs": jobs, "timeout": timeout, "trial_timeout": trial_timeout,
-              "storage": describe(store), **environment()}
+    record = run_record(argv if argv is not None else sys.argv, started, describe(store), trials_requested=trials,
+                        jobs=jobs, timeout=timeout, trial_timeout=trial_timeout)
     bar = Progress(opt, trials, enabled=sys.stderr.isatty() if progress is None else progress,
                    done=sum(counts_as_done(t) for t in opt.get_trials(deepcopy=False)))
-    with Driver(opt) as driver:
+    with Driver(opt, store) as driver:
         try:
             sweep = Sweep(opt, study, definition, space, settings, driver, pool, trials)
             if "baseline" not in opt.user_attrs:
@@ -207,7 +206,7 @@ def run(
         except KeyboardInterrupt:
             for t in opt.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
                 if t.user_attrs.get("driver") == driver.id:
-                    driver.fail(t._trial_id, "interrupted")
+                    driver.fail(t, "interrupted")
             raise
         finally:
             bar.close()
@@ -273,7 +272,7 @@ class Sweep:
                 self.refill()
             if self.asked and self.asked[0][0].number in self.results:
                 trial = self.asked.popleft()[0]
-                tell(self.opt, trial, self.results.pop(trial.number))
+                tell(self.opt, trial, self.results.pop(trial.number), self.driver.store)
                 bar.update(bar.done + 1)
                 continue  # refill after every single tell: that is what makes the history reproducible
             if len(self.pool):
@@ -327,7 +326,7 @@ class Sweep:
             # The number the trial will get (exact with one driver; with several, only the seed differs).
             trial, params, seeds = self.ask(number=len(snapshot))
             if not self.within_budget(trial):
-                self.driver.fail(trial._trial_id, "over budget: other drivers took the remaining trials")
+                self.driver.fail(trial, "over budget: other drivers took the remaining trials")
                 return
             self.asked.append((trial, params, seeds))
             self.submit(trial.number, params, seeds, self.references.rule(trial.number, snapshot))
@@ -339,7 +338,7 @@ class Sweep:
             self.opt.enqueue_trial(self.starts[number], user_attrs={"start": True})
         trial = self.opt.ask()
         seeds = trial_seeds(self.settings.seed, trial.number, self.settings.repeats)
-        with grouped_writes(self.opt._storage):
+        with grouped_writes(self.driver.store):
             params = self.space.suggest(trial)
             trial.set_user_attr("seeds", seeds)
             trial.set_user_attr("driver", self.driver.id)

@@ -1,127 +1,331 @@
-"""Where a sweep is stored: an Optuna journal file by default, any Optuna storage URL on request.
+"""Where a sweep is stored, and how its writes are grouped: a journal file by default, any Optuna RDB URL on request.
 
-The default journal file needs no server and is read by ``optuna-dashboard`` as it is. Its
-one cost is an fsync per write; `GroupedJournalFileBackend` lets the driver append the ~120
-records that finish one trial (learning curve, diagnosis, state) in a single locked, fsynced
-write, so tracking everything costs about as much as tracking nothing.
+The default journal file needs no server and is read by ``optuna-dashboard`` as it is. Both
+storages a sweep opens can group writes: inside ``grouped_writes(storage)`` the ~120 records
+that finish one trial (learning curve, diagnosis, state) become one locked, fsynced journal
+append (`SweepJournal`, Optuna's public `BaseJournalBackend`), or one database transaction
+(`GroupedRDBStorage`). A group is all or nothing: one that raises writes nothing. A storage
+that cannot group is refused, never silently written record by record.
+
+A file is written only once it is known to be a journal: empty, or every complete line a
+JSON record of Optuna's journal format. A last line without its newline (a writer killed
+mid-append) is cut off before the next append, and only when it follows a journal record.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
+import math
 import os
 import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator
 
+import sqlalchemy
+import sqlalchemy.orm
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
-from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+from optuna.storages.journal import BaseJournalBackend, JournalFileOpenLock
+
+from sweeps.masking import mask
 
 JOURNAL_NAME = "journal.log"
 LOCK_GRACE_SECONDS = 10
 """A journal write holds the lock for about a millisecond; a lock this old belongs to a dead writer."""
 RDB_SCHEMES = ("sqlite", "postgresql", "mysql")
+POSTGRES_DRIVERS = (("psycopg", "postgresql+psycopg"), ("psycopg2", "postgresql+psycopg2"))
+"""What a bare ``postgresql://`` URL is given to: the first of these drivers that is installed."""
+POSTGRES_INSTALL = "pip install 'psycopg[binary]'"
 SCHEMA_ATTEMPTS = 5
 CONNECT_TIMEOUT = 10
 """Seconds before an unreachable database server is reported as such."""
+TAIL_BLOCK = 4096
 
 
-class GroupedJournalFileBackend(JournalFileBackend):
-    """A journal file whose writes can be grouped, and which heals a torn last line.
+class StorageError(ValueError):
+    """A storage that cannot be opened or written: malformed URL, unreachable server, a file that is not a journal."""
 
-    Inside ``grouped()`` this thread's writes are held, then appended together under one
-    lock (the records stay contiguous and in order; one fsync). Only writes that need no
-    answer from the journal may be grouped (values, attributes, params, the final state of
-    a trial); creating a study or trial reads its id back, so it is never grouped.
 
-    A driver killed in the middle of a write leaves a last line without its newline. Optuna
-    reads past such a line only while it is last; so before appending, under the lock, a
-    torn tail (never a complete record) is cut off.
+# --- the journal file --------------------------------------------------------------------------
+
+
+class SweepJournal(BaseJournalBackend):
+    """A journal file whose writes can be grouped, which checks it is a journal before writing.
+
+    Parameters
+    ----------
+    path : the journal file; created empty when missing.
+
+    Inside ``grouped()`` this thread's appends are held, then written together under the
+    file lock (contiguous, in order, one fsync). Only writes that need no answer from the
+    journal may be grouped (values, attributes, params, a trial's final state); creating a
+    study or a trial reads its id back, so it is never grouped.
+
+    ``read_logs`` keeps the byte offset of every record it has read: Optuna reads the journal
+    before every storage call (~70 a trial), and most find nothing new, which one ``stat``
+    tells without opening the file.
     """
 
-    def __init__(self, file_path: str):
-        # An O_EXCL lock file works on any local file system. A writer killed while holding
-        # it leaves it behind; after LOCK_GRACE_SECONDS the others take it over.
-        super().__init__(file_path, lock_obj=JournalFileOpenLock(file_path, grace_period=LOCK_GRACE_SECONDS))
-        self._local = threading.local()
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.lock = JournalFileOpenLock(str(self.path), grace_period=LOCK_GRACE_SECONDS)
+        self.offsets = [0]  # offsets[n]: where record n starts; offsets[-1]: the end of the last complete record
+        self.local = threading.local()
+        if not self.path.exists():
+            open(self.path, "ab").close()
+        self.check()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["path"])
+
+    def not_a_journal(self, what: str) -> StorageError:
+        return StorageError(f"{str(self.path)!r} is not an Optuna journal file ({what}); it is left as it is; "
+                            f"give --storage a journal file, a new path ending in .log, or a database URL")
+
+    def record(self, line: bytes, number: int | None) -> dict[str, Any]:
+        """The journal record of a complete ``line`` (line ``number``, None: the last); StorageError when it is not one."""
+        try:
+            log = json.loads(line)
+        except ValueError:
+            log = None
+        if not (isinstance(log, dict) and type(log.get("op_code")) is int and isinstance(log.get("worker_id"), str)):
+            raise self.not_a_journal("its last complete line is not a journal record" if number is None
+                                     else f"line {number + 1} is not a journal record")
+        return log
 
     def read_logs(self, log_number_from: int) -> Iterator[dict[str, Any]]:
-        # Optuna reads the journal before every storage call; most find nothing new. Then a
-        # stat says so, without opening the file (a driver makes ~70 storage calls a trial).
-        known_end = self._log_number_offset.get(log_number_from)
-        if known_end is not None and os.stat(self._file_path).st_size == known_end:
+        known = len(self.offsets) - 1
+        start = self.offsets[min(log_number_from, known)]
+        size = os.stat(self.path).st_size
+        if size == start and log_number_from <= known:
             return
-        yield from super().read_logs(log_number_from)
+        if size < self.offsets[-1]:  # a torn tail is cut after the last complete record, never before it
+            raise self.not_a_journal("it is shorter than the records already read from it")
+        with open(self.path, "rb") as f:
+            f.seek(start)
+            data = f.read(size - start)  # what a writer appends meanwhile is read next time
+        number, pos = min(log_number_from, known), 0
+        while (end := data.find(b"\n", pos)) >= 0:  # a last piece without its newline is torn or still being written
+            log = self.record(data[pos:end + 1], number)
+            if number == len(self.offsets) - 1:
+                self.offsets.append(start + end + 1)
+            if number >= log_number_from:
+                yield log
+            number, pos = number + 1, end + 1
 
     def append_logs(self, logs: list[dict[str, Any]]) -> None:
-        held = getattr(self._local, "held", None)
+        held = getattr(self.local, "held", None)
         if held is not None:
             held.extend(logs)
-            return
+        else:
+            self.write(logs)
+
+    def write(self, logs: list[dict[str, Any]]) -> None:
+        """Append ``logs`` under the lock, after checking the file (and cutting a torn tail)."""
         text = "".join(json.dumps(log, separators=(",", ":")) + "\n" for log in logs).encode("utf-8")
-        self._lock.acquire()
+        self.lock.acquire()
         try:
-            with open(self._file_path, "rb+") as f:
-                _cut_torn_tail(f)
+            with open(self.path, "rb+") as f:
+                self.check_tail(f, repair=True)
                 f.seek(0, os.SEEK_END)
                 f.write(text)
                 f.flush()
                 os.fsync(f.fileno())
         finally:
-            self._lock.release()
+            self.lock.release()
+
+    def check(self) -> None:
+        """Refuse a file whose end is not a journal's (its complete lines are checked as they are read)."""
+        try:
+            with open(self.path, "rb") as f:
+                self.check_tail(f, repair=False)
+        except StorageError:
+            # A lone unterminated line may be another driver's first record, being written: look again under the lock.
+            self.lock.acquire()
+            try:
+                with open(self.path, "rb") as f:
+                    self.check_tail(f, repair=False)
+            finally:
+                self.lock.release()
+
+    def check_tail(self, f, *, repair: bool) -> None:
+        """Check that the last complete line of ``f`` is a journal record; with ``repair``, cut a torn tail after it."""
+        end = f.seek(0, os.SEEK_END)
+        if end == 0:
+            return
+        f.seek(end - 1)
+        complete = f.read(1) == b"\n"
+        tail = end if complete else _line_start(f, end)
+        if tail == 0:
+            raise self.not_a_journal("no complete line")
+        last = _line_start(f, tail - 1)
+        f.seek(last)
+        self.record(f.read(tail - last), None)
+        if repair and not complete:
+            f.truncate(tail)
 
     @contextlib.contextmanager
     def grouped(self) -> Iterator[None]:
-        self._local.held = []
+        if getattr(self.local, "held", None) is not None:  # nested: the outer group writes
+            yield
+            return
+        self.local.held = []
         try:
             yield
-        finally:
-            held, self._local.held = self._local.held, None
-            if held:
-                self.append_logs(held)
+        except BaseException:
+            self.local.held = None
+            raise
+        held, self.local.held = self.local.held, None
+        if held:
+            self.write(held)
 
 
-def _cut_torn_tail(f) -> None:
-    """Truncate ``f`` after its last newline, if anything follows it."""
-    end = f.seek(0, os.SEEK_END)
-    if end == 0:
-        return
-    f.seek(end - 1)
-    if f.read(1) == b"\n":
-        return
+def _line_start(f, end: int) -> int:
+    """The offset just after the last newline before ``end`` in ``f``; 0 when there is none."""
     pos = end
-    while pos > 0:  # scan back for the last newline, a block at a time
-        start = max(0, pos - 4096)
+    while pos > 0:
+        start = max(0, pos - TAIL_BLOCK)
         f.seek(start)
-        block = f.read(pos - start)
-        nl = block.rfind(b"\n")
+        nl = f.read(pos - start).rfind(b"\n")
         if nl >= 0:
-            f.truncate(start + nl + 1)
-            return
+            return start + nl + 1
         pos = start
-    f.truncate(0)
+    return 0
 
 
-class JournalFileStorage(JournalStorage):
-    """Optuna's JournalStorage on a :class:`GroupedJournalFileBackend`, knowing its own path."""
+class GroupedJournalStorage(JournalStorage):
+    """Optuna's JournalStorage on a `SweepJournal`: ``grouped()`` makes the writes inside one append."""
 
     def __init__(self, path: Path):
-        self.path = path
-        self.backend = GroupedJournalFileBackend(str(path))
-        super().__init__(self.backend)
+        self.journal = SweepJournal(path)
+        self.where = str(path)
+        super().__init__(self.journal)
+
+    def grouped(self) -> contextlib.AbstractContextManager:
+        return self.journal.grouped()
 
 
-class StorageError(ValueError):
-    """A storage URL that cannot be opened: malformed, unreachable, or a corrupt journal."""
+# --- databases ---------------------------------------------------------------------------------
 
 
-def open_storage(url: str | None, out_dir: Path) -> BaseStorage:
+class GroupedRDBStorage(RDBStorage):
+    """Optuna's RDBStorage whose ``grouped()`` makes the writes inside one transaction.
+
+    Inside the group this thread's sessions are bound to one connection whose transaction is
+    committed at the end (each of Optuna's own commits inside only releases a savepoint, so a
+    write Optuna lets fail, such as two drivers setting one study attribute, stays harmless),
+    through the storage's public ``engine`` and ``scoped_session``; other threads (the
+    heartbeat) keep their own sessions. Any error inside rolls the whole group back.
+
+    A trial's learning curve (~100 intermediate values, each three statements through
+    Optuna) is written at the end of the group as one insert into Optuna's
+    ``trial_intermediate_values`` table, read back by Optuna as it wrote it. Whether the trial
+    may still be written is checked by the group's other writes (its attributes, its state):
+    one that fails rolls the values back with the rest.
+    """
+
+    def __init__(self, url: str, where: str, **kwargs):
+        super().__init__(url, **kwargs)
+        self.where = where
+        self.local = threading.local()
+        self.values_table: sqlalchemy.Table | None = None
+
+    def __getstate__(self) -> dict[Any, Any]:
+        state = super().__getstate__()
+        state.pop("local", None)
+        state["values_table"] = None
+        return state
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        super().__setstate__(state)
+        self.local = threading.local()
+
+    def set_trial_intermediate_value(self, trial_id: int, step: int, intermediate_value: float) -> None:
+        held = getattr(self.local, "values", None)
+        if held is None:
+            super().set_trial_intermediate_value(trial_id, step, intermediate_value)
+        else:
+            held.setdefault(trial_id, {})[step] = intermediate_value
+
+    def write_values(self, conn: sqlalchemy.Connection, held: dict[int, dict[int, float]]) -> None:
+        """Write the held intermediate values of each trial, as Optuna stores them, in two statements a trial."""
+        if self.values_table is None:
+            self.values_table = sqlalchemy.Table("trial_intermediate_values", sqlalchemy.MetaData(), autoload_with=conn)
+        table = self.values_table
+        for trial_id, steps in held.items():
+            conn.execute(table.delete().where(table.c.trial_id == trial_id, table.c.step.in_(list(steps))))
+            conn.execute(table.insert(), [{"trial_id": trial_id, "step": step, **_stored_value(v)}
+                                          for step, v in steps.items()])
+
+    @contextlib.contextmanager
+    def grouped(self) -> Iterator[None]:
+        if getattr(self.local, "values", None) is not None:  # nested: the outer group writes
+            yield
+            return
+        with self.engine.connect() as conn:
+            transaction = conn.begin()
+            mode = JOIN_MODES.get(self.engine.dialect.name, "create_savepoint")
+            session = sqlalchemy.orm.Session(bind=conn, join_transaction_mode=mode)
+            self.scoped_session.registry.set(session)
+            self.local.values = {}
+            try:
+                yield
+                held, self.local.values = self.local.values, None
+                self.write_values(conn, held)
+            except BaseException:
+                transaction.rollback()
+                raise
+            else:
+                transaction.commit()
+            finally:
+                self.local.values = None
+                session.close()
+                self.scoped_session.registry.clear()
+
+
+def _stored_value(value: float) -> dict[str, Any]:
+    """An intermediate value as Optuna's table holds it: the float, or None and the kind of non-finite value."""
+    if math.isnan(value):
+        return {"intermediate_value": None, "intermediate_value_type": "NAN"}
+    if math.isinf(value):
+        return {"intermediate_value": None, "intermediate_value_type": "INF_POS" if value > 0 else "INF_NEG"}
+    return {"intermediate_value": float(value), "intermediate_value_type": "FINITE"}
+
+
+JOIN_MODES = {"sqlite": "rollback_only"}
+"""How a group's sessions join its transaction, where not by savepoints: pysqlite commits at the release of
+an outermost savepoint (SQLAlchemy documents it), so on SQLite Optuna's commits inside a group only flush."""
+
+GROUPING = (GroupedJournalStorage, GroupedRDBStorage)
+"""The storages whose writes `grouped_writes` can group: the ones `open_storage` opens."""
+
+
+def grouped_writes(storage: BaseStorage) -> contextlib.AbstractContextManager:
+    """The writes inside, as one journal append or one transaction (all or nothing); a TypeError for other storages."""
+    if not isinstance(storage, GROUPING):
+        raise TypeError(f"{type(storage).__name__} cannot group writes; open the storage with sweeps.storage.open_storage")
+    return storage.grouped()
+
+
+def describe(storage: BaseStorage) -> str:
+    """Where a storage lives, for messages and records: the journal path or the URL, password masked."""
+    return storage.where if isinstance(storage, GROUPING) else type(storage).__name__
+
+
+# --- opening -----------------------------------------------------------------------------------
+
+
+def open_storage(url: str | None, out_dir: Path) -> GroupedJournalStorage | GroupedRDBStorage:
     """The storage a sweep writes: ``url``, or the journal file ``out_dir/journal.log``.
 
     ``url`` may be an RDB URL (sqlite:///..., postgresql://...), ``journal:PATH`` or a path
-    ending in ``.log`` for a journal file elsewhere.
+    ending in ``.log`` for a journal file elsewhere. A bare ``postgresql://`` is given to the
+    installed driver (psycopg, else psycopg2). Every error is a StorageError, password masked.
     """
     if url is None:
         return _journal(out_dir / JOURNAL_NAME)
@@ -129,14 +333,17 @@ def open_storage(url: str | None, out_dir: Path) -> BaseStorage:
         return _journal(Path(url[len("journal:"):]))
     if url.endswith(".log") and "://" not in url:
         return _journal(Path(url))
+    shown = mask(url)
     scheme = url.split(":", 1)[0].split("+", 1)[0]
     if "://" not in url or scheme not in RDB_SCHEMES:
-        raise StorageError(f"storage URL {url!r} is not understood; use an Optuna RDB URL "
+        raise StorageError(f"storage URL {shown!r} is not understood; use an Optuna RDB URL "
                            f"({', '.join(s + '://...' for s in RDB_SCHEMES)}), journal:PATH, or a PATH ending in .log")
+    if url.startswith("postgresql://"):
+        url = _postgres_driver(shown) + url[len("postgresql"):]
     connect_args = {"connect_timeout": CONNECT_TIMEOUT} if scheme in ("postgresql", "mysql") else {}
     for attempt in range(SCHEMA_ATTEMPTS):
         try:
-            return RDBStorage(url, engine_kwargs={"pool_pre_ping": True, "connect_args": connect_args})
+            return GroupedRDBStorage(url, shown, engine_kwargs={"pool_pre_ping": True, "connect_args": connect_args})
         except Exception as e:  # SQLAlchemy and drivers raise many types; all mean "cannot open"
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             # Drivers starting together on an empty database race to create Optuna's tables;
@@ -144,36 +351,28 @@ def open_storage(url: str | None, out_dir: Path) -> BaseStorage:
             if attempt + 1 < SCHEMA_ATTEMPTS and ("already exists" in first or "duplicate key" in first):
                 time.sleep(0.2 * (attempt + 1))
                 continue
-            raise StorageError(f"cannot open storage {url!r}: {first}") from None
+            raise StorageError(f"cannot open storage {shown!r}: {mask(first)}") from None
 
 
-def _journal(path: Path) -> JournalStorage:
+def _postgres_driver(shown: str) -> str:
+    """The SQLAlchemy dialect+driver for a bare postgresql:// URL: the first installed of POSTGRES_DRIVERS."""
+    for module, dialect in POSTGRES_DRIVERS:
+        if importlib.util.find_spec(module) is not None:
+            return dialect
+    raise StorageError(f"cannot open storage {shown!r}: no PostgreSQL driver is installed; {POSTGRES_INSTALL}")
+
+
+def _journal(path: Path) -> GroupedJournalStorage:
     if not path.parent.is_dir():
         raise StorageError(f"folder {str(path.parent)!r} of journal file does not exist")
+    if path.exists() and not path.is_file():
+        raise StorageError(f"journal file {str(path)!r} is not a file")
     try:
-        return JournalFileStorage(path)
+        return GroupedJournalStorage(path)
+    except StorageError:
+        raise
     except PermissionError:
         raise StorageError(f"journal file {str(path)!r} cannot be written (permission denied)") from None
-    except Exception as e:  # a truncated or corrupt journal fails while replaying
+    except Exception as e:  # a journal whose records do not replay
         raise StorageError(f"journal file {str(path)!r} cannot be read ({type(e).__name__}: {e}); "
                            f"it is left as it is") from None
-
-
-@contextlib.contextmanager
-def grouped_writes(storage: BaseStorage) -> Iterator[None]:
-    """Group the writes inside into one append where the storage allows it; a no-op elsewhere."""
-    if isinstance(storage, JournalFileStorage):
-        with storage.backend.grouped():
-            yield
-    else:
-        yield
-
-
-def describe(storage: BaseStorage) -> str:
-    """Where a storage lives, for messages: the journal path or the URL without password."""
-    if isinstance(storage, JournalFileStorage):
-        return str(storage.path)
-    if isinstance(storage, RDBStorage):
-        return storage.engine.url.render_as_string(hide_password=True)
-    return type(storage).__name__
-

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import optuna
 from optuna.exceptions import DuplicatedStudyError, UpdateFinishedTrialError
+from optuna.storages import BaseStorage
 from optuna.trial import TrialState
 
 import studies
@@ -95,15 +96,16 @@ RECORDED = ("mode", "modes", "values", "escape_rate", "seeds", "config", "metric
 (predictions on the validation rows) only when the study has more than one input feature."""
 
 
-def tell(opt: optuna.Study, trial: optuna.Trial, outcome: dict[str, Any]) -> None:
-    """Record a trial's outcome on it and tell its value (or its failure), all in one grouped write.
+def tell(opt: optuna.Study, trial: optuna.Trial, outcome: dict[str, Any], store: BaseStorage) -> None:
+    """Record a trial's outcome on it and tell its value (or its failure), all in one grouped write to ``store``
+    (the storage ``opt`` was opened on).
 
     Grouping the final state with the records makes a trial's completion atomic in the journal:
     a driver killed mid-way leaves the trial RUNNING with nothing half-written. A trial another
     driver has failed meanwhile (it took this driver for dead) keeps its failure.
     """
     try:
-        with grouped_writes(opt._storage):
+        with grouped_writes(store):
             if "error" in outcome:
                 trial.set_user_attr("error", outcome["error"])
                 trial.set_user_attr("traceback", outcome["traceback"])

@@ -16,7 +16,7 @@ import sweeps
 from sweeps.pool import WorkerPool
 from sweeps.runner import counts_as_done
 
-from pgcluster import REQUIRE_ENV, Cluster, why_unavailable
+import pgcluster
 
 KILLABLE = "trials=8, steps=150,"
 
@@ -210,16 +210,7 @@ def test_four_drivers_share_one_journal_file(tmp_path, tiny_study):
 
 @pytest.fixture(scope="module")
 def postgres():
-    reason = why_unavailable()
-    if reason is not None:
-        if os.environ.get(REQUIRE_ENV):
-            pytest.fail(f"{REQUIRE_ENV} is set but {reason}")
-        # A developer machine without PostgreSQL may skip; CI (.ci/run) sets REQUIRE_ENV and installs
-        # PostgreSQL, so there a missing server fails above instead of passing unseen.
-        pytest.skip(f"{reason} (set {REQUIRE_ENV}=1 to make this a failure, as .ci/run does)")
-    cluster = Cluster()
-    yield cluster
-    cluster.stop()
+    yield from pgcluster.serve()  # a skip on a machine without PostgreSQL, a failure in CI
 
 
 def test_four_drivers_share_one_postgresql_study(tmp_path, tiny_study, postgres):

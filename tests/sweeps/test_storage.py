@@ -1,0 +1,273 @@
+"""The sweep's storage: Optuna's storage contract, files that are not journals left alone, torn tails healed,
+grouped writes all or nothing, driver liveness, PostgreSQL with a password that never shows, the README's commands."""
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+import sqlalchemy
+from optuna.storages import InMemoryStorage
+from optuna.testing.pytest_storages import StorageTestCase
+from optuna.trial import TrialState
+
+from sweeps.liveness import HOST, DriverInfo, _process_start
+from sweeps.storage import (GroupedJournalStorage, StorageError, SweepJournal, grouped_writes, open_storage)
+
+import pgcluster
+from conftest import run_cli
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def record(op: int = 0, **fields) -> str:
+    return json.dumps({"op_code": op, "worker_id": "w-1", **fields}) + "\n"
+
+
+CREATE_STUDY = record(0, study_name="s", directions=[1])
+
+
+# --- Optuna's own contract, against the default storage ------------------------------------------
+
+
+class TestJournalFileContract(StorageTestCase):
+    """Every case of Optuna's storage test suite, on the journal file a sweep uses by default."""
+
+    @pytest.fixture
+    def storage(self, tmp_path):
+        return open_storage(None, tmp_path)
+
+
+# --- a file that is not a journal is never written ------------------------------------------------
+
+
+NOT_JOURNALS = {
+    "no-newline": b"precious user data, no newline",
+    "one-line": b"precious line\n",
+    "json-not-a-record": b'{"precious": 1}\n',
+    "record-then-text": (CREATE_STUDY + "precious line\n").encode(),
+    "text-then-record": ("precious line\n" + CREATE_STUDY).encode(),
+}
+
+
+@pytest.mark.parametrize("content", list(NOT_JOURNALS.values()), ids=list(NOT_JOURNALS))
+def test_a_file_that_is_not_a_journal_is_refused_and_left_byte_identical(tmp_path, content):
+    path = tmp_path / "a.log"
+    path.write_bytes(content)
+    before = sha(path)
+    with pytest.raises(StorageError, match="is not an Optuna journal file"):
+        store = open_storage(str(path), tmp_path)
+        optuna.create_study(study_name="x", storage=store)
+    assert sha(path) == before
+
+
+@pytest.mark.parametrize("content", [b"precious user data, no newline", b"precious line\n"], ids=["no-newline", "line"])
+def test_run_on_a_file_that_is_not_a_journal_exits_2_with_one_line(tmp_path, tiny_study, content):
+    path = tmp_path / "a.log"
+    path.write_bytes(content)
+    before = sha(path)
+    r = run_cli("run", tiny_study, "--jobs", "1", "--storage", str(path), cwd=tmp_path)
+    assert r.returncode == 2
+    assert len(r.stderr.strip().splitlines()) == 1 and "is not an Optuna journal file" in r.stderr
+    assert sha(path) == before
+
+
+def test_a_journal_replaced_by_another_file_after_opening_is_not_written(tmp_path):
+    store = open_storage(None, tmp_path)
+    opt = optuna.create_study(study_name="s", storage=store)
+    (tmp_path / "journal.log").write_bytes(b"precious line\n")
+    with pytest.raises(StorageError, match="not an Optuna journal"):
+        with grouped_writes(store):
+            opt.set_user_attr("k", 1)
+    assert (tmp_path / "journal.log").read_bytes() == b"precious line\n"
+
+
+# --- torn tails --------------------------------------------------------------------------------
+
+
+def test_a_torn_tail_after_a_record_is_cut_before_the_next_append(tmp_path):
+    store = open_storage(None, tmp_path)
+    opt = optuna.create_study(study_name="s", storage=store)
+    opt.set_user_attr("kept", 1)
+    path = tmp_path / "journal.log"
+    whole = path.read_bytes()
+    path.write_bytes(whole + b'{"op_code":2,"worker_id":"w","study_id":0,"user_attr":{"lo')  # a writer killed mid-line
+    reopened = optuna.load_study(study_name="s", storage=open_storage(None, tmp_path))
+    assert reopened.user_attrs == {"kept": 1}
+    reopened.set_user_attr("added", 2)
+    text = path.read_bytes()
+    assert text.startswith(whole) and text.endswith(b"\n") and b'"lo' not in text
+    assert optuna.load_study(study_name="s", storage=open_storage(None, tmp_path)).user_attrs == {"kept": 1, "added": 2}
+
+
+def test_reading_skips_a_torn_tail_and_keeps_the_records_before_it(tmp_path):
+    path = tmp_path / "j.log"
+    path.write_text(CREATE_STUDY + '{"op_code":2,"wor')
+    journal = SweepJournal(path)
+    assert [log["op_code"] for log in journal.read_logs(0)] == [0]
+    assert list(journal.read_logs(1)) == []
+
+
+# --- grouped writes ----------------------------------------------------------------------------
+
+
+def test_grouped_journal_writes_are_one_append_and_nothing_when_the_group_raises(tmp_path):
+    store = open_storage(None, tmp_path)
+    opt = optuna.create_study(study_name="s", storage=store)
+    path = tmp_path / "journal.log"
+    size = path.stat().st_size
+    with grouped_writes(store):
+        for i in range(5):
+            opt.set_user_attr(f"k{i}", i)
+        assert path.stat().st_size == size  # held until the group ends
+    assert len(path.read_text().splitlines()) == 1 + 5
+    size = path.stat().st_size
+    with pytest.raises(RuntimeError):
+        with grouped_writes(store):
+            opt.set_user_attr("lost", 1)
+            raise RuntimeError("killed mid-way")
+    assert path.stat().st_size == size
+    assert "lost" not in optuna.load_study(study_name="s", storage=open_storage(None, tmp_path)).user_attrs
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 's.db'}"
+    return request.getfixturevalue("postgres").create_database(f"grouped_{secrets.token_hex(4)}")
+
+
+def test_grouped_database_writes_are_one_transaction_and_nothing_when_the_group_raises(tmp_path, database_url):
+    url = database_url
+    store = open_storage(url, tmp_path)
+    opt = optuna.create_study(study_name="s", storage=store)
+    trial = opt.ask()
+    other = open_storage(url, tmp_path)  # another driver's view
+    trial_id = other.get_trial_id_from_study_id_trial_number(other.get_study_id_from_name("s"), trial.number)
+    curve = {1: 0.5, 2: float("inf"), 3: float("-inf"), 4: float("nan"), 5: -1e-300}
+    with grouped_writes(store):
+        trial.set_user_attr("a", 1)
+        for step, value in curve.items():
+            trial.report(value, step)
+        assert other.get_trial(trial_id).user_attrs == {} and other.get_trial(trial_id).intermediate_values == {}
+    seen = other.get_trial(trial_id)
+    assert seen.user_attrs == {"a": 1}
+    assert json.dumps(seen.intermediate_values) == json.dumps(curve)  # nan == nan, as text
+    with pytest.raises(RuntimeError):
+        with grouped_writes(store):
+            trial.set_user_attr("lost", 1)
+            raise RuntimeError("killed mid-way")
+    assert "lost" not in other.get_trial(trial_id).user_attrs
+    with grouped_writes(store):  # as a sweep tells a trial: its curve, then its state
+        trial.report(0.25, 6)
+        opt.tell(trial, 1.0)
+    seen = other.get_trial(trial_id)
+    assert seen.state == TrialState.COMPLETE and seen.intermediate_values[6] == 0.25
+
+
+def test_a_storage_that_cannot_group_is_refused():
+    with pytest.raises(TypeError, match="cannot group writes"):
+        grouped_writes(InMemoryStorage())
+
+
+# --- driver liveness ---------------------------------------------------------------------------
+
+
+def test_driver_is_dead_when_it_ended_its_process_is_gone_or_its_heartbeat_is_old():
+    now = time.time()
+    me = DriverInfo("me", HOST, os.getpid(), _process_start(os.getpid()), now)
+    assert not me.is_dead(now)
+    assert DriverInfo("me", HOST, os.getpid(), _process_start(os.getpid()), now, ended=True).is_dead(now)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    start = _process_start(gone.pid)
+    gone.wait()
+    assert DriverInfo("gone", HOST, gone.pid, start, now).is_dead(now)
+    assert DriverInfo("reused", HOST, os.getpid(), "not-its-start-time", now).is_dead(now)  # pid reused
+    assert not DriverInfo("far", "another-host", 1, "1", now - 30).is_dead(now)
+    assert DriverInfo("far", "another-host", 1, "1", now - 61).is_dead(now)
+
+
+# --- PostgreSQL --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    yield from pgcluster.serve()
+
+
+def test_list_on_an_unreachable_storage_exits_2_with_one_line(tmp_path):
+    r = run_cli("list", "--storage", "postgresql://sweeper:UNREACHABLEPW@127.0.0.1:1/sweeps", cwd=tmp_path)
+    assert r.returncode == 2
+    assert len(r.stderr.strip().splitlines()) == 1 and "cannot open storage" in r.stderr
+    assert "UNREACHABLEPW" not in r.stdout + r.stderr and r.stdout == ""
+
+
+def test_the_password_of_a_postgresql_url_is_never_printed_stored_or_rendered(tmp_path, tiny_study, postgres):
+    url = postgres.create_database("secret")
+    out = tmp_path / "out"
+    unreachable = url.replace(postgres.host, "127.0.0.1:1")
+    runs = [
+        (0, ["run", tiny_study, "--trials", "2", "--jobs", "1", "--storage", url, "--out", str(out)]),
+        (0, ["report", "--all", "--storage", url, "--out", str(out)]),
+        (0, ["list", "--storage", url, "--out", str(out)]),
+        (0, ["best", tiny_study, "--storage", url, "--out", str(out)]),
+        (2, ["best", "nosuch", "--storage", url, "--out", str(out)]),
+        (2, ["report", "nosuch", "--storage", url, "--out", str(out)]),
+        (2, ["run", tiny_study, "--trials", "2", "--storage", unreachable, "--out", str(out)]),
+        (2, ["list", "--storage", unreachable]),
+    ]
+    printed = []
+    for code, args in runs:
+        r = run_cli(*args, cwd=tmp_path)
+        assert r.returncode == code, (args, r.stderr)
+        printed.append(r.stdout + r.stderr)
+    assert all("sweeper:***@" in text for text in printed[4:])  # the errors name the storage, masked
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert {"report.html", "index.html", "trials.csv", "best.json"} <= {p.name for p in files}
+    opt = optuna.load_study(study_name="tiny", storage=url)
+    # Everything stored: every study and trial attribute, user and system, and every other row.
+    stored = subprocess.run([pgcluster.find_bin("pg_dump"), "--data-only", "secret"], env=postgres.env(),
+                            capture_output=True, text=True, check=True).stdout
+    assert "run:" in stored and len(opt.trials) == 2
+    runs_stored = [v for k, v in opt.user_attrs.items() if k.startswith("run:")]
+    assert runs_stored and all("sweeper:***@" in r["command"] and "sweeper:***@" in r["storage"] for r in runs_stored)
+    password = postgres.password.encode()
+    assert [p for p in files if password in p.read_bytes()] == []
+    assert postgres.password not in stored
+    assert [t for t in printed if postgres.password in t] == []
+
+
+def readme_block(heading: str) -> str:
+    """The bash block under the README's bullet that starts with ``heading``."""
+    text = (ROOT / "README.md").read_text()
+    after = text[text.index(heading):]
+    return re.search(r"```bash\n(.*?)```", after, re.S).group(1)
+
+
+def test_the_readme_postgresql_commands_work_verbatim(tmp_path, postgres):
+    block = readme_block("several machines: PostgreSQL")
+    placeholder = "postgresql://USER:PASSWORD@DBHOST/sweeps"
+    assert block.count(placeholder) == 2 and "--trials 2000" in block
+    # The driver it installs is the one a bare postgresql:// URL resolves to.
+    package = re.search(r"pip install \"?([A-Za-z0-9_]+)", block).group(1)
+    assert sqlalchemy.engine.make_url("postgresql://h/db").get_dialect().driver == package
+    # Only the server's address and the budget differ from what the README says (2000 trials is for a real sweep).
+    script = block.replace(placeholder, postgres.url("sweeps")).replace("--trials 2000", "--trials 2")
+    env = {**postgres.env(), "PATH": f"{Path(sys.executable).parent}:{postgres.env()['PATH']}"}
+    r = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env, capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (tmp_path / "results" / "sqrt" / "report.html").is_file()
+    opt = optuna.load_study(study_name="sqrt", storage=postgres.url("sweeps"))
+    assert len(opt.get_trials(states=(TrialState.COMPLETE,))) == 2
