@@ -33,12 +33,13 @@ class LiveReport:
     study : the study reference given to ``run`` (a name or a .py file).
     out, storage : where the sweep is stored, as for ``run``.
     total : the trials the sweep runs to (for "running: 57 of 120 trials"); default the study's budget.
-    interval : seconds between rewrites, at least.
+    interval : seconds between rewrites, at least (default :data:`INTERVAL`).
     """
 
     def __init__(self, study: str, *, out: str | Path = "results", storage: str | None = None,
-                 total: int | None = None, interval: float = INTERVAL):
-        self.study, self.out, self.storage, self.interval = study, out, storage, interval
+                 total: int | None = None, interval: float | None = None):
+        self.study, self.out, self.storage = study, out, storage
+        self.interval = INTERVAL if interval is None else interval
         self.total = total
         self.rewrites = 0
         self.busy = 0.0
