@@ -58,26 +58,3 @@ def test_bad_report_input_is_one_line_and_exit_2(tmp_path, capsys, args, message
     assert err.count("\n") == 1 and message in err
     assert not (tmp_path / "res").exists()
 
-
-def test_during_run_the_live_page_says_running_and_the_last_page_is_final(tmp_path, tiny_study, monkeypatch):
-    from sweeps import live
-
-    seen = []
-    poke = live.LiveReport.poke
-
-    def recording_poke(self):
-        path = poke(self)
-        if path is not None:
-            seen.append(path.read_text())
-        return path
-
-    monkeypatch.setattr(live, "INTERVAL", 0.01)  # rewrite as often as the rewrites allow
-    monkeypatch.setattr(live.LiveReport, "poke", recording_poke)
-    out = tmp_path / "res"
-    assert main(["run", tiny_study, "--trials", "8", "--jobs", "1", "--out", str(out)]) == 0
-    assert seen, "the page was written while the sweep ran"
-    for text in seen:
-        assert re.search(r"running: [1-8] of 8 trials, updated \d\d:\d\d:\d\d", text)
-        assert '<meta http-equiv="refresh"' in text
-    final = (out / "tiny" / report_page.REPORT_NAME).read_text()
-    assert "running:" not in final and 'http-equiv="refresh"' not in final and "Runs:<ul><li>" in final
