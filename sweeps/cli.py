@@ -7,6 +7,7 @@ and exit code 2; nothing stored is changed by a command that fails its checks.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -83,13 +84,17 @@ def cmd_list(args) -> int:
 
 
 def cmd_run(args) -> int:
+    from sweeps.live import LiveReport
     from sweeps.loader import summary
     from sweeps.runner import run, write_files
 
     study = userdata.study_from_args(args) if userdata.is_table(args.study) else args.study
-    opt = run(study, trials=args.trials, jobs=args.jobs, seed=args.seed, repeats=args.repeats,
-              storage=args.storage, out=args.out, timeout=args.timeout, trial_timeout=args.trial_timeout,
-              batch=args.batch, pruner=args.pruner, progress=args.progress, argv=["python -m sweeps", *sys.argv[1:]])
+    live = (LiveReport(study if isinstance(study, str) else study.name, out=args.out, storage=args.storage,
+                       total=args.trials or (None if isinstance(study, str) else study.trials)) if args.report else None)
+    with live or contextlib.nullcontext():  # the page, rewritten while the sweep runs
+        opt = run(study, trials=args.trials, jobs=args.jobs, seed=args.seed, repeats=args.repeats,
+                  storage=args.storage, out=args.out, timeout=args.timeout, trial_timeout=args.trial_timeout,
+                  batch=args.batch, pruner=args.pruner, progress=args.progress, argv=["python -m sweeps", *sys.argv[1:]])
     ref = opt.study_name if userdata.is_table(args.study) else args.study
     print(summary(opt, Path(args.out) / opt.study_name))
     page = write_files(opt, ref, out=args.out, storage=args.storage, report=args.report, explain=args.explain,

@@ -18,14 +18,18 @@ import json
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from mlpcore import MODES
+from sweeps.loader import best_trial
 from sweeps.space import space_from_json
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ESCAPE_MODE = "fit"
 
@@ -39,6 +43,11 @@ NONE_LABELS = {"batch_size": "full"}
 """How a parameter's ``None`` reads (batch_size None trains on the full batch)."""
 
 SOURCES = ("target", "baseline", "trial")
+
+NO_CONTRAST_SHARE = 0.6
+"""A setting kept at one value (or bin) in this share of the trials leaves PED-ANOVA little to compare..."""
+NO_CONTRAST_SCORE = 0.01
+"""...and when it then scores below this (about nothing), the score is "no contrast", not a number."""
 
 
 def trials_frame(opt: optuna.Study):
@@ -80,23 +89,40 @@ def curves_frame(opt: optuna.Study):
     ``rel`` is the MSE over the variance of the validation target, the objective's scale
     (1.0 = a constant predictor); None (non-finite) losses are NaN.
     """
-    import pandas as pd
-
     runs = [("trial", t.number, t.value, t.user_attrs) for t in _completed(opt)]
     base = opt.user_attrs.get("baseline", {})
     if "curve" in base:
         runs.append(("baseline", None, base.get("value"), base))
-    parts = []
-    for source, number, value, a in runs:
+    columns: dict[str, list] = {k: [] for k in ("source", "number", "mode", "value", "split", "step", "mse", "rel")}
+    for source, number, value, a in runs:  # columns gathered as arrays, one frame at the end (not one per run)
         steps = np.asarray(a["curve"]["steps"])
         var_y = (a.get("metrics") or {}).get("var_y") or 1.0
         for split in ("train", "val"):
-            mse = np.array([np.nan if v is None else v for v in a["curve"][split]], dtype=float)
-            parts.append(pd.DataFrame({"source": source, "number": number, "mode": a.get("mode"), "value": value,
-                                       "split": split, "step": steps, "mse": mse, "rel": mse / var_y}))
-    columns = ["source", "number", "mode", "value", "split", "step", "mse", "rel"]
-    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
-    return out.astype({"number": "Int64"})
+            mse = _floats(a["curve"][split])
+            for key, v in (("source", source), ("number", number), ("mode", a.get("mode")), ("value", value),
+                           ("split", split)):
+                columns[key].append([v] * len(steps))
+            columns["step"].append(steps)
+            columns["mse"].append(mse)
+            columns["rel"].append(mse / var_y)
+    return _long_frame(columns)
+
+
+def _floats(values) -> np.ndarray:
+    """A stored list of numbers as floats, None (a non-finite value) as NaN."""
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
+def _long_frame(columns: dict[str, list]):
+    """One frame from per-run pieces of each column (``number`` as a nullable int)."""
+    import pandas as pd
+
+    out = pd.DataFrame({k: np.concatenate(v) if v else [] for k, v in columns.items()})
+    out["number"] = pd.array(out["number"].tolist(), dtype="Int64") if len(out) else pd.array([], dtype="Int64")
+    for key in ("value", "mse", "rel"):
+        if key in out:
+            out[key] = out[key].astype(float)
+    return out
 
 
 def predictions_frame(opt: optuna.Study):
@@ -284,23 +310,33 @@ def lever_sentence(row) -> str:
 # --- importance and headline -------------------------------------------------------------------
 
 
-def importances_frame(opt: optuna.Study):
-    """PED-ANOVA importance of each parameter (normalised to sum 1 per target), long: param, target, importance.
+def importances_frame(opt: optuna.Study, settings=None):
+    """PED-ANOVA importance of each parameter (normalised to sum 1 per target), long: param, target,
+    importance, top_value, top_share, contrast.
 
     ``objective``: what sets the best tenth of trials apart; ``escape``: what sets the escaped trials
     (mode fit) apart from the rest. PED-ANOVA needs no extra dependency and draws nothing at random,
     so the same study gives the same importances. A target without contrast (fewer than two good trials,
     or every trial escaped / none did) has NaN importances.
+
+    PED-ANOVA compares the good trials with all the trials the sampler drew, so a setting the sampler
+    kept at one value (``top_value``, the label or bin of :func:`settings_frame`) in ``top_share`` of the
+    trials (at least :data:`NO_CONTRAST_SHARE`) and that scores about nothing
+    (below :data:`NO_CONTRAST_SCORE`) has ``contrast`` False: its score says the sample cannot tell,
+    not that the setting does not matter.
     """
     import pandas as pd
     from optuna.importance import PedAnovaImportanceEvaluator, get_param_importances
 
     trials = _completed(opt)
-    params = [p for p in search_space(opt) if any(p in t.params for t in trials)]
+    space = search_space(opt)
+    settings = settings_frame(trials_frame(opt), space) if settings is None else settings
+    params = [p for p in space if any(p in t.params for t in trials)]
     escaped = sum(t.user_attrs.get("mode") == ESCAPE_MODE for t in trials)
     targets = {"objective": (None, OBJECTIVE_QUANTILE, math.ceil(OBJECTIVE_QUANTILE * len(trials)) >= 2),
                "escape": (lambda t: float(t.user_attrs.get("mode") != ESCAPE_MODE),
                           escaped / max(len(trials), 1), 0 < escaped < len(trials))}
+    tops = {p: _top_value(settings[p]) if p in settings else (None, np.nan) for p in params}
     rows = []
     for name, (target, quantile, contrast) in targets.items():
         scores = dict.fromkeys(params, np.nan)
@@ -310,8 +346,25 @@ def importances_frame(opt: optuna.Study):
                 found = get_param_importances(opt, evaluator=PedAnovaImportanceEvaluator(target_quantile=quantile),
                                               params=params, target=target, normalize=True)
             scores |= found
-        rows += [{"param": p, "target": name, "importance": float(v)} for p, v in scores.items()]
-    return pd.DataFrame(rows, columns=["param", "target", "importance"])
+        for p, v in scores.items():
+            top, share = tops[p]
+            flat = bool(share >= NO_CONTRAST_SHARE and (np.isnan(v) or v < NO_CONTRAST_SCORE))
+            rows.append({"param": p, "target": name, "importance": float(v), "top_value": top, "top_share": share,
+                         "contrast": not flat})
+    return pd.DataFrame(rows, columns=["param", "target", "importance", "top_value", "top_share", "contrast"])
+
+
+def _top_value(column) -> tuple[str | None, float]:
+    """The most frequent label of a settings column and its share of the trials."""
+    counts = column.value_counts(sort=True)
+    if not counts.sum():
+        return None, np.nan
+    return str(counts.index[0]), float(counts.iloc[0] / counts.sum())
+
+
+def no_contrast_text(row) -> str:
+    """An importance row without contrast, in words: ``no contrast: the sampler chose standard in 68% of trials``."""
+    return f"no contrast: the sampler chose {row['top_value']} in {row['top_share']:.0%} of trials"
 
 
 def headline(opt: optuna.Study, trials=None, levers=None) -> dict[str, Any]:
@@ -340,10 +393,9 @@ def headline(opt: optuna.Study, trials=None, levers=None) -> dict[str, Any]:
            "baseline_config": base.get("config"), "best_value": None, "best_number": None, "best_mode": None,
            "best_config": None, "levers": []}
     if len(done):
-        best = done.sort_values(["value", "number"], kind="stable").iloc[0]
-        config = opt.get_trials(deepcopy=False)[int(best["number"])].user_attrs.get("config")
-        out |= {"best_value": float(best["value"]), "best_number": int(best["number"]), "best_mode": best["mode"],
-                "best_config": config}
+        best = best_trial(opt)
+        out |= {"best_value": float(best.value), "best_number": best.number, "best_mode": best.user_attrs.get("mode"),
+                "best_config": best.user_attrs.get("config")}
     ranking = lever_ranking(levers)
     out["levers"] = [{"param": r["param"], "sentence": lever_sentence(r), "spread": float(r["spread"])}
                      for _, r in ranking.iterrows() if r["spread"] > 0]
@@ -360,19 +412,28 @@ def _line_value(base: dict, done) -> float | None:
     return None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Frames:
     """Everything the report page shows, as frames (see the module docstring) and the headline dict."""
 
-    trials: Any
-    settings: Any
-    curves: Any
-    predictions: Any
-    levers: Any
-    importances: Any
+    trials: pd.DataFrame
+    """:func:`trials_frame`, every trial."""
+    settings: pd.DataFrame
+    """:func:`settings_frame`, the completed trials' settings as labels and bins."""
+    curves: pd.DataFrame
+    """:func:`curves_frame`."""
+    predictions: pd.DataFrame
+    """:func:`predictions_frame`."""
+    levers: pd.DataFrame
+    """:func:`levers_frame`."""
+    importances: pd.DataFrame
+    """:func:`importances_frame`."""
     space: dict[str, Any]
+    """Parameter name -> Optuna distribution, in declared order (:func:`search_space`)."""
     headline: dict[str, Any]
-    data: Any = None
+    """:func:`headline`."""
+    data: pd.DataFrame | None = None
+    """:func:`data_frame` when the study's definition is known, else None."""
 
 
 def build(opt: optuna.Study, definition=None) -> Frames:
@@ -382,8 +443,10 @@ def build(opt: optuna.Study, definition=None) -> Frames:
         raise ValueError(f"sweep {opt.study_name!r} has no completed trial yet; run: python -m sweeps run {opt.study_name}")
     levers = levers_frame(opt, trials)
     space = search_space(opt)
-    return Frames(trials=trials, settings=settings_frame(trials, space), curves=curves_frame(opt), predictions=predictions_frame(opt), levers=levers,
-                  importances=importances_frame(opt), space=space, headline=headline(opt, trials, levers),
+    settings = settings_frame(trials, space)
+    return Frames(trials=trials, settings=settings, curves=curves_frame(opt), predictions=predictions_frame(opt),
+                  levers=levers, importances=importances_frame(opt, settings), space=space,
+                  headline=headline(opt, trials, levers),
                   data=data_frame(definition) if definition is not None else None)
 
 

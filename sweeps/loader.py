@@ -15,7 +15,11 @@ from optuna.trial import TrialState
 
 import studies
 from mlpcore import MODES, MLPConfig
+from mlpcore.atomic import replace_file
 from sweeps.storage import JOURNAL_NAME, describe, open_storage
+
+BEST_NAME = "best.json"
+TRIALS_NAME = "trials.csv"
 
 
 def load(study: str, *, out: str | Path = "results", storage: str | None = None) -> optuna.Study:
@@ -53,6 +57,10 @@ def complete_trials(opt: optuna.Study) -> list[optuna.trial.FrozenTrial]:
 
 
 def best_trial(opt: optuna.Study) -> optuna.trial.FrozenTrial:
+    """The best trial: the lowest value among the completed trials, the lowest number on a tie.
+
+    The one definition of "best" that the summary, ``best.json``, ``best_config`` and the report use.
+    """
     trials = complete_trials(opt)
     if not trials:
         raise ValueError(f"sweep {opt.study_name!r} has no completed trial yet")
@@ -104,7 +112,12 @@ def write_outputs(opt: optuna.Study, out_dir: Path) -> None:
 
     if complete_trials(opt):
         best = best_trial(opt)
-        (out_dir / "best.json").write_text(json.dumps({"study": opt.study_name, "trial": best.number,
-                                                       "value": best.value, "mode": best.user_attrs.get("mode"),
-                                                       "config": best.user_attrs["config"]}, indent=2) + "\n")
-    trials_frame(opt).to_csv(out_dir / "trials.csv", index=False)
+        replace_file(out_dir / BEST_NAME, json.dumps({"study": opt.study_name, "trial": best.number, "value": best.value,
+                                                     "mode": best.user_attrs.get("mode"),
+                                                     "config": best.user_attrs["config"]}, indent=2) + "\n")
+    write_trials_csv(trials_frame(opt), out_dir)
+
+
+def write_trials_csv(trials, out_dir: Path) -> Path:
+    """``out_dir/trials.csv`` from a :func:`sweeps.frames.trials_frame`, atomically."""
+    return replace_file(out_dir / TRIALS_NAME, trials.to_csv(index=False))

@@ -15,19 +15,23 @@ import io
 import json
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, NamedTuple
 
+import numpy as np
 import optuna
 
 import studies
 from mlpcore import MODES
+from mlpcore.atomic import replace_file
 from sweeps import frames as tidy
 from sweeps import space as space_vocabulary
 from sweeps import userdata
+from sweeps.loader import load, runs, write_trials_csv
 from sweeps.masking import mask
 from sweeps.plots import BEST_FIRST, MODE_COLORS
 
 REPORT_NAME = "report.html"
+HEADLINE_NAME = "headline.json"
 INDEX_NAME = "index.html"
 FIGURES_DIR = "figures"
 TOP_TRIALS = 10
@@ -51,6 +55,7 @@ pre{background:#f6f8fa;border:1px solid #ddd;border-radius:6px;padding:10px 14px
 button{font-size:.85em;padding:2px 10px;margin-left:6px}ul.levers li{margin:3px 0}
 .note{color:#666;font-size:.88em}.wide{overflow-x:auto}table.compact{font-size:.8em}
 table.compact td,table.compact th{padding:3px 6px}footer{margin-top:40px;color:#777;font-size:.82em}
+.live{background:#FFF4D6;border:1px solid #E69F00;border-radius:6px;padding:6px 12px;font-weight:600}
 """
 COPY_SCRIPT = """<script>function copyText(id){const t=document.getElementById(id).innerText;
 if(navigator.clipboard){navigator.clipboard.writeText(t).catch(()=>select(id))}else{select(id)}}
@@ -61,53 +66,115 @@ const s=getSelection();s.removeAllRanges();s.addRange(r);document.execCommand&&d
 # --- figures -----------------------------------------------------------------------------------
 
 
-def figures(frames: tidy.Frames) -> dict[str, tuple[Any, str]]:
-    """The page's figures in page order: name -> (matplotlib Figure, caption). A figure whose
-    parameters the study does not search is left out."""
-    from sweeps import plots
+def _labels(space: dict[str, Any]) -> dict[str, str]:
+    """Axis labels: the space's title of each parameter, and its bins where searched on a log scale."""
+    return {p: space_vocabulary.title(p) + (" (decade bins)" if getattr(d, "log", False) else "") for p, d in space.items()}
 
-    h, space = frames.headline, frames.space
-    refs = {"constant predictor": 1.0, "best straight line": h["line_value"], "noise floor": h["noise_value"]}
-    out: dict[str, tuple[Any, str]] = {}
-    out["modes_by_setting"] = (plots.mode_map(frames.levers), (
+
+def _references(h: dict[str, Any]) -> dict[str, float | None]:
+    return {"constant predictor": 1.0, "best straight line": h["line_value"], "noise floor": h["noise_value"]}
+
+
+def _modes_by_setting(f: tidy.Frames, plots):
+    return plots.mode_map(f.levers), (
         "How each setting's trials ended. Bars stack the failure modes, escaped (fit, green) first; numbers give "
         "the trials with that setting and the share that escaped. Numbers are put in bins (log-scale decades "
         "where the sweep searched them on a log scale). The sampler tries promising settings more often, so a "
-        "rarely-tried value has a rougher share."))
-    labels = {p: space_vocabulary.title(p) + (" (decade bins)" if getattr(d, "log", False) else "") for p, d in space.items()}
-    if {"lr", "init_scale"} <= set(frames.settings):
-        col = "x_scaling" if "x_scaling" in frames.settings else None
-        out["escape_lr_init_scale"] = (plots.escape_heatmaps(frames.settings, "lr", "init_scale", col,
-                                                             xlabel=labels["lr"], ylabel=labels["init_scale"]), (
-            "Share of trials that escaped the linear fit, by learning rate and initial weight scale"
-            + (", one panel per input scaling." if col else ".") + " Each cell: the share, and its trials; grey: none."))
-    if {"width", "depth"} <= set(frames.settings):
-        out["escape_width_depth"] = (plots.escape_heatmaps(frames.settings, "width", "depth", None,
-                                                           xlabel=labels["width"], ylabel=labels["depth"]),
-                                     "Share of trials that escaped, by network width and depth.")
-    if frames.importances["importance"].notna().any():
-        out["importance"] = (plots.importance_panels(frames.importances), (
-            "How much each setting decides the result (Optuna's PED-ANOVA: how differently the good trials "
-            "are spread over a setting than all the trials the sampler drew). Left: for reaching the best tenth of "
-            "values; right: "
-            "for escaping (mode fit). n/a: no contrast (too few trials, or all or none escaped)."))
-    first_slice = frames.predictions[frames.predictions["feature"] == 0]  # d > 1: input 1 varies, the rest at medians
-    out["function_space"] = (plots.function_space(first_slice, frames.data).figure, (
-        "The true function, the training data, what the question's own config learns, and the best trial's fit."))
-    out["gallery_by_mode"] = (plots.mode_gallery(first_slice, frames.data), (
+        "rarely-tried value has a rougher share.")
+
+
+def _escape_lr_init_scale(f: tidy.Frames, plots):
+    if not {"lr", "init_scale"} <= set(f.settings):
+        return None
+    col = "x_scaling" if "x_scaling" in f.settings else None
+    labels = _labels(f.space)
+    return plots.escape_heatmaps(f.settings, "lr", "init_scale", col, xlabel=labels["lr"],
+                                 ylabel=labels["init_scale"]), (
+        "Share of trials that escaped the linear fit, by learning rate and initial weight scale"
+        + (", one panel per input scaling." if col else ".") + " Each cell: the share, and its trials; grey: none.")
+
+
+def _escape_width_depth(f: tidy.Frames, plots):
+    if not {"width", "depth"} <= set(f.settings):
+        return None
+    labels = _labels(f.space)
+    return (plots.escape_heatmaps(f.settings, "width", "depth", None, xlabel=labels["width"], ylabel=labels["depth"]),
+            "Share of trials that escaped, by network width and depth.")
+
+
+def _importance(f: tidy.Frames, plots):
+    if not f.importances["importance"].notna().any():
+        return None
+    return plots.importance_panels(f.importances), (
+        "Optuna's PED-ANOVA importance: how differently the good trials are spread over a setting's values than "
+        "all the trials the sampler drew, normalised to sum 1. Left: good = the best tenth of values; right: good "
+        "= escaped (mode fit). It is conditional on what the sampler chose to try: a setting the sampler kept at "
+        "one value in most trials has no contrast to measure, and is marked so rather than given a number; it "
+        "says nothing about what that setting would do if changed (n/a: too few trials, or all or none escaped).")
+
+
+def _first_slice(f: tidy.Frames):
+    """The grid predictions along input 1 (for d > 1: the other inputs at their medians)."""
+    return f.predictions[f.predictions["feature"] == 0]
+
+
+def _function_space(f: tidy.Frames, plots):
+    return plots.function_space(_first_slice(f), f.data, number=f.headline["best_number"]).figure, (
+        "The true function, the training data, what the question's own config learns, and the best trial's fit.")
+
+
+def _gallery_by_mode(f: tidy.Frames, plots):
+    return plots.mode_gallery(_first_slice(f), f.data), (
         "What each failure mode looks like here: for each mode, the trial with the median value among that mode's "
-        "trials."))
-    out["learning_curves"] = (plots.learning_curves(frames.curves, references=refs), (
+        "trials.")
+
+
+def _learning_curves(f: tidy.Frames, plots):
+    return plots.learning_curves(f.curves, references=_references(f.headline)), (
         "Validation loss during training for a sample of trials of each mode (log scale). Horizontal lines: a "
-        "constant prediction (1), the best straight line, and the noise floor where the study knows it."))
-    out["history"] = (plots.history(frames.trials, references=refs).figure, (
-        "Every trial's value in the order the sampler tried them, coloured by mode, with the best so far."))
+        "constant prediction (1), the best straight line, and the noise floor where the study knows it.")
+
+
+def _history(f: tidy.Frames, plots):
+    return plots.history(f.trials, references=_references(f.headline)).figure, (
+        "Every trial's value in the order the sampler tried them, coloured by mode, with the best so far.")
+
+
+FIGURES: dict[str, Callable] = {
+    "modes_by_setting": _modes_by_setting, "escape_lr_init_scale": _escape_lr_init_scale,
+    "escape_width_depth": _escape_width_depth, "importance": _importance, "function_space": _function_space,
+    "gallery_by_mode": _gallery_by_mode, "learning_curves": _learning_curves, "history": _history,
+}
+"""The page's figures in page order: name -> function(frames, plots) -> (Figure, caption), or None where
+the study does not search the parameters the figure needs."""
+
+
+def pngs(frames: tidy.Frames) -> dict[str, tuple[bytes, str]]:
+    """Each figure drawn once and encoded once: name -> (PNG bytes, caption), in page order.
+
+    The figure is let go as soon as it is encoded, so only one is held in memory at a time.
+    """
+    from sweeps import plots
+
+    out = {}
+    for name, draw in FIGURES.items():
+        drawn = draw(frames, plots)
+        if drawn is not None:
+            out[name] = (png_bytes(drawn[0]), drawn[1])
     return out
 
 
 def png_bytes(fig) -> bytes:
+    """The figure as PNG, drawn once.
+
+    ``savefig`` draws a figure with a layout engine twice (once to lay it out, once to render);
+    one ``canvas.draw()`` runs the constrained layout and renders, and its pixels are encoded as they are.
+    """
+    from matplotlib.image import imsave
+
+    fig.canvas.draw()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=fig.dpi)
+    imsave(buf, np.asarray(fig.canvas.buffer_rgba()), format="png", dpi=fig.dpi)
     return buf.getvalue()
 
 
@@ -244,40 +311,111 @@ def figure_html(name: str, png: bytes, caption: str) -> str:
 
 
 def provenance_html(opt: optuna.Study) -> str:
-    runs = opt.user_attrs.get("runs", [])
-    items = "".join(f"<li><code>{html.escape(str(r.get('command')))}</code> {html.escape(str(r.get('started')))} → "
-                    f"{html.escape(str(r.get('ended')))}, git {html.escape(str(r.get('git'))[:10])}, "
-                    f"optuna {html.escape(str((r.get('versions') or {}).get('optuna')))}</li>" for r in runs)
+    """The footer: the study's settings and every run that added to it (``run:<id>`` attributes), oldest first."""
+    items = "".join(f"<li><code>{html.escape(mask(str(r.get('command'))))}</code> {html.escape(str(r.get('started')))} → "
+                    f"{html.escape(str(r.get('ended', 'running')))}, git {html.escape(str(r.get('git'))[:10])}, "
+                    f"optuna {html.escape(str((r.get('versions') or {}).get('optuna')))}</li>" for r in runs(opt))
     settings = html.escape(json.dumps(opt.user_attrs.get("settings", {})))
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return f"<footer>Study settings {settings}. Runs:<ul>{items}</ul>Report written {stamp}.</footer>"
 
 
-def page(opt: optuna.Study, frames: tidy.Frames, pngs: dict[str, tuple[bytes, str]], *, ref: str,
-         out: str | Path = "results", storage: str | None = None, analysis: dict | None = None) -> str:
-    """The whole report page as one HTML string (figures given as PNG bytes with captions); ``analysis``
-    (the stored counterfactual analysis, `sweeps.explain`) adds the smallest fix and the swap tests."""
+class Live(NamedTuple):
+    """The state of a sweep still running, for the page's banner."""
+
+    done: int
+    total: int | None
+    updated: str
+    """HH:MM:SS, local time."""
+    refresh: int
+    """Seconds after which the browser reloads the page."""
+
+
+class Context(NamedTuple):
+    """What a section builder reads: the study, its frames, the figures as (PNG, caption), where it lives."""
+
+    opt: optuna.Study
+    frames: tidy.Frames
+    pngs: dict[str, tuple[bytes, str]]
+    ref: str
+    out: str | Path
+    storage: str | None
+    analysis: dict | None = None
+    """The stored counterfactual analysis (`sweeps.explain`), when there is one."""
+
+    def figs(self, *names: str) -> str:
+        return "".join(figure_html(n, *self.pngs[n]) for n in names if n in self.pngs)
+
+
+def _glance(c: Context) -> str:
+    if c.analysis is None:
+        return headline_html(c.frames.headline) + diagnosis_html(c.frames.headline)
     from sweeps import explain_html as ex
 
+    return headline_html(c.frames.headline, ex.decides_html(c.analysis)) + ex.hints_html(c.analysis)
+
+
+def _smallest_fix(c: Context) -> str | None:
+    if c.analysis is None:
+        return None
+    from sweeps import explain_html as ex
+
+    return ex.smallest_fix_html(c.analysis, badge) + c.figs("ablation_path")
+
+
+def _modes(c: Context) -> str:
+    swaps = ""
+    if c.analysis is not None:
+        from sweeps import explain_html as ex
+
+        swaps = ex.swaps_html(c.analysis, badge)
+    return c.figs("modes_by_setting", "escape_lr_init_scale", "escape_width_depth") + swaps
+
+
+def _copy(c: Context) -> str:
+    return (reuse_html(c.frames.headline, c.ref, c.out, c.storage) + f"<h3>Top {TOP_TRIALS} trials</h3>"
+            + top_trials_html(c.frames))
+
+
+SECTIONS: list[tuple[str, Callable[[Context], str | None]]] = [
+    ("The smallest fix", _smallest_fix),
+    ("At a glance", _glance),
+    ("Which settings end in which failure mode", _modes),
+    ("What matters most", lambda c: c.figs("importance") or '<p class="note">Too few trials to rank importances.</p>'),
+    ("In function space", lambda c: c.figs("function_space", "gallery_by_mode")),
+    ("Learning", lambda c: c.figs("learning_curves", "history")),
+    ("What to copy", _copy),
+]
+"""The page's sections in order: (title, builder). A builder returns the section's HTML, or None to leave it
+out; another analysis adds its section by inserting a row here (numbering follows the order)."""
+
+
+def live_html(live: Live | None) -> tuple[str, str]:
+    """(head, banner) of a page whose sweep is still running: a meta refresh and the progress line."""
+    if live is None:
+        return "", ""
+    return (f'<meta http-equiv="refresh" content="{live.refresh}">',
+            f'<p class="live" id="live">running: {live.done}{f" of {live.total}" if live.total else ""} trials, '
+            f"updated {live.updated} "
+            f"(this page reloads itself every {live.refresh} s)</p>")
+
+
+def page(opt: optuna.Study, frames: tidy.Frames, pngs: dict[str, tuple[bytes, str]], *, ref: str,
+         out: str | Path = "results", storage: str | None = None, live: Live | None = None,
+         analysis: dict | None = None) -> str:
+    """The whole report page as one HTML string (figures given as PNG bytes with captions).
+
+    ``live`` marks a page written while the sweep runs: it says how far the sweep is and reloads itself.
+    ``analysis`` (the stored counterfactual analysis, `sweeps.explain`) adds the smallest fix and the swap tests.
+    """
     h = frames.headline
-    fig = lambda *names: "".join(figure_html(n, *pngs[n]) for n in names if n in pngs)  # noqa: E731
-    glance = headline_html(h) + diagnosis_html(h)
-    if analysis is not None:
-        glance = headline_html(h, ex.decides_html(analysis)) + ex.hints_html(analysis)
-    sections = [
-        *([("The smallest fix", ex.smallest_fix_html(analysis, badge) + fig("ablation_path"))] if analysis else []),
-        ("At a glance", glance),
-        ("Which settings end in which failure mode", fig("modes_by_setting", "escape_lr_init_scale", "escape_width_depth")
-         + (ex.swaps_html(analysis, badge) if analysis else "")),
-        ("What matters most", fig("importance") or '<p class="note">Too few trials to rank importances.</p>'),
-        ("In function space", fig("function_space", "gallery_by_mode")),
-        ("Learning", fig("learning_curves", "history")),
-        ("What to copy", reuse_html(h, ref, out, storage) + f"<h3>Top {TOP_TRIALS} trials</h3>" + top_trials_html(frames)),
-    ]
-    body = "".join(f'<h2 id="s{i}">{i}. {t}</h2>{content}' for i, (t, content) in enumerate(sections, 1))
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(h["study"])}: study report'
-            f"</title><style>{STYLE}</style>{COPY_SCRIPT}</head><body><h1>{html.escape(h['study'])}: "
-            f"{html.escape(h['title'])}</h1><p class=\"question\">{html.escape(h['question'])}</p>{body}"
+    context = Context(opt, frames, pngs, ref, out, storage, analysis)
+    built = [(title, content) for title, build in SECTIONS if (content := build(context)) is not None]
+    body = "".join(f'<h2 id="s{i}">{i}. {t}</h2>{content}' for i, (t, content) in enumerate(built, 1))
+    head, banner = live_html(live)
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">{head}<title>{html.escape(h["study"])}: '
+            f"study report</title><style>{STYLE}</style>{COPY_SCRIPT}</head><body><h1>{html.escape(h['study'])}: "
+            f"{html.escape(h['title'])}</h1>{banner}<p class=\"question\">{html.escape(h['question'])}</p>{body}"
             f"{provenance_html(opt)}</body></html>")
 
 
@@ -292,41 +430,42 @@ def _definition(ref: str, out: str | Path = "results"):
         return None
 
 
-def write_report(study: str, *, out: str | Path = "results", storage: str | None = None,
-                 opt: optuna.Study | None = None) -> Path:
-    """Write ``out/NAME/report.html``, ``figures/*.png``, ``trials.csv`` and ``headline.json`` (the page's
-    numbers, as data) for the stored sweep of ``study``; returns the page's path."""
-    from sweeps.loader import load
+def open_sweep(study: str, out: str | Path, storage: str | None) -> optuna.Study:
+    """The stored sweep of ``study``, with an error naming both lookups when it is neither stored nor known."""
+    try:
+        return load(study, out=out, storage=storage)
+    except ValueError as e:
+        if _definition(study, out) is None and not study.endswith(".py"):  # neither a stored sweep nor a known study
+            raise ValueError(f"unknown study {study!r}: no such study ({', '.join(studies.names())} or a .py "
+                             f"file) and no sweep of that name in {mask(str(storage or out))!r}") from None
+        raise e from None
 
-    definition = _definition(study, out)
-    if opt is None:
-        try:
-            opt = load(study, out=out, storage=storage)
-        except ValueError as e:
-            if definition is None and not study.endswith(".py"):  # neither a stored sweep nor a known study
-                raise ValueError(f"unknown study {study!r}: no such study ({', '.join(studies.names())} or a .py "
-                                 f"file) and no sweep of that name in {mask(str(storage or out))!r}") from None
-            raise e from None
-    frames = tidy.build(opt, definition)
+
+def write_report(study: str, *, out: str | Path = "results", storage: str | None = None,
+                 opt: optuna.Study | None = None, live: Live | None = None) -> Path:
+    """Write ``out/NAME/report.html``, ``figures/*.png``, ``trials.csv`` and ``headline.json`` (the page's
+    numbers, as data) for the stored sweep of ``study``; returns the page's path.
+
+    Every file is replaced atomically; the figures' PNG bytes are encoded once and go both into the
+    page and into ``figures/``. ``live``: see :func:`page`.
+    """
+    opt = open_sweep(study, out, storage) if opt is None else opt
+    frames = tidy.build(opt, _definition(study, out))
     out_dir = Path(out) / opt.study_name
     fig_dir = out_dir / FIGURES_DIR
     fig_dir.mkdir(parents=True, exist_ok=True)
-    pngs = {}
-    for name, (fig, caption) in figures(frames).items():
-        png = png_bytes(fig)
-        (fig_dir / f"{name}.png").write_bytes(png)
-        pngs[name] = (png, caption)
-    analysis = explanation_figure(opt.study_name, out_dir, storage, pngs)
-    frames.trials.to_csv(out_dir / "trials.csv", index=False)
-    path = out_dir / REPORT_NAME
-    path.write_text(page(opt, frames, pngs, ref=study, out=out, storage=storage, analysis=analysis), encoding="utf-8")
-    (out_dir / "headline.json").write_text(json.dumps(frames.headline, indent=2, default=str) + "\n")
-    return path
+    drawn = pngs(frames)
+    analysis = explanation_figure(opt.study_name, out_dir, storage, drawn)
+    for name, (png, _) in drawn.items():
+        replace_file(fig_dir / f"{name}.png", png)
+    write_trials_csv(frames.trials, out_dir)
+    replace_file(out_dir / HEADLINE_NAME, json.dumps(frames.headline, indent=2, default=str) + "\n")
+    return replace_file(out_dir / REPORT_NAME, page(opt, frames, drawn, ref=study, out=out, storage=storage,
+                                                    live=live, analysis=analysis))
 
 
 def explanation_figure(name: str, out_dir: Path, storage: str | None, pngs: dict) -> dict | None:
     """The stored counterfactual analysis of sweep ``name`` (None if there is none); its path figure goes to ``pngs``."""
-    from mlpcore.atomic import replace_file
     from sweeps.ablation_plot import path_figure
     from sweeps.explain import frames as explanation_frames, stored_analysis
     from sweeps.storage import open_storage
@@ -335,7 +474,6 @@ def explanation_figure(name: str, out_dir: Path, storage: str | None, pngs: dict
     if analysis is not None:
         ax = path_figure(explanation_frames(analysis).path_runs)
         png = png_bytes(ax.figure)
-        replace_file(out_dir / FIGURES_DIR / "ablation_path.png", png)
         pngs["ablation_path"] = (png, "The ablation path: from the question's config (left), the one change that "
                                       "most improves the median value at each step, to the best config (right); a dot "
                                       "per fresh seed, coloured by its mode, the line joins the medians.")
@@ -354,10 +492,8 @@ def write_all(*, out: str | Path = "results", storage: str | None = None) -> Pat
         except ValueError as e:  # a sweep with no completed trial yet: listed, not reported
             rows.append({"study": name, "error": str(e)})
             continue
-        rows.append(json.loads((path.parent / "headline.json").read_text()) | {"link": f"{name}/{REPORT_NAME}"})
-    index = Path(out) / INDEX_NAME
-    index.write_text(index_page(rows), encoding="utf-8")
-    return index
+        rows.append(json.loads((path.parent / HEADLINE_NAME).read_text()) | {"link": f"{name}/{REPORT_NAME}"})
+    return replace_file(Path(out) / INDEX_NAME, index_page(rows))
 
 
 def stored_studies(out: str | Path, storage: str | None) -> list[str]:

@@ -1,7 +1,8 @@
 """Seaborn figures from the frames of :mod:`sweeps.frames` (no study access, no pyplot state).
 
-Each function takes a frame and an optional ``ax`` (or, for small multiples, builds its own
-figure) and returns the axes or the figure, so it works in a notebook as on the report page.
+Each function takes a frame and an optional ``ax`` (one axes) or ``fig`` (small multiples, drawn
+into the figure's own subplots) and returns what it drew: the Axes, or the Figure, as its
+docstring says; so it works in a notebook as on the report page.
 Figures are plain ``matplotlib.figure.Figure`` objects on the Agg canvas: nothing opens a
 window and nothing is kept in pyplot's registry. matplotlib and seaborn are imported inside
 the functions, so importing this module (for MODE_COLORS) costs nothing.
@@ -59,6 +60,17 @@ def _axes(ax, width: float = 6.0, height: float = 4.0):
     return ax if ax is not None else new_figure(width, height)[1]
 
 
+def _panels(fig, width: float, height: float, **subplots: Any):
+    """(figure, axes): ``fig`` (cleared, given the size) with ``subplots(**subplots)``, or a new figure."""
+    if fig is None:
+        return new_figure(width, height, **subplots)
+    _theme()
+    fig.clear()
+    fig.set_size_inches(width, height)
+    fig.set_layout_engine("constrained")
+    return fig, fig.subplots(**subplots)
+
+
 def mode_handles(modes=BEST_FIRST) -> list:
     """Legend patches, one per mode, in the mode colours."""
     from matplotlib.patches import Patch
@@ -77,7 +89,7 @@ def mode_shares(levers, param: str, ax=None):
     """100%-stacked bars of the modes of one parameter's values (``levers_frame`` rows), fit first.
 
     Categorical values are sorted by escape rate (best on top); numeric bins keep their order.
-    Each bar is annotated with its trial count; an unsampled value shows an empty bar.
+    Each bar is annotated with its trial count; an unsampled value shows an empty bar. Returns the Axes.
     """
     from sweeps.space import title
 
@@ -106,14 +118,17 @@ def mode_shares(levers, param: str, ax=None):
     return ax
 
 
-def mode_map(levers, params: list[str] | None = None, ncols: int = 3):
-    """One :func:`mode_shares` panel per parameter (all of ``levers`` by default), one mode legend on top."""
+def mode_map(levers, params: list[str] | None = None, ncols: int = 3, fig=None):
+    """One :func:`mode_shares` panel per parameter (all of ``levers`` by default), one mode legend on top.
+
+    Drawn into ``fig`` (cleared) or a new figure; returns the Figure.
+    """
     params = list(dict.fromkeys(levers["param"])) if params is None else params
     nrows = max(1, -(-len(params) // ncols))
     heights = [max(1.6, 0.32 * (levers["param"] == p).sum() + 0.9) for p in params]
     row_heights = [max(heights[i:i + ncols]) for i in range(0, len(params), ncols)] or [2.0]
-    fig, axes = new_figure(4.3 * ncols, sum(row_heights) + 0.9, nrows=nrows, ncols=ncols, squeeze=False,
-                           gridspec_kw={"height_ratios": row_heights})
+    fig, axes = _panels(fig, 4.3 * ncols, sum(row_heights) + 0.9, nrows=nrows, ncols=ncols, squeeze=False,
+                        gridspec_kw={"height_ratios": row_heights})
     fig.get_layout_engine().set(w_pad=0.15, h_pad=0.12)
     for ax, param in zip(axes.flat, params):
         mode_shares(levers, param, ax=ax)
@@ -131,27 +146,34 @@ def escape_heatmap(settings, x: str, y: str, ax=None, *, colorbar: bool = True, 
                    ylabel: str | None = None):
     """Share of trials that escaped (mode fit) per cell of two binned settings (``settings_frame``).
 
-    Each cell reads "share / n"; a cell no trial fell in is left grey.
+    Each cell reads "share / n"; a cell no trial fell in is left grey. Returns the Axes.
     """
-    import seaborn as sns
-
     ax = _axes(ax, 6, 4)
     grouped = settings.groupby([y, x], observed=False)["escaped"]
-    rate = grouped.mean().unstack(x).iloc[::-1]  # the smallest y bin at the bottom, as on a y axis
-    count = grouped.size().unstack(x).reindex_like(rate)
-    annot = np.where(count.to_numpy() > 0, [[f"{r:.0%}\nn={c}" if c else "" for r, c in zip(rr, cc)]
-                                              for rr, cc in zip(rate.to_numpy(), count.to_numpy())], "")
+    rate = grouped.mean().unstack(x)  # row 0 (the smallest y bin) at the bottom, as on a y axis
+    count = grouped.size().unstack(x).reindex_like(rate).to_numpy()
+    values = np.ma.masked_invalid(rate.to_numpy(dtype=float))
     ax.set_facecolor("#EDEDED")
     ax.grid(False)
-    sns.heatmap(rate.astype(float), ax=ax, vmin=0, vmax=1, cmap=escape_cmap(), annot=annot, fmt="",
-                annot_kws={"fontsize": 7.5}, linewidths=0.5, linecolor="white", cbar=colorbar,
-                cbar_kws={"label": "share that escaped (fit)", "format": "{x:.0%}"} if colorbar else None)
+    # pcolormesh rather than seaborn's heatmap, which draws the whole figure once more to check its labels
+    cmap = escape_cmap()
+    mesh = ax.pcolormesh(values, cmap=cmap, vmin=0, vmax=1, edgecolors="white", linewidth=0.5)
+    for (i, j), n in np.ndenumerate(count):
+        if n:
+            r, g, b, _ = cmap(float(values[i, j]))
+            ink = "#111111" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.408 else "#ffffff"
+            ax.text(j + 0.5, i + 0.5, f"{values[i, j]:.0%}\nn={n}", ha="center", va="center", fontsize=7.5, color=ink)
+    if colorbar:
+        ax.figure.colorbar(mesh, ax=ax, label="share that escaped (fit)", format="{x:.0%}")
+    ax.set_xticks(np.arange(rate.shape[1]) + 0.5, [str(c) for c in rate.columns], rotation=30, ha="right")
+    ax.set_yticks(np.arange(rate.shape[0]) + 0.5, [str(i) for i in rate.index], rotation=0)
+    ax.set_xlim(0, rate.shape[1])
+    ax.set_ylim(0, rate.shape[0])
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
     ax.set_xlabel(xlabel or x)
     ax.set_ylabel(ylabel or y)
-    ax.tick_params(axis="x", labelrotation=30)
-    ax.tick_params(axis="y", labelrotation=0)
-    for label in ax.get_xticklabels():
-        label.set_horizontalalignment("right")
     return ax
 
 
@@ -162,12 +184,15 @@ def escape_cmap():
     return LinearSegmentedColormap.from_list("escape", ["#FFFFFF", "#BFE6D9", MODE_COLORS["fit"], "#00513B"])
 
 
-def escape_heatmaps(settings, x: str, y: str, col: str | None = None, **labels: str):
-    """:func:`escape_heatmap` faceted by the values of ``col`` (one shared colour bar)."""
+def escape_heatmaps(settings, x: str, y: str, col: str | None = None, fig=None, **labels: str):
+    """:func:`escape_heatmap` faceted by the values of ``col`` (one shared colour bar).
+
+    Drawn into ``fig`` (cleared) or a new figure; returns the Figure.
+    """
     values = [None] if col is None else [v for v in settings[col].cat.categories if (settings[col] == v).any()]
     panel = max(3.5, 0.62 * len(settings[x].cat.categories) + 1.2)
-    fig, axes = new_figure(panel * len(values) + 1.2, 0.55 * len(settings[y].cat.categories) + 2.2, ncols=len(values),
-                           squeeze=False, sharey=True)
+    fig, axes = _panels(fig, panel * len(values) + 1.2, 0.55 * len(settings[y].cat.categories) + 2.2,
+                        ncols=len(values), squeeze=False, sharey=True)
     for i, (ax, value) in enumerate(zip(axes.flat, values)):
         part = settings if value is None else settings[settings[col] == value]
         escape_heatmap(part, x, y, ax=ax, colorbar=i == len(values) - 1, **labels)
@@ -182,15 +207,25 @@ def escape_heatmaps(settings, x: str, y: str, col: str | None = None, **labels: 
 
 
 def importance_bars(importances, target: str, ax=None, order: list[str] | None = None):
-    """Horizontal bars of one target's importances (``importances_frame``), in ``order`` (top first)."""
+    """Horizontal bars of one target's importances (``importances_frame``), in ``order`` (top first).
+
+    A setting without contrast reads "no contrast: the sampler chose ... in ...% of trials" instead of a
+    number; one whose target had no contrast at all reads "n/a". Returns the Axes.
+    """
+    from sweeps.frames import no_contrast_text
+
     ax = _axes(ax, 4, 4)
-    rows = importances[importances["target"] == target].set_index("param")["importance"]
-    order = list(rows.sort_values(ascending=False).index) if order is None else order
-    values = rows.reindex(order).to_numpy(dtype=float)
+    rows = importances[importances["target"] == target].set_index("param")
+    order = list(rows["importance"].sort_values(ascending=False).index) if order is None else order
+    rows = rows.reindex(order)
+    values = rows["importance"].to_numpy(dtype=float)
+    flat = ~rows["contrast"].fillna(True).astype(bool).to_numpy() if "contrast" in rows else np.zeros(len(rows), bool)
     y = np.arange(len(order))[::-1]
-    ax.barh(y, np.nan_to_num(values), color=IMPORTANCE_COLORS.get(target, "#555555"), height=0.7)
-    for yi, v in zip(y, values):
-        ax.text((0 if np.isnan(v) else v) + 0.01, yi, "n/a" if np.isnan(v) else f"{v:.2f}", va="center", fontsize=8)
+    ax.barh(y, np.where(flat, 0, np.nan_to_num(values)), color=IMPORTANCE_COLORS.get(target, "#555555"), height=0.7)
+    for yi, v, no, (_, row) in zip(y, values, flat, rows.iterrows()):
+        text = no_contrast_text(row) if no else "n/a" if np.isnan(v) else f"{v:.2f}"
+        ax.text((0 if no or np.isnan(v) else v) + 0.01, yi, text, va="center", fontsize=8,
+                color="#777777" if no else "#111111", style="italic" if no else "normal")
     ax.set_yticks(y, order)
     ax.set_xlim(0, max(0.1, np.nanmax(values, initial=0) * 1.2))
     ax.set_xlabel("importance (PED-ANOVA, sums to 1)")
@@ -198,13 +233,16 @@ def importance_bars(importances, target: str, ax=None, order: list[str] | None =
     return ax
 
 
-def importance_panels(importances):
-    """Importances for the objective and for escaping, side by side, on one parameter order."""
+def importance_panels(importances, fig=None):
+    """Importances for the objective and for escaping, side by side, on one parameter order.
+
+    Drawn into ``fig`` (cleared) or a new figure; returns the Figure.
+    """
     titles = {"objective": "for the objective (best tenth of trials)", "escape": "for escaping (mode fit)"}
     escape = importances[importances["target"] == "escape"].set_index("param")["importance"]
     objective = importances[importances["target"] == "objective"].set_index("param")["importance"]
     order = list((escape.fillna(0) + objective.fillna(0)).sort_values(ascending=False).index)
-    fig, axes = new_figure(10, 0.32 * len(order) + 1.3, ncols=2, sharey=True)
+    fig, axes = _panels(fig, 11, 0.32 * len(order) + 1.3, ncols=2, sharey=True)
     for ax, target in zip(axes, ("objective", "escape")):
         importance_bars(importances, target, ax=ax, order=order)
         ax.set_title(titles[target], fontsize=10)
@@ -233,7 +271,11 @@ def _prediction_line(ax, rows, label: str, **style) -> None:
 
 
 def function_space(predictions, data=None, ax=None, number: int | None = None):
-    """The target, the data, the seed's baseline fit and trial ``number``'s fit (default: the best) on one axes."""
+    """The target, the data, the seed's baseline fit and trial ``number``'s fit on one axes; returns the Axes.
+
+    ``number`` defaults to the trial with the lowest value (the lowest number on a tie), the rule of
+    :func:`sweeps.loader.best_trial`.
+    """
     ax = _axes(ax, 9, 4.5)
     if data is not None:
         train = data[data["split"] == "train"]
@@ -248,7 +290,8 @@ def function_space(predictions, data=None, ax=None, number: int | None = None):
                          lw=2, ls="--", zorder=4)
     trials = predictions[predictions["source"] == "trial"]
     if len(trials):
-        number = int(trials.loc[trials["value"].idxmin(), "number"]) if number is None else number
+        first = trials.drop_duplicates("number").sort_values(["value", "number"], kind="stable")
+        number = int(first["number"].iloc[0]) if number is None else number
         best = trials[trials["number"] == number]
         _prediction_line(ax, best, f"best trial #{number}: {best['mode'].iloc[0]}, value {best['value'].iloc[0]:.3g}",
                          lw=3.5, alpha=0.85, zorder=5)
@@ -269,9 +312,12 @@ def representatives(predictions) -> dict[str, int]:
     return out
 
 
-def mode_gallery(predictions, data=None):
-    """Small multiples: one representative fit per mode (the mode's median trial) against the target."""
-    fig, axes = new_figure(15, 3.2, ncols=len(MODES), sharex=True, sharey=True)
+def mode_gallery(predictions, data=None, fig=None):
+    """Small multiples: one representative fit per mode (the mode's median trial) against the target.
+
+    Drawn into ``fig`` (cleared) or a new figure; returns the Figure.
+    """
+    fig, axes = _panels(fig, 15, 3.2, ncols=len(MODES), sharex=True, sharey=True)
     picks = representatives(predictions)
     counts = predictions[predictions["source"] == "trial"].drop_duplicates("number")["mode"].value_counts()
     target = predictions[predictions["source"] == "target"]
@@ -312,11 +358,14 @@ def _references(ax, references: dict[str, float | None] | None, orientation: str
         line(value, color="#444444", lw=1, ls=REFERENCE_STYLES.get(name, "-"), label=name, zorder=2)
 
 
-def learning_curves(curves, per_mode: int = 12, references: dict[str, float | None] | None = None):
+def learning_curves(curves, per_mode: int = 12, references: dict[str, float | None] | None = None, fig=None):
     """Validation loss (relative to var(y)) against step, one panel per mode, ``per_mode`` trials each
-    (spread evenly over the mode's values, best to worst), log scale; dashed reference lines."""
+    (spread evenly over the mode's values, best to worst), log scale; dashed reference lines.
+
+    Drawn into ``fig`` (cleared) or a new figure; returns the Figure.
+    """
     val = curves[(curves["source"] == "trial") & (curves["split"] == "val")]
-    fig, axes = new_figure(15, 3.4, ncols=len(MODES), sharey=True, sharex=True)
+    fig, axes = _panels(fig, 15, 3.4, ncols=len(MODES), sharey=True, sharex=True)
     for ax, mode in zip(axes, BEST_FIRST):
         runs = val[val["mode"] == mode].drop_duplicates("number").sort_values(["value", "number"], kind="stable")
         picked = runs["number"].iloc[np.unique(np.linspace(0, len(runs) - 1, min(per_mode, len(runs))).round().astype(int))]
@@ -344,7 +393,8 @@ def learning_curves(curves, per_mode: int = 12, references: dict[str, float | No
 
 
 def history(trials, ax=None, references: dict[str, float | None] | None = None):
-    """Each completed trial's value against its number, coloured by mode, with the best so far; log scale."""
+    """Each completed trial's value against its number, coloured by mode, with the best so far; log scale.
+    Returns the Axes."""
     import seaborn as sns
 
     ax = _axes(ax, 10, 4)

@@ -57,3 +57,4 @@ def test_bad_report_input_is_one_line_and_exit_2(tmp_path, capsys, args, message
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
     assert not (tmp_path / "res").exists()
+

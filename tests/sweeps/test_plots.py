@@ -161,3 +161,31 @@ def test_importance_without_contrast_reads_n_a(frames):
                                                         frames.importances["importance"]))
     ax = plots.importance_bars(imp, "escape")
     assert {t.get_text() for t in ax.texts} == {"n/a"}
+
+
+def test_every_plot_draws_into_what_it_is_given_and_returns_what_it_drew(frames):
+    """Single-axes plots take ``ax`` and return it; multi-panel ones take ``fig`` and return it."""
+    refs = {"constant predictor": 1.0}
+    single = {
+        "mode_shares": lambda ax: plots.mode_shares(frames.levers, "lr", ax=ax),
+        "escape_heatmap": lambda ax: plots.escape_heatmap(frames.settings, "lr", "init_scale", ax=ax),
+        "importance_bars": lambda ax: plots.importance_bars(frames.importances, "objective", ax=ax),
+        "function_space": lambda ax: plots.function_space(frames.predictions, ax=ax),
+        "history": lambda ax: plots.history(frames.trials, ax=ax, references=refs),
+    }
+    for name, draw in single.items():
+        fig, ax = plots.new_figure(4, 3)
+        assert draw(ax) is ax, name
+        assert draw(None).figure is not fig, name
+    multi = {
+        "mode_map": lambda fig: plots.mode_map(frames.levers, fig=fig),
+        "escape_heatmaps": lambda fig: plots.escape_heatmaps(frames.settings, "lr", "init_scale", "x_scaling", fig=fig),
+        "importance_panels": lambda fig: plots.importance_panels(frames.importances, fig=fig),
+        "mode_gallery": lambda fig: plots.mode_gallery(frames.predictions, fig=fig),
+        "learning_curves": lambda fig: plots.learning_curves(frames.curves, references=refs, fig=fig),
+    }
+    for name, draw in multi.items():
+        fig, _ = plots.new_figure(4, 3)
+        assert draw(fig) is fig and len(fig.axes) >= 2, name
+        assert (png_pixels(fig) < 0.9).mean() > 0.01, name
+        assert draw(None) is not fig, name

@@ -1,12 +1,14 @@
 """sweeps.frames and the report page, from one small real sweep that ends in every mode."""
 
 import base64
+import html
 import io
 import json
 import math
 import re
 
 import numpy as np
+import optuna
 import pandas as pd
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
@@ -16,6 +18,7 @@ import sweeps
 from mlpcore import MODES
 from sweeps import frames as tidy
 from sweeps import page as report_page
+from sweeps.masking import mask
 from sweeps.plots import MODE_COLORS
 
 MIXED_STUDY = """
@@ -252,3 +255,75 @@ def test_headline_json_beside_the_page_matches(sweep):
     h = sweep[3].headline
     assert stored["best_value"] == h["best_value"] and stored["modes"] == h["modes"]
     assert all(math.isfinite(stored[k]) for k in ("line_value", "noise_value", "escape_share"))
+
+
+def test_the_footer_lists_every_run_of_the_sweep(sweep):
+    """Runs are stored as ``run:<id>`` attributes; the footer read a ``runs`` key and was always empty."""
+    path, out, opt, frames, page = sweep
+    footer = re.search(r"<footer>.*</footer>", page.read_text(), re.S).group(0)
+    items = re.findall(r"<li><code>(.*?)</code>", footer)
+    recorded = [v["command"] for k, v in opt.user_attrs.items() if k.startswith("run:")]
+    assert len(items) == len(recorded) == 1
+    assert items[0] == html.escape(mask(recorded[0]))
+
+
+def test_every_output_file_is_replaced_atomically(sweep, monkeypatch):
+    import mlpcore.atomic
+    from sweeps import loader
+
+    written = []
+
+    def spy(path, data, **kw):
+        written.append(path.name)
+        return mlpcore.atomic.replace_file(path, data, **kw)
+
+    monkeypatch.setattr(report_page, "replace_file", spy)
+    monkeypatch.setattr(loader, "replace_file", spy)
+    path, out, opt = sweep[:3]
+    report_page.write_all(out=out)
+    loader.write_outputs(opt, out / opt.study_name)
+    figures = {f.name for f in (out / opt.study_name / report_page.FIGURES_DIR).iterdir()}
+    assert {"report.html", "headline.json", "trials.csv", "index.html", "best.json"} | figures <= set(written)
+    assert len(figures) >= 7
+
+
+def test_a_live_page_says_running_and_reloads_and_the_final_one_does_not(sweep, tmp_path):
+    from sweeps.live import LiveReport
+
+    path, out, opt = sweep[:3]
+    live = LiveReport(path, out=out, total=40)
+    page = live.poke()  # what the background thread does every interval
+    text = page.read_text()
+    done = len(tidy.complete(sweep[3].trials))
+    assert re.search(rf'<p class="live" id="live">running: {done} of 40 trials, updated \d\d:\d\d:\d\d', text)
+    assert '<meta http-equiv="refresh"' in text
+    final = report_page.write_report(path, out=out, opt=opt).read_text()
+    assert "running:" not in final and 'http-equiv="refresh"' not in final
+
+
+def test_importances_without_contrast_say_so_instead_of_a_number():
+    """A setting the sampler kept at one value in most trials, and that PED-ANOVA scores 0, has no contrast."""
+    from optuna.distributions import CategoricalDistribution as C, FloatDistribution as F
+
+    from sweeps import plots
+    from sweeps.space import space_to_json
+
+    space = {"lr": F(1e-4, 1.0, log=True), "x_scaling": C(["standard", "none"])}
+    opt = optuna.create_study()
+    opt.set_user_attr("space", space_to_json(space))
+    rng = np.random.default_rng(0)
+    for i in range(50):
+        lr = float(10 ** rng.uniform(-4, 0))
+        mode = "fit" if lr > 0.01 else "linear"  # only lr decides; x_scaling is "standard" in 45 of 50 trials
+        opt.add_trial(optuna.trial.create_trial(params={"lr": lr, "x_scaling": "none" if i % 10 == 0 else "standard"},
+                                                distributions=space, value=1 / (1 + 100 * lr),
+                                                user_attrs={"mode": mode}))
+    imp = tidy.importances_frame(opt).set_index(["target", "param"])
+    for target in ("objective", "escape"):
+        row = imp.loc[(target, "x_scaling")]
+        assert row["importance"] < tidy.NO_CONTRAST_SCORE and not row["contrast"]
+        assert tidy.no_contrast_text(row) == "no contrast: the sampler chose standard in 90% of trials"
+        assert imp.loc[(target, "lr"), "contrast"] and imp.loc[(target, "lr"), "importance"] > 0.5
+    ax = plots.importance_bars(imp.reset_index(), "escape")
+    texts = [t.get_text() for t in ax.texts]
+    assert "no contrast: the sampler chose standard in 90% of trials" in texts and "0.00" not in texts

@@ -1,0 +1,115 @@
+"""Report speed before and after, and what the live page costs a sweep, side by side in one run.
+
+    python benchmarks/bench_report.py [--before COMMIT] [--rounds R] [--big N]
+
+1. The default sqrt sweep (120 trials), run twice with the same seed as `run sqrt --no-report`
+   does it (``sweeps.runner.run``), once plain and once with the live page rewritten in the
+   background (``sweeps.live.LiveReport``), alternating: trials per second of each.
+2. A copy of that sweep grown to N trials (default 1000: its trials repeated, renumbered).
+3. `python -m sweeps report sqrt` on both, with the code of COMMIT (default: the report layer
+   before this round) and with this tree, alternating, R rounds (median).
+Every step is a fresh `python` process, as a user runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BEFORE = "e90fa53"
+"""The last commit before the report layer was renamed and sped up."""
+
+SWEEP = """
+import sys, time
+from sweeps.runner import run
+from sweeps.live import LiveReport
+live, out = sys.argv[1] == "live", sys.argv[2]
+t = time.perf_counter()
+if live:
+    with LiveReport("sqrt", out=out) as page:
+        opt = run("sqrt", out=out, progress=False)
+    print(time.perf_counter() - t, page.rewrites, page.busy)
+else:
+    opt = run("sqrt", out=out, progress=False)
+    print(time.perf_counter() - t, 0, 0.0)
+"""
+
+
+def python(code_root: Path, *args: str) -> float:
+    """Wall seconds of ``python *args`` importing the code under ``code_root``."""
+    t = time.perf_counter()
+    subprocess.run([sys.executable, *args], check=True, env=os.environ | {"PYTHONPATH": str(code_root)},
+                   stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t
+
+
+def sweep(out: Path, live: bool) -> tuple[float, int, float]:
+    """(wall seconds, live rewrites, seconds spent rewriting) of the default sqrt sweep."""
+    done = subprocess.run([sys.executable, "-c", SWEEP, "live" if live else "plain", str(out)], check=True,
+                          env=os.environ | {"PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
+    wall, rewrites, busy = done.stdout.split()
+    return float(wall), int(rewrites), float(busy)
+
+
+def grow(source: Path, target: Path, n: int) -> None:
+    """A copy of the stored sqrt sweep under ``target`` with ``n`` trials (its trials repeated)."""
+    import optuna
+
+    from sweeps.loader import load
+    from sweeps.storage import grouped_writes, open_storage
+
+    opt = load("sqrt", out=source)
+    (target / "sqrt").mkdir(parents=True)
+    store = open_storage(None, target / "sqrt")
+    big = optuna.create_study(study_name="sqrt", storage=store)
+    with grouped_writes(store):
+        for key, value in opt.user_attrs.items():
+            big.set_user_attr(key, value)
+    done = opt.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    big.add_trials([done[i % len(done)] for i in range(n)])  # one journal record a trial
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", default=BEFORE, help=f"the commit to compare with (default {BEFORE})")
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--big", type=int, default=1000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        old = tmp / "before"
+        old.mkdir()
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before, "sweeps", "studies", "mlpcore"],
+                                 check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+        plain, (live, rewrites, busy) = sweep(tmp / "plain", False)[0], sweep(tmp / "live", True)
+        grow(tmp / "plain", tmp / "big", args.big)
+        times: dict[tuple[str, str], list[float]] = {}
+        for _ in range(args.rounds):
+            for label, code in (("before", old), ("after", ROOT)):
+                for size, out in (("120", tmp / "plain"), (str(args.big), tmp / "big")):
+                    times.setdefault((label, size), []).append(python(code, "-m", "sweeps", "report", "sqrt",
+                                                                      "--out", str(out)))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    big = str(args.big)
+    print(f"sqrt sweep, run() without the report: {plain:.1f} s ({120 / plain:.2f} trials/s); with the live page: "
+          f"{live:.1f} s ({120 / live:.2f} trials/s, {rewrites} rewrites taking {busy:.1f} s); "
+          f"trials/s lost: {1 - plain / live:.1%}")
+    print(f"\n| report of | before ({args.before}) | after | after / run --no-report |")
+    print("|---|---:|---:|---:|")
+    for size in ("120", big):
+        print(f"| {size} trials | {med[('before', size)]:.1f} s | {med[('after', size)]:.1f} s | "
+              f"{med[('after', size)] / plain:.0%} |")
+    print(f"| {big} / 120 trials | {med[('before', big)] / med[('before', '120')]:.2f}x | "
+          f"{med[('after', big)] / med[('after', '120')]:.2f}x | |")
+
+
+if __name__ == "__main__":
+    main()
