@@ -163,7 +163,9 @@ def cmd_diagnose(args) -> int:
     from sweeps.loader import best_config
 
     study = userdata.find(args.study, args.out)
-    if args.config:
+    if args.config and args.config.lstrip().startswith("{"):  # the JSON itself, as `best` prints it
+        cfg, which = mlpcore.MLPConfig.from_json(args.config), "the config given"
+    elif args.config:
         path = Path(args.config)
         if not path.is_file():
             raise ValueError(f"config file {args.config!r} does not exist")
@@ -230,7 +232,7 @@ def build_parser() -> Parser:
             which = p.add_mutually_exclusive_group()
             which.add_argument("--baseline", action="store_true", help="the seed's own config (the default)")
             which.add_argument("--best", action="store_true", help="the best config of the sweep")
-            which.add_argument("--config", metavar="FILE", help="a config JSON file (as `best` prints)")
+            which.add_argument("--config", metavar="FILE", help="a config JSON file (as `best` prints), or the JSON itself")
     return parser
 
 

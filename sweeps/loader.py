@@ -15,6 +15,7 @@ from optuna.trial import TrialState
 
 import studies
 from mlpcore import MODES, MLPConfig
+from mlpcore.atomic import replace_file
 from sweeps.storage import JOURNAL_NAME, describe, open_storage
 
 
@@ -107,7 +108,7 @@ def write_outputs(opt: optuna.Study, out_dir: Path) -> None:
 
     if complete_trials(opt):
         best = best_trial(opt)
-        (out_dir / "best.json").write_text(json.dumps({"study": opt.study_name, "trial": best.number,
-                                                       "value": best.value, "mode": best.user_attrs.get("mode"),
-                                                       "config": best.user_attrs["config"]}, indent=2) + "\n")
-    trials_frame(opt).to_csv(out_dir / "trials.csv", index=False)
+        replace_file(out_dir / "best.json", json.dumps({"study": opt.study_name, "trial": best.number,
+                                                         "value": best.value, "mode": best.user_attrs.get("mode"),
+                                                         "config": best.user_attrs["config"]}, indent=2) + "\n")
+    replace_file(out_dir / "trials.csv", trials_frame(opt).to_csv(index=False))

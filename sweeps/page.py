@@ -21,6 +21,7 @@ import optuna
 
 import studies
 from mlpcore import MODES
+from mlpcore.atomic import replace_file
 from sweeps import frames as tidy
 from sweeps import space as space_vocabulary
 from sweeps import userdata
@@ -314,13 +315,13 @@ def write_report(study: str, *, out: str | Path = "results", storage: str | None
     pngs = {}
     for name, (fig, caption) in figures(frames).items():
         png = png_bytes(fig)
-        (fig_dir / f"{name}.png").write_bytes(png)
+        replace_file(fig_dir / f"{name}.png", png)
         pngs[name] = (png, caption)
     analysis = explanation_figure(opt.study_name, out_dir, storage, pngs)
-    frames.trials.to_csv(out_dir / "trials.csv", index=False)
+    replace_file(out_dir / "trials.csv", frames.trials.to_csv(index=False))
     path = out_dir / REPORT_NAME
-    path.write_text(page(opt, frames, pngs, ref=study, out=out, storage=storage, analysis=analysis), encoding="utf-8")
-    (out_dir / "headline.json").write_text(json.dumps(frames.headline, indent=2, default=str) + "\n")
+    replace_file(path, page(opt, frames, pngs, ref=study, out=out, storage=storage, analysis=analysis))
+    replace_file(out_dir / "headline.json", json.dumps(frames.headline, indent=2, default=str) + "\n")
     return path
 
 
@@ -356,7 +357,7 @@ def write_all(*, out: str | Path = "results", storage: str | None = None) -> Pat
             continue
         rows.append(json.loads((path.parent / "headline.json").read_text()) | {"link": f"{name}/{REPORT_NAME}"})
     index = Path(out) / INDEX_NAME
-    index.write_text(index_page(rows), encoding="utf-8")
+    replace_file(index, index_page(rows))
     return index
 
 

@@ -198,11 +198,21 @@ def run(
             raise ValueError(f"{name} must be a number of seconds > 0, got {limit!r}")
     definition.data()  # a study whose data are broken is bad input: said now, before anything is written
     space = search_space.Space.of(definition)  # a bad search space is bad input too
-    out_dir = prepare_out_dir(Path(out), definition.name)
+    # Its budget within the engine's bounds (mlpcore.config); a point of its space beyond them fails its trial alone.
+    space.to_config(definition.baseline, space.params_of(definition.baseline), seed=0)
+    out_dir = Path(out) / definition.name
+    created = [p for p in (out_dir, *out_dir.parents) if not p.exists()]  # deepest first
+    prepare_out_dir(Path(out), definition.name)
     if isinstance(study, studies.Study):
         study = userdata.save_snapshot(definition, out_dir)
     settings = Settings(seed, repeats, batch, pruner)
-    store = open_storage(storage, out_dir)
+    try:
+        store = open_storage(storage, out_dir)
+    except ValueError:  # bad input leaves nothing behind, not even the folders it made
+        for folder in created:
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
     started = time.time()
     if trial_timeout is not None:
         warm_up_kernel()  # compile here if need be, not in a worker's first trial, whose clock is running

@@ -316,7 +316,7 @@ def test_sigterm_is_ctrl_c_exit_143_and_the_workers_end(tmp_path, tiny_study):
 
 
 def test_summaries_count_interrupted_and_lost_trials_apart_from_failed_ones():
-    from sweeps.results import summary
+    from sweeps.loader import summary
     from sweeps.runner import ending
 
     opt = optuna.create_study()
@@ -330,3 +330,35 @@ def test_summaries_count_interrupted_and_lost_trials_apart_from_failed_ones():
                                                "given back"]
     first = summary(opt).splitlines()[0]
     assert first.endswith("0 trials complete, 1 failed, 2 interrupted, 1 given back, 1 lost with a dead driver")
+
+
+OLD = {"report.html": b"<!doctype html><html>the previous report</html>\n", "trials.csv": b"old,trials\n",
+       "headline.json": b'{"old": true}\n'}
+
+
+def test_a_report_writer_killed_at_any_moment_leaves_the_old_files_or_the_new_ones_whole(tmp_path, tiny_study):
+    from sweeps.runner import run
+
+    run(tiny_study, trials=6, jobs=1, out=tmp_path / "results", progress=False)
+    out_dir = tmp_path / "results" / "tiny"
+    report = [sys.executable, "-m", "sweeps", "report", tiny_study]
+    t0 = time.monotonic()
+    assert subprocess.run(report, cwd=tmp_path, capture_output=True).returncode == 0
+    whole = time.monotonic() - t0
+    new = {name: (out_dir / name).read_bytes() for name in OLD}
+    assert new["report.html"].rstrip().endswith(b"</html>")
+    rng = random.Random(13)
+    for _ in range(10):
+        for name, data in OLD.items():
+            (out_dir / name).write_bytes(data)
+        proc = subprocess.Popen(report, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.5, 1.1) * whole)  # the files are written at the end
+        proc.kill()
+        proc.wait()
+        for name, old in OLD.items():
+            now = (out_dir / name).read_bytes()
+            if name == "report.html" and now != old:  # the page holds the time it was written
+                assert now.startswith(b"<!doctype html>") and now.rstrip().endswith(b"</html>")
+                assert len(now) == len(new[name])
+            else:
+                assert now in (old, new[name]), name
