@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from conftest import bad_input_error
 from sweeps.cli import main
 
 SWEPT = "tiny.py"  # a study with a finished sweep in results/tiny/
@@ -113,14 +114,7 @@ def test_bad_input(workdir, siblings, monkeypatch, capsys, args, message):
     monkeypatch.chdir(workdir)
     journal = workdir / "results" / "tiny" / "journal.log"
     before = journal.read_bytes()
-    try:
-        code = main(args)
-    except SystemExit as e:  # argparse
-        code = e.code
-    err = capsys.readouterr().err
-    assert code == 2
-    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err
-    assert message in err
+    assert message in bad_input_error(args, capsys)
     assert journal.read_bytes() == before
     assert sorted(p.name for p in workdir.parent.iterdir()) == siblings  # nothing written beside the folder
 
