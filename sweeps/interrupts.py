@@ -2,7 +2,7 @@
 
 While ``handled()`` is on, SIGTERM raises :class:`Terminated` (a KeyboardInterrupt, so one
 ``except KeyboardInterrupt`` handles both), and SIGINT raises KeyboardInterrupt as usual.
-Inside ``held()`` a signal is only noted, and raised when the outermost ``held()`` block ends:
+Inside ``held()`` a first signal is only noted, and raised when the outermost ``held()`` block ends:
 a trial asked is always stamped with its driver and seeds, a tell is whole, and nothing left
 in the storage makes a rerun wait out the grace period of a silent driver.
 """
@@ -28,8 +28,8 @@ _pending: type[KeyboardInterrupt] | None = None
 
 def _on_signal(signum: int, frame) -> None:
     global _pending
-    if _held:
-        _pending = _pending or RAISES[signum]
+    if _held and _pending is None:  # a second signal does not wait (a write that hangs, a user who insists)
+        _pending = RAISES[signum]
         return
     raise RAISES[signum]()
 
