@@ -140,7 +140,7 @@ def test_every_worker_prepares_before_its_first_task_and_a_failed_preparation_is
 
 def test_an_outside_kill_of_a_worker_costs_a_rerun_not_a_trial(tmp_path, tiny_study):
     study = study_file(tmp_path, tiny_study, trials=12, steps=6000)
-    proc = start(study, "--jobs", "2", cwd=tmp_path)
+    proc = start(study, "--jobs", "2", "--no-report", cwd=tmp_path)  # the report is not what is tested
     killed = None
     deadline = time.time() + 60
     while killed is None and time.time() < deadline:
