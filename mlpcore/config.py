@@ -21,6 +21,23 @@ from mlpcore.scaling import SCALERS
 MAX_DEPTH = 3
 """Hidden layers allowed: the seeds use one; three covers every "try a deeper net" attempt."""
 
+MAX_WIDTH = 4096
+"""Units in one hidden layer: 30x the widest net a seed question tried, far below what exhausts memory."""
+
+MAX_PARAMETERS = 1_000_000
+"""Weights and biases of the whole net (depth x width): three layers of 576 units. Training keeps
+a few copies of each (gradients, Adam's moments) and an activation per sample and unit."""
+
+MAX_STEPS = 10_000_000
+"""Optimizer updates: hours of training for the smallest net; more is a typo."""
+
+MAX_BATCH_SIZE = 1_000_000
+"""Samples in a batch; a batch as large as the data is full batch anyway."""
+
+MAX_JSON_DEPTH = 8
+"""Nesting of a config's JSON (a config is a flat object with one list): deeper is refused before
+parsing, which would otherwise recurse until Python's RecursionError."""
+
 BACKENDS = ("auto", "numpy", "numba")
 """``numpy`` is the readable reference; ``numba`` the compiled kernel; ``auto`` picks numba when available."""
 
@@ -94,6 +111,9 @@ class MLPConfig:
 
     @classmethod
     def from_json(cls, text: str) -> "MLPConfig":
+        depth = json_depth(text)
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"config JSON is nested {depth} deep; at most {MAX_JSON_DEPTH} is allowed")
         try:
             d = json.loads(text)
         except json.JSONDecodeError as e:
@@ -109,6 +129,29 @@ class MLPConfig:
 
 
 FIELDS = frozenset(f.name for f in dataclasses.fields(MLPConfig))
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in JSON ``text`` (brackets inside strings do not count)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (ch == "\\", ch != '"')
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def parameter_count(hidden: tuple[int, ...]) -> int:
+    """Weights and biases of a net with one input, hidden layers ``hidden`` and one output."""
+    widths = (1, *hidden, 1)
+    return sum((a + 1) * b for a, b in zip(widths, widths[1:]))
 
 
 # --- validation: one small check per field, each naming the field, the value and what is allowed.
@@ -148,13 +191,15 @@ def _real(name: str, *, low: float = -math.inf, low_open: bool = False, high: fl
     return check
 
 
-def _positive_int(name: str, *, optional: bool = False):
+def _positive_int(name: str, *, optional: bool = False, high: float = math.inf):
+    bound = f" and <= {high}" if math.isfinite(high) else ""
+    allowed = ("None or " if optional else "") + f"an integer >= 1{bound}"
+
     def check(cfg: MLPConfig) -> None:
         value = getattr(cfg, name)
         if optional and value is None:
             return
-        if not _is_int(value) or value < 1:
-            allowed = "None or an integer >= 1" if optional else "an integer >= 1"
+        if not _is_int(value) or not 1 <= value <= high:
             raise ValueError(f"{name} must be {allowed}, got {value!r}")
 
     return check
@@ -164,6 +209,10 @@ def _check_hidden(cfg: MLPConfig) -> None:
     h = cfg.hidden
     if not isinstance(h, tuple) or not 1 <= len(h) <= MAX_DEPTH or not all(_is_int(w) and w >= 1 for w in h):
         raise ValueError(f"hidden must be 1 to {MAX_DEPTH} layer widths, each an integer >= 1, got {h!r}")
+    if max(h) > MAX_WIDTH:
+        raise ValueError(f"hidden layers must be at most {MAX_WIDTH} units wide, got {h!r}")
+    if parameter_count(h) > MAX_PARAMETERS:
+        raise ValueError(f"hidden={h!r} makes {parameter_count(h)} parameters; at most {MAX_PARAMETERS} are allowed")
 
 
 def _check_bool(name: str):
@@ -193,8 +242,8 @@ _CHECKS = (
     _choice("optimizer", tuple(OPTIMIZERS)),
     _real("lr", low=0.0, low_open=True),
     _real("momentum", low=0.0, high=1.0),
-    _positive_int("batch_size", optional=True),
-    _positive_int("steps"),
+    _positive_int("batch_size", optional=True, high=MAX_BATCH_SIZE),
+    _positive_int("steps", high=MAX_STEPS),
     _real("weight_decay", low=0.0),
     _positive_int("patience", optional=True),
     _check_seed,

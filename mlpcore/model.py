@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mlpcore.atomic import replace_file
 from mlpcore.config import MLPConfig
 from mlpcore.network import Layout, Network
 from mlpcore.scaling import Scaler
@@ -82,7 +83,7 @@ class Model:
 
     def save(self, path: str | Path) -> None:
         """Write the model as JSON (floats written with repr, so a load gives back the same bits)."""
-        Path(path).write_text(json.dumps(self.to_dict()))
+        replace_file(path, json.dumps(self.to_dict()))
 
     @classmethod
     def load(cls, path: str | Path) -> "Model":

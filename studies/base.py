@@ -101,6 +101,8 @@ class Study:
     grid_points: int = 100
 
     def __post_init__(self) -> None:
+        if not (isinstance(self.name, str) and self.name.isidentifier()):  # it names the sweep's folder
+            raise ValueError(f"study name must be a plain identifier (letters, digits, _), got {self.name!r}")
         for key in ("trials", "steps", "repeats", "grid_points"):
             v = getattr(self, key)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:

@@ -1,13 +1,16 @@
 """The command line: a table of commands, each a function of parsed arguments returning an exit code.
 
 Bad input of any kind ends in one line on stderr naming the problem and what is allowed,
-and exit code 2; nothing stored is changed by a command that fails its checks.
+and exit code 2; nothing stored is changed by a command that fails its checks. An operating
+error (permission denied, a read-only or full disk) is one line too, naming what failed and
+where, with its own exit code (EXIT_CODES); so is an interrupt (Ctrl-C, SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import sys
 from pathlib import Path
@@ -17,11 +20,31 @@ import numpy as np
 
 import studies
 from sweeps import userdata
+from sweeps.interrupts import Terminated
+from sweeps.masking import mask
 from sweeps.pruning import DEFAULT as DEFAULT_PRUNER
 from sweeps.pruning import PRUNERS
 
 EXIT_BAD_INPUT = 2
+EXIT_IO_ERROR = 74
+EXIT_NO_PERMISSION = 77
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+EXIT_CODES = {
+    0: "done",
+    EXIT_BAD_INPUT: "bad input: a wrong study, number, choice, config, folder or storage; nothing was changed",
+    EXIT_IO_ERROR: "a read or write failed (a full disk, an I/O error); what was finished is kept",
+    EXIT_NO_PERMISSION: "permission denied (a read-only folder or file system); what was finished is kept",
+    EXIT_INTERRUPTED: "interrupted by Ctrl-C (SIGINT); finished trials are kept",
+    EXIT_TERMINATED: "stopped by SIGTERM, as by Ctrl-C; finished trials are kept",
+}
+"""Every exit code of the CLI (sysexits.h's EX_IOERR and EX_NOPERM, 128 + the signal's number)."""
+
+OPERATING_ERRORS = {errno.EACCES: EXIT_NO_PERMISSION, errno.EPERM: EXIT_NO_PERMISSION,
+                    errno.EROFS: EXIT_NO_PERMISSION, errno.ENOSPC: EXIT_IO_ERROR, errno.EDQUOT: EXIT_IO_ERROR}
+"""The exit code of an OSError by its errno; any other OSError is EXIT_IO_ERROR."""
+
+RESUME = "run the same command again to resume"
 
 
 class Parser(argparse.ArgumentParser):
@@ -145,7 +168,9 @@ def cmd_diagnose(args) -> int:
     from sweeps.loader import best_config
 
     study = userdata.find(args.study, args.out)
-    if args.config:
+    if args.config and args.config.lstrip().startswith("{"):  # the JSON itself, as `best` prints it
+        cfg, which = mlpcore.MLPConfig.from_json(args.config), "the config given"
+    elif args.config:
         path = Path(args.config)
         if not path.is_file():
             raise ValueError(f"config file {args.config!r} does not exist")
@@ -212,7 +237,7 @@ def build_parser() -> Parser:
             which = p.add_mutually_exclusive_group()
             which.add_argument("--baseline", action="store_true", help="the seed's own config (the default)")
             which.add_argument("--best", action="store_true", help="the best config of the sweep")
-            which.add_argument("--config", metavar="FILE", help="a config JSON file (as `best` prints)")
+            which.add_argument("--config", metavar="FILE", help="a config JSON file (as `best` prints), or the JSON itself")
     return parser
 
 
@@ -223,6 +248,22 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as e:
+        print(f"error: {operating_error(e)}; anything finished is kept"
+              + (f", {RESUME}" if args.command == "run" else ""), file=sys.stderr)
+        return OPERATING_ERRORS.get(e.errno, EXIT_IO_ERROR)
+    except Terminated:
+        print(f"terminated (SIGTERM): the trials in flight are marked interrupted, finished ones are kept; {RESUME}",
+              file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
-        print("interrupted: finished trials are kept; run the same command again to resume", file=sys.stderr)
+        print(f"interrupted: the trials in flight are marked interrupted, finished ones are kept; {RESUME}",
+              file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def operating_error(e: OSError) -> str:
+    """One line naming what failed and where: the file (when the error names it) and the reason."""
+    reason = e.strerror or type(e).__name__
+    where = f"{str(e.filename)!r}" if e.filename else "a read or write"
+    return mask(f"{where} failed: {reason}")

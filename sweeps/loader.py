@@ -77,11 +77,13 @@ def best_config(study: str, *, out: str | Path = "results", storage: str | None 
 
 
 def mode_counts(opt: optuna.Study) -> dict[str, int]:
-    """Completed trials per failure mode, every mode present (worst first), plus failed trials."""
+    """Completed trials per failure mode, every mode present (worst first), plus failed trials (by their own
+    error), then trials a driver stopped (see sweeps.runner.ENDINGS)."""
+    from sweeps.runner import ENDINGS, ending
+
     counts = Counter(t.user_attrs.get("mode") for t in complete_trials(opt))
-    out = {m: counts.get(m, 0) for m in MODES}
-    out["failed"] = len(opt.get_trials(deepcopy=False, states=(TrialState.FAIL,)))
-    return out
+    ends = Counter(ending(t) for t in opt.get_trials(deepcopy=False, states=(TrialState.FAIL,)))
+    return {m: counts.get(m, 0) for m in MODES} | {e: ends[e] for e in ("failed", *ENDINGS.values())}
 
 
 def summary(opt: optuna.Study, out_dir: Path | None = None) -> str:
@@ -93,7 +95,8 @@ def summary(opt: optuna.Study, out_dir: Path | None = None) -> str:
     pruned = len(opt.get_trials(deepcopy=False, states=(TrialState.PRUNED,)))
     done = (f"{len(trials) + pruned}/{budget(opt)} trials: {len(trials)} complete, {pruned} pruned" if pruned
             else f"{len(trials)}/{budget(opt)} trials complete")
-    lines = [f"study {opt.study_name}: {done}{each}, {counts['failed']} failed"]
+    stopped = "".join(f", {n} {e}" for e, n in list(counts.items())[len(MODES) + 1:] if n)
+    lines = [f"study {opt.study_name}: {done}{each}, {counts['failed']} failed{stopped}"]
     lines.append("modes: " + ", ".join(f"{m} {counts[m]}" for m in (*MODES, "failed")))
     if trials:
         best = best_trial(opt)

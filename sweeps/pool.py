@@ -1,9 +1,12 @@
-"""Worker processes that fail one task at a time: joblib's loky executor, with crash isolation and time limits.
+"""Worker processes that fail one task at a time: a loky executor, with crash isolation and time limits.
 
 ``joblib.Parallel`` aborts a whole batch when one worker dies or one task overruns its time
-limit. A sweep must instead fail that one trial and go on, so this module drives joblib's
-loky executor directly (``joblib.executor.get_memmapping_executor``: the same reusable worker
-processes ``Parallel`` uses, so the two can follow each other in one process):
+limit. A sweep must instead fail that one trial and go on, so this module drives a loky
+executor directly, through the public API of the ``loky`` package (``get_reusable_executor``,
+``BrokenProcessPool``). That package is not joblib's vendored copy: its reusable executor is
+its own, so a ``joblib.Parallel`` before or after a pool in one process keeps its own workers.
+(``concurrent.futures`` cannot kill its workers before Python 3.14, nor give them an
+environment at spawn, both of which the time limit and WORKER_ENV need.)
 
 - with a time limit, at most ``jobs`` tasks are handed to loky at once, so a task's start is
   known and its limit exact; without one, one more is handed over, ready in the pipe for the
@@ -13,18 +16,24 @@ processes ``Parallel`` uses, so the two can follow each other in one process):
   innocent tasks that were running are started again, and lose nothing but time);
 - when a worker dies, every task that was running comes back as a suspect and is run again,
   alone: one that kills its worker again, alone, is the culprit and fails (out of memory, a
-  crash); the others were bystanders (or the kill came from outside) and just finish late.
+  crash); the others were bystanders (or the kill came from outside) and just finish late;
+- a worker killed while idle, or between a crash and the moment this process notices it, breaks
+  the executor with no task of ours in it: a submit then finds it broken, the task waits, and
+  the next submit goes to a fresh executor. A submit never raises;
+- every worker dies with this process, whatever killed it (see `sweeps.orphans`).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any, Callable, Iterator, Sequence
 
-from joblib.executor import get_memmapping_executor
-from joblib.externals.loky.process_executor import BrokenProcessPool
+from loky import BrokenProcessPool, get_reusable_executor
+
+from sweeps.orphans import die_with_parent
 
 WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
               "MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(64 << 20)}
@@ -49,10 +58,13 @@ def _crashed(fut: Future) -> bool:
     return isinstance(fut.exception(), BrokenProcessPool)
 
 
-def _prepared(prepare: tuple[Callable, tuple]) -> None:
-    # A worker whose initializer raises exits, and loky then breaks the whole pool.
+def _start_worker(parent: int, prepare: tuple[Callable, tuple] | None) -> None:
+    """A worker's first act: die with ``parent`` (the driver), then run ``prepare``."""
+    die_with_parent(parent)
+    if prepare is None:
+        return
     init, args = prepare
-    try:
+    try:  # a worker whose initializer raises exits, and loky then breaks the whole pool
         init(*args)
     except Exception:
         pass
@@ -73,7 +85,7 @@ class WorkerPool:
         needs what failed fails with the error itself. Call ``start()`` to start the workers early."""
         self.fn, self.jobs, self.time_limit = fn, jobs, time_limit
         self._slots = jobs if time_limit is not None else jobs + 1
-        self._init = (_prepared, (prepare,)) if prepare is not None else (None, ())
+        self._prepare = prepare
         self._args: dict[Any, tuple] = {}
         self._queue: deque = deque()
         self._suspects: deque = deque()
@@ -81,6 +93,7 @@ class WorkerPool:
         self._suspect_running = False
         self._ready: deque[tuple[Any, Any]] = deque()
         self._loky = None  # the executor, got once; again after a crash or a kill has broken it
+        self._broken = False  # a submit found the executor broken: start nothing until what runs has ended
 
     def __len__(self) -> int:
         """Tasks submitted and not yet returned by ``next``."""
@@ -110,28 +123,53 @@ class WorkerPool:
 
     def start(self) -> None:
         """Start the workers now (they prepare while the caller goes on), not at the first task."""
-        self._executor().submit(int)  # loky starts every worker at the first submit; this task is a no-op
+        self._submit(int)  # loky starts every worker at the first submit; this task is a no-op
+
+    def close(self) -> None:
+        """End the workers now (an interrupted sweep); tasks not yet returned are dropped."""
+        if self._loky is not None:
+            self._loky.shutdown(wait=True, kill_workers=True)
+        self._loky = None
+        for queue in (self._args, self._queue, self._suspects, self._running, self._ready):
+            queue.clear()
 
     def _executor(self):
         if self._loky is None:
-            initializer, initargs = self._init
-            # joblib's own executor (the one joblib.Parallel uses): loky keeps one executor per process,
-            # and a plain loky one left behind would break the next joblib.Parallel call in this process.
-            self._loky = get_memmapping_executor(self.jobs, timeout=IDLE_SECONDS, env=WORKER_ENV,
-                                                 initializer=initializer, initargs=initargs)
+            self._loky = get_reusable_executor(self.jobs, timeout=IDLE_SECONDS, env=WORKER_ENV,
+                                               initializer=_start_worker, initargs=(os.getpid(), self._prepare))
         return self._loky
 
-    def _start(self, key: Any) -> None:
-        self._running[self._executor().submit(self.fn, *self._args[key])] = (key, time.monotonic())
+    def _submit(self, fn: Callable, *args) -> Future | None:
+        """``fn(*args)`` handed to the executor; None when it was found broken (a worker died)."""
+        if self._broken and not self._running:
+            self._loky, self._broken = None, False  # what ran on the broken one has ended: take a fresh one
+        if self._broken:
+            return None
+        try:
+            return self._executor().submit(fn, *args)
+        except BrokenProcessPool:
+            self._broken = True
+            return None
+
+    def _start(self, key: Any, waiting: deque) -> bool:
+        """Start task ``key`` (taken from ``waiting``); False, and ``key`` back in front, if it could not be."""
+        fut = self._submit(self.fn, *self._args[key])
+        if fut is None and not self._running:
+            fut = self._submit(self.fn, *self._args[key])  # nothing of ours ran on the broken one: start afresh
+        if fut is None:
+            waiting.appendleft(key)
+            return False
+        self._running[fut] = (key, time.monotonic())
+        return True
 
     def _schedule(self) -> None:
         if self._suspects:  # a suspect runs alone, so a crash while it runs is its own
             if not self._running:
-                self._start(self._suspects.popleft())
-                self._suspect_running = True
+                self._suspect_running = self._start(self._suspects.popleft(), self._suspects)
             return
         while self._queue and len(self._running) < self._slots:
-            self._start(self._queue.popleft())
+            if not self._start(self._queue.popleft(), self._queue):
+                return
 
     def _collect(self) -> None:
         running = self._running
@@ -139,7 +177,7 @@ class WorkerPool:
         if any(_crashed(f) for f in done):
             # A dead worker breaks the pool: every running task ends now, one way or the other.
             wait(list(running))
-            self._loky = None
+            self._loky, self._broken = None, False
             culprit_known, self._suspect_running = self._suspect_running, False
             in_flight = list(running.items())
             running.clear()
@@ -160,7 +198,7 @@ class WorkerPool:
         if overdue:
             # loky kills workers all at once: fail the overdue tasks, start the others again.
             self._executor().shutdown(wait=True, kill_workers=True)
-            self._loky = None
+            self._loky, self._broken = None, False
             for fut, (key, started) in list(running.items()):
                 if fut in overdue:
                     self._ready.append((key, failure(f"the trial ran over its time limit of {self.time_limit:g} s",

@@ -34,6 +34,7 @@ import studies
 from mlpcore.warmup import warm_up as warm_up_kernel
 from sweeps import space as search_space
 from sweeps import userdata
+from sweeps.interrupts import handled, held
 from sweeps.liveness import Driver
 from sweeps.pool import WorkerPool
 from sweeps.progress import Progress
@@ -45,7 +46,7 @@ from sweeps.tracking import Settings, counts_as_done, open_study, tell
 from sweeps.worker import combine, train_once
 from sweeps.worker import prepare as prepare_worker
 
-__all__ = ["run", "trial_seeds", "counts_as_done", "BATCH"]
+__all__ = ["run", "trial_seeds", "counts_as_done", "ending", "BATCH"]
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -73,6 +74,22 @@ WAIT_SECONDS = 1.0
 
 REAP_SECONDS = 5.0
 """How often a driver looks for trials of dead drivers to fail."""
+
+INTERRUPTED = "interrupted"
+OVER_BUDGET = "over budget: other drivers took the remaining trials"
+ENDINGS = {INTERRUPTED: "interrupted", "over budget": "given back", "its driver": "lost with a dead driver"}
+"""How a trial stopped by a driver ended, by the start of its ``stopped_by`` (written here and in
+`liveness.py`): none of these is the trial's own failure, and each is run again."""
+
+
+def ending(t: optuna.trial.FrozenTrial) -> str:
+    """How a trial ended: its state's name in lower case (``complete``, ``running``...), ``failed``
+    (by its own error) or one of ENDINGS' values (stopped by a driver)."""
+    if t.state != TrialState.FAIL:
+        return t.state.name.lower()
+    stopped_by = t.user_attrs.get("stopped_by", "")
+    return next((end for start, end in ENDINGS.items() if stopped_by.startswith(start)), "failed")
+
 
 MAX_TRIALS = 1_000_000
 MAX_JOBS = 1024
@@ -181,11 +198,21 @@ def run(
             raise ValueError(f"{name} must be a number of seconds > 0, got {limit!r}")
     definition.data()  # a study whose data are broken is bad input: said now, before anything is written
     space = search_space.Space.of(definition)  # a bad search space is bad input too
-    out_dir = prepare_out_dir(Path(out), definition.name)
+    # Its budget within the engine's bounds (mlpcore.config); a point of its space beyond them fails its trial alone.
+    space.to_config(definition.baseline, space.params_of(definition.baseline), seed=0)
+    out_dir = Path(out) / definition.name
+    created = [p for p in (out_dir, *out_dir.parents) if not p.exists()]  # deepest first
+    prepare_out_dir(Path(out), definition.name)
     if isinstance(study, studies.Study):
         study = userdata.save_snapshot(definition, out_dir)
     settings = Settings(seed, repeats, batch, pruner)
-    store = open_storage(storage, out_dir)
+    try:
+        store = open_storage(storage, out_dir)
+    except ValueError:  # bad input leaves nothing behind, not even the folders it made
+        for folder in created:
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
     started = time.time()
     if trial_timeout is not None:
         warm_up_kernel()  # compile here if need be, not in a worker's first trial, whose clock is running
@@ -197,21 +224,24 @@ def run(
                         jobs=jobs, timeout=timeout, trial_timeout=trial_timeout)
     bar = Progress(opt, trials, enabled=sys.stderr.isatty() if progress is None else progress,
                    done=sum(counts_as_done(t) for t in opt.get_trials(deepcopy=False)))
-    with Driver(opt, store) as driver:
+    with handled(), Driver(opt, store) as driver:
         try:
             sweep = Sweep(opt, study, definition, space, settings, driver, pool, trials)
             if "baseline" not in opt.user_attrs:
                 sweep.submit_baseline()
             sweep.go(deadline=None if timeout is None else started + timeout, bar=bar)
-        except KeyboardInterrupt:
-            for t in opt.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-                if t.user_attrs.get("driver") == driver.id:
-                    driver.fail(t, "interrupted")
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM (interrupts.Terminated)
+            with held():  # a second signal must not cut this short
+                pool.close()
+                for t in opt.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+                    if t.user_attrs.get("driver") == driver.id:
+                        driver.fail(t, INTERRUPTED)
             raise
         finally:
-            bar.close()
-            record["ended"] = iso(time.time())
-            opt.set_user_attr(f"run:{driver.id}", record)
+            with held():
+                bar.close()
+                record["ended"] = iso(time.time())
+                opt.set_user_attr(f"run:{driver.id}", record)
     if report:
         write_files(opt, definition.name if userdata.is_snapshot(study) else study, out=out, storage=storage,
                     explain=explain, jobs=jobs)
@@ -266,13 +296,15 @@ class Sweep:
         while True:
             now = time.time()
             if now - self.last_reap >= REAP_SECONDS:
-                self.driver.reap()
+                with held():
+                    self.driver.reap()
                 self.last_reap = now
             if deadline is None or now < deadline:
                 self.refill()
             if self.asked and self.asked[0][0].number in self.results:
                 trial = self.asked.popleft()[0]
-                tell(self.opt, trial, self.results.pop(trial.number), self.driver.store)
+                with held():
+                    tell(self.opt, trial, self.results.pop(trial.number), self.driver.store)
                 bar.update(bar.done + 1)
                 continue  # refill after every single tell: that is what makes the history reproducible
             if len(self.pool):
@@ -324,10 +356,11 @@ class Sweep:
             if done + running >= self.total:
                 return
             # The number the trial will get (exact with one driver; with several, only the seed differs).
-            trial, params, seeds = self.ask(number=len(snapshot))
-            if not self.within_budget(trial):
-                self.driver.fail(trial, "over budget: other drivers took the remaining trials")
-                return
+            with held():  # a trial asked is stamped with this driver before any signal ends the sweep
+                trial, params, seeds = self.ask(number=len(snapshot))
+                if not self.within_budget(trial):
+                    self.driver.fail(trial, OVER_BUDGET)
+                    return
             self.asked.append((trial, params, seeds))
             self.submit(trial.number, params, seeds, self.references.rule(trial.number, snapshot))
 

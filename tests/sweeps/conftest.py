@@ -36,6 +36,20 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "sweeps", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
+def bad_input_error(args: list[str], capsys) -> str:
+    """Run the CLI in this process on bad input: its one line of stderr, after checking exit code 2 and no traceback."""
+    from sweeps.cli import main
+
+    try:
+        code = main(args)
+    except SystemExit as e:  # argparse
+        code = e.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err
+    return err
+
+
 @pytest.fixture
 def cli():
     return run_cli

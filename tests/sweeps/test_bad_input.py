@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from conftest import bad_input_error
 from sweeps.cli import main
 
 SWEPT = "tiny.py"  # a study with a finished sweep in results/tiny/
@@ -30,6 +31,11 @@ def workdir(tmp_path_factory):
     (root / "list.json").write_text("[1, 2]")
     (root / "not_json.json").write_text("{lr: 0.1")
     (root / "a_file").write_text("")
+    (root / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    for stem, name in (("escaped", "../../escaped"), ("absolute", "/tmp/absolute"), ("empty_name", "")):
+        (root / f"{stem}.py").write_text(TINY_STUDY.replace('name="tiny"', f"name={name!r}"))
+    (root / "huge_steps.py").write_text(TINY_STUDY.replace("steps=150, repeats", "steps=10**9, repeats")
+                                        .replace('name="tiny"', 'name="huge"'))
     from conftest import run_cli
 
     # In its own process, as a user would: the sweep's driver is gone when the tests look at it.
@@ -76,6 +82,19 @@ CASES = [
     (["diagnose", SWEPT, "--config", "list.json"], "config must be a dict of fields, got list"),
     (["diagnose", SWEPT, "--config", "not_json.json"], "config is not valid JSON"),
     (["diagnose", SWEPT, "--config", "nowhere.json"], "config file 'nowhere.json' does not exist"),
+    # bounds (mlpcore.config's MAX_* constants): one line instead of a MemoryError or a RecursionError
+    (["diagnose", SWEPT, "--config", '{"hidden": [10000000]}'], "hidden layers must be at most 4096 units wide"),
+    (["diagnose", SWEPT, "--config", '{"hidden": [4000, 4000]}'],
+     "hidden=(4000, 4000) makes 16016001 parameters; at most 1000000 are allowed"),
+    (["diagnose", SWEPT, "--config", '{"steps": 100000000}'], "steps must be an integer >= 1 and <= 10000000"),
+    (["diagnose", SWEPT, "--config", '{"batch_size": 10000000}'],
+     "batch_size must be None or an integer >= 1 and <= 1000000"),
+    (["diagnose", SWEPT, "--config", "deep.json"], "config JSON is nested 100000 deep; at most 8 is allowed"),
+    (["run", "huge_steps.py"], "steps must be an integer >= 1 and <= 10000000, got 1000000000"),
+    # a study's name names its folder: a plain identifier, never a path
+    (["run", "escaped.py"], "study name must be a plain identifier (letters, digits, _), got '../../escaped'"),
+    (["run", "absolute.py"], "study name must be a plain identifier (letters, digits, _), got '/tmp/absolute'"),
+    (["run", "empty_name.py"], "study name must be a plain identifier (letters, digits, _), got ''"),
     # output folders: unwritable (root can write anywhere but /proc, or below a file), missing
     (["run", SWEPT, "--out", "/proc/sweeps"], "cannot create output folder '/proc/sweeps/tiny'"),
     (["run", SWEPT, "--out", "a_file"], "cannot create output folder 'a_file/tiny'"),
@@ -91,19 +110,18 @@ CASES = [
 
 
 @pytest.mark.parametrize("args, message", CASES, ids=[" ".join(a) for a, _ in CASES])
-def test_bad_input(workdir, monkeypatch, capsys, args, message):
+def test_bad_input(workdir, siblings, monkeypatch, capsys, args, message):
     monkeypatch.chdir(workdir)
     journal = workdir / "results" / "tiny" / "journal.log"
     before = journal.read_bytes()
-    try:
-        code = main(args)
-    except SystemExit as e:  # argparse
-        code = e.code
-    err = capsys.readouterr().err
-    assert code == 2
-    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err
-    assert message in err
+    assert message in bad_input_error(args, capsys)
     assert journal.read_bytes() == before
+    assert sorted(p.name for p in workdir.parent.iterdir()) == siblings  # nothing written beside the folder
+
+
+@pytest.fixture(scope="module")
+def siblings(workdir):
+    return sorted(p.name for p in workdir.parent.iterdir())
 
 
 def copy_of_the_sweep(workdir, tmp_path, monkeypatch):

@@ -140,7 +140,7 @@ def test_every_worker_prepares_before_its_first_task_and_a_failed_preparation_is
 
 def test_an_outside_kill_of_a_worker_costs_a_rerun_not_a_trial(tmp_path, tiny_study):
     study = study_file(tmp_path, tiny_study, trials=12, steps=6000)
-    proc = start(study, "--jobs", "2", cwd=tmp_path)
+    proc = start(study, "--jobs", "2", "--no-report", cwd=tmp_path)  # the report is not what is tested
     killed = None
     deadline = time.time() + 60
     while killed is None and time.time() < deadline:
@@ -221,3 +221,144 @@ def test_four_drivers_share_one_postgresql_study(tmp_path, tiny_study, postgres)
     opt = optuna.load_study(study_name="tiny", storage=url)
     check_shared_study(opt, 24)
     assert sweeps.best_config(study, storage=url).steps == 200
+
+
+def _pid(i):
+    return os.getpid()
+
+
+def _gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (a zombie counts as ended: it runs no more)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except OSError:
+        return True
+
+
+def _wait_until(condition, seconds: float = 60.0) -> bool:
+    deadline = time.time() + seconds
+    while not condition() and time.time() < deadline:
+        time.sleep(0.1)
+    return condition()
+
+
+def test_a_worker_killed_while_idle_breaks_no_submit():
+    """The regression of issue 13 §8: the pool held the broken executor, and the next submit raised."""
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    pool = WorkerPool(_pid, 2)
+    victim = sorted(set(dict(pool.run([(i,) for i in range(4)])).values()))[0]
+    os.kill(victim, signal.SIGKILL)
+    assert _wait_until(lambda: _gone(victim))
+    time.sleep(1.0)  # loky has seen the death and marked its executor broken: the case that raised
+    out = dict(pool.run([(i,) for i in range(6)]))
+    assert sorted(out) == list(range(6)) and victim not in out.values()
+
+
+DRIVER = """
+import os, sys, time
+from sweeps.pool import WorkerPool
+def ids(i):
+    time.sleep(0.2)
+    return os.getpid(), os.getppid()
+print(sorted(set(dict(WorkerPool(ids, 2).run([(i,) for i in range(4)])).values())), flush=True)
+time.sleep(600)
+"""
+
+
+def test_workers_end_with_a_sigkilled_driver(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", DRIVER], stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+    workers = eval(proc.stdout.readline())
+    assert len(workers) == 2 and all(parent == proc.pid for _, parent in workers)  # loky's workers are its children
+    proc.kill()
+    proc.wait()
+    assert _wait_until(lambda: all(_gone(pid) for pid, _ in workers), seconds=30)
+
+
+def test_ctrl_c_during_an_ask_leaves_nothing_for_a_rerun_to_wait_for(tmp_path, tiny_study, monkeypatch):
+    from sweeps import runner, space
+
+    asked, original = [], space.Space.suggest
+
+    def suggest(self, trial):
+        asked.append(trial.number)
+        if len(asked) == 3:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C between the ask and the stamps
+        return original(self, trial)
+
+    monkeypatch.setattr(space.Space, "suggest", suggest)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(tiny_study, trials=8, jobs=1, out=tmp_path, progress=False)
+    opt = sweeps.load(tiny_study, out=tmp_path)
+    assert len(opt.trials) == 3 and not opt.get_trials(states=(TrialState.RUNNING,))
+    assert all(t.user_attrs["stopped_by"] == "interrupted" for t in opt.trials)
+
+
+def test_sigterm_is_ctrl_c_exit_143_and_the_workers_end(tmp_path, tiny_study):
+    study = study_file(tmp_path, tiny_study, trials=40, steps=4000)
+    proc = start(study, "--jobs", "2", cwd=tmp_path)
+    assert _wait_until(lambda: len([p for p in _children(proc.pid) if b"loky.backend.popen" in _cmdline(p)]) == 2)
+    workers = _children(proc.pid)
+    assert _wait_until(lambda: (tmp_path / "results" / "tiny" / "journal.log").is_file()
+                       and len(sweeps.load(study, out=tmp_path / "results").get_trials(
+                           states=(TrialState.RUNNING,))) > 0)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert err.count("\n") == 1 and err.startswith("terminated (SIGTERM)")
+    assert _wait_until(lambda: all(_gone(pid) for pid in workers), seconds=30)
+    opt = sweeps.load(study, out=tmp_path / "results")
+    assert not opt.get_trials(states=(TrialState.RUNNING,))
+    stopped = opt.get_trials(states=(TrialState.FAIL,))
+    assert stopped and all(t.user_attrs["stopped_by"] == "interrupted" for t in stopped)
+
+
+def test_summaries_count_interrupted_and_lost_trials_apart_from_failed_ones():
+    from sweeps.loader import summary
+    from sweeps.runner import ending
+
+    opt = optuna.create_study()
+    for attrs in ({"error": "ValueError: x"}, {"stopped_by": "interrupted"}, {"stopped_by": "interrupted"},
+                  {"stopped_by": "its driver 0123abcd died"}, {"stopped_by": "over budget: other drivers took"}):
+        t = opt.ask()
+        for k, v in attrs.items():
+            t.set_user_attr(k, v)
+        opt.tell(t, state=TrialState.FAIL)
+    assert [ending(t) for t in opt.trials] == ["failed", "interrupted", "interrupted", "lost with a dead driver",
+                                               "given back"]
+    first = summary(opt).splitlines()[0]
+    assert first.endswith(" trials complete, 1 failed, 2 interrupted, 1 given back, 1 lost with a dead driver")
+
+
+OLD = {"report.html": b"<!doctype html><html>the previous report</html>\n", "trials.csv": b"old,trials\n",
+       "headline.json": b'{"old": true}\n'}
+
+
+def test_a_report_writer_killed_at_any_moment_leaves_the_old_files_or_the_new_ones_whole(tmp_path, tiny_study):
+    from sweeps.runner import run
+
+    run(tiny_study, trials=6, jobs=1, out=tmp_path / "results", progress=False)
+    out_dir = tmp_path / "results" / "tiny"
+    report = [sys.executable, "-m", "sweeps", "report", tiny_study]
+    t0 = time.monotonic()
+    assert subprocess.run(report, cwd=tmp_path, capture_output=True).returncode == 0
+    whole = time.monotonic() - t0
+    new = {name: (out_dir / name).read_bytes() for name in OLD}
+    assert new["report.html"].rstrip().endswith(b"</html>")
+    rng = random.Random(13)
+    for _ in range(10):
+        for name, data in OLD.items():
+            (out_dir / name).write_bytes(data)
+        proc = subprocess.Popen(report, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.5, 1.1) * whole)  # the files are written at the end
+        proc.kill()
+        proc.wait()
+        for name, old in OLD.items():
+            now = (out_dir / name).read_bytes()
+            if name == "report.html" and now != old:  # the page holds the time it was written
+                assert now.startswith(b"<!doctype html>") and now.rstrip().endswith(b"</html>")
+                assert len(now) == len(new[name])
+            else:
+                assert now in (old, new[name]), name

@@ -4,6 +4,7 @@ import numpy as np
 import optuna
 import pytest
 
+import mlpcore
 import studies
 import sweeps
 from sweeps.loader import runs
@@ -55,6 +56,7 @@ def test_everything_is_tracked(tmp_path, tiny_study):
     assert attrs["settings"] == {"seed": 0, "repeats": 3, "batch": BATCH, "pruner": "none"}
     assert {"versions", "host", "command", "started", "ended", "git"} <= set(runs(opt)[0])
     assert len(attrs["grid"]["x"]) == 100 and attrs["baseline"]["mode"] in mlpcore_modes()
+    data = studies.get(tiny_study).data()
     for t in opt.trials:
         a = t.user_attrs
         assert t.state == optuna.trial.TrialState.COMPLETE
@@ -62,7 +64,11 @@ def test_everything_is_tracked(tmp_path, tiny_study):
         assert t.value == pytest.approx(np.median(a["values"]))
         assert a["escape_rate"] == np.mean([m == "fit" for m in a["modes"]])
         assert a["config"]["seed"] in a["seeds"] and a["config"]["steps"] == 150
-        assert len(a["grid_pred"]) == 100 and len(a["hints"]) >= 0 and "gain" in a["metrics"]
+        assert len(a["grid_pred"]) == 100 and "gain" in a["metrics"]
+        # The recorded diagnosis is the median run's: refitting its config gives the same mode and hints.
+        refit = mlpcore.fit(mlpcore.MLPConfig.from_dict(a["config"]), data.x_train, data.y_train, x_val=data.x_val,
+                            y_val=data.y_val)
+        assert (refit.diagnosis.mode, list(refit.diagnosis.hints)) == (a["mode"], a["hints"])
         curve = a["curve"]
         assert len(t.intermediate_values) == sum(v is not None for v in curve["val"])
         assert max(t.intermediate_values) == curve["steps"][-1] == a["steps_done"]
