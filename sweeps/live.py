@@ -4,8 +4,8 @@
         sweeps.run("sqrt", ...)          # results/sqrt/report.html is rewritten every 15 s or so
     page.write_report("sqrt", ...)       # then the final page, without the banner and the reload
 
-A background thread rewrites ``report.html`` from a snapshot of the study. It opens its own storage
-object (like optuna-dashboard, a second reader of the same journal or database), so the driver's
+A background thread rewrites ``report.html`` from a still copy of the study (:func:`frozen`: the frames
+of one page all see the same trials). It opens its own storage object (like optuna-dashboard, a second reader of the same journal or database), so the driver's
 storage is never used from two threads. Rewrites never overlap, and after one that took ``d``
 seconds the next waits at least ``d / BUDGET`` seconds, so the page costs the sweep at most about
 ``BUDGET`` of one core's time however slow drawing gets.
@@ -87,7 +87,7 @@ class LiveReport:
         from sweeps.loader import complete_trials
         from sweeps.page import Live, open_sweep, write_report
 
-        opt = open_sweep(self.study, self.out, self.storage)  # its own storage object: a second reader
+        opt = frozen(open_sweep(self.study, self.out, self.storage), self.out, self.storage)
         done = len(complete_trials(opt))
         if not done:
             return None
@@ -96,3 +96,19 @@ class LiveReport:
         path = write_report(self.study, out=self.out, storage=self.storage, opt=opt, live=live)
         self.rewrites += 1
         return path
+
+
+def frozen(opt, out: str | Path, storage: str | None):
+    """A still copy of the running sweep ``opt`` in memory, read once from its own storage object.
+
+    The page's frames read the study many times; reading a study that the driver is writing would give
+    each frame another set of trials (a best trial whose predictions are not yet in the predictions frame).
+    """
+    import optuna
+
+    from sweeps.storage import open_storage
+
+    still = optuna.storages.InMemoryStorage()
+    optuna.copy_study(from_study_name=opt.study_name, from_storage=open_storage(storage, Path(out) / opt.study_name),
+                      to_storage=still)
+    return optuna.load_study(study_name=opt.study_name, storage=still)

@@ -24,7 +24,7 @@ from sweeps.worker import train_once
 STUDY = """
 import numpy as np
 from mlpcore import MLPConfig
-from studies import DEFAULT_SPACE, Study
+from studies import Study
 
 def sample(rng):
     x = rng.uniform(0.0, 600.0, 80)
@@ -37,7 +37,7 @@ BEST = QUESTION.replace(x_scaling="standard", y_scaling="standard", init="glorot
 STUDY = Study(name="xy", title="only the scaling matters", question="a test study",
               target=lambda x: 1000.0 * np.sin(x / 100.0), sample=sample, trials=1, steps=600, repeats=1,
               patience=None, baseline=QUESTION, starts=(BEST,),
-              space={k: DEFAULT_SPACE[k] for k in ("init", "x_scaling", "y_scaling", "batch_size")})
+              space={k: True for k in ("init", "x_scaling", "y_scaling", "batch_size")})
 """
 
 CAUSE = {"x_scaling": "standard", "y_scaling": "standard"}
