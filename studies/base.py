@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -23,6 +24,9 @@ import numpy as np
 
 from mlpcore import MLPConfig
 from mlpcore.atomic import replace_file
+
+NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,99}")
+"""A study's name names its folder under ``--out``: no separator, no dot (so no ``..``), never empty."""
 
 Sampler = Callable[[np.random.Generator], "tuple[np.ndarray, np.ndarray]"]
 
@@ -101,8 +105,8 @@ class Study:
     grid_points: int = 100
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.name, str) and self.name.isidentifier()):  # it names the sweep's folder
-            raise ValueError(f"study name must be a plain identifier (letters, digits, _), got {self.name!r}")
+        if not (isinstance(self.name, str) and NAME.fullmatch(self.name)):  # it names the sweep's folder
+            raise ValueError(f"study name must be a plain name (letters, digits, _ and -, at most 100), got {self.name!r}")
         for key in ("trials", "steps", "repeats", "grid_points"):
             v = getattr(self, key)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:

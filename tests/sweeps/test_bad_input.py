@@ -92,9 +92,9 @@ CASES = [
     (["diagnose", SWEPT, "--config", "deep.json"], "config JSON is nested 100000 deep; at most 8 is allowed"),
     (["run", "huge_steps.py"], "steps must be an integer >= 1 and <= 10000000, got 1000000000"),
     # a study's name names its folder: a plain identifier, never a path
-    (["run", "escaped.py"], "study name must be a plain identifier (letters, digits, _), got '../../escaped'"),
-    (["run", "absolute.py"], "study name must be a plain identifier (letters, digits, _), got '/tmp/absolute'"),
-    (["run", "empty_name.py"], "study name must be a plain identifier (letters, digits, _), got ''"),
+    (["run", "escaped.py"], "study name must be a plain name (letters, digits, _ and -, at most 100), got '../../escaped'"),
+    (["run", "absolute.py"], "study name must be a plain name (letters, digits, _ and -, at most 100), got '/tmp/absolute'"),
+    (["run", "empty_name.py"], "study name must be a plain name (letters, digits, _ and -, at most 100), got ''"),
     # output folders: unwritable (root can write anywhere but /proc, or below a file), missing
     (["run", SWEPT, "--out", "/proc/sweeps"], "cannot create output folder '/proc/sweeps/tiny'"),
     (["run", SWEPT, "--out", "a_file"], "cannot create output folder 'a_file/tiny'"),
