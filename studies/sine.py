@@ -20,9 +20,9 @@ STUDY = Study(
     sample=sample,
     steps=4000,
     patience=None,  # sine nets sit on the mean for a long while before they bend: a plateau stop cuts them off
-    # One seed a trial keeps the default sweep near a minute on 2 cores. With three, TPE's search
-    # settled on 100-128 wide, 3 deep tanh nets (15 s a training at 4000 steps), and the sweep
-    # took 8.5 minutes with --jobs 2; ask for it with --repeats 3 when robustness is worth that.
+    # One seed a trial keeps the default sweep short. With three, TPE's search settles on wide,
+    # deep tanh nets and the sweep takes several times longer (benchmarks/README.md); ask for it
+    # with --repeats 3 when robustness is worth that.
     repeats=1,
     baseline=MLPConfig(hidden=(10,), activation="sigmoid", output_activation="identity", bias=False, init="uniform",
                        init_scale=1.0, x_scaling="none", y_scaling="none", optimizer="sgd", lr=0.01, batch_size=1,

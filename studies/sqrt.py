@@ -20,7 +20,7 @@ STUDY = Study(
     target=np.sqrt,
     sample=sample,
     noise_sd=NOISE_SD,
-    steps=1000,  # the escapes settle within ~500 Adam steps; wide 3-layer trials cost ~5 ms a step
+    steps=1000,  # the escapes settle within ~500 Adam steps; wide 3-layer trials are the sweep's slowest
     baseline=MLPConfig(hidden=(10,), activation="relu", output_activation="identity", init="normal",
                        init_scale=0.01, bias_init=0.0, x_scaling="none", y_scaling="none", optimizer="sgd",
                        lr=1e-6, steps=1000),

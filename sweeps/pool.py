@@ -11,7 +11,7 @@ environment at spawn, both of which the time limit and WORKER_ENV need.)
 - with a time limit, at most ``jobs`` tasks are handed to loky at once, so a task's start is
   known and its limit exact; without one, one more is handed over, ready in the pipe for the
   first worker to finish (else that worker waits until this process, busy sampling, next
-  looks at the pool: measured 3.5 ms a task instead of 8 with 8 ms of sampling per task);
+  looks at the pool);
 - a task over its time limit gets its worker killed (loky can only kill all workers: the
   innocent tasks that were running are started again, and lose nothing but time);
 - when a worker dies, every task that was running comes back as a suspect and is run again,

@@ -61,10 +61,9 @@ BASELINE_KEY = 0xBA5E
 """The baseline's task key, and what stands in for a trial number when deriving its seeds."""
 
 CONSTANT_LIAR = False
-"""TPE's constant liar counts the trials still running as failures. With a window of 8 there
-are always 7 of them, and (measured on sqrt and sine) the search then keeps away from the
-region it is finding good: 8 of 120 sqrt trials escaped with it, 25 without, and sine 0 and 1.
-Without it, the 7 running trials differ by their own seeds."""
+"""TPE's constant liar counts the trials still running as failures. With a window of ``batch``
+trials there are always ``batch - 1`` of them, and the search then keeps away from the region it
+is finding good (benchmarks/README.md). Without it, the running trials differ by their own seeds."""
 
 STARTUP_TRIALS = 16
 """Random trials before TPE starts modelling: enough to see every mode."""
@@ -106,16 +105,16 @@ class SweepSampler(optuna.samplers.TPESampler):
     """Multivariate TPE over a study's fixed search space.
 
     The space never changes within a study, so it is given, not inferred: Optuna would
-    otherwise intersect the params of every past trial on each ask (5 ms a trial at 120
-    trials, and growing), since each trial gets a fresh, freshly seeded sampler.
+    otherwise intersect the params of every past trial on each ask, a cost that grows with
+    the study, since each trial gets a fresh, freshly seeded sampler.
     """
 
     def __init__(self, space, seed: int):
         super().__init__(seed=seed, n_startup_trials=STARTUP_TRIALS, multivariate=True, constant_liar=CONSTANT_LIAR)
-        self._space = dict(space)
+        self.fixed_space = dict(space)
 
     def infer_relative_search_space(self, study, trial):
-        return self._space
+        return self.fixed_space
 
 
 EXPLORE_TRIALS = 32

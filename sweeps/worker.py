@@ -51,8 +51,8 @@ def prepare(study_ref: str) -> None:
     _study_and_data(study_ref)
     mlpcore.warmup.warm_up()
     # What is loaded now lives as long as the worker: keep it out of the garbage collector's
-    # sight. Each full collection would otherwise walk its ~130k objects (30 ms), and loky runs
-    # one every second between tasks (without psutil): 2-3 ms a training on sqrt.
+    # sight. Each full collection would otherwise walk all of it, and loky runs one every second
+    # between tasks (without psutil); benchmarks/README.md has the cost.
     gc.freeze()
 
 

@@ -419,7 +419,8 @@ def _fit_in_worker(cfg, x, y):
 
 
 def test_kernel_runs_from_the_cache_in_loky_workers():
-    joblib = pytest.importorskip("joblib")
+    import joblib
+
     cfg = MLPConfig(hidden=(4,), steps=50, backend="numba")
     fit(cfg, X, Y)  # compiled (or loaded) here first, so the cache on disk is complete
     runs = joblib.Parallel(n_jobs=2, backend="loky")(joblib.delayed(_fit_in_worker)(cfg.replace(seed=s), X, Y)
