@@ -13,8 +13,10 @@ each from ``repeats`` fresh seeds, and returns tidy frames (:class:`Explanation`
 
 Every training is stored as it ends, in the study's own storage but in a sibling Optuna study
 ``STUDY:explain`` (the search's sampler never sees it): one trial per batch of trainings of one
-variant, plain-JSON attrs. A variant's seeds derive from (study seed, the variant, the repeat),
-so a rerun trains only what is missing, identical variants are trained once, and the analysis
+variant, plain-JSON attrs. Every variant trains from the same seeds, derived from (study seed,
+the repeat): common random numbers, so the difference between two variants is their settings',
+never their seeds' (a setting that changes nothing cannot look needed by luck). A rerun trains
+only what is missing, identical variants are trained once, and the analysis
 (stored as the study attr ``analysis``) is the same byte for byte whatever ``jobs`` is.
 
 Import it as ``from sweeps.explain import ...``: ``sweeps.explain`` is the function.
@@ -22,7 +24,6 @@ Import it as ``from sweeps.explain import ...``: ``sweeps.explain`` is the funct
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -44,7 +45,6 @@ from sweeps.evidence import (
     hint_kind,
     hint_settings,
     lever_sentence,
-    needed_fits,
 )
 from sweeps.pool import WorkerPool
 from sweeps.storage import open_storage
@@ -74,10 +74,9 @@ def variant_key(params: Mapping[str, Any]) -> str:
     return json.dumps(dict(params), sort_keys=True, separators=(",", ":"))
 
 
-def variant_seeds(seed: int, key: str, n: int) -> list[int]:
-    """The first ``n`` init seeds of a variant, from (study seed, the variant, the repeat); a prefix stays the same."""
-    words = np.frombuffer(hashlib.sha256(key.encode()).digest()[:16], dtype="<u4").tolist()
-    return [int(s) for s in np.random.SeedSequence([seed, SEED_KEY, *words]).generate_state(n, dtype=np.uint32)]
+def variant_seeds(seed: int, n: int) -> list[int]:
+    """The first ``n`` init seeds every variant trains from, from (study seed, the repeat); a prefix stays the same."""
+    return [int(s) for s in np.random.SeedSequence([seed, SEED_KEY]).generate_state(n, dtype=np.uint32)]
 
 
 def differs(a: Any, b: Any) -> bool:
@@ -91,7 +90,8 @@ class Lab:
                  jobs: int):
         self.store, self.study_ref, self.seed, self.repeats, self.jobs = store, study_ref, seed, repeats, jobs
         self.question, self.best = question, best
-        self.diffs: Changes = tuple(k for k in question if differs(question[k], best[k]))
+        idle = search_space.inert(question) & search_space.inert(best)  # e.g. momentum when neither uses it
+        self.diffs: Changes = tuple(k for k in question if differs(question[k], best[k]) and k not in idle)
         self.runs: dict[str, dict[int, dict]] = {}
         for t in store.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
             for run in t.user_attrs.get("runs", []):
@@ -128,7 +128,7 @@ class Lab:
         started = time.perf_counter()
         done: dict[str, dict[int, dict]] = {key: {} for key in todo}
         for key, (params, missing) in todo.items():
-            all_seeds = variant_seeds(self.seed, key, max(missing) + 1)
+            all_seeds = variant_seeds(self.seed, max(missing) + 1)
             for i in missing:
                 self._pool.submit((key, i), (self.study_ref, params, all_seeds[i]))
         order = list(todo)

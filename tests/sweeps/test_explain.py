@@ -155,11 +155,25 @@ def test_frames_are_tidy(analysed):
     assert len(f.swaps) == 8
 
 
-def test_variant_seeds_are_fresh_and_prefix_stable():
-    a = variant_seeds(0, '{"lr":0.1}', 5)
-    assert a[:3] == variant_seeds(0, '{"lr":0.1}', 3)
+def test_variant_seeds_are_common_to_every_variant_and_prefix_stable():
+    a = variant_seeds(0, 5)
+    assert a[:3] == variant_seeds(0, 3)
     assert len(set(a)) == 5
-    assert variant_seeds(0, '{"lr":0.2}', 5) != a and variant_seeds(1, '{"lr":0.1}', 5) != a
+    assert variant_seeds(1, 5) != a
+
+
+def test_a_setting_that_changes_nothing_is_no_difference():
+    from sweeps.explain import Lab
+
+    class Empty:
+        def get_trials(self, **_):
+            return []
+
+    q = {"optimizer": "sgd", "momentum": 0.9, "lr": 1e-6}
+    lab = Lab(Empty(), "sqrt", 0, q, {"optimizer": "adam", "momentum": 0.95, "lr": 0.01}, 1, 1)
+    assert lab.diffs == ("optimizer", "lr")  # momentum acts under optimizer="momentum" only
+    lab = Lab(Empty(), "sqrt", 0, q, {"optimizer": "momentum", "momentum": 0.95, "lr": 0.01}, 1, 1)
+    assert lab.diffs == ("optimizer", "momentum", "lr")
 
 
 def runs(*modes, value=0.5, loss_drop=0.0):
