@@ -251,7 +251,8 @@ def write_files(opt: optuna.Study, ref: str, *, out: str | Path, storage: str | 
                 explain: bool = False, jobs: int | None = None) -> Path | None:
     """What a run leaves beside its journal, for the CLI and the API alike: best.json, trials.csv, (with
     ``explain``) the counterfactual analysis in ``STUDY:explain``, and (with ``report``) report.html, whose
-    path it returns. The sweep is stored already, so an analysis or a report that fails only warns.
+    path it returns. The sweep is stored already, so an analysis or a report that fails only warns,
+    but for an operating error (OSError: a full disk, a read-only folder), which the caller says as one.
     """
     from sweeps.loader import complete_trials, write_outputs
     from sweeps.page import write_report
@@ -264,6 +265,8 @@ def write_files(opt: optuna.Study, ref: str, *, out: str | Path, storage: str | 
 
         try:
             print("explain: " + analyse(ref, out=out, storage=storage, jobs=jobs, opt=opt)["fix"]["sentence"])
+        except OSError:  # a full disk or a read-only folder: an operating error, said as one (cli.main)
+            raise
         except Exception as e:  # noqa: BLE001 - the sweep is stored; the analysis can be rerun alone
             print(f"warning: the analysis was not finished ({type(e).__name__}: {e}); the sweep is stored; "
                   f"retry with: python -m sweeps explain {ref}", file=sys.stderr)
@@ -271,6 +274,8 @@ def write_files(opt: optuna.Study, ref: str, *, out: str | Path, storage: str | 
         return None
     try:
         return write_report(ref, out=out, storage=storage, opt=opt)
+    except OSError:
+        raise
     except Exception as e:  # noqa: BLE001 - any failure here must not hide a finished sweep
         print(f"warning: the report was not written ({type(e).__name__}: {e}); the sweep is stored; "
               f"retry with: python -m sweeps report {ref}", file=sys.stderr)
