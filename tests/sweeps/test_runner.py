@@ -121,7 +121,7 @@ def test_a_trial_that_raises_fails_alone(tmp_path, tiny_study):
     failed = [t for t in opt.trials if t.state == optuna.trial.TrialState.FAIL]
     complete = [t for t in opt.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert failed and complete and len(failed) + len(complete) == 8
-    assert all(t.params["batch_size"] == 0 and "batch_size must be None or an integer >= 1, got 0" in t.user_attrs["error"]
+    assert all(t.params["batch_size"] == 0 and "batch_size must be None or an integer >= 1 and <= 1000000, got 0" in t.user_attrs["error"]
                for t in failed)
     assert all(t.params["batch_size"] is None for t in complete)
     assert sum(counts_as_done(t) for t in opt.trials) == 8
