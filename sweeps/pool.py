@@ -25,7 +25,9 @@ environment at spawn, both of which the time limit and WORKER_ENV need.)
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -68,6 +70,30 @@ def _start_worker(parent: int, prepare: tuple[Callable, tuple] | None) -> None:
         init(*args)
     except Exception:
         pass
+
+
+MANAGER_THREAD = "ExecutorManagerThread"
+"""The name of loky's thread that feeds and watches the workers."""
+
+
+@contextlib.contextmanager
+def quiet_manager() -> Iterator[None]:
+    """Drop what loky's manager thread raises while the workers are killed on purpose (an interrupt).
+
+    Killing the workers breaks the pipes the manager thread is reading; the traceback it would print
+    says nothing the interrupt's one line does not. Exceptions of every other thread are shown as before.
+    """
+    shown = threading.excepthook
+
+    def hook(args) -> None:
+        if args.thread is None or args.thread.name != MANAGER_THREAD:
+            shown(args)
+
+    threading.excepthook = hook
+    try:
+        yield
+    finally:
+        threading.excepthook = shown
 
 
 class WorkerPool:
@@ -128,7 +154,8 @@ class WorkerPool:
     def close(self) -> None:
         """End the workers now (an interrupted sweep); tasks not yet returned are dropped."""
         if self._loky is not None:
-            self._loky.shutdown(wait=True, kill_workers=True)
+            with quiet_manager():
+                self._loky.shutdown(wait=True, kill_workers=True)
         self._loky = None
         for queue in (self._args, self._queue, self._suspects, self._running, self._ready):
             queue.clear()

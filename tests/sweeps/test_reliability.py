@@ -362,3 +362,27 @@ def test_a_report_writer_killed_at_any_moment_leaves_the_old_files_or_the_new_on
                 assert len(now) == len(new[name])
             else:
                 assert now in (old, new[name]), name
+
+
+def test_closing_the_pool_drops_only_the_manager_threads_exception(monkeypatch):
+    import threading
+
+    from sweeps.pool import MANAGER_THREAD, quiet_manager
+
+    seen = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: seen.append(args.thread.name))
+
+    def boom():
+        raise BrokenPipeError("the worker's pipe is gone")
+
+    def run(name):
+        t = threading.Thread(target=boom, name=name)
+        t.start()
+        t.join()
+
+    with quiet_manager():
+        run(MANAGER_THREAD)
+        run("someone-else")
+    assert seen == ["someone-else"]
+    run(MANAGER_THREAD)  # outside the block, shown as before
+    assert seen == ["someone-else", MANAGER_THREAD]
