@@ -28,9 +28,11 @@ sys.path.insert(0, str(ROOT / "tests" / "sweeps"))
 from conftest import TINY_STUDY  # noqa: E402
 from pgcluster import Cluster, why_unavailable  # noqa: E402
 
+from sweeps.storage import open_storage  # noqa: E402
+
 
 def drivers(study: Path, n: int, trials: int, cwd: Path, code: Path, *extra: str) -> float:
-    cmd = [sys.executable, "-m", "sweeps", "run", str(study), "--jobs", "1", "--trials", str(trials), "--no-report", *extra]
+    cmd = [sys.executable, "-m", "sweeps", "run", str(study), "--jobs", "1", "--trials", str(trials), "--no-report", "--no-explain", *extra]
     env = {**os.environ, "PYTHONPATH": str(code)}
     t0 = time.perf_counter()
     with ThreadPoolExecutor(n) as ex:
@@ -48,7 +50,8 @@ def check(opt: optuna.Study) -> tuple[int, int]:
 
 def warm_up(code: Path) -> None:
     """Compile (or load) the training kernel of ``code`` once, so that no timed driver does."""
-    subprocess.run([sys.executable, "-c", "from mlpcore.train import warm_up; warm_up()"], check=True,
+    subprocess.run([sys.executable, "-c", "try:\n from mlpcore.warmup import warm_up\n"
+                    "except ImportError:\n from mlpcore.train import warm_up  # code from before warmup.py\nwarm_up()"], check=True,
                    env={**os.environ, "PYTHONPATH": str(code)})
 
 
@@ -81,16 +84,15 @@ def main() -> None:
             for label, code in codes.items():  # journal rows, then PostgreSQL rows, each pair side by side
                 out = tmp / f"results{len(rows)}"
                 seconds = drivers(study, args.drivers, args.trials, tmp, code, "--out", str(out))
-                show(rows, args.trials, f"journal file{label}", seconds, *check(optuna.load_study(
-                    study_name="tiny", storage=optuna.storages.JournalStorage(
-                        optuna.storages.journal.JournalFileBackend(str(out / "tiny" / "journal.log"))))))
+                show(rows, args.trials, f"journal file{label}", seconds,
+                     *check(optuna.load_study(study_name="tiny", storage=open_storage(None, out / "tiny"))))
             for label, code in codes.items():
                 if cluster is None:
                     continue
                 url = cluster.create_database(f"bench{len(rows)}")
                 seconds = drivers(study, args.drivers, args.trials, tmp, code, "--storage", url)
                 show(rows, args.trials, f"PostgreSQL{label}", seconds,
-                     *check(optuna.load_study(study_name="tiny", storage=url)))
+                     *check(optuna.load_study(study_name="tiny", storage=open_storage(url, tmp))))
     finally:
         if cluster is not None:
             cluster.stop()

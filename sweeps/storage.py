@@ -1,11 +1,18 @@
-"""Where a sweep is stored, and how its writes are grouped: a journal file by default, any Optuna RDB URL on request.
+"""Where a sweep is stored, and how its writes are grouped: a journal file by default, a database on request.
 
-The default journal file needs no server and is read by ``optuna-dashboard`` as it is. Both
-storages a sweep opens can group writes: inside ``grouped_writes(storage)`` the ~120 records
-that finish one trial (learning curve, diagnosis, state) become one locked, fsynced journal
-append (`SweepJournal`, Optuna's public `BaseJournalBackend`), or one database transaction
-(`GroupedRDBStorage`). A group is all or nothing: one that raises writes nothing. A storage
-that cannot group is refused, never silently written record by record.
+The default journal file needs no server and is read by ``optuna-dashboard`` as it is. On
+PostgreSQL (several machines) the same journal lives in one table (`TableJournal`), and
+other database URLs (sqlite, mysql) use Optuna's RDB storage. Every storage a sweep opens can
+group writes: inside ``grouped_writes(storage)`` the ~120 records that finish one trial
+(learning curve, diagnosis, state) become one locked, fsynced journal append (`SweepJournal`),
+one insert of rows (`TableJournal`; both on Optuna's public `BaseJournalBackend`), or one
+database transaction (`GroupedRDBStorage`). A group is all or nothing: one that raises writes
+nothing. A storage that cannot group is refused, never silently written record by record.
+
+Why a journal table on PostgreSQL rather than Optuna's RDB schema: the RDB storage spends a
+statement on every attribute and parameter, and rereads running trials table by table (~200
+round trips a trial), while a journal trial is a few inserts and cheap reads of new rows
+(benchmarks/README.md has the figures for several drivers).
 
 A file is written only once it is known to be a journal: empty, or every complete line a
 JSON record of Optuna's journal format. A last line without its newline (a writer killed
@@ -48,20 +55,53 @@ class StorageError(ValueError):
     """A storage that cannot be opened or written: malformed URL, unreachable server, a file that is not a journal."""
 
 
-# --- the journal file --------------------------------------------------------------------------
+# --- journals -----------------------------------------------------------------------------------
 
 
-class SweepJournal(BaseJournalBackend):
+class GroupedJournal(BaseJournalBackend):
+    """A journal backend whose appends can be grouped: inside ``grouped()`` this thread's appends are held,
+    then written together by ``write`` (all or nothing). Subclasses implement ``read_logs`` and ``write``.
+
+    Only writes that need no answer from the journal may be grouped (values, attributes, params,
+    a trial's final state); creating a study or a trial reads its id back, so it is never grouped.
+    """
+
+    local: threading.local
+
+    def write(self, logs: list[dict[str, Any]]) -> None:
+        raise NotImplementedError
+
+    def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        held = getattr(self.local, "held", None)
+        if held is not None:
+            held.extend(logs)
+        else:
+            self.write(logs)
+
+    @contextlib.contextmanager
+    def grouped(self) -> Iterator[None]:
+        if getattr(self.local, "held", None) is not None:  # nested: the outer group writes
+            yield
+            return
+        self.local.held = []
+        try:
+            yield
+        except BaseException:
+            self.local.held = None
+            raise
+        held, self.local.held = self.local.held, None
+        if held:
+            self.write(held)
+
+
+class SweepJournal(GroupedJournal):
     """A journal file whose writes can be grouped, which checks it is a journal before writing.
 
     Parameters
     ----------
     path : the journal file; created empty when missing.
 
-    Inside ``grouped()`` this thread's appends are held, then written together under the
-    file lock (contiguous, in order, one fsync). Only writes that need no answer from the
-    journal may be grouped (values, attributes, params, a trial's final state); creating a
-    study or a trial reads its id back, so it is never grouped.
+    A group is written under the file lock (contiguous, in order, one fsync).
 
     ``read_logs`` keeps the byte offset of every record it has read: Optuna reads the journal
     before every storage call (~70 a trial), and most find nothing new, which one ``stat``
@@ -118,13 +158,6 @@ class SweepJournal(BaseJournalBackend):
                 yield log
             number, pos = number + 1, end + 1
 
-    def append_logs(self, logs: list[dict[str, Any]]) -> None:
-        held = getattr(self.local, "held", None)
-        if held is not None:
-            held.extend(logs)
-        else:
-            self.write(logs)
-
     def write(self, logs: list[dict[str, Any]]) -> None:
         """Append ``logs`` under the lock, after checking the file (and cutting a torn tail)."""
         text = "".join(json.dumps(log, separators=(",", ":")) + "\n" for log in logs).encode("utf-8")
@@ -169,21 +202,6 @@ class SweepJournal(BaseJournalBackend):
         if repair and not complete:
             f.truncate(tail)
 
-    @contextlib.contextmanager
-    def grouped(self) -> Iterator[None]:
-        if getattr(self.local, "held", None) is not None:  # nested: the outer group writes
-            yield
-            return
-        self.local.held = []
-        try:
-            yield
-        except BaseException:
-            self.local.held = None
-            raise
-        held, self.local.held = self.local.held, None
-        if held:
-            self.write(held)
-
 
 def _line_start(f, end: int) -> int:
     """The offset just after the last newline before ``end`` in ``f``; 0 when there is none."""
@@ -198,13 +216,94 @@ def _line_start(f, end: int) -> int:
     return 0
 
 
-class GroupedJournalStorage(JournalStorage):
-    """Optuna's JournalStorage on a `SweepJournal`: ``grouped()`` makes the writes inside one append."""
+class TableJournal(GroupedJournal):
+    """Optuna's journal as the rows of one PostgreSQL table, ``sweeps_journal(seq, log)``; a group is one insert.
 
-    def __init__(self, path: Path):
-        self.journal = SweepJournal(path)
-        self.where = str(path)
-        super().__init__(self.journal)
+    Parameters
+    ----------
+    url : a SQLAlchemy PostgreSQL URL, with its driver.
+    where : the URL as shown, password masked.
+    connect_args : passed to the driver.
+
+    Record ``n`` is the row whose ``seq`` is ``n``. A writer takes the table's EXCLUSIVE lock
+    (plain reads go on) and numbers its rows after the last committed one, so numbers have no
+    gaps and commit in order: a reader sees a prefix of the journal, never a record without
+    the ones before it. The table is created under a lock when missing; one of that name
+    with other columns is refused, untouched.
+
+    Optuna reads the journal before every storage call (~100 a trial), each a round trip
+    here: a read within ``FRESH_SECONDS`` of the last one is answered "nothing new" without
+    asking, unless this process wrote since. So its own records are seen at once, other
+    drivers' at most that late, as if they had written a moment later.
+    """
+
+    TABLE = "sweeps_journal"
+    COLUMNS = {"seq", "log"}
+    FRESH_SECONDS = 0.05
+
+    def __init__(self, url: str, where: str, connect_args: dict[str, Any]):
+        self.url, self.where, self.connect_args = url, where, connect_args
+        self.local = threading.local()
+        self.engine = sqlalchemy.create_engine(url, connect_args=connect_args)
+        self.reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")  # no BEGIN, no ROLLBACK: one trip
+        self.fresh_until = 0.0
+        metadata = sqlalchemy.MetaData()
+        self.table = sqlalchemy.Table(
+            self.TABLE, metadata,
+            sqlalchemy.Column("seq", sqlalchemy.BigInteger, primary_key=True, autoincrement=False),
+            sqlalchemy.Column("log", sqlalchemy.Text, nullable=False))
+        with self.engine.begin() as conn:
+            conn.execute(sqlalchemy.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+            inspector = sqlalchemy.inspect(conn)
+            columns = ({c["name"] for c in inspector.get_columns(self.TABLE)} if inspector.has_table(self.TABLE)
+                       else self.COLUMNS)
+            if columns != self.COLUMNS:
+                raise StorageError(f"table {self.TABLE!r} in {where!r} is not a sweeps journal "
+                                   f"(columns {', '.join(sorted(columns))}); it is left as it is")
+            metadata.create_all(conn, checkfirst=True)
+        self.next_seq = sqlalchemy.select(sqlalchemy.func.coalesce(sqlalchemy.func.max(self.table.c.seq) + 1, 0))
+        self.lock = sqlalchemy.text(f"LOCK TABLE {self.TABLE} IN EXCLUSIVE MODE")
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"url": self.url, "where": self.where, "connect_args": self.connect_args}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)
+
+    def read_logs(self, log_number_from: int) -> Iterator[dict[str, Any]]:
+        now = time.monotonic()
+        if now < self.fresh_until:
+            return
+        table = self.table
+        with self.reads.connect() as conn:
+            rows = conn.execute(sqlalchemy.select(table.c.seq, table.c.log).where(table.c.seq >= log_number_from)
+                                .order_by(table.c.seq)).all()
+        self.fresh_until = now + self.FRESH_SECONDS
+        for expected, (seq, log) in enumerate(rows, log_number_from):
+            if seq != expected:  # never by the writers' lock; stop at a gap rather than skip a record
+                return
+            yield json.loads(log)
+
+    def write(self, logs: list[dict[str, Any]]) -> None:
+        """Insert ``logs`` as the next rows, in one transaction under the table's lock."""
+        self.fresh_until = 0.0  # whatever happens, the next read asks
+        with self.engine.begin() as conn:
+            conn.execute(self.lock)
+            first = conn.execute(self.next_seq).scalar_one()
+            conn.execute(self.table.insert(), [{"seq": first + i, "log": json.dumps(log, separators=(",", ":"))}
+                                               for i, log in enumerate(logs)])
+
+
+SCHEMA_LOCK_KEY = int.from_bytes(b"sweepsJ1", "big") >> 1
+"""The advisory lock under which drivers starting together look for the journal table and create it."""
+
+
+class GroupedJournalStorage(JournalStorage):
+    """Optuna's JournalStorage on a `GroupedJournal`: ``grouped()`` makes the writes inside one append."""
+
+    def __init__(self, journal: GroupedJournal, where: str):
+        self.journal, self.where = journal, where
+        super().__init__(journal)
 
     def grouped(self) -> contextlib.AbstractContextManager:
         return self.journal.grouped()
@@ -323,9 +422,10 @@ def describe(storage: BaseStorage) -> str:
 def open_storage(url: str | None, out_dir: Path) -> GroupedJournalStorage | GroupedRDBStorage:
     """The storage a sweep writes: ``url``, or the journal file ``out_dir/journal.log``.
 
-    ``url`` may be an RDB URL (sqlite:///..., postgresql://...), ``journal:PATH`` or a path
-    ending in ``.log`` for a journal file elsewhere. A bare ``postgresql://`` is given to the
-    installed driver (psycopg, else psycopg2). Every error is a StorageError, password masked.
+    ``url`` may be a database URL (postgresql://... holds a journal table; sqlite:///...,
+    mysql://... Optuna's RDB schema), ``journal:PATH`` or a path ending in ``.log`` for a
+    journal file elsewhere. A bare ``postgresql://`` is given to the installed driver (psycopg,
+    else psycopg2). Every error is a StorageError, password masked.
     """
     if url is None:
         return _journal(out_dir / JOURNAL_NAME)
@@ -341,17 +441,28 @@ def open_storage(url: str | None, out_dir: Path) -> GroupedJournalStorage | Grou
     if url.startswith("postgresql://"):
         url = _postgres_driver(shown) + url[len("postgresql"):]
     connect_args = {"connect_timeout": CONNECT_TIMEOUT} if scheme in ("postgresql", "mysql") else {}
+    if scheme == "postgresql":
+        try:
+            return GroupedJournalStorage(TableJournal(url, shown, connect_args), shown)
+        except StorageError:
+            raise
+        except Exception as e:  # SQLAlchemy and drivers raise many types; all mean "cannot open"
+            raise StorageError(f"cannot open storage {shown!r}: {mask(_first_line(e))}") from None
     for attempt in range(SCHEMA_ATTEMPTS):
         try:
             return GroupedRDBStorage(url, shown, engine_kwargs={"pool_pre_ping": True, "connect_args": connect_args})
         except Exception as e:  # SQLAlchemy and drivers raise many types; all mean "cannot open"
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            first = _first_line(e)
             # Drivers starting together on an empty database race to create Optuna's tables;
             # the losers see "already exists" / "duplicate key" and only need to look again.
             if attempt + 1 < SCHEMA_ATTEMPTS and ("already exists" in first or "duplicate key" in first):
                 time.sleep(0.2 * (attempt + 1))
                 continue
             raise StorageError(f"cannot open storage {shown!r}: {mask(first)}") from None
+
+
+def _first_line(e: Exception) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
 
 
 def _postgres_driver(shown: str) -> str:
@@ -368,7 +479,7 @@ def _journal(path: Path) -> GroupedJournalStorage:
     if path.exists() and not path.is_file():
         raise StorageError(f"journal file {str(path)!r} is not a file")
     try:
-        return GroupedJournalStorage(path)
+        return GroupedJournalStorage(SweepJournal(path), str(path))
     except StorageError:
         raise
     except PermissionError:

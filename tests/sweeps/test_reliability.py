@@ -218,8 +218,7 @@ def test_four_drivers_share_one_postgresql_study(tmp_path, tiny_study, postgres)
     study = study_file(tmp_path, tiny_study, trials=24, steps=200)
     for r in run_drivers(study, 4, 24, tmp_path, "--storage", url):
         assert r.returncode == 0, r.stderr
-    opt = optuna.load_study(study_name="tiny", storage=url)
-    check_shared_study(opt, 24)
+    check_shared_study(sweeps.load(study, storage=url), 24)
     assert sweeps.best_config(study, storage=url).steps == 200
 
 

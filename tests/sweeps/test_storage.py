@@ -19,7 +19,7 @@ from optuna.testing.pytest_storages import StorageTestCase
 from optuna.trial import TrialState
 
 from sweeps.liveness import HOST, DriverInfo, _process_start
-from sweeps.storage import (GroupedJournalStorage, StorageError, SweepJournal, grouped_writes, open_storage)
+from sweeps.storage import StorageError, SweepJournal, TableJournal, grouped_writes, open_storage
 
 import pgcluster
 from conftest import run_cli
@@ -47,6 +47,14 @@ class TestJournalFileContract(StorageTestCase):
     @pytest.fixture
     def storage(self, tmp_path):
         return open_storage(None, tmp_path)
+
+
+class TestTableJournalContract(StorageTestCase):
+    """Every case of Optuna's storage test suite, on the journal table a sweep uses on PostgreSQL."""
+
+    @pytest.fixture
+    def storage(self, tmp_path, postgres):
+        return open_storage(postgres.create_database(f"contract_{secrets.token_hex(4)}"), tmp_path)
 
 
 # --- a file that is not a journal is never written ------------------------------------------------
@@ -143,6 +151,7 @@ def test_grouped_journal_writes_are_one_append_and_nothing_when_the_group_raises
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
+    """An RDB storage (sqlite) and the journal table (PostgreSQL)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 's.db'}"
     return request.getfixturevalue("postgres").create_database(f"grouped_{secrets.token_hex(4)}")
@@ -154,26 +163,69 @@ def test_grouped_database_writes_are_one_transaction_and_nothing_when_the_group_
     opt = optuna.create_study(study_name="s", storage=store)
     trial = opt.ask()
     other = open_storage(url, tmp_path)  # another driver's view
+
+    def seen():
+        time.sleep(TableJournal.FRESH_SECONDS)  # another driver's records show this late on the journal table
+        return other.get_trial(trial_id)
+
     trial_id = other.get_trial_id_from_study_id_trial_number(other.get_study_id_from_name("s"), trial.number)
     curve = {1: 0.5, 2: float("inf"), 3: float("-inf"), 4: float("nan"), 5: -1e-300}
     with grouped_writes(store):
         trial.set_user_attr("a", 1)
         for step, value in curve.items():
             trial.report(value, step)
-        assert other.get_trial(trial_id).user_attrs == {} and other.get_trial(trial_id).intermediate_values == {}
-    seen = other.get_trial(trial_id)
-    assert seen.user_attrs == {"a": 1}
-    assert json.dumps(seen.intermediate_values) == json.dumps(curve)  # nan == nan, as text
+        assert seen().user_attrs == {} and seen().intermediate_values == {}
+    assert seen().user_attrs == {"a": 1}
+    assert json.dumps(seen().intermediate_values) == json.dumps(curve)  # nan == nan, as text
     with pytest.raises(RuntimeError):
         with grouped_writes(store):
             trial.set_user_attr("lost", 1)
             raise RuntimeError("killed mid-way")
-    assert "lost" not in other.get_trial(trial_id).user_attrs
+    assert "lost" not in seen().user_attrs
     with grouped_writes(store):  # as a sweep tells a trial: its curve, then its state
         trial.report(0.25, 6)
         opt.tell(trial, 1.0)
-    seen = other.get_trial(trial_id)
-    assert seen.state == TrialState.COMPLETE and seen.intermediate_values[6] == 0.25
+    assert seen().state == TrialState.COMPLETE and seen().intermediate_values[6] == 0.25
+
+
+def test_the_journal_table_is_one_insert_a_group_and_shows_its_own_writes_at_once(tmp_path, postgres):
+    url = postgres.create_database(f"table_{secrets.token_hex(4)}")
+    store, other = open_storage(url, tmp_path), open_storage(url, tmp_path)
+    opt = optuna.create_study(study_name="s", storage=store)
+    rows = sqlalchemy.create_engine(store.journal.url)
+
+    def count() -> int:
+        with rows.connect() as conn:
+            return conn.execute(sqlalchemy.text("SELECT count(*) FROM sweeps_journal")).scalar_one()
+
+    before = count()
+    with grouped_writes(store):
+        for i in range(5):
+            opt.set_user_attr(f"k{i}", i)
+        assert count() == before
+    assert count() == before + 5
+    with rows.connect() as conn:  # numbered from 0 without a gap: record n is row n
+        assert conn.execute(sqlalchemy.text("SELECT seq FROM sweeps_journal ORDER BY seq")).scalars().all() == list(
+            range(before + 5))
+    assert opt.user_attrs == {f"k{i}": i for i in range(5)}  # its own writes, at once
+    other_view = optuna.load_study(study_name="s", storage=other)
+    opt.set_user_attr("late", 1)
+    time.sleep(TableJournal.FRESH_SECONDS)
+    assert other_view.user_attrs["late"] == 1  # another driver's, within FRESH_SECONDS
+    rows.dispose()
+
+
+def test_a_table_of_the_journal_name_that_is_not_a_journal_is_refused_and_left_alone(tmp_path, postgres):
+    url = postgres.create_database(f"theirs_{secrets.token_hex(4)}")
+    engine = sqlalchemy.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text("CREATE TABLE sweeps_journal (id int, note text)"))
+        conn.execute(sqlalchemy.text("INSERT INTO sweeps_journal VALUES (1, 'precious')"))
+    with pytest.raises(StorageError, match="'sweeps_journal' in .* is not a sweeps journal .*left as it is"):
+        open_storage(url, tmp_path)
+    with engine.connect() as conn:
+        assert conn.execute(sqlalchemy.text("SELECT id, note FROM sweeps_journal")).all() == [(1, "precious")]
+    engine.dispose()
 
 
 def test_a_storage_that_cannot_group_is_refused():
@@ -235,7 +287,7 @@ def test_the_password_of_a_postgresql_url_is_never_printed_stored_or_rendered(tm
     assert all("sweeper:***@" in text for text in printed[4:])  # the errors name the storage, masked
     files = [p for p in out.rglob("*") if p.is_file()]
     assert {"report.html", "index.html", "trials.csv", "best.json"} <= {p.name for p in files}
-    opt = optuna.load_study(study_name="tiny", storage=url)
+    opt = optuna.load_study(study_name="tiny", storage=open_storage(url, tmp_path))
     # Everything stored: every study and trial attribute, user and system, and every other row.
     stored = subprocess.run([pgcluster.find_bin("pg_dump"), "--data-only", "secret"], env=postgres.env(),
                             capture_output=True, text=True, check=True).stdout
@@ -269,5 +321,5 @@ def test_the_readme_postgresql_commands_work_verbatim(tmp_path, postgres):
                        text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     assert (tmp_path / "results" / "sqrt" / "report.html").is_file()
-    opt = optuna.load_study(study_name="sqrt", storage=postgres.url("sweeps"))
+    opt = optuna.load_study(study_name="sqrt", storage=open_storage(postgres.url("sweeps"), tmp_path))
     assert len(opt.get_trials(states=(TrialState.COMPLETE,))) == 2
