@@ -91,8 +91,11 @@ def main() -> None:
                     continue
                 url = cluster.create_database(f"bench{len(rows)}")
                 seconds = drivers(study, args.drivers, args.trials, tmp, code, "--storage", url)
+                # the code before the journal table kept PostgreSQL sweeps in Optuna's own tables
+                storage = (open_storage(url, tmp) if code == ROOT
+                           else optuna.storages.RDBStorage(url.replace("postgresql://", "postgresql+psycopg://")))
                 show(rows, args.trials, f"PostgreSQL{label}", seconds,
-                     *check(optuna.load_study(study_name="tiny", storage=open_storage(url, tmp))))
+                     *check(optuna.load_study(study_name="tiny", storage=storage)))
     finally:
         if cluster is not None:
             cluster.stop()
