@@ -52,8 +52,12 @@ def _first_fit() -> None:
 
 
 def _lock_path(source: str) -> str:
-    """The lock file of the compiled kernel from ``source`` (one per installed copy of mlpcore)."""
-    return os.path.join(tempfile.gettempdir(), f"mlpcore-kernel-{zlib.crc32(source.encode()):08x}.lock")
+    """The lock file of the compiled kernel from ``source`` cached where numba caches now: one per installed copy
+    of mlpcore and ``NUMBA_CACHE_DIR`` (a fresh cache folder is an empty cache, whatever another folder holds)."""
+    import numba
+
+    key = f"{source}\0{numba.config.CACHE_DIR}"
+    return os.path.join(tempfile.gettempdir(), f"mlpcore-kernel-{zlib.crc32(key.encode()):08x}.lock")
 
 
 def _source_stamp(path: str) -> str:

@@ -1,5 +1,7 @@
 """warm_up: the kernel ready in this process, compiled once per machine under a lock."""
 
+import os
+
 import numpy as np
 
 from mlpcore import MLPConfig, fit
@@ -36,6 +38,29 @@ def test_warm_up_takes_turns_only_until_the_kernel_cache_is_filled(monkeypatch):
     locked.clear()
     warmup.warm_up()
     assert locked == []
+
+
+def test_a_fresh_numba_cache_folder_is_filled_taking_turns_again(monkeypatch, tmp_path):
+    import numba
+
+    import mlpcore.warmup as warmup
+
+    locked = []
+    real_lock = warmup._machine_lock
+    monkeypatch.setattr(warmup, "_machine_lock", lambda path: locked.append(path) or real_lock(path))
+    warmup.warm_up()
+    locked.clear()
+    warmup.warm_up()
+    assert locked == []
+    # NUMBA_CACHE_DIR names another folder (numba reads it at import): nothing is cached there yet
+    from mlpcore import kernels
+
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path))
+    try:
+        warmup.warm_up()
+        assert len(locked) == 1
+    finally:
+        os.remove(warmup._lock_path(kernels.__file__))
 
 
 def test_the_machine_lock_lets_one_holder_in_at_a_time(tmp_path):
