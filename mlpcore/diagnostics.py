@@ -9,9 +9,10 @@ Every fit ends in exactly one mode, decided on validation data in this order:
 - ``underfit``:  anything else: it bends, but not enough, or not where the target does.
 
 "Structure beyond a line" is ``line_mse - noise_floor``: what the best least-squares line (for
-d > 1 input features, the least-squares hyperplane) cannot explain, less what nothing can explain. The noise floor is estimated from the data
-(see :func:`noise_floor`), so a target that is a line up to noise counts as ``fit`` when
-fit by a line, and a noisy target is not held to an error below its noise.
+d > 1 input features, the least-squares hyperplane) cannot explain, less what nothing can explain.
+The noise floor is estimated from the data (see :func:`noise_floor`), so a target that is a line
+up to noise counts as ``fit`` when fit by a line, and a noisy target is not held to an error below
+its noise.
 """
 
 from __future__ import annotations
@@ -101,15 +102,19 @@ def line_fit(x: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def noise_floor(x: np.ndarray, y: np.ndarray) -> float:
-    """Noise variance of y around a smooth function of 1-D x, with no model fitted.
+    """Noise variance of y around a smooth function of x (n, d), with no model fitted.
 
-    The Gasser-Sroka-Jennen-Steinmetz estimator: after sorting by x, each y_i is compared
-    with the straight line through its two neighbours; for a smooth target the difference
-    is noise only, with variance sigma**2 / c_i**2. It is exact for any locally linear
-    target (so x**2 on integers gives ~0, not the curvature), and unbiased for noise of
-    any size. Inputs with more than one column, or fewer than 3 points, give 0.
+    One feature: the Gasser-Sroka-Jennen-Steinmetz estimator. After sorting by x, each y_i is
+    compared with the straight line through its two neighbours; for a smooth target the difference
+    is noise only, with variance sigma**2 / c_i**2. It is exact for any locally linear target (so
+    x**2 on integers gives ~0, not the curvature), and unbiased for noise of any size.
+
+    d > 1 features: the same idea with nearest neighbours (:func:`_neighbour_noise`). Fewer than
+    3 points (d + 3 for d > 1) give 0.
     """
-    if x.shape[1] != 1 or len(x) < 3:
+    if x.shape[1] > 1:
+        return _neighbour_noise(x, y)
+    if len(x) < 3:
         return 0.0
     order = np.argsort(x[:, 0], kind="stable")
     xs, ys = x[order, 0], y[order]
@@ -120,6 +125,43 @@ def noise_floor(x: np.ndarray, y: np.ndarray) -> float:
     e = a[:, None] * ys[:-2] + b[:, None] * ys[2:] - ys[1:-1]
     c2 = 1.0 / (a * a + b * b + 1.0)
     return float(np.mean(c2[:, None] * e * e))
+
+
+NOISE_ROWS = 2000
+"""Rows the d > 1 noise estimate looks at (evenly spaced through the data beyond that): the neighbour
+search compares every pair of them."""
+
+
+def _neighbour_noise(x: np.ndarray, y: np.ndarray) -> float:
+    """The GSJ estimate in d > 1 inputs: each y_i against the plane through its d + 2 nearest neighbours.
+
+    Neighbours are found in the standardized inputs (each column over its standard deviation, so no
+    feature's units dominate). The plane's value at x_i is an affine combination w . y_nbrs (the
+    least-squares plane, whose weights are the smallest reproducing x_i); the difference e_i is exact
+    for any locally linear target and has variance sigma**2 (1 + |w|**2) for noise alone, so
+    sum(e**2) / sum(1 + |w|**2) is unbiased for the noise variance. d + 2 neighbours is the fewest that
+    fit a plane with one to spare: more would reach farther and add the target's curvature.
+    """
+    n, d = x.shape
+    k = d + 2
+    if n < k + 1:
+        return 0.0
+    keep = np.unique(np.linspace(0, n - 1, min(n, NOISE_ROWS)).round().astype(int))
+    sd = x[keep].std(axis=0)
+    z = (x[keep] - x[keep].mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    ys = y[keep].reshape(len(keep), -1)
+    sq = np.sum(z * z, axis=1)
+    near = np.empty((len(z), k), dtype=int)
+    for start in range(0, len(z), 512):  # blocks of distances, not the whole (n, n) matrix at once
+        block = slice(start, start + 512)
+        dist = sq[block, None] - 2.0 * z[block] @ z.T + sq[None, :]
+        dist[np.arange(dist.shape[0]), np.arange(start, start + dist.shape[0])] = np.inf  # not itself
+        near[block] = np.argpartition(dist, k - 1, axis=1)[:, :k]
+    design = np.concatenate([np.ones((len(z), 1, k)), np.swapaxes(z[near], 1, 2)], axis=1)  # (n, d + 1, k)
+    at = np.concatenate([np.ones((len(z), 1)), z], axis=1)[:, :, None]  # (n, d + 1, 1)
+    w = (np.swapaxes(design, 1, 2) @ np.linalg.pinv(design @ np.swapaxes(design, 1, 2)) @ at)[:, :, 0]  # (n, k)
+    e = ys - np.einsum("nk,nkc->nc", w, ys[near])
+    return float(np.mean(e * e / (1.0 + np.sum(w * w, axis=1))[:, None]))
 
 
 def unit_slopes(model, x: np.ndarray) -> list[np.ndarray]:
@@ -163,7 +205,11 @@ def compute_metrics(model, x_train, y_train, x_val, y_val, curve) -> dict[str, f
     pred = model.predict(x_val).reshape(y_val.shape)
     var_y = float(np.mean((y_val - y_val.mean(axis=0)) ** 2))
     line_mse = float(np.mean((y_val - line_fit(x_val, y_val)) ** 2))
-    noise = min(noise_floor(x_val, y_val), line_mse)
+    # One feature: the validation rows, sorted, are neighbours enough. For d > 1 rows lie farther apart, and every
+    # row (training and validation: one noise) brings the neighbours nearer (x_val is x_train without a validation set).
+    rows = (x_val, y_val) if x_val.shape[1] == 1 or x_val is x_train else (np.concatenate([x_train, x_val]),
+                                                                            np.concatenate([y_train, y_val]))
+    noise = min(noise_floor(*rows), line_mse)
     structure = line_mse - noise
     m: dict[str, float | None] = {"var_y": var_y, "line_mse": line_mse, "noise_floor": noise}
     m["nonlinear_share"] = structure / var_y if var_y > 0 else 0.0

@@ -23,6 +23,40 @@ def test_noise_floor_estimates_the_noise_variance(target, sigma):
     assert noise_floor(x, y) == pytest.approx(sigma**2, rel=0.1, abs=2e-4)
 
 
+def surface(n, d, sigma, seed=0):
+    """y = x1**2 + sin(3 x2) (+ sin of the other inputs) + noise of sd sigma, x uniform on [-1.5, 1.5]^d."""
+    g = np.random.default_rng(seed)
+    x = g.uniform(-1.5, 1.5, (n, d))
+    f = x[:, 0] ** 2 + np.sin(3 * x[:, 1]) + np.sin(x[:, 2:]).sum(axis=1)
+    return x, (f + sigma * g.standard_normal(n))[:, None]
+
+
+@pytest.mark.parametrize("d, n, sigma, rel", [(2, 1500, 0.05, 0.25), (2, 1500, 0.3, 0.1), (2, 1500, 1.0, 0.1),
+                                              (3, 2000, 0.5, 0.15)])
+def test_noise_floor_in_several_features_estimates_the_noise_variance(d, n, sigma, rel):
+    x, y = surface(n, d, sigma)
+    assert noise_floor(x, y) == pytest.approx(sigma**2, rel=rel)
+
+
+def test_noise_floor_in_several_features_is_exact_for_a_plane_and_blind_to_units():
+    x, _ = surface(300, 2, 0.0)
+    assert noise_floor(x, 3 * x[:, :1] - 2 * x[:, 1:] + 1) == pytest.approx(0.0, abs=1e-20)
+    x, y = surface(600, 2, 0.3)
+    # a feature in other units (mm, not m) has the same neighbours once standardized
+    assert noise_floor(x * [1000.0, 1.0], y) == pytest.approx(noise_floor(x, y), rel=1e-9)
+
+
+def test_a_fit_in_two_features_reports_the_noise_of_its_data():
+    x, y = surface(500, 2, 0.3)
+    cfg = MLPConfig(hidden=(8,), steps=20, backend="numpy")
+    held_out = fit(cfg, x[:400], y[:400], x_val=x[400:], y_val=y[400:]).diagnosis.metrics
+    # every row (training and validation) is used: the 100 validation rows alone are too sparse to be near
+    assert held_out["noise_floor"] == pytest.approx(noise_floor(x, y), rel=1e-12)
+    assert held_out["noise_floor"] == pytest.approx(0.09, rel=0.2)
+    alone = fit(cfg, x, y).diagnosis.metrics  # no validation set: the training rows, once (not twice, at distance 0)
+    assert alone["noise_floor"] == pytest.approx(noise_floor(x, y), rel=1e-12)
+
+
 def test_noise_floor_of_a_smooth_curve_on_a_grid_is_tiny():
     x = np.arange(1.0, 101.0)[:, None]
     assert noise_floor(x, x**2) < 1.0  # the line through the neighbours is off by exactly 1
