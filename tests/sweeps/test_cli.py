@@ -11,7 +11,7 @@ from sweeps.cli import main
 
 
 def test_run_best_list_diagnose_on_a_seed_study(tmp_path, cli):
-    r = cli("run", "sqrt", "--trials", "6", "--jobs", "2", cwd=tmp_path)
+    r = cli("run", "sqrt", "--trials", "6", "--jobs", "2", "--no-report", cwd=tmp_path)  # the page: test_dashboard
     assert r.returncode == 0, r.stderr
     assert "study sqrt: 6/6 trials complete (each the median of 3 init seeds)" in r.stdout and "best config:" in r.stdout
     out = tmp_path / "results" / "sqrt"
@@ -71,7 +71,7 @@ def test_bad_config_file_names_the_field(tmp_path, capsys):
 
 
 def test_reuse_api_after_a_cli_run(tmp_path, cli, tiny_study):
-    r = cli("run", tiny_study, "--jobs", "1", "--out", str(tmp_path / "res"), cwd=tmp_path)
+    r = cli("run", tiny_study, "--jobs", "1", "--no-report", "--out", str(tmp_path / "res"), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     cfg = sweeps.best_config(tiny_study, out=tmp_path / "res")
     frame = sweeps.trials_frame(sweeps.load(tiny_study, out=tmp_path / "res"))

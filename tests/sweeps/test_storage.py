@@ -271,7 +271,7 @@ def test_the_password_of_a_postgresql_url_is_never_printed_stored_or_rendered(tm
     out = tmp_path / "out"
     unreachable = url.replace(postgres.host, "127.0.0.1:1")
     runs = [
-        (0, ["run", tiny_study, "--trials", "2", "--jobs", "1", "--storage", url, "--out", str(out)]),
+        (0, ["run", tiny_study, "--trials", "2", "--jobs", "1", "--no-report", "--storage", url, "--out", str(out)]),
         (0, ["report", "--all", "--storage", url, "--out", str(out)]),
         (0, ["list", "--storage", url, "--out", str(out)]),
         (0, ["best", tiny_study, "--storage", url, "--out", str(out)]),
@@ -315,8 +315,9 @@ def test_the_readme_postgresql_commands_work_verbatim(tmp_path, postgres):
     # The driver it installs is the one a bare postgresql:// URL resolves to.
     package = re.search(r"pip install \"?([A-Za-z0-9_]+)", block).group(1)
     assert sqlalchemy.engine.make_url("postgresql://h/db").get_dialect().driver == package
-    # Only the server's address and the budget differ from what the README says (2000 trials is for a real sweep).
-    script = block.replace(placeholder, postgres.url("sweeps")).replace("--trials 2000", "--trials 2")
+    # Only the server's address and the budget differ from what the README says (2000 trials and the analysis
+    # after them are for a real sweep; test_explain.py covers the analysis).
+    script = block.replace(placeholder, postgres.url("sweeps")).replace("--trials 2000", "--trials 2 --no-explain")
     env = {**postgres.env(), "PATH": f"{Path(sys.executable).parent}:{postgres.env()['PATH']}"}
     r = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env, capture_output=True,
                        text=True, timeout=600)
