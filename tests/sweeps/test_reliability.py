@@ -337,25 +337,45 @@ OLD = {"report.html": b"<!doctype html><html>the previous report</html>\n", "tri
        "headline.json": b'{"old": true}\n'}
 
 
+# A report process that counts the files it writes (each is fsynced once, before its rename) and SIGKILLs
+# itself at the fsync numbered argv[1]: the file in hand is written, not yet in place; earlier ones are.
+KILLED_AT_FSYNC = """
+import os, signal, sys
+at, count = int(sys.argv[1]), [0]
+real_fsync = os.fsync
+def fsync(fd):
+    count[0] += 1
+    if count[0] == at:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real_fsync(fd)
+os.fsync = fsync
+from sweeps.cli import main
+code = main(sys.argv[2:])
+print(count[0], file=sys.stderr)
+sys.exit(code)
+"""
+
+
 def test_a_report_writer_killed_at_any_moment_leaves_the_old_files_or_the_new_ones_whole(tmp_path, tiny_study):
     from sweeps.runner import run
 
     run(tiny_study, trials=6, jobs=1, out=tmp_path / "results", progress=False)
     out_dir = tmp_path / "results" / "tiny"
-    report = [sys.executable, "-m", "sweeps", "report", tiny_study]
-    t0 = time.monotonic()
-    assert subprocess.run(report, cwd=tmp_path, capture_output=True).returncode == 0
-    whole = time.monotonic() - t0
+
+    def report(kill_at: int) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", KILLED_AT_FSYNC, str(kill_at), "report", tiny_study],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=600)
+
+    whole = report(0)
+    assert whole.returncode == 0, whole.stderr
+    files = int(whole.stderr.splitlines()[-1])
     new = {name: (out_dir / name).read_bytes() for name in OLD}
-    assert new["report.html"].rstrip().endswith(b"</html>")
-    rng = random.Random(13)
-    for _ in range(5):
+    assert new["report.html"].rstrip().endswith(b"</html>") and files > len(OLD)
+    for kill_at in sorted({1, files // 2, files}):  # the first file, one in the middle, the last
         for name, data in OLD.items():
             (out_dir / name).write_bytes(data)
-        proc = subprocess.Popen(report, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.8, 1.05) * whole)  # the files are written at the end
-        proc.kill()
-        proc.wait()
+        assert report(kill_at).returncode == -signal.SIGKILL
+        states = set()
         for name, old in OLD.items():
             now = (out_dir / name).read_bytes()
             if name == "report.html" and now != old:  # the page holds the time it was written
@@ -363,6 +383,9 @@ def test_a_report_writer_killed_at_any_moment_leaves_the_old_files_or_the_new_on
                 assert len(now) == len(new[name])
             else:
                 assert now in (old, new[name]), name
+            states.add(now == old)
+        if kill_at == 1:
+            assert states == {True}  # killed writing the first file: every file is still the old one
 
 
 def test_closing_the_pool_drops_only_the_manager_threads_exception(monkeypatch):
