@@ -137,7 +137,11 @@ def test_the_csv_command_in_one_go(tmp_path, capsys):
     assert MLPConfig.from_json(capsys.readouterr().out).to_dict() == json.loads(
         (tmp_path / "surface" / "best.json").read_text())["config"]
     assert main(["diagnose", "surface", "--out", str(tmp_path)]) == 0
-    assert capsys.readouterr().out.startswith("surface: the seed's baseline config")
+    assert capsys.readouterr().out.startswith("surface: the engine's default config (no baseline config was given)")
+    # explain finds the study through its snapshot, in its own process and in the workers
+    assert main(["explain", "surface", "--out", str(tmp_path), "--repeats", "1", "--jobs", "1"]) == 0
+    assert capsys.readouterr().out.startswith("surface: the question's config from 1 seeds: ")
+    assert sweeps.explain("surface", out=tmp_path, repeats=1, jobs=1).overview["study"].tolist() == ["surface"]
 
 
 def test_progress_counts_trials_done_before_and_gives_a_rate(tmp_path):
