@@ -86,7 +86,7 @@ def study_from_table(path: str | Path, x: list[str], y: str, *, baseline: str | 
     xs, ys = read_table(path, x, y)
     name = Path(path).stem
     extra = {} if val_fraction is None else {"val_fraction": val_fraction}
-    return studies.Study.from_arrays(name, xs, ys, baseline=config, title=f"{name}: {y} from {', '.join(x)}",
+    return studies.Study.from_arrays(name, xs, ys, baseline=config, title=f"{y} from {', '.join(x)} ({len(ys)} rows)",
                                      **extra)
 
 

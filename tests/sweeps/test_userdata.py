@@ -67,6 +67,7 @@ def test_a_missing_parquet_engine_is_named(tmp_path, monkeypatch, capsys):
 def test_a_table_becomes_a_study_named_after_the_file(tmp_path):
     s = userdata.study_from_table(str(EXAMPLES / "surface.csv"), ["x1", "x2"], "y")
     assert s.name == "surface" and s.data().x_train.shape == (320, 2) and s.target is None
+    assert s.title == "y from x1, x2 (400 rows)"  # the page's heading reads "surface: y from x1, x2 (400 rows)"
     one = userdata.study_from_table(str(EXAMPLES / "sqrt_data.csv"), ["x"], "y", baseline=EXAMPLES / "sqrt_config.json",
                                     val_fraction=0.25)
     assert one.data().x_val.shape == (75,) and one.baseline.lr == 1e-6 and one.baseline.x_scaling == "none"
