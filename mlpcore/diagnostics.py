@@ -405,6 +405,9 @@ def _hint_fit(c: Context) -> str | None:
         return None
     if c.m["nonlinear_share"] < LINEAR_TARGET_SHARE:
         return "the target is a straight line up to noise, and the fit follows it"
+    if c.m["captured"] > 1:  # its error is below the noise estimate: a share over 100% would say more than it knows
+        return ("captures all of the target's structure beyond a straight line (its error is below the noise floor "
+                "estimated from the data)")
     return f"captures {c.m['captured']:.0%} of the target's structure beyond a straight line"
 
 

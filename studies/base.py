@@ -148,7 +148,7 @@ class Study:
         y_grid = None if target is None else _target_on(name, target, x_grid)
         fixed = Data(x_train, y_train, x[val], y[val], x_grid, y_grid, grid_feature)
         d = 1 if x.ndim == 1 else x.shape[1]
-        defaults = {"title": f"{name}: {n} rows, {d} input feature{'s' * (d > 1)}",
+        defaults = {"title": f"{n} rows, {d} input feature{'s' * (d > 1)}",
                     "question": ("Why does this config not fit these data, and which settings do?" if baseline is not None
                                  else "Which settings fit these data?"),
                     "noise_sd": None}
@@ -209,7 +209,9 @@ class Study:
                 "trials": self.trials, "steps": self.steps, "repeats": self.repeats, "patience": self.patience,
                 "starts": [c.to_dict() for c in self.starts], "data_seed": self.data_seed,
                 "grid_points": self.grid_points}
-        h = hashlib.sha256(json.dumps(meta, sort_keys=True).encode())
+        # The words (title, question) label a sweep, they do not change it: a rerun under new words resumes
+        swept = {k: v for k, v in meta.items() if k not in ("title", "question")}
+        h = hashlib.sha256(json.dumps(swept, sort_keys=True).encode())
         for k in sorted(arrays):
             h.update(k.encode() + np.ascontiguousarray(arrays[k]).tobytes())
         return arrays, meta | {"fingerprint": h.hexdigest()}

@@ -179,7 +179,7 @@ def cmd_diagnose(args) -> int:
     elif args.best:
         cfg, which = best_config(args.study, out=args.out, storage=args.storage), "best config of the sweep"
     else:
-        cfg, which = study.baseline, "the seed's baseline config"
+        cfg, which = study.baseline, userdata.baseline_words(args.study, study)
     data = study.data()
     r = mlpcore.fit(cfg, data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val)
     print(f"{study.name}: {which}, {r.steps_done} steps ({r.stopped}), {r.seconds:.2f}s on {r.backend}")
@@ -235,7 +235,7 @@ def build_parser() -> Parser:
             p.add_argument("--json", action="store_true", help="print the analysis as JSON")
         if name == "diagnose":
             which = p.add_mutually_exclusive_group()
-            which.add_argument("--baseline", action="store_true", help="the seed's own config (the default)")
+            which.add_argument("--baseline", action="store_true", help="the study's baseline config: a seed's own, or run's --baseline (the default)")
             which.add_argument("--best", action="store_true", help="the best config of the sweep")
             which.add_argument("--config", metavar="FILE", help="a config JSON file (as `best` prints), or the JSON itself")
     return parser

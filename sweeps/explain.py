@@ -33,7 +33,6 @@ from typing import Any, Mapping, NamedTuple, Sequence
 import numpy as np
 import optuna
 
-import studies
 from sweeps import space as search_space
 from sweeps.ablation import Changes, ablation_path, smallest_fix
 from sweeps.evidence import (
@@ -175,9 +174,9 @@ def analyse(study: str, *, out: str | Path = "results", storage: str | None = No
     the sweep. Parameters as :func:`explain`.
     """
     from sweeps.loader import best_trial, load
+    from sweeps.userdata import resolve
 
-    definition = studies.get(study)
-    ref = str(Path(study).resolve()) if study.endswith(".py") else study
+    definition, ref = resolve(study, out)  # a study of data: from its snapshot, in the workers too
     if not (isinstance(repeats, int) and not isinstance(repeats, bool) and 1 <= repeats <= 1000):
         raise ValueError(f"repeats must be a whole number from 1 to 1000, got {repeats!r}")
     opt = load(study, out=out, storage=storage) if opt is None else opt

@@ -4,7 +4,9 @@
 
 - :func:`trials_frame`       one row per trial: params_*, mode, value, metrics_*
 - :func:`curves_frame`       learning curves, long: one row per (trial, split, step)
-- :func:`predictions_frame`  predictions on the study's grid, long, with the target and the seed's baseline
+- :func:`predictions_frame`  predictions on the study's grid, long, with the target and the question's config
+- :func:`held_out_frame`     d > 1 inputs: each net's predictions on the held-out rows against their actual values
+- :func:`slice_rows`         d > 1 inputs: the training rows nearest each slice of the grid
 - :func:`levers_frame`       per setting value (categorical, or a bin of a number): trials, escape rate, modes
 - :func:`importances_frame`  Optuna's PED-ANOVA importance of each parameter, for the objective and for escaping
 - :func:`headline`           the numbers the page opens with
@@ -44,6 +46,9 @@ NONE_LABELS = {"batch_size": "full"}
 
 SOURCES = ("target", "baseline", "trial")
 
+SLICE_SHARE = 0.1
+"""The share of training rows drawn beside a slice of the grid in d > 1 inputs: those nearest to it."""
+
 NO_CONTRAST_SHARE = 0.6
 """A setting kept at one value (or bin) in this share of the trials leaves PED-ANOVA little to compare..."""
 NO_CONTRAST_SCORE = 0.01
@@ -54,6 +59,7 @@ def trials_frame(opt: optuna.Study):
     """One row per trial: number, state, value, ``params_*``, mode, escape rate, ``metrics_*``, timings.
 
     Curves and grid predictions are left out (see :func:`curves_frame`); every column is flat.
+    ``approx_error`` (the distance to the true function on the grid) only when the study knows it.
     """
     import pandas as pd
 
@@ -68,7 +74,19 @@ def trials_frame(opt: optuna.Study):
                 "error": a.get("error")}
         row |= {f"metrics_{k}": v for k, v in (a.get("metrics") or {}).items()}
         rows.append(row)
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    # The distance to the true function: without one, a column of blanks says nothing
+    return out if target_known(opt) else out.drop(columns="approx_error", errors="ignore")
+
+
+def target_known(opt: optuna.Study) -> bool:
+    """Whether the study knows its true function (the target on the grid is stored)."""
+    return bool((opt.user_attrs.get("grid") or {}).get("y"))
+
+
+def features(opt: optuna.Study) -> int:
+    """d, the number of input features of the study."""
+    return int(opt.user_attrs.get("study", {}).get("features", 1))
 
 
 def complete(trials):
@@ -144,14 +162,59 @@ def predictions_frame(opt: optuna.Study):
     target = np.full(len(x), np.nan) if grid["y"] is None else np.asarray(grid["y"], dtype=float)
     parts = [pd.DataFrame({"source": "target", "number": None, "mode": None, "value": np.nan, "x": x, "y": target,
                            "feature": feature})]
-    base = opt.user_attrs.get("baseline", {})
-    runs = ([("baseline", None, base.get("value"), base)] if "grid_pred" in base else [])
-    runs += [("trial", t.number, t.value, t.user_attrs) for t in _completed(opt)]
-    for source, number, value, a in runs:
-        y = np.array([np.nan if v is None else v for v in a["grid_pred"]], dtype=float)
+    for source, number, value, a in _nets(opt, "grid_pred"):
         parts.append(pd.DataFrame({"source": source, "number": number, "mode": a.get("mode"), "value": value,
-                                   "x": x, "y": y, "feature": feature}))
+                                   "x": x, "y": _floats(a["grid_pred"]), "feature": feature}))
     return pd.concat(parts, ignore_index=True).astype({"number": "Int64"})
+
+
+def _nets(opt: optuna.Study, key: str) -> list[tuple[str, int | None, float | None, dict]]:
+    """(source, number, value, attrs) of the question's config and of every completed trial that recorded ``key``."""
+    base = opt.user_attrs.get("baseline", {})
+    nets = [("baseline", None, base.get("value"), base)] if key in base else []
+    return nets + [("trial", t.number, t.value, t.user_attrs) for t in _completed(opt) if key in t.user_attrs]
+
+
+def held_out_frame(opt: optuna.Study, y_val: np.ndarray):
+    """Predictions on the held-out (validation) rows against their actual values ``y_val`` (n_val,), long:
+    source (baseline / trial), number, mode, value, row, actual, predicted (NaN where not finite).
+
+    Trials record these predictions only with d > 1 input features (``val_pred``); otherwise the frame is empty.
+    """
+    import pandas as pd
+
+    actual = np.asarray(y_val, dtype=float).ravel()
+    parts = [pd.DataFrame({"source": source, "number": number, "mode": a.get("mode"), "value": value,
+                           "row": np.arange(len(actual)), "actual": actual, "predicted": _floats(a["val_pred"])})
+             for source, number, value, a in _nets(opt, "val_pred") if len(a["val_pred"]) == len(actual)]
+    if not parts:
+        return pd.DataFrame(columns=["source", "number", "mode", "value", "row", "actual", "predicted"])
+    return pd.concat(parts, ignore_index=True).astype({"number": "Int64"})
+
+
+def slice_rows(data, share: float = SLICE_SHARE):
+    """For d > 1 inputs, the training rows of a :func:`data_frame` nearest each slice of the grid, long:
+    feature (j, from 0), x (input j + 1), y, distance.
+
+    Slice j runs input j + 1 with the others at their training medians; a row's distance to it is that of
+    its other inputs from those medians, each over its standard deviation. The nearest ``share`` of the
+    rows (at least one) are kept, so a slice's rows scatter by what the other inputs add.
+    """
+    import pandas as pd
+
+    train = data[data["split"] == "train"]
+    columns = [c for c in data.columns if c[:1] == "x" and c[1:].isdigit()]
+    z = train[columns].to_numpy(dtype=float)
+    sd = z.std(axis=0)
+    z = (z - np.median(z, axis=0)) / np.where(sd > 0, sd, 1.0)
+    keep = max(1, int(round(share * len(train))))
+    parts = []
+    for j, column in enumerate(columns):
+        distance = np.sqrt(np.sum(np.delete(z, j, axis=1) ** 2, axis=1))
+        near = np.argsort(distance, kind="stable")[:keep]
+        parts.append(pd.DataFrame({"feature": j, "x": train[column].to_numpy()[near], "y": train["y"].to_numpy()[near],
+                                   "distance": distance[near]}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["feature", "x", "y", "distance"])
 
 
 def data_frame(definition):
@@ -371,9 +434,10 @@ def headline(opt: optuna.Study, trials=None, levers=None) -> dict[str, Any]:
     """The numbers the page opens with, as plain data.
 
     trials / failed / escaped / escape_share; best_value, best_number, best_mode, best_config;
-    line_value (the best straight line's MSE over var_y) and noise_value (noise_sd**2 / var_y, None
-    when the study does not know its noise); the seed's baseline value, mode and hints; and
-    ``levers``: the settings whose values split escape rates most, as sentences.
+    line_value (the best straight line's MSE over var_y) and noise_value (noise_sd**2 / var_y; when the
+    study does not know its noise, the noise floor the diagnosis estimated from the data, and
+    ``noise_estimated`` is True); features (d) and target_known; the question's config's value, mode
+    and hints; and ``levers``: the settings whose values split escape rates most, as sentences.
     """
     trials = trials_frame(opt) if trials is None else trials
     done = complete(trials)
@@ -382,13 +446,16 @@ def headline(opt: optuna.Study, trials=None, levers=None) -> dict[str, Any]:
     base = opt.user_attrs.get("baseline", {})
     var_y = opt.user_attrs.get("var_y_val")
     noise_sd = about.get("noise_sd")
+    noise_value = (_metric_ratio(base, done, "noise_floor") if noise_sd is None
+                   else noise_sd**2 / var_y if noise_sd and var_y else None)
     out = {"study": opt.study_name, "title": about.get("title", ""), "question": about.get("question", ""),
            "trials": len(done), "failed": int((trials["state"] == "FAIL").sum()) if len(trials) else 0,
            "pruned": int((trials["state"] == "PRUNED").sum()) if len(trials) else 0,
            "repeats": opt.user_attrs.get("settings", {}).get("repeats", 1),
            "escaped": int(done["escaped"].sum()), "escape_share": float(done["escaped"].mean()) if len(done) else None,
            "modes": {m: int((done["mode"] == m).sum()) for m in MODES},
-           "line_value": _line_value(base, done), "noise_value": (noise_sd**2 / var_y) if noise_sd and var_y else None,
+           "line_value": _metric_ratio(base, done, "line_mse"), "noise_value": noise_value,
+           "noise_estimated": noise_sd is None, "features": features(opt), "target_known": target_known(opt),
            "baseline_value": base.get("value"), "baseline_mode": base.get("mode"), "baseline_hints": base.get("hints", []),
            "baseline_config": base.get("config"), "best_value": None, "best_number": None, "best_mode": None,
            "best_config": None, "levers": []}
@@ -402,13 +469,14 @@ def headline(opt: optuna.Study, trials=None, levers=None) -> dict[str, Any]:
     return out
 
 
-def _line_value(base: dict, done) -> float | None:
-    """The best least-squares line's validation MSE over var_y (the same data for every trial)."""
+def _metric_ratio(base: dict, done, metric: str) -> float | None:
+    """A metric of the data (the same for every trial: line_mse, noise_floor) over var_y: the baseline's, else
+    the trials' median."""
     m = base.get("metrics") or {}
-    if m.get("line_mse") is not None and m.get("var_y"):
-        return m["line_mse"] / m["var_y"]
-    if "metrics_line_mse" in done and len(done):
-        return float((done["metrics_line_mse"] / done["metrics_var_y"]).median())
+    if m.get(metric) is not None and m.get("var_y"):
+        return m[metric] / m["var_y"]
+    if f"metrics_{metric}" in done and len(done):
+        return float((done[f"metrics_{metric}"] / done["metrics_var_y"]).median())
     return None
 
 
@@ -434,6 +502,8 @@ class Frames:
     """:func:`headline`."""
     data: pd.DataFrame | None = None
     """:func:`data_frame` when the study's definition is known, else None."""
+    held_out: pd.DataFrame | None = None
+    """:func:`held_out_frame` when the study's definition is known, else None."""
 
 
 def build(opt: optuna.Study, definition=None) -> Frames:
@@ -444,10 +514,11 @@ def build(opt: optuna.Study, definition=None) -> Frames:
     levers = levers_frame(opt, trials)
     space = search_space(opt)
     settings = settings_frame(trials, space)
+    known = definition is not None
     return Frames(trials=trials, settings=settings, curves=curves_frame(opt), predictions=predictions_frame(opt),
                   levers=levers, importances=importances_frame(opt, settings), space=space,
-                  headline=headline(opt, trials, levers),
-                  data=data_frame(definition) if definition is not None else None)
+                  headline=headline(opt, trials, levers), data=data_frame(definition) if known else None,
+                  held_out=held_out_frame(opt, definition.data().y_val) if known else None)
 
 
 def config_json(config: dict | None) -> str:

@@ -102,11 +102,16 @@ def summary(opt: optuna.Study, out_dir: Path | None = None) -> str:
         best = best_trial(opt)
         base = opt.user_attrs.get("baseline", {})
         lines.append(f"best value {best.value:.4g} (trial {best.number}, mode {best.user_attrs.get('mode')})"
-                     + (f"; the seed's baseline: {base['value']:.4g} ({base['mode']})" if "value" in base else ""))
+                     + (f"; {_baseline_name(opt)}: {base['value']:.4g} ({base['mode']})" if "value" in base else ""))
         lines.append("best config: " + json.dumps(best.user_attrs["config"]))
     if out_dir is not None:
         lines.append(f"outputs: {out_dir}/ (best.json, trials.csv)")
     return "\n".join(lines)
+
+
+def _baseline_name(opt: optuna.Study) -> str:
+    """How the summary names the baseline: a seed's, or the study's (your config, or the engine's default)."""
+    return "the seed's baseline" if opt.study_name in studies.names() else "the study's baseline"
 
 
 def write_outputs(opt: optuna.Study, out_dir: Path) -> None:

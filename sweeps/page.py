@@ -72,7 +72,12 @@ def _labels(space: dict[str, Any]) -> dict[str, str]:
 
 
 def _references(h: dict[str, Any]) -> dict[str, float | None]:
-    return {"constant predictor": 1.0, "best straight line": h["line_value"], "noise floor": h["noise_value"]}
+    return {"constant predictor": 1.0, "best straight line": h["line_value"], _noise_name(h): h["noise_value"]}
+
+
+def _noise_name(h: dict[str, Any]) -> str:
+    """"noise floor", or "estimated noise floor" when the study does not know its noise (the diagnosis estimated it)."""
+    return "estimated noise floor" if h.get("noise_estimated") else "noise floor"
 
 
 def _modes_by_setting(f: tidy.Frames, plots):
@@ -118,21 +123,60 @@ def _first_slice(f: tidy.Frames):
     return f.predictions[f.predictions["feature"] == 0]
 
 
+def _several(f: tidy.Frames) -> bool:
+    """Whether the study has d > 1 inputs and its held-out rows are known: no single curve shows a fit then."""
+    return f.headline["features"] > 1 and f.held_out is not None and len(f.held_out) > 0
+
+
 def _function_space(f: tidy.Frames, plots):
+    if _several(f):
+        return None
+    known = f.headline["target_known"]
     return plots.function_space(_first_slice(f), f.data, number=f.headline["best_number"]).figure, (
-        "The true function, the training data, what the question's own config learns, and the best trial's fit.")
+        ("The true function, the training data" if known else "The training data")
+        + ", what the question's own config learns, and the best trial's fit.")
+
+
+def _predicted_actual(f: tidy.Frames, plots):
+    if not _several(f):
+        return None
+    n = f.held_out["row"].nunique()
+    return plots.predicted_actual(f.held_out, number=f.headline["best_number"]).figure, (
+        f"With {f.headline['features']} inputs no single curve shows a fit: here each of the {n} held-out "
+        "(validation) rows, which no net trained on, is a point at its actual value and the net's prediction, for the "
+        "best trial and for the question's own config. On the dashed diagonal a prediction is exact; a flat row of "
+        "points is a constant prediction. Predictions beyond the plot are drawn at its edge.")
+
+
+def _slices(f: tidy.Frames, plots):
+    if not _several(f):
+        return None
+    near = tidy.slice_rows(f.data) if f.data is not None else None
+    known = f.headline["target_known"]
+    return plots.slices(f.predictions, near, number=f.headline["best_number"]), (
+        "One slice per input: that input runs over its training range while the others sit at their training "
+        "medians, and the lines are what the best trial's net and the question's config's net predict along it"
+        + (" (black: the true function)" if known else "")
+        + f". Grey dots: the {tidy.SLICE_SHARE:.0%} of training rows nearest the slice (in the other inputs, "
+        "standardized); they scatter around the slice by what the other inputs add.")
 
 
 def _gallery_by_mode(f: tidy.Frames, plots):
+    if _several(f):
+        return plots.held_out_gallery(f.held_out), (
+            "What each failure mode looks like here: for each mode, the trial with the median value among that "
+            "mode's trials, its held-out predictions against the actual values (dashed: exact).")
     return plots.mode_gallery(_first_slice(f), f.data), (
         "What each failure mode looks like here: for each mode, the trial with the median value among that mode's "
         "trials.")
 
 
 def _learning_curves(f: tidy.Frames, plots):
+    noise = ("the noise floor as estimated from the data (the study does not know its noise)"
+             if f.headline.get("noise_estimated") else "the noise floor where the study knows it")
     return plots.learning_curves(f.curves, references=_references(f.headline)), (
         "Validation loss during training for a sample of trials of each mode (log scale). Horizontal lines: a "
-        "constant prediction (1), the best straight line, and the noise floor where the study knows it.")
+        f"constant prediction (1), the best straight line, and {noise}.")
 
 
 def _history(f: tidy.Frames, plots):
@@ -143,7 +187,8 @@ def _history(f: tidy.Frames, plots):
 FIGURES: dict[str, Callable] = {
     "modes_by_setting": _modes_by_setting, "escape_lr_init_scale": _escape_lr_init_scale,
     "escape_width_depth": _escape_width_depth, "importance": _importance, "function_space": _function_space,
-    "gallery_by_mode": _gallery_by_mode, "learning_curves": _learning_curves, "history": _history,
+    "predicted_actual": _predicted_actual, "slices": _slices, "gallery_by_mode": _gallery_by_mode,
+    "learning_curves": _learning_curves, "history": _history,
 }
 """The page's figures in page order: name -> function(frames, plots) -> (Figure, caption), or None where
 the study does not search the parameters the figure needs."""
@@ -220,8 +265,8 @@ def headline_html(h: dict[str, Any], decides: str | None = None) -> str:
     """The cards, the modes strip and "What decides it" (``decides``: the swap-tested version, when there is one)."""
     share = h["escape_share"] or 0.0
     versus = [s for s in (_ratio_words(h["best_value"], h["line_value"], "the best straight line"),
-                          _ratio_words(h["best_value"], h["noise_value"], "the noise floor")) if s]
-    if h["noise_value"] is None:
+                          _ratio_words(h["best_value"], h["noise_value"], f"the {_noise_name(h)}")) if s]
+    if h["noise_value"] is None and not h.get("noise_estimated"):
         versus.append("the data are noise-free")
     cards = [
         ("trials", f"{h['trials'] + h.get('pruned', 0)}",
@@ -372,6 +417,15 @@ def _modes(c: Context) -> str:
     return c.figs("modes_by_setting", "escape_lr_init_scale", "escape_width_depth") + swaps
 
 
+def _no_target_note(c: Context) -> str:
+    """The one sentence a study without a true function needs: what its figures show and what they cannot."""
+    if c.frames.headline.get("target_known", True):
+        return ""
+    return ('<p class="note" id="no-target">These data come without their true function, so the figures show the '
+            "data and the fits only, and no approximation error (a fit's distance from the true function) is "
+            "computed: every value is measured on the held-out rows.</p>")
+
+
 def _copy(c: Context) -> str:
     return (reuse_html(c.frames.headline, c.ref, c.out, c.storage) + f"<h3>Top {TOP_TRIALS} trials</h3>"
             + top_trials_html(c.frames))
@@ -382,7 +436,8 @@ SECTIONS: list[tuple[str, Callable[[Context], str | None]]] = [
     ("At a glance", _glance),
     ("Which settings end in which failure mode", _modes),
     ("What matters most", lambda c: c.figs("importance") or '<p class="note">Too few trials to rank importances.</p>'),
-    ("In function space", lambda c: c.figs("function_space", "gallery_by_mode")),
+    ("In function space", lambda c: _no_target_note(c) + c.figs("function_space", "predicted_actual", "slices",
+                                                               "gallery_by_mode")),
     ("Learning", lambda c: c.figs("learning_curves", "history")),
     ("What to copy", _copy),
 ]

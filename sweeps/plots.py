@@ -33,7 +33,8 @@ OBJECTIVE_LABEL = "validation MSE / var(y)\n(1 = constant predictor)"
 TARGET_COLOR = "#111111"
 DATA_COLOR = "#B8B8B8"
 IMPORTANCE_COLORS = {"objective": "#3B4A6B", "escape": MODE_COLORS["fit"]}
-REFERENCE_STYLES = {"constant predictor": ":", "best straight line": "--", "noise floor": "-."}
+REFERENCE_STYLES = {"constant predictor": ":", "best straight line": "--", "noise floor": "-.",
+                    "estimated noise floor": "-."}
 CURVE_CLIP = 1e3
 """Losses above this many times var(y) are drawn at it: a diverging run would squash every other curve."""
 DPI = 100
@@ -257,12 +258,23 @@ def _trials(n: int) -> str:
 
 
 def _y_limits(predictions, data=None) -> tuple[float, float]:
-    """The target's (and data's) range with a margin: wild predictions leave the plot, not squash it."""
+    """The target's (and data's) range with a margin: wild predictions leave the plot, not squash it.
+    Without either (no known target, no data), the predictions' own range."""
     target = predictions.loc[predictions["source"] == "target", "y"]
-    ys = np.r_[target.to_numpy(), data["y"].to_numpy() if data is not None else []]
+    ys = np.r_[target.to_numpy(dtype=float), data["y"].to_numpy(dtype=float) if data is not None else []]
+    if not np.isfinite(ys).any():
+        ys = predictions["y"].to_numpy(dtype=float)
+    if not np.isfinite(ys).any():
+        return -1.0, 1.0
     lo, hi = float(np.nanmin(ys)), float(np.nanmax(ys))
     pad = 0.25 * (hi - lo or 1.0)
     return lo - pad, hi + pad
+
+
+def _known_target(predictions):
+    """The target's rows, or None when the study does not know its true function (all NaN)."""
+    target = predictions[predictions["source"] == "target"]
+    return target if target["y"].notna().any() else None
 
 
 def _prediction_line(ax, rows, label: str, **style) -> None:
@@ -270,20 +282,23 @@ def _prediction_line(ax, rows, label: str, **style) -> None:
     ax.plot(rows["x"], rows["y"], color=MODE_COLORS.get(mode, "#555555"), label=label, **style)
 
 
-def function_space(predictions, data=None, ax=None, number: int | None = None):
-    """The target, the data, the seed's baseline fit and trial ``number``'s fit on one axes; returns the Axes.
+def function_space(predictions, data=None, ax=None, number: int | None = None, *,
+                   xlabel: str = "x (the study's input)", data_label: str = "training data"):
+    """The target (where the study knows it), the data, the question's config's fit and trial ``number``'s fit
+    on one axes; returns the Axes.
 
     ``number`` defaults to the trial with the lowest value (the lowest number on a tie), the rule of
-    :func:`sweeps.loader.best_trial`.
+    :func:`sweeps.loader.best_trial`. ``data`` rows with a ``split`` column show their training rows.
     """
     ax = _axes(ax, 9, 4.5)
     if data is not None:
-        train = data[data["split"] == "train"]
-        ax.scatter(train["x"], train["y"], s=9, color=DATA_COLOR, alpha=0.8, linewidths=0, label="training data",
+        train = data[data["split"] == "train"] if "split" in data else data
+        ax.scatter(train["x"], train["y"], s=9, color=DATA_COLOR, alpha=0.8, linewidths=0, label=data_label,
                    zorder=1)
-    target = predictions[predictions["source"] == "target"]
-    # the target is drawn thin and on top, so that a perfect fit shows as a band around it, not hiding it
-    ax.plot(target["x"], target["y"], color=TARGET_COLOR, lw=1.3, label="true target", zorder=6)
+    target = _known_target(predictions)
+    if target is not None:
+        # the target is drawn thin and on top, so that a perfect fit shows as a band around it, not hiding it
+        ax.plot(target["x"], target["y"], color=TARGET_COLOR, lw=1.3, label="true target", zorder=6)
     base = predictions[predictions["source"] == "baseline"]
     if len(base):
         _prediction_line(ax, base, f"the question's config: {base['mode'].iloc[0]}, value {base['value'].iloc[0]:.3g}",
@@ -296,10 +311,103 @@ def function_space(predictions, data=None, ax=None, number: int | None = None):
         _prediction_line(ax, best, f"best trial #{number}: {best['mode'].iloc[0]}, value {best['value'].iloc[0]:.3g}",
                          lw=3.5, alpha=0.85, zorder=5)
     ax.set_ylim(*_y_limits(predictions, data))
-    ax.set_xlabel("x (the study's input)")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("y (the study's target)")
     ax.legend(loc="best", fontsize=8, framealpha=0.9)
     return ax
+
+
+def slices(predictions, near=None, fig=None, number: int | None = None, ncols: int = 3):
+    """d > 1 inputs: one :func:`function_space` panel per input, along its slice of the grid (the other inputs
+    at their training medians), with the training rows nearest the slice (``near``, a
+    :func:`sweeps.frames.slice_rows` frame) as dots.
+
+    Drawn into ``fig`` (cleared) or a new figure; returns the Figure.
+    """
+    feature_ids = sorted(int(j) for j in predictions["feature"].unique())
+    ncols = min(ncols, len(feature_ids))
+    nrows = -(-len(feature_ids) // ncols)
+    fig, axes = _panels(fig, 5.2 * ncols, 3.8 * nrows, nrows=nrows, ncols=ncols, squeeze=False)
+    for ax, j in zip(axes.flat, feature_ids):
+        rows = near[near["feature"] == j] if near is not None else None
+        function_space(predictions[predictions["feature"] == j], rows, ax=ax, number=number,
+                       xlabel=f"x{j + 1} (the other inputs at their medians)", data_label="training rows near the slice")
+        if j:
+            ax.get_legend().remove()  # one legend, on the first panel: the lines are the same nets
+    for ax in axes.flat[len(feature_ids):]:
+        ax.set_visible(False)
+    return fig
+
+
+def _held_out_limits(rows) -> tuple[float, float]:
+    """The actual values' range with a margin (predictions far off leave the plot, as in function space)."""
+    lo, hi = float(rows["actual"].min()), float(rows["actual"].max())
+    pad = 0.15 * (hi - lo or 1.0)
+    return lo - pad, hi + pad
+
+
+def _diagonal(ax, lo: float, hi: float) -> None:
+    ax.plot([lo, hi], [lo, hi], color=TARGET_COLOR, lw=1, ls="--", label="predicted = actual", zorder=1)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+
+
+def predicted_actual(held_out, ax=None, number: int | None = None):
+    """Each held-out row's prediction against its actual value (``held_out_frame``): trial ``number``'s net
+    (default: the best trial) and the question's config's, with the diagonal of a perfect fit; returns the Axes."""
+    ax = _axes(ax, 5.5, 5.5)
+    if not len(held_out):
+        return ax
+    lo, hi = _held_out_limits(held_out)
+    _diagonal(ax, lo, hi)
+    ax.set_aspect("equal", adjustable="box")  # alone on its figure: square (in a row of panels it clips the titles)
+    trials = held_out[held_out["source"] == "trial"]
+    if number is None and len(trials):
+        number = int(trials.sort_values(["value", "number"], kind="stable")["number"].iloc[0])
+    for rows, label, marker, size in (
+            (held_out[held_out["source"] == "baseline"], "the question's config", "x", 22),
+            (trials[trials["number"] == number], f"best trial #{number}", "o", 16)):
+        if len(rows):
+            mode = rows["mode"].iloc[0]
+            ax.scatter(rows["actual"], rows["predicted"].clip(lo, hi), s=size, marker=marker, alpha=0.8,
+                       color=MODE_COLORS.get(mode, "#555555"), linewidths=1 if marker == "x" else 0,
+                       label=f"{label}: {mode}, value {rows['value'].iloc[0]:.3g}", zorder=3)
+    ax.set_xlabel("actual y (held-out rows)")
+    ax.set_ylabel("predicted y")
+    ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
+    return ax
+
+
+def held_out_gallery(held_out, fig=None):
+    """Small multiples: for each mode, its median trial's held-out predictions against the actual values.
+
+    Drawn into ``fig`` (cleared) or a new figure; returns the Figure.
+    """
+    fig, axes = _panels(fig, 15, 3.4, ncols=len(MODES), sharex=True, sharey=True)
+    trials = held_out[held_out["source"] == "trial"]
+    picks = representatives(trials)
+    counts = trials.drop_duplicates("number")["mode"].value_counts()
+    lo, hi = _held_out_limits(held_out) if len(held_out) else (-1.0, 1.0)
+    for ax, mode in zip(axes, BEST_FIRST):
+        _diagonal(ax, lo, hi)
+        if mode in picks:
+            rows = trials[trials["number"] == picks[mode]]
+            ax.scatter(rows["actual"], rows["predicted"].clip(lo, hi), s=6, color=MODE_COLORS[mode], alpha=0.8,
+                       linewidths=0, zorder=3)
+            note = f"trial #{picks[mode]}, value {rows['value'].iloc[0]:.3g}"
+            off = int(((rows["predicted"] < lo) | (rows["predicted"] > hi)).sum())
+            if rows["predicted"].isna().all():
+                note += "\nno finite prediction"
+            elif off:
+                note += f"\n{off} of {len(rows)} beyond the plot, drawn at its edge"
+            ax.text(0.03, 0.97, note, transform=ax.transAxes, va="top", fontsize=8,
+                    bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
+        else:
+            ax.text(0.5, 0.5, "no trial ended here", transform=ax.transAxes, ha="center", color="#888888")
+        ax.set_title(f"{mode} ({_trials(counts.get(mode, 0))})", color=MODE_COLORS[mode], fontweight="bold")
+        ax.set_xlabel("actual y")
+    axes[0].set_ylabel("predicted y (held-out rows)")
+    return fig
 
 
 def representatives(predictions) -> dict[str, int]:
@@ -313,20 +421,22 @@ def representatives(predictions) -> dict[str, int]:
 
 
 def mode_gallery(predictions, data=None, fig=None):
-    """Small multiples: one representative fit per mode (the mode's median trial) against the target.
+    """Small multiples: one representative fit per mode (the mode's median trial) against the target
+    (where the study knows it) and the training data.
 
     Drawn into ``fig`` (cleared) or a new figure; returns the Figure.
     """
     fig, axes = _panels(fig, 15, 3.2, ncols=len(MODES), sharex=True, sharey=True)
     picks = representatives(predictions)
     counts = predictions[predictions["source"] == "trial"].drop_duplicates("number")["mode"].value_counts()
-    target = predictions[predictions["source"] == "target"]
+    target = _known_target(predictions)
     lo, hi = _y_limits(predictions, data)
     for ax, mode in zip(axes, BEST_FIRST):
         if data is not None:
             train = data[data["split"] == "train"]
             ax.scatter(train["x"], train["y"], s=3, color=DATA_COLOR, alpha=0.5, linewidths=0)
-        ax.plot(target["x"], target["y"], color=TARGET_COLOR, lw=1.1, zorder=3)
+        if target is not None:
+            ax.plot(target["x"], target["y"], color=TARGET_COLOR, lw=1.1, zorder=3)
         if mode in picks:
             rows = predictions[(predictions["source"] == "trial") & (predictions["number"] == picks[mode])]
             ax.plot(rows["x"], rows["y"], color=MODE_COLORS[mode], lw=3, alpha=0.85, zorder=2)

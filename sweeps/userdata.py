@@ -86,7 +86,7 @@ def study_from_table(path: str | Path, x: list[str], y: str, *, baseline: str | 
     xs, ys = read_table(path, x, y)
     name = Path(path).stem
     extra = {} if val_fraction is None else {"val_fraction": val_fraction}
-    return studies.Study.from_arrays(name, xs, ys, baseline=config, title=f"{name}: {y} from {', '.join(x)}",
+    return studies.Study.from_arrays(name, xs, ys, baseline=config, title=f"{y} from {', '.join(x)} ({len(ys)} rows)",
                                      **extra)
 
 
@@ -107,10 +107,29 @@ def save_snapshot(definition: studies.Study, out_dir: Path) -> str:
 
 def find(ref: str, out: str | Path = "results") -> studies.Study:
     """A study by name, file or snapshot (``studies.get``), or the snapshot a sweep of data left in ``out/ref/``."""
+    return resolve(ref, out)[0]
+
+
+def resolve(ref: str, out: str | Path = "results") -> tuple[studies.Study, str]:
+    """(the study, the reference a worker process loads it by) for :func:`find`: for a study of data, the path
+    of the snapshot it came from (a worker cannot import it by its name); for a file, its absolute path (workers
+    outlive a chdir); else the name."""
     snapshot = Path(out) / ref / SNAPSHOT_NAME
-    if isinstance(ref, str) and ref not in studies.names() and not ref.endswith((".py", ".npz")) and snapshot.is_file():
-        return studies.Study.load(snapshot)
-    return studies.get(ref)
+    if ref not in studies.names() and not ref.endswith((".py", ".npz")) and snapshot.is_file():
+        return studies.Study.load(snapshot), str(snapshot.resolve())
+    return studies.get(ref), str(Path(ref).resolve()) if ref.endswith((".py", ".npz")) else ref
+
+
+def baseline_words(ref: str, definition: studies.Study) -> str:
+    """How ``diagnose`` names the baseline of study ``ref``: a seed's own config, a study file's, or for a study
+    of data, your config (``run --baseline``, ``from_arrays(baseline=...)``) or the engine's default without one."""
+    if ref in studies.names():
+        return "the seed's baseline config"
+    if ref.endswith(".py"):
+        return "the study's baseline config"
+    if definition.baseline == MLPConfig():
+        return "the engine's default config (no baseline config was given)"
+    return "your config (the study's baseline)"
 
 
 def add_table_arguments(p) -> None:

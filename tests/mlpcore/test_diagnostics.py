@@ -142,3 +142,14 @@ def test_metrics_are_plain_json_floats():
     assert {"mse", "line_mse", "gain", "pred_line_deviation", "dead_fraction", "saturated_fraction",
             "kinks_in_range"} <= set(d["metrics"])
     assert d["metrics"]["gain"] == pytest.approx(1 - d["metrics"]["mse"] / d["metrics"]["line_mse"])
+
+
+def test_a_fit_below_the_noise_estimate_captures_all_not_over_100_percent():
+    from mlpcore.diagnostics import Context, _hint_fit
+
+    def hint(captured):
+        return _hint_fit(Context("fit", {"nonlinear_share": 0.5, "captured": captured}, None, None, None, None))
+
+    assert hint(0.93) == "captures 93% of the target's structure beyond a straight line"
+    assert hint(1.12) == ("captures all of the target's structure beyond a straight line (its error is below the "
+                          "noise floor estimated from the data)")

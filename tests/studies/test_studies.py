@@ -152,6 +152,9 @@ def test_a_snapshot_loads_the_same_study(tmp_path):
     for k in ("x_train", "y_train", "x_val", "y_val", "x_grid", "grid_feature"):
         np.testing.assert_array_equal(getattr(back.data(), k), getattr(s.data(), k))
     assert Study.from_arrays("mine", x, y * 2).fingerprint() != fp
+    # the words label a sweep and do not change it: a rerun under a new title resumes
+    assert s.replace(title="another title", question="why?").fingerprint() == fp
+    assert s.replace(steps=s.steps + 1).fingerprint() != fp
 
 
 def test_a_seed_study_snapshot_keeps_its_data_and_target_values(tmp_path):

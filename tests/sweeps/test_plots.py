@@ -4,6 +4,7 @@ import io
 
 import numpy as np
 import optuna
+import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
@@ -163,6 +164,13 @@ def test_importance_without_contrast_reads_n_a(frames):
     assert {t.get_text() for t in ax.texts} == {"n/a"}
 
 
+def held_out(frames):
+    """A held-out frame (as ``frames.held_out_frame`` gives for d > 1) of the synthetic study: its grid as the rows."""
+    nets = frames.predictions[frames.predictions["source"] != "target"].copy()
+    nets["row"] = nets.groupby(["source", "number"], dropna=False).cumcount()
+    return nets.assign(actual=Y[nets["row"]], predicted=nets["y"])
+
+
 def test_every_plot_draws_into_what_it_is_given_and_returns_what_it_drew(frames):
     """Single-axes plots take ``ax`` and return it; multi-panel ones take ``fig`` and return it."""
     refs = {"constant predictor": 1.0}
@@ -172,6 +180,7 @@ def test_every_plot_draws_into_what_it_is_given_and_returns_what_it_drew(frames)
         "importance_bars": lambda ax: plots.importance_bars(frames.importances, "objective", ax=ax),
         "function_space": lambda ax: plots.function_space(frames.predictions, ax=ax),
         "history": lambda ax: plots.history(frames.trials, ax=ax, references=refs),
+        "predicted_actual": lambda ax: plots.predicted_actual(held_out(frames), ax=ax),
     }
     for name, draw in single.items():
         fig, ax = plots.new_figure(4, 3)
@@ -183,6 +192,9 @@ def test_every_plot_draws_into_what_it_is_given_and_returns_what_it_drew(frames)
         "importance_panels": lambda fig: plots.importance_panels(frames.importances, fig=fig),
         "mode_gallery": lambda fig: plots.mode_gallery(frames.predictions, fig=fig),
         "learning_curves": lambda fig: plots.learning_curves(frames.curves, references=refs, fig=fig),
+        "held_out_gallery": lambda fig: plots.held_out_gallery(held_out(frames), fig=fig),
+        "slices": lambda fig: plots.slices(pd.concat([frames.predictions, frames.predictions.assign(feature=1)]),
+                                           fig=fig),
     }
     for name, draw in multi.items():
         fig, _ = plots.new_figure(4, 3)

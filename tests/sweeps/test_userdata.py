@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.colors import to_hex
 
 import studies
 import sweeps
@@ -67,6 +68,7 @@ def test_a_missing_parquet_engine_is_named(tmp_path, monkeypatch, capsys):
 def test_a_table_becomes_a_study_named_after_the_file(tmp_path):
     s = userdata.study_from_table(str(EXAMPLES / "surface.csv"), ["x1", "x2"], "y")
     assert s.name == "surface" and s.data().x_train.shape == (320, 2) and s.target is None
+    assert s.title == "y from x1, x2 (400 rows)"  # the page's heading reads "surface: y from x1, x2 (400 rows)"
     one = userdata.study_from_table(str(EXAMPLES / "sqrt_data.csv"), ["x"], "y", baseline=EXAMPLES / "sqrt_config.json",
                                     val_fraction=0.25)
     assert one.data().x_val.shape == (75,) and one.baseline.lr == 1e-6 and one.baseline.x_scaling == "none"
@@ -137,7 +139,11 @@ def test_the_csv_command_in_one_go(tmp_path, capsys):
     assert MLPConfig.from_json(capsys.readouterr().out).to_dict() == json.loads(
         (tmp_path / "surface" / "best.json").read_text())["config"]
     assert main(["diagnose", "surface", "--out", str(tmp_path)]) == 0
-    assert capsys.readouterr().out.startswith("surface: the seed's baseline config")
+    assert capsys.readouterr().out.startswith("surface: the engine's default config (no baseline config was given)")
+    # explain finds the study through its snapshot, in its own process and in the workers
+    assert main(["explain", "surface", "--out", str(tmp_path), "--repeats", "1", "--jobs", "1"]) == 0
+    assert capsys.readouterr().out.startswith("surface: the question's config from 1 seeds: ")
+    assert sweeps.explain("surface", out=tmp_path, repeats=1, jobs=1).overview["study"].tolist() == ["surface"]
 
 
 def test_progress_counts_trials_done_before_and_gives_a_rate(tmp_path):
@@ -156,3 +162,113 @@ def test_progress_stays_off_when_stderr_is_not_a_terminal_and_counts_from_the_re
     sweeps.run("sqrt", out=tmp_path, trials=3, repeats=1, jobs=1, progress=True)
     counts = re.findall(r"\] (\d+)/3 trials", capfd.readouterr().err)
     assert counts and set(counts) <= {"2", "3"} and counts[-1] == "3"  # never 0/3 or 1/3 after 2 were done
+
+
+# --- the report of a study of data: no true function, any number of inputs ---------------------------
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    """(out folder, {name: optuna study}) of three tiny sweeps of data, each with its report: ``three`` (d = 3,
+    no target), ``one`` (1-D, no target, a baseline config given) and ``known`` (1-D, its target given)."""
+    out = tmp_path_factory.mktemp("data_reports")
+    rng = np.random.default_rng(1)
+    x3, x1 = rng.uniform(-1, 1, (60, 3)), rng.uniform(0, 1, 40)
+    small = dict(steps=60, space={"lr": True, "width": (2, 8)})
+    made = {"three": studies.Study.from_arrays("three", x3, x3[:, 0] ** 2 - x3[:, 1] + 0.5 * x3[:, 2], **small),
+            "one": studies.Study.from_arrays("one", x1, np.sqrt(x1), baseline=MLPConfig(hidden=(3,), steps=60), **small),
+            "known": studies.Study.from_arrays("known", x1, np.sqrt(x1), target=np.sqrt, **small)}
+    return out, {name: sweeps.run(s, out=out, report=True, explain=False, **QUICK) for name, s in made.items()}
+
+
+def frames_of(reports, name):
+    from sweeps import frames as tidy
+
+    out, opts = reports
+    return tidy.build(opts[name], userdata.find(name, out))
+
+
+def test_a_page_of_several_inputs_shows_predicted_against_actual_and_one_slice_per_input(reports):
+    out, _ = reports
+    page = (out / "three" / "report.html").read_text()
+    assert 'id="fig-predicted_actual"' in page and 'id="fig-slices"' in page and 'id="fig-gallery_by_mode"' in page
+    assert 'id="fig-function_space"' not in page  # one curve in x cannot show a fit of three inputs
+    assert "each of the 12 held-out (validation) rows" in page  # 20% of 60
+    for one_input in ("one", "known"):  # the 1-D pages keep their curve in x
+        text = (out / one_input / "report.html").read_text()
+        assert 'id="fig-function_space"' in text and 'id="fig-slices"' not in text and "predicted_actual" not in text
+
+
+def test_the_slices_are_one_panel_per_input_with_each_nets_predictions_along_it(reports):
+    from sweeps import frames as tidy
+    from sweeps import plots
+
+    f = frames_of(reports, "three")
+    best = reports[1]["three"].best_trial
+    fig = plots.slices(f.predictions, tidy.slice_rows(f.data), number=best.number)
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_xlabel() for ax in shown] == [f"x{j} (the other inputs at their medians)" for j in (1, 2, 3)]
+    grid = np.asarray(best.user_attrs["grid_pred"], dtype=float).reshape(3, -1)  # slice j: rows j*100 .. j*100+99
+    for j, ax in enumerate(shown):
+        line = next(l for l in ax.lines if l.get_label().startswith(f"best trial #{best.number}"))
+        np.testing.assert_allclose(line.get_ydata(), grid[j])
+        assert not any(l.get_label() == "true target" for l in ax.lines)  # the study knows none
+
+
+def test_slice_rows_are_the_training_rows_whose_other_inputs_lie_nearest_their_medians():
+    from sweeps import frames as tidy
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (200, 2))
+    data = pd.DataFrame({"x": x[:, 0], "x1": x[:, 0], "x2": x[:, 1], "y": x.sum(axis=1), "split": "train"})
+    data.loc[190:, "split"] = "val"  # held-out rows are never drawn beside a slice
+    train = data[data["split"] == "train"]
+    near = tidy.slice_rows(data)
+    assert near.groupby("feature").size().to_dict() == {0: 19, 1: 19}  # 10% of 190 training rows
+    for j, other in ((0, "x2"), (1, "x1")):
+        distance = (train[other] - train[other].median()).abs()
+        expected = train.loc[distance.sort_values(kind="stable").index[:19], f"x{j + 1}"]
+        assert sorted(near.loc[near["feature"] == j, "x"]) == sorted(expected)
+
+
+def test_predicted_against_actual_plots_each_held_out_row_of_the_best_trial_and_the_baseline(reports):
+    from sweeps import plots
+
+    f = frames_of(reports, "three")
+    opt = reports[1]["three"]
+    y_val = userdata.find("three", reports[0]).data().y_val
+    ax = plots.predicted_actual(f.held_out, number=opt.best_trial.number)
+    lo, hi = ax.get_xlim()
+    points = {c.get_label().split(":")[0]: c.get_offsets() for c in ax.collections}
+    for label, attrs in ((f"best trial #{opt.best_trial.number}", opt.best_trial.user_attrs),
+                         ("the question's config", opt.user_attrs["baseline"])):
+        expected = np.column_stack([y_val, np.clip(np.asarray(attrs["val_pred"], dtype=float), lo, hi)])
+        np.testing.assert_allclose(points[label], expected)
+
+
+def test_without_a_true_function_no_target_is_drawn_no_approximation_error_is_kept_and_the_page_says_so(reports):
+    from sweeps import plots
+
+    out, _ = reports
+    for name, known in (("one", False), ("three", False), ("known", True)):
+        columns = pd.read_csv(out / name / "trials.csv").columns
+        assert ("approx_error" in columns) == known, name
+        assert ('id="no-target"' in (out / name / "report.html").read_text()) == (not known), name
+    assert "These data come without their true function" in (out / "one" / "report.html").read_text()
+    assert pd.read_csv(out / "known" / "trials.csv")["approx_error"].notna().all()
+    for name, known in (("one", False), ("known", True)):
+        f = frames_of(reports, name)
+        labels = [t.get_text() for t in plots.function_space(f.predictions, f.data).get_legend().get_texts()]
+        assert ("true target" in labels) == known, labels
+        gallery = plots.mode_gallery(f.predictions, f.data)
+        black = [l for ax in gallery.axes for l in ax.lines if to_hex(l.get_color()) == plots.TARGET_COLOR.lower()]
+        assert len(black) == (len(gallery.axes) if known else 0)  # the target in every panel, or in none
+
+
+def test_diagnose_names_the_baseline_it_fits(reports, capsys):
+    out, opts = reports
+    for name, words in (("one", "one: your config (the study's baseline)"),
+                        ("known", "known: the engine's default config (no baseline config was given)")):
+        assert main(["diagnose", name, "--out", str(out)]) == 0
+        assert capsys.readouterr().out.startswith(words + ", ")
+    assert "; the study's baseline: " in sweeps.loader.summary(opts["one"])
