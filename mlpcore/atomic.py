@@ -30,3 +30,11 @@ def replace_file(path: str | os.PathLike, data: str | bytes, *, encoding: str = 
             pass
         raise
     return path
+
+
+def check_writable(folder: str | os.PathLike) -> None:
+    """Raise the OSError that writing a file into ``folder`` would (read-only, no space for a name, no
+    permission), before work that ends in such a write; leaves the folder as it was."""
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".write-check.", suffix=".tmp")
+    os.close(fd)
+    os.unlink(tmp)

@@ -22,7 +22,7 @@ import optuna
 
 import studies
 from mlpcore import MODES
-from mlpcore.atomic import replace_file
+from mlpcore.atomic import check_writable, replace_file
 from sweeps import frames as tidy
 from sweeps import space as space_vocabulary
 from sweeps import userdata
@@ -505,10 +505,12 @@ def write_report(study: str, *, out: str | Path = "results", storage: str | None
     page and into ``figures/``. ``live``: see :func:`page`.
     """
     opt = open_sweep(study, out, storage) if opt is None else opt
-    frames = tidy.build(opt, _definition(study, out))
     out_dir = Path(out) / opt.study_name
     fig_dir = out_dir / FIGURES_DIR
     fig_dir.mkdir(parents=True, exist_ok=True)
+    for folder in (out_dir, fig_dir):  # a read-only folder is said at once, not after the page is drawn
+        check_writable(folder)
+    frames = tidy.build(opt, _definition(study, out))
     drawn = pngs(frames)
     analysis = explanation_figure(opt.study_name, out_dir, storage, drawn)
     for name, (png, _) in drawn.items():
