@@ -250,17 +250,19 @@ def _piecewise_id(case):
 
 @pytest.fixture
 def backends_made(monkeypatch):
-    """Every backend fit() makes, in order; ``backends_made.piecewise = False`` switches the path off in kernels."""
+    """Every backend fit() makes, in order; ``backends_made.piecewise = False`` (``.matmul = False``) switches the
+    piecewise-linear (matrix-product) path off in kernels."""
 
     class Made(list):
-        piecewise = True
+        piecewise = matmul = True
 
     made, make = Made(), train.make_backend
 
     def spy(config, net):
         backend = make(config, net)
-        if backend.name == "numba" and not made.piecewise:
-            backend.piecewise = False
+        if backend.name == "numba":
+            backend.piecewise = backend.piecewise and made.piecewise
+            backend.matmul = backend.matmul and made.matmul
         made.append(backend)
         return backend
 
@@ -546,39 +548,19 @@ def test_which_networks_take_the_matmul_path():
     assert all(kernels.uses_matmul_path((1, *c[2], 1)) for c in MATMUL_GRID)
 
 
-@pytest.fixture
-def matmul_made(monkeypatch):
-    """Every backend fit() makes; ``matmul_made.matmul = False`` switches the matrix-product path off in kernels."""
-
-    class Made(list):
-        matmul = True
-
-    made, make = Made(), train.make_backend
-
-    def spy(config, net):
-        backend = make(config, net)
-        if backend.name == "numba":
-            backend.matmul = backend.matmul and made.matmul
-        made.append(backend)
-        return backend
-
-    monkeypatch.setattr(train, "make_backend", spy)
-    return made
-
-
 @pytest.mark.parametrize("case", [pytest.param(c, id=_id(c)) for c in MATMUL_GRID])
-def test_matmul_path_same_curve_and_theta_as_numpy(case, matmul_made):
+def test_matmul_path_same_curve_and_theta_as_numpy(case, backends_made):
     cfg = _config(*case).replace(steps=400)
     ref, got = fit(cfg.replace(backend="numpy"), X, Y), fit(cfg.replace(backend="numba"), X, Y)
-    assert matmul_made[1].matmul
+    assert backends_made[1].matmul
     assert got.steps_done == ref.steps_done == 400
     np.testing.assert_allclose(got.curve.train_loss, ref.curve.train_loss, rtol=RTOL)
     np.testing.assert_allclose(got.curve.val_loss, ref.curve.val_loss, rtol=RTOL)
     scale = np.max(np.abs(ref.model.theta))
     np.testing.assert_allclose(got.model.theta, ref.model.theta, rtol=RTOL, atol=RTOL * 1e-3 * scale)
-    matmul_made.matmul = False  # the passes: the same to rounding, but not bit for bit, so the path above was taken
+    backends_made.matmul = False  # the passes: the same to rounding, but not bit for bit, so the path above was taken
     passes = fit(cfg.replace(backend="numba"), X, Y)
-    assert not matmul_made[2].matmul
+    assert not backends_made[2].matmul
     np.testing.assert_allclose(passes.model.theta, got.model.theta, rtol=RTOL, atol=RTOL * 1e-3 * scale)
     assert not np.array_equal(passes.model.theta, got.model.theta)
 
