@@ -863,7 +863,7 @@ WIDE_LAYER = 4096
 
 def uses_matmul_path(sizes) -> bool:
     """Whether a network of these layer widths trains on matrix products: some hidden-to-hidden layer has at
-    least WIDE_LAYER weights (and more than one sample a step: see SMALL_BATCH)."""
+    least WIDE_LAYER weights. (Steps of up to SMALL_BATCH samples still run one sample at a time.)"""
     return any(sizes[l] * sizes[l + 1] >= WIDE_LAYER for l in range(1, len(sizes) - 2))
 
 
