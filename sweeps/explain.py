@@ -278,7 +278,7 @@ def question_hints(lab: Lab, question: Tally, best: Tally, fix) -> list[dict]:
     for s in lab.diffs:
         back = lab.tally(tuple(c for c in lab.diffs if c != s))
         if not back.escapes(lab.repeats):
-            needed[s] = (f"the best config with {s}={show(lab.question[s])} put back: {back.modes_text()}")
+            needed[s] = (f"the best config with {s}={show(lab.question[s], s)} put back: {back.modes_text()}")
     in_fix = {s: lab.tally(tuple(c for c in fix.changes if c != s)) for s in fix.changes or ()}
     kinds: dict[str, dict] = {}
     for run in question.runs:

@@ -326,3 +326,10 @@ def test_run_explains_after_the_search_and_before_the_report(tmp_path, cli):
         in done.stdout
     assert done.stdout.index("explain: ") < done.stdout.index("report: ")
     assert "The smallest fix" in (tmp_path / "results" / "xy" / "report.html").read_text()
+
+
+def test_a_full_batch_reads_full_not_none():
+    from sweeps.evidence import change_text
+
+    assert change_text("batch_size", 1, None) == "batch_size 1 -> full"
+    assert change_text("init", None, "he") == "init none -> he"
