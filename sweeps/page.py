@@ -102,7 +102,8 @@ def _escape_lr_init_scale(f: tidy.Frames, plots):
     return plots.escape_heatmaps(f.settings, "lr", "init_scale", col, xlabel=labels["lr"],
                                  ylabel=labels["init_scale"]), (
         "Share of trials that escaped the linear fit, by learning rate and initial weight scale"
-        + (", one panel per input scaling." if col else ".") + " Each cell: the share, and its trials; grey: none.")
+        + (", one panel per input scaling." if col else ".") + " Each cell: the share, and its trials; grey: none. "
+        "Every trial counts, as the sampler chose them (so the shares lean to what it found promising).")
 
 
 def _escape_width_depth(f: tidy.Frames, plots):
@@ -110,7 +111,7 @@ def _escape_width_depth(f: tidy.Frames, plots):
         return None
     labels = _labels(f.space)
     return (plots.escape_heatmaps(f.settings, "width", "depth", None, xlabel=labels["width"], ylabel=labels["depth"]),
-            "Share of trials that escaped, by network width and depth.")
+            "Share of trials that escaped, by network width and depth; every trial counts, as the sampler chose them.")
 
 
 def _importance(f: tidy.Frames, plots):
