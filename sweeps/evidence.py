@@ -116,7 +116,7 @@ HINT_SETTINGS: tuple[tuple[str, str], ...] = (
     (r"y_scaling=|scale the targets", "y_scaling"),
     (r"output_activation=", "output_activation"),
     (r"bias=True", "bias"),
-    (r"\blr\b|learning rate", "lr"),
+    (r"lower (the learning rate|lr)|raise (it|lr)|is too small for these data", "lr"),  # advice, not "no single lr suits"
     (r"optimizer=", "optimizer"),
     (r"init_scale", "init_scale"),
     (r"use leaky_relu", "activation"),

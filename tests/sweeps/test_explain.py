@@ -333,3 +333,14 @@ def test_a_full_batch_reads_full_not_none():
 
     assert change_text("batch_size", 1, None) == "batch_size 1 -> full"
     assert change_text("init", None, "he") == "init none -> he"
+
+
+def test_a_hint_names_the_settings_its_advice_changes_not_those_its_reason_mentions():
+    from sweeps.evidence import hint_settings
+
+    y = ("targets are unscaled (|y| up to 62.9): gradients and the right output weights grow with y, so no single lr "
+         "suits every layer; set y_scaling='standard'")
+    assert hint_settings(y) == ["y_scaling"]
+    assert hint_settings("the loss blew up by step 40: lower the learning rate (lr=0.1; try 0.01)") == ["lr"]
+    assert hint_settings("lr=1e-06 is too small for these data; raise it, or use optimizer='adam'") == ["lr", "optimizer"]
+    assert "lr" in hint_settings("70% of the relu units are dead: lower lr, use a positive bias_init, or use leaky_relu")
