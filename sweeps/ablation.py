@@ -90,15 +90,35 @@ def ablation_path(lab: Lab) -> list[Step]:
     steps = [Step(current, None, "start")]
     while len(current) < len(lab.diffs):
         options = [ordered(lab, (*current, s)) for s in lab.diffs if s not in current]
-        lab.train(options, lab.repeats)
         if len(options) == 1:
+            lab.train(options, lab.repeats)
             chosen, why = options[0], "last"
         else:
-            chosen, why = pick({c: lab.tally(c) for c in options})
+            chosen, why = pick({c: lab.tally(c) for c in contenders(lab, options)})
         added = next(s for s in chosen if s not in current)
         steps.append(Step(chosen, added, why))
         current = chosen
     return steps
+
+
+def contenders(lab: Lab, options: Sequence[Changes]) -> list[Changes]:
+    """The options that could still be the path's next step, each trained from all seeds.
+
+    Trained in stages, one more seed a stage from the screen's first: an option whose fits, even if
+    every seed still to train fitted, stay below the fits some option already has cannot reach the
+    best escape rate, so it is dropped untrained. The step :func:`pick` chooses among the rest is the
+    one it would choose with every option trained from all seeds.
+    """
+    r = lab.repeats
+    alive = list(options)
+    seeds = min(r, r - needed_fits(r) + 1) if len(alive) > 1 else r
+    while True:
+        lab.train(alive, seeds)
+        floor = max(lab.tally(c).fits for c in alive)
+        alive = [c for c in alive if lab.tally(c).fits + (r - lab.tally(c).n) >= floor]
+        if seeds >= r:
+            return alive
+        seeds += 1
 
 
 def screen(lab: Lab, change_sets: Sequence[Changes]) -> list[Changes]:

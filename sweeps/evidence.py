@@ -91,10 +91,13 @@ class Tally:
 # --- the wording of settings and changes --------------------------------------------------------
 
 
-def show(value: Any) -> str:
-    """A setting's value as the page prints it: 3 significant digits for floats, ``None`` as none."""
+def show(value: Any, setting: str | None = None) -> str:
+    """A setting's value as the page prints it: 3 significant digits for floats, ``None`` as the setting's
+    label for it (batch size: full) or none."""
     if value is None:
-        return "none"
+        from sweeps.frames import NONE_LABELS
+
+        return NONE_LABELS.get(setting, "none")
     if isinstance(value, float):
         return f"{value:.3g}"
     return str(value)
@@ -102,7 +105,7 @@ def show(value: Any) -> str:
 
 def change_text(setting: str, old: Any, new: Any) -> str:
     """``lr 1e-06 -> 0.0304``."""
-    return f"{setting} {show(old)} -> {show(new)}"
+    return f"{setting} {show(old, setting)} -> {show(new, setting)}"
 
 
 # --- hints against the evidence ------------------------------------------------------------------
@@ -113,7 +116,7 @@ HINT_SETTINGS: tuple[tuple[str, str], ...] = (
     (r"y_scaling=|scale the targets", "y_scaling"),
     (r"output_activation=", "output_activation"),
     (r"bias=True", "bias"),
-    (r"\blr\b|learning rate", "lr"),
+    (r"lower (the learning rate|lr)|raise (it|lr)|is too small for these data", "lr"),  # advice, not "no single lr suits"
     (r"optimizer=", "optimizer"),
     (r"init_scale", "init_scale"),
     (r"use leaky_relu", "activation"),
@@ -169,11 +172,11 @@ def check_hint(hint: str, needed: Mapping[str, str | bool | None], best: Tally, 
     verdicts = {s: False if s in against else needed.get(s) for s in settings}
     if any(verdicts.values()):
         s = next(s for s, v in verdicts.items() if v)
-        reason = verdicts[s] if isinstance(verdicts[s], str) else f"{s} {show(best_params.get(s))} is needed"
+        reason = verdicts[s] if isinstance(verdicts[s], str) else f"{s} {show(best_params.get(s), s)} is needed"
         return "supported", reason
     if all(v is False for v in verdicts.values()):
-        names = ", ".join(f"{s}={show(question.get(s))}" for s in settings if s not in against)
-        moved = "; ".join(f"it moves {s} the other way ({show(question.get(s))} -> {show(best_params.get(s))})"
+        names = ", ".join(f"{s}={show(question.get(s), s)}" for s in settings if s not in against)
+        moved = "; ".join(f"it moves {s} the other way ({show(question.get(s), s)} -> {show(best_params.get(s), s)})"
                           for s in against)
         return "refuted", "; ".join(p for p in (names and f"the best config escapes with the question's {names}",
                                                 moved) if p)

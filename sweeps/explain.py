@@ -204,13 +204,11 @@ def analyse(study: str, *, out: str | Path = "results", storage: str | None = No
 
 def lever_checks(lab: Lab, opt: optuna.Study):
     """The search's raw lever claims (from its unbiased trials where it has them) against swap tests of the best config."""
-    from sweeps.frames import lever_ranking, levers_frame, search_space as stored_space, trials_frame
+    from sweeps.frames import explored, lever_ranking, levers_frame, search_space as stored_space, trials_frame
 
-    trials = trials_frame(opt)
-    explored = unbiased_trials(opt)
-    if explored:
-        trials = trials[trials["number"].isin(explored)]
-    basis = (f"the {len(explored)} exploration trials, drawn at random" if explored else
+    every = trials_frame(opt)
+    trials = explored(every)
+    basis = (f"the {len(trials)} exploration trials, drawn at random" if every["explore"].any() else
              f"all {len(trials)} trials, as the sampler chose them")
     ranking = lever_ranking(levers_frame(opt, trials))
     ranking = ranking[ranking["spread"] > 0]
@@ -223,11 +221,6 @@ def lever_checks(lab: Lab, opt: optuna.Study):
     lab.train_params(list(variants.values()), lab.repeats)
     tallies = {k: lab.tally_params(p) for k, p in variants.items()}
     return check_levers(ranking, tallies, lab.tally(lab.diffs), lab.repeats), basis
-
-
-def unbiased_trials(opt: optuna.Study) -> list[int]:
-    """The numbers of the search's exploration trials (drawn at random, not chosen by the sampler's model)."""
-    return [t.number for t in opt.get_trials(deepcopy=False) if t.user_attrs.get("explore")]
 
 
 def label_value(param: str, label: str, dist, best_value):
@@ -285,7 +278,7 @@ def question_hints(lab: Lab, question: Tally, best: Tally, fix) -> list[dict]:
     for s in lab.diffs:
         back = lab.tally(tuple(c for c in lab.diffs if c != s))
         if not back.escapes(lab.repeats):
-            needed[s] = (f"the best config with {s}={show(lab.question[s])} put back: {back.modes_text()}")
+            needed[s] = (f"the best config with {s}={show(lab.question[s], s)} put back: {back.modes_text()}")
     in_fix = {s: lab.tally(tuple(c for c in fix.changes if c != s)) for s in fix.changes or ()}
     kinds: dict[str, dict] = {}
     for run in question.runs:

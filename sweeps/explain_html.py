@@ -22,7 +22,7 @@ def smallest_fix_html(doc: dict, badge: Callable[[str], str]) -> str:
              f'<p class="fix"><b>{_e(fix["sentence"])}</b></p>']
     if fix["evidence"]:
         rows = "".join(
-            f"<tr><td>{_e(e['setting'])}</td><td>{_e(show(e['from']))}</td><td><b>{_e(show(e['to']))}</b></td>"
+            f"<tr><td>{_e(e['setting'])}</td><td>{_e(show(e['from'], e['setting']))}</td><td><b>{_e(show(e['to'], e['setting']))}</b></td>"
             f"<td>{_e(e['without']['modes_text'])}</td><td>{_e(e['alone']['modes_text'])}</td></tr>"
             for e in fix["evidence"])
         parts.append("<table><tr><th>setting</th><th>question's</th><th>fix</th><th>the fix without it</th>"
@@ -43,7 +43,7 @@ def swaps_html(doc: dict, badge: Callable[[str], str]) -> str:
     rows = []
     for s in doc["swaps"]:
         escaped = s["fits"] >= need and s["seeds"] >= doc["repeats"]
-        rows.append(f"<tr><td>{_e(s['direction'])}</td><td>{_e(s['setting'])}</td><td>{_e(show(s['to']))}</td>"
+        rows.append(f"<tr><td>{_e(s['direction'])}</td><td>{_e(s['setting'])}</td><td>{_e(show(s['to'], s['setting']))}</td>"
                     f"<td>{badge(s['mode'])}</td><td>{_e(s['modes_text'])}</td>"
                     f"<td>{'escapes' if escaped else 'fails'}</td></tr>")
     return ("<p><b>Swap tests</b>: one setting at a time, from the question's config toward the best config's "
@@ -57,7 +57,7 @@ def decides_html(doc: dict) -> str:
     need, r = needed_fits(doc["repeats"]), doc["repeats"]
     needed = [s for s in doc["swaps"] if s["direction"] == "best with question's" and s["fits"] < need]
     items = [f"<li><b>{_e(s['setting'])}</b> decides it: the best config with {_e(s['setting'])}="
-             f"{_e(show(s['to']))} (the question's) put back fits {s['fits']} of {s['seeds']} ({_e(s['modes_text'])})"
+             f"{_e(show(s['to'], s['setting']))} (the question's) put back fits {s['fits']} of {s['seeds']} ({_e(s['modes_text'])})"
              "</li>" for s in needed]
     items += [f"<li>{_e(row['sentence'])}</li>" for row in doc["levers"] if row["verdict"] == "backed"]
     wrong = [f"<li>{_e(row['sentence'])}</li>" for row in doc["levers"] if row["verdict"] == "contradicted"]

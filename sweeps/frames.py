@@ -73,6 +73,7 @@ def trials_frame(opt: optuna.Study):
                 "stopped": a.get("stopped"), "seconds": a.get("seconds"), "backend": a.get("backend"),
                 "error": a.get("error")}
         row |= {f"metrics_{k}": v for k, v in (a.get("metrics") or {}).items()}
+        row["explore"] = bool(a.get("explore"))  # drawn at random (sweeps.runner.EXPLORE_TRIALS)
         rows.append(row)
     out = pd.DataFrame(rows)
     # The distance to the true function: without one, a column of blanks says nothing
@@ -87,6 +88,11 @@ def target_known(opt: optuna.Study) -> bool:
 def features(opt: optuna.Study) -> int:
     """d, the number of input features of the study."""
     return int(opt.user_attrs.get("study", {}).get("features", 1))
+
+
+def explored(trials):
+    """The exploration trials of a :func:`trials_frame` (unbiased: no model chose them), or all when it has none."""
+    return trials[trials["explore"]] if len(trials) and trials["explore"].any() else trials
 
 
 def complete(trials):
@@ -441,7 +447,7 @@ def headline(opt: optuna.Study, trials=None, levers=None) -> dict[str, Any]:
     """
     trials = trials_frame(opt) if trials is None else trials
     done = complete(trials)
-    levers = levers_frame(opt, trials) if levers is None else levers
+    levers = levers_frame(opt, explored(trials)) if levers is None else levers
     about = opt.user_attrs.get("study", {})
     base = opt.user_attrs.get("baseline", {})
     var_y = opt.user_attrs.get("var_y_val")
@@ -458,7 +464,7 @@ def headline(opt: optuna.Study, trials=None, levers=None) -> dict[str, Any]:
            "noise_estimated": noise_sd is None, "features": features(opt), "target_known": target_known(opt),
            "baseline_value": base.get("value"), "baseline_mode": base.get("mode"), "baseline_hints": base.get("hints", []),
            "baseline_config": base.get("config"), "best_value": None, "best_number": None, "best_mode": None,
-           "best_config": None, "levers": []}
+           "best_config": None, "levers": [], "levers_on": int(trials["explore"].sum()) if len(trials) else 0}
     if len(done):
         best = best_trial(opt)
         out |= {"best_value": float(best.value), "best_number": best.number, "best_mode": best.user_attrs.get("mode"),
@@ -511,7 +517,7 @@ def build(opt: optuna.Study, definition=None) -> Frames:
     trials = trials_frame(opt)
     if not len(complete(trials)):
         raise ValueError(f"sweep {opt.study_name!r} has no completed trial yet; run: python -m sweeps run {opt.study_name}")
-    levers = levers_frame(opt, trials)
+    levers = levers_frame(opt, explored(trials))
     space = search_space(opt)
     settings = settings_frame(trials, space)
     known = definition is not None

@@ -84,8 +84,14 @@ def _modes_by_setting(f: tidy.Frames, plots):
     return plots.mode_map(f.levers), (
         "How each setting's trials ended. Bars stack the failure modes, escaped (fit, green) first; numbers give "
         "the trials with that setting and the share that escaped. Numbers are put in bins (log-scale decades "
-        "where the sweep searched them on a log scale). The sampler tries promising settings more often, so a "
-        "rarely-tried value has a rougher share.")
+        "where the sweep searched them on a log scale). " + _basis(f.trials))
+
+
+def _basis(trials) -> str:
+    n = int(trials["explore"].sum()) if "explore" in trials else 0
+    return (f"Computed on the {n} exploration trials, drawn at random before the sampler's model chose any: unbiased "
+            "shares, if rough ones." if n else "Computed on every trial, as the sampler chose them: it tries promising "
+            "settings more often, so a share is biased and a rarely-tried value's share rough.")
 
 
 def _escape_lr_init_scale(f: tidy.Frames, plots):
@@ -96,7 +102,8 @@ def _escape_lr_init_scale(f: tidy.Frames, plots):
     return plots.escape_heatmaps(f.settings, "lr", "init_scale", col, xlabel=labels["lr"],
                                  ylabel=labels["init_scale"]), (
         "Share of trials that escaped the linear fit, by learning rate and initial weight scale"
-        + (", one panel per input scaling." if col else ".") + " Each cell: the share, and its trials; grey: none.")
+        + (", one panel per input scaling." if col else ".") + " Each cell: the share, and its trials; grey: none. "
+        "Every trial counts, as the sampler chose them (so the shares lean to what it found promising).")
 
 
 def _escape_width_depth(f: tidy.Frames, plots):
@@ -104,7 +111,7 @@ def _escape_width_depth(f: tidy.Frames, plots):
         return None
     labels = _labels(f.space)
     return (plots.escape_heatmaps(f.settings, "width", "depth", None, xlabel=labels["width"], ylabel=labels["depth"]),
-            "Share of trials that escaped, by network width and depth.")
+            "Share of trials that escaped, by network width and depth; every trial counts, as the sampler chose them.")
 
 
 def _importance(f: tidy.Frames, plots):
@@ -281,7 +288,8 @@ def headline_html(h: dict[str, Any], decides: str | None = None) -> str:
                          f'<div class="small">{s}</div></div>' for t, b, s in cards)
     levers = "".join(f"<li>{html.escape(l['sentence'])}</li>" for l in h["levers"][:4])
     if levers:
-        levers_html = (f'<p><b>What decides it</b> (share of trials that escaped, best against worst value, among '
+        on = f"the {h['levers_on']} exploration trials, drawn at random," if h.get("levers_on") else "every trial"
+        levers_html = (f'<p><b>What decides it</b> (share of {on} that escaped, best against worst value, among '
                        f'values with at least {tidy.MIN_LEVER_TRIALS} trials):</p><ul class="levers">{levers}</ul>')
     elif not h["escaped"]:
         levers_html = ('<p class="note">No trial escaped the linear fit, so no setting can be credited with it; '

@@ -8,13 +8,14 @@ the batch size, which do not matter. The analysis must name exactly x and y scal
 
 import json
 import shutil
+import zlib
 
 import numpy as np
 import optuna
 import pytest
 
 import sweeps
-from sweeps.ablation import pick
+from sweeps.ablation import ablation_path, pick
 from sweeps.evidence import Tally, check_hint, check_levers
 from sweeps.explain import REPEATS, analyse, explain_name, frames, variant_key, variant_seeds
 from sweeps.loader import load
@@ -190,6 +191,62 @@ def test_a_plateau_is_decided_by_the_loss_drop_not_the_order():
     assert pick(clear) == (("d",), "value")
 
 
+class OracleLab:
+    """A lab whose runs are a fixed function of (change set, repeat); ``full`` trains every variant from all seeds."""
+
+    def __init__(self, full):
+        self.diffs, self.repeats, self.full, self.runs = ("a", "b", "c", "d", "e", "f"), 5, full, {}
+
+    def run(self, changes, i):
+        rng = np.random.default_rng([zlib.crc32(repr((changes, i)).encode())])
+        good = 0.15 * (("a" in changes) + ("b" in changes) + ("c" in changes)) + 0.05 * len(changes)
+        fit = rng.random() < good
+        return {"mode": "fit" if fit else "linear", "value": float(rng.uniform(0.0, 0.1) if fit else rng.uniform(0.4, 0.5)),
+                "loss_drop": float(rng.random()), "hints": []}
+
+    def train(self, change_sets, seeds):
+        for c in change_sets:
+            have = self.runs.setdefault(c, {})
+            for i in range(self.repeats if self.full else seeds):
+                have.setdefault(i, self.run(c, i))
+
+    def tally(self, changes):
+        return Tally(tuple(self.runs.get(changes, {})[i] for i in sorted(self.runs.get(changes, {}))))
+
+
+def test_the_staged_path_is_the_path_of_every_option_trained_from_all_seeds_for_fewer_trainings():
+    staged, full = OracleLab(full=False), OracleLab(full=True)
+    path = ablation_path(staged)
+    current, reference = (), []  # the path as picked among every option, each trained from all seeds
+    while len(current) < 6:
+        options = [tuple(d for d in full.diffs if d in {*current, s}) for s in full.diffs if s not in current]
+        full.train(options, 5)
+        current = options[0] if len(options) == 1 else pick({c: full.tally(c) for c in options})[0]
+        reference.append(current)
+    assert [s.changes for s in path[1:]] == reference
+    assert [s.decided_by for s in path[1:]] == [s.decided_by for s in ablation_path(OracleLab(full=True))[1:]]
+    assert {s.decided_by for s in path} >= {"value"}
+    for step in path:
+        assert staged.tally(step.changes).n == 5  # every step shown rests on all its seeds
+    trained = sum(map(len, staged.runs.values()))
+    assert trained < sum(map(len, full.runs.values()))
+
+
+def test_the_failure_mode_map_and_the_shares_count_only_the_exploration_trials_and_say_so(swept, tmp_path):
+    from sweeps import frames as tidy
+    from sweeps.page import _modes_by_setting
+
+    opt = sweeps.run(swept[0], trials=4, jobs=1, out=tmp_path, progress=False, report=False)
+    explore = [t.number for t in opt.trials if t.user_attrs.get("explore")]
+    assert explore == [1, 2, 3]  # trial 0 is the study's start (its best config), which no random draw chose
+    f = tidy.build(opt)
+    for param, rows in f.levers.groupby("param"):
+        assert rows["trials"].sum() == 3, param
+    assert f.headline["levers_on"] == 3
+    caption = _modes_by_setting(f, type("Plots", (), {"mode_map": staticmethod(lambda levers: None)}))[1]
+    assert "Computed on the 3 exploration trials, drawn at random" in caption
+
+
 def test_a_hint_whose_change_a_swap_test_refutes_is_marked_refuted():
     best = runs("fit", "fit", "fit")
     hint = "1 hidden unit(s) can make at most 1 bend(s): widen the hidden layer"
@@ -269,3 +326,21 @@ def test_run_explains_after_the_search_and_before_the_report(tmp_path, cli):
         in done.stdout
     assert done.stdout.index("explain: ") < done.stdout.index("report: ")
     assert "The smallest fix" in (tmp_path / "results" / "xy" / "report.html").read_text()
+
+
+def test_a_full_batch_reads_full_not_none():
+    from sweeps.evidence import change_text
+
+    assert change_text("batch_size", 1, None) == "batch_size 1 -> full"
+    assert change_text("init", None, "he") == "init none -> he"
+
+
+def test_a_hint_names_the_settings_its_advice_changes_not_those_its_reason_mentions():
+    from sweeps.evidence import hint_settings
+
+    y = ("targets are unscaled (|y| up to 62.9): gradients and the right output weights grow with y, so no single lr "
+         "suits every layer; set y_scaling='standard'")
+    assert hint_settings(y) == ["y_scaling"]
+    assert hint_settings("the loss blew up by step 40: lower the learning rate (lr=0.1; try 0.01)") == ["lr"]
+    assert hint_settings("lr=1e-06 is too small for these data; raise it, or use optimizer='adam'") == ["lr", "optimizer"]
+    assert "lr" in hint_settings("70% of the relu units are dead: lower lr, use a positive bias_init, or use leaky_relu")

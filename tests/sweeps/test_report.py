@@ -63,13 +63,13 @@ def test_the_sweep_has_a_mix_of_modes(sweep):
 
 def test_levers_count_every_completed_trial_once_per_parameter(sweep):
     _, _, opt, frames, _ = sweep
-    done = tidy.complete(frames.trials)
+    done = tidy.complete(tidy.explored(frames.trials))  # the exploration trials, drawn at random
     for param, rows in frames.levers.groupby("param"):
         assert rows["trials"].sum() == len(done), param
         assert rows["escaped"].sum() == done["escaped"].sum(), param
         assert (rows[list(MODES)].sum(axis=1) == rows["trials"]).all(), param
     # batch_size None is "full", and the counts match the params as Optuna stored them
-    stored = [t.params["batch_size"] for t in opt.trials if t.state.name == "COMPLETE"]
+    stored = [t.params["batch_size"] for t in opt.trials if t.state.name == "COMPLETE" and t.user_attrs.get("explore")]
     rows = frames.levers[frames.levers["param"] == "batch_size"].set_index("value")["trials"]
     assert rows.to_dict() == {"full": stored.count(None), "8": stored.count(8)}
 
@@ -90,10 +90,12 @@ def test_headline_numbers_are_what_the_frames_say(sweep):
 
 
 def test_lever_sentences_quote_the_levers_frame(sweep):
-    frames = sweep[3]
-    assert frames.headline["levers"], "a 16-trial sweep has values with 5 trials to compare"
-    for lever in frames.headline["levers"]:
-        rows = frames.levers[(frames.levers["param"] == lever["param"]) & (frames.levers["trials"] >= 5)]
+    opt, trials = sweep[2], sweep[3].trials
+    levers = tidy.levers_frame(opt, trials)  # every trial: none of this sweep's 15 exploration trials escaped
+    h = tidy.headline(opt, trials, levers)
+    assert h["levers"], "a 16-trial sweep has values with 5 trials to compare"
+    for lever in h["levers"]:
+        rows = levers[(levers["param"] == lever["param"]) & (levers["trials"] >= 5)]
         quoted = re.findall(r"(\d+)% escape \(n=(\d+)\)|: (\d+)% \(n=(\d+)\)", lever["sentence"])
         for match in quoted:
             pct, n = [int(v) for v in match if v]
