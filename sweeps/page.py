@@ -84,11 +84,11 @@ def _modes_by_setting(f: tidy.Frames, plots):
     return plots.mode_map(f.levers), (
         "How each setting's trials ended. Bars stack the failure modes, escaped (fit, green) first; numbers give "
         "the trials with that setting and the share that escaped. Numbers are put in bins (log-scale decades "
-        "where the sweep searched them on a log scale). " + _basis(f.trials))
+        "where the sweep searched them on a log scale). " + _basis(f.headline["levers_on"]))
 
 
-def _basis(trials) -> str:
-    n = int(trials["explore"].sum()) if "explore" in trials else 0
+def _basis(n: int) -> str:
+    """What the shares were computed on: the ``n`` exploration trials, or every trial when there are none."""
     return (f"Computed on the {n} exploration trials, drawn at random before the sampler's model chose any: unbiased "
             "shares, if rough ones." if n else "Computed on every trial, as the sampler chose them: it tries promising "
             "settings more often, so a share is biased and a rarely-tried value's share rough.")

@@ -36,6 +36,11 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "sweeps", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
+def run_patched(script: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run ``script`` (Python source that patches the OS's behaviour, then calls the CLI or fails) with ``args``."""
+    return subprocess.run([sys.executable, "-c", script, *args], cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
 def bad_input_error(args: list[str], capsys) -> str:
     """Run the CLI in this process on bad input: its one line of stderr, after checking exit code 2 and no traceback."""
     from sweeps.cli import main

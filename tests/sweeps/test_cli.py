@@ -6,7 +6,7 @@ import pytest
 
 import mlpcore
 import sweeps
-from conftest import bad_input_error
+from conftest import bad_input_error, run_patched
 from sweeps.cli import main
 
 
@@ -115,18 +115,11 @@ sys.exit(main(sys.argv[2:]))
 """
 
 
-def _run_patched(script, *args, cwd):
-    import subprocess
-    import sys
-
-    return subprocess.run([sys.executable, "-c", script, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
-
-
 def test_report_into_a_read_only_folder_is_one_line_exit_77_and_the_old_report_stays(tmp_path, cli, tiny_study):
     assert cli("run", tiny_study, "--jobs", "1", cwd=tmp_path).returncode == 0
     page = tmp_path / "results" / "tiny" / "report.html"
     before = page.read_bytes()
-    r = _run_patched(READ_ONLY, str(page.parent), "report", tiny_study, cwd=tmp_path)
+    r = run_patched(READ_ONLY, str(page.parent), "report", tiny_study, cwd=tmp_path)
     assert r.returncode == 77, r.stderr
     assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
     assert r.stderr.startswith("error: '") and "results/tiny/" in r.stderr and "failed: Read-only file system" in r.stderr
@@ -136,7 +129,7 @@ def test_report_into_a_read_only_folder_is_one_line_exit_77_and_the_old_report_s
 def test_a_full_disk_mid_run_is_one_line_exit_74_and_a_rerun_loses_nothing(tmp_path, tiny_study):
     from optuna.trial import TrialState
 
-    r = _run_patched(FULL_DISK, "28", "run", tiny_study, "--jobs", "1", "--no-report", cwd=tmp_path)
+    r = run_patched(FULL_DISK, "28", "run", tiny_study, "--jobs", "1", "--no-report", cwd=tmp_path)
     assert r.returncode == 74, r.stderr
     assert r.stderr.count("\n") == 1 and "journal.log' failed: No space left on device" in r.stderr
     assert "run the same command again to resume" in r.stderr

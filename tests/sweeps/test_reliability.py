@@ -17,6 +17,7 @@ from sweeps.pool import WorkerPool
 from sweeps.runner import counts_as_done
 
 import pgcluster
+from conftest import run_patched
 
 KILLABLE = "trials=8, steps=150,"
 
@@ -365,8 +366,7 @@ def test_a_report_writer_killed_at_any_moment_leaves_the_old_files_or_the_new_on
     out_dir = tmp_path / "results" / "tiny"
 
     def report(kill_at: int) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-c", KILLED_AT_FSYNC, str(kill_at), "report", tiny_study],
-                              cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        return run_patched(KILLED_AT_FSYNC, str(kill_at), "report", tiny_study, cwd=tmp_path)
 
     whole = report(0)
     assert whole.returncode == 0, whole.stderr
