@@ -1,7 +1,7 @@
-"""From the question's config to the best one: the greedy ablation path and the smallest fix.
+"""From the question's config to the target one: the greedy ablation path and the smallest fix.
 
 Both work on *change sets*: tuples of settings (in the order of the differences) whose value
-is taken from the best config, the others keeping the question's. A ``lab`` trains them:
+is taken from the target config (``sweeps.explain.aim``), the others keeping the question's. A ``lab`` trains them:
 ``lab.train(change_sets, seeds)`` makes sure each has at least ``seeds`` runs, and
 ``lab.tally(changes)`` returns its :class:`~sweeps.evidence.Tally`. Every decision here
 depends only on those tallies, so the same runs give the same path and fix, whatever the
@@ -56,7 +56,7 @@ class Fix:
     """The smallest fix: a change set, how it was found, and the other sets of its size that escape too."""
 
     changes: Changes | None
-    """None when even the best config does not escape."""
+    """None when even the target config does not escape."""
     method: str
     alternatives: tuple[Changes, ...] = field(default=())
 
@@ -84,7 +84,7 @@ def pick(candidates: dict[Changes, Tally]) -> tuple[Changes, str]:
 
 
 def ablation_path(lab: Lab) -> list[Step]:
-    """The greedy path from the question's config (no change) to the best config (every change)."""
+    """The greedy path from the question's config (no change) to the target config (every change)."""
     current: Changes = ()
     lab.train([current], lab.repeats)
     steps = [Step(current, None, "start")]
@@ -160,7 +160,7 @@ def smallest_fix(lab: Lab, path: list[Step]) -> Fix:
     if lab.tally(()).escapes(r):
         return Fix((), "the question's config already escapes")
     if not lab.tally(everything).escapes(r):
-        return Fix(None, "the best config itself does not escape")
+        return Fix(None, "the target config itself does not escape")
     for size in range(1, min(EXHAUSTIVE_SIZE, len(everything)) + 1):
         found = screen(lab, [c for c in combinations(everything, size)])
         if found:

@@ -8,7 +8,7 @@ import numpy as np
 
 
 def path_figure(path_runs, ax=None) -> Any:
-    """Draw the ablation path: one column per step, the question's config on the left, the best config on
+    """Draw the ablation path: one column per step, the question's config on the left, the target config on
     the right; a dot per seed (value, log scale), coloured by its mode; the median joined step to step.
 
     Parameters
@@ -41,7 +41,7 @@ def path_figure(path_runs, ax=None) -> Any:
     ax.set_yscale("log")
     ax.set_xticks(steps)
     ax.set_xticklabels(labels, rotation=30, ha="right", fontsize=8)
-    ax.set_xlabel("question's config → one change at a time (greedy) → best config")
+    ax.set_xlabel("question's config → one change at a time (greedy) → target config")
     ax.set_ylabel("validation MSE / var(y)")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8, loc="best")

@@ -20,6 +20,10 @@ from mlpcore import MODES
 
 ESCAPE_MODE = "fit"
 
+FORWARD, BACKWARD = "question + target's", "target with question's"
+"""The two directions of a swap test: one setting of the target put into the question's config, and one of
+the question's put back into the target."""
+
 ESCAPE_RATE = 0.8
 """A variant escapes when at least this share of its seeds reach ``fit``: 4 of 5, 3 of 3."""
 
@@ -131,12 +135,12 @@ HINT_DIRECTIONS: tuple[tuple[str, str, int], ...] = (
     (r"lower init_scale", "init_scale", -1),
     (r"widen", "width", +1),
 )
-"""(pattern, setting, sign): the way a hint tells a number to move. A best config that moves it
+"""(pattern, setting, sign): the way a hint tells a number to move. A target config that moves it
 the other way does not bear the hint out, even where the setting matters."""
 
 
 def against_hint(hint: str, setting: str, question: Any, best: Any) -> bool:
-    """Whether the best config moves ``setting`` against the direction ``hint`` asks for."""
+    """Whether the target config moves ``setting`` against the direction ``hint`` asks for."""
     for pattern, s, sign in HINT_DIRECTIONS:
         if s == setting and re.search(pattern, hint) and isinstance(question, (int, float)) \
                 and isinstance(best, (int, float)) and (best - question) * sign < 0:
@@ -158,16 +162,16 @@ def check_hint(hint: str, needed: Mapping[str, str | bool | None], best: Tally, 
                question: Mapping[str, Any], repeats: int) -> tuple[str, str]:
     """(verdict, evidence) for one hint: ``supported``, ``refuted`` or ``untested``.
 
-    ``needed[s]`` says whether setting ``s`` is needed: the evidence in words (the best config
+    ``needed[s]`` says whether setting ``s`` is needed: the evidence in words (the target config
     fails with it put back, or it is a change of the smallest fix), False where it is not (the
-    best config escapes with the question's value), None where it was not tested. A hint is
+    target config escapes with the question's value), None where it was not tested. A hint is
     supported when a setting it names is needed, moved the way it says; refuted when none is.
     """
     settings = hint_settings(hint)
     if not settings:
         return "untested", "it names no searched setting"
     if not best.escapes(repeats):
-        return "untested", f"the best config itself does not escape ({best.fit_text()})"
+        return "untested", f"the target config itself does not escape ({best.fit_text()})"
     against = [s for s in settings if against_hint(hint, s, question.get(s), best_params.get(s))]
     verdicts = {s: False if s in against else needed.get(s) for s in settings}
     if any(verdicts.values()):
@@ -178,7 +182,7 @@ def check_hint(hint: str, needed: Mapping[str, str | bool | None], best: Tally, 
         names = ", ".join(f"{s}={show(question.get(s), s)}" for s in settings if s not in against)
         moved = "; ".join(f"it moves {s} the other way ({show(question.get(s), s)} -> {show(best_params.get(s), s)})"
                           for s in against)
-        return "refuted", "; ".join(p for p in (names and f"the best config escapes with the question's {names}",
+        return "refuted", "; ".join(p for p in (names and f"the target config escapes with the question's {names}",
                                                 moved) if p)
     return "untested", "no swap test covers " + ", ".join(s for s, v in verdicts.items() if v is None)
 
@@ -193,9 +197,9 @@ def check_levers(ranking, lever_tallies: Mapping[tuple[str, str], Tally], best: 
     ----------
     ranking : DataFrame, one row per setting: param, kind, best, best_rate, best_trials, worst,
         worst_rate, worst_trials (the report's raw per-setting escape shares, ``lever_ranking``).
-    lever_tallies : (param, value label) -> the tally of the best config with that one setting
+    lever_tallies : (param, value label) -> the tally of the target config with that one setting
         set to that value (the swap test of the claim).
-    best : the best config's own tally.
+    best : the target config's own tally.
 
     Returns
     -------
@@ -214,7 +218,7 @@ def check_levers(ranking, lever_tallies: Mapping[tuple[str, str], Tally], best: 
         if hi is None or lo is None or not best.escapes(repeats):
             verdict, evidence = "untested", "no swap test of this setting"
         else:
-            evidence = (f"the best config with {param}={r['best']}: {hi.fit_text()} ({hi.modes_text()}); "
+            evidence = (f"the target config with {param}={r['best']}: {hi.fit_text()} ({hi.modes_text()}); "
                         f"with {param}={r['worst']}: {lo.fit_text()} ({lo.modes_text()})")
             backed = hi.escapes(repeats) and not lo.escapes(repeats)
             verdict = "backed" if backed else "contradicted"

@@ -1,11 +1,12 @@
-"""The counterfactual analysis of a sweep: which of the best config's changes make the question's config escape.
+"""The counterfactual analysis of a sweep: which changes toward a config that fits make the question's config escape.
 
 ``explain("sqrt")`` retrains controlled variants of the question's config in the worker pool,
 each from ``repeats`` fresh seeds, and returns tidy frames (:class:`Explanation`):
 
+0. the target: the search trial that fits and is cheapest to train, checked on fresh seeds (:func:`aim`);
 1. the question's config itself: the spread of its modes and how often each hint fires;
-2. swap tests both ways: the question's config with one setting of the best config, and the
-   best config with one setting of the question's put back;
+2. swap tests both ways: the question's config with one setting of the target config, and the
+   target config with one setting of the question's put back;
 3. the greedy ablation path from one to the other (`sweeps.ablation`);
 4. the smallest fix: the fewest changes that escape, each necessary, together sufficient;
 5. the raw lever shares of the search and the hints of the question, checked against swap tests
@@ -33,9 +34,13 @@ from typing import Any, Mapping, NamedTuple, Sequence
 import numpy as np
 import optuna
 
+from mlpcore import MLPConfig
 from sweeps import space as search_space
 from sweeps.ablation import Changes, ablation_path, smallest_fix
 from sweeps.evidence import (
+    BACKWARD,
+    ESCAPE_MODE,
+    FORWARD,
     Tally,
     change_text,
     check_hint,
@@ -85,12 +90,12 @@ def differs(a: Any, b: Any) -> bool:
 class Lab:
     """Trains change sets (and any other variant) of the question's config, keeping every run in the store."""
 
-    def __init__(self, store: optuna.Study, study_ref: str, seed: int, question: dict, best: dict, repeats: int,
-                 jobs: int):
+    def __init__(self, store: optuna.Study, study_ref: str, seed: int, question: dict, repeats: int, jobs: int):
         self.store, self.study_ref, self.seed, self.repeats, self.jobs = store, study_ref, seed, repeats, jobs
-        self.question, self.best = question, best
-        idle = search_space.inert(question) & search_space.inert(best)  # e.g. momentum when neither uses it
-        self.diffs: Changes = tuple(k for k in question if differs(question[k], best[k]) and k not in idle)
+        self.question = question
+        self.target: dict = question
+        """The config the change sets take their values from (see :func:`aim`)."""
+        self.diffs: Changes = ()
         self.runs: dict[str, dict[int, dict]] = {}
         for t in store.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
             for run in t.user_attrs.get("runs", []):
@@ -98,8 +103,14 @@ class Lab:
         self.trained, self.seconds = 0, 0.0
         self._pool: WorkerPool | None = None
 
+    def aim(self, target: Mapping[str, Any]) -> None:
+        """Make ``target`` (a point of the space) the config that change sets take their values from."""
+        self.target = {k: target.get(k, v) for k, v in self.question.items()}
+        idle = search_space.inert(self.question) & search_space.inert(self.target)  # e.g. momentum when neither uses it
+        self.diffs = tuple(k for k in self.question if differs(self.question[k], self.target[k]) and k not in idle)
+
     def params(self, changes: Changes) -> dict:
-        return {k: (self.best[k] if k in changes else v) for k, v in self.question.items()}
+        return {k: (self.target[k] if k in changes else v) for k, v in self.question.items()}
 
     def tally(self, changes: Changes) -> Tally:
         return self.tally_params(self.params(changes))
@@ -173,19 +184,18 @@ def analyse(study: str, *, out: str | Path = "results", storage: str | None = No
     The document is also stored as the attr ``analysis`` of the study ``STUDY:explain``, next to
     the sweep. Parameters as :func:`explain`.
     """
-    from sweeps.loader import best_trial, load
+    from sweeps.loader import load
     from sweeps.userdata import resolve
 
     definition, ref = resolve(study, out)  # a study of data: from its snapshot, in the workers too
     if not (isinstance(repeats, int) and not isinstance(repeats, bool) and 1 <= repeats <= 1000):
         raise ValueError(f"repeats must be a whole number from 1 to 1000, got {repeats!r}")
     opt = load(study, out=out, storage=storage) if opt is None else opt
-    best = best_trial(opt)
     store = open_store(open_storage(storage, Path(out) / definition.name), definition.name)
     seed = opt.user_attrs.get("settings", {}).get("seed", 0)
     question = search_space.Space.of(definition).params_of(definition.baseline)
-    lab = Lab(store, ref, seed, question, {k: best.params.get(k, v) for k, v in question.items()}, repeats,
-              jobs or os.cpu_count() or 1)
+    lab = Lab(store, ref, seed, question, repeats, jobs or os.cpu_count() or 1)
+    target = aim(lab, opt, definition.data().x_train)
     r = repeats
     everything = lab.diffs
     forward = [(s,) for s in everything]
@@ -194,7 +204,7 @@ def analyse(study: str, *, out: str | Path = "results", storage: str | None = No
     path = ablation_path(lab)
     fix = smallest_fix(lab, path)
     levers, basis = lever_checks(lab, opt)
-    doc = document(definition.name, lab, best.number, path, fix, levers)
+    doc = document(definition.name, lab, target, path, fix, levers)
     doc["levers"] = [dict(row) | {"sentence": lever_sentence(row)} for _, row in levers.iterrows()]
     doc["levers_basis"] = basis
     store.set_user_attr("analysis", doc)
@@ -202,8 +212,73 @@ def analyse(study: str, *, out: str | Path = "results", storage: str | None = No
     return doc
 
 
+TARGET_TRIES = 3
+"""Fitting search trials tried as the analysis's target, cheapest to train first, before the lowest-value one."""
+
+
+def aim(lab: Lab, opt: optuna.Study, x_train: np.ndarray) -> dict:
+    """Aim ``lab`` at its target config, and say which and why.
+
+    The target is the search trial that fits and is cheapest to train (see :func:`multiply_adds`),
+    provided it escapes from ``lab.repeats`` fresh seeds; up to TARGET_TRIES such trials are tried,
+    then the lowest-value trial is taken. A fit is a fit: the cheapest one makes every variant of
+    the analysis cheap, and lies nearer a small net's question than the search's winner does.
+    """
+    from sweeps.loader import best_trial, complete_trials
+
+    def cost(t: optuna.trial.FrozenTrial) -> int:
+        return multiply_adds(MLPConfig.from_dict(t.user_attrs["config"]), x_train)
+
+    def hidden(t: optuna.trial.FrozenTrial) -> list[int]:
+        return list(t.user_attrs["config"]["hidden"])
+
+    lowest = best_trial(opt)
+    fitting = sorted((t for t in complete_trials(opt) if t.user_attrs.get("mode") == ESCAPE_MODE),
+                     key=lambda t: (cost(t), t.value, t.number))[:TARGET_TRIES]
+    candidates = {t.number: t for t in [*fitting, lowest]}
+    chosen, tried = lowest, []
+    for t in candidates.values():
+        lab.aim(t.params)
+        lab.train([lab.diffs], lab.repeats)
+        tally = lab.tally(lab.diffs)
+        tried.append({"trial": t.number, "hidden": hidden(t), "multiply_adds": cost(t), **tally.to_dict()})
+        if tally.escapes(lab.repeats):
+            chosen = t
+            break
+    lab.aim(chosen.params)
+    out = {"trial": chosen.number, "hidden": hidden(chosen), "multiply_adds": cost(chosen),
+           "lowest_value_trial": lowest.number, "lowest_value_hidden": hidden(lowest),
+           "lowest_value_multiply_adds": cost(lowest), "tried": tried}
+    return out | {"sentence": target_sentence(out)}
+
+
+def target_sentence(target: dict) -> str:
+    """What the analysis compares the question's config with, and why that one."""
+    tried = {t["trial"]: t for t in target["tried"]}
+    t = tried[target["trial"]]
+    layers = "-".join(map(str, t["hidden"]))
+    if target["trial"] == target["lowest_value_trial"]:
+        head = (f"The target config is the search's best trial, #{t['trial']} (hidden layers {layers}): "
+                f"from {t['seeds']} fresh seeds, {t['modes_text']}.")
+    else:
+        ratio = target["lowest_value_multiply_adds"] / max(t["multiply_adds"], 1)
+        head = (f"The target config is trial #{t['trial']} (hidden layers {layers}), the cheapest fitting trial of "
+                f"the search to train that fits {t['fits']} of {t['seeds']} fresh seeds; the best trial, "
+                f"#{target['lowest_value_trial']} (hidden layers {'-'.join(map(str, target['lowest_value_hidden']))}), "
+                f"costs {ratio:.3g}x its multiply-adds a training.")
+    failed = [f"#{n} ({u['modes_text']})" for n, u in tried.items() if n != target["trial"]]
+    return head + (f" Cheaper fitting trials that did not escape on fresh seeds: {', '.join(failed)}." if failed else "")
+
+
+def multiply_adds(config: MLPConfig, x_train: np.ndarray) -> int:
+    """A training's forward multiply-adds, steps x samples a step x weights: its cost on any machine."""
+    rows, inputs = len(x_train), 1 if x_train.ndim == 1 else x_train.shape[1]
+    sizes = (inputs, *config.hidden, 1)
+    return config.steps * min(config.batch_size or rows, rows) * sum(a * b for a, b in zip(sizes, sizes[1:]))
+
+
 def lever_checks(lab: Lab, opt: optuna.Study):
-    """The search's raw lever claims (from its unbiased trials where it has them) against swap tests of the best config."""
+    """The search's raw lever claims (from its unbiased trials where it has them) against swap tests of the target config."""
     from sweeps.frames import explored, lever_ranking, levers_frame, search_space as stored_space, trials_frame
 
     every = trials_frame(opt)
@@ -216,15 +291,15 @@ def lever_checks(lab: Lab, opt: optuna.Study):
     variants: dict[tuple[str, str], dict] = {}
     for _, row in ranking.iterrows():
         for label in (str(row["best"]), str(row["worst"])):
-            value = label_value(row["param"], label, space[row["param"]], lab.best[row["param"]])
-            variants[(row["param"], label)] = {**lab.best, row["param"]: value}
+            value = label_value(row["param"], label, space[row["param"]], lab.target[row["param"]])
+            variants[(row["param"], label)] = {**lab.target, row["param"]: value}
     lab.train_params(list(variants.values()), lab.repeats)
     tallies = {k: lab.tally_params(p) for k, p in variants.items()}
     return check_levers(ranking, tallies, lab.tally(lab.diffs), lab.repeats), basis
 
 
-def label_value(param: str, label: str, dist, best_value):
-    """The value a lever claim's label stands for: the choice itself, or for a bin, the best config's
+def label_value(param: str, label: str, dist, target_value):
+    """The value a lever claim's label stands for: the choice itself, or for a bin, the target config's
     value when it lies in the bin, else the bin's (geometric, on a log scale) centre."""
     from optuna.distributions import CategoricalDistribution, IntDistribution
 
@@ -236,25 +311,24 @@ def label_value(param: str, label: str, dist, best_value):
     integer = isinstance(dist, IntDistribution)
     i = bin_labels(edges, integer).index(label)
     lo, end = float(edges[i]), float(edges[i + 1])  # the bin is [lo, end)
-    if lo <= best_value < end:
-        return best_value
+    if lo <= target_value < end:
+        return target_value
     hi = end - 1 if integer else end
     centre = float(np.sqrt(lo * hi)) if dist.log else (lo + hi) / 2
     return int(round(centre)) if integer else centre
 
 
-def document(name: str, lab: Lab, best_number: int, path, fix, levers) -> dict:
+def document(name: str, lab: Lab, target: dict, path, fix, levers) -> dict:
     """The analysis as plain JSON (no timings: the same runs give the same bytes)."""
-    r, q, b = lab.repeats, lab.question, lab.best
+    r, q, b = lab.repeats, lab.question, lab.target
     question = lab.tally(())
-    best = lab.tally(lab.diffs)
-    hints = question_hints(lab, question, best, fix)
+    reached = lab.tally(lab.diffs)
+    hints = question_hints(lab, question, reached, fix)
     swaps = []
     for s in lab.diffs:
-        swaps.append({"direction": "question + best's", "setting": s, "from": q[s], "to": b[s],
-                      **lab.tally((s,)).to_dict()})
+        swaps.append({"direction": FORWARD, "setting": s, "from": q[s], "to": b[s], **lab.tally((s,)).to_dict()})
     for s in lab.diffs:
-        swaps.append({"direction": "best with question's", "setting": s, "from": b[s], "to": q[s],
+        swaps.append({"direction": BACKWARD, "setting": s, "from": b[s], "to": q[s],
                       **lab.tally(tuple(c for c in lab.diffs if c != s)).to_dict()})
     steps = []
     for i, step in enumerate(path):
@@ -263,22 +337,23 @@ def document(name: str, lab: Lab, best_number: int, path, fix, levers) -> dict:
                       "to": None if step.added is None else b[step.added], "changes": list(step.changes),
                       "decided_by": step.decided_by, **t.to_dict(),
                       "runs": [{"value": run["value"], "mode": run["mode"]} for run in t.runs]})
-    doc = {"study": name, "repeats": r, "question_params": q, "best_params": b, "best_trial": best_number,
-           "differences": [{"setting": s, "question": q[s], "best": b[s]} for s in lab.diffs],
-           "question": question.to_dict(), "best": best.to_dict(), "hints": hints, "swaps": swaps, "path": steps}
+    doc = {"study": name, "repeats": r, "question_params": q, "target_params": b,
+           "differences": [{"setting": s, "question": q[s], "target": b[s]} for s in lab.diffs],
+           "question": question.to_dict(), "target": target | reached.to_dict(), "hints": hints, "swaps": swaps,
+           "path": steps}
     doc["fix"] = fix_document(lab, fix)
     return doc
 
 
-def question_hints(lab: Lab, question: Tally, best: Tally, fix) -> list[dict]:
+def question_hints(lab: Lab, question: Tally, reached: Tally, fix) -> list[dict]:
     """Each hint the question's config gets, how many of its seeds get it, and its verdict against the swap tests
-    (a setting is needed when the best config fails with the question's value put back; where the smallest fix uses a
+    (a setting is needed when the target config fails with the question's value put back; where the smallest fix uses a
     setting whose hint that refutes, the evidence says so)."""
-    needed: dict[str, str | bool] = {s: False for s in lab.question}  # the best config escapes with the question's value
+    needed: dict[str, str | bool] = {s: False for s in lab.question}  # the target config escapes with the question's value
     for s in lab.diffs:
         back = lab.tally(tuple(c for c in lab.diffs if c != s))
         if not back.escapes(lab.repeats):
-            needed[s] = (f"the best config with {s}={show(lab.question[s], s)} put back: {back.modes_text()}")
+            needed[s] = (f"the target config with {s}={show(lab.question[s], s)} put back: {back.modes_text()}")
     in_fix = {s: lab.tally(tuple(c for c in fix.changes if c != s)) for s in fix.changes or ()}
     kinds: dict[str, dict] = {}
     for run in question.runs:
@@ -287,7 +362,7 @@ def question_hints(lab: Lab, question: Tally, best: Tally, fix) -> list[dict]:
             entry["seeds"] += 1
     out = []
     for entry in kinds.values():
-        verdict, evidence = check_hint(entry["hint"], needed, best, lab.best, lab.question, lab.repeats)
+        verdict, evidence = check_hint(entry["hint"], needed, reached, lab.target, lab.question, lab.repeats)
         used = [s for s in hint_settings(entry["hint"]) if s in in_fix and not needed[s]]
         if verdict == "refuted" and used:  # needed there only alongside the fix's other changes
             evidence += "; the smallest fix from the question's config does use " + ", ".join(
@@ -301,20 +376,20 @@ def fix_document(lab: Lab, fix) -> dict:
     """The smallest fix, its evidence (each change alone, and the fix without it) and its sentence."""
     r = lab.repeats
     if fix.changes is None:
-        best = lab.tally(lab.diffs)
+        reached = lab.tally(lab.diffs)
         return {"changes": None, "found_by": fix.method, "escape_rate": None, "fits": None, "seeds": r,
                 "evidence": [], "alternatives": [],
-                "sentence": f"No set of changes escapes reliably: even the best config fits {best.fits} of "
-                            f"{best.n} seeds ({best.modes_text()})."}
+                "sentence": f"No set of changes escapes reliably: even the target config fits {reached.fits} of "
+                            f"{reached.n} seeds ({reached.modes_text()})."}
     t = lab.tally(fix.changes)
     evidence = []
     for s in fix.changes:
         without = lab.tally(tuple(c for c in fix.changes if c != s))
         alone = lab.tally((s,))
-        evidence.append({"setting": s, "from": lab.question[s], "to": lab.best[s],
-                         "text": change_text(s, lab.question[s], lab.best[s]),
+        evidence.append({"setting": s, "from": lab.question[s], "to": lab.target[s],
+                         "text": change_text(s, lab.question[s], lab.target[s]),
                          "without": without.to_dict(), "alone": alone.to_dict()})
-    return {"changes": {s: lab.best[s] for s in fix.changes}, "found_by": fix.method, "escape_rate": t.escape_rate,
+    return {"changes": {s: lab.target[s] for s in fix.changes}, "found_by": fix.method, "escape_rate": t.escape_rate,
             "fits": t.fits, "seeds": t.n, "evidence": evidence, "alternatives": [list(a) for a in fix.alternatives],
             "sentence": fix_sentence(lab, fix.changes, t, evidence)}
 

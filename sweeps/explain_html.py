@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any, Callable
 
-from sweeps.evidence import needed_fits, show
+from sweeps.evidence import BACKWARD, needed_fits, show
 
 VERDICT_WORDS = {"supported": "borne out by a swap test", "refuted": "refuted by a swap test",
                  "untested": "not tested"}
@@ -18,7 +18,8 @@ def _e(text: Any) -> str:
 def smallest_fix_html(doc: dict, badge: Callable[[str], str]) -> str:
     """The page's top section: the sentence, the table of changes with the evidence for each."""
     fix, q = doc["fix"], doc["question"]
-    parts = [f"<p>The question's own config, trained from {q['seeds']} fresh seeds: <b>{_e(q['modes_text'])}</b>.</p>",
+    parts = [f"<p>The question's own config, trained from {q['seeds']} fresh seeds: <b>{_e(q['modes_text'])}</b>. "
+             f"{_e(doc['target']['sentence'])}</p>",
              f'<p class="fix"><b>{_e(fix["sentence"])}</b></p>']
     if fix["evidence"]:
         rows = "".join(
@@ -38,7 +39,7 @@ def smallest_fix_html(doc: dict, badge: Callable[[str], str]) -> str:
 
 
 def swaps_html(doc: dict, badge: Callable[[str], str]) -> str:
-    """The swap-test table: each setting swapped alone, into the question's config and out of the best one."""
+    """The swap-test table: each setting swapped alone, into the question's config and out of the target one."""
     need = needed_fits(doc["repeats"])
     rows = []
     for s in doc["swaps"]:
@@ -46,8 +47,8 @@ def swaps_html(doc: dict, badge: Callable[[str], str]) -> str:
         rows.append(f"<tr><td>{_e(s['direction'])}</td><td>{_e(s['setting'])}</td><td>{_e(show(s['to'], s['setting']))}</td>"
                     f"<td>{badge(s['mode'])}</td><td>{_e(s['modes_text'])}</td>"
                     f"<td>{'escapes' if escaped else 'fails'}</td></tr>")
-    return ("<p><b>Swap tests</b>: one setting at a time, from the question's config toward the best config's "
-            "value, and from the best config back to the question's value; each from "
+    return ("<p><b>Swap tests</b>: one setting at a time, from the question's config toward the target config's "
+            "value, and from the target config back to the question's value; each from "
             f"{doc['repeats']} fresh seeds.</p><table class=\"compact\"><tr><th>start from</th><th>setting</th>"
             f"<th>set to</th><th>mode</th><th>seeds</th><th></th></tr>{''.join(rows)}</table>")
 
@@ -55,8 +56,8 @@ def swaps_html(doc: dict, badge: Callable[[str], str]) -> str:
 def decides_html(doc: dict) -> str:
     """"What decides it": only sentences a swap test backs; raw shares a swap test contradicts, corrected."""
     need, r = needed_fits(doc["repeats"]), doc["repeats"]
-    needed = [s for s in doc["swaps"] if s["direction"] == "best with question's" and s["fits"] < need]
-    items = [f"<li><b>{_e(s['setting'])}</b> decides it: the best config with {_e(s['setting'])}="
+    needed = [s for s in doc["swaps"] if s["direction"] == BACKWARD and s["fits"] < need]
+    items = [f"<li><b>{_e(s['setting'])}</b> decides it: the target config with {_e(s['setting'])}="
              f"{_e(show(s['to'], s['setting']))} (the question's) put back fits {s['fits']} of {s['seeds']} ({_e(s['modes_text'])})"
              "</li>" for s in needed]
     items += [f"<li>{_e(row['sentence'])}</li>" for row in doc["levers"] if row["verdict"] == "backed"]

@@ -540,7 +540,7 @@ def explanation_figure(name: str, out_dir: Path, storage: str | None, pngs: dict
         ax = path_figure(explanation_frames(analysis).path_runs)
         png = png_bytes(ax.figure)
         pngs["ablation_path"] = (png, "The ablation path: from the question's config (left), the one change that "
-                                      "most improves the median value at each step, to the best config (right); a dot "
+                                      "most improves the median value at each step, to the target config (right); a dot "
                                       "per fresh seed, coloured by its mode, the line joins the medians.")
     return analysis
 

@@ -15,6 +15,7 @@ import optuna
 import pytest
 
 import sweeps
+from mlpcore import MLPConfig
 from sweeps.ablation import ablation_path, pick
 from sweeps.evidence import Tally, check_hint, check_levers
 from sweeps.explain import REPEATS, analyse, explain_name, frames, variant_key, variant_seeds
@@ -69,9 +70,10 @@ def test_it_finds_exactly_the_cause(analysed):
     assert doc["fix"]["changes"] == CAUSE
     assert doc["fix"]["fits"] >= 4 and doc["fix"]["seeds"] == REPEATS
     assert doc["fix"]["alternatives"] == []  # no other pair escapes
-    back = {s["setting"]: s for s in doc["swaps"] if s["direction"] == "best with question's"}
+    back = {s["setting"]: s for s in doc["swaps"] if s["direction"] == "target with question's"}
     assert {k for k, s in back.items() if s["fits"] < 4} == set(CAUSE)  # only putting back a scaling breaks the best
-    assert doc["question"]["fits"] == 0 and doc["best"]["fits"] >= 4
+    assert doc["question"]["fits"] == 0 and doc["target"]["fits"] >= 4
+    assert doc["target"]["trial"] == doc["target"]["lowest_value_trial"] == 0  # the sweep's one trial
     assert doc["fix"]["sentence"].startswith("Your config escapes with 2 changes: x_scaling none -> standard, "
                                              "y_scaling none -> standard (fit ")
 
@@ -171,14 +173,69 @@ def test_a_setting_that_changes_nothing_is_no_difference():
             return []
 
     q = {"optimizer": "sgd", "momentum": 0.9, "lr": 1e-6}
-    lab = Lab(Empty(), "sqrt", 0, q, {"optimizer": "adam", "momentum": 0.95, "lr": 0.01}, 1, 1)
+    lab = Lab(Empty(), "sqrt", 0, q, 1, 1)
+    lab.aim({"optimizer": "adam", "momentum": 0.95, "lr": 0.01})
     assert lab.diffs == ("optimizer", "lr")  # momentum acts under optimizer="momentum" only
-    lab = Lab(Empty(), "sqrt", 0, q, {"optimizer": "momentum", "momentum": 0.95, "lr": 0.01}, 1, 1)
+    lab.aim({"optimizer": "momentum", "momentum": 0.95, "lr": 0.01})
     assert lab.diffs == ("optimizer", "momentum", "lr")
 
 
 def runs(*modes, value=0.5, loss_drop=0.0):
     return Tally(tuple({"mode": m, "value": value, "loss_drop": loss_drop, "hints": []} for m in modes))
+
+
+def test_the_target_is_the_cheapest_fitting_trial_that_escapes_on_fresh_seeds():
+    from sweeps.explain import Lab, aim
+
+    config = MLPConfig(hidden=(4,), steps=100, batch_size=None)
+    x_train = np.zeros(50)
+
+    def trial(number, value, mode, hidden):
+        return optuna.trial.create_trial(
+            value=value, params={"lr": (0.1, 0.2, 0.3, 0.4)[number]},
+            distributions={"lr": optuna.distributions.FloatDistribution(1e-6, 1.0, log=True)},
+            user_attrs={"mode": mode, "config": config.replace(hidden=hidden).to_dict()})
+
+    trials = [trial(0, 0.001, "fit", (64, 64)), trial(1, 0.010, "fit", (2,)), trial(2, 0.005, "fit", (8,)),
+              trial(3, 0.400, "linear", (1,))]
+    for i, t in enumerate(trials):
+        t.number = i
+
+    class Search:
+        def get_trials(self, deepcopy=True, states=None):
+            return trials
+
+    class Fake(Lab):
+        """Trains nothing: a target's fresh seeds fit as the table says."""
+
+        fresh = {0.1: 5, 0.2: 1, 0.3: 5, 0.4: 5}
+        trained: list
+
+        def train(self, change_sets, seeds):
+            self.trained.append(self.target["lr"])
+
+        def tally(self, changes):
+            fits = self.fresh[self.target["lr"]]
+            return Tally(tuple({"mode": "fit" if i < fits else "linear", "value": 0.1} for i in range(self.repeats)))
+
+    lab = Fake(Search(), "sqrt", 0, {"lr": 1e-6}, REPEATS, 1)
+    lab.trained = []
+    target = aim(lab, Search(), x_train)
+    # Cheapest first: #3 does not fit in the search, #1 (2 units) does but not on fresh seeds, #2 (8 units) does.
+    assert target["trial"] == 2 and lab.target == {"lr": 0.3} and lab.trained == [0.2, 0.3]
+    assert [t["trial"] for t in target["tried"]] == [1, 2] and target["lowest_value_trial"] == 0
+    assert target["multiply_adds"] == 100 * 50 * (8 + 8) and target["lowest_value_multiply_adds"] == 100 * 50 * (64 + 64 * 64 + 64)
+    assert target["sentence"] == (
+        "The target config is trial #2 (hidden layers 8), the cheapest fitting trial of the search to train that fits "
+        "5 of 5 fresh seeds; the best trial, #0 (hidden layers 64-64), costs 264x its multiply-adds a training. "
+        "Cheaper fitting trials that did not escape on fresh seeds: #1 (linear 4 of 5, fit 1 of 5).")
+
+    Fake.fresh = {0.1: 3, 0.2: 0, 0.3: 2, 0.4: 5}  # nothing escapes: the lowest-value trial, tried last
+    lab.trained = []
+    target = aim(lab, Search(), x_train)
+    assert target["trial"] == 0 and lab.target == {"lr": 0.1} and lab.trained == [0.2, 0.3, 0.1]
+    assert target["sentence"].startswith("The target config is the search's best trial, #0 (hidden layers 64-64): "
+                                         "from 5 fresh seeds, fit 3 of 5, linear 2 of 5. Cheaper fitting trials")
 
 
 def test_a_plateau_is_decided_by_the_loss_drop_not_the_order():
@@ -265,13 +322,13 @@ def test_no_lever_sentence_on_the_page_contradicts_a_swap_test(analysed):
     _, _, doc = analysed
     doc = doc | {"levers": [
         {"param": "init", "claim": "init=glorot: 81% escape (n=74); he: 0% (n=11)", "verdict": "contradicted",
-         "evidence": "the best config with init=he: fit 5 of 5 seeds", "shown": False,
+         "evidence": "the target config with init=he: fit 5 of 5 seeds", "shown": False,
          "sentence": "Not a lever: the raw share says init=glorot: 81% escape (n=74); he: 0% (n=11), but ..."}]}
     page = decides_html(doc)
     backed, _, corrected = page.partition("Raw shares the swap tests contradict")
     assert "init=glorot: 81% escape" not in backed and "Not a lever" in corrected
     # every "decides it" sentence names a setting whose put-back swap failed
-    failed = {s["setting"] for s in doc["swaps"] if s["direction"] == "best with question's" and s["fits"] < 4}
+    failed = {s["setting"] for s in doc["swaps"] if s["direction"] == "target with question's" and s["fits"] < 4}
     import re
     assert set(re.findall(r"<b>(\w+)</b> decides it", backed)) == failed == set(CAUSE)
 
