@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from pathlib import Path
 
 import optuna
 
@@ -39,13 +40,14 @@ def main() -> None:
         t2 = time.perf_counter()
         analyse(name, out=out, jobs=args.jobs)
         t3 = time.perf_counter()
-        cost = optuna.load_study(study_name=explain_name(name), storage=open_storage(None, f"{out}/{name}")).user_attrs
+        store = optuna.load_study(study_name=explain_name(name), storage=open_storage(None, Path(out) / name))
         search_trainings = len(opt.trials) * opt.user_attrs["settings"]["repeats"]
-        stored = sum(len(t.user_attrs["runs"]) for t in optuna.load_study(
-            study_name=explain_name(name), storage=open_storage(None, f"{out}/{name}")).trials)
+        stored = sum(len(t.user_attrs["runs"]) for t in store.trials)
+        cost = store.user_attrs
         print(f"| {name} | {t1 - t0:.1f} s | {search_trainings} | {t2 - t1:.1f} s | {stored} | {t3 - t2:.1f} s "
               f"({cost['cost']['trainings']} trained) | {doc['fix']['changes']} ({doc['fix']['fits']} of "
-              f"{doc['fix']['seeds']}) |")
+              f"{doc['fix']['seeds']}); target trial {doc['target']['trial']} of hidden layers {doc['target']['hidden']} |",
+              flush=True)
 
 
 if __name__ == "__main__":
