@@ -348,7 +348,8 @@ def document(name: str, lab: Lab, target: dict, path, fix, levers) -> dict:
 def question_hints(lab: Lab, question: Tally, reached: Tally, fix) -> list[dict]:
     """Each hint the question's config gets, how many of its seeds get it, and its verdict against the swap tests
     (a setting is needed when the target config fails with the question's value put back; where the smallest fix uses a
-    setting whose hint that refutes, the evidence says so)."""
+    setting whose hint that refutes, the evidence says so; a hint the target needs but the smallest fix does not follow
+    is ``unneeded``: the question's config escapes without it)."""
     needed: dict[str, str | bool] = {s: False for s in lab.question}  # the target config escapes with the question's value
     for s in lab.diffs:
         back = lab.tally(tuple(c for c in lab.diffs if c != s))
@@ -367,6 +368,12 @@ def question_hints(lab: Lab, question: Tally, reached: Tally, fix) -> list[dict]
         if verdict == "refuted" and used:  # needed there only alongside the fix's other changes
             evidence += "; the smallest fix from the question's config does use " + ", ".join(
                 f"{s} (without it: {in_fix[s].modes_text()})" for s in used) + ", alongside its other changes"
+        kept = [s for s in hint_settings(entry["hint"]) if needed.get(s)]
+        if verdict == "supported" and fix.changes is not None and not set(kept) & set(fix.changes):
+            # the target needs the setting, but the question's config escapes keeping its own value
+            verdict = "unneeded"
+            evidence += ("; but the smallest fix keeps the question's " + ", ".join(
+                f"{s}={show(lab.question[s], s)}" for s in kept) + f" and escapes ({lab.tally(fix.changes).fit_text()})")
         out.append({**entry, "of": question.n, "settings": hint_settings(entry["hint"]), "verdict": verdict,
                     "evidence": evidence})
     return out

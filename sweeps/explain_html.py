@@ -8,7 +8,7 @@ from typing import Any, Callable
 from sweeps.evidence import BACKWARD, needed_fits, show
 
 VERDICT_WORDS = {"supported": "borne out by a swap test", "refuted": "refuted by a swap test",
-                 "untested": "not tested"}
+                 "untested": "not tested", "unneeded": "not needed from your config"}
 
 
 def _e(text: Any) -> str:
@@ -57,9 +57,13 @@ def decides_html(doc: dict) -> str:
     """"What decides it": only sentences a swap test backs; raw shares a swap test contradicts, corrected."""
     need, r = needed_fits(doc["repeats"]), doc["repeats"]
     needed = [s for s in doc["swaps"] if s["direction"] == BACKWARD and s["fits"] < need]
+    fix = doc["fix"]["changes"]
     items = [f"<li><b>{_e(s['setting'])}</b> decides it: the target config with {_e(s['setting'])}="
              f"{_e(show(s['to'], s['setting']))} (the question's) put back fits {s['fits']} of {s['seeds']} ({_e(s['modes_text'])})"
-             "</li>" for s in needed]
+             + ("" if fix is None or s["setting"] in fix else
+                f"; in the target only: your config escapes keeping {_e(s['setting'])}={_e(show(s['to'], s['setting']))} "
+                "(the smallest fix)")
+             + "</li>" for s in needed]
     items += [f"<li>{_e(row['sentence'])}</li>" for row in doc["levers"] if row["verdict"] == "backed"]
     wrong = [f"<li>{_e(row['sentence'])}</li>" for row in doc["levers"] if row["verdict"] == "contradicted"]
     out = (f"<p><b>What decides it</b> (each sentence backed by a swap test from {r} fresh seeds; raw escape "

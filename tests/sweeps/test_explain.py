@@ -17,7 +17,7 @@ import pytest
 import sweeps
 from mlpcore import MLPConfig
 from sweeps.ablation import ablation_path, pick
-from sweeps.evidence import Tally, check_hint, check_levers
+from sweeps.evidence import BACKWARD, Tally, check_hint, check_levers
 from sweeps.explain import REPEATS, analyse, explain_name, frames, variant_key, variant_seeds
 from sweeps.loader import load
 from sweeps.storage import open_storage
@@ -314,6 +314,45 @@ def test_a_hint_whose_change_a_swap_test_refutes_is_marked_refuted():
     verdict, evidence = check_hint(dead, {"lr": "needed", "activation": False}, best, {"lr": 0.03, "activation": "relu"},
                                    {"lr": 1e-6, "activation": "relu"}, 3)
     assert verdict == "refuted" and "other way" in evidence  # the fix raises lr: "lower lr" is not borne out
+
+
+def test_a_hint_the_target_needs_but_the_smallest_fix_does_not_follow_is_not_needed_from_your_config():
+    from sweeps.ablation import Fix
+    from sweeps.explain import Lab, question_hints
+
+    flat = ("the output unit (leaky_relu) is flat on 100% of the points, so almost no gradient reaches the network: "
+            "use output_activation='identity' for regression")
+    # The target (identity output, lr 0.01, 14 units) fails with leaky_relu put back: it needs identity. From the
+    # question's config, lr alone escapes and keeps leaky_relu.
+    fits = {(): 0, ("lr",): 5, ("output_activation",): 0, ("output_activation", "lr"): 5, ("lr", "width"): 0, ("output_activation", "width"): 0,
+            ("output_activation", "lr", "width"): 5}
+
+    class Fake(Lab):
+        def tally(self, changes):
+            n = fits[changes]
+            return Tally(tuple({"mode": "fit" if i < n else "linear", "value": 0.1, "hints": [flat]} for i in range(5)))
+
+    lab = Fake(type("Empty", (), {"get_trials": lambda self, **_: []})(), "square", 0,
+               {"output_activation": "leaky_relu", "lr": 1e-6, "width": 4}, REPEATS, 1)
+    lab.aim({"output_activation": "identity", "lr": 0.01, "width": 14})
+    question, target = lab.tally(()), lab.tally(lab.diffs)
+    hint, = question_hints(lab, question, target, Fix(("lr",), "test"))
+    assert hint["verdict"] == "unneeded" and hint["evidence"] == (
+        "the target config with output_activation=leaky_relu put back: linear 5 of 5; but the smallest fix keeps the "
+        "question's output_activation=leaky_relu and escapes (fit 5 of 5 seeds)")
+    hint, = question_hints(lab, question, target, Fix(("output_activation", "lr"), "test"))
+    assert hint["verdict"] == "supported"  # the fix follows it
+
+    from sweeps.explain_html import decides_html
+
+    swaps = [{"direction": BACKWARD, "setting": "output_activation", "to": "leaky_relu", "fits": 0, "seeds": 5,
+              "modes_text": "linear 5 of 5"}]
+    page = decides_html({"repeats": 5, "swaps": swaps, "levers": [], "fix": {"changes": {"lr": 0.01}}})
+    assert ("<b>output_activation</b> decides it: the target config with output_activation=leaky_relu (the question's) "
+            "put back fits 0 of 5 (linear 5 of 5); in the target only: your config escapes keeping "
+            "output_activation=leaky_relu (the smallest fix)</li>") in page
+    page = decides_html({"repeats": 5, "swaps": swaps, "levers": [], "fix": {"changes": {"output_activation": "identity"}}})
+    assert "in the target only" not in page
 
 
 def test_no_lever_sentence_on_the_page_contradicts_a_swap_test(analysed):
