@@ -138,6 +138,7 @@ def cmd_explain(args) -> int:
         print(json.dumps(head | {k: v for k, v in doc.items() if k not in head}, indent=1))
         return 0
     print(f"{doc['study']}: the question's config from {doc['repeats']} seeds: {doc['question']['modes_text']}")
+    print(doc["target"]["sentence"])
     print(doc["fix"]["sentence"])
     for s in doc["swaps"]:
         print(f"  {s['direction']:<22} {s['setting']:<18} -> {json.dumps(s['to']):<22} {s['modes_text']}")

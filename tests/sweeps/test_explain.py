@@ -405,6 +405,8 @@ def test_the_cli_prints_the_smallest_fix_as_json(analysed, cli):
     out = json.loads(done.stdout)
     assert list(out)[:5] == ["changes", "escape_rate", "repeats", "path", "swaps"]
     assert out["changes"] == CAUSE and out["repeats"] == REPEATS
+    text = cli("explain", path, "--out", str(root / "results"), "--jobs", "1", cwd=root).stdout.splitlines()
+    assert text[1:3] == [out["target"]["sentence"], out["fix"]["sentence"]]
 
 
 @pytest.mark.parametrize("args, words", [(["--repeats", "0"], "--repeats"), ([], "no sweep")], ids=["repeats", "no-sweep"])
