@@ -218,8 +218,8 @@ def check_levers(ranking, lever_tallies: Mapping[tuple[str, str], Tally], best: 
         if hi is None or lo is None or not best.escapes(repeats):
             verdict, evidence = "untested", "no swap test of this setting"
         else:
-            evidence = (f"the target config with {param}={r['best']}: {hi.fit_text()} ({hi.modes_text()}); "
-                        f"with {param}={r['worst']}: {lo.fit_text()} ({lo.modes_text()})")
+            evidence = (f"the target config with {param}={r['best']}: {hi.modes_text()}; "
+                        f"with {param}={r['worst']}: {lo.modes_text()}")
             backed = hi.escapes(repeats) and not lo.escapes(repeats)
             verdict = "backed" if backed else "contradicted"
         rows.append({"param": param, "claim": claim, "verdict": verdict, "evidence": evidence,

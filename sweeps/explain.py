@@ -404,7 +404,7 @@ def fix_document(lab: Lab, fix) -> dict:
 def fix_sentence(lab: Lab, changes: Changes, t: Tally, evidence: list[dict]) -> str:
     """``Your config escapes with 3 changes: ... (fit 5 of 5 seeds). Each is needed: ... Each alone: ...``."""
     if not changes:
-        return f"Your config already escapes: {t.fit_text()} ({t.modes_text()})."
+        return f"Your config already escapes: {t.modes_text()}."
     n = len(changes)
     head = (f"Your config escapes with {n} change{'s' if n > 1 else ''}: "
             + ", ".join(e["text"] for e in evidence) + f" ({t.fit_text()}).")

@@ -396,6 +396,8 @@ def test_a_raw_share_a_swap_test_contradicts_is_not_a_lever():
     checked = check_levers(ranking, tallies, runs("fit", "fit", "fit"), 3).set_index("param")
     assert checked.loc["init", "verdict"] == "contradicted" and not checked.loc["init", "shown"]
     assert checked.loc["x_scaling", "verdict"] == "backed" and checked.loc["x_scaling", "shown"]
+    assert checked.loc["x_scaling", "evidence"] == ("the target config with x_scaling=standard: fit 3 of 3; "
+                                                    "with x_scaling=none: linear 3 of 3")
 
 
 def test_the_cli_prints_the_smallest_fix_as_json(analysed, cli):
