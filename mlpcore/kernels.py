@@ -13,6 +13,9 @@ How a step runs, by batch and network (each path exercised by tests/mlpcore/test
   doubles an instruction). Numba vectorizes loops only (its SLP vectorizer is off), so values
   cannot stay in registers across units: each weight costs a pass forward and one backward,
   fused where they read the same rows (``_layer_forward``, ``_layer_backward``).
+- networks with a wide hidden-to-hidden layer (``uses_matmul_path``, from ``WIDE_LAYER``
+  weights): every layer as matrix products, numba's ``np.dot`` (BLAS, one thread) over
+  contiguous blocks of the same buffers (``_matmul_chunk``).
 - 1 -> h -> 1 networks (every seed problem) with identity, relu or leaky_relu hidden units:
   activations recomputed rather than stored, two hidden units a pass (``_recomputed_chunk``).
 - the same networks on the full batch (``uses_piecewise_path``): the network is a piecewise-
@@ -25,7 +28,7 @@ How a step runs, by batch and network (each path exercised by tests/mlpcore/test
 
 File map: elementary functions; passes over the batch; one compiled copy of a pass per code
 (``_per_code``, from the one table ``CODES``); the 1 -> h -> 1 path; the piecewise-linear path;
-layers; one sample at a time; optimizers; ``train_steps`` (the loop); ``mse_of`` (the learning
+layers; wide networks; one sample at a time; optimizers; ``train_steps`` (the loop); ``mse_of`` (the learning
 curve's losses); ``KernelBackend`` (what fit() calls). ``warmup.py`` compiles it once per machine.
 It is one file because numba's cache is keyed on the file that holds a compiled function,
 not on the files it calls: split, an edit to a helper could leave a stale ``train_steps``.
@@ -53,6 +56,8 @@ fresh processes and load the same cache, so a sweep compiles once per machine, n
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import inspect
 import math
 from typing import NamedTuple
@@ -842,6 +847,99 @@ def _layer_backward(grad, acts, slopes, deltas, cur, l, theta, w0, b0, fan_in, f
         grad[p] += _weight_grad_and_backprop_last(acts, l, j, deltas, cur, fan_out - 1, theta[p], slopes, b)
 
 
+# --- wide networks: matrix products --------------------------------------------------------------------
+# Where a hidden-to-hidden layer is wide, its weights dominate the step, and the passes above
+# (each weight a pass over the batch, 4 doubles an instruction, activations through memory)
+# stay far from what the core can do; a matrix product blocks units and samples in registers
+# and cache. Such networks train every layer on numba's ``np.dot`` (BLAS, from scipy) over
+# contiguous blocks: layer l's activations are the first ``sizes[l] * c`` values of row l of a
+# 2-D buffer, a C-contiguous (sizes[l], c) block. BLAS runs on one thread (``_one_blas_thread``):
+# on two, OpenBLAS rounds a product otherwise, and a trial's numbers would depend on whether
+# its process had pinned BLAS (a sweep's workers do; its driver, a user's script need not).
+WIDE_LAYER = 4096
+"""Weights of a hidden-to-hidden layer from which the network trains on matrix products
+(``_matmul_chunk``) instead of the passes, which are faster below (benchmarks/README.md)."""
+
+
+def uses_matmul_path(sizes) -> bool:
+    """Whether a network of these layer widths trains on matrix products: some hidden-to-hidden layer has at
+    least WIDE_LAYER weights. (Steps of up to SMALL_BATCH samples still run one sample at a time.)"""
+    return any(sizes[l] * sizes[l + 1] >= WIDE_LAYER for l in range(1, len(sizes) - 2))
+
+
+@njit(cache=True, error_model="numpy")
+def _add_bias(z, l, theta, b0, fan_out, c):
+    """z[l] += b as a (fan_out, c) block: each unit's bias on each sample."""
+    for o in range(fan_out):
+        bo = theta[b0 + o]
+        for s in range(c):
+            z[l, o * c + s] += bo
+
+
+@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
+def _block_output_delta(acts, slopes, targets, c0, deltas, depth, n_out, c, scale):
+    """_output_delta on (n_out, c) blocks."""
+    total = 0.0
+    for o in range(n_out):
+        for s in range(c):
+            r = acts[depth, o * c + s] - targets[o, c0 + s]
+            total += r * r
+            deltas[0, o * c + s] = (scale * r) * slopes[depth - 1, o * c + s]
+    return total
+
+
+@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
+def _block_bias_grads(grad, b0, deltas, cur, fan_out, c):
+    """grad[b0 + o] += sum of unit o's deltas over the block."""
+    for o in range(fan_out):
+        total = 0.0
+        for s in range(c):
+            total += deltas[cur, o * c + s]
+        grad[b0 + o] += total
+
+
+@njit(cache=True, error_model="numpy")
+def _block_times(deltas, i, slopes, l, n):
+    """deltas[i, :n] *= slopes[l, :n]: d loss / d a to d loss / d z."""
+    for p in range(n):
+        deltas[i, p] *= slopes[l, p]
+
+
+@njit(cache=True, error_model="numpy")
+def _matmul_chunk(theta, grad, sizes, offsets, bias, hidden, output, acts, slopes, deltas, wgrad, targets, c0, c,
+                  scale, leaky_slope):
+    """Forward and backward of a chunk of c samples on matrix products; returns its sum of squared residuals.
+
+    acts : (depth + 1, width * chunk), layer l's activations in row l as a (sizes[l], c) block (row 0:
+    the chunk's inputs); slopes : (depth, width * chunk) f'; deltas : (2, width * chunk) d loss / d z of
+    the layer being differentiated and of the one below; wgrad : (width * width,) scratch.
+    """
+    depth = sizes.shape[0] - 1
+    for l in range(depth):
+        fan_in, fan_out, w0, b0 = sizes[l], sizes[l + 1], offsets[l, 0], offsets[l, 1]
+        w = theta[w0:w0 + fan_in * fan_out].reshape((fan_in, fan_out))
+        np.dot(w.T, acts[l, :fan_in * c].reshape((fan_in, c)), acts[l + 1, :fan_out * c].reshape((fan_out, c)))
+        if bias:
+            _add_bias(acts, l + 1, theta, b0, fan_out, c)
+        _units_pass(output if l == depth - 1 else hidden, acts, slopes, l, fan_out * c, leaky_slope)
+    sq = _block_output_delta(acts, slopes, targets, c0, deltas, depth, sizes[depth], c, scale)
+    cur = 0
+    for l in range(depth - 1, -1, -1):
+        fan_in, fan_out, w0, b0 = sizes[l], sizes[l + 1], offsets[l, 0], offsets[l, 1]
+        delta = deltas[cur, :fan_out * c].reshape((fan_out, c))
+        np.dot(acts[l, :fan_in * c].reshape((fan_in, c)), delta.T, wgrad[:fan_in * fan_out].reshape((fan_in, fan_out)))
+        for p in range(fan_in * fan_out):
+            grad[w0 + p] += wgrad[p]
+        if bias:
+            _block_bias_grads(grad, b0, deltas, cur, fan_out, c)
+        if l:
+            w = theta[w0:w0 + fan_in * fan_out].reshape((fan_in, fan_out))
+            np.dot(w, delta, deltas[1 - cur, :fan_in * c].reshape((fan_in, c)))
+            _block_times(deltas, 1 - cur, slopes, l - 1, fan_in * c)
+        cur = 1 - cur
+    return sq
+
+
 # --- one sample at a time, for small batches ------------------------------------------------------------
 # A pass over a batch of a few samples is all overhead (call, alias checks, loop set-up). For
 # small batches the kernel instead runs network.py's forward and backward per sample, in
@@ -934,7 +1032,7 @@ def _update(code, theta, grad, state, t, hp):
 
 @njit(cache=True, error_model="numpy")
 def train_steps(theta, state, t, x, y, batches, k, limit, sizes, offsets, bias, hidden, output, optimizer, hp,
-                piecewise):
+                piecewise, matmul):
     """Take up to ``k`` steps on ``theta`` in place; return (steps taken before a loss broke ``limit``,
     how many of them ran the piecewise-linear path).
 
@@ -948,6 +1046,7 @@ def train_steps(theta, state, t, x, y, batches, k, limit, sizes, offsets, bias, 
     hidden, output, optimizer : kernel codes; hp : Hyper
     piecewise : ``uses_piecewise_path`` of the config: run the steps with ``_piecewise_step`` where
         that is exact (one batch, in increasing order of x, parameters far from overflow)
+    matmul : ``uses_matmul_path(sizes)``: run passes over the batch as matrix products (``_matmul_chunk``)
     """
     depth = sizes.shape[0] - 1
     n_in, n_out = sizes[0], sizes[depth]
@@ -960,6 +1059,9 @@ def train_steps(theta, state, t, x, y, batches, k, limit, sizes, offsets, bias, 
     slopes = np.empty((depth, width, chunk))  # f' of layer l at its pre-activation
     deltas = np.empty((2, width, chunk))  # d loss / d z of the current layer, and of the one below
     z = np.empty((1, 1, chunk))  # the pre-activation of one unit, shaped like a row of acts
+    block_acts = acts.reshape((depth + 1, width * chunk))  # the same buffers as _matmul_chunk's blocks
+    block_slopes, block_deltas = slopes.reshape((depth, width * chunk)), deltas.reshape((2, width * chunk))
+    wgrad = np.empty(width * width)
     zeros = np.zeros((1, 1, chunk))
     sample_acts, sample_slopes = np.empty((depth + 1, width)), np.empty((depth, width))  # for _sample_step
     sample_deltas = np.empty((2, width))
@@ -1003,10 +1105,17 @@ def train_steps(theta, state, t, x, y, batches, k, limit, sizes, offsets, bias, 
             sq = 0.0
             for c0 in range(0, b, chunk):
                 c = min(chunk, b - c0)
-                if not staged:
+                if not staged:  # (one full chunk, the layouts agree: c == chunk)
                     for j in range(n_in):
                         for s in range(c):
-                            acts[0, j, s] = inputs[j, c0 + s]
+                            if matmul:
+                                block_acts[0, j * c + s] = inputs[j, c0 + s]
+                            else:
+                                acts[0, j, s] = inputs[j, c0 + s]
+                if matmul:
+                    sq += _matmul_chunk(theta, grad, sizes, offsets, bias, hidden, output, block_acts, block_slopes,
+                                        block_deltas, wgrad, targets, c0, c, scale, hp.leaky_slope)
+                    continue
                 if shallow and hidden in RECOMPUTED:
                     sq += _recomputed_chunk(hidden, output, theta, offsets, sizes[1], bias, acts, slopes, deltas, z,
                                             targets, c0, grad, c, scale, hp.leaky_slope, unit_pair, unit_grads)
@@ -1023,7 +1132,7 @@ def train_steps(theta, state, t, x, y, batches, k, limit, sizes, offsets, bias, 
                         _shallow_grads(grad, acts, deltas, j, theta[w1 + j], slopes, w1 + j, offsets[0, 0] + j,
                                        offsets[0, 1] + j if bias else -1, c)
                 else:
-                    cur = 0
+                    cur = np.int64(0)  # not 0: a Literal[int] would compile _layer_backward a second time
                     for l in range(depth - 1, -1, -1):
                         _layer_backward(grad, acts, slopes, deltas, cur, l, theta, offsets[l, 0], offsets[l, 1],
                                         sizes[l], sizes[l + 1], bias, c)
@@ -1089,6 +1198,25 @@ def mse_of(theta, x, y, sizes, offsets, bias, hidden, output, leaky_slope, y_sca
     return sq / (n * n_out)
 
 
+@functools.cache
+def _blas_controller():
+    """threadpoolctl's handle on the BLAS libraries loaded once scipy's is (numba's np.dot calls scipy's)."""
+    import scipy.linalg.cython_blas  # noqa: F401  (loads the library numba's np.dot calls)
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+@contextlib.contextmanager
+def _one_blas_thread(matmul: bool):
+    """BLAS limited to one thread while the kernel runs the matrix-product path (a no-op otherwise)."""
+    if not matmul:
+        yield
+        return
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        yield
+
+
 class KernelBackend:
     """Runs training segments with :func:`train_steps`; a drop-in for ``train.NumpyBackend``.
 
@@ -1114,6 +1242,7 @@ class KernelBackend:
                         ADAM_BETA1, ADAM_BETA2, ADAM_EPS)
         self.piecewise = uses_piecewise_path(config, layout.sizes[0], layout.sizes[-1])
         self.piecewise_steps = 0
+        self.matmul = uses_matmul_path(layout.sizes)
         """Steps taken on the piecewise-linear path so far (tests check that it is taken)."""
         self._full = np.empty((0, 0), dtype=np.int64)
         self._full_for = np.empty((0, 0))  # the inputs self._full was sorted for
@@ -1128,11 +1257,12 @@ class KernelBackend:
         piecewise = self.piecewise and batches is None
         if batches is None:
             batches = self._full_batch(x)
-        taken, on_lines = train_steps(self.theta, self.state, self.t, np.ascontiguousarray(x, dtype=np.float64),
-                                      np.ascontiguousarray(y, dtype=np.float64),
-                                      np.ascontiguousarray(batches, dtype=np.int64), k, float(limit), self.sizes,
-                                      self.offsets, self.bias, self.hidden, self.output, self.optimizer, self.hp,
-                                      piecewise)
+        with _one_blas_thread(self.matmul):
+            taken, on_lines = train_steps(self.theta, self.state, self.t, np.ascontiguousarray(x, dtype=np.float64),
+                                          np.ascontiguousarray(y, dtype=np.float64),
+                                          np.ascontiguousarray(batches, dtype=np.int64), k, float(limit), self.sizes,
+                                          self.offsets, self.bias, self.hidden, self.output, self.optimizer, self.hp,
+                                          piecewise, self.matmul)
         self.t += taken
         self.piecewise_steps += on_lines
         return taken
@@ -1141,7 +1271,8 @@ class KernelBackend:
         """The loss of the curve (see Network.mse): this kernel's forward pass (:func:`mse_of`), or NumPy's
         where a hidden-to-hidden layer is a matrix product that BLAS does faster (see MATMUL_FORWARD)."""
         if self._blas_forward:
-            return self.net.mse(x, y, y_scaler)
+            with _one_blas_thread(True):  # as train_steps: the same bits whatever BLAS threads the process allows
+                return self.net.mse(x, y, y_scaler)
         return float(mse_of(self.theta, np.ascontiguousarray(x, dtype=np.float64),
                             np.ascontiguousarray(y, dtype=np.float64), self.sizes, self.offsets, self.bias,
                             self.hidden, self.output, self.hp.leaky_slope, y_scaler.scale, y_scaler.offset))

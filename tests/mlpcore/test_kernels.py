@@ -250,17 +250,19 @@ def _piecewise_id(case):
 
 @pytest.fixture
 def backends_made(monkeypatch):
-    """Every backend fit() makes, in order; ``backends_made.piecewise = False`` switches the path off in kernels."""
+    """Every backend fit() makes, in order; ``backends_made.piecewise = False`` (``.matmul = False``) switches the
+    piecewise-linear (matrix-product) path off in kernels."""
 
     class Made(list):
-        piecewise = True
+        piecewise = matmul = True
 
     made, make = Made(), train.make_backend
 
     def spy(config, net):
         backend = make(config, net)
-        if backend.name == "numba" and not made.piecewise:
-            backend.piecewise = False
+        if backend.name == "numba":
+            backend.piecewise = backend.piecewise and made.piecewise
+            backend.matmul = backend.matmul and made.matmul
         made.append(backend)
         return backend
 
@@ -515,3 +517,81 @@ def test_the_kernels_optimizer_step_is_optim_pys_bit_for_bit(name):
         opt.step([theta], [grad])
         kernels._update(kernels.OPTIMIZER_CODES[name], mine, grad, state, t, hp)
         np.testing.assert_array_equal(mine, theta)
+
+
+# --- wide networks: the matrix-product path ----------------------------------------------------------------
+# Networks with a hidden-to-hidden layer of kernels.WIDE_LAYER weights or more train on np.dot (BLAS).
+# (hidden activation, output activation, widths, bias, optimizer, batch size, weight decay): every
+# activation, at the threshold and just above it, depth 2 and 3, the wide layer first or second,
+# bias on and off, full batch and passes over mini-batches.
+MATMUL_GRID = [
+    ("tanh", "identity", (64, 64), True, "adam", None, 0.0),
+    ("relu", "softplus", (64, 65), False, "sgd", None, 0.0),
+    ("leaky_relu", "identity", (65, 64), True, "momentum", 16, 1e-3),
+    ("elu", "tanh", (64, 64, 3), True, "adam", None, 1e-3),
+    ("sigmoid", "sigmoid", (3, 64, 64), False, "adam", None, 0.0),
+    ("softplus", "relu", (2, 65, 64), True, "momentum", None, 0.0),
+    ("identity", "leaky_relu", (64, 64), False, "sgd", 16, 0.0),
+]
+
+
+def test_which_networks_take_the_matmul_path():
+    side = int(np.sqrt(kernels.WIDE_LAYER))
+    assert side * side == kernels.WIDE_LAYER == 64 * 64  # MATMUL_GRID sits at and just above the threshold
+    assert kernels.uses_matmul_path((1, 64, 64, 1)) and kernels.uses_matmul_path((1, 3, 64, 64, 1))
+    assert kernels.uses_matmul_path((1, 2, 2048, 1))  # the weights count, not the widths
+    assert not kernels.uses_matmul_path((1, 64, 63, 1))  # just below
+    assert not kernels.uses_matmul_path((1, 63, 64, 3, 1))
+    assert not kernels.uses_matmul_path((4096, 1, 4096))  # input and output layers are not hidden-to-hidden
+    assert not kernels.uses_matmul_path((1, 64, 1))
+    assert {c[0] for c in MATMUL_GRID} == set(HIDDEN_ACTIVATIONS) and {c[3] for c in MATMUL_GRID} == {True, False}
+    assert all(kernels.uses_matmul_path((1, *c[2], 1)) for c in MATMUL_GRID)
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=_id(c)) for c in MATMUL_GRID])
+def test_matmul_path_same_curve_and_theta_as_numpy(case, backends_made):
+    cfg = _config(*case).replace(steps=400)
+    ref, got = fit(cfg.replace(backend="numpy"), X, Y), fit(cfg.replace(backend="numba"), X, Y)
+    assert backends_made[1].matmul
+    assert got.steps_done == ref.steps_done == 400
+    np.testing.assert_allclose(got.curve.train_loss, ref.curve.train_loss, rtol=RTOL)
+    np.testing.assert_allclose(got.curve.val_loss, ref.curve.val_loss, rtol=RTOL)
+    scale = np.max(np.abs(ref.model.theta))
+    np.testing.assert_allclose(got.model.theta, ref.model.theta, rtol=RTOL, atol=RTOL * 1e-3 * scale)
+    backends_made.matmul = False  # the passes: the same to rounding, but not bit for bit, so the path above was taken
+    passes = fit(cfg.replace(backend="numba"), X, Y)
+    assert not backends_made[2].matmul
+    np.testing.assert_allclose(passes.model.theta, got.model.theta, rtol=RTOL, atol=RTOL * 1e-3 * scale)
+    assert not np.array_equal(passes.model.theta, got.model.theta)
+
+
+@pytest.mark.parametrize("batch", [None, 1050])
+def test_matmul_path_over_chunks_with_several_inputs_and_outputs(batch):
+    # 1100 samples (or batches of 1050): two full chunks and a partial one, whose blocks are laid out
+    # for its own length; two inputs and two outputs
+    rng = np.random.default_rng(13)
+    x = rng.uniform(-1.0, 2.0, (1100, 2))
+    y = np.column_stack([np.sin(2 * x[:, 0]) + x[:, 1], x[:, 0] * x[:, 1]])
+    cfg = MLPConfig(hidden=(64, 64), activation="tanh", optimizer="adam", lr=0.002)
+    (ref_net, ref), (net, kern) = _backends(cfg, x, y)
+    assert kern.matmul
+    batches = None if batch is None else rng.integers(0, 1100, (20, batch))
+    assert kern.run(x, y, batches, 20, np.inf) == ref.run(x, y, batches, 20, np.inf) == 20
+    np.testing.assert_allclose(net.theta, ref_net.theta, rtol=RTOL, atol=RTOL * 1e-3 * np.max(np.abs(ref_net.theta)))
+
+
+def test_matmul_path_is_the_same_bit_for_bit_whatever_blas_threads():
+    # a sweep's workers run BLAS on one thread; a process that does not (the driver, a user's script)
+    # must still get the same numbers
+    from threadpoolctl import threadpool_limits
+
+    cfg = MLPConfig(hidden=(64, 64), activation="tanh", optimizer="adam", lr=0.002)
+    x = np.random.default_rng(17).uniform(-1.0, 2.0, (500, 1))
+    thetas = []
+    for threads in (1, 2, 1):
+        with threadpool_limits(threads):
+            (_, _), (net, kern) = _backends(cfg, x, np.sin(2 * x))
+            kern.run(x, np.sin(2 * x), None, 30, np.inf)
+            thetas.append(net.theta.copy())
+    np.testing.assert_array_equal(thetas[0], thetas[1])
+    np.testing.assert_array_equal(thetas[0], thetas[2])
