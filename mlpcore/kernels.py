@@ -923,7 +923,7 @@ def _matmul_chunk(theta, grad, sizes, offsets, bias, hidden, output, acts, slope
             _add_bias(acts, l + 1, theta, b0, fan_out, c)
         _units_pass(output if l == depth - 1 else hidden, acts, slopes, l, fan_out * c, leaky_slope)
     sq = _block_output_delta(acts, slopes, targets, c0, deltas, depth, sizes[depth], c, scale)
-    cur = 0
+    cur = np.int64(0)  # as in train_steps: a Literal[int] would compile the callees taking it twice
     for l in range(depth - 1, -1, -1):
         fan_in, fan_out, w0, b0 = sizes[l], sizes[l + 1], offsets[l, 0], offsets[l, 1]
         delta = deltas[cur, :fan_out * c].reshape((fan_out, c))
@@ -1242,8 +1242,8 @@ class KernelBackend:
                         ADAM_BETA1, ADAM_BETA2, ADAM_EPS)
         self.piecewise = uses_piecewise_path(config, layout.sizes[0], layout.sizes[-1])
         self.piecewise_steps = 0
-        self.matmul = uses_matmul_path(layout.sizes)
         """Steps taken on the piecewise-linear path so far (tests check that it is taken)."""
+        self.matmul = uses_matmul_path(layout.sizes)
         self._full = np.empty((0, 0), dtype=np.int64)
         self._full_for = np.empty((0, 0))  # the inputs self._full was sorted for
         sizes = layout.sizes
