@@ -295,7 +295,11 @@ def act_and_slope(code, z, leaky_slope):
 # activation is written once, as ``make(code)``, and compiled once per code, the code a constant
 # (a closure's free variable) in each copy; a dispatcher ``f(code, ...)`` then calls the copy of
 # ``code``. Only the code may be a free variable: numba's cache keys a closure on its free
-# variables' pickle, and a compiled function pickles with a per-process id.
+# variables' pickle, and a compiled function pickles with a per-process id. Each copy's name
+# carries its code: numba's symbol for a compiled function is its qualified name and a counter
+# of the process that compiled it, and where code compiled by several processes meets in the
+# cache, LLVM links one body per symbol. Copies of one name, compiled by two workers at once,
+# could then share a symbol, and one activation run in place of another (numba issue #10486).
 
 
 def _per_code(codes, *, inline=False, **options):
@@ -308,8 +312,8 @@ def _per_code(codes, *, inline=False, **options):
     """
 
     def build(make):
-        copies = {f"_{make.__name__}_{code}": njit(cache=True, error_model="numpy", **options)(make(code))
-                  for code in codes}
+        compile_copy = njit(cache=True, error_model="numpy", **options)
+        copies = {f"_{make.__name__}_{code}": compile_copy(_named(make(code), code)) for code in codes}
         params = ", ".join(inspect.signature(make(codes[0])).parameters)
         branches = [f"    {'if' if i == 0 else 'elif'} code == {code}:\n        return {name}({params})"
                     for i, (code, name) in enumerate(zip(codes, copies))]
@@ -319,9 +323,16 @@ def _per_code(codes, *, inline=False, **options):
         dispatcher = njit(forceinline=inline, error_model="numpy")(namespace[make.__name__])
         dispatcher.__doc__ = f"{make.__name__}(code, {params}): the pass of ``code`` (see {make.__name__}.make)."
         dispatcher.make = make
+        dispatcher.copies = dict(zip(codes, copies.values()))  # code -> its compiled copy
         return dispatcher
 
     return build
+
+
+def _named(copy, code):
+    """The copy of a pass for ``code``, its name and qualified name suffixed with the code (see above)."""
+    copy.__name__, copy.__qualname__ = f"{copy.__name__}_{code}", f"{copy.__qualname__}_{code}"
+    return copy
 
 
 @_per_code(CODES, fastmath=ELEMENTWISE_MATH)

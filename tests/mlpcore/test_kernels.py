@@ -14,6 +14,10 @@ hidden units) has its own parity grid below, run both on that path and with it s
 so that the elementwise path those networks otherwise take stays tested too.
 """
 
+import json
+import os
+import subprocess
+import sys
 import warnings
 from fractions import Fraction
 
@@ -430,6 +434,56 @@ def test_kernel_runs_from_the_cache_in_loky_workers():
     for backend, steps, hits, misses in runs:
         assert (backend, steps) == ("numba", 50)
         assert hits >= 1 and misses == 0
+
+
+# Two processes that each compile one copy of a pass first thing number it alike (numba's symbol for
+# a compiled function: its qualified name and a per-process counter); a third process loads both from
+# the cache and links them into one function, where LLVM keeps one body per symbol.
+_COMPILE_ONE_COPY = """
+import sys
+import numpy as np
+from mlpcore import kernels
+kernels._units_pass.copies[int(sys.argv[1])](np.zeros((2, 3)), np.zeros((1, 3)), 0, 3, 0.01)
+"""
+_LINK_TWO_COPIES = """
+import json, sys
+import numpy as np
+from numba import njit
+from mlpcore import kernels
+first, second = (kernels._units_pass.copies[int(code)] for code in sys.argv[1:])
+
+@njit
+def both(a, da, l, n, leaky_slope):  # (l and n arguments, not literals: the signature the processes compiled)
+    first(a, da, l, n, leaky_slope)
+    second(a, da, l + 1, n, leaky_slope)
+
+a, da = np.array([json.loads(sys.stdin.read())] * 3), np.zeros((2, 4))
+both(a, da, 0, 4, 0.01)
+print(json.dumps([a[1].tolist(), a[2].tolist(), [sum(f.stats.cache_hits.values()) for f in (first, second)]]))
+"""
+
+
+def test_copies_of_a_pass_compiled_by_two_processes_keep_their_own_activations(tmp_path):
+    # (a sweep's workers, or pytest's, filling one numba cache at once: numba issue #10486)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    codes = [kernels.ACTIVATION_CODES[name] for name in ("identity", "softplus")]
+    for code in codes:
+        subprocess.run([sys.executable, "-c", _COMPILE_ONE_COPY, str(code)], env=env, check=True)
+    z = [-1.5, -0.25, 0.3, 2.0]
+    out = subprocess.run([sys.executable, "-c", _LINK_TWO_COPIES, *map(str, codes)], env=env, input=json.dumps(z),
+                         capture_output=True, text=True, check=True).stdout
+    identity, softplus, hits = json.loads(out)
+    assert hits == [1, 1]  # both loaded from the cache the two processes filled, not compiled again
+    np.testing.assert_array_equal(identity, z)
+    np.testing.assert_allclose(softplus, ACTIVATIONS["softplus"].f(np.array(z)), rtol=1e-14)
+
+
+def test_every_copy_of_a_pass_has_a_name_of_its_own():
+    passes = [f for f in vars(kernels).values() if hasattr(f, "copies")]
+    assert len(passes) >= 4  # _activate, _segments, _push, _pull, _units_pass
+    for f in passes:
+        names = {copy.py_func.__qualname__ for copy in f.copies.values()}
+        assert len(names) == len(f.copies)
 
 
 def _ulps(got, want):
