@@ -1,7 +1,31 @@
 import os
 
+import pytest
+
 # Hypothesis: a fixed, small budget so CI on 2 cores stays fast and runs are repeatable.
 from hypothesis import settings
 
 settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+# Scheduling under pytest-xdist (`-n auto`, with `--dist loadgroup` from pyproject.toml's addopts).
+SHARED = {"sweep", "frames", "swept", "analysed", "reports", "workdir", "postgres"}
+"""Module-scoped fixtures that build a sweep, its report or a PostgreSQL server: the tests of a module that use
+one go to one worker as a group, so it is built once, not once on each worker that runs some of them."""
+
+LONG = ("test_four_drivers_share_one_journal_file", "test_a_report_writer_killed_at_any_moment",
+        "test_run_writes_the_report_and_report_all", "test_sigkill_the_driver_at_random_moments",
+        "test_every_python_snippet_runs_verbatim", "test_four_drivers_share_one_postgresql_study",
+        "test_pruning_decisions_are_the_same_whatever_the_jobs", "test_a_full_disk_mid_run",
+        "test_report_into_a_read_only_folder", "test_run_best_list_diagnose_on_a_seed_study")
+"""The longest tests outside a group (from `--durations`): started first, so that none of them is left to run
+alone on one worker at the end while the other has nothing to do."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook turns the groups into its work units
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SHARED & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+    items.sort(key=lambda item: not item.name.startswith(LONG))  # stable: the rest keep their order

@@ -1,6 +1,8 @@
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -28,12 +30,48 @@ def tiny_study(tmp_path) -> str:
     return str(path)
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """Run the real CLI, as a user would (``run`` without its counterfactual analysis unless a test asks for it
-    with --explain: that is tested in test_explain.py, and would multiply every other test's trainings)."""
+class Swept(NamedTuple):
+    folder: Path
+    """Holds ``tiny.py`` and ``results/tiny/``: its whole sweep, its files and its report."""
+    stdout: str
+    """What the ``run`` that made it printed."""
+
+    def copy(self, to: Path) -> Path:
+        """A copy of the folder's content in ``to``, for a test that changes it; returns ``to``."""
+        shutil.copytree(self.folder, to, dirs_exist_ok=True)
+        return to
+
+
+@pytest.fixture(scope="session")
+def swept_tiny(tmp_path_factory) -> Swept:
+    """The tiny study swept once for every test that reads a finished sweep: ``run tiny.py --jobs 1`` by the real
+    CLI in its own process (its driver is gone when the tests look), with its report. Read it, or copy it."""
+    folder = tmp_path_factory.mktemp("swept_tiny")
+    (folder / "tiny.py").write_text(TINY_STUDY)
+    r = run_cli("run", "tiny.py", "--jobs", "1", cwd=folder)
+    assert r.returncode == 0, r.stderr
+    return Swept(folder, r.stdout)
+
+
+def without_analysis(args) -> list[str]:
+    """``args``, a ``run`` without its counterfactual analysis unless the test asks for it with --explain: that is
+    tested in test_explain.py, and would multiply every other test's trainings."""
     if args and args[0] == "run" and not {"--explain", "--no-explain"} & set(args):
-        args = (*args, "--no-explain")
-    return subprocess.run([sys.executable, "-m", "sweeps", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+        return [*args, "--no-explain"]
+    return list(args)
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run the real CLI, as a user would (see :func:`without_analysis`)."""
+    return subprocess.run([sys.executable, "-m", "sweeps", *without_analysis(args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+
+
+def main(args: list[str]) -> int:
+    """``sweeps.cli.main`` in this process, on ``args`` (see :func:`without_analysis`)."""
+    from sweeps.cli import main as cli_main
+
+    return cli_main(without_analysis(args))
 
 
 def run_patched(script: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -9,18 +9,16 @@ import json
 
 import pytest
 
-from conftest import bad_input_error
-from sweeps.cli import main
+from conftest import bad_input_error, main
 
 SWEPT = "tiny.py"  # a study with a finished sweep in results/tiny/
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
+def workdir(tmp_path_factory, swept_tiny):
     from conftest import TINY_STUDY
 
-    root = tmp_path_factory.mktemp("bad_input")
-    (root / SWEPT).write_text(TINY_STUDY)
+    root = swept_tiny.copy(tmp_path_factory.mktemp("bad_input"))  # SWEPT and its sweep, run by the CLI
     (root / "broken_syntax.py").write_text("STUDY = (\n")
     (root / "no_study.py").write_text("x = 1\n")
     (root / "nan_data.py").write_text(TINY_STUDY.replace("return x, np.sin(2 * x)", "return x, np.log(x)")
@@ -36,11 +34,6 @@ def workdir(tmp_path_factory):
         (root / f"{stem}.py").write_text(TINY_STUDY.replace('name="tiny"', f"name={name!r}"))
     (root / "huge_steps.py").write_text(TINY_STUDY.replace("steps=150, repeats", "steps=10**9, repeats")
                                         .replace('name="tiny"', 'name="huge"'))
-    from conftest import run_cli
-
-    # In its own process, as a user would: the sweep's driver is gone when the tests look at it.
-    r = run_cli("run", SWEPT, "--jobs", "1", "--no-report", cwd=root)
-    assert r.returncode == 0, r.stderr
     return root
 
 

@@ -1,23 +1,22 @@
 """The report command: written at the end of run, on request, for every study (--all), and its errors."""
 
 import re
-from pathlib import Path
 
 import pytest
 
 from sweeps import page as report_page
-from sweeps.cli import main
+
+from conftest import main
 
 
-def test_run_writes_the_report_and_report_all_indexes_every_sweep(tmp_path, tiny_study, capsys):
-    out = tmp_path / "res"
-    assert main(["run", tiny_study, "--trials", "8", "--jobs", "1", "--out", str(out)]) == 0
+def test_run_writes_the_report_and_report_all_indexes_every_sweep(tmp_path, swept_tiny, capsys):
+    assert f"report: results/tiny/{report_page.REPORT_NAME}" in swept_tiny.stdout  # `run tiny.py`, by the CLI
+    out = swept_tiny.copy(tmp_path) / "results"
     page = out / "tiny" / report_page.REPORT_NAME
-    assert f"report: {page}" in capsys.readouterr().out
     assert page.is_file() and (out / "tiny" / "figures" / "history.png").is_file()
 
-    other = Path(tiny_study).with_name("other.py")
-    other.write_text(Path(tiny_study).read_text().replace('name="tiny"', 'name="other"'))
+    other = tmp_path / "other.py"
+    other.write_text((tmp_path / "tiny.py").read_text().replace('name="tiny"', 'name="other"'))
     assert main(["run", str(other), "--trials", "2", "--jobs", "1", "--no-report", "--out", str(out)]) == 0
     assert not (out / "other" / report_page.REPORT_NAME).exists()
 
@@ -33,9 +32,10 @@ def test_run_writes_the_report_and_report_all_indexes_every_sweep(tmp_path, tiny
     assert "<td class=num>2</td>" in rows[0] and "<td class=num>8</td>" in rows[1]
 
 
-def test_report_by_name_after_a_run_by_file(tmp_path, tiny_study, capsys):
-    out = tmp_path / "res"
-    assert main(["run", tiny_study, "--trials", "2", "--jobs", "1", "--no-report", "--out", str(out)]) == 0
+def test_report_by_name_after_a_run_by_file(tmp_path, swept_tiny):
+    out = swept_tiny.copy(tmp_path) / "results"  # run by file (tiny.py); its page and trials.csv removed
+    (out / "tiny" / report_page.REPORT_NAME).unlink()
+    (out / "tiny" / "trials.csv").unlink()
     assert main(["report", "tiny", "--out", str(out)]) == 0  # the stored sweep, without its study file
     text = (out / "tiny" / report_page.REPORT_NAME).read_text()
     assert "tiny: sin(2x), small and quick" in text and (out / "tiny" / "trials.csv").is_file()

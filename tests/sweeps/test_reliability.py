@@ -188,10 +188,16 @@ def test_trial_timeout_fails_the_stuck_trials_and_the_sweep_goes_on(tmp_path, ti
     assert len(failed) == 3 and all("time limit of 1.5 s" in t.user_attrs["error"] for t in failed)
 
 
-def run_drivers(study: str, n: int, trials: int, cwd, *extra: str) -> list[subprocess.CompletedProcess]:
+def run_drivers(study: str, n: int, trials: int, cwd, *extra: str, reports: int = 0) -> list[subprocess.CompletedProcess]:
+    """``n`` drivers of one study at once, the first ``reports`` of them ending with the report (the others without)."""
     cmd = [sys.executable, "-m", "sweeps", "run", study, "--no-explain", "--jobs", "1", "--trials", str(trials), *extra]
+
+    def driver(i: int) -> subprocess.CompletedProcess:
+        return subprocess.run(cmd + ([] if i < reports else ["--no-report"]), cwd=cwd, capture_output=True, text=True,
+                              timeout=600)
+
     with ThreadPoolExecutor(n) as ex:
-        return list(ex.map(lambda _: subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600), range(n)))
+        return list(ex.map(driver, range(n)))
 
 
 def check_shared_study(opt: optuna.Study, trials: int) -> None:
@@ -208,9 +214,10 @@ def check_shared_study(opt: optuna.Study, trials: int) -> None:
 
 def test_four_drivers_share_one_journal_file(tmp_path, tiny_study):
     study = study_file(tmp_path, tiny_study, trials=24, steps=200)
-    for r in run_drivers(study, 4, 24, tmp_path):
+    for r in run_drivers(study, 4, 24, tmp_path, reports=2):  # two write the same report at once
         assert r.returncode == 0, r.stderr
     check_shared_study(sweeps.load(study, out=tmp_path / "results"), 24)
+    assert (tmp_path / "results" / "tiny" / "report.html").read_bytes().rstrip().endswith(b"</html>")
 
 
 @pytest.fixture(scope="module")
@@ -221,7 +228,7 @@ def postgres():
 def test_four_drivers_share_one_postgresql_study(tmp_path, tiny_study, postgres):
     url = postgres.create_database("four_drivers")
     study = study_file(tmp_path, tiny_study, trials=24, steps=200)
-    for r in run_drivers(study, 4, 24, tmp_path, "--storage", url, "--no-report"):  # reports: the journal case
+    for r in run_drivers(study, 4, 24, tmp_path, "--storage", url):  # reports: the journal case
         assert r.returncode == 0, r.stderr
     check_shared_study(sweeps.load(study, storage=url), 24)
     assert sweeps.best_config(study, storage=url).steps == 200
@@ -359,14 +366,12 @@ sys.exit(code)
 """
 
 
-def test_a_report_writer_killed_at_any_moment_leaves_the_old_files_or_the_new_ones_whole(tmp_path, tiny_study):
-    from sweeps.runner import run
-
-    run(tiny_study, trials=6, jobs=1, out=tmp_path / "results", progress=False)
+def test_a_report_writer_killed_at_any_moment_leaves_the_old_files_or_the_new_ones_whole(tmp_path, swept_tiny):
+    swept_tiny.copy(tmp_path)
     out_dir = tmp_path / "results" / "tiny"
 
     def report(kill_at: int) -> subprocess.CompletedProcess:
-        return run_patched(KILLED_AT_FSYNC, str(kill_at), "report", tiny_study, cwd=tmp_path)
+        return run_patched(KILLED_AT_FSYNC, str(kill_at), "report", "tiny.py", cwd=tmp_path)
 
     whole = report(0)
     assert whole.returncode == 0, whole.stderr

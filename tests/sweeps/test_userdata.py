@@ -15,8 +15,9 @@ import studies
 import sweeps
 from mlpcore import MLPConfig
 from sweeps import userdata
-from sweeps.cli import main
 from sweeps.progress import Progress
+
+from conftest import main
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 QUICK = dict(trials=3, repeats=1, jobs=1, progress=False)
@@ -79,7 +80,7 @@ def test_a_study_object_runs_in_worker_processes_and_writes_every_file(tmp_path)
     x = rng.uniform(-1, 1, (60, 2))
     mine = studies.Study.from_arrays("mine", x, x[:, 0] ** 2 - x[:, 1], steps=60, space={"lr": True, "width": (2, 8)},
                                      baseline=MLPConfig(hidden=(3,), lr=0.05, steps=60))
-    opt = sweeps.run(mine, out=tmp_path, report=True, **(QUICK | {"jobs": 2}))
+    opt = sweeps.run(mine, out=tmp_path, report=True, explain=False, **(QUICK | {"jobs": 2}))
     folder = tmp_path / "mine"
     assert {"journal.log", "study.npz", "best.json", "trials.csv", "report.html"} <= {p.name for p in folder.iterdir()}
     t = opt.best_trial
