@@ -11,8 +11,11 @@ import pytest
 
 from mlpcore import MLPConfig, fit
 
+BACKEND = "numba"
+"""The compiled kernel: its parity with the NumPy backend is proven in test_kernels.py, and it is the fast one."""
+
 FIXED = MLPConfig(hidden=(16,), activation="tanh", init="glorot", x_scaling="standard", y_scaling="standard",
-                  optimizer="adam", lr=0.01, steps=3000, backend="numpy")
+                  optimizer="adam", lr=0.01, steps=3000, backend=BACKEND)
 
 
 def sqrt_data(seed):
@@ -26,7 +29,7 @@ def test_000_sqrt_relu_unscaled_is_linear():
     # The seed runs 300000 steps; at lr 1e-6 on unscaled x no bend can ever enter the data, so 3000 settle it.
     seed = MLPConfig(hidden=(10,), activation="relu", output_activation="identity", init="normal", init_scale=0.01,
                      bias_init=0.0, x_scaling="none", y_scaling="none", optimizer="sgd", lr=1e-6, steps=3000,
-                     backend="numpy")
+                     backend=BACKEND)
     d = fit(seed, x, y, x_val=xv, y_val=yv).diagnosis
     assert d.mode == "linear"
     assert d.metrics["kinks_in_range"] == 0 and d.metrics["pred_line_deviation"] < 1e-6
@@ -40,7 +43,7 @@ def test_002_square_leaky_relu_output_collapses():
     # The seed runs 50000 steps at lr 1e-6: the loss moves by under 0.1% either way, so 5000 show the same.
     seed = MLPConfig(hidden=(64,), activation="leaky_relu", output_activation="leaky_relu", init="he",
                      x_scaling="none", y_scaling="none", optimizer="sgd", lr=1e-6, steps=5000, weight_decay=1e-8,
-                     backend="numpy")
+                     backend=BACKEND)
     results = [fit(seed.replace(seed=s), x, y) for s in range(8)]
     modes = Counter(r.diagnosis.mode for r in results)
     # With zero biases every unit is linear on [0, 1], so the output's input is a line c*x. Where
@@ -56,7 +59,7 @@ def test_003_square_int_single_sigmoid_softplus_fails():
     y = x**2
     seed = MLPConfig(hidden=(1,), activation="sigmoid", output_activation="softplus", init="normal", init_scale=1.0,
                      bias_init=1.0, x_scaling="none", y_scaling="none", optimizer="sgd", lr=1e-4, batch_size=1,
-                     steps=10_000, backend="numpy")
+                     steps=10_000, backend=BACKEND)
     modes = {fit(seed.replace(seed=s), x, y).diagnosis.mode for s in range(4)}
     assert modes <= {"collapsed", "diverged"}
     assert fit(FIXED, x, y).diagnosis.mode == "fit"
@@ -68,7 +71,7 @@ def test_004_sine_sigmoid_without_bias_underfits():
     # The seed runs 500000 single-sample steps; 20000 already show it (the loss has flattened).
     seed = MLPConfig(hidden=(10,), activation="sigmoid", output_activation="identity", bias=False, init="uniform",
                      init_scale=1.0, x_scaling="none", y_scaling="none", optimizer="sgd", lr=0.01, batch_size=1,
-                     steps=20_000, backend="numpy")
+                     steps=20_000, backend=BACKEND)
     d = fit(seed, x, np.sin(x), x_val=xv, y_val=np.sin(xv)).diagnosis
     assert d.mode in ("underfit", "linear")
     assert any("bias=True" in h for h in d.hints)
