@@ -45,8 +45,10 @@ else:
 def python(code_root: Path, *args: str) -> float:
     """Wall seconds of ``python *args`` importing the code under ``code_root``."""
     t = time.perf_counter()
+    # run in code_root: ``python -m`` puts the working folder ahead of PYTHONPATH, so from a checkout
+    # every "before" would import the checkout's code
     subprocess.run([sys.executable, *args], check=True, env=os.environ | {"PYTHONPATH": str(code_root)},
-                   stdout=subprocess.DEVNULL)
+                   stdout=subprocess.DEVNULL, cwd=code_root)
     return time.perf_counter() - t
 
 

@@ -63,6 +63,10 @@ REPEATS = 5
 SEED_KEY = 0xE4B1A1
 """Mixed into every variant's seeds, so they never coincide with a search trial's."""
 
+FORMAT = 2
+"""The analysis document's layout (2: aimed at a target config); a stored one of another layout is not read back,
+and the next ``explain`` or ``run`` rewrites it from the stored runs."""
+
 KEPT = ("value", "mode", "hints")
 KEPT_METRICS = ("gain", "loss_drop", "captured")
 """What a training keeps of the worker's outcome (curves and predictions stay in the search)."""
@@ -337,7 +341,7 @@ def document(name: str, lab: Lab, target: dict, path, fix, levers) -> dict:
                       "to": None if step.added is None else b[step.added], "changes": list(step.changes),
                       "decided_by": step.decided_by, **t.to_dict(),
                       "runs": [{"value": run["value"], "mode": run["mode"]} for run in t.runs]})
-    doc = {"study": name, "repeats": r, "question_params": q, "target_params": b,
+    doc = {"format": FORMAT, "study": name, "repeats": r, "question_params": q, "target_params": b,
            "differences": [{"setting": s, "question": q[s], "target": b[s]} for s in lab.diffs],
            "question": question.to_dict(), "target": target | reached.to_dict(), "hints": hints, "swaps": swaps,
            "path": steps}
@@ -478,12 +482,14 @@ def step_label(step: dict) -> str:
 
 
 def stored_analysis(name: str, storage) -> dict | None:
-    """The analysis stored next to sweep ``name`` in ``storage`` (a storage object or URL), or None."""
+    """The analysis stored next to sweep ``name`` in ``storage`` (a storage object or URL), or None (also when it
+    was stored in another layout, see FORMAT)."""
     try:
         store = optuna.load_study(study_name=explain_name(name), storage=storage)
     except KeyError:
         return None
-    return store.user_attrs.get("analysis")
+    doc = store.user_attrs.get("analysis")
+    return doc if doc is not None and doc.get("format") == FORMAT else None
 
 
 def explain(study: str, *, out: str | Path = "results", storage: str | None = None, repeats: int = REPEATS,

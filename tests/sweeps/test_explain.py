@@ -382,6 +382,20 @@ def test_the_report_opens_with_the_smallest_fix(analysed):
     assert "Swap tests" in text and (root / "results" / "xy" / "figures" / "ablation_path.png").is_file()
 
 
+def test_an_analysis_stored_in_an_older_layout_is_not_read_back_and_the_next_one_rewrites_it(analysed, tmp_path):
+    from sweeps.explain import stored_analysis
+
+    path, root, doc = analysed
+    shutil.copytree(root / "results", tmp_path / "results")
+    journal = open_storage(None, tmp_path / "results" / "xy")
+    store = optuna.load_study(study_name=explain_name("xy"), storage=journal)
+    old = {k: v for k, v in doc.items() if k not in ("format", "target")}  # the layout before the target config
+    store.set_user_attr("analysis", old)
+    assert stored_analysis("xy", journal) is None
+    assert analyse(path, out=tmp_path / "results", jobs=1) == json.loads(json.dumps(doc))  # rebuilt from stored runs
+    assert stored_analysis("xy", open_storage(None, tmp_path / "results" / "xy")) == json.loads(json.dumps(doc))
+
+
 def test_a_raw_share_a_swap_test_contradicts_is_not_a_lever():
     import pandas as pd
 
