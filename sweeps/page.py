@@ -289,8 +289,10 @@ def headline_html(h: dict[str, Any], decides: str | None = None) -> str:
     levers = "".join(f"<li>{html.escape(l['sentence'])}</li>" for l in h["levers"][:4])
     if levers:
         on = f"the {h['levers_on']} exploration trials, drawn at random," if h.get("levers_on") else "every trial"
-        levers_html = (f'<p><b>What decides it</b> (share of {on} that escaped, best against worst value, among '
-                       f'values with at least {tidy.MIN_LEVER_TRIALS} trials):</p><ul class="levers">{levers}</ul>')
+        levers_html = (f'<p><b>Raw escape shares, not tested</b> (share of {on} that escaped, best against worst '
+                       f'value, among values with at least {tidy.MIN_LEVER_TRIALS} trials; what the sampler tried '
+                       "alongside a setting can make it look decisive: <code>python -m sweeps explain STUDY</code> "
+                       f'checks each with a swap test):</p><ul class="levers">{levers}</ul>')
     elif not h["escaped"]:
         levers_html = ('<p class="note">No trial escaped the linear fit, so no setting can be credited with it; '
                        "section 2 shows which failure each setting leads to.</p>")

@@ -100,6 +100,10 @@ def test_lever_sentences_quote_the_levers_frame(sweep):
         for match in quoted:
             pct, n = [int(v) for v in match if v]
             assert any(r.trials == n and round(100 * r.escape_rate) == pct for r in rows.itertuples()), lever
+    # without the analysis (no swap test) the page labels the raw shares untested, never "what decides it"
+    glance = report_page.headline_html(h)
+    assert "Raw escape shares, not tested" in glance and "What decides it" not in glance
+    assert all(f"<li>{lever['sentence']}</li>" in glance for lever in h["levers"][:4])
 
 
 def test_curves_are_the_intermediate_values(sweep):
