@@ -1116,13 +1116,11 @@ def train_steps(theta, state, t, x, y, batches, k, limit, sizes, offsets, bias, 
             sq = 0.0
             for c0 in range(0, b, chunk):
                 c = min(chunk, b - c0)
-                if not staged:  # (one full chunk, the layouts agree: c == chunk)
+                if not staged:  # row 0: (n_in, chunk) for the passes, an (n_in, c) block for matrix products
+                    stride = c if matmul else chunk
                     for j in range(n_in):
                         for s in range(c):
-                            if matmul:
-                                block_acts[0, j * c + s] = inputs[j, c0 + s]
-                            else:
-                                acts[0, j, s] = inputs[j, c0 + s]
+                            block_acts[0, j * stride + s] = inputs[j, c0 + s]
                 if matmul:
                     sq += _matmul_chunk(theta, grad, sizes, offsets, bias, hidden, output, block_acts, block_slopes,
                                         block_deltas, wgrad, targets, c0, c, scale, hp.leaky_slope)
@@ -1218,14 +1216,9 @@ def _blas_controller():
     return ThreadpoolController()
 
 
-@contextlib.contextmanager
 def _one_blas_thread(matmul: bool):
-    """BLAS limited to one thread while the kernel runs the matrix-product path (a no-op otherwise)."""
-    if not matmul:
-        yield
-        return
-    with _blas_controller().limit(limits=1, user_api="blas"):
-        yield
+    """A context that limits BLAS to one thread while the kernel runs the matrix-product path (a no-op otherwise)."""
+    return _blas_controller().limit(limits=1, user_api="blas") if matmul else contextlib.nullcontext()
 
 
 class KernelBackend:
