@@ -139,11 +139,11 @@ HINT_DIRECTIONS: tuple[tuple[str, str, int], ...] = (
 the other way does not bear the hint out, even where the setting matters."""
 
 
-def against_hint(hint: str, setting: str, question: Any, best: Any) -> bool:
+def against_hint(hint: str, setting: str, question: Any, target: Any) -> bool:
     """Whether the target config moves ``setting`` against the direction ``hint`` asks for."""
     for pattern, s, sign in HINT_DIRECTIONS:
         if s == setting and re.search(pattern, hint) and isinstance(question, (int, float)) \
-                and isinstance(best, (int, float)) and (best - question) * sign < 0:
+                and isinstance(target, (int, float)) and (target - question) * sign < 0:
             return True
     return False
 
@@ -158,7 +158,7 @@ def hint_kind(hint: str) -> str:
     return re.sub(r"-?\d[\d.e+-]*%?", "#", hint)
 
 
-def check_hint(hint: str, needed: Mapping[str, str | bool | None], best: Tally, best_params: Mapping[str, Any],
+def check_hint(hint: str, needed: Mapping[str, str | bool | None], reached: Tally, target: Mapping[str, Any],
                question: Mapping[str, Any], repeats: int) -> tuple[str, str]:
     """(verdict, evidence) for one hint: ``supported``, ``refuted`` or ``untested``.
 
@@ -170,17 +170,17 @@ def check_hint(hint: str, needed: Mapping[str, str | bool | None], best: Tally, 
     settings = hint_settings(hint)
     if not settings:
         return "untested", "it names no searched setting"
-    if not best.escapes(repeats):
-        return "untested", f"the target config itself does not escape ({best.fit_text()})"
-    against = [s for s in settings if against_hint(hint, s, question.get(s), best_params.get(s))]
+    if not reached.escapes(repeats):
+        return "untested", f"the target config itself does not escape ({reached.fit_text()})"
+    against = [s for s in settings if against_hint(hint, s, question.get(s), target.get(s))]
     verdicts = {s: False if s in against else needed.get(s) for s in settings}
     if any(verdicts.values()):
         s = next(s for s, v in verdicts.items() if v)
-        reason = verdicts[s] if isinstance(verdicts[s], str) else f"{s} {show(best_params.get(s), s)} is needed"
+        reason = verdicts[s] if isinstance(verdicts[s], str) else f"{s} {show(target.get(s), s)} is needed"
         return "supported", reason
     if all(v is False for v in verdicts.values()):
         names = ", ".join(f"{s}={show(question.get(s), s)}" for s in settings if s not in against)
-        moved = "; ".join(f"it moves {s} the other way ({show(question.get(s), s)} -> {show(best_params.get(s), s)})"
+        moved = "; ".join(f"it moves {s} the other way ({show(question.get(s), s)} -> {show(target.get(s), s)})"
                           for s in against)
         return "refuted", "; ".join(p for p in (names and f"the target config escapes with the question's {names}",
                                                 moved) if p)
@@ -190,7 +190,7 @@ def check_hint(hint: str, needed: Mapping[str, str | bool | None], best: Tally, 
 # --- raw lever shares against swap tests ---------------------------------------------------------
 
 
-def check_levers(ranking, lever_tallies: Mapping[tuple[str, str], Tally], best: Tally, repeats: int):
+def check_levers(ranking, lever_tallies: Mapping[tuple[str, str], Tally], reached: Tally, repeats: int):
     """Keep the raw lever claims a swap test backs; flag those it contradicts.
 
     Parameters
@@ -199,7 +199,7 @@ def check_levers(ranking, lever_tallies: Mapping[tuple[str, str], Tally], best: 
         worst_rate, worst_trials (the report's raw per-setting escape shares, ``lever_ranking``).
     lever_tallies : (param, value label) -> the tally of the target config with that one setting
         set to that value (the swap test of the claim).
-    best : the target config's own tally.
+    reached : the target config's own tally.
 
     Returns
     -------
@@ -215,7 +215,7 @@ def check_levers(ranking, lever_tallies: Mapping[tuple[str, str], Tally], best: 
         claim = (f"{param}={r['best']}: {r['best_rate']:.0%} escape (n={r['best_trials']}); "
                  f"{r['worst']}: {r['worst_rate']:.0%} (n={r['worst_trials']})")
         hi, lo = lever_tallies.get((param, str(r["best"]))), lever_tallies.get((param, str(r["worst"])))
-        if hi is None or lo is None or not best.escapes(repeats):
+        if hi is None or lo is None or not reached.escapes(repeats):
             verdict, evidence = "untested", "no swap test of this setting"
         else:
             evidence = (f"the target config with {param}={r['best']}: {hi.modes_text()}; "

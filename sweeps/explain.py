@@ -35,6 +35,7 @@ import numpy as np
 import optuna
 
 from mlpcore import MLPConfig
+from mlpcore.network import layout_for
 from sweeps import space as search_space
 from sweeps.ablation import Changes, ablation_path, smallest_fix
 from sweeps.evidence import (
@@ -277,8 +278,8 @@ def target_sentence(target: dict) -> str:
 def multiply_adds(config: MLPConfig, x_train: np.ndarray) -> int:
     """A training's forward multiply-adds, steps x samples a step x weights: its cost on any machine."""
     rows, inputs = len(x_train), 1 if x_train.ndim == 1 else x_train.shape[1]
-    sizes = (inputs, *config.hidden, 1)
-    return config.steps * min(config.batch_size or rows, rows) * sum(a * b for a, b in zip(sizes, sizes[1:]))
+    weights = sum(b0 - w0 for w0, b0, _ in layout_for(config, inputs, 1).offsets())
+    return config.steps * min(config.batch_size or rows, rows) * weights
 
 
 def lever_checks(lab: Lab, opt: optuna.Study):
@@ -367,18 +368,19 @@ def question_hints(lab: Lab, question: Tally, reached: Tally, fix) -> list[dict]
             entry["seeds"] += 1
     out = []
     for entry in kinds.values():
+        settings = hint_settings(entry["hint"])
         verdict, evidence = check_hint(entry["hint"], needed, reached, lab.target, lab.question, lab.repeats)
-        used = [s for s in hint_settings(entry["hint"]) if s in in_fix and not needed[s]]
+        used = [s for s in settings if s in in_fix and not needed[s]]
         if verdict == "refuted" and used:  # needed there only alongside the fix's other changes
             evidence += "; the smallest fix from the question's config does use " + ", ".join(
                 f"{s} (without it: {in_fix[s].modes_text()})" for s in used) + ", alongside its other changes"
-        kept = [s for s in hint_settings(entry["hint"]) if needed.get(s)]
+        kept = [s for s in settings if needed.get(s)]
         if verdict == "supported" and fix.changes is not None and not set(kept) & set(fix.changes):
             # the target needs the setting, but the question's config escapes keeping its own value
             verdict = "unneeded"
             evidence += ("; but the smallest fix keeps the question's " + ", ".join(
                 f"{s}={show(lab.question[s], s)}" for s in kept) + f" and escapes ({lab.tally(fix.changes).fit_text()})")
-        out.append({**entry, "of": question.n, "settings": hint_settings(entry["hint"]), "verdict": verdict,
+        out.append({**entry, "of": question.n, "settings": settings, "verdict": verdict,
                     "evidence": evidence})
     return out
 
