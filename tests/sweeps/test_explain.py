@@ -165,15 +165,21 @@ def test_variant_seeds_are_common_to_every_variant_and_prefix_stable():
     assert variant_seeds(1, 5) != a
 
 
+class Store:
+    """What a Lab (its stored runs) or aim (the search's trials) reads of an Optuna study: its trials, none by default."""
+
+    def __init__(self, trials=()):
+        self.trials = list(trials)
+
+    def get_trials(self, deepcopy=True, states=None):
+        return self.trials
+
+
 def test_a_setting_that_changes_nothing_is_no_difference():
     from sweeps.explain import Lab
 
-    class Empty:
-        def get_trials(self, **_):
-            return []
-
     q = {"optimizer": "sgd", "momentum": 0.9, "lr": 1e-6}
-    lab = Lab(Empty(), "sqrt", 0, q, 1, 1)
+    lab = Lab(Store(), "sqrt", 0, q, 1, 1)
     lab.aim({"optimizer": "adam", "momentum": 0.95, "lr": 0.01})
     assert lab.diffs == ("optimizer", "lr")  # momentum acts under optimizer="momentum" only
     lab.aim({"optimizer": "momentum", "momentum": 0.95, "lr": 0.01})
@@ -201,10 +207,6 @@ def test_the_target_is_the_cheapest_fitting_trial_that_escapes_on_fresh_seeds():
     for i, t in enumerate(trials):
         t.number = i
 
-    class Search:
-        def get_trials(self, deepcopy=True, states=None):
-            return trials
-
     class Fake(Lab):
         """Trains nothing: a target's fresh seeds fit as the table says."""
 
@@ -218,9 +220,9 @@ def test_the_target_is_the_cheapest_fitting_trial_that_escapes_on_fresh_seeds():
             fits = self.fresh[self.target["lr"]]
             return Tally(tuple({"mode": "fit" if i < fits else "linear", "value": 0.1} for i in range(self.repeats)))
 
-    lab = Fake(Search(), "sqrt", 0, {"lr": 1e-6}, REPEATS, 1)
+    lab = Fake(Store(), "sqrt", 0, {"lr": 1e-6}, REPEATS, 1)
     lab.trained = []
-    target = aim(lab, Search(), x_train)
+    target = aim(lab, Store(trials), x_train)
     # Cheapest first: #3 does not fit in the search, #1 (2 units) does but not on fresh seeds, #2 (8 units) does.
     assert target["trial"] == 2 and lab.target == {"lr": 0.3} and lab.trained == [0.2, 0.3]
     assert [t["trial"] for t in target["tried"]] == [1, 2] and target["lowest_value_trial"] == 0
@@ -232,7 +234,7 @@ def test_the_target_is_the_cheapest_fitting_trial_that_escapes_on_fresh_seeds():
 
     Fake.fresh = {0.1: 3, 0.2: 0, 0.3: 2, 0.4: 5}  # nothing escapes: the lowest-value trial, tried last
     lab.trained = []
-    target = aim(lab, Search(), x_train)
+    target = aim(lab, Store(trials), x_train)
     assert target["trial"] == 0 and lab.target == {"lr": 0.1} and lab.trained == [0.2, 0.3, 0.1]
     assert target["sentence"].startswith("The target config is the search's best trial, #0 (hidden layers 64-64): "
                                          "from 5 fresh seeds, fit 3 of 5, linear 2 of 5. Cheaper fitting trials")
@@ -332,7 +334,7 @@ def test_a_hint_the_target_needs_but_the_smallest_fix_does_not_follow_is_not_nee
             n = fits[changes]
             return Tally(tuple({"mode": "fit" if i < n else "linear", "value": 0.1, "hints": [flat]} for i in range(5)))
 
-    lab = Fake(type("Empty", (), {"get_trials": lambda self, **_: []})(), "square", 0,
+    lab = Fake(Store(), "square", 0,
                {"output_activation": "leaky_relu", "lr": 1e-6, "width": 4}, REPEATS, 1)
     lab.aim({"output_activation": "identity", "lr": 0.01, "width": 14})
     question, target = lab.tally(()), lab.tally(lab.diffs)
