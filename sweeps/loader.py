@@ -86,8 +86,9 @@ def mode_counts(opt: optuna.Study) -> dict[str, int]:
     return {m: counts.get(m, 0) for m in MODES} | {e: ends[e] for e in ("failed", *ENDINGS.values())}
 
 
-def summary(opt: optuna.Study, out_dir: Path | None = None) -> str:
-    """The closing words of a run: best value, its config, modes, and where the outputs are."""
+def summary(opt: optuna.Study, out_dir: Path | None = None, baseline: str = "the study's baseline config") -> str:
+    """The closing words of a run: best value, its config, modes, and where the outputs are. ``baseline``: how
+    the baseline is named (``userdata.baseline_words``, as ``diagnose`` names it)."""
     trials = complete_trials(opt)
     counts = mode_counts(opt)
     repeats = opt.user_attrs.get("settings", {}).get("repeats", 1)
@@ -102,16 +103,11 @@ def summary(opt: optuna.Study, out_dir: Path | None = None) -> str:
         best = best_trial(opt)
         base = opt.user_attrs.get("baseline", {})
         lines.append(f"best value {best.value:.4g} (trial {best.number}, mode {best.user_attrs.get('mode')})"
-                     + (f"; {_baseline_name(opt)}: {base['value']:.4g} ({base['mode']})" if "value" in base else ""))
+                     + (f"; {baseline}: {base['value']:.4g} ({base['mode']})" if "value" in base else ""))
         lines.append("best config: " + json.dumps(best.user_attrs["config"]))
     if out_dir is not None:
         lines.append(f"outputs: {out_dir}/ (best.json, trials.csv)")
     return "\n".join(lines)
-
-
-def _baseline_name(opt: optuna.Study) -> str:
-    """How the summary names the baseline: a seed's, or the study's (your config, or the engine's default)."""
-    return "the seed's baseline" if opt.study_name in studies.names() else "the study's baseline"
 
 
 def write_outputs(opt: optuna.Study, out_dir: Path) -> None:

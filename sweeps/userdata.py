@@ -110,13 +110,19 @@ def find(ref: str, out: str | Path = "results") -> studies.Study:
     return resolve(ref, out)[0]
 
 
+def run_reference(ref: str, out: str | Path = "results") -> str:
+    """What ``run`` runs for ``ref``: a sweep of data known by its name in ``out`` is resumed from its snapshot;
+    any other reference is run as given."""
+    snapshot = Path(out) / ref / SNAPSHOT_NAME
+    known = ref in studies.names() or ref.endswith((".py", ".npz"))
+    return str(snapshot) if not known and snapshot.is_file() else ref
+
+
 def resolve(ref: str, out: str | Path = "results") -> tuple[studies.Study, str]:
     """(the study, the reference a worker process loads it by) for :func:`find`: for a study of data, the path
     of the snapshot it came from (a worker cannot import it by its name); for a file, its absolute path (workers
     outlive a chdir); else the name."""
-    snapshot = Path(out) / ref / SNAPSHOT_NAME
-    if ref not in studies.names() and not ref.endswith((".py", ".npz")) and snapshot.is_file():
-        return studies.Study.load(snapshot), str(snapshot.resolve())
+    ref = run_reference(ref, out)
     return studies.get(ref), str(Path(ref).resolve()) if ref.endswith((".py", ".npz")) else ref
 
 

@@ -266,10 +266,12 @@ def test_without_a_true_function_no_target_is_drawn_no_approximation_error_is_ke
         assert len(black) == (len(gallery.axes) if known else 0)  # the target in every panel, or in none
 
 
-def test_diagnose_names_the_baseline_it_fits(reports, capsys):
+def test_diagnose_and_runs_summary_name_the_baseline_alike(reports, capsys):
     out, opts = reports
-    for name, words in (("one", "one: your config (the study's baseline)"),
-                        ("known", "known: the engine's default config (no baseline config was given)")):
+    for name, words in (("one", "your config (the study's baseline)"),
+                        ("known", "the engine's default config (no baseline config was given)")):
         assert main(["diagnose", name, "--out", str(out)]) == 0
-        assert capsys.readouterr().out.startswith(words + ", ")
-    assert "; the study's baseline: " in sweeps.loader.summary(opts["one"])
+        assert capsys.readouterr().out.startswith(f"{name}: {words}, ")
+        # a rerun with nothing left trains nothing and prints the run's summary
+        assert main(["run", name, "--out", str(out), "--trials", "3", "--repeats", "1", "--no-progress", "--no-report"]) == 0
+        assert f"; {words}: {opts[name].user_attrs['baseline']['value']:.4g} (" in capsys.readouterr().out
