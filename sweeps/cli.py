@@ -111,15 +111,17 @@ def cmd_run(args) -> int:
     from sweeps.loader import summary
     from sweeps.runner import run, write_files
 
-    study = userdata.study_from_args(args) if userdata.is_table(args.study) else userdata.run_reference(args.study, args.out)
-    live = (LiveReport(study if isinstance(study, str) else study.name, out=args.out, storage=args.storage,
-                       total=args.trials or (None if isinstance(study, str) else study.trials)) if args.report else None)
+    if userdata.is_table(args.study):
+        study = definition = userdata.study_from_args(args)
+    else:
+        study, definition = userdata.run_reference(args.study, args.out), userdata.find(args.study, args.out)
+    ref = definition.name if userdata.is_table(args.study) else args.study
+    live = (LiveReport(ref, out=args.out, storage=args.storage, total=args.trials or definition.trials)
+            if args.report else None)
     with live or contextlib.nullcontext():  # the page, rewritten while the sweep runs
         opt = run(study, trials=args.trials, jobs=args.jobs, seed=args.seed, repeats=args.repeats,
                   storage=args.storage, out=args.out, timeout=args.timeout, trial_timeout=args.trial_timeout,
                   batch=args.batch, pruner=args.pruner, progress=args.progress, argv=["python -m sweeps", *sys.argv[1:]])
-    ref = opt.study_name if userdata.is_table(args.study) else args.study
-    definition = study if isinstance(study, studies.Study) else userdata.find(ref, args.out)
     print(summary(opt, Path(args.out) / opt.study_name, userdata.baseline_words(ref, definition)))
     page = write_files(opt, ref, out=args.out, storage=args.storage, report=args.report, explain=args.explain,
                        jobs=args.jobs)
