@@ -87,28 +87,26 @@ class LiveReport:
         from sweeps.loader import complete_trials
         from sweeps.page import Live, open_sweep, write_report
 
-        opt = frozen(open_sweep(self.study, self.out, self.storage), self.out, self.storage)
+        opt, store = open_sweep(self.study, self.out, self.storage)
+        opt = frozen(opt, store)
         done = len(complete_trials(opt))
         if not done:
             return None
         live = Live(done=done, total=self.total, updated=datetime.now().strftime("%H:%M:%S"),
                     refresh=round(self.interval))
-        path = write_report(self.study, out=self.out, storage=self.storage, opt=opt, live=live)
+        path = write_report(self.study, out=self.out, storage=self.storage, opt=opt, store=store, live=live)
         self.rewrites += 1
         return path
 
 
-def frozen(opt, out: str | Path, storage: str | None):
-    """A still copy of the running sweep ``opt`` in memory, read once from its own storage object.
+def frozen(opt, store):
+    """A still copy of the running sweep ``opt`` in memory, read once from ``store``, the storage object it is read from.
 
     The page's frames read the study many times; reading a study that the driver is writing would give
     each frame another set of trials (a best trial whose predictions are not yet in the predictions frame).
     """
     import optuna
 
-    from sweeps.storage import open_storage
-
     still = optuna.storages.InMemoryStorage()
-    optuna.copy_study(from_study_name=opt.study_name, from_storage=open_storage(storage, Path(out) / opt.study_name),
-                      to_storage=still)
+    optuna.copy_study(from_study_name=opt.study_name, from_storage=store, to_storage=still)
     return optuna.load_study(study_name=opt.study_name, storage=still)

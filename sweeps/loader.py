@@ -24,13 +24,19 @@ TRIALS_NAME = "trials.csv"
 
 def load(study: str, *, out: str | Path = "results", storage: str | None = None) -> optuna.Study:
     """The stored sweep of ``study`` (a name, or a study file's path); a clear error when there is none."""
+    return opened(study, out=out, storage=storage)[0]
+
+
+def opened(study: str, *, out: str | Path = "results", storage: str | None = None):
+    """(the stored sweep of ``study``, the storage object it is read from), as :func:`load`: one opening (one
+    replay of a journal) serves the sweep and what is stored beside it, such as its analysis."""
     name = study_name(study)
     out_dir = Path(out) / name
     if storage is None and not (out_dir / JOURNAL_NAME).is_file():
         raise ValueError(f"no sweep of {name!r} in {str(out_dir)!r}; run: python -m sweeps run {study}")
     store = open_storage(storage, out_dir)
     try:
-        return optuna.load_study(study_name=name, storage=store)
+        return optuna.load_study(study_name=name, storage=store), store
     except KeyError:
         raise ValueError(f"no sweep of {name!r} in {describe(store)}; run: python -m sweeps run {study}") from None
 

@@ -26,7 +26,7 @@ from mlpcore.atomic import check_writable, replace_file
 from sweeps import frames as tidy
 from sweeps import space as space_vocabulary
 from sweeps import userdata
-from sweeps.loader import load, runs, write_trials_csv
+from sweeps.loader import opened, runs, write_trials_csv
 from sweeps.masking import mask
 from sweeps.plots import BEST_FIRST, MODE_COLORS
 
@@ -495,10 +495,11 @@ def _definition(ref: str, out: str | Path = "results"):
         return None
 
 
-def open_sweep(study: str, out: str | Path, storage: str | None) -> optuna.Study:
-    """The stored sweep of ``study``, with an error naming both lookups when it is neither stored nor known."""
+def open_sweep(study: str, out: str | Path, storage: str | None):
+    """(the stored sweep of ``study``, its storage object), as :func:`sweeps.loader.opened`, with an error naming
+    both lookups when it is neither stored nor known."""
     try:
-        return load(study, out=out, storage=storage)
+        return opened(study, out=out, storage=storage)
     except ValueError as e:
         if _definition(study, out) is None and not study.endswith(".py"):  # neither a stored sweep nor a known study
             raise ValueError(f"unknown study {study!r}: no such study ({', '.join(studies.names())} or a .py "
@@ -507,22 +508,28 @@ def open_sweep(study: str, out: str | Path, storage: str | None) -> optuna.Study
 
 
 def write_report(study: str, *, out: str | Path = "results", storage: str | None = None,
-                 opt: optuna.Study | None = None, live: Live | None = None) -> Path:
+                 opt: optuna.Study | None = None, store=None, live: Live | None = None) -> Path:
     """Write ``out/NAME/report.html``, ``figures/*.png``, ``trials.csv`` and ``headline.json`` (the page's
     numbers, as data) for the stored sweep of ``study``; returns the page's path.
 
-    Every file is replaced atomically; the figures' PNG bytes are encoded once and go both into the
-    page and into ``figures/``. ``live``: see :func:`page`.
+    ``opt``: the sweep, when the caller holds it already; ``store``: the storage object its analysis is read
+    from (opened here when not given). Every file is replaced atomically; the figures' PNG bytes are encoded
+    once and go both into the page and into ``figures/``. ``live``: see :func:`page`.
     """
-    opt = open_sweep(study, out, storage) if opt is None else opt
+    if opt is None:
+        opt, store = open_sweep(study, out, storage)
     out_dir = Path(out) / opt.study_name
     fig_dir = out_dir / FIGURES_DIR
     fig_dir.mkdir(parents=True, exist_ok=True)
     for folder in (out_dir, fig_dir):  # a read-only folder is said at once, not after the page is drawn
         check_writable(folder)
+    if store is None:
+        from sweeps.storage import open_storage
+
+        store = open_storage(storage, out_dir)
     frames = tidy.build(opt, _definition(study, out))
     drawn = pngs(frames)
-    analysis = explanation_figure(opt.study_name, out_dir, storage, drawn)
+    analysis = explanation_figure(opt.study_name, store, drawn)
     for name, (png, _) in drawn.items():
         replace_file(fig_dir / f"{name}.png", png)
     write_trials_csv(frames.trials, out_dir)
@@ -531,13 +538,13 @@ def write_report(study: str, *, out: str | Path = "results", storage: str | None
                                                     live=live, analysis=analysis))
 
 
-def explanation_figure(name: str, out_dir: Path, storage: str | None, pngs: dict) -> dict | None:
-    """The stored counterfactual analysis of sweep ``name`` (None if there is none); its path figure goes to ``pngs``."""
+def explanation_figure(name: str, store, pngs: dict) -> dict | None:
+    """The counterfactual analysis of sweep ``name`` stored in ``store`` (None if there is none); its path figure
+    goes to ``pngs``."""
     from sweeps.ablation_plot import path_figure
     from sweeps.explain import frames as explanation_frames, stored_analysis
-    from sweeps.storage import open_storage
 
-    analysis = stored_analysis(name, open_storage(storage, out_dir))
+    analysis = stored_analysis(name, store)
     if analysis is not None:
         ax = path_figure(explanation_frames(analysis).path_runs)
         png = png_bytes(ax.figure)

@@ -243,16 +243,16 @@ def run(
                 opt.set_user_attr(f"run:{driver.id}", record)
     if report:
         write_files(opt, definition.name if userdata.is_snapshot(study) else study, out=out, storage=storage,
-                    explain=explain, jobs=jobs)
+                    store=store, explain=explain, jobs=jobs)
     return opt
 
 
-def write_files(opt: optuna.Study, ref: str, *, out: str | Path, storage: str | None, report: bool = True,
-                explain: bool = False, jobs: int | None = None) -> Path | None:
+def write_files(opt: optuna.Study, ref: str, *, out: str | Path, storage: str | None, store=None,
+                report: bool = True, explain: bool = False, jobs: int | None = None) -> Path | None:
     """What a run leaves beside its journal, for the CLI and the API alike: best.json, trials.csv, (with
     ``explain``) the counterfactual analysis in ``STUDY:explain``, and (with ``report``) report.html, whose
-    path it returns. The sweep is stored already, so an analysis or a report that fails only warns,
-    but for an operating error (OSError: a full disk, a read-only folder), which the caller says as one.
+    path it returns; ``store``: the storage object ``opt`` is read from, if the caller holds it. The sweep is
+    stored already, so an analysis or a report that fails only warns, but for an operating error (OSError: a full disk, a read-only folder), which the caller says as one.
     """
     from sweeps.loader import complete_trials, write_outputs
     from sweeps.page import write_report
@@ -273,7 +273,7 @@ def write_files(opt: optuna.Study, ref: str, *, out: str | Path, storage: str | 
     if not report:
         return None
     try:
-        return write_report(ref, out=out, storage=storage, opt=opt)
+        return write_report(ref, out=out, storage=storage, opt=opt, store=store)
     except OSError:
         raise
     except Exception as e:  # noqa: BLE001 - any failure here must not hide a finished sweep
