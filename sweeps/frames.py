@@ -223,13 +223,11 @@ def slice_rows(data, share: float = SLICE_SHARE):
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["feature", "x", "y", "distance"])
 
 
-def data_frame(definition):
-    """The study's training and validation points (x, y, split), from its definition (``studies.get``).
+def data_frame(d):
+    """The study's training and validation points (x, y, split), from its data (``studies.Study.data()``).
 
     With d > 1 input features, ``x`` is the first and ``x1`` .. ``xd`` are all of them."""
     import pandas as pd
-
-    d = definition.data()
 
     def part(x, y, split):
         columns = {} if x.ndim == 1 else {f"x{j + 1}": x[:, j] for j in range(x.shape[1])}
@@ -520,11 +518,11 @@ def build(opt: optuna.Study, definition=None) -> Frames:
     levers = levers_frame(opt, explored(trials))
     space = search_space(opt)
     settings = settings_frame(trials, space)
-    known = definition is not None
+    data = None if definition is None else definition.data()
     return Frames(trials=trials, settings=settings, curves=curves_frame(opt), predictions=predictions_frame(opt),
                   levers=levers, importances=importances_frame(opt, settings), space=space,
-                  headline=headline(opt, trials, levers), data=data_frame(definition) if known else None,
-                  held_out=held_out_frame(opt, definition.data().y_val) if known else None)
+                  headline=headline(opt, trials, levers), data=None if data is None else data_frame(data),
+                  held_out=None if data is None else held_out_frame(opt, data.y_val))
 
 
 def config_json(config: dict | None) -> str:
