@@ -19,7 +19,8 @@ from optuna.testing.pytest_storages import StorageTestCase
 from optuna.trial import TrialState
 
 from sweeps.liveness import HOST, DriverInfo, _process_start
-from sweeps.storage import StorageError, SweepJournal, TableJournal, grouped_writes, open_storage
+from sweeps.database import TableJournal
+from sweeps.storage import StorageError, SweepJournal, grouped_writes, open_storage
 
 import pgcluster
 from conftest import run_cli
