@@ -201,19 +201,86 @@ FIGURES: dict[str, Callable] = {
 the study does not search the parameters the figure needs."""
 
 
-def pngs(frames: tidy.Frames) -> dict[str, tuple[bytes, str]]:
-    """Each figure drawn once and encoded once: name -> (PNG bytes, caption), in page order.
+ABLATION_PATH = "ablation_path"
+"""The name of the figure of the counterfactual analysis, after the others on the page."""
+ABLATION_CAPTION = ("The ablation path: from the question's config (left), the one change that most improves the "
+                    "median value at each step, to the target config (right); a dot per fresh seed, coloured by its "
+                    "mode, the line joins the medians.")
+MAX_DRAWING_PROCESSES = 3
+"""More would not be faster: the failure-mode map alone is about a third of the drawing."""
 
-    The figure is let go as soon as it is encoded, so only one is held in memory at a time.
+
+def pngs(frames: tidy.Frames, analysis: dict | None = None, processes: int | None = None) -> dict[str, tuple[bytes, str]]:
+    """Each figure drawn once and encoded once: name -> (PNG bytes, caption), in page order, and the ablation path
+    of ``analysis`` (a stored counterfactual analysis) last.
+
+    ``processes``: how many processes draw them, each figure drawn whole by one, so the bytes are the same
+    however many; default :func:`drawing_processes`. A figure is let go as soon as it is encoded.
     """
+    names = [*FIGURES, *([ABLATION_PATH] if analysis is not None else [])]
+    processes = drawing_processes() if processes is None else processes
+    drawn = None
+    if processes > 1:
+        import gc
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
+        from sweeps import plots
+
+        plots.prepare()
+        gc.freeze()  # the children's collections then leave the inherited objects' pages unwritten, so uncopied
+        try:  # forked: the children have this process's imports and frames, nothing is pickled but the PNGs
+            with ProcessPoolExecutor(min(processes, len(names)), mp_context=multiprocessing.get_context("fork"),
+                                     initializer=_hold, initargs=(frames, analysis)) as pool:
+                drawn = list(pool.map(_draw_held, names))  # in page order: the costliest, the mode map, first
+        except (BrokenProcessPool, OSError):  # a child killed, or no fork to be had: drawn here instead
+            drawn = None
+        finally:
+            gc.unfreeze()
+    if drawn is None:
+        drawn = [draw_figure(name, frames, analysis) for name in names]
+    return {name: d for name, d in zip(names, drawn) if d is not None}
+
+
+def drawing_processes() -> int:
+    """The processes :func:`pngs` draws in by default: one a core (at most MAX_DRAWING_PROCESSES) where this
+    process may fork, which is on Linux with no other thread running (a thread's locks would stay held in
+    a child); else 1."""
+    import os
+    import sys
+    import threading
+
+    if not sys.platform.startswith("linux") or threading.active_count() > 1:
+        return 1
+    return max(1, min(len(os.sched_getaffinity(0)), MAX_DRAWING_PROCESSES))
+
+
+def draw_figure(name: str, frames: tidy.Frames, analysis: dict | None = None) -> tuple[bytes, str] | None:
+    """Figure ``name`` (of FIGURES, or ABLATION_PATH) drawn and encoded: (PNG bytes, caption), or None where the
+    study does not search the parameters it needs."""
     from sweeps import plots
 
-    out = {}
-    for name, draw in FIGURES.items():
-        drawn = draw(frames, plots)
-        if drawn is not None:
-            out[name] = (png_bytes(drawn[0]), drawn[1])
-    return out
+    if name == ABLATION_PATH:
+        from sweeps.ablation_plot import path_figure
+        from sweeps.explain import frames as explanation_frames
+
+        return png_bytes(path_figure(explanation_frames(analysis).path_runs).figure), ABLATION_CAPTION
+    drawn = FIGURES[name](frames, plots)
+    return None if drawn is None else (png_bytes(drawn[0]), drawn[1])
+
+
+_held: tuple = ()
+"""A drawing process's (frames, analysis), set once when it starts (:func:`_hold`)."""
+
+
+def _hold(frames: tidy.Frames, analysis: dict | None) -> None:
+    global _held
+    _held = (frames, analysis)
+
+
+def _draw_held(name: str) -> tuple[bytes, str] | None:
+    return draw_figure(name, *_held)
 
 
 def png_bytes(fig) -> bytes:
@@ -415,7 +482,7 @@ def _smallest_fix(c: Context) -> str | None:
         return None
     from sweeps import explain_html as ex
 
-    return ex.smallest_fix_html(c.analysis, badge) + c.figs("ablation_path")
+    return ex.smallest_fix_html(c.analysis, badge) + c.figs(ABLATION_PATH)
 
 
 def _modes(c: Context) -> str:
@@ -527,31 +594,17 @@ def write_report(study: str, *, out: str | Path = "results", storage: str | None
         from sweeps.storage import open_storage
 
         store = open_storage(storage, out_dir)
+    from sweeps.explain import stored_analysis
+
     frames = tidy.build(opt, _definition(study, out))
-    drawn = pngs(frames)
-    analysis = explanation_figure(opt.study_name, store, drawn)
+    analysis = stored_analysis(opt.study_name, store)
+    drawn = pngs(frames, analysis)
     for name, (png, _) in drawn.items():
         replace_file(fig_dir / f"{name}.png", png)
     write_trials_csv(frames.trials, out_dir)
     replace_file(out_dir / HEADLINE_NAME, json.dumps(frames.headline, indent=2, default=str) + "\n")
     return replace_file(out_dir / REPORT_NAME, page(opt, frames, drawn, ref=study, out=out, storage=storage,
                                                     live=live, analysis=analysis))
-
-
-def explanation_figure(name: str, store, pngs: dict) -> dict | None:
-    """The counterfactual analysis of sweep ``name`` stored in ``store`` (None if there is none); its path figure
-    goes to ``pngs``."""
-    from sweeps.ablation_plot import path_figure
-    from sweeps.explain import frames as explanation_frames, stored_analysis
-
-    analysis = stored_analysis(name, store)
-    if analysis is not None:
-        ax = path_figure(explanation_frames(analysis).path_runs)
-        png = png_bytes(ax.figure)
-        pngs["ablation_path"] = (png, "The ablation path: from the question's config (left), the one change that "
-                                      "most improves the median value at each step, to the target config (right); a dot "
-                                      "per fresh seed, coloured by its mode, the line joins the medians.")
-    return analysis
 
 
 def write_all(*, out: str | Path = "results", storage: str | None = None) -> Path:

@@ -51,6 +51,15 @@ def new_figure(width: float, height: float, **subplots: Any):
     return fig, fig.subplots(**subplots) if subplots else fig.add_subplot()
 
 
+def prepare() -> None:
+    """Import what drawing needs and set the theme, at once: a process does it before it forks processes to draw."""
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+    import matplotlib.patches  # noqa: F401
+
+    _theme()
+
+
 def _theme() -> None:
     import seaborn as sns
 

@@ -6,6 +6,9 @@ import io
 import json
 import math
 import re
+import subprocess
+import sys
+import threading
 
 import numpy as np
 import optuna
@@ -271,6 +274,37 @@ def test_the_footer_lists_every_run_of_the_sweep(sweep):
     recorded = [v["command"] for k, v in opt.user_attrs.items() if k.startswith("run:")]
     assert len(items) == len(recorded) == 1
     assert items[0] == html.escape(mask(recorded[0]))
+
+
+FORKED_AND_NOT = """
+import os, sys
+from sweeps import frames as tidy, page
+from sweeps.loader import opened
+path, out = sys.argv[1:]
+opt, store = opened(path, out=out)
+frames = tidy.build(opt, page._definition(path))
+default = page.drawing_processes()
+one, two = page.pngs(frames, processes=1), page.pngs(frames, processes=2)
+print(default, len(os.sched_getaffinity(0)), len(one), one == two)
+"""
+
+
+def test_figures_drawn_by_forked_processes_are_the_bytes_one_process_draws(sweep):
+    # In a process of its own: under pytest-xdist this one runs threads, so it never forks to draw.
+    r = subprocess.run([sys.executable, "-c", FORKED_AND_NOT, sweep[0], str(sweep[1])], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    default, cores, figures, same = r.stdout.split()
+    assert same == "True" and int(figures) >= 6
+    assert int(default) == min(int(cores), report_page.MAX_DRAWING_PROCESSES)  # a process with no other thread forks
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert report_page.drawing_processes() == 1  # ... and one with another thread does not
+    finally:
+        release.set()
+        other.join()
 
 
 def test_every_output_file_is_replaced_atomically(sweep, monkeypatch):
