@@ -21,7 +21,6 @@ import numpy as np
 import optuna
 
 import studies
-from mlpcore import MODES
 from mlpcore.atomic import check_writable, replace_file
 from sweeps import frames as tidy
 from sweeps import space as space_vocabulary
