@@ -124,10 +124,14 @@ class Driver:
     def stale(self, trials: list[FrozenTrial]) -> list[FrozenTrial]:
         """RUNNING trials whose driver is dead.
 
-        A trial not yet stamped with its driver (it is stamped just after it is asked) is
-        only stale once it is older than GRACE_SECONDS: its driver may be stamping it now.
+        A trial not yet stamped with its driver (it is stamped just after it is asked) may be
+        another driver's, being stamped now: it is stale once no other driver is alive (a
+        driver registers before it asks, and this one asks on the thread that reaps), or else
+        once it is older than GRACE_SECONDS. A driver killed between asking and stamping
+        (SIGKILL) leaves such a trial, and a sweep resumed alone must not wait for it.
         """
         drivers, now = self.drivers(), time.time()
+        others_alive = any(not d.is_dead(now) for key, d in drivers.items() if key != self.id)
         out = []
         for t in trials:
             if t.state != TrialState.RUNNING or t.user_attrs.get("driver") == self.id:
@@ -135,7 +139,7 @@ class Driver:
             info = drivers.get(t.user_attrs.get("driver"))
             if info is None:
                 started = t.datetime_start.timestamp() if t.datetime_start else 0.0
-                if now - started > GRACE_SECONDS:
+                if not others_alive or now - started > GRACE_SECONDS:
                     out.append(t)
             elif info.is_dead(now):
                 out.append(t)

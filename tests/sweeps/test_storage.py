@@ -18,7 +18,7 @@ from optuna.storages import InMemoryStorage
 from optuna.testing.pytest_storages import StorageTestCase
 from optuna.trial import TrialState
 
-from sweeps.liveness import HOST, DriverInfo, _process_start
+from sweeps.liveness import HOST, Driver, DriverInfo, _process_start
 from sweeps.database import TableJournal
 from sweeps.storage import StorageError, SweepJournal, grouped_writes, open_storage
 
@@ -251,6 +251,28 @@ def test_driver_is_dead_when_it_ended_its_process_is_gone_or_its_heartbeat_is_ol
     assert not DriverInfo("far", "another-host", 1, "1", now - 30).is_dead(now)
     assert DriverInfo("far", "another-host", 1, "1", now - 61).is_dead(now)
 
+
+
+def test_a_trial_its_killed_driver_never_stamped_is_reaped_at_once_unless_another_driver_lives(tmp_path):
+    """SIGKILL between ask and stamp leaves a RUNNING trial with no driver: a sweep resumed alone fails it now."""
+    store = open_storage(None, tmp_path)
+    opt = optuna.create_study(storage=store, study_name="s")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    start = _process_start(gone.pid)
+    gone.wait()
+    opt.set_user_attr("driver:dead", DriverInfo("dead", HOST, gone.pid, start, time.time()).to_dict())
+    orphan = opt.ask()  # the dead driver's: asked, never stamped
+    with Driver(opt, store) as me:
+        assert [t.number for t in me.stale(opt.get_trials())] == [orphan.number]
+        other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+        try:
+            opt.set_user_attr("driver:other", DriverInfo("other", HOST, other.pid, _process_start(other.pid),
+                                                         time.time()).to_dict())
+            assert me.stale(opt.get_trials()) == []  # the other may be stamping it now: wait out GRACE_SECONDS
+        finally:
+            other.kill()
+            other.wait()
+        assert [t.number for t in me.stale(opt.get_trials())] == [orphan.number]
 
 # --- PostgreSQL --------------------------------------------------------------------------------
 
