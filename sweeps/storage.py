@@ -37,7 +37,7 @@ from sweeps.masking import mask
 
 JOURNAL_NAME = "journal.log"
 LOCK_GRACE_SECONDS = 10
-"""A journal write holds the lock for about a millisecond; a lock this old belongs to a dead writer."""
+"""Without flock: a journal write holds the lock for about a millisecond; a lock this old belongs to a dead writer."""
 RDB_SCHEMES = ("sqlite", "postgresql", "mysql")
 POSTGRES_DRIVERS = (("psycopg", "postgresql+psycopg"), ("psycopg2", "postgresql+psycopg2"))
 """What a bare ``postgresql://`` URL is given to: the first of these drivers that is installed."""
@@ -91,6 +91,47 @@ class GroupedJournal(BaseJournalBackend):
             self.write(held)
 
 
+class FlockLock:
+    """An exclusive ``flock`` on the file ``path``, which the kernel releases when its holder dies.
+
+    Optuna's lock files (``JournalFileOpenLock``) outlive a writer killed while it holds one
+    (SIGKILL during an append), and every other writer then waits out their grace period.
+    Each acquire opens the file anew, so threads of one process exclude each other too.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        self.local = threading.local()
+
+    def acquire(self) -> bool:
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+        self.local.fd = fd
+        return True
+
+    def release(self) -> None:
+        import fcntl
+
+        fd, self.local.fd = self.local.fd, None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+
+def journal_lock(path: Path) -> FlockLock | JournalFileOpenLock:
+    """The lock of the journal file ``path``: ``flock`` on ``path.flock`` where there is flock, else Optuna's lock file."""
+    if importlib.util.find_spec("fcntl") is not None:
+        return FlockLock(f"{path}.flock")
+    return JournalFileOpenLock(str(path), grace_period=LOCK_GRACE_SECONDS)
+
+
 class SweepJournal(GroupedJournal):
     """A journal file whose writes can be grouped, which checks it is a journal before writing.
 
@@ -107,7 +148,7 @@ class SweepJournal(GroupedJournal):
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.lock = JournalFileOpenLock(str(self.path), grace_period=LOCK_GRACE_SECONDS)
+        self.lock = journal_lock(self.path)
         self.offsets = [0]  # offsets[n]: where record n starts; offsets[-1]: the end of the last complete record
         self.local = threading.local()
         if not self.path.exists():

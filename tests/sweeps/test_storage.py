@@ -131,6 +131,43 @@ def test_reading_skips_a_torn_tail_and_keeps_the_records_before_it(tmp_path):
 # --- grouped writes ----------------------------------------------------------------------------
 
 
+HOLD_THE_LOCK = """
+import os, signal, sys, time
+from pathlib import Path
+from sweeps.storage import SweepJournal
+journal = SweepJournal(Path(sys.argv[1]))
+journal.lock.acquire()
+print("held", flush=True)
+if sys.argv[2] == "die":
+    os.kill(os.getpid(), signal.SIGKILL)  # killed mid-append: the lock is never released by the writer
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX")
+def test_the_journal_lock_excludes_other_writers_and_dies_with_its_holder(tmp_path):
+    import fcntl
+
+    path = tmp_path / "journal.log"
+    SweepJournal(path)
+    for fate in ("hold", "die"):
+        child = subprocess.Popen([sys.executable, "-c", HOLD_THE_LOCK, str(path), fate], stdout=subprocess.PIPE,
+                                 text=True, env=os.environ | {"PYTHONPATH": os.pathsep.join(sys.path)})
+        assert child.stdout.readline() == "held\n"
+        if fate == "die":
+            child.wait()
+        with open(f"{path}.flock", "a") as f:
+            if fate == "hold":  # a live holder keeps every other writer out
+                with pytest.raises(BlockingIOError):
+                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                child.kill()
+                child.wait()
+            else:  # a dead one's lock is free at once: no grace period to wait out
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    SweepJournal(path).append_logs([{"op_code": 0, "worker_id": "w", "study_name": "s", "directions": [1]}])
+    assert len(list(SweepJournal(path).read_logs(0))) == 1
+
+
 def test_grouped_journal_writes_are_one_append_and_nothing_when_the_group_raises(tmp_path):
     store = open_storage(None, tmp_path)
     opt = optuna.create_study(study_name="s", storage=store)
