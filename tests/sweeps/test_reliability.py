@@ -49,9 +49,11 @@ def test_sigkill_the_driver_at_random_moments_then_resume(tmp_path, tiny_study):
     kills = 0
     journal = tmp_path / "results" / "tiny" / "journal.log"
     for _ in range(4):
+        asked = _trials_created(journal)
         proc = start(study, "--jobs", "2", cwd=tmp_path)
-        assert _wait_until(lambda: journal.is_file() or proc.poll() is not None)  # its start-up takes longer on a loaded machine
-        time.sleep(rng.uniform(0.5, 3.0))
+        # Killed at a random moment once it has asked a trial: mid-sweep, whatever the machine's speed.
+        assert _wait_until(lambda: _trials_created(journal) > asked or proc.poll() is not None)
+        time.sleep(rng.uniform(0.0, 0.4))
         if proc.poll() is not None:
             break
         proc.send_signal(signal.SIGKILL)
@@ -61,6 +63,7 @@ def test_sigkill_the_driver_at_random_moments_then_resume(tmp_path, tiny_study):
         assert all(now[n] == kept[n] for n in kept), "a completed trial changed or vanished"
         kept = now
     assert kills >= 3
+    assert len(kept) < 40  # the kills landed before the budget was done
     r = subprocess.run([sys.executable, "-m", "sweeps", "run", study, "--no-explain", "--no-report", "--jobs", "2"],
                        cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
@@ -245,6 +248,15 @@ def _gone(pid: int) -> bool:
             return f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
     except OSError:
         return True
+
+
+def _trials_created(journal) -> int:
+    """Trials created in a journal file so far (Optuna's CREATE_TRIAL records, op code 4)."""
+    try:
+        with open(journal, "rb") as f:
+            return sum(line.startswith(b'{"op_code":4,') for line in f)
+    except FileNotFoundError:
+        return 0
 
 
 def _wait_until(condition, seconds: float = 60.0) -> bool:
