@@ -160,5 +160,6 @@ class Driver:
         """Fail every stale trial; how many were failed."""
         n = 0
         for t in self.stale(self.opt.get_trials(deepcopy=False, states=(TrialState.RUNNING,))):
-            n += self.fail(t, f"its driver {t.user_attrs.get('driver')} died")
+            driver = t.user_attrs.get("driver")
+            n += self.fail(t, f"its driver {driver} died" if driver else "its driver died before stamping it")
         return n

@@ -310,6 +310,8 @@ def test_a_trial_its_killed_driver_never_stamped_is_reaped_at_once_unless_anothe
             other.kill()
             other.wait()
         assert [t.number for t in me.stale(opt.get_trials())] == [orphan.number]
+        assert me.reap() == 1
+    assert opt.trials[orphan.number].user_attrs["stopped_by"] == "its driver died before stamping it"
 
 # --- PostgreSQL --------------------------------------------------------------------------------
 
