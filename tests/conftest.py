@@ -23,9 +23,18 @@ LONG = ("test_four_drivers_share_one_journal_file", "test_a_report_writer_killed
 alone on one worker at the end while the other has nothing to do."""
 
 
+KERNEL_FREE = ("test_activations", "test_atomic", "test_config", "test_diagnostics", "test_gradcheck", "test_hints",
+               "test_network", "test_optim", "test_scaling", "test_masking", "test_plots", "test_space", "test_studies")
+"""Modules whose tests never run the compiled kernel (checked with an empty numba cache). They are one group, the
+largest, so pytest-xdist hands it out first: with a cold cache one worker runs them while the other's first sweep
+compiles the kernel, instead of both waiting for that compile."""
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook turns the groups into its work units
 def pytest_collection_modifyitems(items):
     for item in items:
-        if SHARED & set(getattr(item, "fixturenames", ())):
+        if item.module.__name__.rpartition(".")[2] in KERNEL_FREE:
+            item.add_marker(pytest.mark.xdist_group("kernel-free"))
+        elif SHARED & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
     items.sort(key=lambda item: not item.name.startswith(LONG))  # stable: the rest keep their order
