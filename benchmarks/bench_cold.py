@@ -1,11 +1,12 @@
 """A user's first `run sqrt` on a fresh machine (empty numba cache) against the same command warm, side by side.
 
-    python benchmarks/bench_cold.py [--full] [--rounds R] [--jobs J]
+    python benchmarks/bench_cold.py [--full] [--rounds R] [--jobs J] [--before COMMIT]
 
 Each round runs `python -m sweeps run sqrt --no-report --no-progress --out TMP` twice: cold, with
 a fresh ``NUMBA_CACHE_DIR`` and a fresh ``TMPDIR`` (so neither a cache nor the warm-up's lock file
 from an earlier run is seen: a fresh machine), then warm, with the cache the cold run filled.
-``--full`` adds the same pair for the full `run sqrt` (the report too). Pointing
+``--full`` adds the same pair for the full `run sqrt` (the report too). ``--before COMMIT`` runs every
+pair with that commit's code too (``git archive``), before and after alternating, each on its own cache. Pointing
 ``NUMBA_CACHE_DIR`` at a temp dir for both runs also keeps numba from using ``__pycache__/`` beside
 ``mlpcore/kernels.py``, where it writes in an editable install.
 
@@ -69,7 +70,8 @@ def _timed(fn, kind):
     def wrapper(*a, **k):
         t0 = time.perf_counter()
         result = fn(*a, **k)
-        _write({"kind": kind, "seconds": time.perf_counter() - t0, "end": time.time(), "result": result})
+        _write({"kind": kind, "seconds": time.perf_counter() - t0, "end": time.time(), "result": result,
+                "args": [str(x) for x in a]})
         return result
     return wrapper
 
@@ -77,13 +79,15 @@ def _timed(fn, kind):
 def _patch(name, module):
     if name == "mlpcore.kernels":
         _compile_listener()
+        if hasattr(module, "compile_part"):  # the kernel compiled in parts (warmup.py)
+            module.compile_part = _timed(module.compile_part, "part")
     elif name == "mlpcore.warmup":
         module.warm_up = _timed(module.warm_up, "warm_up")
         real_lock = module._machine_lock
 
-        def lock(path):
+        def lock(path, wait=True):
             t0 = time.perf_counter()
-            cm = real_lock(path)
+            cm = real_lock(path) if wait else real_lock(path, wait)  # (an older warmup.py: no ``wait``)
             class Timed:
                 def __enter__(self):
                     f = cm.__enter__()
@@ -122,16 +126,16 @@ def command(full: bool, out: Path, jobs: int | None) -> list[str]:
     return cmd + ([] if jobs is None else ["--jobs", str(jobs)])
 
 
-def one_run(tmp: Path, hook: Path, cache: Path, label: str, full: bool, jobs: int | None) -> dict:
-    """Wall seconds of one `run sqrt`, and the hook's records grouped by process."""
+def one_run(tmp: Path, hook: Path, cache: Path, label: str, full: bool, jobs: int | None, code: Path = ROOT) -> dict:
+    """Wall seconds of one `run sqrt` with the code in folder ``code``, and the hook's records by process."""
     out, log, tmpdir = tmp / f"out-{label}", tmp / f"log-{label}.jsonl", tmp / f"tmpdir-{label}"
     tmpdir.mkdir(exist_ok=True)
-    env = os.environ | {"PYTHONPATH": f"{hook}{os.pathsep}{ROOT}", "NUMBA_CACHE_DIR": str(cache),
+    env = os.environ | {"PYTHONPATH": f"{hook}{os.pathsep}{code}", "NUMBA_CACHE_DIR": str(cache),
                         "BENCH_COLD_LOG": str(log), "TMPDIR": str(tmpdir)}
     load = os.getloadavg()[0]
     t = time.perf_counter()
-    proc = subprocess.Popen(command(full, out, jobs), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(command(full, out, jobs), env=env, cwd=code, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
     _, err = proc.communicate()
     wall = time.perf_counter() - t
     if proc.returncode:
@@ -155,9 +159,10 @@ def explain(run: dict) -> list[str]:
         compiles = [r for r in recs if r["kind"] == "compile"]
         top = [r for r in compiles if r["depth"] == 0]
         entries = ", ".join(f"{r['name']} {r['seconds']:.1f} s" for r in top) or "none"
+        parts = ", ".join(f"{r['args'][0]} {r['seconds']:.1f} s" for r in recs if r["kind"] == "part") or "none"
         lines.append(f"  {role}: warm_up {total('warm_up'):.1f} s (lock wait {total('lock_wait'):.1f} s), "
                      f"compiling {sum(r['seconds'] for r in top):.1f} s: {len(compiles)} function compiles, "
-                     f"entry points {entries}")
+                     f"entry points {entries}; parts (compiled or loaded) {parts}")
         if compiles:
             per_function = Counter(r["name"].split(".<locals>")[0] for r in compiles)
             repeated = {name: n for name, n in per_function.items() if n > 1}
@@ -171,32 +176,41 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="also the full `run sqrt` (with the report)")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=None, help="--jobs of the runs (default: the run's own)")
+    parser.add_argument("--before", metavar="COMMIT", help="also run each pair with this commit's code")
     args = parser.parse_args()
     kinds = [False, True] if args.full else [False]
-    results: dict[tuple[bool, str], list[dict]] = defaultdict(list)
+    results: dict[tuple[str, bool, str], list[dict]] = defaultdict(list)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         hook = tmp / "hook"
         hook.mkdir()
         (hook / "sitecustomize.py").write_text(HOOK)
+        codes = {"this tree": ROOT}
+        if args.before:
+            codes[args.before] = tmp / "before"
+            codes[args.before].mkdir()
+            archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before], check=True, capture_output=True)
+            subprocess.run(["tar", "-x", "-C", str(codes[args.before])], input=archive.stdout, check=True)
         for r in range(args.rounds):
             for full in kinds:
-                cache = tmp / f"cache-{r}-{full}"
-                cache.mkdir()
-                for state in ("cold", "warm"):
-                    run = one_run(tmp, hook, cache, f"{r}-{int(full)}-{state}", full, args.jobs)
-                    results[(full, state)].append(run)
-                    print(f"round {r + 1}, {'run sqrt' if full else 'run sqrt --no-report'}, {state}: "
-                          f"{run['wall']:.1f} s (load {run['load']:.1f} at start)", flush=True)
-                    print("\n".join(explain(run)), flush=True)
+                for i, (name, code) in enumerate(codes.items() if r % 2 == 0 else reversed(codes.items())):
+                    cache = tmp / f"cache-{r}-{int(full)}-{i}"
+                    cache.mkdir()
+                    for state in ("cold", "warm"):
+                        run = one_run(tmp, hook, cache, f"{r}-{int(full)}-{i}-{state}", full, args.jobs, code)
+                        results[(name, full, state)].append(run)
+                        print(f"round {r + 1}, {name}, {'run sqrt' if full else 'run sqrt --no-report'}, {state}: "
+                              f"{run['wall']:.1f} s (load {run['load']:.1f} at start)", flush=True)
+                        print("\n".join(explain(run)), flush=True)
     print(f"\n{os.cpu_count()} cores; load average at the end {os.getloadavg()[0]:.1f}")
-    print("| command | cold | warm | cold / warm |")
-    print("|---|---:|---:|---:|")
-    for full in kinds:
-        cold = statistics.median(r["wall"] for r in results[(full, "cold")])
-        warm = statistics.median(r["wall"] for r in results[(full, "warm")])
-        name = " ".join(command(full, Path("TMP"), args.jobs)[1:]).replace(" --no-progress", "")
-        print(f"| `python {name}` | {cold:.1f} s | {warm:.1f} s | {cold / warm:.2f}x |")
+    print("| code | command | cold | warm | cold / warm |")
+    print("|---|---|---:|---:|---:|")
+    for name in codes:
+        for full in kinds:
+            cold = statistics.median(r["wall"] for r in results[(name, full, "cold")])
+            warm = statistics.median(r["wall"] for r in results[(name, full, "warm")])
+            cmd = " ".join(command(full, Path("TMP"), args.jobs)[1:]).replace(" --no-progress", "")
+            print(f"| {name} | `python {cmd}` | {cold:.1f} s | {warm:.1f} s | {cold / warm:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ from typing import NamedTuple
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import njit, typeof, types
 from numba.extending import intrinsic
 
 from mlpcore.activations import ACTIVATIONS, LEAKY_SLOPE
@@ -1205,6 +1205,49 @@ def mse_of(theta, x, y, sizes, offsets, bias, hidden, output, leaky_slope, y_sca
         for o in range(n_out):
             sq += _squared_errors(acts, depth, o, y, c0, c, y_scale[o], y_offset[o])
     return sq / (n * n_out)
+
+
+# --- the kernel in parts, so that two processes can share its compile (warmup.py) -------------------------
+# train_steps compiles in one piece, about 20 s on a fresh machine, while a sweep's other worker
+# waits. Its costliest callees are compiled functions with cache entries of their own, and numba
+# compiling train_steps loads a callee from its cache instead of compiling it again. So one process
+# compiles the "paths" (the piecewise, recomputed and one-sample steps) while another compiles the
+# "layers" (mse_of, the layer passes, the matrix products, the update) and then train_steps on top of
+# both, each part about half of the whole (benchmarks/README.md). The argument types are those
+# train_steps and KernelBackend call them with, written out; a test checks them against what fit
+# compiles (a wrong one would cost a second compile of that callee, never a wrong result).
+
+
+def part_signatures() -> dict[str, list]:
+    """Part name -> [(compiled function, the argument types train_steps or KernelBackend calls it with)]."""
+    f1, f2, f3 = (types.Array(types.float64, ndim, "C") for ndim in (1, 2, 3))
+    i1, i2, u1 = types.Array(types.int64, 1, "C"), types.Array(types.int64, 2, "C"), types.Array(types.uint64, 1, "C")
+    i, f, flag = types.int64, types.float64, types.boolean
+    hyper = typeof(Hyper(*[0.0] * len(Hyper._fields)))
+    return {
+        "layers": [
+            (mse_of, (f1, f2, f2, i1, i2, flag, i, i, f, f1, f1)),
+            (_matmul_chunk, (f1, f1, i1, i2, flag, i, i, f2, f2, f2, f1, f2, i, i, f, f)),
+            (_layer_backward, (f1, f3, f3, f3, i, i, f1, i, i, i, i, flag, i)),
+            (_shallow_grads, (f1, f3, f3, i, f, f3, i, i, i, i)),
+            (_update, (i, f1, f1, f2, i, hyper)),
+        ],
+        "paths": [
+            (_piecewise_step, (f1, f1, i2, i, flag, i, i, f2, f2, i, f, f, i1, i1, u1, f2, f2, f2)),
+            (_recomputed_chunk, (i, i, f1, i2, i, flag, f3, f3, f3, f3, f2, i, f1, i, f, f, f1, f1)),
+            (_sample_step, (f2, f2, i, f1, f1, f2, f2, f2, i1, i2, flag, i, i, f, f)),
+        ],
+    }
+
+
+PARTS = ("layers", "paths")
+"""The parts of the kernel :func:`compile_part` compiles ahead of train_steps."""
+
+
+def compile_part(part: str) -> None:
+    """Compile one of PARTS, or load it from numba's cache where it is there."""
+    for dispatcher, signature in part_signatures()[part]:
+        dispatcher.compile(signature)
 
 
 @functools.cache

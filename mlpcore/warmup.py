@@ -2,8 +2,8 @@
 
 numba compiles ``kernels.py`` on a process's first fit, or loads it from its on-disk cache.
 A sweep starts several worker processes at once: without coordination each would compile the
-same kernel at the same time, on the same cores. ``warm_up`` makes them take turns under a
-machine-wide lock file until the cache is filled, then lets every later process load it
+same kernel at the same time, on the same cores. ``warm_up`` makes them share the compile under
+machine-wide lock files until the cache is filled, then lets every later process load it
 without waiting.
 """
 
@@ -23,11 +23,13 @@ from mlpcore.train import fit
 def warm_up() -> str:
     """Make this process's first fit fast: load the compiled kernel, or compile it. Returns the backend "auto" gets.
 
-    Processes that start together on a fresh machine (a sweep's workers) take turns, under a
-    lock file: the first compiles and fills numba's cache, the others then load it instead of
-    all compiling at once, each slowed by the others on shared cores. Once the
-    cache is filled for this kernel source, the lock file says so, and later processes load
-    it side by side without waiting for each other.
+    Processes that start together on a fresh machine (a sweep's workers) share the compile. The
+    first takes the kernel's lock file and compiles the kernel's "layers" part, then train_steps;
+    the second, finding it taken, compiles the "paths" part meanwhile under a lock file of its own
+    (the first waits for it before train_steps, which then loads both parts from numba's cache),
+    and then waits to load the rest. Further processes wait to load. Once the cache is filled for
+    this kernel source, the kernel's lock file says so, and later processes load it side by side
+    without waiting for each other.
     """
     try:
         from mlpcore import kernels
@@ -37,13 +39,28 @@ def warm_up() -> str:
     stamp = _source_stamp(kernels.__file__)
     if _read_text(lock) == stamp:
         _first_fit()
-    else:
-        with _machine_lock(lock) as f:
-            _first_fit()
-            if f is not None:
-                f.truncate(0)
-                f.write(stamp)
+        return "numba"
+    with _machine_lock(lock, wait=False) as f:
+        if f is not False:  # this process compiles the kernel (or there is no lock to take turns under)
+            _compile(kernels, lock, f, stamp)
+            return "numba"
+    with _machine_lock(_paths_lock(lock), wait=False) as g:  # another compiles it: help, unless a third does
+        if g:
+            kernels.compile_part("paths")
+    with _machine_lock(lock) as f:  # then load what it compiled (or compile it, if it died)
+        _compile(kernels, lock, f, stamp)
     return "numba"
+
+
+def _compile(kernels, lock: str, f, stamp: str) -> None:
+    """Compile (or load) the kernel in its parts, holding its lock file ``f`` (None: no lock), and stamp it."""
+    kernels.compile_part("layers")
+    with _machine_lock(_paths_lock(lock)):  # waits while another process compiles the paths
+        kernels.compile_part("paths")
+    _first_fit()
+    if f:
+        f.truncate(0)
+        f.write(stamp)
 
 
 def _first_fit() -> None:
@@ -58,6 +75,11 @@ def _lock_path(source: str) -> str:
 
     key = f"{source}\0{numba.config.CACHE_DIR}"
     return os.path.join(tempfile.gettempdir(), f"mlpcore-kernel-{zlib.crc32(key.encode()):08x}.lock")
+
+
+def _paths_lock(lock: str) -> str:
+    """The lock file of the kernel's "paths" part, beside the kernel's own ``lock``."""
+    return lock.removesuffix(".lock") + ".paths.lock"
 
 
 def _source_stamp(path: str) -> str:
@@ -77,9 +99,10 @@ def _read_text(path: str) -> str | None:
 
 
 @contextlib.contextmanager
-def _machine_lock(path: str):
+def _machine_lock(path: str, wait: bool = True):
     """An exclusive lock on the file ``path``, shared by this machine's processes; yields the file (open for
-    appending), or None where there is no lock (no fcntl, or the file cannot be opened)."""
+    appending) while this process holds it, None where there is no lock (no fcntl, or the file cannot be
+    opened), and False at once, without the lock, when ``wait`` is false and another process holds it."""
     try:
         import fcntl
     except ImportError:
@@ -91,7 +114,11 @@ def _machine_lock(path: str):
         yield None
         return
     with f:
-        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
         try:
             yield f
         finally:

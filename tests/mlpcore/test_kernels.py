@@ -649,3 +649,16 @@ def test_matmul_path_is_the_same_bit_for_bit_whatever_blas_threads():
             thetas.append(net.theta.copy())
     np.testing.assert_array_equal(thetas[0], thetas[1])
     np.testing.assert_array_equal(thetas[0], thetas[2])
+
+
+def test_the_kernel_parts_are_compiled_for_the_argument_types_fit_uses():
+    """warmup.py compiles the kernel in parts ahead of train_steps: each part must be what a fit compiles (or
+    loads), else train_steps would compile its own copy and the part would be wasted work."""
+    from numba.core import event
+
+    x = np.linspace(0.0, 1.0, 8)
+    fit(MLPConfig(hidden=(2,), steps=2, backend="numba"), x, x)  # compiles or loads train_steps and mse_of
+    with event.install_recorder("numba:compile") as compiles:
+        for part in kernels.PARTS:
+            kernels.compile_part(part)
+    assert [e.data["dispatcher"].py_func.__name__ for _, e in compiles.buffer if e.is_start] == []

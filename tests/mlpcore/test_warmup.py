@@ -22,9 +22,9 @@ def test_warm_up_takes_turns_only_until_the_kernel_cache_is_filled(monkeypatch):
     locked = []
     real_lock = warmup._machine_lock
 
-    def spy(path):
+    def spy(path, wait=True):
         locked.append(path)
-        return real_lock(path)
+        return real_lock(path, wait)
 
     monkeypatch.setattr(warmup, "_machine_lock", spy)
     warmup.warm_up()  # fills the stamp, whatever the lock file said before
@@ -34,7 +34,8 @@ def test_warm_up_takes_turns_only_until_the_kernel_cache_is_filled(monkeypatch):
     with open(warmup._lock_path(kernels.__file__), "w") as f:
         f.write("numba 0.0 a stale stamp")
     warmup.warm_up()
-    assert len(locked) == 1  # a stale stamp (another kernel source or numba): take turns again
+    assert locked[0] == warmup._lock_path(kernels.__file__)  # a stale stamp (another kernel source or numba):
+    # take turns again, the kernel's lock and then its paths' (see the next test)
     locked.clear()
     warmup.warm_up()
     assert locked == []
@@ -47,7 +48,7 @@ def test_a_fresh_numba_cache_folder_is_filled_taking_turns_again(monkeypatch, tm
 
     locked = []
     real_lock = warmup._machine_lock
-    monkeypatch.setattr(warmup, "_machine_lock", lambda path: locked.append(path) or real_lock(path))
+    monkeypatch.setattr(warmup, "_machine_lock", lambda path, wait=True: locked.append(path) or real_lock(path, wait))
     warmup.warm_up()
     locked.clear()
     warmup.warm_up()
@@ -58,7 +59,7 @@ def test_a_fresh_numba_cache_folder_is_filled_taking_turns_again(monkeypatch, tm
     monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path))
     try:
         warmup.warm_up()
-        assert len(locked) == 1
+        assert locked[0] == warmup._lock_path(kernels.__file__)
     finally:
         os.remove(warmup._lock_path(kernels.__file__))
 
@@ -84,3 +85,51 @@ def test_the_machine_lock_lets_one_holder_in_at_a_time(tmp_path):
     for t in threads:
         t.join()
     assert events in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])
+
+
+def test_processes_warming_up_together_share_the_compile(monkeypatch, tmp_path):
+    """The first compiles the layers and train_steps, the second the paths meanwhile, a third waits to load.
+
+    Threads stand in for processes: each opens the lock files itself, and flock locks belong to an open file.
+    """
+    import threading
+    import time
+
+    import mlpcore.warmup as warmup
+    from mlpcore import kernels
+
+    lock = str(tmp_path / "kernel.lock")
+    monkeypatch.setattr(warmup, "_lock_path", lambda source: lock)
+    log = []  # (who, what, start, end)
+
+    def step(what, seconds):
+        def run(*args):
+            start = time.monotonic()
+            time.sleep(seconds)
+            log.append((threading.current_thread().name, what, start, time.monotonic()))
+        return run
+
+    monkeypatch.setattr(kernels, "compile_part", lambda part: step(part, 0.6 if part == "paths" else 0.3)())
+    monkeypatch.setattr(warmup, "_first_fit", step("train_steps", 0.2))
+    threads = [threading.Thread(target=warmup.warm_up, name=name) for name in ("first", "second", "third")]
+    for t in threads:
+        t.start()
+        time.sleep(0.1)  # in this order
+    for t in threads:
+        t.join()
+
+    def steps(who):
+        return [(what, start, end) for w, what, start, end in log if w == who]
+
+    first, second, third = steps("first"), steps("second"), steps("third")
+    assert [what for what, _, _ in first] == ["layers", "paths", "train_steps"]
+    assert [what for what, _, _ in second] == ["paths", "layers", "paths", "train_steps"]
+    (_, layers_start, layers_end), (_, paths_start, paths_end) = first[0], second[0]
+    assert paths_start < layers_end and layers_start < paths_end  # the two parts compiled at the same time
+    _, train_start, train_end = first[2]
+    assert train_start >= paths_end  # train_steps compiled on top of the second's paths
+    assert all(start >= train_end for _, start, _ in second[1:] + third)  # the rest only loaded what was compiled
+    assert warmup._read_text(lock) == warmup._source_stamp(kernels.__file__)
+    log.clear()
+    warmup.warm_up()  # stamped: loads at once, no parts
+    assert [what for _, what, _, _ in log] == ["train_steps"]
