@@ -29,6 +29,7 @@ import contextlib
 import os
 import threading
 import time
+import weakref
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any, Callable, Iterator, Sequence
@@ -49,6 +50,20 @@ Keeping freed memory (up to 64 MiB) makes the 360 trainings of the default sqrt 
 
 IDLE_SECONDS = 300
 """Idle workers stay this long, so successive sweeps in one process reuse them."""
+
+
+_executors: weakref.WeakSet = weakref.WeakSet()
+"""The loky executors the pools of this process have got (loky reuses one while its configuration stays)."""
+
+
+def release_workers() -> None:
+    """End the pools' worker processes now, not IDLE_SECONDS after their last task, and with them the threads
+    that drive them in this process: the report forks its drawing processes only where no other thread runs.
+    A pool used again afterwards gets fresh workers."""
+    with quiet_manager():
+        for executor in list(_executors):
+            executor.shutdown(wait=True)
+    _executors.clear()
 
 
 def failure(message: str, started: float) -> dict[str, Any]:
@@ -161,9 +176,10 @@ class WorkerPool:
             queue.clear()
 
     def _executor(self):
-        if self._loky is None:
+        if self._loky is None or self._loky not in _executors:  # none yet, or released (release_workers)
             self._loky = get_reusable_executor(self.jobs, timeout=IDLE_SECONDS, env=WORKER_ENV,
                                                initializer=_start_worker, initargs=(os.getpid(), self._prepare))
+            _executors.add(self._loky)
         return self._loky
 
     def _submit(self, fn: Callable, *args) -> Future | None:

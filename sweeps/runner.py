@@ -36,7 +36,7 @@ from sweeps import space as search_space
 from sweeps import userdata
 from sweeps.interrupts import handled, held
 from sweeps.liveness import Driver
-from sweeps.pool import WorkerPool
+from sweeps.pool import WorkerPool, release_workers
 from sweeps.progress import Progress
 from sweeps.pruning import DEFAULT as DEFAULT_PRUNER
 from sweeps.pruning import References, check_pruner
@@ -272,6 +272,7 @@ def write_files(opt: optuna.Study, ref: str, *, out: str | Path, storage: str | 
                   f"retry with: python -m sweeps explain {ref}", file=sys.stderr)
     if not report:
         return None
+    release_workers()  # done with them: the report draws in forked processes, and forks only without threads
     try:
         return write_report(ref, out=out, storage=storage, opt=opt, store=store)
     except OSError:

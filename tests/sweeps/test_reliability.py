@@ -291,6 +291,27 @@ time.sleep(600)
 """
 
 
+def test_released_workers_end_with_their_threads_and_a_pool_used_again_gets_fresh_ones():
+    """What the report needs before it forks its drawing processes (runner.write_files)."""
+    import threading
+
+    import cloudpickle
+
+    from sweeps.pool import release_workers
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    def managers():  # loky's threads driving the workers (joblib's own copy of loky has its own: not these)
+        return [t for t in threading.enumerate() if type(t).__module__.startswith("loky.")]
+
+    pool = WorkerPool(_pid, 2)
+    before = set(dict(pool.run([(i,) for i in range(4)])).values())
+    assert managers()
+    release_workers()
+    assert managers() == [] and _wait_until(lambda: all(_gone(pid) for pid in before))
+    after = set(dict(pool.run([(i,) for i in range(4)])).values())
+    assert after and not after & before
+
+
 def test_workers_end_with_a_sigkilled_driver(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", DRIVER], stdout=subprocess.PIPE, text=True, cwd=tmp_path)
     workers = eval(proc.stdout.readline())
