@@ -1,12 +1,14 @@
 """Report speed before and after, and what the live page costs a sweep, side by side in one run.
 
-    python benchmarks/bench_report.py [--before COMMIT] [--rounds R] [--big N]
+    python benchmarks/bench_report.py [--before COMMIT] [--rounds R] [--big N] [--live-interval S]
 
 1. `python -m sweeps run sqrt --no-report`, the user's command (the search and the analysis after it):
    the denominator of the 10% target.
-2. The default sqrt sweep (120 trials), run twice with the same seed as that command does it
-   (``sweeps.runner.run``, without the analysis), once plain and once with the live page rewritten
-   in the background (``sweeps.live.LiveReport``): trials per second of each.
+2. The default sqrt sweep (120 trials) with the same seed as that command runs it (``sweeps.runner.run``,
+   without the analysis): plain, with the live page (``sweeps.live.LiveReport``, rewritten every
+   ``--live-interval`` seconds at most, default 5) of this tree, and of COMMIT; R rounds, alternating
+   (median): trials per second of each. (COMMIT's page counts wall seconds rewriting, this tree's the
+   rewriting processes' CPU seconds.)
 3. A copy of that sweep grown to N trials (default 1000: its trials repeated, renumbered).
 4. `python -m sweeps report sqrt` on the command's sweep and on the grown one, with the code of
    COMMIT (default: the report layer before this round) and with this tree, alternating, R rounds
@@ -33,10 +35,10 @@ SWEEP = """
 import sys, time
 from sweeps.runner import run
 from sweeps.live import LiveReport
-live, out = sys.argv[1] == "live", sys.argv[2]
+live, out, interval = sys.argv[1] == "live", sys.argv[2], float(sys.argv[3])
 t = time.perf_counter()
 if live:
-    with LiveReport("sqrt", out=out) as page:
+    with LiveReport("sqrt", out=out, interval=interval) as page:
         opt = run("sqrt", out=out, progress=False)
     print(time.perf_counter() - t, page.rewrites, page.busy)
 else:
@@ -55,10 +57,11 @@ def python(code_root: Path, *args: str) -> float:
     return time.perf_counter() - t
 
 
-def sweep(out: Path, live: bool) -> tuple[float, int, float]:
-    """(wall seconds, live rewrites, seconds spent rewriting) of the default sqrt sweep."""
-    done = subprocess.run([sys.executable, "-c", SWEEP, "live" if live else "plain", str(out)], check=True,
-                          env=os.environ | {"PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
+def sweep(out: Path, live: bool, interval: float, code: Path = ROOT) -> tuple[float, int, float]:
+    """(wall seconds, live rewrites, seconds spent rewriting) of the default sqrt sweep with the code in ``code``."""
+    done = subprocess.run([sys.executable, "-c", SWEEP, "live" if live else "plain", str(out), str(interval)],
+                          check=True, env=os.environ | {"PYTHONPATH": str(code)}, capture_output=True, text=True,
+                          cwd=code)
     wall, rewrites, busy = done.stdout.split()
     return float(wall), int(rewrites), float(busy)
 
@@ -88,6 +91,9 @@ def main() -> None:
     parser.add_argument("--before", default=BEFORE, help=f"the commit to compare with (default {BEFORE})")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--big", type=int, default=1000)
+    parser.add_argument("--live-interval", type=float, default=5.0,
+                        help="seconds between live rewrites (default 5: the default 15 would leave a 15 s sweep "
+                             "one rewrite at most)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -97,7 +103,14 @@ def main() -> None:
                                  check=True, capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
         command = python(ROOT, "-m", "sweeps", "run", "sqrt", "--no-report", "--no-progress", "--out", str(tmp / "cli"))
-        plain, (live, rewrites, busy) = sweep(tmp / "plain", False)[0], sweep(tmp / "live", True)
+        python(old, "-c", "from mlpcore.warmup import warm_up; warm_up()")  # its kernel compiled before any timing
+        kinds = {"plain": (False, ROOT), "live": (True, ROOT), "live before": (True, old)}
+        sweeps: dict[str, list[tuple[float, int, float]]] = {kind: [] for kind in kinds}
+        for r in range(args.rounds):  # alternating, each on a fresh folder
+            for kind in (list(kinds) if r % 2 == 0 else list(kinds)[::-1]):
+                live, code = kinds[kind]
+                sweeps[kind].append(sweep(tmp / f"sweep-{r}-{kind}", live, args.live_interval, code))
+        median_run = {kind: sorted(runs)[len(runs) // 2] for kind, runs in sweeps.items()}
         grow(tmp / "cli", tmp / "big", args.big)
         times: dict[tuple[str, str], list[float]] = {}
         for _ in range(args.rounds):
@@ -107,9 +120,13 @@ def main() -> None:
                                                                       "--out", str(out)))
     med = {k: statistics.median(v) for k, v in times.items()}
     big = str(args.big)
-    print(f"sqrt sweep, run() without the report: {plain:.1f} s ({120 / plain:.2f} trials/s); with the live page: "
-          f"{live:.1f} s ({120 / live:.2f} trials/s, {rewrites} rewrites taking {busy:.1f} s); "
-          f"trials/s lost: {1 - plain / live:.1%}")
+    plain = median_run["plain"][0]
+    print(f"sqrt sweep, run() without the report: {plain:.1f} s ({120 / plain:.2f} trials/s)")
+    for kind, label in (("live", "this tree"), ("live before", args.before)):
+        wall, rewrites, busy = median_run[kind]
+        print(f"  with the live page ({label}), rewritten every {args.live_interval:g} s at most: {wall:.1f} s "
+              f"({120 / wall:.2f} trials/s, {rewrites} rewrites, {busy:.1f} s rewriting); "
+              f"trials/s lost: {1 - plain / wall:.1%}")
     print(f"`python -m sweeps run sqrt --no-report`: {command:.1f} s")
     print(f"\n| report of | before ({args.before}) | after | after / `run sqrt --no-report` |")
     print("|---|---:|---:|---:|")

@@ -4,15 +4,22 @@
         sweeps.run("sqrt", ...)          # results/sqrt/report.html is rewritten every 15 s or so
     page.write_report("sqrt", ...)       # then the final page, without the banner and the reload
 
-A background thread rewrites ``report.html`` from a still copy of the study (:func:`frozen`: the frames
-of one page all see the same trials). It opens its own storage object (like optuna-dashboard, a second reader of the same journal or database), so the driver's
-storage is never used from two threads. Rewrites never overlap, and after one that took ``d``
-seconds the next waits at least ``d / BUDGET`` seconds, so the page costs the sweep at most about
-``BUDGET`` of one core's time however slow drawing gets.
+A background thread starts a process that rewrites ``report.html`` (``python -m sweeps.live``) and
+waits for it. That process runs at the lowest priority, so the sweep's workers have the cores first,
+and has its own interpreter, so the driver never waits for the GIL behind the drawing (a rewrite in
+the driver's process cost the default sqrt sweep a fifth of its trials per second:
+benchmarks/README.md). It draws from a still copy of the study (:func:`frozen`: the frames of one
+page all see the same trials), read through a storage object of its own (like optuna-dashboard, a
+second reader of the same journal or database); a storage URL reaches it in its environment, never
+on its command line, where any user's ``ps`` would show a password. Rewrites never overlap, and
+after one that took ``c`` seconds of CPU the next waits at least ``c / BUDGET`` seconds.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -22,7 +29,9 @@ from pathlib import Path
 INTERVAL = 15.0
 """Seconds between two rewrites of the live page (at least)."""
 BUDGET = 0.05
-"""The share of the elapsed time rewrites may take: a rewrite of d seconds is followed by d / BUDGET of rest."""
+"""The share of one core's time rewrites may take: a rewrite of c CPU seconds is followed by c / BUDGET of rest."""
+STORAGE_VARIABLE = "SWEEPS_LIVE_STORAGE"
+"""The environment variable that hands the storage URL to the rewriting process."""
 
 
 class LiveReport:
@@ -43,9 +52,11 @@ class LiveReport:
         self.total = total
         self.rewrites = 0
         self.busy = 0.0
-        """Seconds spent rewriting, in all."""
+        """CPU seconds the rewriting processes took, in all."""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="live-report", daemon=True)
+        self._process: subprocess.Popen | None = None
+        self._lock = threading.Lock()  # guards _process between the thread and close()
 
     def start(self) -> LiveReport:
         if self.total is None:
@@ -59,8 +70,11 @@ class LiveReport:
         return self
 
     def close(self) -> None:
-        """Stop; a rewrite in progress is finished first (the page is never left half written)."""
+        """Stop; a rewrite in progress is cut short (every file it writes is replaced whole or not at all)."""
         self._stop.set()
+        with self._lock:
+            if self._process is not None and self._process.poll() is None:
+                self._process.terminate()  # SIGTERM: the rewrite exits through its cleanup (main below)
         if self._thread.is_alive():
             self._thread.join()
 
@@ -73,17 +87,26 @@ class LiveReport:
     def _loop(self) -> None:
         wait = self.interval
         while not self._stop.wait(wait):
-            began = time.perf_counter()
-            try:
-                self.poke()
-            except Exception as e:  # noqa: BLE001 - a failed live page must not stop the sweep; the final one retries
-                print(f"warning: the live report was not updated ({type(e).__name__}: {e})", file=sys.stderr)
-            took = time.perf_counter() - began
+            took = self._rewrite_elsewhere()
             self.busy += took
             wait = max(self.interval, took / BUDGET)
 
+    def _rewrite_elsewhere(self) -> float:
+        """Run one rewrite in its own process (see the module's docstring); returns the CPU seconds it took."""
+        command = [sys.executable, "-m", "sweeps.live", self.study, "--out", str(self.out),
+                   "--refresh", str(round(self.interval))] + ([] if self.total is None else ["--total", str(self.total)])
+        env = os.environ | ({STORAGE_VARIABLE: self.storage} if self.storage else {})
+        cpu = _children_cpu()
+        with self._lock:
+            if self._stop.is_set():
+                return 0.0
+            self._process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        if self._process.wait() == 0:
+            self.rewrites += 1
+        return _children_cpu() - cpu
+
     def poke(self) -> Path | None:
-        """Rewrite the page now from a fresh snapshot; None while no trial is complete."""
+        """Rewrite the page now, in this process, from a fresh snapshot; None while no trial is complete."""
         from sweeps.loader import complete_trials
         from sweeps.page import Live, open_sweep, write_report
 
@@ -110,3 +133,43 @@ def frozen(opt, store):
     still = optuna.storages.InMemoryStorage()
     optuna.copy_study(from_study_name=opt.study_name, from_storage=store, to_storage=still)
     return optuna.load_study(study_name=opt.study_name, storage=still)
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's ended children (and theirs), or wall seconds where that is not known."""
+    try:
+        import resource
+    except ImportError:
+        return time.perf_counter()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m sweeps.live STUDY --out DIR [--total N] [--refresh S]``: one rewrite of the live page, at the
+    lowest priority, the storage URL (if any) from ``SWEEPS_LIVE_STORAGE``. What LiveReport runs."""
+    import argparse
+
+    if hasattr(os, "nice"):
+        os.nice(19)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # cut short by close(): temporary files are removed
+    parser = argparse.ArgumentParser(prog="python -m sweeps.live")
+    parser.add_argument("study")
+    parser.add_argument("--out", default="results")
+    parser.add_argument("--total", type=int)
+    parser.add_argument("--refresh", type=float, default=INTERVAL)
+    args = parser.parse_args(argv)
+    page = LiveReport(args.study, out=args.out, storage=os.environ.get(STORAGE_VARIABLE), total=args.total,
+                      interval=args.refresh)
+    try:
+        page.poke()
+    except Exception as e:  # noqa: BLE001 - a failed live page must not stop the sweep; the final one retries
+        from sweeps.masking import mask
+
+        print(f"warning: the live report was not updated ({type(e).__name__}: {mask(str(e))})", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -232,7 +232,11 @@ def pngs(frames: tidy.Frames, analysis: dict | None = None, processes: int | Non
         try:  # forked: the children have this process's imports and frames, nothing is pickled but the PNGs
             with ProcessPoolExecutor(min(processes, len(names)), mp_context=multiprocessing.get_context("fork"),
                                      initializer=_hold, initargs=(frames, analysis)) as pool:
-                drawn = list(pool.map(_draw_held, names))  # in page order: the costliest, the mode map, first
+                try:
+                    drawn = list(pool.map(_draw_held, names))  # in page order: the costliest, the mode map, first
+                except BaseException:  # e.g. a live page cut short: the figures not yet begun are not drawn
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
         except (BrokenProcessPool, OSError):  # a child killed, or no fork to be had: drawn here instead
             drawn = None
         finally:

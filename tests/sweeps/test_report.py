@@ -341,6 +341,28 @@ def test_a_live_page_says_running_and_reloads_and_the_final_one_does_not(sweep, 
     assert "running:" not in final and 'http-equiv="refresh"' not in final
 
 
+def test_the_live_page_is_rewritten_in_a_process_of_its_own_and_cut_short_cleanly(sweep):
+    import time
+
+    from sweeps.live import LiveReport
+
+    path, out, opt = sweep[:3]
+    folder = out / opt.study_name
+    (folder / report_page.REPORT_NAME).unlink(missing_ok=True)
+    with LiveReport(path, out=out, total=40, interval=0.05) as live:
+        deadline = time.monotonic() + 120
+        while live.rewrites < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert live.rewrites >= 1 and live.busy > 0  # the CPU seconds of the rewriting processes
+    assert "running: " in (folder / report_page.REPORT_NAME).read_text()
+    with LiveReport(path, out=out, total=40, interval=0.05) as live:  # closed while its first rewrite runs
+        while live._process is None:
+            time.sleep(0.01)
+        time.sleep(0.3)  # importing what it draws with: a rewrite takes seconds
+    assert live._process.returncode == 143 and live.rewrites == 0  # SIGTERM, through sys.exit(143)
+    assert not list(folder.rglob("*.tmp"))  # the rewrite cut short left no temporary file behind
+
+
 def test_importances_without_contrast_say_so_instead_of_a_number():
     """A setting the sampler kept at one value in most trials, and that PED-ANOVA scores 0, has no contrast."""
     from optuna.distributions import CategoricalDistribution as C, FloatDistribution as F
