@@ -111,6 +111,8 @@ def main() -> None:
                 live, code = kinds[kind]
                 sweeps[kind].append(sweep(tmp / f"sweep-{r}-{kind}", live, args.live_interval, code))
         median_run = {kind: sorted(runs)[len(runs) // 2] for kind, runs in sweeps.items()}
+        for kind, runs in sweeps.items():
+            print(f"{kind}: " + ", ".join(f"{w:.1f} s ({n} rewrites)" for w, n, _ in runs), flush=True)
         grow(tmp / "cli", tmp / "big", args.big)
         times: dict[tuple[str, str], list[float]] = {}
         for _ in range(args.rounds):

@@ -5,7 +5,7 @@
     page.write_report("sqrt", ...)       # then the final page, without the banner and the reload
 
 A background thread starts a process that rewrites ``report.html`` (``python -m sweeps.live``) and
-waits for it. That process runs at the lowest priority, so the sweep's workers have the cores first,
+waits for it. That process runs at a low priority (NICENESS), so the sweep's workers have the cores first,
 and has its own interpreter, so the driver never waits for the GIL behind the drawing (a rewrite in
 the driver's process cost the default sqrt sweep a fifth of its trials per second:
 benchmarks/README.md). It draws from a still copy of the study (:func:`frozen`: the frames of one
@@ -30,6 +30,10 @@ INTERVAL = 15.0
 """Seconds between two rewrites of the live page (at least)."""
 BUDGET = 0.05
 """The share of one core's time rewrites may take: a rewrite of c CPU seconds is followed by c / BUDGET of rest."""
+NICENESS = 10
+"""The rewriting process's niceness. Beside two busy workers it gets about a tenth of a core: a rewrite then
+takes ~10x its CPU time and costs the workers little (at 19, ~1.5%, a rewrite of a short sweep never ended
+before the sweep did)."""
 STORAGE_VARIABLE = "SWEEPS_LIVE_STORAGE"
 """The environment variable that hands the storage URL to the rewriting process."""
 
@@ -147,11 +151,11 @@ def _children_cpu() -> float:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m sweeps.live STUDY --out DIR [--total N] [--refresh S]``: one rewrite of the live page, at the
-    lowest priority, the storage URL (if any) from ``SWEEPS_LIVE_STORAGE``. What LiveReport runs."""
+    priority NICENESS, the storage URL (if any) from ``SWEEPS_LIVE_STORAGE``. What LiveReport runs."""
     import argparse
 
     if hasattr(os, "nice"):
-        os.nice(19)
+        os.nice(NICENESS)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # cut short by close(): temporary files are removed
     parser = argparse.ArgumentParser(prog="python -m sweeps.live")
     parser.add_argument("study")
