@@ -30,6 +30,8 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from commit_code import export
+
 ROOT = Path(__file__).resolve().parents[1]
 
 HOOK = r'''
@@ -187,10 +189,7 @@ def main() -> None:
         (hook / "sitecustomize.py").write_text(HOOK)
         codes = {"this tree": ROOT}
         if args.before:
-            codes[args.before] = tmp / "before"
-            codes[args.before].mkdir()
-            archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before], check=True, capture_output=True)
-            subprocess.run(["tar", "-x", "-C", str(codes[args.before])], input=archive.stdout, check=True)
+            codes[args.before] = export(args.before, tmp / "before")
         for r in range(args.rounds):
             for full in kinds:
                 for i, (name, code) in enumerate(codes.items() if r % 2 == 0 else reversed(codes.items())):

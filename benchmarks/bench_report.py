@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from commit_code import export
+
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = "e90fa53"
 """The last commit before the report layer was renamed and sped up."""
@@ -97,11 +99,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        old = tmp / "before"
-        old.mkdir()
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before, "sweeps", "studies", "mlpcore"],
-                                 check=True, capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+        old = export(args.before, tmp / "before", "sweeps", "studies", "mlpcore")
         command = python(ROOT, "-m", "sweeps", "run", "sqrt", "--no-report", "--no-progress", "--out", str(tmp / "cli"))
         python(old, "-c", "from mlpcore.warmup import warm_up; warm_up()")  # its kernel compiled before any timing
         kinds = {"plain": (False, ROOT), "live": (True, ROOT), "live before": (True, old)}
