@@ -7,8 +7,7 @@
 2. The default sqrt sweep (120 trials) with the same seed as that command runs it (``sweeps.runner.run``,
    without the analysis): plain, with the live page (``sweeps.live.LiveReport``, rewritten every
    ``--live-interval`` seconds at most, default 5) of this tree, and of COMMIT; R rounds, alternating
-   (median): trials per second of each. (COMMIT's page counts wall seconds rewriting, this tree's the
-   rewriting processes' CPU seconds.)
+   (median): trials per second of each, the pages written during the sweep and when the first was.
 3. A copy of that sweep grown to N trials (default 1000: its trials repeated, renumbered).
 4. `python -m sweeps report sqrt` on the command's sweep and on the grown one, with the code of
    COMMIT (default: the report layer before this round) and with this tree, alternating, R rounds
@@ -42,10 +41,10 @@ t = time.perf_counter()
 if live:
     with LiveReport("sqrt", out=out, interval=interval) as page:
         opt = run("sqrt", out=out, progress=False)
-    print(time.perf_counter() - t, page.rewrites, page.busy)
+    print(time.perf_counter() - t, page.rewrites, page.busy, getattr(page, "first", None) or -1)
 else:
     opt = run("sqrt", out=out, progress=False)
-    print(time.perf_counter() - t, 0, 0.0)
+    print(time.perf_counter() - t, 0, 0.0, -1)
 """
 
 
@@ -59,13 +58,14 @@ def python(code_root: Path, *args: str) -> float:
     return time.perf_counter() - t
 
 
-def sweep(out: Path, live: bool, interval: float, code: Path = ROOT) -> tuple[float, int, float]:
-    """(wall seconds, live rewrites, seconds spent rewriting) of the default sqrt sweep with the code in ``code``."""
+def sweep(out: Path, live: bool, interval: float, code: Path = ROOT) -> tuple[float, int, float, float]:
+    """(wall seconds, live rewrites, seconds spent rewriting, seconds to the first page or -1) of the default sqrt
+    sweep with the code in ``code``."""
     done = subprocess.run([sys.executable, "-c", SWEEP, "live" if live else "plain", str(out), str(interval)],
                           check=True, env=os.environ | {"PYTHONPATH": str(code)}, capture_output=True, text=True,
                           cwd=code)
-    wall, rewrites, busy = done.stdout.split()
-    return float(wall), int(rewrites), float(busy)
+    wall, rewrites, busy, first = done.stdout.split()
+    return float(wall), int(rewrites), float(busy), float(first)
 
 
 def grow(source: Path, target: Path, n: int) -> None:
@@ -103,14 +103,15 @@ def main() -> None:
         command = python(ROOT, "-m", "sweeps", "run", "sqrt", "--no-report", "--no-progress", "--out", str(tmp / "cli"))
         python(old, "-c", "from mlpcore.warmup import warm_up; warm_up()")  # its kernel compiled before any timing
         kinds = {"plain": (False, ROOT), "live": (True, ROOT), "live before": (True, old)}
-        sweeps: dict[str, list[tuple[float, int, float]]] = {kind: [] for kind in kinds}
+        sweeps: dict[str, list[tuple[float, int, float, float]]] = {kind: [] for kind in kinds}
         for r in range(args.rounds):  # alternating, each on a fresh folder
             for kind in (list(kinds) if r % 2 == 0 else list(kinds)[::-1]):
                 live, code = kinds[kind]
                 sweeps[kind].append(sweep(tmp / f"sweep-{r}-{kind}", live, args.live_interval, code))
         median_run = {kind: sorted(runs)[len(runs) // 2] for kind, runs in sweeps.items()}
         for kind, runs in sweeps.items():
-            print(f"{kind}: " + ", ".join(f"{w:.1f} s ({n} rewrites)" for w, n, _ in runs), flush=True)
+            print(f"{kind}: " + ", ".join(f"{w:.1f} s ({n} rewrites" + (f", the first at {f:.1f} s)" if f >= 0 else ")")
+                                          for w, n, _, f in runs), flush=True)
         grow(tmp / "cli", tmp / "big", args.big)
         times: dict[tuple[str, str], list[float]] = {}
         for _ in range(args.rounds):
@@ -123,9 +124,11 @@ def main() -> None:
     plain = median_run["plain"][0]
     print(f"sqrt sweep, run() without the report: {plain:.1f} s ({120 / plain:.2f} trials/s)")
     for kind, label in (("live", "this tree"), ("live before", args.before)):
-        wall, rewrites, busy = median_run[kind]
+        wall, rewrites, busy, first = median_run[kind]
+        shown = (f"the first page at {first:.1f} s" if first >= 0 else "no page during the sweep" if not rewrites
+                 else "the first page's time not recorded")
         print(f"  with the live page ({label}), rewritten every {args.live_interval:g} s at most: {wall:.1f} s "
-              f"({120 / wall:.2f} trials/s, {rewrites} rewrites, {busy:.1f} s rewriting); "
+              f"({120 / wall:.2f} trials/s, {rewrites} rewrites, {shown}, {busy:.1f} CPU s rewriting); "
               f"trials/s lost: {1 - plain / wall:.1%}")
     print(f"`python -m sweeps run sqrt --no-report`: {command:.1f} s")
     print(f"\n| report of | before ({args.before}) | after | after / `run sqrt --no-report` |")

@@ -27,7 +27,7 @@ def warm_up() -> str:
     first takes the kernel's lock file and compiles the kernel's "layers" part, then train_steps;
     the second, finding it taken, compiles the "paths" part meanwhile under a lock file of its own
     (the first waits for it before train_steps, which then loads both parts from numba's cache),
-    and then waits to load the rest. Further processes wait to load. Once the cache is filled for
+    and then waits to load train_steps. Further processes wait to load it. Once the cache is filled for
     this kernel source, the kernel's lock file says so, and later processes load it side by side
     without waiting for each other.
     """
@@ -48,7 +48,10 @@ def warm_up() -> str:
         if g:
             kernels.compile_part("paths")
     with _machine_lock(lock) as f:  # then load what it compiled (or compile it, if it died)
-        _compile(kernels, lock, f, stamp)
+        if _read_text(lock) == stamp:  # stamped while this process waited: train_steps holds the parts
+            _first_fit()
+        else:
+            _compile(kernels, lock, f, stamp)
     return "numba"
 
 

@@ -1,18 +1,19 @@
 """The report page kept up to date while a sweep runs.
 
     with LiveReport("sqrt", out="results", total=120):
-        sweeps.run("sqrt", ...)          # results/sqrt/report.html is rewritten every 15 s or so
+        sweeps.run("sqrt", ...)          # results/sqrt/report.html: the running page, rewritten every 15 s or so
     page.write_report("sqrt", ...)       # then the final page, without the banner and the reload
 
-A background thread starts a process that rewrites ``report.html`` (``python -m sweeps.live``) and
-waits for it. That process runs at a low priority (NICENESS), so the sweep's workers have the cores first,
-and has its own interpreter, so the driver never waits for the GIL behind the drawing (a rewrite in
-the driver's process cost the default sqrt sweep a fifth of its trials per second:
-benchmarks/README.md). It draws from a still copy of the study (:func:`frozen`: the frames of one
-page all see the same trials), read through a storage object of its own (like optuna-dashboard, a
-second reader of the same journal or database); a storage URL reaches it in its environment, never
-on its command line, where any user's ``ps`` would show a password. Rewrites never overlap, and
-after one that took ``c`` seconds of CPU the next waits at least ``c / BUDGET`` seconds.
+One process of its own (``python -m sweeps.live``) rewrites the page for as long as the sweep runs: the
+headline and the history of values (:mod:`sweeps.live_page`, no matplotlib), a few tenths of a CPU second
+a rewrite once its imports are done. It has its own interpreter, so the driver never waits for the GIL
+behind it, and runs at a lower priority (NICENESS), so the sweep's workers have the cores first. It reads
+a still copy of the study (:func:`frozen`: the page's numbers all see the same trials) through a storage
+object of its own (like optuna-dashboard, a second reader of the same journal or database); a storage URL
+reaches it in its environment, never on its command line, where any user's ``ps`` would show a password.
+It writes the first page as soon as a trial is complete, then rewrites it every ``interval`` seconds, and
+after a rewrite that took ``c`` seconds of CPU it rests at least ``c / BUDGET`` seconds. It ends when
+:meth:`LiveReport.close` terminates it, or when the driver's end closes its stdin.
 """
 
 from __future__ import annotations
@@ -26,14 +27,16 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-INTERVAL = 15.0
-"""Seconds between two rewrites of the live page (at least)."""
+INTERVAL = 5.0
+"""Seconds between two rewrites of the live page (at least): a rewrite of the default sqrt sweep takes ~0.15 CPU
+seconds, 3% of one core at this interval (benchmarks/README.md), and a sweep of 15 s shows three pages."""
+POLL = 1.0
+"""Seconds between two looks for the first completed trial, before the first page is written."""
 BUDGET = 0.05
 """The share of one core's time rewrites may take: a rewrite of c CPU seconds is followed by c / BUDGET of rest."""
 NICENESS = 10
-"""The rewriting process's niceness. Beside two busy workers it gets about a tenth of a core: a rewrite then
-takes ~10x its CPU time and costs the workers little (at 19, ~1.5%, a rewrite of a short sweep never ended
-before the sweep did)."""
+"""The rewriting process's niceness: the sweep's workers have the cores first, and it runs in their gaps (a
+default sqrt sweep of 15 s shows its first page after ~2 s; at 5 or 15 no faster sweep: benchmarks/README.md)."""
 STORAGE_VARIABLE = "SWEEPS_LIVE_STORAGE"
 """The environment variable that hands the storage URL to the rewriting process."""
 
@@ -55,12 +58,14 @@ class LiveReport:
         self.interval = INTERVAL if interval is None else interval
         self.total = total
         self.rewrites = 0
+        """Pages the rewriting process has written."""
         self.busy = 0.0
-        """CPU seconds the rewriting processes took, in all."""
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="live-report", daemon=True)
+        """CPU seconds the rewriting process has taken (as it last said: its imports, its looks and its rewrites)."""
+        self.first: float | None = None
+        """Seconds from :meth:`start` to the first page written, None before."""
         self._process: subprocess.Popen | None = None
-        self._lock = threading.Lock()  # guards _process between the thread and close()
+        self._reader: threading.Thread | None = None
+        self._started = 0.0
 
     def start(self) -> LiveReport:
         if self.total is None:
@@ -70,17 +75,25 @@ class LiveReport:
                 self.total = studies.get(self.study).trials
             except ValueError:  # a study known only by its stored sweep: the banner gives the trials done
                 pass
-        self._thread.start()
+        command = [sys.executable, "-m", "sweeps.live", self.study, "--out", str(self.out),
+                   "--interval", str(self.interval)] + ([] if self.total is None else ["--total", str(self.total)])
+        env = os.environ | ({STORAGE_VARIABLE: self.storage} if self.storage else {})
+        self._started = time.monotonic()
+        self._process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self._reader = threading.Thread(target=self._read, name="live-report", daemon=True)
+        self._reader.start()
         return self
 
     def close(self) -> None:
         """Stop; a rewrite in progress is cut short (every file it writes is replaced whole or not at all)."""
-        self._stop.set()
-        with self._lock:
-            if self._process is not None and self._process.poll() is None:
-                self._process.terminate()  # SIGTERM: the rewrite exits through its cleanup (main below)
-        if self._thread.is_alive():
-            self._thread.join()
+        if self._process is None:
+            return
+        if self._process.poll() is None:
+            self._process.terminate()  # SIGTERM: the process exits through its files' cleanup (main below)
+        self._process.wait()
+        self._reader.join()
+        self._process.stdin.close()
+        self._process.stdout.close()
 
     def __enter__(self) -> LiveReport:
         return self.start()
@@ -88,42 +101,50 @@ class LiveReport:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _loop(self) -> None:
-        wait = self.interval
-        while not self._stop.wait(wait):
-            took = self._rewrite_elsewhere()
-            self.busy += took
-            wait = max(self.interval, took / BUDGET)
-
-    def _rewrite_elsewhere(self) -> float:
-        """Run one rewrite in its own process (see the module's docstring); returns the CPU seconds it took."""
-        command = [sys.executable, "-m", "sweeps.live", self.study, "--out", str(self.out),
-                   "--refresh", str(round(self.interval))] + ([] if self.total is None else ["--total", str(self.total)])
-        env = os.environ | ({STORAGE_VARIABLE: self.storage} if self.storage else {})
-        cpu = _children_cpu()
-        with self._lock:
-            if self._stop.is_set():
-                return 0.0
-            self._process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-        if self._process.wait() == 0:
-            self.rewrites += 1
-        return _children_cpu() - cpu
+    def _read(self) -> None:
+        """Follow what the rewriting process says: a line "rewrote|looked|ended CPU_SECONDS" per step."""
+        for line in self._process.stdout:
+            kind, _, cpu = line.partition(" ")
+            if kind == "rewrote":
+                self.rewrites += 1
+                if self.first is None:
+                    self.first = time.monotonic() - self._started
+            try:
+                self.busy = float(cpu)
+            except ValueError:
+                pass
 
     def poke(self) -> Path | None:
         """Rewrite the page now, in this process, from a fresh snapshot; None while no trial is complete."""
-        from sweeps.loader import complete_trials
-        from sweeps.page import Live, open_sweep, write_report
+        return Rewriter(self.study, self.out, self.storage, self.total, self.interval).rewrite()
 
-        opt, store = open_sweep(self.study, self.out, self.storage)
-        opt = frozen(opt, store)
+
+class Rewriter:
+    """One page's rewrites: opens the sweep once it is stored, then writes the running page from still copies."""
+
+    def __init__(self, study: str, out: str | Path, storage: str | None, total: int | None, interval: float):
+        self.study, self.out, self.storage, self.total, self.interval = study, out, storage, total, interval
+        self._opened = None
+
+    def rewrite(self) -> Path | None:
+        """The running page written from a still copy of the sweep; None while it has no completed trial (or is
+        not stored yet: the driver creates it after this process starts)."""
+        from sweeps.live_page import write_live_page
+        from sweeps.loader import complete_trials
+        from sweeps.page import Live, open_sweep
+
+        if self._opened is None:
+            try:
+                self._opened = open_sweep(self.study, self.out, self.storage)
+            except ValueError:
+                return None
+        opt = frozen(*self._opened)
         done = len(complete_trials(opt))
         if not done:
             return None
         live = Live(done=done, total=self.total, updated=datetime.now().strftime("%H:%M:%S"),
                     refresh=round(self.interval))
-        path = write_report(self.study, out=self.out, storage=self.storage, opt=opt, store=store, live=live)
-        self.rewrites += 1
-        return path
+        return write_live_page(opt, self.out, live)
 
 
 def frozen(opt, store):
@@ -139,19 +160,10 @@ def frozen(opt, store):
     return optuna.load_study(study_name=opt.study_name, storage=still)
 
 
-def _children_cpu() -> float:
-    """CPU seconds of this process's ended children (and theirs), or wall seconds where that is not known."""
-    try:
-        import resource
-    except ImportError:
-        return time.perf_counter()
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def main(argv: list[str] | None = None) -> int:
-    """``python -m sweeps.live STUDY --out DIR [--total N] [--refresh S]``: one rewrite of the live page, at the
-    priority NICENESS, the storage URL (if any) from ``SWEEPS_LIVE_STORAGE``. What LiveReport runs."""
+    """``python -m sweeps.live STUDY --out DIR [--total N] [--interval S]``: rewrite the running page until
+    SIGTERM or the end of stdin, at the priority NICENESS, the storage URL (if any) from ``SWEEPS_LIVE_STORAGE``.
+    What LiveReport runs; it prints "rewrote|looked|ended CPU_SECONDS" after each step."""
     import argparse
 
     if hasattr(os, "nice"):
@@ -161,17 +173,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("study")
     parser.add_argument("--out", default="results")
     parser.add_argument("--total", type=int)
-    parser.add_argument("--refresh", type=float, default=INTERVAL)
+    parser.add_argument("--interval", type=float, default=INTERVAL)
     args = parser.parse_args(argv)
-    page = LiveReport(args.study, out=args.out, storage=os.environ.get(STORAGE_VARIABLE), total=args.total,
-                      interval=args.refresh)
-    try:
-        page.poke()
-    except Exception as e:  # noqa: BLE001 - a failed live page must not stop the sweep; the final one retries
-        from sweeps.masking import mask
+    stop = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()  # the driver is gone
+    import pandas  # noqa: F401 - everything a rewrite uses, imported before the first trial ends
+    import sweeps.live_page  # noqa: F401
 
-        print(f"warning: the live report was not updated ({type(e).__name__}: {mask(str(e))})", file=sys.stderr)
-        return 1
+    page = Rewriter(args.study, args.out, os.environ.get(STORAGE_VARIABLE), args.total, args.interval)
+    said: set[str] = set()
+    wait = 0.0
+    failed = False
+    try:
+        while not stop.wait(wait):
+            cpu = time.process_time()
+            try:
+                wrote = page.rewrite()
+            except Exception as e:  # noqa: BLE001 - a failed live page must not stop the sweep; the final one retries
+                from sweeps.masking import mask
+
+                warning = f"warning: the live report was not updated ({type(e).__name__}: {mask(str(e))})"
+                if warning not in said:  # once, not every interval
+                    said.add(warning)
+                    print(warning, file=sys.stderr, flush=True)
+                wrote, failed = None, True
+            took = time.process_time() - cpu
+            print("rewrote" if wrote else "looked", f"{time.process_time():.3f}", flush=True)
+            wait = max(args.interval, took / BUDGET) if wrote or failed else POLL
+    finally:
+        print("ended", f"{time.process_time():.3f}", flush=True)
     return 0
 
 

@@ -70,7 +70,8 @@ def _labels(space: dict[str, Any]) -> dict[str, str]:
     return {p: space_vocabulary.title(p) + (" (decade bins)" if getattr(d, "log", False) else "") for p, d in space.items()}
 
 
-def _references(h: dict[str, Any]) -> dict[str, float | None]:
+def references(h: dict[str, Any]) -> dict[str, float | None]:
+    """The reference values a headline ``h`` knows, by the name a figure's line gets (None where unknown)."""
     return {"constant predictor": 1.0, "best straight line": h["line_value"], _noise_name(h): h["noise_value"]}
 
 
@@ -180,13 +181,13 @@ def _gallery_by_mode(f: tidy.Frames, plots):
 def _learning_curves(f: tidy.Frames, plots):
     noise = ("the noise floor as estimated from the data (the study does not know its noise)"
              if f.headline.get("noise_estimated") else "the noise floor where the study knows it")
-    return plots.learning_curves(f.curves, references=_references(f.headline)), (
+    return plots.learning_curves(f.curves, references=references(f.headline)), (
         "Validation loss during training for a sample of trials of each mode (log scale). Horizontal lines: a "
         f"constant prediction (1), the best straight line, and {noise}.")
 
 
 def _history(f: tidy.Frames, plots):
-    return plots.history(f.trials, references=_references(f.headline)).figure, (
+    return plots.history(f.trials, references=references(f.headline)).figure, (
         "Every trial's value in the order the sampler tried them, coloured by mode, with the best so far.")
 
 

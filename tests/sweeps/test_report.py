@@ -6,9 +6,11 @@ import io
 import json
 import math
 import re
+import signal
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import optuna
@@ -341,28 +343,87 @@ def test_a_live_page_says_running_and_reloads_and_the_final_one_does_not(sweep, 
     assert "running:" not in final and 'http-equiv="refresh"' not in final
 
 
-def test_the_live_page_is_rewritten_in_a_process_of_its_own_and_cut_short_cleanly(sweep):
-    import signal
-    import time
+def test_the_running_page_draws_its_history_without_matplotlib(sweep):
+    """Each completed trial a dot in its mode's colour, the best so far a falling step line, the x axis to the
+    sweep's total; and the page is written by a process that never imports matplotlib (it stays cheap)."""
+    from sweeps.live_page import history_svg
 
+    path, out, opt = sweep[:3]
+    trials = tidy.trials_frame(opt)
+    svg = history_svg(trials, report_page.references(sweep[3].headline), total=40)
+    done = tidy.complete(trials)
+    shown = done[np.isfinite(done["value"].astype(float)) & (done["value"] > 0)]
+    dots = re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="3" fill="(#\w+)"><title>trial #(\d+)', svg)
+    assert sorted(int(n) for *_, n in dots) == sorted(shown["number"])
+    mode_of = dict(zip(shown["number"], shown["mode"]))
+    assert all(colour == MODE_COLORS[mode_of[int(n)]] for _, _, colour, n in dots)
+    heights = {int(n): float(cy) for _, cy, _, n in dots}  # larger cy is lower on the page: a smaller value
+    best = int(shown.sort_values(["value", "number"]).iloc[0]["number"])
+    assert heights[best] == max(heights.values())
+    steps = re.search(r'<polyline points="([^"]+)"', svg).group(1).split()
+    ys = [float(p.split(",")[1]) for p in steps]
+    assert ys == sorted(ys)  # the best so far only ever falls
+    assert ">40</text>" in svg  # the axis runs to the sweep's total
+    code = (f"import sys; from sweeps.live import LiveReport; page = LiveReport({path!r}, out={str(out)!r}, "
+            "total=40).poke(); assert 'matplotlib' not in sys.modules, 'matplotlib imported'; print(page)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "running: " in (out / opt.study_name / report_page.REPORT_NAME).read_text()
+
+
+def test_one_process_rewrites_the_page_as_the_sweep_grows_and_the_final_page_replaces_it(tmp_path):
+    """It exists mid-run and ends up final: the page says each stage's count of trials, and after the sweep
+    the full page, with no banner and no reload, replaces it."""
+    from sweeps.live import LiveReport
+    from sweeps.runner import write_files
+
+    path = tmp_path / "mixed.py"
+    path.write_text(MIXED_STUDY)
+    out = tmp_path / "results"
+    page = out / "mixed" / report_page.REPORT_NAME
+
+    def shown() -> str:
+        return page.read_text() if page.exists() else ""
+
+    with LiveReport(str(path), out=out, total=8, interval=0.05) as live:
+        for stage in (4, 8):  # the sweep runs in two parts; the page follows each
+            opt = sweeps.run(str(path), trials=stage, jobs=1, out=out, progress=False)
+            deadline = time.monotonic() + 120
+            while f"running: {stage} of 8 trials" not in shown() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert f"running: {stage} of 8 trials" in shown()
+        process = live._process
+    assert live.rewrites >= 2 and live.busy > 0 and 0 < live.first  # one process, its CPU seconds said
+    assert process.returncode in (143, -signal.SIGTERM)
+    write_files(opt, str(path), out=out, storage=None)
+    final = shown()
+    assert "running:" not in final and 'http-equiv="refresh"' not in final and "<img" in final
+
+
+def test_the_rewriting_process_ends_with_its_driver_and_leaves_no_temporary_file(sweep):
+    """Its stdin closed (the driver gone, even killed), it ends by itself; closed mid-import, by SIGTERM."""
     from sweeps.live import LiveReport
 
     path, out, opt = sweep[:3]
     folder = out / opt.study_name
-    (folder / report_page.REPORT_NAME).unlink(missing_ok=True)
-    with LiveReport(path, out=out, total=40, interval=0.05) as live:
-        deadline = time.monotonic() + 120
-        while live.rewrites < 1 and time.monotonic() < deadline:
-            time.sleep(0.05)
-    assert live.rewrites >= 1 and live.busy > 0  # the CPU seconds of the rewriting processes
-    assert "running: " in (folder / report_page.REPORT_NAME).read_text()
-    with LiveReport(path, out=out, total=40, interval=0.05) as live:  # closed while its first rewrite runs
-        while live._process is None:
-            time.sleep(0.01)
-        time.sleep(0.3)  # importing what it draws with: a rewrite takes seconds
+    live = LiveReport(path, out=out, total=40, interval=0.05).start()
+    live._process.stdin.close()  # what the driver's end does to it
+    assert live._process.wait(timeout=120) == 0
+    live.close()
+    with LiveReport(path, out=out, total=40, interval=0.05) as live:  # closed while it imports
+        time.sleep(0.3)
     # SIGTERM: through sys.exit(143) and the files' cleanup, or (still importing) before it had written anything
     assert live._process.returncode in (143, -signal.SIGTERM) and live.rewrites == 0
-    assert not list(folder.rglob("*.tmp"))  # the rewrite cut short left no temporary file behind
+    assert not list(folder.rglob("*.tmp"))
+
+
+def test_no_page_is_written_before_the_sweep_is_stored(tmp_path):
+    """The process starts before the driver creates the sweep: it looks, and writes nothing, until it exists."""
+    from sweeps.live import LiveReport
+
+    live = LiveReport("sqrt", out=tmp_path, total=5)
+    assert live.poke() is None
+    assert not list(tmp_path.iterdir())  # not even a journal or a folder
 
 
 def test_importances_without_contrast_say_so_instead_of_a_number():
