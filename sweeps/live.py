@@ -37,6 +37,8 @@ BUDGET = 0.05
 NICENESS = 10
 """The rewriting process's niceness: the sweep's workers have the cores first, and it runs in their gaps (a
 default sqrt sweep of 15 s shows its first page after ~2 s; at 5 or 15 no faster sweep: benchmarks/README.md)."""
+CLOSE_TIMEOUT = 10.0
+"""Seconds :meth:`LiveReport.close` waits for the rewriting process to end after SIGTERM, before it kills it."""
 STORAGE_VARIABLE = "SWEEPS_LIVE_STORAGE"
 """The environment variable that hands the storage URL to the rewriting process."""
 
@@ -79,7 +81,12 @@ class LiveReport:
                    "--interval", str(self.interval)] + ([] if self.total is None else ["--total", str(self.total)])
         env = os.environ | ({STORAGE_VARIABLE: self.storage} if self.storage else {})
         self._started = time.monotonic()
-        self._process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            self._process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                             text=True)
+        except OSError as e:  # e.g. no process to be had: the sweep runs without its live page
+            print(f"warning: no live report during this run ({e})", file=sys.stderr)
+            return self
         self._reader = threading.Thread(target=self._read, name="live-report", daemon=True)
         self._reader.start()
         return self
@@ -90,7 +97,11 @@ class LiveReport:
             return
         if self._process.poll() is None:
             self._process.terminate()  # SIGTERM: the process exits through its files' cleanup (main below)
-        self._process.wait()
+        try:
+            self._process.wait(timeout=CLOSE_TIMEOUT)
+        except subprocess.TimeoutExpired:  # stuck where a signal cannot reach Python code
+            self._process.kill()
+            self._process.wait()
         self._reader.join()
         self._process.stdin.close()
         self._process.stdout.close()
@@ -143,7 +154,7 @@ class Rewriter:
         if not done:
             return None
         live = Live(done=done, total=self.total, updated=datetime.now().strftime("%H:%M:%S"),
-                    refresh=round(self.interval))
+                    refresh=max(1, round(self.interval)))
         return write_live_page(opt, self.out, live)
 
 
