@@ -1,6 +1,6 @@
 """Report speed before and after, and what the live page costs a sweep, side by side in one run.
 
-    python benchmarks/bench_report.py [--before COMMIT] [--rounds R] [--big N] [--live-interval S]
+    python benchmarks/bench_report.py [--before COMMIT] [--rounds R] [--big N] [--live-interval S] [--no-live]
 
 1. `python -m sweeps run sqrt --no-report`, the user's command (the search and the analysis after it):
    the denominator of the 10% target.
@@ -93,6 +93,7 @@ def main() -> None:
     parser.add_argument("--before", default=BEFORE, help=f"the commit to compare with (default {BEFORE})")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--big", type=int, default=1000)
+    parser.add_argument("--no-live", action="store_true", help="skip step 2 (the sweeps with and without the live page)")
     parser.add_argument("--live-interval", type=float, default=5.0,
                         help="seconds between live rewrites (default 5: the default 15 would leave a 15 s sweep "
                              "one rewrite at most)")
@@ -104,11 +105,11 @@ def main() -> None:
         python(old, "-c", "from mlpcore.warmup import warm_up; warm_up()")  # its kernel compiled before any timing
         kinds = {"plain": (False, ROOT), "live": (True, ROOT), "live before": (True, old)}
         sweeps: dict[str, list[tuple[float, int, float, float]]] = {kind: [] for kind in kinds}
-        for r in range(args.rounds):  # alternating, each on a fresh folder
+        for r in range(0 if args.no_live else args.rounds):  # alternating, each on a fresh folder
             for kind in (list(kinds) if r % 2 == 0 else list(kinds)[::-1]):
                 live, code = kinds[kind]
                 sweeps[kind].append(sweep(tmp / f"sweep-{r}-{kind}", live, args.live_interval, code))
-        median_run = {kind: sorted(runs)[len(runs) // 2] for kind, runs in sweeps.items()}
+        median_run = {kind: sorted(runs)[len(runs) // 2] for kind, runs in sweeps.items() if runs}
         for kind, runs in sweeps.items():
             print(f"{kind}: " + ", ".join(f"{w:.1f} s ({n} rewrites" + (f", the first at {f:.1f} s)" if f >= 0 else ")")
                                           for w, n, _, f in runs), flush=True)
@@ -121,9 +122,10 @@ def main() -> None:
                                                                       "--out", str(out)))
     med = {k: statistics.median(v) for k, v in times.items()}
     big = str(args.big)
-    plain = median_run["plain"][0]
-    print(f"sqrt sweep, run() without the report: {plain:.1f} s ({120 / plain:.2f} trials/s)")
-    for kind, label in (("live", "this tree"), ("live before", args.before)):
+    plain = median_run["plain"][0] if median_run else None
+    if plain is not None:
+        print(f"sqrt sweep, run() without the report: {plain:.1f} s ({120 / plain:.2f} trials/s)")
+    for kind, label in (("live", "this tree"), ("live before", args.before)) if plain is not None else ():
         wall, rewrites, busy, first = median_run[kind]
         shown = (f"the first page at {first:.1f} s" if first >= 0 else "no page during the sweep" if not rewrites
                  else "the first page's time not recorded")

@@ -1,11 +1,11 @@
-"""Seaborn figures from the frames of :mod:`sweeps.frames` (no study access, no pyplot state).
+"""Figures from the frames of :mod:`sweeps.frames` (no study access, no pyplot state).
 
 Each function takes a frame and an optional ``ax`` (one axes) or ``fig`` (small multiples, drawn
 into the figure's own subplots) and returns what it drew: the Axes, or the Figure, as its
 docstring says; so it works in a notebook as on the report page.
 Figures are plain ``matplotlib.figure.Figure`` objects on the Agg canvas: nothing opens a
-window and nothing is kept in pyplot's registry. matplotlib and seaborn are imported inside
-the functions, so importing this module (for MODE_COLORS) costs nothing.
+window and nothing is kept in pyplot's registry. matplotlib is imported inside the functions, so
+importing this module (for MODE_COLORS) costs nothing; the look is seaborn's (:data:`THEME`).
 """
 
 from __future__ import annotations
@@ -65,10 +65,29 @@ def prepare() -> None:
     _theme()
 
 
-def _theme() -> None:
-    import seaborn as sns
+DEEP = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C", "#CCB974", "#64B5CD"]
+"""seaborn's "deep" palette, the colour cycle of :data:`THEME`."""
+THEME: dict[str, Any] = {
+    "axes.axisbelow": True, "axes.edgecolor": ".8", "axes.grid": True, "axes.labelcolor": ".15",
+    "axes.labelsize": 10.8, "axes.linewidth": 1.25, "axes.titlesize": 10.8,
+    "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans", "sans-serif"],
+    "font.size": 10.8, "grid.color": ".8", "grid.linewidth": 1.0, "legend.fontsize": 9.9,
+    "legend.title_fontsize": 10.8, "lines.solid_capstyle": "round", "patch.edgecolor": "w",
+    "patch.force_edgecolor": True, "text.color": ".15", "xtick.bottom": False, "xtick.color": ".15",
+    "xtick.labelsize": 9.9, "xtick.major.size": 6.0, "xtick.major.width": 1.25, "xtick.minor.size": 4.0,
+    "xtick.minor.width": 1.0, "ytick.color": ".15", "ytick.labelsize": 9.9, "ytick.left": False,
+    "ytick.major.size": 6.0, "ytick.major.width": 1.25, "ytick.minor.size": 4.0, "ytick.minor.width": 1.0,
+}
+"""What ``seaborn.set_theme(style="whitegrid", context="notebook", font_scale=0.9)`` sets, written out (with
+:data:`DEEP` as the colour cycle; its default colormap, which no figure here uses, left out): importing seaborn
+would cost the report ~0.85 s, most of it scipy.stats. tests/sweeps/test_plots.py checks it against seaborn's."""
 
-    sns.set_theme(style="whitegrid", context="notebook", font_scale=0.9)
+
+def _theme() -> None:
+    import matplotlib as mpl
+    from cycler import cycler
+
+    mpl.rcParams.update(THEME | {"axes.prop_cycle": cycler(color=DEEP)})
 
 
 def _axes(ax, width: float = 6.0, height: float = 4.0):
@@ -519,12 +538,13 @@ def learning_curves(curves, per_mode: int = 12, references: dict[str, float | No
 def history(trials, ax=None, references: dict[str, float | None] | None = None):
     """Each completed trial's value against its number, coloured by mode, with the best so far; log scale.
     Returns the Axes."""
-    import seaborn as sns
-
     ax = _axes(ax, 10, 4)
     done = trials[trials["state"] == "COMPLETE"].sort_values("number")
-    sns.scatterplot(data=done, x="number", y="value", hue="mode", hue_order=list(BEST_FIRST), palette=MODE_COLORS,
-                    ax=ax, s=22, linewidth=0, zorder=3)
+    ax.scatter(done["number"], done["value"], c=[MODE_COLORS.get(m, TARGET_COLOR) for m in done["mode"]], s=22,
+               linewidths=0, zorder=3)  # one collection, in sampling order; the legend's markers below
+    for mode in BEST_FIRST:
+        if (done["mode"] == mode).any():
+            ax.scatter([], [], color=MODE_COLORS[mode], s=22, linewidths=0, label=mode)
     ax.step(done["number"], done["value"].cummin(), where="post", color=TARGET_COLOR, lw=1.5, label="best so far",
             zorder=4)
     _references(ax, references)

@@ -25,7 +25,7 @@ def environment() -> dict[str, Any]:
     from importlib import metadata
 
     versions = {}
-    for pkg in ("sweeps-mlpcore", "numpy", "numba", "optuna", "joblib", "pandas", "seaborn"):
+    for pkg in ("sweeps-mlpcore", "numpy", "numba", "optuna", "joblib", "pandas", "matplotlib"):
         try:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:

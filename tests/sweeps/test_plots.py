@@ -121,6 +121,32 @@ def test_history_points_are_in_their_modes_colour(frames):
     colours = [to_hex(c) for c in ax.collections[0].get_facecolors()]
     assert colours == [plots.MODE_COLORS[m].lower() for m in done["mode"]]
     assert ax.get_yscale() == "log"
+    handles, labels = ax.get_legend_handles_labels()
+    present = [m for m in plots.BEST_FIRST if (done["mode"] == m).any()]
+    assert labels[:len(present)] == present and "best so far" in labels  # a legend marker per mode drawn
+    assert [to_hex(h.get_facecolors()[0]) for h in handles[:len(present)]] == [plots.MODE_COLORS[m].lower()
+                                                                               for m in present]
+
+
+def test_the_theme_is_seaborns_written_out():
+    """plots.THEME is what seaborn's set_theme sets (without importing seaborn where figures are drawn)."""
+    import matplotlib as mpl
+    import seaborn as sns
+    from matplotlib.colors import to_rgba
+
+    def changed(apply) -> dict:
+        with mpl.rc_context():
+            mpl.rcdefaults()
+            base = dict(mpl.rcParams)
+            apply()
+            return {k: v for k, v in mpl.rcParams.items() if v != base[k]}
+
+    theirs = changed(lambda: sns.set_theme(style="whitegrid", context="notebook", font_scale=0.9))
+    ours = changed(plots._theme)
+    assert theirs.pop("image.cmap") == "rocket"  # no figure draws with the default colormap
+    cycle = [to_rgba(c) for c in theirs.pop("axes.prop_cycle").by_key()["color"]]
+    assert [to_rgba(c) for c in ours.pop("axes.prop_cycle").by_key()["color"]] == cycle
+    assert ours == theirs
 
 
 def test_gallery_has_one_panel_per_mode_in_its_colour(frames):
