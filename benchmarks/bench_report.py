@@ -110,7 +110,7 @@ def main() -> None:
                 live, code = kinds[kind]
                 sweeps[kind].append(sweep(tmp / f"sweep-{r}-{kind}", live, args.live_interval, code))
         median_run = {kind: sorted(runs)[len(runs) // 2] for kind, runs in sweeps.items() if runs}
-        for kind, runs in sweeps.items():
+        for kind, runs in sweeps.items() if not args.no_live else ():
             print(f"{kind}: " + ", ".join(f"{w:.1f} s ({n} rewrites" + (f", the first at {f:.1f} s)" if f >= 0 else ")")
                                           for w, n, _, f in runs), flush=True)
         grow(tmp / "cli", tmp / "big", args.big)
