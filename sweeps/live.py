@@ -19,6 +19,7 @@ after a rewrite that took ``c`` seconds of CPU it rests at least ``c / BUDGET`` 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -68,6 +69,7 @@ class LiveReport:
         self._process: subprocess.Popen | None = None
         self._reader: threading.Thread | None = None
         self._started = 0.0
+        self._page: str | None = None  # the page the process last said it wrote
 
     def start(self) -> LiveReport:
         if self.total is None:
@@ -109,15 +111,40 @@ class LiveReport:
     def __enter__(self) -> LiveReport:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, kind, *exc) -> None:
         self.close()
+        if kind is None:
+            self.mark_ended()
+
+    def mark_ended(self) -> Path | None:
+        """Say on the running page that the sweep has ended and the full report follows: the last rewrite's
+        count is no longer true while the analysis and the report run. Only the banner changes, and only in a
+        page this object's process wrote and nothing has replaced since; returns its path, else None."""
+        if self._page is None:
+            return None
+        path = Path(self._page)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            return None
+        banner = re.search(r'<p class="live" id="live">running: [^<]*</p>', text)
+        if banner is None:  # no longer a running page (the final one, or not ours)
+            return None
+        ended = (f'<p class="live" id="live">the sweep ended at {datetime.now().strftime("%H:%M:%S")}; the full '
+                 "report replaces this page once it is written (this page reloads itself)</p>")
+        from mlpcore.atomic import replace_file
+
+        return replace_file(path, text[:banner.start()] + ended + text[banner.end():])
 
     def _read(self) -> None:
-        """Follow what the rewriting process says: a line "rewrote|looked|ended CPU_SECONDS" per step."""
+        """Follow what the rewriting process says: a line "rewrote CPU_SECONDS PAGE" or "looked|ended CPU_SECONDS"
+        per step."""
         for line in self._process.stdout:
-            kind, _, cpu = line.partition(" ")
+            kind, _, rest = line.rstrip("\n").partition(" ")
+            cpu, _, page = rest.partition(" ")
             if kind == "rewrote":
                 self.rewrites += 1
+                self._page = page
                 if self.first is None:
                     self.first = time.monotonic() - self._started
             try:
@@ -174,7 +201,7 @@ def frozen(opt, store):
 def main(argv: list[str] | None = None) -> int:
     """``python -m sweeps.live STUDY --out DIR [--total N] [--interval S]``: rewrite the running page until
     SIGTERM or the end of stdin, at the priority NICENESS, the storage URL (if any) from ``SWEEPS_LIVE_STORAGE``.
-    What LiveReport runs; it prints "rewrote|looked|ended CPU_SECONDS" after each step."""
+    What LiveReport runs; it prints "rewrote CPU_SECONDS PAGE" or "looked|ended CPU_SECONDS" after each step."""
     import argparse
 
     if hasattr(os, "nice"):
@@ -209,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(warning, file=sys.stderr, flush=True)
                 wrote, failed = None, True
             took = time.process_time() - cpu
-            print("rewrote" if wrote else "looked", f"{time.process_time():.3f}", flush=True)
+            print(f"rewrote {time.process_time():.3f} {wrote}" if wrote else f"looked {time.process_time():.3f}",
+                  flush=True)
             wait = max(args.interval, took / BUDGET) if wrote or failed else POLL
     finally:
         print("ended", f"{time.process_time():.3f}", flush=True)

@@ -395,9 +395,14 @@ def test_one_process_rewrites_the_page_as_the_sweep_grows_and_the_final_page_rep
         process = live._process
     assert live.rewrites >= 2 and live.busy > 0 and 0 < live.first  # one process, its CPU seconds said
     assert process.returncode in (143, -signal.SIGTERM)
+    ended = shown()  # until the final page: the banner no longer says a count that has stopped being true
+    assert "running:" not in ended and re.search(r"the sweep ended at \d\d:\d\d:\d\d", ended)
+    assert 'http-equiv="refresh"' in ended and "Every trial so far" in ended
+    assert live.mark_ended() is None and shown() == ended  # not a running page any more: left alone
     write_files(opt, str(path), out=out, storage=None)
     final = shown()
     assert "running:" not in final and 'http-equiv="refresh"' not in final and "<img" in final
+    assert live.mark_ended() is None and shown() == final  # the final page is never touched
 
 
 def test_the_rewriting_process_ends_with_its_driver_and_leaves_no_temporary_file(sweep):
