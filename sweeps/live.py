@@ -176,6 +176,8 @@ class Rewriter:
                 self._opened = open_sweep(self.study, self.out, self.storage)
             except ValueError:
                 return None
+        if not complete_trials(self._opened[0]):  # a look, before a trial ends: no copy of the study yet
+            return None
         opt = frozen(*self._opened)
         done = len(complete_trials(opt))
         if not done:
