@@ -41,8 +41,10 @@ print(json.dumps(out))
 
 def _one_round(tree: str, scale: int, only: str = "") -> dict[str, float]:
     env = dict(os.environ, PYTHONPATH=tree, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    # run in the tree: ``python -c`` puts the working folder ahead of PYTHONPATH, so from a checkout both
+    # "trees" would import the checkout's mlpcore
     done = subprocess.run([sys.executable, "-c", CHILD.format(here=HERE, scale=scale, only=only)], env=env, check=True,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, cwd=tree)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
