@@ -48,15 +48,16 @@ def warm_up() -> str:
         if g:
             kernels.compile_part("paths")
     with _machine_lock(lock) as f:  # then load what it compiled (or compile it, if it died)
-        if _read_text(lock) == stamp:  # stamped while this process waited: train_steps holds the parts
-            _first_fit()
-        else:
-            _compile(kernels, lock, f, stamp)
+        _compile(kernels, lock, f, stamp)
     return "numba"
 
 
 def _compile(kernels, lock: str, f, stamp: str) -> None:
-    """Compile (or load) the kernel in its parts, holding its lock file ``f`` (None: no lock), and stamp it."""
+    """Compile (or load) the kernel in its parts, holding its lock file ``f`` (None: no lock), and stamp it;
+    or only load train_steps, which holds the parts' code, when another process stamped it meanwhile."""
+    if _read_text(lock) == stamp:
+        _first_fit()
+        return
     kernels.compile_part("layers")
     with _machine_lock(_paths_lock(lock)):  # waits while another process compiles the paths
         kernels.compile_part("paths")

@@ -19,7 +19,6 @@ after a rewrite that took ``c`` seconds of CPU it rests at least ``c / BUDGET`` 
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -127,12 +126,14 @@ class LiveReport:
             text = path.read_text(encoding="utf-8")
         except OSError:
             return None
-        banner = re.search(r'<p class="live" id="live">running: [^<]*</p>', text)
+        from mlpcore.atomic import replace_file
+        from sweeps.page import RUNNING_BANNER, live_banner
+
+        banner = RUNNING_BANNER.search(text)
         if banner is None:  # no longer a running page (the final one, or not ours)
             return None
-        ended = (f'<p class="live" id="live">the sweep ended at {datetime.now().strftime("%H:%M:%S")}; the full '
-                 "report replaces this page once it is written (this page reloads itself)</p>")
-        from mlpcore.atomic import replace_file
+        ended = live_banner(f"the sweep ended at {datetime.now().strftime('%H:%M:%S')}; the full report replaces "
+                            "this page once it is written (this page reloads itself)")
 
         return replace_file(path, text[:banner.start()] + ended + text[banner.end():])
 
@@ -179,10 +180,7 @@ class Rewriter:
         if not complete_trials(self._opened[0]):  # a look, before a trial ends: no copy of the study yet
             return None
         opt = frozen(*self._opened)
-        done = len(complete_trials(opt))
-        if not done:
-            return None
-        live = Live(done=done, total=self.total, updated=datetime.now().strftime("%H:%M:%S"),
+        live = Live(done=len(complete_trials(opt)), total=self.total, updated=datetime.now().strftime("%H:%M:%S"),
                     refresh=max(1, round(self.interval)))
         return write_live_page(opt, self.out, live)
 

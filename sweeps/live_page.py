@@ -22,7 +22,7 @@ from mlpcore.atomic import replace_file
 from sweeps import frames as tidy
 from sweeps.page import REPORT_NAME, STYLE, Live, badge, fmt, headline_html, live_html
 from sweeps.page import references as reference_values
-from sweeps.plots import BEST_FIRST, MODE_COLORS, TARGET_COLOR
+from sweeps.plots import BEST_FIRST, MODE_COLORS, REFERENCE_STYLES, TARGET_COLOR
 
 WIDTH, HEIGHT = 880, 280
 """The history's size in CSS pixels."""
@@ -30,7 +30,13 @@ MARGIN = {"left": 56, "right": 136, "top": 12, "bottom": 40}
 """The right margin holds the reference lines' names, clear of the dots."""
 LOG_RANGE = (-6.0, 3.0)
 """log10 of the smallest and largest value drawn; values beyond are drawn at the edge."""
-REFERENCE_DASHES = {"constant predictor": "2,3", "best straight line": "6,4"}
+SVG_DASHES = {":": "2,3", "--": "6,4", "-.": "1,2,5,2", "-": "none"}
+"""matplotlib's line styles (plots.REFERENCE_STYLES: a reference line's style by its name) as SVG dash arrays."""
+
+
+def _drawable(v) -> bool:
+    """Whether a value has a place on the log axis."""
+    return v is not None and math.isfinite(v) and v > 0
 
 
 def history_svg(trials, references: dict[str, float | None], total: int | None = None) -> str:
@@ -38,9 +44,8 @@ def history_svg(trials, references: dict[str, float | None], total: int | None =
     line, and dashed reference lines; the x axis runs to ``total`` when it is known, so the page shows how
     far the sweep is. ``trials``: a :func:`sweeps.frames.trials_frame`."""
     done = tidy.complete(trials).sort_values("number")
-    values = [(int(n), float(v), m) for n, v, m in zip(done["number"], done["value"], done["mode"])
-              if v is not None and math.isfinite(v) and v > 0]
-    finite = [v for _, v, _ in values] + [r for r in references.values() if r and math.isfinite(r) and r > 0]
+    values = [(int(n), float(v), m) for n, v, m in zip(done["number"], done["value"], done["mode"]) if _drawable(v)]
+    finite = [v for _, v, _ in values] + [r for r in references.values() if _drawable(r)]
     low = max(LOG_RANGE[0], math.floor(math.log10(min(finite)))) if finite else -3.0
     high = min(LOG_RANGE[1], math.ceil(math.log10(max(finite)))) if finite else 1.0
     high = max(high, low + 1)
@@ -66,8 +71,8 @@ def history_svg(trials, references: dict[str, float | None], total: int | None =
     parts.append(f'<text transform="translate(14 {(y0 + y1) / 2}) rotate(-90)" text-anchor="middle">'
                  "validation MSE / var(y)</text>")
     for name, value in references.items():
-        if value and math.isfinite(value) and value > 0 and low <= math.log10(value) <= high:
-            dash = REFERENCE_DASHES.get(name, "1,2,5,2")
+        if _drawable(value) and low <= math.log10(value) <= high:
+            dash = SVG_DASHES[REFERENCE_STYLES.get(name, "-.")]
             parts.append(f'<line x1="{x0}" x2="{x1}" y1="{y(value):.1f}" y2="{y(value):.1f}" stroke="#444" '
                          f'stroke-dasharray="{dash}"><title>{html.escape(name)}: {fmt(value)}</title></line>'
                          f'<text x="{x1 + 6}" y="{y(value) + 4:.1f}" fill="#444">'

@@ -13,6 +13,7 @@ import base64
 import html
 import io
 import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
@@ -526,14 +527,22 @@ SECTIONS: list[tuple[str, Callable[[Context], str | None]]] = [
 out; another analysis adds its section by inserting a row here (numbering follows the order)."""
 
 
+RUNNING_BANNER = re.compile(r'<p class="live" id="live">running: [^<]*</p>')
+"""The banner of a running page (:func:`live_html`), as it appears in the page's text."""
+
+
+def live_banner(text: str) -> str:
+    """The banner line of a page whose sweep is not finished: ``text`` (HTML) in its box."""
+    return f'<p class="live" id="live">{text}</p>'
+
+
 def live_html(live: Live | None) -> tuple[str, str]:
     """(head, banner) of a page whose sweep is still running: a meta refresh and the progress line."""
     if live is None:
         return "", ""
     return (f'<meta http-equiv="refresh" content="{live.refresh}">',
-            f'<p class="live" id="live">running: {live.done}{f" of {live.total}" if live.total else ""} trials, '
-            f"updated {live.updated} "
-            f"(this page reloads itself every {live.refresh} s)</p>")
+            live_banner(f'running: {live.done}{f" of {live.total}" if live.total else ""} trials, '
+                        f"updated {live.updated} (this page reloads itself every {live.refresh} s)"))
 
 
 def page(opt: optuna.Study, frames: tidy.Frames, pngs: dict[str, tuple[bytes, str]], *, ref: str,
