@@ -250,6 +250,19 @@ def main() -> None:
         medians = us_per_step(case.rows, (), case.steps, args.repeats)
         print(f"\n{case.title}; {case.steps} steps, median of {args.repeats}; speed-up over: {case.reference}")
         print_table(medians, case.reference)
+    print(f"\n{blas_line()}")
+
+
+def blas_line() -> str:
+    """Which BLAS kernels the rows ran on: OpenBLAS picks them for the CPU when it loads, unless
+    OPENBLAS_CORETYPE pins them (JAX and PyTorch bring their own)."""
+    from threadpoolctl import threadpool_info
+
+    libraries = ", ".join(f"{os.path.basename(os.path.dirname(lib['filepath']))} {lib['internal_api']} "
+                          f"{lib['version']} ({lib.get('architecture') or '?'})"
+                          for lib in threadpool_info() if lib["user_api"] == "blas")
+    pinned = os.environ.get("OPENBLAS_CORETYPE")
+    return f"BLAS: {libraries}; OPENBLAS_CORETYPE {'= ' + pinned if pinned else 'unset (OpenBLAS picks for the CPU)'}"
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
-"""The study report: one self-contained HTML page (figures embedded as PNG) from tidy frames and plots.
+"""The study report: one self-contained HTML page (figures embedded, as PNG or inline SVG) from tidy frames and plots.
 
-    python -m sweeps report sqrt        # results/sqrt/report.html, figures/*.png, trials.csv
+    python -m sweeps report sqrt        # results/sqrt/report.html, figures/*.png|svg, trials.csv
     python -m sweeps report --all       # every study's report and results/index.html
 
     >>> from sweeps import page
@@ -29,6 +29,7 @@ from sweeps import userdata
 from sweeps.loader import opened, runs, write_trials_csv
 from sweeps.masking import mask
 from sweeps.plots import BEST_FIRST, MODE_COLORS
+from sweeps.svg import mode_map_svg
 
 REPORT_NAME = "report.html"
 HEADLINE_NAME = "headline.json"
@@ -49,7 +50,8 @@ h1{margin:24px 0 4px}h2{margin-top:36px;border-bottom:2px solid #ddd;padding-bot
 white-space:nowrap}
 table{border-collapse:collapse;margin:8px 0;font-size:.9em}th,td{border-bottom:1px solid #e3e3e3;padding:4px 9px;
 text-align:left;vertical-align:top}th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
-figure{margin:14px 0 22px}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figure{margin:14px 0 22px}figure img,figure svg{max-width:100%;height:auto;border:1px solid #eee}
+figure svg{background:#fff}
 figcaption{color:#444;font-size:.92em;margin-top:4px;max-width:950px}
 pre{background:#f6f8fa;border:1px solid #ddd;border-radius:6px;padding:10px 14px;overflow-x:auto;font-size:.88em}
 button{font-size:.85em;padding:2px 10px;margin-left:6px}ul.levers li{margin:3px 0}
@@ -82,7 +84,7 @@ def _noise_name(h: dict[str, Any]) -> str:
 
 
 def _modes_by_setting(f: tidy.Frames, plots):
-    return plots.mode_map(f.levers), (
+    return mode_map_svg(f.levers), (
         "How each setting's trials ended. Bars stack the failure modes, escaped (fit, green) first; numbers give "
         "the trials with that setting and the share that escaped. Numbers are put in bins (log-scale decades "
         "where the sweep searched them on a log scale). " + _basis(f.headline["levers_on"]))
@@ -208,11 +210,11 @@ ABLATION_CAPTION = ("The ablation path: from the question's config (left), the o
                     "median value at each step, to the target config (right); a dot per fresh seed, coloured by its "
                     "mode, the line joins the medians.")
 MAX_DRAWING_PROCESSES = 3
-"""More would not be faster: the failure-mode map alone is about a third of the drawing."""
+"""More would not be faster on the drawing of a seed study's figures (benchmarks/README.md)."""
 
 
-def pngs(frames: tidy.Frames, analysis: dict | None = None, processes: int | None = None) -> dict[str, tuple[bytes, str]]:
-    """Each figure drawn once and encoded once: name -> (PNG bytes, caption), in page order, and the ablation path
+def draw_figures(frames: tidy.Frames, analysis: dict | None = None, processes: int | None = None) -> dict[str, tuple[bytes, str]]:
+    """Each figure drawn once and encoded once: name -> (PNG or SVG bytes, caption), in page order, and the ablation path
     of ``analysis`` (a stored counterfactual analysis) last.
 
     ``processes``: how many processes draw them, each figure drawn whole by one, so the bytes are the same
@@ -231,7 +233,7 @@ def pngs(frames: tidy.Frames, analysis: dict | None = None, processes: int | Non
 
         plots.prepare()
         gc.freeze()  # the children's collections then leave the inherited objects' pages unwritten, so uncopied
-        try:  # forked: the children have this process's imports and frames, nothing is pickled but the PNGs
+        try:  # forked: the children have this process's imports and frames, nothing is pickled but the figures' bytes
             with ProcessPoolExecutor(min(processes, len(names)), mp_context=multiprocessing.get_context("fork"),
                                      initializer=_hold, initargs=(frames, analysis)) as pool:
                 try:
@@ -249,7 +251,7 @@ def pngs(frames: tidy.Frames, analysis: dict | None = None, processes: int | Non
 
 
 def drawing_processes() -> int:
-    """The processes :func:`pngs` draws in by default: one a core (at most MAX_DRAWING_PROCESSES) where this
+    """The processes :func:`draw_figures` draws in by default: one a core (at most MAX_DRAWING_PROCESSES) where this
     process may fork, which is on Linux with no other thread running (a thread's locks would stay held in
     a child); else 1."""
     import os
@@ -262,8 +264,9 @@ def drawing_processes() -> int:
 
 
 def draw_figure(name: str, frames: tidy.Frames, analysis: dict | None = None) -> tuple[bytes, str] | None:
-    """Figure ``name`` (of FIGURES, or ABLATION_PATH) drawn and encoded: (PNG bytes, caption), or None where the
-    study does not search the parameters it needs."""
+    """Figure ``name`` (of FIGURES, or ABLATION_PATH) drawn and encoded: (PNG or SVG bytes, caption), or None where
+    the study does not search the parameters it needs. A figure function returns a matplotlib Figure, or SVG
+    text (:mod:`sweeps.svg`: those drawn without matplotlib)."""
     from sweeps import plots
 
     if name == ABLATION_PATH:
@@ -272,7 +275,15 @@ def draw_figure(name: str, frames: tidy.Frames, analysis: dict | None = None) ->
 
         return png_bytes(path_figure(explanation_frames(analysis).path_runs).figure), ABLATION_CAPTION
     drawn = FIGURES[name](frames, plots)
-    return None if drawn is None else (png_bytes(drawn[0]), drawn[1])
+    if drawn is None:
+        return None
+    figure, caption = drawn
+    return (figure.encode() if isinstance(figure, str) else png_bytes(figure)), caption
+
+
+def figure_format(data: bytes) -> str:
+    """"svg" or "png": the format of a figure's bytes, and the extension of its file in ``figures/``."""
+    return "svg" if data.startswith(b"<svg") else "png"
 
 
 _held: tuple = ()
@@ -431,10 +442,14 @@ def reuse_html(h: dict[str, Any], ref: str, out: str | Path, storage: str | None
             f" &gt; {html.escape(h['study'])}.json</code></p>")
 
 
-def figure_html(name: str, png: bytes, caption: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return (f'<figure id="fig-{name}"><img alt="{html.escape(name)}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+def figure_html(name: str, data: bytes, caption: str) -> str:
+    """A figure and its caption: SVG inline, PNG as an image."""
+    if figure_format(data) == "svg":
+        shown = data.decode()
+    else:
+        shown = f'<img alt="{html.escape(name)}" src="data:image/png;base64,{base64.b64encode(data).decode("ascii")}">'
+    return f'<figure id="fig-{name}">{shown}<figcaption>{html.escape(caption)}</figcaption></figure>'
+
 
 
 def provenance_html(opt: optuna.Study) -> str:
@@ -459,11 +474,11 @@ class Live(NamedTuple):
 
 
 class Context(NamedTuple):
-    """What a section builder reads: the study, its frames, the figures as (PNG, caption), where it lives."""
+    """What a section builder reads: the study, its frames, the figures as (PNG or SVG bytes, caption), where it lives."""
 
     opt: optuna.Study
     frames: tidy.Frames
-    pngs: dict[str, tuple[bytes, str]]
+    figures: dict[str, tuple[bytes, str]]
     ref: str
     out: str | Path
     storage: str | None
@@ -471,7 +486,7 @@ class Context(NamedTuple):
     """The stored counterfactual analysis (`sweeps.explain`), when there is one."""
 
     def figs(self, *names: str) -> str:
-        return "".join(figure_html(n, *self.pngs[n]) for n in names if n in self.pngs)
+        return "".join(figure_html(n, *self.figures[n]) for n in names if n in self.figures)
 
 
 def _glance(c: Context) -> str:
@@ -545,16 +560,16 @@ def live_html(live: Live | None) -> tuple[str, str]:
                         f"updated {live.updated} (this page reloads itself every {live.refresh} s)"))
 
 
-def page(opt: optuna.Study, frames: tidy.Frames, pngs: dict[str, tuple[bytes, str]], *, ref: str,
+def page(opt: optuna.Study, frames: tidy.Frames, figures: dict[str, tuple[bytes, str]], *, ref: str,
          out: str | Path = "results", storage: str | None = None, live: Live | None = None,
          analysis: dict | None = None) -> str:
-    """The whole report page as one HTML string (figures given as PNG bytes with captions).
+    """The whole report page as one HTML string (figures given as PNG or SVG bytes with captions).
 
     ``live`` marks a page written while the sweep runs: it says how far the sweep is and reloads itself.
     ``analysis`` (the stored counterfactual analysis, `sweeps.explain`) adds the smallest fix and the swap tests.
     """
     h = frames.headline
-    context = Context(opt, frames, pngs, ref, out, storage, analysis)
+    context = Context(opt, frames, figures, ref, out, storage, analysis)
     built = [(title, content) for title, build in SECTIONS if (content := build(context)) is not None]
     body = "".join(f'<h2 id="s{i}">{i}. {t}</h2>{content}' for i, (t, content) in enumerate(built, 1))
     head, banner = live_html(live)
@@ -589,11 +604,11 @@ def open_sweep(study: str, out: str | Path, storage: str | None):
 
 def write_report(study: str, *, out: str | Path = "results", storage: str | None = None,
                  opt: optuna.Study | None = None, store=None, live: Live | None = None) -> Path:
-    """Write ``out/NAME/report.html``, ``figures/*.png``, ``trials.csv`` and ``headline.json`` (the page's
+    """Write ``out/NAME/report.html``, ``figures/*.png`` (or ``.svg``), ``trials.csv`` and ``headline.json`` (the page's
     numbers, as data) for the stored sweep of ``study``; returns the page's path.
 
     ``opt``: the sweep, when the caller holds it already; ``store``: the storage object its analysis is read
-    from (opened here when not given). Every file is replaced atomically; the figures' PNG bytes are encoded
+    from (opened here when not given). Every file is replaced atomically; the figures' bytes are encoded
     once and go both into the page and into ``figures/``. ``live``: see :func:`page`.
     """
     if opt is None:
@@ -611,9 +626,11 @@ def write_report(study: str, *, out: str | Path = "results", storage: str | None
 
     frames = tidy.build(opt, _definition(study, out))
     analysis = stored_analysis(opt.study_name, store)
-    drawn = pngs(frames, analysis)
-    for name, (png, _) in drawn.items():
-        replace_file(fig_dir / f"{name}.png", png)
+    drawn = draw_figures(frames, analysis)
+    for name, (data, _) in drawn.items():
+        kind = figure_format(data)
+        replace_file(fig_dir / f"{name}.{kind}", data)
+        (fig_dir / f"{name}.{'png' if kind == 'svg' else 'svg'}").unlink(missing_ok=True)  # this figure, stale, in the format an earlier version wrote
     write_trials_csv(frames.trials, out_dir)
     replace_file(out_dir / HEADLINE_NAME, json.dumps(frames.headline, indent=2, default=str) + "\n")
     return replace_file(out_dir / REPORT_NAME, page(opt, frames, drawn, ref=study, out=out, storage=storage,

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from xml.etree import ElementTree
 
 import numpy as np
 import optuna
@@ -24,7 +25,7 @@ from mlpcore import MODES
 from sweeps import frames as tidy
 from sweeps import page as report_page
 from sweeps.masking import mask
-from sweeps.plots import MODE_COLORS
+from sweeps.plots import BEST_FIRST, MODE_COLORS
 
 MIXED_STUDY = """
 import numpy as np
@@ -209,6 +210,10 @@ def embedded_pngs(text: str) -> list[bytes]:
     return [base64.b64decode(m) for m in re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)]
 
 
+def embedded_svgs(text: str) -> list[str]:
+    return re.findall(r'<figure id="fig-\w+">(<svg .*?</svg>)<figcaption>', text, re.S)
+
+
 def test_every_figure_is_embedded_saved_and_not_blank(sweep):
     from matplotlib.image import imread
 
@@ -216,8 +221,12 @@ def test_every_figure_is_embedded_saved_and_not_blank(sweep):
     text = page.read_text()
     pngs = embedded_pngs(text)
     files = sorted((page.parent / report_page.FIGURES_DIR).glob("*.png"))
-    assert len(pngs) == len(files) == text.count("<img ") >= 7
+    assert len(pngs) == len(files) == text.count("<img ") >= 6
     assert sorted(pngs) == sorted(f.read_bytes() for f in files)
+    svgs = embedded_svgs(text)
+    svg_files = sorted((page.parent / report_page.FIGURES_DIR).glob("*.svg"))
+    assert [f.stem for f in svg_files] == ["modes_by_setting"] and svgs == [svg_files[0].read_text()]
+    assert len(ElementTree.fromstring(svgs[0]).findall(".//{http://www.w3.org/2000/svg}rect")) > 20
     for png in pngs:
         image = imread(io.BytesIO(png))
         assert image.shape[0] >= 250 and image.shape[1] >= 350
@@ -286,7 +295,7 @@ path, out = sys.argv[1:]
 opt, store = opened(path, out=out)
 frames = tidy.build(opt, page._definition(path))
 default = page.drawing_processes()
-one, two = page.pngs(frames, processes=1), page.pngs(frames, processes=2)
+one, two = page.draw_figures(frames, processes=1), page.draw_figures(frames, processes=2)
 print(default, len(os.sched_getaffinity(0)), len(one), one == two)
 """
 
@@ -346,7 +355,7 @@ def test_a_live_page_says_running_and_reloads_and_the_final_one_does_not(sweep, 
 def test_the_running_page_draws_its_history_without_matplotlib(sweep):
     """Each completed trial a dot in its mode's colour, the best so far a falling step line, the x axis to the
     sweep's total; and the page is written by a process that never imports matplotlib (it stays cheap)."""
-    from sweeps.live_page import history_svg
+    from sweeps.svg import history_svg
 
     path, out, opt = sweep[:3]
     trials = tidy.trials_frame(opt)
@@ -369,6 +378,48 @@ def test_the_running_page_draws_its_history_without_matplotlib(sweep):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "running: " in (out / opt.study_name / report_page.REPORT_NAME).read_text()
+
+
+def test_the_mode_map_svg_draws_each_settings_counts_as_shares_of_one_bar_width(sweep):
+    """Every (parameter, value) of the levers frame is a row: its modes' rectangles, fit first, each as wide as its
+    share of the row's trials, together the bar's width, with the trial count beside; categorical values best
+    first; an unsampled value says so and has no rectangle."""
+    from sweeps.svg import mode_map_svg
+
+    levers = sweep[3].levers
+    root = ElementTree.fromstring(mode_map_svg(levers))
+    ns = "{http://www.w3.org/2000/svg}"
+    bars: dict[tuple[str, str], list[tuple[str, int, int, float, float]]] = {}
+    row_y: dict[tuple[str, str], float] = {}
+    for rect in root.iter(f"{ns}rect"):
+        tip = rect.find(f"{ns}title")
+        if tip is None:
+            continue  # the key's swatches
+        param, value, mode, count, n = re.fullmatch(r"(\w+) = (.*): (\w+) in (\d+) of (\d+) trials", tip.text).groups()
+        bars.setdefault((param, value), []).append((mode, int(count), int(n), float(rect.get("x")),
+                                                     float(rect.get("width"))))
+        row_y[param, value] = float(rect.get("y"))
+    texts = [t.text for t in root.iter(f"{ns}text")]
+    widths = set()
+    for param, rows in levers.groupby("param", sort=False):
+        if rows["kind"].iloc[0] == "categorical":
+            order = rows[rows["trials"] > 0].sort_values("escape_rate", ascending=False, kind="stable")["value"]
+            at = [row_y[param, v] for v in order]
+            assert at == sorted(at), param  # best escape rate on top
+        for row in rows.itertuples(index=False):
+            mine = bars.pop((param, row.value), [])
+            assert [(m, c) for m, c, *_ in mine] == [(m, getattr(row, m)) for m in BEST_FIRST if getattr(row, m)]
+            if row.trials == 0:
+                assert "not sampled" in texts
+                continue
+            assert f"n={row.trials}, {row.escape_rate:.0%} fit" in texts and {n for _, _, n, *_ in mine} == {row.trials}
+            total = sum(w for *_, w in mine)
+            for (_, c, n, x, w), (_, _, _, x_next, _) in zip(mine, mine[1:]):
+                assert x_next == pytest.approx(x + w, abs=0.02)  # stacked, no gap
+            assert all(w == pytest.approx(total * c / n, abs=0.02) for _, c, n, _, w in mine)
+            widths.add(round(total, 1))
+    assert len(widths) == 1  # every bar spans the same width: shares, not counts
+    assert not bars  # and nothing drawn that the frame does not have
 
 
 def test_one_process_rewrites_the_page_as_the_sweep_grows_and_the_final_page_replaces_it(tmp_path):
