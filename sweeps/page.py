@@ -29,7 +29,6 @@ from sweeps import userdata
 from sweeps.loader import opened, runs, write_trials_csv
 from sweeps.masking import mask
 from sweeps.plots import BEST_FIRST, MODE_COLORS
-from sweeps.svg import mode_map_svg
 
 REPORT_NAME = "report.html"
 HEADLINE_NAME = "headline.json"
@@ -84,6 +83,8 @@ def _noise_name(h: dict[str, Any]) -> str:
 
 
 def _modes_by_setting(f: tidy.Frames, plots):
+    from sweeps.svg import mode_map_svg  # here: sweeps.svg builds on this module
+
     return mode_map_svg(f.levers), (
         "How each setting's trials ended. Bars stack the failure modes, escaped (fit, green) first; numbers give "
         "the trials with that setting and the share that escaped. Numbers are put in bins (log-scale decades "
@@ -451,7 +452,6 @@ def figure_html(name: str, data: bytes, caption: str) -> str:
     return f'<figure id="fig-{name}">{shown}<figcaption>{html.escape(caption)}</figcaption></figure>'
 
 
-
 def provenance_html(opt: optuna.Study) -> str:
     """The footer: the study's settings and every run that added to it (``run:<id>`` attributes), oldest first."""
     items = "".join(f"<li><code>{html.escape(mask(str(r.get('command'))))}</code> {html.escape(str(r.get('started')))} → "
@@ -630,7 +630,8 @@ def write_report(study: str, *, out: str | Path = "results", storage: str | None
     for name, (data, _) in drawn.items():
         kind = figure_format(data)
         replace_file(fig_dir / f"{name}.{kind}", data)
-        (fig_dir / f"{name}.{'png' if kind == 'svg' else 'svg'}").unlink(missing_ok=True)  # this figure, stale, in the format an earlier version wrote
+        stale = fig_dir / f"{name}.{'png' if kind == 'svg' else 'svg'}"  # this figure as an earlier version wrote it
+        stale.unlink(missing_ok=True)
     write_trials_csv(frames.trials, out_dir)
     replace_file(out_dir / HEADLINE_NAME, json.dumps(frames.headline, indent=2, default=str) + "\n")
     return replace_file(out_dir / REPORT_NAME, page(opt, frames, drawn, ref=study, out=out, storage=storage,

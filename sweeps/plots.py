@@ -128,10 +128,7 @@ def mode_shares(levers, param: str, ax=None):
     from sweeps.space import title
 
     ax = _axes(ax, 5, 3)
-    rows = levers[levers["param"] == param]
-    if len(rows) and rows["kind"].iloc[0] == "categorical":
-        rows = rows.sort_values("escape_rate", ascending=False, kind="stable", na_position="last")
-    rows = rows.iloc[::-1]  # barh draws bottom-up; the first row goes on top
+    rows = setting_rows(levers, param).iloc[::-1]  # barh draws bottom-up; the first row goes on top
     y = np.arange(len(rows))
     n = rows["trials"].to_numpy()
     left = np.zeros(len(rows))
@@ -150,6 +147,15 @@ def mode_shares(levers, param: str, ax=None):
     ax.set_title(title(param), loc="left", fontsize=10, fontweight="bold", y=TITLE_Y)
     ax.grid(axis="y", visible=False)
     return ax
+
+
+def setting_rows(levers, param: str):
+    """The ``levers`` rows of ``param`` in the order a mode map shows them, top first: categorical values by
+    escape rate (best first, unsampled last), numeric bins in their order."""
+    rows = levers[levers["param"] == param]
+    if len(rows) and rows["kind"].iloc[0] == "categorical":
+        rows = rows.sort_values("escape_rate", ascending=False, kind="stable", na_position="last")
+    return rows
 
 
 def mode_map(levers, params: list[str] | None = None, ncols: int = 3, fig=None):

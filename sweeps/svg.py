@@ -16,17 +16,14 @@ import html
 import math
 
 from sweeps import frames as tidy
-from sweeps.plots import BEST_FIRST, MODE_COLORS, REFERENCE_STYLES, TARGET_COLOR
+from sweeps.page import fmt
+from sweeps.plots import BEST_FIRST, MODE_COLORS, REFERENCE_STYLES, TARGET_COLOR, setting_rows
 
 FONT = 'font-family="system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif"'
 CHAR_WIDTH = 6.4
 """A generous mean width of a character at 11 px in a sans-serif font, for laying out labels."""
 SVG_DASHES = {":": "2,3", "--": "6,4", "-.": "1,2,5,2", "-": "none"}
 """matplotlib's line styles (plots.REFERENCE_STYLES: a reference line's style by its name) as SVG dash arrays."""
-
-
-def _num(value: float | None, digits: int = 3) -> str:
-    return "–" if value is None else f"{value:.{digits}g}"
 
 
 def _svg(css_class: str, width: float, height: float, label: str, parts: list[str]) -> str:
@@ -53,12 +50,7 @@ def mode_map_svg(levers, params: list[str] | None = None, ncols: int = 3) -> str
     from sweeps.space import title
 
     params = list(dict.fromkeys(levers["param"])) if params is None else params
-    panels = []
-    for param in params:
-        rows = levers[levers["param"] == param]
-        if len(rows) and rows["kind"].iloc[0] == "categorical":
-            rows = rows.sort_values("escape_rate", ascending=False, kind="stable", na_position="last")
-        panels.append((param, title(param), rows))
+    panels = [(param, title(param), setting_rows(levers, param)) for param in params]
     labels = [str(v) for *_, rows in panels for v in rows["value"]]
     label_width = 8 + CHAR_WIDTH * max(map(len, labels), default=4)
     bar_width = max(60.0, PANEL_WIDTH - label_width - COUNTS_WIDTH - 12)
@@ -168,12 +160,12 @@ def history_svg(trials, references: dict[str, float | None], total: int | None =
         if _drawable(value) and low <= math.log10(value) <= high:
             dash = SVG_DASHES[REFERENCE_STYLES.get(name, "-.")]
             parts.append(f'<line x1="{x0}" x2="{x1}" y1="{y(value):.1f}" y2="{y(value):.1f}" stroke="#444" '
-                         f'stroke-dasharray="{dash}"><title>{html.escape(name)}: {_num(value)}</title></line>'
+                         f'stroke-dasharray="{dash}"><title>{html.escape(name)}: {fmt(value)}</title></line>'
                          f'<text x="{x1 + 6}" y="{y(value) + 4:.1f}" fill="#444">'
                          f"{html.escape(name)}</text>")
     for n, v, m in values:
         parts.append(f'<circle cx="{x(n + 0.5):.1f}" cy="{y(v):.1f}" r="3" fill="{MODE_COLORS.get(m, "#000")}">'
-                     f"<title>trial #{n}: {_num(v)} ({html.escape(str(m))})</title></circle>")
+                     f"<title>trial #{n}: {fmt(v)} ({html.escape(str(m))})</title></circle>")
     best, steps = math.inf, []
     for n, v, _ in values:
         if v < best:
