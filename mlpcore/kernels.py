@@ -28,10 +28,11 @@ How a step runs, by batch and network (each path exercised by tests/mlpcore/test
 
 File map: elementary functions; passes over the batch; one compiled copy of a pass per code
 (``_per_code``, from the one table ``CODES``); the 1 -> h -> 1 path; the piecewise-linear path;
-layers; wide networks; one sample at a time; optimizers; ``train_steps`` (the loop); ``mse_of`` (the learning
-curve's losses); ``KernelBackend`` (what fit() calls). ``warmup.py`` compiles it once per machine.
-It is one file because numba's cache is keyed on the file that holds a compiled function,
-not on the files it calls: split, an edit to a helper could leave a stale ``train_steps``.
+layers; wide networks; one sample at a time; optimizers; ``train_steps`` (the loop, in a compiled copy per
+kind of step: ``TRAINERS``); ``mse_of`` (the learning curve's losses); ``KernelBackend`` (what fit()
+calls). ``warmup.py`` compiles it once per machine. It is one file because numba's cache is keyed
+on the file that holds a compiled function, not on the files it calls: split, an edit to a helper
+could leave a stale ``train_steps``.
 
 Rounding: the math is NumPy's formula for formula, with four liberties, each worth a
 factor in speed and each a difference of rounding only (the parity tests hold the two to
@@ -577,9 +578,10 @@ def _recomputed_chunk(hidden, output, theta, offsets, h, bias, acts, slopes, del
         _linear_output_delta(z, b_out, targets, c0, deltas, b, scale, g)
         sq, bias_grad = g[0], g[1]
     else:
-        _activate(output, z, 0.0, b_out, acts, slopes, 0, 0, 0, b, leaky_slope)
-        sq = _output_delta(acts, slopes, targets, c0, deltas, 1, 1, b, scale)
-        bias_grad = _bias_grad(deltas, 0, 0, b)
+        zero, one = np.int64(0), np.int64(1)  # not literals: the layer passes' compiled copies serve here too
+        _activate(output, z, 0.0, b_out, acts, slopes, zero, zero, zero, b, leaky_slope)
+        sq = _output_delta(acts, slopes, targets, c0, deltas, one, one, b, scale)
+        bias_grad = _bias_grad(deltas, zero, zero, b)
     if bias:
         grad[offsets[1, 1]] += bias_grad
     for j in range(0, h, 2):
@@ -1072,126 +1074,161 @@ def _update(code, theta, grad, state, t, hp):
 
 
 # --- one training segment ------------------------------------------------------------------------
+# The loop is compiled twice, once per kind of step (TRAINERS). numba compiles every branch of a
+# function and links and optimizes every callee into it: one loop over all the paths compiled
+# last and alone, after everything it calls (~4 s on a fresh machine, while the other worker of a
+# sweep waited). Each copy holds only its own paths' code, the other's branches cut by numba at
+# compile time (a closure's constant flag), so warmup.py's two processes compile one each, side
+# by side. Which copy runs a segment is decided in one place, :func:`trainer_kind`.
+
+TRAINERS = ("layers", "paths")
+"""The kinds of step, each a compiled copy of the training loop: the layers (their elementwise
+passes, or matrix products where ``uses_matmul_path``); and the paths of 1 -> h -> 1 networks with
+a RECOMPUTED hidden activation (piecewise, recomputed) and of every batch of at most SMALL_BATCH
+samples (one sample at a time)."""
 
 
-@njit(cache=True, error_model="numpy")
-def train_steps(theta, state, t, x, y, batches, k, limit, sizes, offsets, bias, hidden, output, optimizer, hp,
-                piecewise, matmul):
-    """Take up to ``k`` steps on ``theta`` in place; return (steps taken before a loss broke ``limit``,
-    how many of them ran the piecewise-linear path).
+def trainer_kind(sizes, hidden: int, b: int) -> str:
+    """The kind of step (one of TRAINERS) that trains a network of layer widths ``sizes`` and hidden activation
+    code ``hidden`` on batches of ``b`` samples."""
+    if b <= SMALL_BATCH or (len(sizes) == 3 and sizes[0] == 1 and sizes[2] == 1 and hidden in RECOMPUTED):
+        return "paths"
+    return "layers"
 
-    Parameters
-    ----------
-    theta : (P,) parameters in network.Layout order; state : (2, P) optimizer state, kept by the caller
-    t : Adam steps taken before this call
-    x, y : (n, n_in) and (n, n_out) training data
-    batches : (m, b) sample indices; step i uses ``batches[i]``, or ``batches[0]`` for every step when m = 1
-    sizes : (depth + 1,) layer widths; offsets : (depth, 3) network.Layout.offsets()
-    hidden, output, optimizer : kernel codes; hp : Hyper
-    piecewise : ``uses_piecewise_path`` of the config: run the steps with ``_piecewise_step`` where
-        that is exact (one batch, in increasing order of x, parameters far from overflow)
-    matmul : ``uses_matmul_path(sizes)``: run passes over the batch as matrix products (``_matmul_chunk``)
-    """
-    depth = sizes.shape[0] - 1
-    n_in, n_out = sizes[0], sizes[depth]
-    width = sizes.max()
-    m, b = batches.shape
-    chunk = min(b, CHUNK)
-    inputs = np.empty((n_in, b))  # the batch, feature-major
-    targets = np.empty((n_out, b))
-    acts = np.empty((depth + 1, width, chunk))  # acts[0]: a chunk of inputs; acts[l + 1]: output of layer l
-    slopes = np.empty((depth, width, chunk))  # f' of layer l at its pre-activation
-    deltas = np.empty((2, width, chunk))  # d loss / d z of the current layer, and of the one below
-    z = np.empty((1, 1, chunk))  # the pre-activation of one unit, shaped like a row of acts
-    block_acts = acts.reshape((depth + 1, width * chunk))  # the same buffers as _matmul_chunk's blocks
-    block_slopes, block_deltas = slopes.reshape((depth, width * chunk)), deltas.reshape((2, width * chunk))
-    wgrad = np.empty(width * width)
-    zeros = np.zeros((1, 1, chunk))
-    sample_acts, sample_slopes = np.empty((depth + 1, width)), np.empty((depth, width))  # for _sample_step
-    sample_deltas = np.empty((2, width))
-    unit_pair, unit_grads = np.empty(6), np.empty(6)  # for _recomputed_chunk
-    grad = np.empty(theta.shape[0])
-    scale = 2.0 / (b * n_out)  # losses.py: d mean(r**2) / d r = 2 r / r.size
-    shallow = depth == 2 and n_in == 1 and n_out == 1  # 1 -> hidden -> 1, the seeds' shape: see _shallow_grads
-    piecewise = piecewise and shallow and hidden in RECOMPUTED and m == 1
-    h = sizes[1]
-    kinks, order = np.zeros(h, dtype=np.int64), np.arange(h)  # for _piecewise_step, carried from step to step
-    bounds = np.empty(h + 2, dtype=np.uint64)  # unsigned: an index numba cannot prove >= 0 it wraps as
-    # Python does, and the wrap turns a vectorized loop's loads into gathers (slower: benchmarks/README.md)
-    lines, sums, right = np.empty((2, h + 1)), np.empty((2, h + 1)), np.empty((2, h + 1))
-    staged = False  # acts[0] holds the batch (one batch in one chunk stays there from step to step)
-    piecewise_steps = 0  # steps taken on the piecewise path
 
-    for i in range(k):
-        if i < m and (b > SMALL_BATCH or piecewise):  # one batch (m = 1) is gathered once for the whole segment
-            for s in range(b):
-                row = batches[i, s]
-                for j in range(n_in):
-                    inputs[j, s] = x[row, j]
-                for j in range(n_out):
-                    targets[j, s] = y[row, j]
-            if piecewise:
-                piecewise = _sorted_and_moderate(inputs, b)
+def _trainer(kind: str):
+    paths = kind == "paths"  # a constant of the compiled copy: numba cuts the other kind's branches
 
-        on_lines = piecewise and _moderate(theta)
-        if on_lines:
-            sq = _piecewise_step(grad, theta, offsets, h, bias, hidden, output, inputs, targets, b, scale,
-                                 hp.leaky_slope, kinks, order, bounds, lines, sums, right)
-            on_lines = sq < math.inf  # else residuals overflowed: the step again, elementwise (see PIECEWISE_RANGE)
-        if not on_lines and b <= SMALL_BATCH:
-            grad[:] = 0.0
-            sq = 0.0  # the step's sum of squared residuals
-            for s in range(b):
-                sq += _sample_step(x, y, batches[i if i < m else 0, s], theta, grad, sample_acts, sample_slopes,
-                                   sample_deltas, sizes, offsets, bias, hidden, output, hp.leaky_slope, scale)
-        elif not on_lines:
-            grad[:] = 0.0
-            sq = 0.0
-            for c0 in range(0, b, chunk):
-                c = min(chunk, b - c0)
-                if not staged:  # row 0: (n_in, chunk) for the passes, an (n_in, c) block for matrix products
-                    stride = c if matmul else chunk
+    def train_steps(theta, state, t, x, y, batches, k, limit, sizes, offsets, bias, hidden, output, optimizer, hp,
+                    piecewise, matmul):
+        depth = sizes.shape[0] - 1
+        n_in, n_out = sizes[0], sizes[depth]
+        width = sizes.max()
+        m, b = batches.shape
+        chunk = min(b, CHUNK)
+        inputs = np.empty((n_in, b))  # the batch, feature-major
+        targets = np.empty((n_out, b))
+        acts = np.empty((depth + 1, width, chunk))  # acts[0]: a chunk of inputs; acts[l + 1]: output of layer l
+        slopes = np.empty((depth, width, chunk))  # f' of layer l at its pre-activation
+        deltas = np.empty((2, width, chunk))  # d loss / d z of the current layer, and of the one below
+        z = np.empty((1, 1, chunk))  # the pre-activation of one unit, shaped like a row of acts
+        block_acts = acts.reshape((depth + 1, width * chunk))  # the same buffers as _matmul_chunk's blocks
+        block_slopes, block_deltas = slopes.reshape((depth, width * chunk)), deltas.reshape((2, width * chunk))
+        wgrad = np.empty(width * width)
+        zeros = np.zeros((1, 1, chunk))
+        sample_acts, sample_slopes = np.empty((depth + 1, width)), np.empty((depth, width))  # for _sample_step
+        sample_deltas = np.empty((2, width))
+        unit_pair, unit_grads = np.empty(6), np.empty(6)  # for _recomputed_chunk
+        grad = np.empty(theta.shape[0])
+        scale = 2.0 / (b * n_out)  # losses.py: d mean(r**2) / d r = 2 r / r.size
+        shallow = depth == 2 and n_in == 1 and n_out == 1  # 1 -> hidden -> 1, the seeds' shape: see _shallow_grads
+        piecewise = paths and piecewise and shallow and hidden in RECOMPUTED and m == 1
+        h = sizes[1]
+        kinks, order = np.zeros(h, dtype=np.int64), np.arange(h)  # for _piecewise_step, carried from step to step
+        bounds = np.empty(h + 2, dtype=np.uint64)  # unsigned: an index numba cannot prove >= 0 it wraps as
+        # Python does, and the wrap turns a vectorized loop's loads into gathers (slower: benchmarks/README.md)
+        lines, sums, right = np.empty((2, h + 1)), np.empty((2, h + 1)), np.empty((2, h + 1))
+        staged = False  # acts[0] holds the batch (one batch in one chunk stays there from step to step)
+        piecewise_steps = 0  # steps taken on the piecewise path
+
+        for i in range(k):
+            if i < m and (b > SMALL_BATCH or piecewise):  # one batch (m = 1) is gathered once for the whole segment
+                for s in range(b):
+                    row = batches[i, s]
                     for j in range(n_in):
-                        for s in range(c):
-                            block_acts[0, j * stride + s] = inputs[j, c0 + s]
-                if matmul:
-                    sq += _matmul_chunk(theta, grad, sizes, offsets, bias, hidden, output, block_acts, block_slopes,
-                                        block_deltas, wgrad, targets, c0, c, scale, hp.leaky_slope)
-                    continue
-                if shallow and hidden in RECOMPUTED:
-                    sq += _recomputed_chunk(hidden, output, theta, offsets, sizes[1], bias, acts, slopes, deltas, z,
-                                            targets, c0, grad, c, scale, hp.leaky_slope, unit_pair, unit_grads)
-                    continue
-                for l in range(depth):
-                    _layer_forward(output if l == depth - 1 else hidden, acts, slopes, z, zeros, l, theta,
-                                   offsets[l, 0], offsets[l, 1], sizes[l], sizes[l + 1], bias, c, hp.leaky_slope)
-                sq += _output_delta(acts, slopes, targets, c0, deltas, depth, n_out, c, scale)
-                if shallow:
-                    w1 = offsets[1, 0]
-                    if bias:
-                        grad[offsets[1, 1]] += _bias_grad(deltas, 0, 0, c)
-                    for j in range(sizes[1]):
-                        _shallow_grads(grad, acts, deltas, j, theta[w1 + j], slopes, w1 + j, offsets[0, 0] + j,
-                                       offsets[0, 1] + j if bias else -1, c)
-                else:
-                    cur = np.int64(0)  # not 0: a Literal[int] would compile _layer_backward a second time
-                    for l in range(depth - 1, -1, -1):
-                        _layer_backward(grad, acts, slopes, deltas, cur, l, theta, offsets[l, 0], offsets[l, 1],
-                                        sizes[l], sizes[l + 1], bias, c)
-                        cur = 1 - cur
-            staged = m == 1 and b <= chunk
-        loss = sq / (b * n_out)
-        if not loss <= limit:  # the divergence rule: no update from this step; also catches NaN
-            return i, piecewise_steps
+                        inputs[j, s] = x[row, j]
+                    for j in range(n_out):
+                        targets[j, s] = y[row, j]
+                if piecewise:
+                    piecewise = _sorted_and_moderate(inputs, b)
 
-        if hp.weight_decay:  # grad += decay * W, on weights only
-            for l in range(depth):
-                for p in range(offsets[l, 0], offsets[l, 1]):
-                    grad[p] += hp.weight_decay * theta[p]
-        _update(optimizer, theta, grad, state, t + i + 1, hp)
-        if on_lines:
-            piecewise_steps += 1
-    return k, piecewise_steps
+            on_lines = False
+            sq = 0.0  # the step's sum of squared residuals
+            if paths:
+                on_lines = piecewise and _moderate(theta)
+                if on_lines:
+                    sq = _piecewise_step(grad, theta, offsets, h, bias, hidden, output, inputs, targets, b, scale,
+                                         hp.leaky_slope, kinks, order, bounds, lines, sums, right)
+                    on_lines = sq < math.inf  # else residuals overflowed: the step again, elementwise (PIECEWISE_RANGE)
+            if paths and not on_lines and b <= SMALL_BATCH:
+                grad[:] = 0.0
+                sq = 0.0
+                for s in range(b):
+                    sq += _sample_step(x, y, batches[i if i < m else 0, s], theta, grad, sample_acts, sample_slopes,
+                                       sample_deltas, sizes, offsets, bias, hidden, output, hp.leaky_slope, scale)
+            elif not on_lines:
+                grad[:] = 0.0
+                sq = 0.0
+                for c0 in range(0, b, chunk):
+                    c = min(chunk, b - c0)
+                    if not staged:  # row 0: (n_in, chunk) for the passes, an (n_in, c) block for matrix products
+                        stride = c if matmul else chunk
+                        for j in range(n_in):
+                            for s in range(c):
+                                block_acts[0, j * stride + s] = inputs[j, c0 + s]
+                    if not paths and matmul:
+                        sq += _matmul_chunk(theta, grad, sizes, offsets, bias, hidden, output, block_acts,
+                                            block_slopes, block_deltas, wgrad, targets, c0, c, scale, hp.leaky_slope)
+                    elif paths:  # 1 -> h -> 1, hidden in RECOMPUTED (trainer_kind)
+                        sq += _recomputed_chunk(hidden, output, theta, offsets, h, bias, acts, slopes, deltas, z,
+                                                targets, c0, grad, c, scale, hp.leaky_slope, unit_pair, unit_grads)
+                    else:
+                        for l in range(depth):
+                            _layer_forward(output if l == depth - 1 else hidden, acts, slopes, z, zeros, l, theta,
+                                           offsets[l, 0], offsets[l, 1], sizes[l], sizes[l + 1], bias, c,
+                                           hp.leaky_slope)
+                        sq += _output_delta(acts, slopes, targets, c0, deltas, depth, n_out, c, scale)
+                        if shallow:
+                            w1 = offsets[1, 0]
+                            if bias:
+                                grad[offsets[1, 1]] += _bias_grad(deltas, 0, 0, c)
+                            for j in range(sizes[1]):
+                                _shallow_grads(grad, acts, deltas, j, theta[w1 + j], slopes, w1 + j,
+                                               offsets[0, 0] + j, offsets[0, 1] + j if bias else -1, c)
+                        else:
+                            cur = np.int64(0)  # not 0: a Literal[int] would compile _layer_backward a second time
+                            for l in range(depth - 1, -1, -1):
+                                _layer_backward(grad, acts, slopes, deltas, cur, l, theta, offsets[l, 0],
+                                                offsets[l, 1], sizes[l], sizes[l + 1], bias, c)
+                                cur = 1 - cur
+                staged = m == 1 and b <= chunk
+            loss = sq / (b * n_out)
+            if not loss <= limit:  # the divergence rule: no update from this step; also catches NaN
+                return i, piecewise_steps
+
+            if hp.weight_decay:  # grad += decay * W, on weights only
+                for l in range(depth):
+                    for p in range(offsets[l, 0], offsets[l, 1]):
+                        grad[p] += hp.weight_decay * theta[p]
+            _update(optimizer, theta, grad, state, t + i + 1, hp)
+            if on_lines:
+                piecewise_steps += 1
+        return k, piecewise_steps
+
+    train_steps.__doc__ = TRAIN_STEPS_DOC
+    return njit(cache=True, error_model="numpy")(_named(train_steps, kind))
+
+
+TRAIN_STEPS_DOC = """Take up to ``k`` steps on ``theta`` in place; return (steps taken before a loss broke ``limit``,
+how many of them ran the piecewise-linear path).
+
+Parameters
+----------
+theta : (P,) parameters in network.Layout order; state : (2, P) optimizer state, kept by the caller
+t : Adam steps taken before this call
+x, y : (n, n_in) and (n, n_out) training data
+batches : (m, b) sample indices; step i uses ``batches[i]``, or ``batches[0]`` for every step when m = 1
+sizes : (depth + 1,) layer widths; offsets : (depth, 3) network.Layout.offsets()
+hidden, output, optimizer : kernel codes; hp : Hyper
+piecewise : ``uses_piecewise_path`` of the config: run the steps with ``_piecewise_step`` where
+    that is exact (one batch, in increasing order of x, parameters far from overflow)
+matmul : ``uses_matmul_path(sizes)``: run passes over the batch as matrix products (``_matmul_chunk``)
+
+Only the copy of :func:`trainer_kind` for ``sizes``, ``hidden`` and ``b`` may be called (each holds
+its own paths only)."""
+
+TRAIN_STEPS = {kind: _trainer(kind) for kind in TRAINERS}
+"""Kind of step -> the compiled training loop that takes it."""
 
 
 # --- the loss of the model's predictions, at the learning curve's checkpoints ----------------------------
@@ -1241,40 +1278,44 @@ def mse_of(theta, x, y, sizes, offsets, bias, hidden, output, leaky_slope, y_sca
 
 
 # --- the kernel in parts, so that two processes can share its compile (warmup.py) -------------------------
-# train_steps compiles in one piece, about 20 s on a fresh machine, while a sweep's other worker
-# waits. Its costliest callees are compiled functions with cache entries of their own, and numba
-# compiling train_steps loads a callee from its cache instead of compiling it again. So one process
-# compiles the "paths" (the piecewise, recomputed and one-sample steps) while another compiles the
-# "layers" (mse_of, the layer passes, the matrix products, the update) and then train_steps on top of
-# both, each part about half of the whole (benchmarks/README.md). The argument types are those
-# train_steps and KernelBackend call them with, written out; a test checks them against what fit
-# compiles (a wrong one would cost a second compile of that callee, never a wrong result).
+# The kernel compiles in ~20 s of CPU on a fresh machine. Its compiled functions have cache
+# entries of their own, and numba compiling a caller loads a callee from the cache instead of
+# compiling it again. So one process compiles the "layers" (the layer passes, the update, the
+# matrix products and the layers' training loop) while another compiles the "paths" (the
+# piecewise, recomputed and one-sample steps, mse_of and the paths' training loop), each about
+# half of the whole (benchmarks/README.md), and then each loads the other's from the cache. The argument
+# types are those the training loops and KernelBackend call them with, written out; a test checks
+# them against what fits compile (a wrong one would cost a second compile, never a wrong result).
 
 
 def part_signatures() -> dict[str, list]:
-    """Part name -> [(compiled function, the argument types train_steps or KernelBackend calls it with)]."""
+    """Part name -> [(compiled function, the argument types a training loop or KernelBackend calls it with)]."""
     f1, f2, f3 = (types.Array(types.float64, ndim, "C") for ndim in (1, 2, 3))
     i1, i2, u1 = types.Array(types.int64, 1, "C"), types.Array(types.int64, 2, "C"), types.Array(types.uint64, 1, "C")
     i, f, flag = types.int64, types.float64, types.boolean
     hyper = typeof(Hyper(*[0.0] * len(Hyper._fields)))
-    return {
+    trainer = (f1, f2, i, f2, f2, i2, i, f, i1, i2, flag, i, i, i, hyper, flag, flag)
+    return {  # each about half of the compile, in an order that finds the other's shared callees in the cache
         "layers": [
-            (mse_of, (f1, f2, f2, i1, i2, flag, i, i, f, f1, f1)),
-            (_matmul_chunk, (f1, f1, i1, i2, flag, i, i, f2, f2, f2, f1, f2, i, i, f, f)),
+            (_layer_forward, (i, f3, f3, f3, f3, i, f1, i, i, i, i, flag, i, f)),
             (_layer_backward, (f1, f3, f3, f3, i, i, f1, i, i, i, i, flag, i)),
             (_shallow_grads, (f1, f3, f3, i, f, f3, i, i, i, i)),
             (_update, (i, f1, f1, f2, i, hyper)),
+            (_matmul_chunk, (f1, f1, i1, i2, flag, i, i, f2, f2, f2, f1, f2, i, i, f, f)),
+            (TRAIN_STEPS["layers"], trainer),
         ],
         "paths": [
             (_piecewise_step, (f1, f1, i2, i, flag, i, i, f2, f2, i, f, f, i1, i1, u1, f2, f2, f2)),
             (_recomputed_chunk, (i, i, f1, i2, i, flag, f3, f3, f3, f3, f2, i, f1, i, f, f, f1, f1)),
             (_sample_step, (f2, f2, i, f1, f1, f2, f2, f2, i1, i2, flag, i, i, f, f)),
+            (mse_of, (f1, f2, f2, i1, i2, flag, i, i, f, f1, f1)),
+            (TRAIN_STEPS["paths"], trainer),
         ],
     }
 
 
 PARTS = ("layers", "paths")
-"""The parts of the kernel :func:`compile_part` compiles ahead of train_steps."""
+"""The parts of the kernel :func:`compile_part` compiles, each in a process of its own (warmup.py)."""
 
 
 def compile_part(part: str) -> None:
@@ -1298,7 +1339,7 @@ def _one_blas_thread(matmul: bool):
 
 
 class KernelBackend:
-    """Runs training segments with :func:`train_steps`; a drop-in for ``train.NumpyBackend``.
+    """Runs training segments with the compiled training loops (``TRAIN_STEPS``); a drop-in for ``train.NumpyBackend``.
 
     Holds the Network's ``theta`` (updated in place, so the Model sees every step) and the
     optimizer state, which persists across ``run`` calls as NumPy's optimizer object does.
@@ -1337,12 +1378,14 @@ class KernelBackend:
         piecewise = self.piecewise and batches is None
         if batches is None:
             batches = self._full_batch(x)
+        kind = trainer_kind(self.sizes, self.hidden, batches.shape[1])
         with _one_blas_thread(self.matmul):
-            taken, on_lines = train_steps(self.theta, self.state, self.t, np.ascontiguousarray(x, dtype=np.float64),
-                                          np.ascontiguousarray(y, dtype=np.float64),
-                                          np.ascontiguousarray(batches, dtype=np.int64), k, float(limit), self.sizes,
-                                          self.offsets, self.bias, self.hidden, self.output, self.optimizer, self.hp,
-                                          piecewise, self.matmul)
+            taken, on_lines = TRAIN_STEPS[kind](self.theta, self.state, self.t,
+                                                np.ascontiguousarray(x, dtype=np.float64),
+                                                np.ascontiguousarray(y, dtype=np.float64),
+                                                np.ascontiguousarray(batches, dtype=np.int64), k, float(limit),
+                                                self.sizes, self.offsets, self.bias, self.hidden, self.output,
+                                                self.optimizer, self.hp, piecewise, self.matmul)
         self.t += taken
         self.piecewise_steps += on_lines
         return taken

@@ -24,12 +24,12 @@ def warm_up() -> str:
     """Make this process's first fit fast: load the compiled kernel, or compile it. Returns the backend "auto" gets.
 
     Processes that start together on a fresh machine (a sweep's workers) share the compile. The
-    first takes the kernel's lock file and compiles the kernel's "layers" part, then train_steps;
-    the second, finding it taken, compiles the "paths" part meanwhile under a lock file of its own
-    (the first waits for it before train_steps, which then loads both parts from numba's cache),
-    and then waits to load train_steps. Further processes wait to load it. Once the cache is filled for
-    this kernel source, the kernel's lock file says so, and later processes load it side by side
-    without waiting for each other.
+    first takes the kernel's lock file and compiles the kernel's "layers" part; the second, finding
+    it taken, compiles the "paths" part meanwhile under a lock file of its own (each part holds a
+    training loop: ``kernels.TRAINERS``). The first then waits for the paths and loads them; the
+    second waits for the layers and loads them. Further processes wait to load it all. Once the
+    cache is filled for this kernel source, the kernel's lock file says so, and later processes
+    load it side by side without waiting for each other.
     """
     try:
         from mlpcore import kernels
@@ -54,7 +54,7 @@ def warm_up() -> str:
 
 def _compile(kernels, lock: str, f, stamp: str) -> None:
     """Compile (or load) the kernel in its parts, holding its lock file ``f`` (None: no lock), and stamp it;
-    or only load train_steps, which holds the parts' code, when another process stamped it meanwhile."""
+    or only load it, when another process stamped it meanwhile."""
     if _read_text(lock) == stamp:
         _first_fit()
         return

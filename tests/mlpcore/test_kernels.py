@@ -420,8 +420,9 @@ def test_a_name_without_kernel_code_is_a_one_line_error():
 def _fit_in_worker(cfg, x, y):
     """Runs in a loky worker: the fit's backend, and whether the kernel came from numba's cache."""
     result = fit(cfg, x, y)
-    stats = kernels.train_steps.stats
-    return result.backend, result.steps_done, sum(stats.cache_hits.values()), sum(stats.cache_misses.values())
+    stats = [trainer.stats for trainer in kernels.TRAIN_STEPS.values()]
+    return (result.backend, result.steps_done, sum(sum(s.cache_hits.values()) for s in stats),
+            sum(sum(s.cache_misses.values()) for s in stats))
 
 
 def test_kernel_runs_from_the_cache_in_loky_workers():
@@ -663,13 +664,16 @@ def test_matmul_path_is_the_same_bit_for_bit_whatever_blas_threads():
 
 
 def test_the_kernel_parts_are_compiled_for_the_argument_types_fit_uses():
-    """warmup.py compiles the kernel in parts ahead of train_steps: each part must be what a fit compiles (or
-    loads), else train_steps would compile its own copy and the part would be wasted work."""
+    """warmup.py compiles the kernel in parts: each part must be what fits compile (or load), else a training loop
+    would compile its own copy of a callee and the part would be wasted work."""
     from numba.core import event
 
-    x = np.linspace(0.0, 1.0, 8)
-    fit(MLPConfig(hidden=(2,), steps=2, backend="numba"), x, x)  # compiles or loads train_steps and mse_of
+    x = np.linspace(0.0, 1.0, 20)
+    for hidden, n in [((2,), 8), ((3, 3), 20), ((64, 64), 20)]:  # the paths, the layers' passes, matrix products
+        fit(MLPConfig(hidden=hidden, activation="tanh", steps=2, backend="numba"), x[:n], x[:n])
     with event.install_recorder("numba:compile") as compiles:
         for part in kernels.PARTS:
             kernels.compile_part(part)
     assert [e.data["dispatcher"].py_func.__name__ for _, e in compiles.buffer if e.is_start] == []
+    for part, functions in kernels.part_signatures().items():  # one overload each: the fits' is the part's
+        assert [(f.__name__, len(f.signatures)) for f, _ in functions] == [(f.__name__, 1) for f, _ in functions]

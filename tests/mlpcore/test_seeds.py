@@ -7,7 +7,6 @@ Step counts are shorter than the seeds' where the mode is already settled (said 
 from collections import Counter
 
 import numpy as np
-import pytest
 
 from mlpcore import MLPConfig, fit
 

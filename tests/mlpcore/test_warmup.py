@@ -88,8 +88,8 @@ def test_the_machine_lock_lets_one_holder_in_at_a_time(tmp_path):
 
 
 def test_processes_warming_up_together_share_the_compile(monkeypatch, tmp_path):
-    """The first compiles the layers and train_steps, the second the paths meanwhile, a third waits; both then
-    load train_steps alone (it holds the parts' code).
+    """The first compiles the layers, the second the paths meanwhile, a third waits; then the first loads the
+    paths, and the second and the third load it all.
 
     Threads stand in for processes: each opens the lock files itself, and flock locks belong to an open file.
     """
@@ -111,7 +111,7 @@ def test_processes_warming_up_together_share_the_compile(monkeypatch, tmp_path):
         return run
 
     monkeypatch.setattr(kernels, "compile_part", lambda part: step(part, 0.6 if part == "paths" else 0.3)())
-    monkeypatch.setattr(warmup, "_first_fit", step("train_steps", 0.2))
+    monkeypatch.setattr(warmup, "_first_fit", step("first fit", 0.2))
     threads = [threading.Thread(target=warmup.warm_up, name=name) for name in ("first", "second", "third")]
     for t in threads:
         t.start()
@@ -123,15 +123,15 @@ def test_processes_warming_up_together_share_the_compile(monkeypatch, tmp_path):
         return [(what, start, end) for w, what, start, end in log if w == who]
 
     first, second, third = steps("first"), steps("second"), steps("third")
-    assert [what for what, _, _ in first] == ["layers", "paths", "train_steps"]
-    assert [what for what, _, _ in second] == ["paths", "train_steps"]  # then loads train_steps alone
-    assert [what for what, _, _ in third] == ["train_steps"]
+    assert [what for what, _, _ in first] == ["layers", "paths", "first fit"]
+    assert [what for what, _, _ in second] == ["paths", "first fit"]  # then loads what the first compiled
+    assert [what for what, _, _ in third] == ["first fit"]
     (_, layers_start, layers_end), (_, paths_start, paths_end) = first[0], second[0]
     assert paths_start < layers_end and layers_start < paths_end  # the two parts compiled at the same time
     _, train_start, train_end = first[2]
-    assert train_start >= paths_end  # train_steps compiled on top of the second's paths
+    assert train_start >= paths_end  # the first fit after the second's paths: it loads them
     assert all(start >= train_end for _, start, _ in second[1:] + third)  # the rest only loaded what was compiled
     assert warmup._read_text(lock) == warmup._source_stamp(kernels.__file__)
     log.clear()
     warmup.warm_up()  # stamped: loads at once, no parts
-    assert [what for _, what, _, _ in log] == ["train_steps"]
+    assert [what for _, what, _, _ in log] == ["first fit"]
