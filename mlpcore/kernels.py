@@ -1096,6 +1096,27 @@ def trainer_kind(sizes, hidden: int, b: int) -> str:
     return "layers"
 
 
+# numba compiles its own versions of NumPy's functions (sizes.max(), np.zeros, np.arange) afresh in
+# every process, for each compiled function that calls them, without a cache entry: ~1.5 s of the
+# training loop's compile. These two loops are compiled functions of this file, cached once.
+@njit(cache=True, error_model="numpy")
+def _widest(sizes):
+    """max(sizes): the widest layer."""
+    width = sizes[0]
+    for w in sizes:
+        width = max(width, w)
+    return width
+
+
+@njit(cache=True, error_model="numpy")
+def _zeros(chunk):
+    """A (1, 1, chunk) row of zeros, shaped like a row of acts."""
+    zeros = np.empty((1, 1, chunk))
+    for s in range(chunk):
+        zeros[0, 0, s] = 0.0
+    return zeros
+
+
 def _trainer(kind: str):
     paths = kind == "paths"  # a constant of the compiled copy: numba cuts the other kind's branches
 
@@ -1103,7 +1124,7 @@ def _trainer(kind: str):
                     piecewise, matmul):
         depth = sizes.shape[0] - 1
         n_in, n_out = sizes[0], sizes[depth]
-        width = sizes.max()
+        width = _widest(sizes)
         m, b = batches.shape
         chunk = min(b, CHUNK)
         inputs = np.empty((n_in, b))  # the batch, feature-major
@@ -1115,7 +1136,7 @@ def _trainer(kind: str):
         block_acts = acts.reshape((depth + 1, width * chunk))  # the same buffers as _matmul_chunk's blocks
         block_slopes, block_deltas = slopes.reshape((depth, width * chunk)), deltas.reshape((2, width * chunk))
         wgrad = np.empty(width * width)
-        zeros = np.zeros((1, 1, chunk))
+        zeros = _zeros(chunk)
         sample_acts, sample_slopes = np.empty((depth + 1, width)), np.empty((depth, width))  # for _sample_step
         sample_deltas = np.empty((2, width))
         unit_pair, unit_grads = np.empty(6), np.empty(6)  # for _recomputed_chunk
@@ -1124,7 +1145,9 @@ def _trainer(kind: str):
         shallow = depth == 2 and n_in == 1 and n_out == 1  # 1 -> hidden -> 1, the seeds' shape: see _shallow_grads
         piecewise = paths and piecewise and shallow and hidden in RECOMPUTED and m == 1
         h = sizes[1]
-        kinks, order = np.zeros(h, dtype=np.int64), np.arange(h)  # for _piecewise_step, carried from step to step
+        kinks, order = np.empty(h, dtype=np.int64), np.empty(h, dtype=np.int64)  # for _piecewise_step, carried
+        for j in range(h):  # from step to step
+            kinks[j], order[j] = 0, j
         bounds = np.empty(h + 2, dtype=np.uint64)  # unsigned: an index numba cannot prove >= 0 it wraps as
         # Python does, and the wrap turns a vectorized loop's loads into gathers (slower: benchmarks/README.md)
         lines, sums, right = np.empty((2, h + 1)), np.empty((2, h + 1)), np.empty((2, h + 1))
@@ -1139,7 +1162,7 @@ def _trainer(kind: str):
                         inputs[j, s] = x[row, j]
                     for j in range(n_out):
                         targets[j, s] = y[row, j]
-                if piecewise:
+                if paths and piecewise:
                     piecewise = _sorted_and_moderate(inputs, b)
 
             on_lines = False
@@ -1181,7 +1204,8 @@ def _trainer(kind: str):
                         if shallow:
                             w1 = offsets[1, 0]
                             if bias:
-                                grad[offsets[1, 1]] += _bias_grad(deltas, 0, 0, c)
+                                zero = np.int64(0)  # not a literal, as below
+                                grad[offsets[1, 1]] += _bias_grad(deltas, zero, zero, c)
                             for j in range(sizes[1]):
                                 _shallow_grads(grad, acts, deltas, j, theta[w1 + j], slopes, w1 + j,
                                                offsets[0, 0] + j, offsets[0, 1] + j if bias else -1, c)
@@ -1260,9 +1284,10 @@ def mse_of(theta, x, y, sizes, offsets, bias, hidden, output, leaky_slope, y_sca
     depth = sizes.shape[0] - 1
     n, n_in, n_out = x.shape[0], sizes[0], sizes[depth]
     chunk = min(n, CHUNK)
-    acts = np.empty((depth + 1, sizes.max(), chunk))
-    slopes = np.empty((depth, sizes.max(), chunk))  # _layer_forward's f', unused here
-    z, zeros = np.empty((1, 1, chunk)), np.zeros((1, 1, chunk))
+    width = _widest(sizes)
+    acts = np.empty((depth + 1, width, chunk))
+    slopes = np.empty((depth, width, chunk))  # _layer_forward's f', unused here
+    z, zeros = np.empty((1, 1, chunk)), _zeros(chunk)
     sq = 0.0
     for c0 in range(0, n, chunk):
         c = min(chunk, n - c0)
