@@ -12,6 +12,8 @@
 4. `python -m sweeps report sqrt` on the command's sweep and on the grown one, with the code of
    COMMIT (default: the report layer before this round) and with this tree, alternating, R rounds
    (median).
+5. The report inside the user's command: `run sqrt` and `run sqrt --no-report` with this tree, alternating,
+   R rounds, each into a fresh folder, `sweeps.page.write_report` timed inside the `run sqrt` process.
 Every step is a fresh `python` process, as a user runs it.
 """
 
@@ -46,6 +48,35 @@ else:
     opt = run("sqrt", out=out, progress=False)
     print(time.perf_counter() - t, 0, 0.0, -1)
 """
+
+
+RUN = """
+import sys, time
+import sweeps.page as page
+real, spent = page.write_report, []
+
+def timed(*args, **kwargs):
+    t = time.perf_counter()
+    try:
+        return real(*args, **kwargs)
+    finally:
+        spent.append(time.perf_counter() - t)
+
+page.write_report = timed  # runner.write_files imports it when the run ends
+from sweeps.cli import main
+code = main(sys.argv[1:])
+print(sum(spent))
+sys.exit(code)
+"""
+
+
+def in_run(out: Path, report: bool) -> tuple[float, float]:
+    """(wall seconds, seconds in write_report) of `python -m sweeps run sqrt` (``report``: without --no-report)."""
+    args = ["run", "sqrt", "--no-progress", "--out", str(out)] + ([] if report else ["--no-report"])
+    t = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", RUN, *args], check=True, env=os.environ | {"PYTHONPATH": str(ROOT)},
+                          stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    return time.perf_counter() - t, float(done.stdout.strip().splitlines()[-1])
 
 
 def python(code_root: Path, *args: str) -> float:
@@ -120,6 +151,10 @@ def main() -> None:
                 for size, out in (("120", tmp / "cli"), (str(args.big), tmp / "big")):
                     times.setdefault((label, size), []).append(python(code, "-m", "sweeps", "report", "sqrt",
                                                                       "--out", str(out)))
+        runs: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+        for r in range(args.rounds):
+            for report in ((True, False) if r % 2 == 0 else (False, True)):
+                runs[report].append(in_run(tmp / f"run-{r}-{int(report)}", report))
     med = {k: statistics.median(v) for k, v in times.items()}
     big = str(args.big)
     plain = median_run["plain"][0] if median_run else None
@@ -140,6 +175,13 @@ def main() -> None:
               f"{med[('after', size)] / command:.0%} |")
     print(f"| {big} / 120 trials | {med[('before', big)] / med[('before', '120')]:.2f}x | "
           f"{med[('after', big)] / med[('after', '120')]:.2f}x | |")
+    full, plain = (statistics.median(w for w, _ in runs[k]) for k in (True, False))
+    inside = statistics.median(s for _, s in runs[True])
+    print(f"\nThe report inside the command ({args.rounds} rounds, alternating, median): `run sqrt` {full:.1f} s "
+          f"({', '.join(f'{w:.1f}' for w, _ in runs[True])}), `run sqrt --no-report` {plain:.1f} s "
+          f"({', '.join(f'{w:.1f}' for w, _ in runs[False])}); write_report inside `run sqrt` {inside:.2f} s "
+          f"({', '.join(f'{s:.2f}' for _, s in runs[True])}) = {inside / plain:.1%} of `--no-report`; "
+          f"the difference of the medians {full - plain:+.1f} s ({(full - plain) / plain:+.1%})")
 
 
 if __name__ == "__main__":

@@ -177,7 +177,9 @@ def _gallery_by_mode(f: tidy.Frames, plots):
         return plots.held_out_gallery(f.held_out), (
             "What each failure mode looks like here: for each mode, the trial with the median value among that "
             "mode's trials, its held-out predictions against the actual values (dashed: exact).")
-    return plots.mode_gallery(_first_slice(f), f.data), (
+    from sweeps.svg import mode_gallery_svg
+
+    return mode_gallery_svg(_first_slice(f), f.data), (
         "What each failure mode looks like here: for each mode, the trial with the median value among that mode's "
         "trials.")
 
@@ -185,13 +187,17 @@ def _gallery_by_mode(f: tidy.Frames, plots):
 def _learning_curves(f: tidy.Frames, plots):
     noise = ("the noise floor as estimated from the data (the study does not know its noise)"
              if f.headline.get("noise_estimated") else "the noise floor where the study knows it")
-    return plots.learning_curves(f.curves, references=references(f.headline)), (
+    from sweeps.svg import learning_curves_svg
+
+    return learning_curves_svg(f.curves, references(f.headline)), (
         "Validation loss during training for a sample of trials of each mode (log scale). Horizontal lines: a "
         f"constant prediction (1), the best straight line, and {noise}.")
 
 
 def _history(f: tidy.Frames, plots):
-    return plots.history(f.trials, references=references(f.headline)).figure, (
+    from sweeps.svg import history_svg
+
+    return history_svg(f.trials, references(f.headline), key=True), (
         "Every trial's value in the order the sampler tried them, coloured by mode, with the best so far.")
 
 

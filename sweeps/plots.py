@@ -507,20 +507,29 @@ def _references(ax, references: dict[str, float | None] | None, orientation: str
         line(value, color="#444444", lw=1, ls=REFERENCE_STYLES.get(name, "-"), label=name, zorder=2)
 
 
+def curve_picks(curves, per_mode: int = 12) -> dict:
+    """Per mode (fit first): (the mode's trials, one row each, best value first; [(number, its validation
+    curve without missing losses)] of ``per_mode`` of them spread evenly over their values, best to worst)."""
+    val = curves[(curves["source"] == "trial") & (curves["split"] == "val")]
+    out = {}
+    for mode in BEST_FIRST:
+        runs = val[val["mode"] == mode].drop_duplicates("number").sort_values(["value", "number"], kind="stable")
+        picked = runs["number"].iloc[np.unique(np.linspace(0, len(runs) - 1, min(per_mode, len(runs))).round().astype(int))]
+        out[mode] = (runs, [(number, rows.dropna(subset=["rel"]))
+                            for number, rows in val[val["number"].isin(picked)].groupby("number")])
+    return out
+
+
 def learning_curves(curves, per_mode: int = 12, references: dict[str, float | None] | None = None, fig=None):
     """Validation loss (relative to var(y)) against step, one panel per mode, ``per_mode`` trials each
     (spread evenly over the mode's values, best to worst), log scale; dashed reference lines.
 
     Drawn into ``fig`` (cleared) or a new figure; returns the Figure.
     """
-    val = curves[(curves["source"] == "trial") & (curves["split"] == "val")]
     fig, axes = _panels(fig, 15, 3.4, ncols=len(MODES), sharey=True, sharex=True)
-    for ax, mode in zip(axes, BEST_FIRST):
-        runs = val[val["mode"] == mode].drop_duplicates("number").sort_values(["value", "number"], kind="stable")
-        picked = runs["number"].iloc[np.unique(np.linspace(0, len(runs) - 1, min(per_mode, len(runs))).round().astype(int))]
+    for ax, (mode, (runs, picked)) in zip(axes, curve_picks(curves, per_mode).items()):
         clipped = False
-        for _, rows in val[val["number"].isin(picked)].groupby("number"):
-            rows = rows.dropna(subset=["rel"])
+        for _, rows in picked:
             clipped |= bool((rows["rel"] > CURVE_CLIP).any())
             # the dot marks where the run ended: early for a plateau stop or a divergence
             ax.plot(rows["step"], rows["rel"].clip(upper=CURVE_CLIP), color=MODE_COLORS[mode], lw=1, alpha=0.75,

@@ -1,11 +1,14 @@
 """Figures written as SVG text, without matplotlib: the ones a page can draw with rectangles, lines and dots.
 
-    >>> markup = mode_map_svg(levers)                # :func:`sweeps.frames.levers_frame`
-    >>> markup = history_svg(trials, references)     # :func:`sweeps.frames.trials_frame`
+    >>> markup = mode_map_svg(levers)                        # :func:`sweeps.frames.levers_frame`
+    >>> markup = mode_gallery_svg(predictions, data)         # :func:`sweeps.frames.predictions_frame`
+    >>> markup = learning_curves_svg(curves, references)     # :func:`sweeps.frames.curves_frame`
+    >>> markup = history_svg(trials, references, key=True)   # :func:`sweeps.frames.trials_frame`
 
-They draw what :func:`sweeps.plots.mode_map` and :func:`sweeps.plots.history` draw, in the same colours,
-as a few hundred elements the browser lays out, each with a tooltip giving its numbers: no figure to lay
-out, no pixels to encode. The report and the running page inline them, and the report also writes them to
+They draw what :func:`sweeps.plots.mode_map`, :func:`~sweeps.plots.mode_gallery`,
+:func:`~sweeps.plots.learning_curves` and :func:`~sweeps.plots.history` draw, in the same colours, as a few
+hundred elements the browser lays out, with tooltips giving their numbers: no figure to lay out, no pixels
+to encode. The report and the running page inline them, and the report also writes them to
 ``figures/*.svg``; the matplotlib versions stay for notebooks. Text has no font metrics here, so widths
 are reckoned from character counts (:data:`CHAR_WIDTH`).
 """
@@ -68,15 +71,9 @@ def mode_map_svg(levers, params: list[str] | None = None, ncols: int = 3) -> str
 
 def _mode_key(width: float) -> list[str]:
     """The modes' colours in a row, centred, under a line saying what the bars and numbers are."""
-    parts = [f'<text x="{width / 2:.0f}" y="12" text-anchor="middle">failure mode (share of trials per setting; '
-             "numbers: trials, and the share that escaped)</text>"]
-    widths = [22 + CHAR_WIDTH * len(m) for m in BEST_FIRST]
-    x = (width - sum(widths)) / 2
-    for mode, w in zip(BEST_FIRST, widths):
-        parts.append(f'<rect x="{x:.1f}" y="19" width="12" height="12" fill="{MODE_COLORS[mode]}"/>'
-                     f'<text x="{x + 16:.1f}" y="29">{mode}</text>')
-        x += w
-    return parts
+    return [f'<text x="{width / 2:.0f}" y="12" text-anchor="middle">failure mode (share of trials per setting; '
+            "numbers: trials, and the share that escaped)</text>",
+            *_key_row(width, [(MODE_COLORS[m], m) for m in BEST_FIRST], 19)]
 
 
 def _mode_panel(param: str, name: str, rows, x0: float, y0: float, label_width: float, bar_width: float) -> str:
@@ -125,10 +122,11 @@ def _drawable(v) -> bool:
     return v is not None and math.isfinite(v) and v > 0
 
 
-def history_svg(trials, references: dict[str, float | None], total: int | None = None) -> str:
+def history_svg(trials, references: dict[str, float | None], total: int | None = None, key: bool = False) -> str:
     """Each completed trial's value (log scale) against its number, coloured by mode, the best so far as a step
     line, and dashed reference lines; the x axis runs to ``total`` when it is known, so the page shows how
-    far the sweep is. ``trials``: a :func:`sweeps.frames.trials_frame`."""
+    far the sweep is; ``key``: the modes' colours above it. ``trials``: a :func:`sweeps.frames.trials_frame`.
+    What :func:`sweeps.plots.history` draws."""
     done = tidy.complete(trials).sort_values("number")
     values = [(int(n), float(v), m) for n, v, m in zip(done["number"], done["value"], done["mode"]) if _drawable(v)]
     finite = [v for _, v, _ in values] + [r for r in references.values() if _drawable(r)]
@@ -177,7 +175,255 @@ def history_svg(trials, references: dict[str, float | None], total: int | None =
             points += [f"{x(n + 0.5):.1f},{y(v):.1f}", f"{x(n_next + 0.5):.1f},{y(v):.1f}"]
         parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="{TARGET_COLOR}" stroke-width="1.5">'
                      "<title>best so far</title></polyline>")
-    return _svg("history", WIDTH, HEIGHT, "history of trial values", parts)
+    if not key:
+        return _svg("history", WIDTH, HEIGHT, "history of trial values", parts)
+    present = [m for m in BEST_FIRST if any(mode == m for _, _, mode in values)]
+    row = _key_row(WIDTH, [(MODE_COLORS[m], m) for m in present] + [(TARGET_COLOR, "best so far")], 4)
+    return _svg("history", WIDTH, HEIGHT + 24, "history of trial values",
+                [*row, '<g transform="translate(0 24)">', *parts, "</g>"])
+
+
+def _key_row(width: float, items: list[tuple[str, str]], y: float) -> list[str]:
+    """A square of each (colour, name) and the name, in a row centred across ``width``, its top at ``y``."""
+    widths = [22 + CHAR_WIDTH * len(name) for _, name in items]
+    x = (width - sum(widths)) / 2
+    parts = []
+    for (color, name), w in zip(items, widths):
+        parts.append(f'<rect x="{x:.1f}" y="{y}" width="12" height="12" fill="{color}"/>'
+                     f'<text x="{x + 16:.1f}" y="{y + 10}">{html.escape(name)}</text>')
+        x += w
+    return parts
+
+
+# --- small multiples: one panel per mode ---------------------------------------------------------------
+
+GRID_WIDTH = 1000
+"""The small multiples' width in CSS pixels: five panels of the page's column."""
+GRID = {"left": 58, "gap": 26, "top": 30, "title": 20, "height": 190, "bottom": 38}
+"""Room for the y tick labels and axis label (left of the first panel), between panels, for the key, the
+panels' titles, each plot, and the x tick labels and axis label below."""
+
+
+class _Panel:
+    """One plot's area on the page, at (left, top), ``width`` by ``height``: x linear over ``xlim``, y linear or
+    log10 over ``ylim`` (for a log axis, the powers of ten at its ends). What :meth:`clipped` wraps is cut at the
+    area's edges; ``clip_id``: the id of its clip path, unique in the page (every inline SVG shares its ids)."""
+
+    def __init__(self, left: float, top: float, width: float, height: float, xlim, ylim, ylog: bool = False,
+                 clip_id: str = ""):
+        self.left, self.top, self.width, self.height = left, top, width, height
+        self.xlim, self.ylim, self.ylog, self.clip_id = xlim, ylim, ylog, clip_id
+
+    def x(self, v: float) -> float:
+        lo, hi = self.xlim
+        return self.left + self.width * ((v - lo) / (hi - lo) if hi > lo else 0.5)
+
+    def y(self, v: float) -> float:
+        lo, hi = self.ylim
+        e = math.log10(v) if self.ylog else v
+        e = min(max(e, lo - (hi - lo)), hi + (hi - lo))  # beyond: a height past the edge, cut by the clip path
+        return self.top + self.height * (1 - ((e - lo) / (hi - lo) if hi > lo else 0.5))
+
+    def path(self, points) -> str:
+        """SVG path data through ``points`` (x, y): a gap where a y has no place on the axis."""
+        d, pen = [], "M"
+        for xv, yv in points:
+            if not (math.isfinite(xv) and yv is not None and math.isfinite(yv) and (yv > 0 or not self.ylog)):
+                pen = "M"
+                continue
+            d.append(f"{pen}{self.x(xv):.1f},{self.y(yv):.1f}")
+            pen = "L"
+        return "".join(d)
+
+    def dots(self, points, color: str, size: float) -> str:
+        """Points as round dots of ``size`` pixels, one path (no element a point)."""
+        d = "".join(f"M{self.x(xv):.1f},{self.y(yv):.1f}h0" for xv, yv in points
+                    if math.isfinite(xv) and math.isfinite(yv) and (yv > 0 or not self.ylog))
+        return (f'<path d="{d}" stroke="{color}" stroke-width="{size}" stroke-linecap="round" opacity="0.6"/>'
+                if d else "")
+
+    def axes(self, xticks, yticks, labels: bool) -> str:
+        """The frame, a grid line and label per tick (y labels on the first panel only)."""
+        right, bottom = self.left + self.width, self.top + self.height
+        parts = [f'<rect x="{self.left:.1f}" y="{self.top}" width="{self.width:.1f}" height="{self.height}" '
+                 'fill="none" stroke="#999"/>']
+        if self.clip_id:
+            parts.append(f'<clipPath id="{self.clip_id}"><rect x="{self.left:.1f}" y="{self.top}" '
+                         f'width="{self.width:.1f}" height="{self.height}"/></clipPath>')
+        for v, text in yticks:
+            yv = self.y(v)
+            parts.append(f'<line x1="{self.left}" x2="{right}" y1="{yv:.1f}" y2="{yv:.1f}" stroke="#eee"/>')
+            if labels:
+                parts.append(f'<text x="{self.left - 5}" y="{yv + 4:.1f}" text-anchor="end" font-size="10">{text}</text>')
+        for v, text in xticks:
+            xv = self.x(v)
+            parts.append(f'<line x1="{xv:.1f}" x2="{xv:.1f}" y1="{self.top}" y2="{bottom}" stroke="#f2f2f2"/>'
+                         f'<text x="{xv:.1f}" y="{bottom + 13}" text-anchor="middle" font-size="10">{text}</text>')
+        return "".join(parts)
+
+    def clipped(self, markup: str) -> str:
+        """``markup`` cut at the plot's edges."""
+        return f'<g clip-path="url(#{self.clip_id})">{markup}</g>' if self.clip_id and markup else markup
+
+    def note(self, text: str, corner: str = "left", color: str = "#262626") -> str:
+        """Lines of ``text`` in a top corner of the plot, on a white ground."""
+        lines = text.split("\n")
+        width = 8 + 5.2 * max(map(len, lines))
+        x = self.left + 5 if corner == "left" else self.left + self.width - 5 - width
+        parts = [f'<rect x="{x:.1f}" y="{self.top + 4}" width="{width:.1f}" height="{4 + 12 * len(lines)}" '
+                 'fill="#fff" opacity="0.85"/>']
+        parts += [f'<text x="{x + 4:.1f}" y="{self.top + 14 + 12 * i}" font-size="9.5" fill="{color}">'
+                  f"{html.escape(line)}</text>" for i, line in enumerate(lines)]
+        return "".join(parts)
+
+    def centre(self, text: str) -> str:
+        return (f'<text x="{self.left + self.width / 2:.1f}" y="{self.top + self.height / 2:.1f}" '
+                f'text-anchor="middle" fill="#888">{html.escape(text)}</text>')
+
+
+def _grid(name: str, n: int, xlim, ylim, ylog: bool = False) -> list[_Panel]:
+    """``n`` panels in a row across GRID_WIDTH, under the key; ``name``: the figure's, for the clip paths' ids."""
+    width = (GRID_WIDTH - GRID["left"] - 18 - GRID["gap"] * (n - 1)) / n
+    top = GRID["top"] + GRID["title"]
+    return [_Panel(GRID["left"] + i * (width + GRID["gap"]), top, width, GRID["height"], xlim, ylim, ylog,
+                   f"{name}-{i}") for i in range(n)]
+
+
+def _grid_svg(css_class: str, label: str, panels: list[_Panel], titles, xlabel: str, ylabel: str,
+              parts: list[str]) -> str:
+    """The panels' titles (text, colour) and axis labels around ``parts``, as one SVG."""
+    height = GRID["top"] + GRID["title"] + GRID["height"] + GRID["bottom"]
+    for panel, (text, color) in zip(panels, titles):
+        parts.append(f'<text x="{panel.left + panel.width / 2:.1f}" y="{panel.top - 7}" text-anchor="middle" '
+                     f'font-weight="bold" font-size="12" fill="{color}">{html.escape(text)}</text>'
+                     f'<text x="{panel.left + panel.width / 2:.1f}" y="{height - 6}" text-anchor="middle">'
+                     f"{html.escape(xlabel)}</text>")
+    middle = panels[0].top + panels[0].height / 2
+    parts.append(f'<text transform="translate(14 {middle:.1f}) rotate(-90)" text-anchor="middle">'
+                 f"{html.escape(ylabel)}</text>")
+    return _svg(css_class, GRID_WIDTH, height, label, parts)
+
+
+def linear_ticks(lo: float, hi: float, most: int = 5) -> list[tuple[float, str]]:
+    """At most ``most`` + 1 round values (1, 2 or 5 times a power of ten apart) in [lo, hi], with their labels."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return [(lo, fmt(lo))] if math.isfinite(lo) else []
+    k = math.floor(math.log10((hi - lo) / most))
+    step = next(m * 10.0**k for m in (1, 2, 5, 10, 20) if (hi - lo) / (m * 10.0**k) <= most)
+    decimals = max(0, -math.floor(math.log10(step)))
+    first = math.ceil(lo / step - 1e-9)
+    ticks = []
+    for i in range(first, math.floor(hi / step + 1e-9) + 1):
+        v = i * step
+        ticks.append((v, f"{v:.{decimals}f}"))
+    return ticks
+
+
+def log_ticks(low: int, high: int) -> list[tuple[float, str]]:
+    """The powers of ten from 10**low to 10**high, at most ten of them (every other one, and so on, beyond)."""
+    every = max(1, math.ceil((high - low + 1) / 10))
+    return [(10.0**e, f"1e{e}") for e in range(low, high + 1, every)]
+
+
+def _reference_key(references: dict[str, float | None], width: float) -> list[str]:
+    """A dashed line and the name of each drawable reference, in a row, centred at the top."""
+    drawn = [(name, value) for name, value in references.items() if _drawable(value)]
+    widths = [34 + CHAR_WIDTH * len(name) for name, _ in drawn]
+    x = (width - sum(widths)) / 2
+    parts = []
+    for (name, _), w in zip(drawn, widths):
+        dash = SVG_DASHES[REFERENCE_STYLES.get(name, "-.")]
+        parts.append(f'<line x1="{x:.1f}" x2="{x + 24:.1f}" y1="14" y2="14" stroke="#444" stroke-dasharray="{dash}"/>'
+                     f'<text x="{x + 28:.1f}" y="18">{html.escape(name)}</text>')
+        x += w
+    return parts
+
+
+def learning_curves_svg(curves, references: dict[str, float | None], per_mode: int = 12) -> str:
+    """Validation loss (relative to var(y), log scale) against step, one panel per mode, ``per_mode`` trials
+    each spread evenly over the mode's values, a dot where each run ended; the reference lines dashed.
+    What :func:`sweeps.plots.learning_curves` draws. ``curves``: a :func:`sweeps.frames.curves_frame`."""
+    from sweeps.plots import CURVE_CLIP, curve_picks
+
+    picks = curve_picks(curves, per_mode)
+    losses = [v for _, picked in picks.values() for _, rows in picked for v in rows["rel"] if _drawable(v)]
+    losses += [r for r in references.values() if _drawable(r)]
+    low = max(LOG_RANGE[0] - 2, math.floor(math.log10(min(losses)))) if losses else -3
+    high = max(low + 1, math.ceil(math.log10(min(max(losses), CURVE_CLIP)))) if losses else 1
+    steps = [s for _, picked in picks.values() for _, rows in picked for s in rows["step"]]
+    panels = _grid("learning-curves", len(picks), (0.0, float(max(steps, default=1)) or 1.0), (low, high), ylog=True)
+    parts = _reference_key(references, GRID_WIDTH)
+    titles = []
+    for i, (panel, (mode, (runs, picked))) in enumerate(zip(panels, picks.items())):
+        parts.append(panel.axes(linear_ticks(*panel.xlim, most=4), log_ticks(low, high), labels=i == 0))
+        for name, value in references.items():
+            if _drawable(value) and low <= math.log10(value) <= high:
+                parts.append(f'<line x1="{panel.left}" x2="{panel.left + panel.width:.1f}" y1="{panel.y(value):.1f}" '
+                             f'y2="{panel.y(value):.1f}" stroke="#444" stroke-dasharray="'
+                             f'{SVG_DASHES[REFERENCE_STYLES.get(name, "-.")]}"><title>{html.escape(name)}: '
+                             f"{fmt(value)}</title></line>")
+        clipped = False
+        for number, rows in picked:
+            points = [(float(s), min(float(v), CURVE_CLIP)) for s, v in zip(rows["step"], rows["rel"])]
+            clipped |= bool((rows["rel"] > CURVE_CLIP).any())
+            ends = [(xv, yv) for xv, yv in points if _drawable(yv)][-1:]
+            tip = f"<title>trial #{number}: value {fmt(float(rows['value'].iloc[0]))}</title>" if len(rows) else ""
+            parts.append(panel.clipped(f'<path d="{panel.path(points)}" fill="none" stroke="{MODE_COLORS[mode]}" '
+                                       f'stroke-width="1.2" opacity="0.75">{tip}</path>'))
+            parts += [f'<circle cx="{panel.x(xv):.1f}" cy="{panel.y(yv):.1f}" r="2.5" fill="{MODE_COLORS[mode]}"/>'
+                      for xv, yv in ends]  # where the run ended: early for a plateau stop or a divergence
+        if clipped:
+            parts.append(panel.note(f"above {CURVE_CLIP:g}: drawn at {CURVE_CLIP:g}", "right", "#555"))
+        if not len(runs):
+            parts.append(panel.centre("no trial ended here"))
+        titles.append((f"{mode} ({len(picked)} of {len(runs)})", MODE_COLORS[mode]))
+    return _grid_svg("learning-curves", "validation loss during training, by failure mode", panels, titles,
+                     "training step", "validation MSE / var(y)", parts)
+
+
+def mode_gallery_svg(predictions, data=None) -> str:
+    """One representative fit per mode (the mode's median trial) against the target (where the study knows
+    it) and the training data. What :func:`sweeps.plots.mode_gallery` draws. ``predictions``: a
+    :func:`sweeps.frames.predictions_frame` along one input; ``data``: the study's data frame."""
+    from sweeps.plots import DATA_COLOR, _known_target, _trials, _y_limits, representatives
+
+    picks = representatives(predictions)
+    trials = predictions[predictions["source"] == "trial"]
+    counts = trials.drop_duplicates("number")["mode"].value_counts()
+    target = _known_target(predictions)
+    lo, hi = _y_limits(predictions, data)
+    xs = [float(v) for v in predictions["x"] if math.isfinite(v)]
+    train = data[data["split"] == "train"] if data is not None else None
+    if train is not None:
+        xs += [float(v) for v in train["x"] if math.isfinite(v)]
+    xlim = (min(xs), max(xs)) if xs else (0.0, 1.0)
+    panels = _grid("mode-gallery", len(BEST_FIRST), xlim, (lo, hi))
+    parts = []
+    titles = []
+    for i, (panel, mode) in enumerate(zip(panels, BEST_FIRST)):
+        parts.append(panel.axes(linear_ticks(*xlim, most=4), linear_ticks(lo, hi), labels=i == 0))
+        if train is not None:
+            parts.append(panel.clipped(panel.dots(zip(train["x"], train["y"]), DATA_COLOR, 2.5)))
+        if target is not None:
+            parts.append(panel.clipped(f'<path d="{panel.path(zip(target["x"], target["y"]))}" fill="none" '
+                                       f'stroke="{TARGET_COLOR}" stroke-width="1.1"><title>the true function</title></path>'))
+        if mode in picks:
+            rows = trials[trials["number"] == picks[mode]]
+            ys = rows["y"].to_numpy(dtype=float)
+            outside = float(((ys < lo) | (ys > hi) | ~(ys == ys)).mean())
+            note = f"trial #{picks[mode]}, value {float(rows['value'].iloc[0]):.3g}"
+            if not (ys == ys).any():
+                note += "\nno finite prediction"
+            elif outside > 0.5:
+                note += "\nprediction mostly off the plot"
+            parts.append(panel.clipped(f'<path d="{panel.path(zip(rows["x"], ys))}" fill="none" '
+                                       f'stroke="{MODE_COLORS[mode]}" stroke-width="3" opacity="0.85">'
+                                       f"<title>trial #{picks[mode]}</title></path>"))
+            parts.append(panel.note(note))
+        else:
+            parts.append(panel.centre("no trial ended here"))
+        titles.append((f"{mode} ({_trials(int(counts.get(mode, 0)))})", MODE_COLORS[mode]))
+    return _grid_svg("mode-gallery", "a representative fit of each failure mode", panels, titles, "x", "y", parts)
 
 
 def _ticks(last: int) -> list[int]:

@@ -13,7 +13,7 @@ def test_run_writes_the_report_and_report_all_indexes_every_sweep(tmp_path, swep
     assert f"report: results/tiny/{report_page.REPORT_NAME}" in swept_tiny.stdout  # `run tiny.py`, by the CLI
     out = swept_tiny.copy(tmp_path) / "results"
     page = out / "tiny" / report_page.REPORT_NAME
-    assert page.is_file() and (out / "tiny" / "figures" / "history.png").is_file()
+    assert page.is_file() and (out / "tiny" / "figures" / "history.svg").is_file()
 
     other = tmp_path / "other.py"
     other.write_text((tmp_path / "tiny.py").read_text().replace('name="tiny"', 'name="other"'))

@@ -221,12 +221,15 @@ def test_every_figure_is_embedded_saved_and_not_blank(sweep):
     text = page.read_text()
     pngs = embedded_pngs(text)
     files = sorted((page.parent / report_page.FIGURES_DIR).glob("*.png"))
-    assert len(pngs) == len(files) == text.count("<img ") >= 6
+    assert len(pngs) == len(files) == text.count("<img ") >= 3
     assert sorted(pngs) == sorted(f.read_bytes() for f in files)
     svgs = embedded_svgs(text)
-    svg_files = sorted((page.parent / report_page.FIGURES_DIR).glob("*.svg"))
-    assert [f.stem for f in svg_files] == ["modes_by_setting"] and svgs == [svg_files[0].read_text()]
-    assert len(ElementTree.fromstring(svgs[0]).findall(".//{http://www.w3.org/2000/svg}rect")) > 20
+    svg_files = {f.stem: f.read_text() for f in (page.parent / report_page.FIGURES_DIR).glob("*.svg")}
+    drawn = ["modes_by_setting", "gallery_by_mode", "learning_curves", "history"]  # page order
+    assert sorted(svg_files) == sorted(drawn) and svgs == [svg_files[name] for name in drawn]
+    for svg in svgs:
+        root = ElementTree.fromstring(svg)  # well-formed, and drawn on
+        assert len([e for e in root.iter() if e.tag.rsplit("}", 1)[-1] in ("rect", "path", "circle")]) > 20
     for png in pngs:
         image = imread(io.BytesIO(png))
         assert image.shape[0] >= 250 and image.shape[1] >= 350
@@ -378,6 +381,90 @@ def test_the_running_page_draws_its_history_without_matplotlib(sweep):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "running: " in (out / opt.study_name / report_page.REPORT_NAME).read_text()
+
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _path_points(d: str) -> list[tuple[float, float]]:
+    return [(float(x), float(y)) for x, y in re.findall(r"[ML]([-\d.]+),([-\d.]+)", d)]
+
+
+def _panel_titles(root) -> list[tuple[str, str]]:
+    return [(t.text, t.get("fill")) for t in root.iter(f"{SVG}text") if t.get("font-weight") == "bold"]
+
+
+def test_the_learning_curves_svg_draws_each_modes_picked_runs_on_one_log_axis(sweep):
+    """One panel per mode, fit first, titled with its picked and total trials; each picked run a line in its
+    mode's colour through every logged loss, lower on the page for a lower loss, on one axis for all panels;
+    a dot where each run ended; the reference lines dashed in every panel."""
+    from sweeps.plots import CURVE_CLIP, curve_picks
+    from sweeps.svg import learning_curves_svg
+
+    frames = sweep[3]
+    refs = report_page.references(frames.headline)
+    root = ElementTree.fromstring(learning_curves_svg(frames.curves, refs))
+    picks = curve_picks(frames.curves)
+    assert _panel_titles(root) == [(f"{m} ({len(p)} of {len(r)})", MODE_COLORS[m]) for m, (r, p) in picks.items()]
+    lines = {}
+    for path in root.iter(f"{SVG}path"):
+        tip = path.find(f"{SVG}title")
+        if tip is not None:
+            lines[int(re.match(r"trial #(\d+)", tip.text).group(1))] = (path.get("stroke"), _path_points(path.get("d")))
+    curve_of = {n: rows for _, picked in picks.values() for n, rows in picked}
+    assert sorted(lines) == sorted(curve_of)  # every picked run, and nothing else
+    mode_of = {n: m for m, (_, picked) in picks.items() for n, _ in picked}
+    pairs = []  # (loss, height on the page) of every point of every run
+    for n, (colour, points) in lines.items():
+        rows = curve_of[n]
+        assert colour == MODE_COLORS[mode_of[n]]
+        assert len(points) == (rows["rel"] > 0).sum() and [x for x, _ in points] == sorted(x for x, _ in points)
+        pairs += zip(np.minimum(rows.loc[rows["rel"] > 0, "rel"], CURVE_CLIP), [y for _, y in points])
+    pairs.sort()
+    assert all(y1 >= y2 for (_, y1), (_, y2) in zip(pairs, pairs[1:]))  # one axis: a lower loss sits lower
+    assert len(root.findall(f".//{SVG}circle")) == sum(1 for _, p in lines.values() if p)  # the runs' ends
+    drawable = [v for v in refs.values() if v is not None and np.isfinite(v) and v > 0]
+    dashed = [line for line in root.iter(f"{SVG}line") if line.get("stroke-dasharray") and line.find(f"{SVG}title") is not None]
+    assert len(dashed) == len(drawable) * len(picks)
+
+
+def test_the_mode_gallery_svg_draws_each_modes_median_trial_over_the_data(sweep):
+    """One panel per mode, fit first, titled with its trials: the mode's median trial's prediction in its colour at
+    every grid point, the true function and the training data in every panel, cut at the panel's edges; a mode
+    without trials says so."""
+    from sweeps.plots import representatives
+    from sweeps.svg import mode_gallery_svg
+
+    frames = sweep[3]
+    predictions = report_page._first_slice(frames)
+    root = ElementTree.fromstring(mode_gallery_svg(predictions, frames.data))
+    trials = predictions[predictions["source"] == "trial"]
+    counts = trials.drop_duplicates("number")["mode"].value_counts()
+    titles = _panel_titles(root)
+    assert [colour for _, colour in titles] == [MODE_COLORS[m] for m in BEST_FIRST]
+    assert [t for t, _ in titles] == [f"{m} ({counts.get(m, 0)} trial{'' if counts.get(m, 0) == 1 else 's'})"
+                                      for m in BEST_FIRST]
+    picks = representatives(predictions)
+    drawn = {}
+    for path in root.iter(f"{SVG}path"):
+        tip = path.find(f"{SVG}title")
+        if tip is not None and tip.text.startswith("trial #"):
+            drawn[int(tip.text[7:])] = path
+    assert sorted(drawn) == sorted(picks.values())
+    for mode, number in picks.items():
+        rows = trials[trials["number"] == number]
+        assert drawn[number].get("stroke") == MODE_COLORS[mode]
+        assert len(_path_points(drawn[number].get("d"))) == np.isfinite(rows["y"].astype(float)).sum()
+    targets = [p for p in root.iter(f"{SVG}path") if (p.find(f"{SVG}title") is not None
+                                                       and p.find(f"{SVG}title").text == "the true function")]
+    assert len(targets) == len(BEST_FIRST)
+    n_train = (frames.data["split"] == "train").sum()
+    dots = [p for p in root.iter(f"{SVG}path") if p.get("stroke-linecap") == "round"]
+    assert [p.get("d").count("h0") for p in dots] == [n_train] * len(BEST_FIRST)
+    groups = [g for g in root.iter(f"{SVG}g") if g.get("clip-path")]
+    assert {g.get("clip-path") for g in groups} == {f"url(#mode-gallery-{i})" for i in range(len(BEST_FIRST))}
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert texts.count("no trial ended here") == len(BEST_FIRST) - len(picks)
 
 
 def test_the_mode_map_svg_draws_each_settings_counts_as_shares_of_one_bar_width(sweep):
