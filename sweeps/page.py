@@ -101,10 +101,12 @@ def _basis(n: int) -> str:
 def _escape_lr_init_scale(f: tidy.Frames, plots):
     if not {"lr", "init_scale"} <= set(f.settings):
         return None
+    from sweeps.svg import escape_heatmaps_svg
+
     col = "x_scaling" if "x_scaling" in f.settings else None
     labels = _labels(f.space)
-    return plots.escape_heatmaps(f.settings, "lr", "init_scale", col, xlabel=labels["lr"],
-                                 ylabel=labels["init_scale"]), (
+    return escape_heatmaps_svg(f.settings, "lr", "init_scale", col, xlabel=labels["lr"],
+                               ylabel=labels["init_scale"]), (
         "Share of trials that escaped the linear fit, by learning rate and initial weight scale"
         + (", one panel per input scaling." if col else ".") + " Each cell: the share, and its trials; grey: none. "
         "Every trial counts, as the sampler chose them (so the shares lean to what it found promising).")
@@ -113,15 +115,19 @@ def _escape_lr_init_scale(f: tidy.Frames, plots):
 def _escape_width_depth(f: tidy.Frames, plots):
     if not {"width", "depth"} <= set(f.settings):
         return None
+    from sweeps.svg import escape_heatmaps_svg
+
     labels = _labels(f.space)
-    return (plots.escape_heatmaps(f.settings, "width", "depth", None, xlabel=labels["width"], ylabel=labels["depth"]),
+    return (escape_heatmaps_svg(f.settings, "width", "depth", None, xlabel=labels["width"], ylabel=labels["depth"]),
             "Share of trials that escaped, by network width and depth; every trial counts, as the sampler chose them.")
 
 
 def _importance(f: tidy.Frames, plots):
     if not f.importances["importance"].notna().any():
         return None
-    return plots.importance_panels(f.importances), (
+    from sweeps.svg import importance_svg
+
+    return importance_svg(f.importances), (
         "Optuna's PED-ANOVA importance: how differently the good trials are spread over a setting's values than "
         "all the trials the sampler drew, normalised to sum 1. Left: good = the best tenth of values; right: good "
         "= escaped (mode fit). It is conditional on what the sampler chose to try: a setting the sampler kept at "
@@ -142,8 +148,10 @@ def _several(f: tidy.Frames) -> bool:
 def _function_space(f: tidy.Frames, plots):
     if _several(f):
         return None
+    from sweeps.svg import function_space_svg
+
     known = f.headline["target_known"]
-    return plots.function_space(_first_slice(f), f.data, number=f.headline["best_number"]).figure, (
+    return function_space_svg(_first_slice(f), f.data, number=f.headline["best_number"]), (
         ("The true function, the training data" if known else "The training data")
         + ", what the question's own config learns, and the best trial's fit.")
 
@@ -224,12 +232,15 @@ def draw_figures(frames: tidy.Frames, analysis: dict | None = None, processes: i
     """Each figure drawn once and encoded once: name -> (PNG or SVG bytes, caption), in page order, and the ablation path
     of ``analysis`` (a stored counterfactual analysis) last.
 
-    ``processes``: how many processes draw them, each figure drawn whole by one, so the bytes are the same
-    however many; default :func:`drawing_processes`. A figure is let go as soon as it is encoded.
+    The SVG figures are written here; those matplotlib draws (:func:`drawn_by_matplotlib`) are drawn in
+    ``processes`` processes where there are several of them, each figure drawn whole by one, so the bytes are
+    the same however many; default :func:`drawing_processes`. A figure is let go as soon as it is encoded.
     """
     names = [*FIGURES, *([ABLATION_PATH] if analysis is not None else [])]
-    processes = drawing_processes() if processes is None else processes
-    drawn = None
+    heavy = [name for name in names if drawn_by_matplotlib(name, frames)]
+    processes = min(drawing_processes() if processes is None else processes, len(heavy))
+    undrawn = object()
+    drawn = dict.fromkeys(names, undrawn)
     if processes > 1:
         import gc
         import multiprocessing
@@ -241,20 +252,27 @@ def draw_figures(frames: tidy.Frames, analysis: dict | None = None, processes: i
         plots.prepare()
         gc.freeze()  # the children's collections then leave the inherited objects' pages unwritten, so uncopied
         try:  # forked: the children have this process's imports and frames, nothing is pickled but the figures' bytes
-            with ProcessPoolExecutor(min(processes, len(names)), mp_context=multiprocessing.get_context("fork"),
+            with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
                                      initializer=_hold, initargs=(frames, analysis)) as pool:
                 try:
-                    drawn = list(pool.map(_draw_held, names))  # in page order: the costliest, the mode map, first
+                    drawn |= zip(heavy, pool.map(_draw_held, heavy))
                 except BaseException:  # e.g. a live page cut short: the figures not yet begun are not drawn
                     pool.shutdown(wait=False, cancel_futures=True)
                     raise
         except (BrokenProcessPool, OSError):  # a child killed, or no fork to be had: drawn here instead
-            drawn = None
+            pass
         finally:
             gc.unfreeze()
-    if drawn is None:
-        drawn = [draw_figure(name, frames, analysis) for name in names]
-    return {name: d for name, d in zip(names, drawn) if d is not None}
+    for name in names:
+        if drawn[name] is undrawn:
+            drawn[name] = draw_figure(name, frames, analysis)
+    return {name: d for name, d in drawn.items() if d is not None}
+
+
+def drawn_by_matplotlib(name: str, frames: tidy.Frames) -> bool:
+    """Whether figure ``name`` is drawn by matplotlib (a PNG) rather than written as SVG: the figures of
+    studies with d > 1 inputs, which show held-out rows and slices."""
+    return _several(frames) and name in ("predicted_actual", "slices", "gallery_by_mode")
 
 
 def drawing_processes() -> int:
@@ -277,10 +295,10 @@ def draw_figure(name: str, frames: tidy.Frames, analysis: dict | None = None) ->
     from sweeps import plots
 
     if name == ABLATION_PATH:
-        from sweeps.ablation_plot import path_figure
         from sweeps.explain import frames as explanation_frames
+        from sweeps.svg import ablation_path_svg
 
-        return png_bytes(path_figure(explanation_frames(analysis).path_runs).figure), ABLATION_CAPTION
+        return ablation_path_svg(explanation_frames(analysis).path_runs).encode(), ABLATION_CAPTION
     drawn = FIGURES[name](frames, plots)
     if drawn is None:
         return None

@@ -426,6 +426,255 @@ def mode_gallery_svg(predictions, data=None) -> str:
     return _grid_svg("mode-gallery", "a representative fit of each failure mode", panels, titles, "x", "y", parts)
 
 
+# --- the share that escaped, per cell of two settings ------------------------------------------------------
+
+ESCAPE_STOPS = ("#FFFFFF", "#BFE6D9", MODE_COLORS["fit"], "#00513B")
+"""The escape colour scale, white to the fit colour and beyond, evenly spaced over 0-100%: plots.escape_cmap's."""
+CELL = (58, 34)
+"""A heatmap cell's width and height in CSS pixels."""
+EMPTY_CELL = "#EDEDED"
+
+
+def escape_color(share: float) -> str:
+    """The colour of a share in [0, 1] on the escape scale (linear in RGB between ESCAPE_STOPS)."""
+    at = min(max(share, 0.0), 1.0) * (len(ESCAPE_STOPS) - 1)
+    i = min(int(at), len(ESCAPE_STOPS) - 2)
+    lo, hi = (tuple(int(c[k:k + 2], 16) for k in (1, 3, 5)) for c in ESCAPE_STOPS[i:i + 2])
+    return "#" + "".join(f"{round(a + (b - a) * (at - i)):02X}" for a, b in zip(lo, hi))
+
+
+def _ink(color: str) -> str:
+    """Dark text on a light cell, white on a dark one (relative luminance, as plots.escape_heatmap decides)."""
+    r, g, b = (int(color[k:k + 2], 16) / 255 for k in (1, 3, 5))
+    return "#111111" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.408 else "#ffffff"
+
+
+def escape_heatmaps_svg(settings, x: str, y: str, col: str | None = None, xlabel: str | None = None,
+                        ylabel: str | None = None) -> str:
+    """The share of trials that escaped (mode fit) in each cell of two binned settings, one panel per value of
+    ``col`` (each value some trial has), a cell reading "share / n=trials", grey where no trial fell; one colour
+    scale. What :func:`sweeps.plots.escape_heatmaps` draws. ``settings``: a :func:`sweeps.frames.settings_frame`."""
+    values = [None] if col is None else [v for v in settings[col].cat.categories if (settings[col] == v).any()]
+    xs, ys = [str(c) for c in settings[x].cat.categories], [str(c) for c in settings[y].cat.categories]
+    left = 8 + CHAR_WIDTH * max(map(len, ys), default=1)
+    panel_width = CELL[0] * len(xs)
+    top = 44 if col is not None else 26  # under the rows' name (y's label, often too long to stand beside them)
+    grid_height = CELL[1] * len(ys)
+    label_room = 12 + 0.6 * CHAR_WIDTH * max(map(len, xs), default=1)  # the x labels at 35 degrees
+    parts = []
+    for k, value in enumerate(values):
+        part = settings if value is None else settings[settings[col] == value]
+        x0 = left + k * (panel_width + 24)
+        grouped = part.groupby([y, x], observed=False)["escaped"]
+        rate, count = grouped.mean(), grouped.size()
+        if value is not None:
+            parts.append(f'<text x="{x0 + panel_width / 2:.1f}" y="36" text-anchor="middle" font-size="12">'
+                         f"{html.escape(f'{col}={value}')}  ({len(part)} trial{'' if len(part) == 1 else 's'})</text>")
+        for i, yv in enumerate(settings[y].cat.categories):
+            cy = top + grid_height - CELL[1] * (i + 1)  # the smallest bin at the bottom, as on a y axis
+            if k == 0:
+                parts.append(f'<text x="{left - 6}" y="{cy + CELL[1] / 2 + 4:.1f}" text-anchor="end">'
+                             f"{html.escape(ys[i])}</text>")
+            for j, xv in enumerate(settings[x].cat.categories):
+                n = int(count.get((yv, xv), 0))
+                share = float(rate.get((yv, xv), math.nan))
+                fill = escape_color(share) if n else EMPTY_CELL
+                cx = x0 + CELL[0] * j
+                tip = (f"{y} {ys[i]}, {x} {xs[j]}: {share:.0%} of {n} trial{'' if n == 1 else 's'} escaped" if n
+                       else f"{y} {ys[i]}, {x} {xs[j]}: no trial")
+                parts.append(f'<rect x="{cx:.1f}" y="{cy}" width="{CELL[0]}" height="{CELL[1]}" fill="{fill}" '
+                             f'stroke="#fff"><title>{html.escape(tip)}</title></rect>')
+                if n:
+                    ink = _ink(fill)
+                    parts.append(f'<text x="{cx + CELL[0] / 2:.1f}" y="{cy + 14}" text-anchor="middle" font-size="10" '
+                                 f'fill="{ink}">{share:.0%}</text><text x="{cx + CELL[0] / 2:.1f}" y="{cy + 27}" '
+                                 f'text-anchor="middle" font-size="9.5" fill="{ink}">n={n}</text>')
+        for j in range(len(xs)):
+            tx, ty = x0 + CELL[0] * (j + 0.5) + 4, top + grid_height + 12
+            parts.append(f'<text transform="translate({tx:.1f} {ty}) rotate(-35)" text-anchor="end" font-size="10">'
+                         f"{html.escape(xs[j])}</text>")
+        parts.append(f'<text x="{x0 + panel_width / 2:.1f}" y="{top + grid_height + label_room + 16:.1f}" '
+                     f'text-anchor="middle">{html.escape(xlabel or x)}</text>')
+    parts.append(f'<text x="4" y="14">rows: {html.escape(ylabel or y)}</text>')
+    scale_x = left + len(values) * (panel_width + 24)
+    parts += _escape_scale(f"escape-scale-{x}-{y}", scale_x, top, max(grid_height, 100))
+    return _svg("escape-heatmap", scale_x + 90, top + grid_height + label_room + 24,
+                f"share that escaped by {x} and {y}", parts)
+
+
+def _escape_scale(gradient_id: str, x: float, top: float, height: float) -> list[str]:
+    """The colour scale, 0% at the bottom, with ticks and its name; ``gradient_id``: unique in the page."""
+    stops = "".join(f'<stop offset="{i / (len(ESCAPE_STOPS) - 1):.3f}" stop-color="{c}"/>'
+                    for i, c in enumerate(reversed(ESCAPE_STOPS)))
+    parts = [f'<linearGradient id="{gradient_id}" x1="0" y1="0" x2="0" y2="1">{stops}</linearGradient>',
+             f'<rect x="{x:.1f}" y="{top}" width="14" height="{height}" fill="url(#{gradient_id})" stroke="#999"/>']
+    for share in (0.0, 0.25, 0.5, 0.75, 1.0):
+        ty = top + height * (1 - share)
+        parts.append(f'<text x="{x + 19:.1f}" y="{ty + 4:.1f}" font-size="10">{share:.0%}</text>')
+    parts.append(f'<text transform="translate({x + 62:.1f} {top + height / 2:.1f}) rotate(-90)" text-anchor="middle" '
+                 'font-size="10">share that escaped (fit)</text>')
+    return parts
+
+
+# --- importance -----------------------------------------------------------------------------------------
+
+IMPORTANCE_TITLES = {"objective": "for the objective (best tenth of trials)", "escape": "for escaping (mode fit)"}
+
+
+def importance_svg(importances) -> str:
+    """Optuna's importances for the objective and for escaping side by side, as bars on one parameter order
+    (largest sum first); a setting without contrast says so instead of a number, one whose target had no
+    contrast at all reads "n/a". What :func:`sweeps.plots.importance_panels` draws. ``importances``: a
+    :func:`sweeps.frames.importances_frame`."""
+    from sweeps.frames import no_contrast_text
+    from sweeps.plots import IMPORTANCE_COLORS
+
+    by = {t: importances[importances["target"] == t].set_index("param") for t in ("objective", "escape")}
+    order = list((by["escape"]["importance"].fillna(0) + by["objective"]["importance"].fillna(0))
+                 .sort_values(ascending=False, kind="stable").index)
+    label_width = 10 + CHAR_WIDTH * max(map(len, order), default=4)
+    panel, row, top = 380, 22, 26
+    parts = []
+    for k, target in enumerate(("objective", "escape")):
+        rows = by[target].reindex(order)
+        values = rows["importance"].to_numpy(dtype=float)
+        most = max(0.1, float(max((v for v in values if v == v), default=0.0)) * 1.2)
+        x0 = label_width + k * (panel + 20)
+        bottom = top + row * len(order)
+        parts.append(f'<text x="{x0 + panel / 2}" y="16" text-anchor="middle" font-size="12">'
+                     f"{IMPORTANCE_TITLES[target]}</text>")
+        for tick, text in linear_ticks(0.0, most, most=4):
+            tx = x0 + panel * tick / most
+            parts.append(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{top}" y2="{bottom}" stroke="#eee"/>'
+                         f'<text x="{tx:.1f}" y="{bottom + 13}" text-anchor="middle" font-size="10">{text}</text>')
+        parts.append(f'<rect x="{x0}" y="{top}" width="{panel}" height="{bottom - top}" fill="none" stroke="#999"/>')
+        for i, (param, r) in enumerate(rows.iterrows()):
+            y = top + row * i
+            if k == 0:
+                parts.append(f'<text x="{label_width - 6}" y="{y + 15}" text-anchor="end">{html.escape(param)}</text>')
+            v = float(r["importance"])
+            flat = "contrast" in r and r["contrast"] == r["contrast"] and not bool(r["contrast"])
+            if flat:
+                text = no_contrast_text(r)
+            elif v != v:
+                text = "n/a"
+            else:
+                text = f"{v:.2f}"
+            w = 0.0 if flat or v != v else panel * v / most
+            if w:
+                parts.append(f'<rect x="{x0}" y="{y + 4}" width="{w:.1f}" height="{row - 8}" '
+                             f'fill="{IMPORTANCE_COLORS[target]}"><title>{html.escape(param)}: {text}</title></rect>')
+            style = ' fill="#777" font-style="italic"' if flat else ""
+            parts.append(f'<text x="{x0 + w + 4:.1f}" y="{y + 15}" font-size="10"{style}>{html.escape(text)}</text>')
+        parts.append(f'<text x="{x0 + panel / 2}" y="{bottom + 30}" text-anchor="middle">importance (PED-ANOVA, '
+                     "sums to 1)</text>")
+    return _svg("importance", label_width + 2 * panel + 30, top + row * len(order) + 40, "importance of each setting",
+                parts)
+
+
+# --- the fit in function space ----------------------------------------------------------------------------
+
+
+def function_space_svg(predictions, data=None, number: int | None = None) -> str:
+    """The target (where the study knows it), the training data, the question's config's fit (dashed) and trial
+    ``number``'s fit (default: the best trial) on one plot, with a key. What :func:`sweeps.plots.function_space`
+    draws. ``predictions``: a :func:`sweeps.frames.predictions_frame` along one input."""
+    from sweeps.plots import DATA_COLOR, _known_target, _y_limits
+
+    lo, hi = _y_limits(predictions, data)
+    train = None if data is None else data[data["split"] == "train"] if "split" in data else data
+    xs = [float(v) for v in predictions["x"] if math.isfinite(v)]
+    xs += [] if train is None else [float(v) for v in train["x"] if math.isfinite(v)]
+    xlim = (min(xs), max(xs)) if xs else (0.0, 1.0)
+    panel = _Panel(70, 14, 800, 330, xlim, (lo, hi), clip_id="function-space")
+    parts = [panel.axes(linear_ticks(*xlim), linear_ticks(lo, hi), labels=True)]
+    key = []
+    if train is not None:
+        parts.append(panel.clipped(panel.dots(zip(train["x"], train["y"]), DATA_COLOR, 3.5)))
+        key.append((f'<circle r="3" fill="{DATA_COLOR}"/>', "training data"))
+    base = predictions[predictions["source"] == "baseline"]
+    if len(base):
+        color = MODE_COLORS.get(base["mode"].iloc[0], "#555")
+        text = f"the question's config: {base['mode'].iloc[0]}, value {float(base['value'].iloc[0]):.3g}"
+        parts.append(panel.clipped(f'<path d="{panel.path(zip(base["x"], base["y"]))}" fill="none" stroke="{color}" '
+                                   f'stroke-width="2" stroke-dasharray="7,4"><title>{html.escape(text)}</title></path>'))
+        key.append((f'<line x1="-10" x2="10" stroke="{color}" stroke-width="2" stroke-dasharray="7,4"/>', text))
+    trials = predictions[predictions["source"] == "trial"]
+    if len(trials):
+        first = trials.drop_duplicates("number").sort_values(["value", "number"], kind="stable")
+        number = int(first["number"].iloc[0]) if number is None else number
+        best = trials[trials["number"] == number]
+        color = MODE_COLORS.get(best["mode"].iloc[0], "#555")
+        text = f"best trial #{number}: {best['mode'].iloc[0]}, value {float(best['value'].iloc[0]):.3g}"
+        parts.append(panel.clipped(f'<path d="{panel.path(zip(best["x"], best["y"]))}" fill="none" stroke="{color}" '
+                                   f'stroke-width="3.5" opacity="0.85"><title>{html.escape(text)}</title></path>'))
+        key.append((f'<line x1="-10" x2="10" stroke="{color}" stroke-width="3.5"/>', text))
+    target = _known_target(predictions)
+    if target is not None:  # thin and on top: a perfect fit shows as a band around it
+        parts.append(panel.clipped(f'<path d="{panel.path(zip(target["x"], target["y"]))}" fill="none" '
+                                   f'stroke="{TARGET_COLOR}" stroke-width="1.3"><title>true target</title></path>'))
+        key.insert(1 if train is not None else 0, (f'<line x1="-10" x2="10" stroke="{TARGET_COLOR}" '
+                                                   'stroke-width="1.3"/>', "true target"))
+    width = 34 + 5.8 * max((len(t) for _, t in key), default=0)
+    parts.append(f'<rect x="{panel.left + 8}" y="{panel.top + 8}" width="{width:.0f}" height="{8 + 16 * len(key)}" '
+                 'fill="#fff" opacity="0.9" stroke="#ddd"/>')
+    for i, (mark, text) in enumerate(key):
+        y = panel.top + 20 + 16 * i
+        parts.append(f'<g transform="translate({panel.left + 26} {y})">{mark}</g>'
+                     f'<text x="{panel.left + 42}" y="{y + 4}" font-size="10.5">{html.escape(text)}</text>')
+    parts.append(f'<text x="{panel.left + panel.width / 2}" y="{panel.top + panel.height + 34}" text-anchor="middle">'
+                 "x (the study's input)</text>"
+                 f'<text transform="translate(14 {panel.top + panel.height / 2}) rotate(-90)" text-anchor="middle">'
+                 "y (the study's target)</text>")
+    return _svg("function-space", 890, panel.top + panel.height + 44, "the fits in function space", parts)
+
+
+# --- the ablation path ------------------------------------------------------------------------------------
+
+
+def ablation_path_svg(path_runs) -> str:
+    """One column per step of the ablation path, the question's config on the left, the target config on the
+    right; a dot per seed (value, log scale), coloured by its mode; the medians joined step to step. What
+    :func:`sweeps.ablation_plot.path_figure` draws. ``path_runs``: ``Explanation.path_runs``."""
+    steps = sorted(path_runs["step"].unique())
+    labels = [str(path_runs.loc[path_runs["step"] == s, "label"].iloc[0]) for s in steps]
+    values = [float(v) for v in path_runs["value"] if _drawable(float(v))]
+    low = math.floor(math.log10(min(values))) if values else -3
+    high = max(low + 1, math.ceil(math.log10(max(values)))) if values else 1
+    width = max(560, 70 * len(steps) + 120)
+    panel = _Panel(70, 30, width - 90, 260, (-0.5, len(steps) - 0.5), (low, high), ylog=True)
+    parts = [panel.axes([], log_ticks(low, high), labels=True)]
+    medians = path_runs.groupby("step")["value"].median().reindex(steps)
+    median_points = [(float(i), float(v)) for i, v in enumerate(medians)]
+    parts.append(f'<path d="{panel.path(median_points)}" fill="none" stroke="#333" stroke-width="1.2">'
+                 "<title>the median of each step</title></path>")
+    parts += [f'<line x1="{panel.x(i) - 9:.1f}" x2="{panel.x(i) + 9:.1f}" y1="{panel.y(v):.1f}" y2="{panel.y(v):.1f}" '
+              f'stroke="#333" stroke-width="1.6"><title>median {fmt(v)}</title></line>'
+              for i, v in median_points if _drawable(v)]
+    seen = []
+    for i, s in enumerate(steps):
+        runs = path_runs[path_runs["step"] == s].sort_values("repeat")
+        spread = [-0.18 + 0.36 * k / (len(runs) - 1) for k in range(len(runs))] if len(runs) > 1 else [0.0]
+        for dx, r in zip(spread, runs.itertuples(index=False)):
+            v = float(r.value)
+            seen += [r.mode] if r.mode not in seen else []
+            if _drawable(v):
+                parts.append(f'<circle cx="{panel.x(i + dx):.1f}" cy="{panel.y(v):.1f}" r="4.5" '
+                             f'fill="{MODE_COLORS.get(r.mode, "#000")}" stroke="#fff" stroke-width="0.5">'
+                             f"<title>{html.escape(labels[i])}, seed {r.repeat}: {fmt(v)} ({r.mode})</title></circle>")
+        tx, ty = panel.x(i) + 4, panel.top + panel.height + 12
+        parts.append(f'<text transform="translate({tx:.1f} {ty}) rotate(-30)" text-anchor="end" font-size="10">'
+                     f"{html.escape(labels[i])}</text>")
+    label_room = 12 + 0.5 * CHAR_WIDTH * max(map(len, labels), default=1)
+    bottom = panel.top + panel.height + label_room + 12
+    parts.append(f'<text x="{panel.left + panel.width / 2:.1f}" y="{bottom + 6:.1f}" text-anchor="middle">'
+                 "question's config \u2192 one change at a time (greedy) \u2192 target config</text>"
+                 f'<text transform="translate(14 {panel.top + panel.height / 2}) rotate(-90)" text-anchor="middle">'
+                 "validation MSE / var(y)</text>")
+    key = _key_row(width, [(MODE_COLORS[m], m) for m in BEST_FIRST if m in seen], 6)
+    return _svg("ablation-path", width, bottom + 14, "the ablation path", [*key, *parts])
+
+
 def _ticks(last: int) -> list[int]:
     """Trial numbers from 0 to ``last`` at a round step (1, 2 or 5 times a power of ten), at most eleven."""
     step = next(m * 10**k for k in range(12) for m in (1, 2, 5) if last / (m * 10**k) <= 10)

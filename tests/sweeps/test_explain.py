@@ -381,7 +381,7 @@ def test_the_report_opens_with_the_smallest_fix(analysed):
     text = write_report(path, out=root / "results").read_text()
     assert text.index("The smallest fix") < text.index("At a glance")
     assert "x_scaling none -&gt; standard" in text and 'id="fig-ablation_path"' in text
-    assert "Swap tests" in text and (root / "results" / "xy" / "figures" / "ablation_path.png").is_file()
+    assert "Swap tests" in text and (root / "results" / "xy" / "figures" / "ablation_path.svg").is_file()
 
 
 def test_an_analysis_stored_in_an_older_layout_is_not_read_back_and_the_next_one_rewrites_it(analysed, tmp_path):

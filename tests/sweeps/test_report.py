@@ -2,7 +2,6 @@
 
 import base64
 import html
-import io
 import json
 import math
 import re
@@ -215,26 +214,16 @@ def embedded_svgs(text: str) -> list[str]:
 
 
 def test_every_figure_is_embedded_saved_and_not_blank(sweep):
-    from matplotlib.image import imread
-
     page = sweep[4]
     text = page.read_text()
-    pngs = embedded_pngs(text)
-    files = sorted((page.parent / report_page.FIGURES_DIR).glob("*.png"))
-    assert len(pngs) == len(files) == text.count("<img ") >= 3
-    assert sorted(pngs) == sorted(f.read_bytes() for f in files)
-    svgs = embedded_svgs(text)
+    assert embedded_pngs(text) == [] and not list((page.parent / report_page.FIGURES_DIR).glob("*.png"))
+    svgs = embedded_svgs(text)  # a study of one input: every figure SVG, matplotlib not needed
     svg_files = {f.stem: f.read_text() for f in (page.parent / report_page.FIGURES_DIR).glob("*.svg")}
-    drawn = ["modes_by_setting", "gallery_by_mode", "learning_curves", "history"]  # page order
-    assert sorted(svg_files) == sorted(drawn) and svgs == [svg_files[name] for name in drawn]
+    drawn = re.findall(r'<figure id="fig-(\w+)">', text)  # page order
+    assert len(drawn) >= 8 and sorted(svg_files) == sorted(drawn) and svgs == [svg_files[name] for name in drawn]
     for svg in svgs:
         root = ElementTree.fromstring(svg)  # well-formed, and drawn on
-        assert len([e for e in root.iter() if e.tag.rsplit("}", 1)[-1] in ("rect", "path", "circle")]) > 20
-    for png in pngs:
-        image = imread(io.BytesIO(png))
-        assert image.shape[0] >= 250 and image.shape[1] >= 350
-        assert (image[..., :3] < 0.9).mean() > 0.01, "more than white"
-        assert image[..., :3].std() > 0.05
+        assert len([e for e in root.iter() if e.tag.rsplit("}", 1)[-1] in ("rect", "path", "circle")]) >= 5
     assert (page.parent / "trials.csv").is_file()
 
 
@@ -290,32 +279,18 @@ def test_the_footer_lists_every_run_of_the_sweep(sweep):
     assert items[0] == html.escape(mask(recorded[0]))
 
 
-FORKED_AND_NOT = """
-import os, sys
-from sweeps import frames as tidy, page
-from sweeps.loader import opened
-path, out = sys.argv[1:]
-opt, store = opened(path, out=out)
-frames = tidy.build(opt, page._definition(path))
-default = page.drawing_processes()
-one, two = page.draw_figures(frames, processes=1), page.draw_figures(frames, processes=2)
-print(default, len(os.sched_getaffinity(0)), len(one), one == two)
-"""
-
-
-def test_figures_drawn_by_forked_processes_are_the_bytes_one_process_draws(sweep):
-    # In a process of its own: under pytest-xdist this one runs threads, so it never forks to draw.
-    r = subprocess.run([sys.executable, "-c", FORKED_AND_NOT, sweep[0], str(sweep[1])], capture_output=True,
-                       text=True, timeout=300)
+def test_a_process_with_no_other_thread_draws_in_forked_processes_and_one_with_threads_does_not():
+    # In a process of its own: under pytest-xdist this one runs threads.
+    code = "from sweeps import page; import os; print(page.drawing_processes(), len(os.sched_getaffinity(0)))"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    default, cores, figures, same = r.stdout.split()
-    assert same == "True" and int(figures) >= 6
-    assert int(default) == min(int(cores), report_page.MAX_DRAWING_PROCESSES)  # a process with no other thread forks
+    default, cores = map(int, r.stdout.split())
+    assert default == min(cores, report_page.MAX_DRAWING_PROCESSES)
     release = threading.Event()
     other = threading.Thread(target=release.wait)
     other.start()
     try:
-        assert report_page.drawing_processes() == 1  # ... and one with another thread does not
+        assert report_page.drawing_processes() == 1
     finally:
         release.set()
         other.join()
@@ -539,7 +514,7 @@ def test_one_process_rewrites_the_page_as_the_sweep_grows_and_the_final_page_rep
     assert live.mark_ended() is None and shown() == ended  # not a running page any more: left alone
     write_files(opt, str(path), out=out, storage=None)
     final = shown()
-    assert "running:" not in final and 'http-equiv="refresh"' not in final and "<img" in final
+    assert "running:" not in final and 'http-equiv="refresh"' not in final and 'id="fig-history"' in final
     assert live.mark_ended() is None and shown() == final  # the final page is never touched
 
 

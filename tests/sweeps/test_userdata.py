@@ -3,6 +3,7 @@
 import io
 import re
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -198,6 +199,30 @@ def test_a_page_of_several_inputs_shows_predicted_against_actual_and_one_slice_p
     for one_input in ("one", "known"):  # the 1-D pages keep their curve in x
         text = (out / one_input / "report.html").read_text()
         assert 'id="fig-function_space"' in text and 'id="fig-slices"' not in text and "predicted_actual" not in text
+
+
+FORKED_AND_NOT = """
+import sys
+from sweeps import frames as tidy, page
+from sweeps.loader import opened
+name, out = sys.argv[1:]
+opt, store = opened(name, out=out)
+frames = tidy.build(opt, page._definition(name, out))
+heavy = [n for n in page.FIGURES if page.drawn_by_matplotlib(n, frames)]
+one, two = page.draw_figures(frames, processes=1), page.draw_figures(frames, processes=2)
+print(len(heavy), len(one), one == two, all(one[n][0].startswith(b"\\x89PNG") for n in heavy))
+"""
+
+
+def test_figures_drawn_by_forked_processes_are_the_bytes_one_process_draws(reports):
+    """With several inputs the held-out and slice figures are matplotlib's, drawn in forked processes."""
+    # In a process of its own: under pytest-xdist this one runs threads, so it never forks to draw.
+    out, _ = reports
+    r = subprocess.run([sys.executable, "-c", FORKED_AND_NOT, "three", str(out)], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    heavy, figures, same, pngs = r.stdout.split()
+    assert int(heavy) == 3 and int(figures) >= 6 and same == "True" and pngs == "True"
 
 
 def test_the_slices_are_one_panel_per_input_with_each_nets_predictions_along_it(reports):
