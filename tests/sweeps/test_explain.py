@@ -384,6 +384,28 @@ def test_the_report_opens_with_the_smallest_fix(analysed):
     assert "Swap tests" in text and (root / "results" / "xy" / "figures" / "ablation_path.svg").is_file()
 
 
+def test_the_ablation_path_svg_draws_a_dot_per_seed_in_its_modes_colour_column_by_column(analysed):
+    from xml.etree import ElementTree
+
+    from sweeps.plots import MODE_COLORS
+    from sweeps.svg import ablation_path_svg
+
+    runs = frames(analysed[2]).path_runs
+    root = ElementTree.fromstring(ablation_path_svg(runs))
+    ns = "{http://www.w3.org/2000/svg}"
+    dots = [(float(c.get("cx")), c.get("fill"), c.find(f"{ns}title").text) for c in root.iter(f"{ns}circle")]
+    shown = runs[np.isfinite(runs["value"].astype(float)) & (runs["value"] > 0)]
+    assert len(dots) == len(shown)
+    labels = [runs.loc[runs["step"] == s, "label"].iloc[0] for s in sorted(runs["step"].unique())]
+    columns = []
+    for row in shown.itertuples(index=False):
+        x, fill = next((x, fill) for x, fill, tip in dots if tip.startswith(f"{row.label}, seed {row.repeat}: "))
+        assert fill == MODE_COLORS[row.mode]
+        columns.append((labels.index(row.label), x))
+    columns.sort()
+    assert [x for _, x in columns] == sorted(x for _, x in columns)  # left to right, question to target
+
+
 def test_an_analysis_stored_in_an_older_layout_is_not_read_back_and_the_next_one_rewrites_it(analysed, tmp_path):
     from sweeps.explain import stored_analysis
 

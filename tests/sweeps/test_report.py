@@ -442,6 +442,93 @@ def test_the_mode_gallery_svg_draws_each_modes_median_trial_over_the_data(sweep)
     assert texts.count("no trial ended here") == len(BEST_FIRST) - len(picks)
 
 
+def test_the_escape_scale_runs_white_to_the_fit_colour_as_matplotlibs_colour_map_does():
+    from matplotlib.colors import to_hex
+
+    from sweeps.plots import escape_cmap
+    from sweeps.svg import escape_color
+
+    assert [escape_color(v) for v in (0.0, 2 / 3, 1.0)] == ["#FFFFFF", MODE_COLORS["fit"].upper(), "#00513B"]
+    cmap = escape_cmap()
+    for share in np.linspace(0, 1, 41):
+        mine = [int(escape_color(share)[k:k + 2], 16) for k in (1, 3, 5)]
+        theirs = [int(to_hex(cmap(float(share)))[k:k + 2], 16) for k in (1, 3, 5)]
+        assert max(abs(a - b) for a, b in zip(mine, theirs)) <= 2, share  # theirs: a 256-step table
+
+
+def test_the_escape_heatmap_svg_gives_each_cell_its_share_and_trials_smallest_bin_lowest(sweep):
+    from sweeps.svg import EMPTY_CELL, escape_color, escape_heatmaps_svg
+
+    settings = sweep[3].settings
+    root = ElementTree.fromstring(escape_heatmaps_svg(settings, "lr", "init_scale", "x_scaling"))
+    cells = {}
+    for rect in root.iter(f"{SVG}rect"):
+        tip = rect.find(f"{SVG}title")
+        if tip is not None:
+            cells.setdefault(tip.text, []).append((rect.get("fill"), float(rect.get("x")), float(rect.get("y"))))
+    panels = [v for v in settings["x_scaling"].cat.categories if (settings["x_scaling"] == v).any()]
+    lr, scale = settings["lr"].cat.categories, settings["init_scale"].cat.categories
+    assert sum(map(len, cells.values())) == len(panels) * len(lr) * len(scale)
+    for value in panels:
+        part = settings[settings["x_scaling"] == value]
+        for (y, x), group in part.groupby(["init_scale", "lr"], observed=False)["escaped"]:
+            n = len(group)
+            tip = (f"init_scale {y}, lr {x}: {group.mean():.0%} of {n} trial{'' if n == 1 else 's'} escaped" if n
+                   else f"init_scale {y}, lr {x}: no trial")
+            assert any(fill == (escape_color(group.mean()) if n else EMPTY_CELL) for fill, _, _ in cells[tip]), tip
+    heights = [{y for tip, drawn in cells.items() if tip.startswith(f"init_scale {v},") for *_, y in drawn}
+               for v in scale]
+    assert all(len(h) == 1 for h in heights)  # one row a bin, in every panel
+    ys = [h.pop() for h in heights]
+    assert ys == sorted(ys, reverse=True) and len(set(ys)) == len(ys)  # the smallest bin at the bottom, as on a y axis
+
+
+def test_the_importance_svg_draws_bars_to_scale_and_names_a_setting_without_contrast(sweep):
+    from sweeps.frames import no_contrast_text
+    from sweeps.svg import importance_svg
+
+    importances = sweep[3].importances
+    root = ElementTree.fromstring(importance_svg(importances))
+    bars = {}
+    for rect in root.iter(f"{SVG}rect"):
+        tip = rect.find(f"{SVG}title")
+        if tip is not None:
+            bars.setdefault(rect.get("fill"), []).append((tip.text.split(":")[0], float(rect.get("width"))))
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    from sweeps.plots import IMPORTANCE_COLORS
+
+    for target, colour in IMPORTANCE_COLORS.items():
+        rows = importances[importances["target"] == target]
+        shown = rows[rows["contrast"] & rows["importance"].notna() & (rows["importance"] > 0)]
+        drawn = dict(bars.get(colour, []))
+        assert sorted(drawn) == sorted(shown["param"])
+        for row in shown.itertuples(index=False):  # widths in proportion to the importances
+            assert drawn[row.param] / row.importance == pytest.approx(
+                max(drawn.values()) / shown["importance"].max(), rel=0.02)
+        for _, row in rows[~rows["contrast"]].iterrows():
+            assert no_contrast_text(row) in texts
+
+
+def test_the_function_space_svg_draws_the_best_trial_the_question_and_the_target(sweep):
+    from sweeps.svg import function_space_svg
+
+    frames = sweep[3]
+    predictions = report_page._first_slice(frames)
+    best = frames.headline["best_number"]
+    root = ElementTree.fromstring(function_space_svg(predictions, frames.data, number=best))
+    lines = {p.find(f"{SVG}title").text: p for p in root.iter(f"{SVG}path") if p.find(f"{SVG}title") is not None}
+    trial = predictions[(predictions["source"] == "trial") & (predictions["number"] == best)]
+    name = next(t for t in lines if t.startswith(f"best trial #{best}: "))
+    assert lines[name].get("stroke") == MODE_COLORS[trial["mode"].iloc[0]]
+    assert len(_path_points(lines[name].get("d"))) == np.isfinite(trial["y"].astype(float)).sum()
+    base = predictions[predictions["source"] == "baseline"]
+    question = next(t for t in lines if t.startswith("the question's config: "))
+    assert lines[question].get("stroke-dasharray") and lines[question].get("stroke") == MODE_COLORS[base["mode"].iloc[0]]
+    assert "true target" in lines
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert {"training data", "true target", name, question} <= set(texts)  # the key names every line
+
+
 def test_the_mode_map_svg_draws_each_settings_counts_as_shares_of_one_bar_width(sweep):
     """Every (parameter, value) of the levers frame is a row: its modes' rectangles, fit first, each as wide as its
     share of the row's trials, together the bar's width, with the trial count beside; categorical values best
