@@ -497,8 +497,8 @@ def escape_heatmaps_svg(settings, x: str, y: str, col: str | None = None, xlabel
                      f'text-anchor="middle">{html.escape(xlabel or x)}</text>')
     parts.append(f'<text x="4" y="14">rows: {html.escape(ylabel or y)}</text>')
     scale_x = left + len(values) * (panel_width + 24)
-    parts += _escape_scale(f"escape-scale-{x}-{y}", scale_x, top, max(grid_height, 100))
-    return _svg("escape-heatmap", scale_x + 90, top + grid_height + label_room + 24,
+    parts += _escape_scale(f"escape-scale-{x}-{y}", scale_x, top, grid_height)
+    return _svg("escape-heatmap", scale_x + 150, top + grid_height + label_room + 24,
                 f"share that escaped by {x} and {y}", parts)
 
 
@@ -511,8 +511,7 @@ def _escape_scale(gradient_id: str, x: float, top: float, height: float) -> list
     for share in (0.0, 0.25, 0.5, 0.75, 1.0):
         ty = top + height * (1 - share)
         parts.append(f'<text x="{x + 19:.1f}" y="{ty + 4:.1f}" font-size="10">{share:.0%}</text>')
-    parts.append(f'<text transform="translate({x + 62:.1f} {top + height / 2:.1f}) rotate(-90)" text-anchor="middle" '
-                 'font-size="10">share that escaped (fit)</text>')
+    parts.append(f'<text x="{x:.1f}" y="{top - 8}" font-size="10">share that escaped (fit)</text>')
     return parts
 
 
