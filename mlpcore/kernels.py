@@ -1390,6 +1390,7 @@ class KernelBackend:
         self.piecewise_steps = 0
         """Steps taken on the piecewise-linear path so far (tests check that it is taken)."""
         self.matmul = uses_matmul_path(layout.sizes)
+        self._trainers = {}  # batch size -> the compiled loop of its kind of step (trainer_kind)
         self._full = np.empty((0, 0), dtype=np.int64)
         self._full_for = np.empty((0, 0))  # the inputs self._full was sorted for
         sizes = layout.sizes
@@ -1403,14 +1404,16 @@ class KernelBackend:
         piecewise = self.piecewise and batches is None
         if batches is None:
             batches = self._full_batch(x)
-        kind = trainer_kind(self.sizes, self.hidden, batches.shape[1])
+        b = batches.shape[1]
+        trainer = self._trainers.get(b)
+        if trainer is None:  # once per batch size: a segment of the smallest networks takes a few microseconds
+            trainer = self._trainers[b] = TRAIN_STEPS[trainer_kind(self.sizes, self.hidden, b)]
         with _one_blas_thread(self.matmul):
-            taken, on_lines = TRAIN_STEPS[kind](self.theta, self.state, self.t,
-                                                np.ascontiguousarray(x, dtype=np.float64),
-                                                np.ascontiguousarray(y, dtype=np.float64),
-                                                np.ascontiguousarray(batches, dtype=np.int64), k, float(limit),
-                                                self.sizes, self.offsets, self.bias, self.hidden, self.output,
-                                                self.optimizer, self.hp, piecewise, self.matmul)
+            taken, on_lines = trainer(self.theta, self.state, self.t, np.ascontiguousarray(x, dtype=np.float64),
+                                      np.ascontiguousarray(y, dtype=np.float64),
+                                      np.ascontiguousarray(batches, dtype=np.int64), k, float(limit), self.sizes,
+                                      self.offsets, self.bias, self.hidden, self.output, self.optimizer, self.hp,
+                                      piecewise, self.matmul)
         self.t += taken
         self.piecewise_steps += on_lines
         return taken
