@@ -215,8 +215,8 @@ FIGURES: dict[str, Callable] = {
     "predicted_actual": _predicted_actual, "slices": _slices, "gallery_by_mode": _gallery_by_mode,
     "learning_curves": _learning_curves, "history": _history,
 }
-"""The page's figures in page order: name -> function(frames, plots) -> (Figure, caption), or None where
-the study does not search the parameters the figure needs."""
+"""The page's figures in page order: name -> function(frames, plots) -> (SVG text or a matplotlib Figure,
+caption), or None where the study does not search the parameters the figure needs."""
 
 
 ABLATION_PATH = "ablation_path"

@@ -2,7 +2,8 @@
 
 Each function takes a frame and an optional ``ax`` (one axes) or ``fig`` (small multiples, drawn
 into the figure's own subplots) and returns what it drew: the Axes, or the Figure, as its
-docstring says; so it works in a notebook as on the report page.
+docstring says; so it works in a notebook. The report page writes the same figures as SVG text
+(:mod:`sweeps.svg`) and takes from here only those of studies with several inputs.
 Figures are plain ``matplotlib.figure.Figure`` objects on the Agg canvas: nothing opens a
 window and nothing is kept in pyplot's registry. matplotlib is imported inside the functions, so
 importing this module (for MODE_COLORS) costs nothing; the look is seaborn's (:data:`THEME`).
