@@ -154,13 +154,15 @@ def history_svg(trials, references: dict[str, float | None], total: int | None =
                  "</text>")
     parts.append(f'<text transform="translate(14 {(y0 + y1) / 2}) rotate(-90)" text-anchor="middle">'
                  "validation MSE / var(y)</text>")
-    for name, value in references.items():
-        if _drawable(value) and low <= math.log10(value) <= high:
-            dash = SVG_DASHES[REFERENCE_STYLES.get(name, "-.")]
-            parts.append(f'<line x1="{x0}" x2="{x1}" y1="{y(value):.1f}" y2="{y(value):.1f}" stroke="#444" '
-                         f'stroke-dasharray="{dash}"><title>{html.escape(name)}: {fmt(value)}</title></line>'
-                         f'<text x="{x1 + 6}" y="{y(value) + 4:.1f}" fill="#444">'
-                         f"{html.escape(name)}</text>")
+    shown = sorted(((y(value), name, value) for name, value in references.items()
+                    if _drawable(value) and low <= math.log10(value) <= high), key=lambda r: r[0])
+    below = -math.inf  # the last name's baseline: names of lines closer than a line of text stack downwards
+    for at, name, value in shown:
+        dash = SVG_DASHES[REFERENCE_STYLES.get(name, "-.")]
+        below = max(at + 4, below + 12)
+        parts.append(f'<line x1="{x0}" x2="{x1}" y1="{at:.1f}" y2="{at:.1f}" stroke="#444" '
+                     f'stroke-dasharray="{dash}"><title>{html.escape(name)}: {fmt(value)}</title></line>'
+                     f'<text x="{x1 + 6}" y="{below:.1f}" fill="#444">{html.escape(name)}</text>')
     for n, v, m in values:
         parts.append(f'<circle cx="{x(n + 0.5):.1f}" cy="{y(v):.1f}" r="3" fill="{MODE_COLORS.get(m, "#000")}">'
                      f"<title>trial #{n}: {fmt(v)} ({html.escape(str(m))})</title></circle>")

@@ -369,6 +369,19 @@ def _panel_titles(root) -> list[tuple[str, str]]:
     return [(t.text, t.get("fill")) for t in root.iter(f"{SVG}text") if t.get("font-weight") == "bold"]
 
 
+def test_the_names_of_reference_lines_at_one_height_stack_instead_of_overprinting(sweep):
+    from sweeps.svg import history_svg
+
+    refs = {"constant predictor": 1.0, "best straight line": 0.98, "noise floor": 0.01}
+    root = ElementTree.fromstring(history_svg(sweep[3].trials, refs))
+    at = {t.text: float(t.get("y")) for t in root.iter(f"{SVG}text") if t.text in refs}
+    lines = {line.find(f"{SVG}title").text.split(":")[0]: float(line.get("y1")) for line in root.iter(f"{SVG}line")
+             if line.find(f"{SVG}title") is not None}
+    assert lines["constant predictor"] <= lines["best straight line"] < lines["noise floor"]  # lines where they are
+    assert at["best straight line"] - at["constant predictor"] >= 12  # their names a line of text apart
+    assert at["noise floor"] == pytest.approx(lines["noise floor"] + 4)  # a name with room beside its own line
+
+
 def test_the_learning_curves_svg_draws_each_modes_picked_runs_on_one_log_axis(sweep):
     """One panel per mode, fit first, titled with its picked and total trials; each picked run a line in its
     mode's colour through every logged loss, lower on the page for a lower loss, on one axis for all panels;
