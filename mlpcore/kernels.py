@@ -1096,9 +1096,9 @@ def trainer_kind(sizes, hidden: int, b: int) -> str:
     return "layers"
 
 
-# numba compiles its own versions of NumPy's functions (sizes.max(), np.zeros, np.arange) afresh in
-# every process, for each compiled function that calls them, without a cache entry: ~1.5 s of the
-# training loop's compile. These two loops are compiled functions of this file, cached once.
+# numba compiles its own versions of NumPy's functions (sizes.max(), np.zeros) afresh in every
+# process, for each compiled function that calls them, without a cache entry: ~0.5 s of a training
+# loop's compile. These two loops are compiled functions of this file, cached once.
 @njit(cache=True, error_model="numpy")
 def _widest(sizes):
     """max(sizes): the widest layer."""

@@ -29,6 +29,8 @@ from sweeps import userdata
 from sweeps.loader import opened, runs, write_trials_csv
 from sweeps.masking import mask
 from sweeps.plots import BEST_FIRST, MODE_COLORS
+from sweeps.svg import (ablation_path_svg, escape_heatmaps_svg, fmt, function_space_svg, history_svg, importance_svg,
+                        learning_curves_svg, mode_gallery_svg, mode_map_svg)
 
 REPORT_NAME = "report.html"
 HEADLINE_NAME = "headline.json"
@@ -83,8 +85,6 @@ def _noise_name(h: dict[str, Any]) -> str:
 
 
 def _modes_by_setting(f: tidy.Frames, plots):
-    from sweeps.svg import mode_map_svg  # here: sweeps.svg builds on this module
-
     return mode_map_svg(f.levers), (
         "How each setting's trials ended. Bars stack the failure modes, escaped (fit, green) first; numbers give "
         "the trials with that setting and the share that escaped. Numbers are put in bins (log-scale decades "
@@ -101,8 +101,6 @@ def _basis(n: int) -> str:
 def _escape_lr_init_scale(f: tidy.Frames, plots):
     if not {"lr", "init_scale"} <= set(f.settings):
         return None
-    from sweeps.svg import escape_heatmaps_svg
-
     col = "x_scaling" if "x_scaling" in f.settings else None
     labels = _labels(f.space)
     return escape_heatmaps_svg(f.settings, "lr", "init_scale", col, xlabel=labels["lr"],
@@ -115,8 +113,6 @@ def _escape_lr_init_scale(f: tidy.Frames, plots):
 def _escape_width_depth(f: tidy.Frames, plots):
     if not {"width", "depth"} <= set(f.settings):
         return None
-    from sweeps.svg import escape_heatmaps_svg
-
     labels = _labels(f.space)
     return (escape_heatmaps_svg(f.settings, "width", "depth", None, xlabel=labels["width"], ylabel=labels["depth"]),
             "Share of trials that escaped, by network width and depth; every trial counts, as the sampler chose them.")
@@ -125,8 +121,6 @@ def _escape_width_depth(f: tidy.Frames, plots):
 def _importance(f: tidy.Frames, plots):
     if not f.importances["importance"].notna().any():
         return None
-    from sweeps.svg import importance_svg
-
     return importance_svg(f.importances), (
         "Optuna's PED-ANOVA importance: how differently the good trials are spread over a setting's values than "
         "all the trials the sampler drew, normalised to sum 1. Left: good = the best tenth of values; right: good "
@@ -148,8 +142,6 @@ def _several(f: tidy.Frames) -> bool:
 def _function_space(f: tidy.Frames, plots):
     if _several(f):
         return None
-    from sweeps.svg import function_space_svg
-
     known = f.headline["target_known"]
     return function_space_svg(_first_slice(f), f.data, number=f.headline["best_number"]), (
         ("The true function, the training data" if known else "The training data")
@@ -185,8 +177,6 @@ def _gallery_by_mode(f: tidy.Frames, plots):
         return plots.held_out_gallery(f.held_out), (
             "What each failure mode looks like here: for each mode, the trial with the median value among that "
             "mode's trials, its held-out predictions against the actual values (dashed: exact).")
-    from sweeps.svg import mode_gallery_svg
-
     return mode_gallery_svg(_first_slice(f), f.data), (
         "What each failure mode looks like here: for each mode, the trial with the median value among that mode's "
         "trials.")
@@ -195,16 +185,12 @@ def _gallery_by_mode(f: tidy.Frames, plots):
 def _learning_curves(f: tidy.Frames, plots):
     noise = ("the noise floor as estimated from the data (the study does not know its noise)"
              if f.headline.get("noise_estimated") else "the noise floor where the study knows it")
-    from sweeps.svg import learning_curves_svg
-
     return learning_curves_svg(f.curves, references(f.headline)), (
         "Validation loss during training for a sample of trials of each mode (log scale). Horizontal lines: a "
         f"constant prediction (1), the best straight line, and {noise}.")
 
 
 def _history(f: tidy.Frames, plots):
-    from sweeps.svg import history_svg
-
     return history_svg(f.trials, references(f.headline), key=True), (
         "Every trial's value in the order the sampler tried them, coloured by mode, with the best so far.")
 
@@ -296,7 +282,6 @@ def draw_figure(name: str, frames: tidy.Frames, analysis: dict | None = None) ->
 
     if name == ABLATION_PATH:
         from sweeps.explain import frames as explanation_frames
-        from sweeps.svg import ablation_path_svg
 
         return ablation_path_svg(explanation_frames(analysis).path_runs).encode(), ABLATION_CAPTION
     drawn = FIGURES[name](frames, plots)
@@ -362,10 +347,6 @@ def mode_strip(counts: dict[str, int], legend: bool = True) -> str:
                     f'{counts[m] if counts[m] / total >= 0.04 else ""}</div>' for m in BEST_FIRST if counts.get(m))
     key = " ".join(f"{badge(m)}&nbsp;{counts.get(m, 0)}" for m in BEST_FIRST)
     return f'<div class="strip">{cells}</div>' + (f'<div class="note">{key}</div>' if legend else "")
-
-
-def fmt(value: float | None, digits: int = 3) -> str:
-    return "–" if value is None else f"{value:.{digits}g}"
 
 
 def _ratio_words(best: float, ref: float | None, name: str) -> str:

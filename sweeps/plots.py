@@ -253,18 +253,14 @@ def importance_bars(importances, target: str, ax=None, order: list[str] | None =
     A setting without contrast reads "no contrast: the sampler chose ... in ...% of trials" instead of a
     number; one whose target had no contrast at all reads "n/a". Returns the Axes.
     """
-    from sweeps.frames import no_contrast_text
-
     ax = _axes(ax, 4, 4)
-    rows = importances[importances["target"] == target].set_index("param")
-    order = list(rows["importance"].sort_values(ascending=False).index) if order is None else order
-    rows = rows.reindex(order)
-    values = rows["importance"].to_numpy(dtype=float)
-    flat = ~rows["contrast"].fillna(True).astype(bool).to_numpy() if "contrast" in rows else np.zeros(len(rows), bool)
+    if order is None:
+        rows = importances[importances["target"] == target]
+        order = list(rows.set_index("param")["importance"].sort_values(ascending=False).index)
+    values, flat, texts = importance_labels(importances, target, order)
     y = np.arange(len(order))[::-1]
     ax.barh(y, np.where(flat, 0, np.nan_to_num(values)), color=IMPORTANCE_COLORS.get(target, "#555555"), height=0.7)
-    for yi, v, no, (_, row) in zip(y, values, flat, rows.iterrows()):
-        text = no_contrast_text(row) if no else "n/a" if np.isnan(v) else f"{v:.2f}"
+    for yi, v, no, text in zip(y, values, flat, texts):
         ax.text((0 if no or np.isnan(v) else v) + 0.01, yi, text, va="center", fontsize=8,
                 color="#777777" if no else "#111111", style="italic" if no else "normal")
     ax.set_yticks(y, order)
@@ -274,19 +270,38 @@ def importance_bars(importances, target: str, ax=None, order: list[str] | None =
     return ax
 
 
+def importance_labels(importances, target: str, order: list[str]):
+    """One target's importances in ``order``: (values, which settings have no contrast, each bar's text: its value,
+    "no contrast: the sampler chose ... in ...% of trials", or "n/a" where the target had no contrast at all)."""
+    from sweeps.frames import no_contrast_text
+
+    rows = importances[importances["target"] == target].set_index("param").reindex(order)
+    values = rows["importance"].to_numpy(dtype=float)
+    flat = ~rows["contrast"].fillna(True).astype(bool).to_numpy() if "contrast" in rows else np.zeros(len(rows), bool)
+    texts = [no_contrast_text(row) if no else "n/a" if np.isnan(v) else f"{v:.2f}"
+             for v, no, (_, row) in zip(values, flat, rows.iterrows())]
+    return values, flat, texts
+
+
+IMPORTANCE_TITLES = {"objective": "for the objective (best tenth of trials)", "escape": "for escaping (mode fit)"}
+
+
+def importance_order(importances) -> list[str]:
+    """The settings by their two importances' sum, largest first: the one order of both panels."""
+    by = {t: importances[importances["target"] == t].set_index("param")["importance"] for t in IMPORTANCE_TITLES}
+    return list((by["escape"].fillna(0) + by["objective"].fillna(0)).sort_values(ascending=False, kind="stable").index)
+
+
 def importance_panels(importances, fig=None):
     """Importances for the objective and for escaping, side by side, on one parameter order.
 
     Drawn into ``fig`` (cleared) or a new figure; returns the Figure.
     """
-    titles = {"objective": "for the objective (best tenth of trials)", "escape": "for escaping (mode fit)"}
-    escape = importances[importances["target"] == "escape"].set_index("param")["importance"]
-    objective = importances[importances["target"] == "objective"].set_index("param")["importance"]
-    order = list((escape.fillna(0) + objective.fillna(0)).sort_values(ascending=False).index)
+    order = importance_order(importances)
     fig, axes = _panels(fig, 11, 0.32 * len(order) + 1.3, ncols=2, sharey=True)
-    for ax, target in zip(axes, ("objective", "escape")):
+    for ax, (target, title) in zip(axes, IMPORTANCE_TITLES.items()):
         importance_bars(importances, target, ax=ax, order=order)
-        ax.set_title(titles[target], fontsize=10, y=TITLE_Y)
+        ax.set_title(title, fontsize=10, y=TITLE_Y)
     return fig
 
 

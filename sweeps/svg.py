@@ -19,7 +19,6 @@ import html
 import math
 
 from sweeps import frames as tidy
-from sweeps.page import fmt
 from sweeps.plots import BEST_FIRST, MODE_COLORS, REFERENCE_STYLES, TARGET_COLOR, setting_rows
 
 FONT = 'font-family="system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif"'
@@ -27,6 +26,11 @@ CHAR_WIDTH = 6.4
 """A generous mean width of a character at 11 px in a sans-serif font, for laying out labels."""
 SVG_DASHES = {":": "2,3", "--": "6,4", "-.": "1,2,5,2", "-": "none"}
 """matplotlib's line styles (plots.REFERENCE_STYLES: a reference line's style by its name) as SVG dash arrays."""
+
+
+def fmt(value: float | None, digits: int = 3) -> str:
+    """A number as the page and its figures print it: ``digits`` significant digits, a dash for None."""
+    return "–" if value is None else f"{value:.{digits}g}"
 
 
 def _svg(css_class: str, width: float, height: float, label: str, parts: list[str]) -> str:
@@ -158,11 +162,9 @@ def history_svg(trials, references: dict[str, float | None], total: int | None =
                     if _drawable(value) and low <= math.log10(value) <= high), key=lambda r: r[0])
     below = -math.inf  # the last name's baseline: names of lines closer than a line of text stack downwards
     for at, name, value in shown:
-        dash = SVG_DASHES[REFERENCE_STYLES.get(name, "-.")]
         below = max(at + 4, below + 12)
-        parts.append(f'<line x1="{x0}" x2="{x1}" y1="{at:.1f}" y2="{at:.1f}" stroke="#444" '
-                     f'stroke-dasharray="{dash}"><title>{html.escape(name)}: {fmt(value)}</title></line>'
-                     f'<text x="{x1 + 6}" y="{below:.1f}" fill="#444">{html.escape(name)}</text>')
+        parts.append(_reference_line(x0, x1, at, name, value)
+                     + f'<text x="{x1 + 6}" y="{below:.1f}" fill="#444">{html.escape(name)}</text>')
     for n, v, m in values:
         parts.append(f'<circle cx="{x(n + 0.5):.1f}" cy="{y(v):.1f}" r="3" fill="{MODE_COLORS.get(m, "#000")}">'
                      f"<title>trial #{n}: {fmt(v)} ({html.escape(str(m))})</title></circle>")
@@ -183,6 +185,12 @@ def history_svg(trials, references: dict[str, float | None], total: int | None =
     row = _key_row(WIDTH, [(MODE_COLORS[m], m) for m in present] + [(TARGET_COLOR, "best so far")], 4)
     return _svg("history", WIDTH, HEIGHT + 24, "history of trial values",
                 [*row, '<g transform="translate(0 24)">', *parts, "</g>"])
+
+
+def _reference_line(x0: float, x1: float, y: float, name: str, value: float) -> str:
+    """Reference line ``name`` (plots.REFERENCE_STYLES: its dashes) at height ``y`` from x0 to x1, its value on hover."""
+    return (f'<line x1="{x0:.1f}" x2="{x1:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="#444" stroke-dasharray="'
+            f'{SVG_DASHES[REFERENCE_STYLES.get(name, "-.")]}"><title>{html.escape(name)}: {fmt(value)}</title></line>')
 
 
 def _key_row(width: float, items: list[tuple[str, str]], y: float) -> list[str]:
@@ -358,12 +366,8 @@ def learning_curves_svg(curves, references: dict[str, float | None], per_mode: i
     titles = []
     for i, (panel, (mode, (runs, picked))) in enumerate(zip(panels, picks.items())):
         parts.append(panel.axes(linear_ticks(*panel.xlim, most=4), log_ticks(low, high), labels=i == 0))
-        for name, value in references.items():
-            if _drawable(value) and low <= math.log10(value) <= high:
-                parts.append(f'<line x1="{panel.left}" x2="{panel.left + panel.width:.1f}" y1="{panel.y(value):.1f}" '
-                             f'y2="{panel.y(value):.1f}" stroke="#444" stroke-dasharray="'
-                             f'{SVG_DASHES[REFERENCE_STYLES.get(name, "-.")]}"><title>{html.escape(name)}: '
-                             f"{fmt(value)}</title></line>")
+        parts += [_reference_line(panel.left, panel.left + panel.width, panel.y(value), name, value)
+                  for name, value in references.items() if _drawable(value) and low <= math.log10(value) <= high]
         clipped = False
         for number, rows in picked:
             points = [(float(s), min(float(v), CURVE_CLIP)) for s, v in zip(rows["step"], rows["rel"])]
@@ -383,6 +387,12 @@ def learning_curves_svg(curves, references: dict[str, float | None], per_mode: i
                      "training step", "validation MSE / var(y)", parts)
 
 
+def _x_range(*frames) -> tuple[float, float]:
+    """The finite range of the frames' x columns (frames may be None), or (0, 1) where there is none."""
+    xs = [float(v) for f in frames if f is not None for v in f["x"] if math.isfinite(v)]
+    return (min(xs), max(xs)) if xs else (0.0, 1.0)
+
+
 def mode_gallery_svg(predictions, data=None) -> str:
     """One representative fit per mode (the mode's median trial) against the target (where the study knows
     it) and the training data. What :func:`sweeps.plots.mode_gallery` draws. ``predictions``: a
@@ -394,11 +404,8 @@ def mode_gallery_svg(predictions, data=None) -> str:
     counts = trials.drop_duplicates("number")["mode"].value_counts()
     target = _known_target(predictions)
     lo, hi = _y_limits(predictions, data)
-    xs = [float(v) for v in predictions["x"] if math.isfinite(v)]
     train = data[data["split"] == "train"] if data is not None else None
-    if train is not None:
-        xs += [float(v) for v in train["x"] if math.isfinite(v)]
-    xlim = (min(xs), max(xs)) if xs else (0.0, 1.0)
+    xlim = _x_range(predictions, train)
     panels = _grid("mode-gallery", len(BEST_FIRST), xlim, (lo, hi))
     parts = []
     titles = []
@@ -412,9 +419,10 @@ def mode_gallery_svg(predictions, data=None) -> str:
         if mode in picks:
             rows = trials[trials["number"] == picks[mode]]
             ys = rows["y"].to_numpy(dtype=float)
-            outside = float(((ys < lo) | (ys > hi) | ~(ys == ys)).mean())
+            missing = ys != ys  # NaN
+            outside = float(((ys < lo) | (ys > hi) | missing).mean())
             note = f"trial #{picks[mode]}, value {float(rows['value'].iloc[0]):.3g}"
-            if not (ys == ys).any():
+            if missing.all():
                 note += "\nno finite prediction"
             elif outside > 0.5:
                 note += "\nprediction mostly off the plot"
@@ -519,53 +527,38 @@ def _escape_scale(gradient_id: str, x: float, top: float, height: float) -> list
 
 # --- importance -----------------------------------------------------------------------------------------
 
-IMPORTANCE_TITLES = {"objective": "for the objective (best tenth of trials)", "escape": "for escaping (mode fit)"}
-
 
 def importance_svg(importances) -> str:
     """Optuna's importances for the objective and for escaping side by side, as bars on one parameter order
     (largest sum first); a setting without contrast says so instead of a number, one whose target had no
     contrast at all reads "n/a". What :func:`sweeps.plots.importance_panels` draws. ``importances``: a
     :func:`sweeps.frames.importances_frame`."""
-    from sweeps.frames import no_contrast_text
-    from sweeps.plots import IMPORTANCE_COLORS
+    from sweeps.plots import IMPORTANCE_COLORS, IMPORTANCE_TITLES, importance_labels, importance_order
 
-    by = {t: importances[importances["target"] == t].set_index("param") for t in ("objective", "escape")}
-    order = list((by["escape"]["importance"].fillna(0) + by["objective"]["importance"].fillna(0))
-                 .sort_values(ascending=False, kind="stable").index)
+    order = importance_order(importances)
     label_width = 10 + CHAR_WIDTH * max(map(len, order), default=4)
     panel, row, top = 380, 22, 26
     parts = []
-    for k, target in enumerate(("objective", "escape")):
-        rows = by[target].reindex(order)
-        values = rows["importance"].to_numpy(dtype=float)
-        most = max(0.1, float(max((v for v in values if v == v), default=0.0)) * 1.2)
+    for k, (target, title) in enumerate(IMPORTANCE_TITLES.items()):
+        values, flat, texts = importance_labels(importances, target, order)
+        most = max(0.1, float(max((v for v in values if not math.isnan(v)), default=0.0)) * 1.2)
         x0 = label_width + k * (panel + 20)
         bottom = top + row * len(order)
-        parts.append(f'<text x="{x0 + panel / 2}" y="16" text-anchor="middle" font-size="12">'
-                     f"{IMPORTANCE_TITLES[target]}</text>")
+        parts.append(f'<text x="{x0 + panel / 2}" y="16" text-anchor="middle" font-size="12">{title}</text>')
         for tick, text in linear_ticks(0.0, most, most=4):
             tx = x0 + panel * tick / most
             parts.append(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{top}" y2="{bottom}" stroke="#eee"/>'
                          f'<text x="{tx:.1f}" y="{bottom + 13}" text-anchor="middle" font-size="10">{text}</text>')
         parts.append(f'<rect x="{x0}" y="{top}" width="{panel}" height="{bottom - top}" fill="none" stroke="#999"/>')
-        for i, (param, r) in enumerate(rows.iterrows()):
+        for i, (param, v, no, text) in enumerate(zip(order, values, flat, texts)):
             y = top + row * i
             if k == 0:
                 parts.append(f'<text x="{label_width - 6}" y="{y + 15}" text-anchor="end">{html.escape(param)}</text>')
-            v = float(r["importance"])
-            flat = "contrast" in r and r["contrast"] == r["contrast"] and not bool(r["contrast"])
-            if flat:
-                text = no_contrast_text(r)
-            elif v != v:
-                text = "n/a"
-            else:
-                text = f"{v:.2f}"
-            w = 0.0 if flat or v != v else panel * v / most
+            w = 0.0 if no or math.isnan(v) else panel * v / most
             if w:
                 parts.append(f'<rect x="{x0}" y="{y + 4}" width="{w:.1f}" height="{row - 8}" '
                              f'fill="{IMPORTANCE_COLORS[target]}"><title>{html.escape(param)}: {text}</title></rect>')
-            style = ' fill="#777" font-style="italic"' if flat else ""
+            style = ' fill="#777" font-style="italic"' if no else ""
             parts.append(f'<text x="{x0 + w + 4:.1f}" y="{y + 15}" font-size="10"{style}>{html.escape(text)}</text>')
         parts.append(f'<text x="{x0 + panel / 2}" y="{bottom + 30}" text-anchor="middle">importance (PED-ANOVA, '
                      "sums to 1)</text>")
@@ -584,9 +577,7 @@ def function_space_svg(predictions, data=None, number: int | None = None) -> str
 
     lo, hi = _y_limits(predictions, data)
     train = None if data is None else data[data["split"] == "train"] if "split" in data else data
-    xs = [float(v) for v in predictions["x"] if math.isfinite(v)]
-    xs += [] if train is None else [float(v) for v in train["x"] if math.isfinite(v)]
-    xlim = (min(xs), max(xs)) if xs else (0.0, 1.0)
+    xlim = _x_range(predictions, train)
     panel = _Panel(70, 14, 800, 330, xlim, (lo, hi), clip_id="function-space")
     parts = [panel.axes(linear_ticks(*xlim), linear_ticks(lo, hi), labels=True)]
     key = []
