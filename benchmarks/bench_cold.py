@@ -135,6 +135,7 @@ def one_run(tmp: Path, hook: Path, cache: Path, label: str, full: bool, jobs: in
     env = os.environ | {"PYTHONPATH": f"{hook}{os.pathsep}{code}", "NUMBA_CACHE_DIR": str(cache),
                         "BENCH_COLD_LOG": str(log), "TMPDIR": str(tmpdir)}
     load = os.getloadavg()[0]
+    started = time.time()
     t = time.perf_counter()
     proc = subprocess.Popen(command(full, out, jobs), env=env, cwd=code, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
@@ -146,7 +147,7 @@ def one_run(tmp: Path, hook: Path, cache: Path, label: str, full: bool, jobs: in
     backends = {r["result"] for r in records if r["kind"] == "warm_up"}
     if backends != {"numba"}:
         sys.exit(f"{label}: the warm-ups gave backends {sorted(backends)}, not the kernel: nothing to measure")
-    return {"label": label, "wall": wall, "load": load, "driver": proc.pid, "records": records}
+    return {"label": label, "wall": wall, "load": load, "driver": proc.pid, "records": records, "started": started}
 
 
 def explain(run: dict) -> list[str]:
@@ -162,7 +163,9 @@ def explain(run: dict) -> list[str]:
         top = [r for r in compiles if r["depth"] == 0]
         entries = ", ".join(f"{r['name']} {r['seconds']:.1f} s" for r in top) or "none"
         parts = ", ".join(f"{r['args'][0]} {r['seconds']:.1f} s" for r in recs if r["kind"] == "part") or "none"
-        lines.append(f"  {role}: warm_up {total('warm_up'):.1f} s (lock wait {total('lock_wait'):.1f} s), "
+        span = "".join(f" +{r['end'] - r['seconds'] - run['started']:.1f}..{r['end'] - run['started']:.1f} s"
+                       for r in recs if r["kind"] == "warm_up")  # from the command's start
+        lines.append(f"  {role}: warm_up{span} {total('warm_up'):.1f} s (lock wait {total('lock_wait'):.1f} s), "
                      f"compiling {sum(r['seconds'] for r in top):.1f} s: {len(compiles)} function compiles, "
                      f"entry points {entries}; parts (compiled or loaded) {parts}")
         if compiles:

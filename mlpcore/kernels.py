@@ -77,7 +77,7 @@ from mlpcore.scaling import Scaler
 
 # Kernel codes are positions in these tables, not in activations.py's or optim.py's: numba's
 # on-disk cache is keyed on this file alone, so a code must not move when another module gains an
-# entry. An activation is added here, by name, and as a branch of ``act_and_slope``.
+# entry. An activation is added here, by name, and as a branch of ``_act_and_slope``.
 _ACTIVATION_KERNELS = ("identity", "relu", "leaky_relu", "elu", "tanh", "sigmoid", "softplus")
 CODES = range(len(_ACTIVATION_KERNELS))
 """Every activation code: each pass that evaluates an activation is compiled once per code."""
@@ -101,6 +101,24 @@ but cost more in per-pass overhead than they save)."""
 ELEMENTWISE_MATH = {"contract"}
 """Fast-math flags of the elementwise passes: fuse a * b + c, never reorder (exp's range
 reduction relies on the order of its subtractions)."""
+
+
+NO_WRAPPERS = {"no_cpython_wrapper": True, "no_cfunc_wrapper": True}
+"""numba's user-level options (``numba.core.options.DefaultOptions``) that skip the two wrappers it
+otherwise compiles for every function, one to call it from Python and one from C. On a fresh
+machine those wrappers were ~15% of the kernel's compile (benchmarks/README.md)."""
+
+
+def _public(**options):
+    """The decorator of a compiled function of this file that Python may call: cached, IEEE errors as
+    NumPy's (no exception on a division by zero)."""
+    return njit(cache=True, error_model="numpy", **options)
+
+
+def _inner(**options):
+    """The decorator of a private compiled function of this file, which only compiled code calls: as
+    :func:`_public`, without the wrappers (NO_WRAPPERS). Called from Python, it would crash the process."""
+    return _public(**NO_WRAPPERS, **options)
 
 
 def kernel_code(field: str, name: str, codes: dict[str, int]) -> int:
@@ -155,7 +173,7 @@ def _pow2(typingctx, k):
     return sig, codegen
 
 
-@njit(cache=True, forceinline=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
+@_inner(forceinline=True, fastmath=ELEMENTWISE_MATH)
 def _reduce(x):
     """(k, r) with x = k ln2 + r and |r| <= ln2 / 2, for x clamped to [-1000, 1000] (NaN -> -1000)."""
     xc = x if x > -_CLAMP else -_CLAMP
@@ -164,7 +182,7 @@ def _reduce(x):
     return k, (xc - k * LN2_HI) - k * LN2_LO
 
 
-@njit(cache=True, forceinline=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
+@_inner(forceinline=True, fastmath=ELEMENTWISE_MATH)
 def _expm1_small(r):
     """expm1(r) for |r| <= ln2 / 2."""
     # Horner, written out: a loop over a tuple would keep LLVM from vectorizing the caller's loop
@@ -184,7 +202,7 @@ def _expm1_small(r):
     return r + (r * r) * p
 
 
-@njit(cache=True, forceinline=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
+@_public(forceinline=True, fastmath=ELEMENTWISE_MATH)
 def exp(x):
     """e ** x."""
     k, r = _reduce(x)
@@ -193,7 +211,7 @@ def exp(x):
     return y if x == x else x
 
 
-@njit(cache=True, forceinline=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
+@_public(forceinline=True, fastmath=ELEMENTWISE_MATH)
 def expm1(x):
     """e ** x - 1, accurate near 0."""
     k, r = _reduce(x)
@@ -207,7 +225,7 @@ def expm1(x):
     return x if x != x or x == 0.0 else y  # NaN, and the sign of a zero, pass through
 
 
-@njit(cache=True, forceinline=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
+@_public(forceinline=True, fastmath=ELEMENTWISE_MATH)
 def log1p_unit(u):
     """log(1 + u) for 0 <= u <= 1, as 2 atanh(u / (2 + u)) by its series (u / (2 + u) <= 1/3)."""
     s = u / (2.0 + u)
@@ -255,7 +273,7 @@ def _pow2_shifted(typingctx, kd):
     return sig, codegen
 
 
-@njit(cache=True, forceinline=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
+@_public(forceinline=True, fastmath=ELEMENTWISE_MATH)
 def tanh(z):
     """tanh(z) = -t / (2 + t) with t = expm1(-2|z|), signed as z (exact at ±0, ±1 at ±inf, NaN as NaN).
 
@@ -279,21 +297,21 @@ def tanh(z):
 # as row views: a view costs two atomic reference-count updates.
 
 
-@njit(cache=True, error_model="numpy")
+@_inner()
 def _zero(buf, i, j, b):
     """buf[i, j] = 0."""
     for s in range(b):
         buf[i, j, s] = 0.0
 
 
-@njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
+@_inner(fastmath=ELEMENTWISE_MATH)
 def _accumulate(z, w, acts, l, j, b):
     """z += w * acts[l, j]: one term of a row of ``acts[l] @ W``."""
     for s in range(b):
         z[0, 0, s] += w * acts[l, j, s]
 
 
-@njit(cache=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
+@_inner(fastmath=ELEMENTWISE_MATH)
 def _accumulate4(z, theta, p, stride, acts, l, j, b):
     """z += theta[p] * acts[l, j] + ... + theta[p + 3 stride] * acts[l, j + 3], in order: four terms, one store."""
     w0, w1, w2, w3 = theta[p], theta[p + stride], theta[p + 2 * stride], theta[p + 3 * stride]
@@ -302,8 +320,8 @@ def _accumulate4(z, theta, p, stride, acts, l, j, b):
             + w3 * acts[l, j + 3, s]
 
 
-@njit(cache=True, forceinline=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
-def act_and_slope(code, z, leaky_slope):
+@_inner(forceinline=True, fastmath=ELEMENTWISE_MATH)
+def _act_and_slope(code, z, leaky_slope):
     """(f(z), f'(z)) for one value, formula for formula as activations.py (f' is what backward multiplies by)."""
     if code == IDENTITY:
         return z, 1.0  # NumPy skips the multiply by f'; times 1.0 is exact
@@ -346,7 +364,7 @@ def _per_code(codes, *, inline=False, **options):
     """
 
     def build(make):
-        compile_copy = njit(cache=True, error_model="numpy", **options)
+        compile_copy = _inner(**options)
         copies = {f"_{make.__name__}_{code}": compile_copy(_named(make(code), code)) for code in codes}
         params = ", ".join(inspect.signature(make(codes[0])).parameters)
         branches = [f"    {'if' if i == 0 else 'elif'} code == {code}:\n        return {name}({params})"
@@ -354,7 +372,7 @@ def _per_code(codes, *, inline=False, **options):
         source = f"def {make.__name__}(code, {params}):\n" + "\n".join(branches) + "\n"
         namespace = dict(copies)
         exec(compile(source, f"<{make.__name__} dispatcher>", "exec"), namespace)
-        dispatcher = njit(forceinline=inline, error_model="numpy")(namespace[make.__name__])
+        dispatcher = njit(forceinline=inline, error_model="numpy", **NO_WRAPPERS)(namespace[make.__name__])
         dispatcher.__doc__ = f"{make.__name__}(code, {params}): the pass of ``code`` (see {make.__name__}.make)."
         dispatcher.make = make
         dispatcher.copies = dict(zip(codes, copies.values()))  # code -> its compiled copy
@@ -378,12 +396,13 @@ def _activate(code):
         with one input is one pass per unit.
         """
         for s in range(b):
-            acts[l + 1, o, s], slopes[l, o, s] = act_and_slope(code, (z[0, 0, s] + w * acts[l, j, s]) + bias, leaky_slope)
+            acts[l + 1, o, s], slopes[l, o, s] = _act_and_slope(code, (z[0, 0, s] + w * acts[l, j, s]) + bias,
+                                                                leaky_slope)
 
     return activation_pass
 
 
-@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
+@_inner(fastmath=SUM_MATH)
 def _output_delta(acts, slopes, targets, c0, deltas, depth, n_out, b, scale):
     """deltas[0] = d loss / d z of the output layer (losses.py's 2 r / r.size, times f'); returns sum(r**2)."""
     total = 0.0
@@ -395,7 +414,7 @@ def _output_delta(acts, slopes, targets, c0, deltas, depth, n_out, b, scale):
     return total
 
 
-@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
+@_inner(fastmath=SUM_MATH)
 def _bias_grad(deltas, cur, o, b):
     """sum of deltas[cur, o] over the batch: a bias's gradient."""
     total = 0.0
@@ -404,7 +423,7 @@ def _bias_grad(deltas, cur, o, b):
     return total
 
 
-@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
+@_inner(fastmath=SUM_MATH)
 def _weight_grad(acts, l, j, deltas, cur, o, b):
     """sum of acts[l, j] * deltas[cur, o] over the batch: a weight's gradient."""
     total = 0.0
@@ -413,7 +432,7 @@ def _weight_grad(acts, l, j, deltas, cur, o, b):
     return total
 
 
-@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
+@_inner(fastmath=SUM_MATH)
 def _weight_grad_and_backprop_one(acts, l, j, deltas, cur, w, slopes, b):
     """_weight_grad for a layer of one unit, and deltas[1 - cur, j] = w * deltas[cur, 0] * f' of layer l - 1."""
     total = 0.0
@@ -424,7 +443,7 @@ def _weight_grad_and_backprop_one(acts, l, j, deltas, cur, w, slopes, b):
     return total
 
 
-@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
+@_inner(fastmath=SUM_MATH)
 def _shallow_grads(grad, acts, deltas, j, w, slopes, p_out, p_in, p_bias, b):
     """One hidden unit j of a 1 -> hidden -> 1 network, all its gradients in one pass.
 
@@ -445,7 +464,7 @@ def _shallow_grads(grad, acts, deltas, j, w, slopes, p_out, p_in, p_bias, b):
         grad[p_bias] += g_bias
 
 
-@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
+@_inner(fastmath=SUM_MATH)
 def _weight_grad_and_backprop(acts, l, j, deltas, cur, o, w, b):
     """_weight_grad, and deltas[1 - cur, j] += w * deltas[cur, o] from the same loads: a term of ``delta @ W.T``."""
     total = 0.0
@@ -456,7 +475,7 @@ def _weight_grad_and_backprop(acts, l, j, deltas, cur, o, w, b):
     return total
 
 
-@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
+@_inner(fastmath=SUM_MATH)
 def _weight_grad_and_backprop4(grad, p, theta, acts, l, j, deltas, cur, o, b):
     """_weight_grad_and_backprop for the four weights p..p + 3 (units o..o + 3): one load of acts and delta below."""
     w0, w1, w2, w3 = theta[p], theta[p + 1], theta[p + 2], theta[p + 3]
@@ -475,7 +494,7 @@ def _weight_grad_and_backprop4(grad, p, theta, acts, l, j, deltas, cur, o, b):
     grad[p + 3] += g3
 
 
-@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
+@_inner(fastmath=SUM_MATH)
 def _weight_grad_and_backprop_last(acts, l, j, deltas, cur, o, w, slopes, b):
     """As _weight_grad_and_backprop for the last term, then times f' of layer l - 1: d loss / d z there."""
     total = 0.0
@@ -502,8 +521,8 @@ def _push(code):
         w0, c0, v0, w1, c1, v1 = u[0], u[1], u[2], u[3], u[4], u[5]
         for s in range(b):
             x = acts[0, 0, s]
-            a0, _ = act_and_slope(code, x * w0 + c0, leaky_slope)
-            a1, _ = act_and_slope(code, x * w1 + c1, leaky_slope)
+            a0, _ = _act_and_slope(code, x * w0 + c0, leaky_slope)
+            a1, _ = _act_and_slope(code, x * w1 + c1, leaky_slope)
             out[0, 0, s] = (out[0, 0, s] + v0 * a0) + v1 * a1
 
     return push_pass
@@ -518,8 +537,8 @@ def _pull(code):
         for s in range(b):
             x = acts[0, 0, s]
             d = deltas[0, 0, s]
-            a0, da0 = act_and_slope(code, x * w0 + c0, leaky_slope)
-            a1, da1 = act_and_slope(code, x * w1 + c1, leaky_slope)
+            a0, da0 = _act_and_slope(code, x * w0 + c0, leaky_slope)
+            a1, da1 = _act_and_slope(code, x * w1 + c1, leaky_slope)
             gv0 += a0 * d
             gv1 += a1 * d
             dz0 = (v0 * d) * da0
@@ -533,7 +552,7 @@ def _pull(code):
     return pull_pass
 
 
-@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
+@_inner(fastmath=SUM_MATH)
 def _linear_output_delta(z, bias, targets, c0, deltas, b, scale, sums):
     """_output_delta for one identity output unit straight from its pre-activation z (no f, no f' to store).
 
@@ -549,7 +568,7 @@ def _linear_output_delta(z, bias, targets, c0, deltas, b, scale, sums):
     sums[0], sums[1] = sq, total
 
 
-@njit(cache=True, error_model="numpy")
+@_inner()
 def _unit_pair(u, theta, offsets, h, bias, j):
     """u = (w, bias, v) of hidden units j and j + 1; a unit past the last (h odd) is all zero, and adds nothing."""
     for t in range(2):
@@ -559,7 +578,7 @@ def _unit_pair(u, theta, offsets, h, bias, j):
         u[3 * t + 2] = theta[offsets[1, 0] + j + t] if real else 0.0
 
 
-@njit(cache=True, error_model="numpy")
+@_inner()
 def _recomputed_chunk(hidden, output, theta, offsets, h, bias, acts, slopes, deltas, z, targets, c0, grad, b, scale,
                       leaky_slope, u, g):
     """Forward and backward of a chunk for a 1 -> h -> 1 network with a RECOMPUTED hidden activation.
@@ -569,7 +588,8 @@ def _recomputed_chunk(hidden, output, theta, offsets, h, bias, acts, slopes, del
     and slopes[0] (hidden activations are not stored), the last term of its pre-activation
     being 0 * x: zero, for finite inputs. u, g: (6,) scratch for a unit pair and its gradients.
     """
-    _zero(z, 0, 0, b)
+    zero, one = np.int64(0), np.int64(1)  # not literals: the layer passes' compiled copies serve here too
+    _zero(z, zero, zero, b)
     for j in range(0, h, 2):
         _unit_pair(u, theta, offsets, h, bias, j)
         _push(hidden, acts, z, u, b, leaky_slope)
@@ -578,7 +598,6 @@ def _recomputed_chunk(hidden, output, theta, offsets, h, bias, acts, slopes, del
         _linear_output_delta(z, b_out, targets, c0, deltas, b, scale, g)
         sq, bias_grad = g[0], g[1]
     else:
-        zero, one = np.int64(0), np.int64(1)  # not literals: the layer passes' compiled copies serve here too
         _activate(output, z, 0.0, b_out, acts, slopes, zero, zero, zero, b, leaky_slope)
         sq = _output_delta(acts, slopes, targets, c0, deltas, one, one, b, scale)
         bias_grad = _bias_grad(deltas, zero, zero, b)
@@ -624,7 +643,7 @@ PIECEWISE_RANGE = 1e64
 slope f' <= 1, and then no product or sum of the step exceeds ~1e283, in either order."""
 
 
-@njit(cache=True, error_model="numpy")
+@_inner()
 def _sorted_and_moderate(inputs, b):
     """Whether inputs[0, :b] is nondecreasing with every |x| < PIECEWISE_RANGE (False on NaN)."""
     for s in range(b):
@@ -633,7 +652,7 @@ def _sorted_and_moderate(inputs, b):
     return True
 
 
-@njit(cache=True, forceinline=True, error_model="numpy")
+@_inner(forceinline=True)
 def _moderate(theta):
     """Whether every |parameter| < PIECEWISE_RANGE (False on NaN and inf)."""
     for p in range(theta.shape[0]):
@@ -642,14 +661,14 @@ def _moderate(theta):
     return True
 
 
-@njit(cache=True, error_model="numpy")  # strict on purpose: x * w + c must round twice, as NumPy's does
+@_inner()  # strict on purpose: x * w + c must round twice, as NumPy's does
 def _past_kink(x, w, c, rising):
     """Whether sample x is past the unit's kink, coming from x = -inf: where a rising unit (w > 0) is
     active and any other inactive, by NumPy's z > 0."""
     return (x * w + c > 0.0) == rising
 
 
-@njit(cache=True, forceinline=True, error_model="numpy")
+@_inner(forceinline=True)
 def _boundary(xs, n, w, c, hint):
     """The first i in [0, n] with xs[i] past the unit's kink (n if none), xs sorted.
 
@@ -690,7 +709,7 @@ def _boundary(xs, n, w, c, hint):
     return hi
 
 
-@njit(cache=True, forceinline=True, error_model="numpy")
+@_inner(forceinline=True)
 def _segment_bounds(kinks, order, bounds, xs, n, theta, offsets, h, bias, hidden):
     """Each unit's boundary into kinks, units sorted by it into order, segment s = [bounds[s], bounds[s + 1]).
 
@@ -716,7 +735,7 @@ def _segment_bounds(kinks, order, bounds, xs, n, theta, offsets, h, bias, hidden
     bounds[h + 1] = n
 
 
-@njit(cache=True, forceinline=True, error_model="numpy")
+@_inner(forceinline=True)
 def _segment_lines(lines, order, theta, offsets, h, bias, leak):
     """lines[:, s] = (A, B): the output's pre-activation is A x + B on segment s.
 
@@ -756,7 +775,7 @@ def _segments(code):
             d_sum = xd_sum = 0.0
             for i in range(bounds[s], bounds[s + 1]):  # unsigned: see train_steps's bounds
                 x = xs[0, i]
-                yhat, slope = act_and_slope(code, a * x + b, leaky_slope)
+                yhat, slope = _act_and_slope(code, a * x + b, leaky_slope)
                 r = yhat - ys[0, i]
                 sq += r * r
                 d = (scale * r) * slope
@@ -768,14 +787,14 @@ def _segments(code):
     return segments_pass
 
 
-@njit(cache=True, forceinline=True, error_model="numpy")
+@_inner(forceinline=True)
 def _with_leak(active, inactive, leak):
     """A sum over a unit's active side plus ``leak`` times that over its inactive side (skipped for relu,
     as NumPy's sum never sees the inactive side: 0 * inf would be NaN)."""
     return active + leak * inactive if leak else active
 
 
-@njit(cache=True, forceinline=True, error_model="numpy")
+@_inner(forceinline=True)
 def _piecewise_grads(grad, theta, offsets, h, bias, leak, order, sums, right):
     """Every gradient from the segment sums: grad is overwritten whole.
 
@@ -811,7 +830,7 @@ def _piecewise_grads(grad, theta, offsets, h, bias, leak, order, sums, right):
         grad[offsets[1, 1]] = left_d + sums[0, h]
 
 
-@njit(cache=True, forceinline=True, error_model="numpy")
+@_inner(forceinline=True)
 def _piecewise_step(grad, theta, offsets, h, bias, hidden, output, xs, ys, n, scale, leaky_slope, kinks, order,
                     bounds, lines, sums, right):
     """The loss gradient of a full-batch step into grad (whole); returns the sum of squared residuals.
@@ -842,7 +861,7 @@ def uses_piecewise_path(config: MLPConfig, n_in: int, n_out: int) -> bool:
 # --- one layer, forward and backward -------------------------------------------------------------
 
 
-@njit(cache=True, error_model="numpy")
+@_inner()
 def _layer_forward(code, acts, slopes, z, zeros, l, theta, w0, b0, fan_in, fan_out, bias, b, leaky_slope):
     """acts[l + 1] = f(acts[l] @ W + b) and slopes[l] = f'(...), one unit (row) at a time.
 
@@ -850,10 +869,11 @@ def _layer_forward(code, acts, slopes, z, zeros, l, theta, w0, b0, fan_in, fan_o
     none, and reads ``zeros`` instead.
     """
     last = fan_in - 1
+    zero = np.int64(0)  # not literals (0): numba would compile each callee a second time for them
     for o in range(fan_out):
         if last:
-            _zero(z, 0, 0, b)
-        j = 0
+            _zero(z, zero, zero, b)
+        j = zero
         while j + 4 <= last:  # wide layers: four terms a pass
             _accumulate4(z, theta, w0 + j * fan_out + o, fan_out, acts, l, j, b)
             j += 4
@@ -863,7 +883,7 @@ def _layer_forward(code, acts, slopes, z, zeros, l, theta, w0, b0, fan_in, fan_o
                   slopes, l, o, last, b, leaky_slope)
 
 
-@njit(cache=True, error_model="numpy")
+@_inner()
 def _layer_backward(grad, acts, slopes, deltas, cur, l, theta, w0, b0, fan_in, fan_out, bias, b):
     """Gradients of layer l's W and b from deltas[cur] = d loss / d z of layer l.
 
@@ -882,7 +902,7 @@ def _layer_backward(grad, acts, slopes, deltas, cur, l, theta, w0, b0, fan_in, f
             grad[w0 + j] += _weight_grad_and_backprop_one(acts, l, j, deltas, cur, theta[w0 + j], slopes, b)
             continue
         _zero(deltas, 1 - cur, j, b)
-        o = 0
+        o = np.int64(0)  # not a literal, as in _layer_forward
         while o + 4 < fan_out:  # wide layers: four weights a pass
             _weight_grad_and_backprop4(grad, w0 + j * fan_out + o, theta, acts, l, j, deltas, cur, o, b)
             o += 4
@@ -913,7 +933,7 @@ def uses_matmul_path(sizes) -> bool:
     return any(sizes[l] * sizes[l + 1] >= WIDE_LAYER for l in range(1, len(sizes) - 2))
 
 
-@njit(cache=True, error_model="numpy")
+@_inner()
 def _add_bias(z, l, theta, b0, fan_out, c):
     """z[l] += b as a (fan_out, c) block: each unit's bias on each sample."""
     for o in range(fan_out):
@@ -922,7 +942,7 @@ def _add_bias(z, l, theta, b0, fan_out, c):
             z[l, o * c + s] += bo
 
 
-@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
+@_inner(fastmath=SUM_MATH)
 def _block_output_delta(acts, slopes, targets, c0, deltas, depth, n_out, c, scale):
     """_output_delta on (n_out, c) blocks."""
     total = 0.0
@@ -934,7 +954,7 @@ def _block_output_delta(acts, slopes, targets, c0, deltas, depth, n_out, c, scal
     return total
 
 
-@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
+@_inner(fastmath=SUM_MATH)
 def _block_bias_grads(grad, b0, deltas, cur, fan_out, c):
     """grad[b0 + o] += sum of unit o's deltas over the block."""
     for o in range(fan_out):
@@ -944,14 +964,14 @@ def _block_bias_grads(grad, b0, deltas, cur, fan_out, c):
         grad[b0 + o] += total
 
 
-@njit(cache=True, error_model="numpy")
+@_inner()
 def _block_times(deltas, i, slopes, l, n):
     """deltas[i, :n] *= slopes[l, :n]: d loss / d a to d loss / d z."""
     for p in range(n):
         deltas[i, p] *= slopes[l, p]
 
 
-@njit(cache=True, error_model="numpy")
+@_inner()
 def _matmul_chunk(theta, grad, sizes, offsets, bias, hidden, output, acts, slopes, deltas, wgrad, targets, c0, c,
                   scale, leaky_slope):
     """Forward and backward of a chunk of c samples on matrix products; returns its sum of squared residuals.
@@ -1002,12 +1022,12 @@ def _units_pass(code):
     def units_pass(a, da, l, fan_out, leaky_slope):
         """a[l + 1, o], da[l, o] = f, f' of a[l + 1, o] (the pre-activation) for every unit o of layer l."""
         for o in range(fan_out):
-            a[l + 1, o], da[l, o] = act_and_slope(code, a[l + 1, o], leaky_slope)
+            a[l + 1, o], da[l, o] = _act_and_slope(code, a[l + 1, o], leaky_slope)
 
     return units_pass
 
 
-@njit(cache=True, forceinline=True, fastmath=ELEMENTWISE_MATH, error_model="numpy")
+@_inner(forceinline=True, fastmath=ELEMENTWISE_MATH)
 def _sample_step(x, y, row, theta, grad, a, da, delta, sizes, offsets, bias, hidden, output, leaky_slope, scale):
     """Adds sample ``row``'s d loss / d theta to grad; returns its sum of squared residuals.
 
@@ -1052,7 +1072,7 @@ def _sample_step(x, y, row, theta, grad, a, da, delta, sizes, offsets, bias, hid
 # Inlined into train_steps, as _sample_step is, for the same reason (a call's reference counting).
 
 
-@njit(cache=True, forceinline=True, error_model="numpy")
+@_inner(forceinline=True)
 def _update(code, theta, grad, state, t, hp):
     """One optimizer step on theta in place; ``state`` rows are (velocity or m, s); t counts Adam steps."""
     lr = hp.lr
@@ -1099,7 +1119,7 @@ def trainer_kind(sizes, hidden: int, b: int) -> str:
 # numba compiles its own versions of NumPy's functions (sizes.max(), np.zeros) afresh in every
 # process, for each compiled function that calls them, without a cache entry: ~0.5 s of a training
 # loop's compile. These two loops are compiled functions of this file, cached once.
-@njit(cache=True, error_model="numpy")
+@_inner()
 def _widest(sizes):
     """max(sizes): the widest layer."""
     width = sizes[0]
@@ -1108,7 +1128,7 @@ def _widest(sizes):
     return width
 
 
-@njit(cache=True, error_model="numpy")
+@_inner()
 def _zeros(chunk):
     """A (1, 1, chunk) row of zeros, shaped like a row of acts."""
     zeros = np.empty((1, 1, chunk))
@@ -1231,7 +1251,7 @@ def _trainer(kind: str):
         return k, piecewise_steps
 
     train_steps.__doc__ = TRAIN_STEPS_DOC
-    return njit(cache=True, error_model="numpy")(_named(train_steps, kind))
+    return _public()(_named(train_steps, kind))
 
 
 TRAIN_STEPS_DOC = """Take up to ``k`` steps on ``theta`` in place; return (steps taken before a loss broke ``limit``,
@@ -1264,7 +1284,7 @@ MATMUL_FORWARD = 512
 pass (BLAS's matrix products) instead of mse_of, which is faster below (benchmarks/README.md)."""
 
 
-@njit(cache=True, fastmath=SUM_MATH, error_model="numpy")
+@_inner(fastmath=SUM_MATH)
 def _squared_errors(acts, depth, o, y, c0, c, y_scale, y_offset):
     """Sum over a chunk of (prediction - y)**2 for output o, the prediction in y's units."""
     sq = 0.0
@@ -1274,7 +1294,7 @@ def _squared_errors(acts, depth, o, y, c0, c, y_scale, y_offset):
     return sq
 
 
-@njit(cache=True, error_model="numpy")
+@_public()
 def mse_of(theta, x, y, sizes, offsets, bias, hidden, output, leaky_slope, y_scale, y_offset):
     """mean((prediction - y)**2), the prediction ``out * y_scale + y_offset`` in y's units: Model.predict's math.
 
@@ -1304,12 +1324,12 @@ def mse_of(theta, x, y, sizes, offsets, bias, hidden, output, leaky_slope, y_sca
 
 
 # --- the kernel in parts, so that two processes can share its compile (warmup.py) -------------------------
-# The kernel compiles in ~20 s of CPU on a fresh machine. Its compiled functions have cache
+# The kernel compiles in ~15 s of CPU on a fresh machine. Its compiled functions have cache
 # entries of their own, and numba compiling a caller loads a callee from the cache instead of
-# compiling it again. So one process compiles the "layers" (the layer passes, the update, the
-# matrix products and the layers' training loop) while another compiles the "paths" (the
-# piecewise, recomputed and one-sample steps, mse_of and the paths' training loop), each about
-# half of the whole (benchmarks/README.md), and then each loads the other's from the cache. The argument
+# compiling it again. So one process compiles the "layers" (the layer passes, mse_of, the update,
+# the matrix products and the layers' training loop) while another compiles the "paths" (the
+# piecewise, recomputed and one-sample steps and the paths' training loop), each about half of
+# the whole (benchmarks/README.md), and then each loads the other's from the cache. The argument
 # types are those the training loops and KernelBackend call them with, written out; a test checks
 # them against what fits compile (a wrong one would cost a second compile, never a wrong result).
 
@@ -1324,6 +1344,7 @@ def part_signatures() -> dict[str, list]:
     return {  # each about half of the compile, in an order that finds the other's shared callees in the cache
         "layers": [
             (_layer_forward, (i, f3, f3, f3, f3, i, f1, i, i, i, i, flag, i, f)),
+            (mse_of, (f1, f2, f2, i1, i2, flag, i, i, f, f1, f1)),
             (_layer_backward, (f1, f3, f3, f3, i, i, f1, i, i, i, i, flag, i)),
             (_shallow_grads, (f1, f3, f3, i, f, f3, i, i, i, i)),
             (_update, (i, f1, f1, f2, i, hyper)),
@@ -1334,7 +1355,6 @@ def part_signatures() -> dict[str, list]:
             (_piecewise_step, (f1, f1, i2, i, flag, i, i, f2, f2, i, f, f, i1, i1, u1, f2, f2, f2)),
             (_recomputed_chunk, (i, i, f1, i2, i, flag, f3, f3, f3, f3, f2, i, f1, i, f, f, f1, f1)),
             (_sample_step, (f2, f2, i, f1, f1, f2, f2, f2, i1, i2, flag, i, i, f, f)),
-            (mse_of, (f1, f2, f2, i1, i2, flag, i, i, f, f1, f1)),
             (TRAIN_STEPS["paths"], trainer),
         ],
     }

@@ -23,6 +23,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from numba import njit
 
 from mlpcore import MLPConfig, fit, train
 from mlpcore.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS, LEAKY_SLOPE, OUTPUT_ACTIVATIONS
@@ -443,8 +444,15 @@ def test_kernel_runs_from_the_cache_in_loky_workers():
 _COMPILE_ONE_COPY = """
 import sys
 import numpy as np
+from numba import njit
 from mlpcore import kernels
-kernels._units_pass.copies[int(sys.argv[1])](np.zeros((2, 3)), np.zeros((1, 3)), 0, 3, 0.01)
+copy = kernels._units_pass.copies[int(sys.argv[1])]
+
+@njit
+def call(a, da, l, n, leaky_slope):  # (a copy has no entry from Python: kernels.NO_WRAPPERS)
+    copy(a, da, l, n, leaky_slope)
+
+call(np.zeros((2, 3)), np.zeros((1, 3)), 0, 3, 0.01)
 """
 _LINK_TWO_COPIES = """
 import json, sys
@@ -557,10 +565,15 @@ def test_the_checkpoint_callback_stops_both_backends_at_the_same_point(case):
 Z = np.concatenate([_rng.uniform(-30.0, 30.0, 2000), _rng.uniform(-1e-3, 1e-3, 200), SPECIALS, -SPECIALS])
 
 
+@njit
+def _act_and_slope(code, z, leaky_slope):  # the kernel's function has no entry from Python (kernels.NO_WRAPPERS)
+    return kernels._act_and_slope(code, z, leaky_slope)
+
+
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
 def test_the_kernels_activation_and_slope_are_activations_py_entry_by_entry(name):
     code = kernels.ACTIVATION_CODES[name]
-    got = np.array([kernels.act_and_slope(code, z, LEAKY_SLOPE) for z in Z.tolist()])
+    got = np.array([_act_and_slope(code, z, LEAKY_SLOPE) for z in Z.tolist()])
     act = ACTIVATIONS[name]
     with np.errstate(all="ignore"):
         a = act.f(Z)
@@ -568,6 +581,11 @@ def test_the_kernels_activation_and_slope_are_activations_py_entry_by_entry(name
     for kernel, numpy in ((got[:, 0], a), (got[:, 1], da)):  # the kernel's exp and tanh are within 3 ulp
         np.testing.assert_allclose(kernel, numpy, rtol=1e-14, atol=1e-15)
         np.testing.assert_array_equal(np.signbit(kernel[numpy == 0]), np.signbit(numpy[numpy == 0]))
+
+
+@njit
+def _update(code, theta, grad, state, t, hp):  # kernels._update has no entry from Python (kernels.NO_WRAPPERS)
+    kernels._update(code, theta, grad, state, t, hp)
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
@@ -581,7 +599,7 @@ def test_the_kernels_optimizer_step_is_optim_pys_bit_for_bit(name):
     for t in range(1, 6):
         grad = rng.standard_normal(len(theta)) * 10.0 ** rng.integers(-6, 3)
         opt.step([theta], [grad])
-        kernels._update(kernels.OPTIMIZER_CODES[name], mine, grad, state, t, hp)
+        _update(kernels.OPTIMIZER_CODES[name], mine, grad, state, t, hp)
         np.testing.assert_array_equal(mine, theta)
 
 
