@@ -14,9 +14,9 @@ import importlib.util
 import pkgutil
 from pathlib import Path
 
-from studies.base import Data, Study
+from studies.base import Answer, Data, Study
 
-__all__ = ["Study", "Data", "names", "get"]
+__all__ = ["Study", "Data", "Answer", "names", "get"]
 
 _NOT_STUDIES = {"base"}
 

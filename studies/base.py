@@ -67,6 +67,20 @@ class Data:
         return 1 if self.x_train.ndim == 1 else self.x_train.shape[1]
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What the question's thread answered, as the config it amounts to: the question's config with the
+    answer applied. The counterfactual analysis (``sweeps.explain``) trains it from fresh seeds and says
+    whether the evidence agrees with the thread."""
+
+    text: str
+    """The answer in a few words, as the thread gave it."""
+    config: MLPConfig
+    """The question's config (the study's ``baseline``) with the answer's changes."""
+    source: str = "the accepted answer"
+    """Whose answer it is, as the page names it."""
+
+
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Study:
     name: str
@@ -103,6 +117,8 @@ class Study:
     fix and learns around it, instead of hoping random draws stumble into the escape."""
     data_seed: int = 0
     grid_points: int = 100
+    answer: Answer | None = None
+    """The answer the question got where it was asked, to test against the evidence; None: none to test."""
 
     def __post_init__(self) -> None:
         if not (isinstance(self.name, str) and NAME.fullmatch(self.name)):  # it names the sweep's folder
@@ -116,6 +132,10 @@ class Study:
                              f"fixed (the data), got {'both' if self.fixed is not None else 'neither'}")
         if not isinstance(self.baseline, MLPConfig):
             raise ValueError(f"study {self.name!r}: baseline must be an MLPConfig, got {type(self.baseline).__name__}")
+        if self.answer is not None and not (isinstance(self.answer, Answer) and isinstance(self.answer.config, MLPConfig)
+                                            and self.answer.text and self.answer.config != self.baseline):
+            raise ValueError(f"study {self.name!r}: answer must be an Answer(text, config) whose config is the baseline "
+                             f"with the answer's changes, got {self.answer!r}")
         if self.space is not None and not isinstance(self.space, Mapping):
             raise ValueError(f"study {self.name!r}: space must be a mapping of names to ranges or choices, "
                              f"got {type(self.space).__name__}")
@@ -208,9 +228,11 @@ class Study:
                 "baseline": self.baseline.to_dict(), "noise_sd": self.noise_sd, "space": space,
                 "trials": self.trials, "steps": self.steps, "repeats": self.repeats, "patience": self.patience,
                 "starts": [c.to_dict() for c in self.starts], "data_seed": self.data_seed,
-                "grid_points": self.grid_points}
-        # The words (title, question) label a sweep, they do not change it: a rerun under new words resumes
-        swept = {k: v for k, v in meta.items() if k not in ("title", "question")}
+                "grid_points": self.grid_points,
+                "answer": None if self.answer is None else {"text": self.answer.text, "source": self.answer.source,
+                                                            "config": self.answer.config.to_dict()}}
+        # The words (title, question) and the answer to test label a sweep, they do not change it: a rerun resumes
+        swept = {k: v for k, v in meta.items() if k not in ("title", "question", "answer")}
         h = hashlib.sha256(json.dumps(swept, sort_keys=True).encode())
         for k in sorted(arrays):
             h.update(k.encode() + np.ascontiguousarray(arrays[k]).tobytes())
@@ -234,11 +256,18 @@ class Study:
                    baseline=MLPConfig.from_dict(meta["baseline"]), fixed=fixed, noise_sd=meta["noise_sd"], space=meta["space"],
                    trials=meta["trials"], steps=meta["steps"], repeats=meta["repeats"], patience=meta["patience"],
                    starts=tuple(MLPConfig.from_dict(c) for c in meta["starts"]), data_seed=meta["data_seed"],
-                   grid_points=meta["grid_points"])
+                   grid_points=meta["grid_points"], answer=_answer(meta.get("answer")))
 
     def replace(self, **changes: Any) -> "Study":
         """A copy with ``changes`` (Study fields) applied."""
         return replace(self, **changes)
+
+
+def _answer(stored: dict | None) -> Answer | None:
+    """The Answer a snapshot's meta holds (None in one written before answers were kept)."""
+    if stored is None:
+        return None
+    return Answer(stored["text"], MLPConfig.from_dict(stored["config"]), stored["source"])
 
 
 def _as_xy(name: str, what: str, x, y) -> tuple[np.ndarray, np.ndarray]:

@@ -3,7 +3,7 @@
 import numpy as np
 
 from mlpcore import MLPConfig
-from studies.base import Study
+from studies.base import Answer, Study
 
 NOISE_SD = 0.5
 
@@ -13,6 +13,9 @@ def sample(rng: np.random.Generator):
     return x, np.sqrt(x) + NOISE_SD * rng.standard_normal(500)
 
 
+QUESTION = MLPConfig(hidden=(10,), activation="relu", output_activation="identity", init="normal", init_scale=0.01,
+                     bias_init=0.0, x_scaling="none", y_scaling="none", optimizer="sgd", lr=1e-6, steps=1000)
+
 STUDY = Study(
     name="sqrt",
     title="sqrt(x) with one ReLU layer gives a straight line",
@@ -21,7 +24,8 @@ STUDY = Study(
     sample=sample,
     noise_sd=NOISE_SD,
     steps=1000,  # the escapes settle within ~500 Adam steps; wide 3-layer trials are the sweep's slowest
-    baseline=MLPConfig(hidden=(10,), activation="relu", output_activation="identity", init="normal",
-                       init_scale=0.01, bias_init=0.0, x_scaling="none", y_scaling="none", optimizer="sgd",
-                       lr=1e-6, steps=1000),
+    baseline=QUESTION,
+    answer=Answer("zero-centre and normalise the input and output ranges",
+                  QUESTION.replace(x_scaling="standard", y_scaling="standard"),
+                  source="the accepted answer (seeds 000 and 001)"),
 )

@@ -143,6 +143,8 @@ def cmd_explain(args) -> int:
     print(f"{doc['study']}: the question's config from {doc['repeats']} seeds: {doc['question']['modes_text']}")
     print(doc["target"]["sentence"])
     print(doc["fix"]["sentence"])
+    if doc["answer"] is not None:
+        print(doc["answer"]["sentence"])
     for s in doc["swaps"]:
         print(f"  {s['direction']:<22} {s['setting']:<18} -> {json.dumps(s['to']):<22} {s['modes_text']}")
     return 0

@@ -10,7 +10,9 @@ each from ``repeats`` fresh seeds, and returns tidy frames (:class:`Explanation`
 3. the greedy ablation path from one to the other (`sweeps.ablation`);
 4. the smallest fix: the fewest changes that escape, each necessary, together sufficient;
 5. the raw lever shares of the search and the hints of the question, checked against swap tests
-   (`sweeps.evidence`).
+   (`sweeps.evidence`);
+6. the answer the question got in its thread, where the study declares one: its config trained,
+   and whether the evidence agrees (`sweeps.answer`).
 
 Every training is stored as it ends, in the study's own storage but in a sibling Optuna study
 ``STUDY:explain`` (the search's sampler never sees it): one trial per batch of trainings of one
@@ -38,6 +40,7 @@ from mlpcore import MLPConfig
 from mlpcore.network import layout_for
 from sweeps import space as search_space
 from sweeps.ablation import Changes, ablation_path, smallest_fix
+from sweeps.answer import check_answer
 from sweeps.evidence import (
     BACKWARD,
     ESCAPE_MODE,
@@ -64,9 +67,9 @@ REPEATS = 5
 SEED_KEY = 0xE4B1A1
 """Mixed into every variant's seeds, so they never coincide with a search trial's."""
 
-FORMAT = 2
-"""The analysis document's layout (2: aimed at a target config); a stored one of another layout is not read back,
-and the next ``explain`` or ``run`` rewrites it from the stored runs."""
+FORMAT = 3
+"""The analysis document's layout (2: aimed at a target config; 3: with the thread's answer checked); a stored one of
+another layout is not read back, and the next ``explain`` or ``run`` rewrites it from the stored runs."""
 
 KEPT = ("value", "mode", "hints")
 KEPT_METRICS = ("gain", "loss_drop", "captured")
@@ -111,8 +114,13 @@ class Lab:
     def aim(self, target: Mapping[str, Any]) -> None:
         """Make ``target`` (a point of the space) the config that change sets take their values from."""
         self.target = {k: target.get(k, v) for k, v in self.question.items()}
-        idle = search_space.inert(self.question) & search_space.inert(self.target)  # e.g. momentum when neither uses it
-        self.diffs = tuple(k for k in self.question if differs(self.question[k], self.target[k]) and k not in idle)
+        self.diffs = self.differences(self.target)
+
+    def differences(self, params: Mapping[str, Any]) -> Changes:
+        """The settings in which ``params`` (a point of the space) differs from the question's, in its order;
+        a setting neither uses is no difference (e.g. momentum when neither optimizer has one)."""
+        idle = search_space.inert(self.question) & search_space.inert(params)
+        return tuple(k for k in self.question if differs(self.question[k], params[k]) and k not in idle)
 
     def params(self, changes: Changes) -> dict:
         return {k: (self.target[k] if k in changes else v) for k, v in self.question.items()}
@@ -198,7 +206,8 @@ def analyse(study: str, *, out: str | Path = "results", storage: str | None = No
     opt = load(study, out=out, storage=storage) if opt is None else opt
     store = open_store(open_storage(storage, Path(out) / definition.name), definition.name)
     seed = opt.user_attrs.get("settings", {}).get("seed", 0)
-    question = search_space.Space.of(definition).params_of(definition.baseline)
+    space = search_space.Space.of(definition)
+    question = space.params_of(definition.baseline)
     lab = Lab(store, ref, seed, question, repeats, jobs or os.cpu_count() or 1)
     target = aim(lab, opt, definition.data().x_train)
     r = repeats
@@ -212,6 +221,9 @@ def analyse(study: str, *, out: str | Path = "results", storage: str | None = No
     doc = document(definition.name, lab, target, path, fix, levers)
     doc["levers"] = [dict(row) | {"sentence": lever_sentence(row)} for _, row in levers.iterrows()]
     doc["levers_basis"] = basis
+    answer = definition.answer
+    doc["answer"] = None if answer is None else check_answer(lab, answer, space.params_of(answer.config), fix.changes,
+                                                             space.to_config(definition.baseline, question, seed=0).steps)
     store.set_user_attr("analysis", doc)
     store.set_user_attr("cost", {"trainings": lab.trained, "seconds": lab.seconds, "stored": len(lab.runs)})
     return doc
@@ -443,6 +455,9 @@ class Explanation(NamedTuple):
     """One row per change of the smallest fix: setting, from, to, and the fix without it / the change alone."""
     levers: Any
     """One row per raw lever claim of the search: param, claim, verdict, evidence, shown, sentence."""
+    answer: Any
+    """The thread's answer, one row (none where the study declares none): source, text, changes (JSON),
+    seeds, fits, mode, modes_text, verdict, sentence."""
 
 
 def frames(doc: dict) -> Explanation:
@@ -473,7 +488,11 @@ def frames(doc: dict) -> Explanation:
                                                 "alone_fits", "alone_modes"])
     hints = pd.DataFrame(doc["hints"], columns=["hint", "seeds", "of", "settings", "verdict", "evidence"])
     levers = pd.DataFrame(doc["levers"], columns=["param", "claim", "verdict", "evidence", "shown", "sentence"])
-    return Explanation(overview, question, hints, swaps, path, path_runs, fix_frame, levers)
+    a = doc.get("answer")
+    answer_columns = ["source", "text", "changes", "seeds", "fits", "mode", "modes_text", "verdict", "sentence"]
+    answer = pd.DataFrame([] if a is None else [{k: json.dumps(a[k]) if k == "changes" else a.get(k)
+                                                 for k in answer_columns}], columns=answer_columns)
+    return Explanation(overview, question, hints, swaps, path, path_runs, fix_frame, levers, answer)
 
 
 def step_label(step: dict) -> str:

@@ -28,6 +28,8 @@ def smallest_fix_html(doc: dict, badge: Callable[[str], str]) -> str:
             for e in fix["evidence"])
         parts.append("<table><tr><th>setting</th><th>question's</th><th>fix</th><th>the fix without it</th>"
                      f"<th>this change alone</th></tr>{rows}</table>")
+    if doc["answer"] is not None:
+        parts.append(answer_html(doc["answer"], badge))
     need = needed_fits(doc["repeats"])
     parts.append(f'<p class="note">Found by: {_e(fix["found_by"])}. A config escapes when at least {need} of its '
                  f"{doc['repeats']} seeds reach {badge('fit')}; every row was retrained from fresh seeds, apart from "
@@ -36,6 +38,13 @@ def smallest_fix_html(doc: dict, badge: Callable[[str], str]) -> str:
         alts = "; ".join(", ".join(a) for a in fix["alternatives"])
         parts.append(f'<p class="note">Other sets of the same size that escape too: {_e(alts)}.</p>')
     return "".join(parts)
+
+
+def answer_html(answer: dict, badge: Callable[[str], str]) -> str:
+    """The thread's answer, tested: its config's modes over the fresh seeds, and the verdict in a sentence."""
+    modes = "" if answer["verdict"] == "untested" else f"{badge(answer['mode'])} "
+    return (f'<p class="answer"><b>The thread\'s answer, tested</b>: {modes}<b>{_e(answer["verdict"])}</b>. '
+            f"{_e(answer['sentence'])}</p>")
 
 
 def swaps_html(doc: dict, badge: Callable[[str], str]) -> str:

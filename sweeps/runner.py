@@ -264,7 +264,10 @@ def write_files(opt: optuna.Study, ref: str, *, out: str | Path, storage: str | 
         from sweeps.explain import analyse
 
         try:
-            print("explain: " + analyse(ref, out=out, storage=storage, jobs=jobs, opt=opt)["fix"]["sentence"])
+            doc = analyse(ref, out=out, storage=storage, jobs=jobs, opt=opt)
+            print("explain: " + doc["fix"]["sentence"])
+            if doc["answer"] is not None:
+                print("answer: " + doc["answer"]["sentence"])
         except OSError:  # a full disk or a read-only folder: an operating error, said as one (cli.main)
             raise
         except Exception as e:  # noqa: BLE001 - the sweep is stored; the analysis can be rerun alone

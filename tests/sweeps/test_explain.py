@@ -482,3 +482,92 @@ def test_a_hint_names_the_settings_its_advice_changes_not_those_its_reason_menti
     assert hint_settings("the loss blew up by step 40: lower the learning rate (lr=0.1; try 0.01)") == ["lr"]
     assert hint_settings("lr=1e-06 is too small for these data; raise it, or use optimizer='adam'") == ["lr", "optimizer"]
     assert "lr" in hint_settings("70% of the relu units are dead: lower lr, use a positive bias_init, or use leaky_relu")
+
+
+# --- the thread's answer against the evidence ----------------------------------------------------------
+# The xy study's cause is both scalings. An answer of both (and an initialiser that does not matter)
+# escapes; one of x scaling alone is right only in part; one of the initialiser alone is wrong.
+ANSWERS = {
+    "agrees": 'Answer("scale both, and use glorot", QUESTION.replace(x_scaling="standard", y_scaling="standard", '
+              'init="glorot"))',
+    "in part": 'Answer("standardise the inputs", QUESTION.replace(x_scaling="standard"), source="a comment")',
+    "disagrees": 'Answer("a better initialiser", QUESTION.replace(init="glorot"))',
+}
+
+
+@pytest.fixture(scope="module")
+def answered(analysed, tmp_path_factory):
+    """Verdict -> (the analysis of the sweep with that answer declared, the results folder): each on a copy of the
+    analysed sweep, so that only the answer's variants train."""
+    path, root, _ = analysed
+    out = {}
+    for verdict, answer in ANSWERS.items():
+        where = tmp_path_factory.mktemp("answered")
+        shutil.copytree(root / "results", where / "results")
+        study = where / "xy.py"
+        study.write_text(STUDY.replace("from studies import Study", "from studies import Answer, Study")
+                         .replace("starts=(BEST,),", f"starts=(BEST,), answer={answer},"))
+        out[verdict] = analyse(str(study), out=where / "results", jobs=1), where
+    return out
+
+
+def test_an_answer_the_evidence_backs_agrees_and_says_which_of_its_changes_are_needed(answered):
+    doc, _ = answered["agrees"]
+    a = doc["answer"]
+    assert a["verdict"] == "agrees" and a["fits"] >= 4 and a["seeds"] == REPEATS
+    assert a["changes"] == {"init": "glorot", **CAUSE}
+    assert {k for k, t in a["without"].items() if t["fits"] < 4} == set(CAUSE)  # the initialiser is not needed
+    assert "The evidence agrees. It needs x_scaling and y_scaling: without x_scaling, " in a["sentence"]
+    assert "It does not need init: with init=he kept, fit " in a["sentence"]
+    assert a["sentence"].startswith("The accepted answer, “scale both, and use glorot”, as init he -> glorot, "
+                                    "x_scaling none -> standard, y_scaling none -> standard on your config "
+                                    f"({REPEATS} fresh seeds, 600 steps): it escapes, fit ")
+
+
+def test_an_answer_that_is_right_only_in_part_says_what_else_the_fix_needs(answered):
+    a = answered["in part"][0]["answer"]
+    assert a["verdict"] == "in part" and a["fits"] < 4 and a["without"] == {}
+    assert a["sentence"].startswith("A comment, “standardise the inputs”, as x_scaling none -> standard on your "
+                                    "config")
+    assert a["sentence"].endswith("The evidence agrees only in part: the smallest fix changes x_scaling too, "
+                                  "but also needs y_scaling.")
+
+
+def test_an_answer_the_evidence_contradicts_says_so_plainly(answered):
+    a = answered["disagrees"][0]["answer"]
+    assert a["verdict"] == "disagrees" and a["fits"] < 4
+    assert a["sentence"].endswith("The evidence disagrees: the smallest fix (x_scaling and y_scaling) changes none of "
+                                  "its settings. Your config escapes without init: the smallest fix keeps init=he.")
+
+
+def test_the_answer_is_trained_from_the_fresh_seeds_of_every_variant_and_once(answered, analysed):
+    path, _, plain = analysed
+    assert plain["answer"] is None  # the study declares none
+    doc, where = answered["disagrees"]
+    assert {k: v for k, v in doc.items() if k != "answer"} == {k: v for k, v in plain.items() if k != "answer"}
+    store = optuna.load_study(study_name=explain_name("xy"), storage=open_storage(None, where / "results" / "xy"))
+    # the question's config with glorot is the swap test of init, stored already: one variant, trained once
+    assert store.user_attrs["cost"]["trainings"] == 0
+    question, answer = doc["question_params"], doc["answer"]
+    variants = [t for t in store.trials if t.user_attrs["params"] == question | answer["changes"]]
+    assert len(variants) == 1 and [r["seed"] for r in variants[0].user_attrs["runs"]] == variant_seeds(0, REPEATS)
+    swap = next(s for s in doc["swaps"] if s["direction"] != BACKWARD and s["setting"] == "init")
+    assert (swap["fits"], swap["modes"]) == (answer["fits"], answer["modes"])
+    again = analyse(str(where / "xy.py"), out=where / "results", jobs=2)
+    assert json.dumps(again) == json.dumps(doc)
+    assert optuna.load_study(study_name=explain_name("xy"), storage=open_storage(None, where / "results" / "xy")) \
+        .user_attrs["cost"]["trainings"] == 0
+
+
+def test_the_page_and_the_frames_show_the_verdict(answered):
+    from sweeps.page import write_report
+
+    doc, where = answered["in part"]
+    text = write_report(str(where / "xy.py"), out=where / "results").read_text()
+    fix = text.index("The smallest fix")
+    said = text.index("The thread's answer, tested")
+    assert fix < said < text.index("At a glance")
+    assert "<b>in part</b>" in text[said:] and "also needs y_scaling" in text[said:]
+    row = frames(doc).answer.iloc[0]
+    assert row["verdict"] == "in part" and json.loads(row["changes"]) == {"x_scaling": "standard"}
+    assert frames(answered["agrees"][0]).answer["verdict"].tolist() == ["agrees"]
