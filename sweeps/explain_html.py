@@ -41,9 +41,9 @@ def smallest_fix_html(doc: dict, badge: Callable[[str], str]) -> str:
 
 
 def answer_html(answer: dict, badge: Callable[[str], str]) -> str:
-    """The thread's answer, tested: its config's modes over the fresh seeds, and the verdict in a sentence."""
+    """The answer the question was given, tested: its config's mode over the fresh seeds, and the verdict in a sentence."""
     modes = "" if answer["verdict"] == "untested" else f"{badge(answer['mode'])} "
-    return (f'<p class="answer"><b>The thread\'s answer, tested</b>: {modes}<b>{_e(answer["verdict"])}</b>. '
+    return (f'<p class="answer"><b>The answer given, tested</b>: {modes}<b>{_e(answer["verdict"])}</b>. '
             f"{_e(answer['sentence'])}</p>")
 
 

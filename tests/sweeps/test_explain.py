@@ -565,7 +565,7 @@ def test_the_page_and_the_frames_show_the_verdict(answered):
     doc, where = answered["in part"]
     text = write_report(str(where / "xy.py"), out=where / "results").read_text()
     fix = text.index("The smallest fix")
-    said = text.index("The thread's answer, tested")
+    said = text.index("The answer given, tested")
     assert fix < said < text.index("At a glance")
     assert "<b>in part</b>" in text[said:] and "also needs y_scaling" in text[said:]
     row = frames(doc).answer.iloc[0]
