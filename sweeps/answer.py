@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from sweeps.evidence import change_text, show
+from sweeps.evidence import change_text, differs, show
 
 VERDICTS = ("agrees", "in part", "disagrees", "untested")
 """What the evidence says of an answer (``untested``: it changes nothing the study's search space holds)."""
@@ -63,7 +63,7 @@ def check_answer(lab, answer, answer_params: Mapping[str, Any], fix: Sequence[st
         sentence += " your config escapes without any change."
     elif same:
         missing = [k for k in fix if k not in changed]
-        other = [f"{k} to {show(lab.target[k], k)}" for k in same if _other(lab.target[k], answer_params[k])]
+        other = [f"{k} to {show(lab.target[k], k)}" for k in same if differs(lab.target[k], answer_params[k])]
         sentence += (f" the smallest fix changes {_settings(same)} too" + (f" ({', '.join(other)})" if other else "")
                      + (f", but also needs {_settings(missing)}" if missing else "") + ".")
     else:
@@ -94,8 +94,3 @@ def _needed_text(q: Mapping[str, Any], without: Mapping[str, Any], repeats: int)
 def _settings(names) -> str:
     names = list(names)
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def _other(a: Any, b: Any) -> bool:
-    """Whether two values of a setting differ (1 and 1.0 do, as the analysis's variants tell them apart)."""
-    return type(a) is not type(b) or a != b

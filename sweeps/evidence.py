@@ -92,6 +92,11 @@ class Tally:
                 "mode": self.mode, "modes": self.modes, "modes_text": self.modes_text()}
 
 
+def differs(a: Any, b: Any) -> bool:
+    """Whether two values of a setting make two variants (1 and 1.0 do: their params differ)."""
+    return type(a) is not type(b) or a != b
+
+
 # --- the wording of settings and changes --------------------------------------------------------
 
 

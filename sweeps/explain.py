@@ -48,6 +48,7 @@ from sweeps.evidence import (
     Tally,
     change_text,
     check_hint,
+    differs,
     show,
     check_levers,
     hint_kind,
@@ -89,10 +90,6 @@ def variant_key(params: Mapping[str, Any]) -> str:
 def variant_seeds(seed: int, n: int) -> list[int]:
     """The first ``n`` init seeds every variant trains from, from (study seed, the repeat); a prefix stays the same."""
     return [int(s) for s in np.random.SeedSequence([seed, SEED_KEY]).generate_state(n, dtype=np.uint32)]
-
-
-def differs(a: Any, b: Any) -> bool:
-    return type(a) is not type(b) or a != b
 
 
 class Lab:
