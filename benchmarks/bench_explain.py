@@ -2,7 +2,7 @@
 
     python benchmarks/bench_explain.py [--out DIR] [--jobs J] [STUDY ...]
 
-For every study: the default sweep (``sweeps.run``), then the analysis (``sweeps.explain``'s
+For every study: the default sweep (``sweeps.run``), then the analysis (``sweeps.analysis.explain``'s
 ``analyse``), each timed on the wall clock, side by side in one process; the trainings the
 analysis added (the ``cost`` attr of ``STUDY:explain``) and its smallest fix. A second analysis
 of the same sweep must train nothing (it reads what it stored).
@@ -19,8 +19,8 @@ import optuna
 
 import studies
 import sweeps
-from sweeps.explain import analyse, explain_name
-from sweeps.storage import open_storage
+from sweeps.analysis.explain import analyse, explain_name
+from sweeps.store.factory import open_storage
 
 
 def main() -> None:

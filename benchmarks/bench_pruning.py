@@ -33,7 +33,7 @@ def one_run(study: str, seed: int, pruner: str, trials: int, jobs: int, extra: l
     import optuna
     from optuna.trial import TrialState
 
-    from sweeps.loader import load
+    from sweeps.results.reading import load
 
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     cmd = [sys.executable, "-m", "sweeps", "run", study, "--trials", str(trials), "--seed", str(seed), "--jobs",

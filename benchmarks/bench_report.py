@@ -4,8 +4,8 @@
 
 1. `python -m sweeps run sqrt --no-report`, the user's command (the search and the analysis after it):
    the denominator of the 10% target.
-2. The default sqrt sweep (120 trials) with the same seed as that command runs it (``sweeps.runner.run``,
-   without the analysis): plain, with the live page (``sweeps.live.LiveReport``, rewritten every
+2. The default sqrt sweep (120 trials) with the same seed as that command runs it (``sweeps.search.driver.run``,
+   without the analysis): plain, with the live page (``sweeps.report.live.LiveReport``, rewritten every
    ``--live-interval`` seconds at most, default 5) of this tree, and of COMMIT; R rounds, alternating
    (median): trials per second of each, the pages written during the sweep and when the first was.
 3. A copy of that sweep grown to N trials (default 1000: its trials repeated, renumbered).
@@ -13,7 +13,7 @@
    COMMIT (default: the report layer before this round) and with this tree, alternating, R rounds
    (median).
 5. The report inside the user's command: `run sqrt` and `run sqrt --no-report` with this tree, alternating,
-   R rounds, each into a fresh folder, `sweeps.page.write_report` timed inside the `run sqrt` process.
+   R rounds, each into a fresh folder, `sweeps.report.page.write_report` timed inside the `run sqrt` process.
 Every step is a fresh `python` process, as a user runs it.
 """
 
@@ -36,8 +36,8 @@ BEFORE = "e90fa53"
 
 SWEEP = """
 import sys, time
-from sweeps.runner import run
-from sweeps.live import LiveReport
+from sweeps.search.driver import run
+from sweeps.report.live import LiveReport
 live, out, interval = sys.argv[1] == "live", sys.argv[2], float(sys.argv[3])
 t = time.perf_counter()
 if live:
@@ -52,7 +52,7 @@ else:
 
 RUN = """
 import sys, time
-import sweeps.page as page
+import sweeps.report.page as page
 real, spent = page.write_report, []
 
 def timed(*args, **kwargs):
@@ -103,9 +103,10 @@ def grow(source: Path, target: Path, n: int) -> None:
     """A copy of the stored sqrt sweep under ``target`` with ``n`` trials (its trials repeated), and its analysis."""
     import optuna
 
-    from sweeps.explain import explain_name
-    from sweeps.loader import opened
-    from sweeps.storage import grouped_writes, open_storage
+    from sweeps.analysis.explain import explain_name
+    from sweeps.results.reading import opened
+    from sweeps.store.grouped import grouped_writes
+    from sweeps.store.factory import open_storage
 
     opt, source_store = opened("sqrt", out=source)
     (target / "sqrt").mkdir(parents=True)

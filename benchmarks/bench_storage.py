@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "tests" / "sweeps"))
 from conftest import TINY_STUDY  # noqa: E402
 from pgcluster import Cluster, why_unavailable  # noqa: E402
 
-from sweeps.storage import open_storage  # noqa: E402
+from sweeps.store.factory import open_storage# noqa: E402
 
 
 def drivers(study: Path, n: int, trials: int, cwd: Path, code: Path, *extra: str) -> float:

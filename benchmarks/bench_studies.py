@@ -21,7 +21,7 @@ from joblib import Parallel, delayed
 import mlpcore
 import studies
 import sweeps
-from sweeps.loader import best_trial
+from sweeps.results.reading import best_trial
 
 FRESH_SEED = 10_000
 """Fresh init seeds start here: far from the seeds the sweep derived for its trials."""

@@ -26,8 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import sweeps.runner as runner
-from sweeps.worker import train_once
+import sweeps.search.driver as runner
+from sweeps.search.worker import train_once
 
 
 CANNED: dict = {}

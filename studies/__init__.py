@@ -5,6 +5,7 @@
     >>> studies.get("sqrt").data()       # train, validation and a noise-free grid
     >>> studies.get("my_study.py")       # a study from a file of your own
     >>> studies.get("results/mine/study.npz")  # a study saved by Study.save (as a sweep of arrays does)
+    >>> studies.from_table("data.csv", x=["x"], y="y")  # a study of your own data
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import pkgutil
 from pathlib import Path
 
 from studies.base import Answer, Data, Study
+from studies.tables import from_table, is_table
 
-__all__ = ["Study", "Data", "Answer", "names", "get"]
+__all__ = ["Study", "Data", "Answer", "names", "get", "from_table", "is_table"]
 
-_NOT_STUDIES = {"base"}
+_NOT_STUDIES = {"base", "tables"}
 
 
 def names() -> list[str]:

@@ -70,7 +70,7 @@ class Data:
 @dataclass(frozen=True)
 class Answer:
     """What the question's thread answered, as the config it amounts to: the question's config with the
-    answer applied. The counterfactual analysis (``sweeps.explain``) trains it from fresh seeds and says
+    answer applied. The counterfactual analysis (``sweeps.analysis.explain``) trains it from fresh seeds and says
     whether the evidence agrees with the thread."""
 
     text: str

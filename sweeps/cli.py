@@ -12,18 +12,31 @@ import argparse
 import contextlib
 import errno
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
+import warnings
 
+import numpy as np
+import optuna
+
+import mlpcore
 import studies
-from sweeps import userdata
-from sweeps.interrupts import Terminated
-from sweeps.masking import mask
-from sweeps.pruning import DEFAULT as DEFAULT_PRUNER
-from sweeps.pruning import PRUNERS
+from sweeps.analysis.explain import analyse
+from sweeps.pipeline import finish
+from sweeps.report.files import report as write_report
+from sweeps.report.files import stored_studies, write_all
+from sweeps.report.live import LiveReport
+from sweeps.results.handle import find, open_sweep, run_reference
+from sweeps.results.reading import baseline_words, best_config, best_trial, budget, complete_trials, summary
+from sweeps.search.driver import search
+from sweeps.search.interrupts import Terminated
+from sweeps.search.pruning import DEFAULT as DEFAULT_PRUNER
+from sweeps.search.pruning import PRUNERS
+from sweeps.store.factory import open_storage
+from sweeps.store.masking import mask
 
 EXIT_BAD_INPUT = 2
 EXIT_IO_ERROR = 74
@@ -86,16 +99,14 @@ def add_location(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_list(args) -> int:
-    from sweeps.loader import best_trial, budget, complete_trials, load
-    from sweeps.page import stored_studies
-
     titles = {name: studies.get(name).title for name in studies.names()}
-    for name in stored_studies(args.out, args.storage):
+    store = None if args.storage is None else open_storage(args.storage, Path(args.out))  # one opening for all
+    for name in stored_studies(args.out, store):
         titles.setdefault(name, None)
     print(f"{'study':<16} {'trials':>9} {'best':>9}  title")
     for name, title in titles.items():
         try:
-            opt = load(name, out=args.out, storage=args.storage)
+            opt = open_sweep(name, out=args.out, storage=args.storage, store=store).study
         except ValueError:
             print(f"{name:<16} {'-':>9} {'-':>9}  {title}")
             continue
@@ -107,32 +118,30 @@ def cmd_list(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from sweeps.live import LiveReport
-    from sweeps.loader import summary
-    from sweeps.runner import run, write_files
-
-    if userdata.is_table(args.study):
-        study = definition = userdata.study_from_args(args)
+    if studies.is_table(args.study):
+        study = definition = study_from_args(args)
     else:
-        study, definition = userdata.run_reference(args.study, args.out), userdata.find(args.study, args.out)
-    ref = definition.name if userdata.is_table(args.study) else args.study
+        study, definition = run_reference(args.study, args.out), find(args.study, args.out)
+    ref = definition.name if studies.is_table(args.study) else args.study
     live = (LiveReport(ref, out=args.out, storage=args.storage, total=args.trials or definition.trials)
             if args.report else None)
     with live or contextlib.nullcontext():  # the page, rewritten while the sweep runs
-        opt = run(study, trials=args.trials, jobs=args.jobs, seed=args.seed, repeats=args.repeats,
-                  storage=args.storage, out=args.out, timeout=args.timeout, trial_timeout=args.trial_timeout,
-                  batch=args.batch, pruner=args.pruner, progress=args.progress, argv=["python -m sweeps", *sys.argv[1:]])
-    print(summary(opt, Path(args.out) / opt.study_name, userdata.baseline_words(ref, definition)))
-    page = write_files(opt, ref, out=args.out, storage=args.storage, report=args.report, explain=args.explain,
-                       jobs=args.jobs)
-    if page is not None:
-        print(f"report: {page}")
+        sweep = search(study, trials=args.trials, jobs=args.jobs, seed=args.seed, repeats=args.repeats,
+                       storage=args.storage, out=args.out, timeout=args.timeout, trial_timeout=args.trial_timeout,
+                       batch=args.batch, pruner=args.pruner, progress=args.progress,
+                       argv=["python -m sweeps", *sys.argv[1:]])
+    print(summary(sweep.study, sweep.dir, baseline_words(ref, definition)))
+    done = finish(sweep, report=args.report, explain=args.explain, jobs=args.jobs)
+    if done.analysis is not None:
+        print("explain: " + done.analysis["fix"]["sentence"])
+        if done.analysis["answer"] is not None:
+            print("answer: " + done.analysis["answer"]["sentence"])
+    if done.report is not None:
+        print(f"report: {done.report}")
     return 0
 
 
 def cmd_explain(args) -> int:
-    from sweeps.explain import analyse
-
     doc = analyse(args.study, out=args.out, storage=args.storage, repeats=args.repeats, jobs=args.jobs)
     if args.json:
         fix = doc["fix"]
@@ -151,8 +160,6 @@ def cmd_explain(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from sweeps.page import write_all, write_report
-
     if args.all == (args.study is not None):
         raise ValueError(f"report takes a study ({', '.join(studies.names())} or a .py file) or --all, "
                          f"{'not both' if args.all else 'got neither'}")
@@ -163,17 +170,12 @@ def cmd_report(args) -> int:
 
 
 def cmd_best(args) -> int:
-    from sweeps.loader import best_config
-
     print(best_config(args.study, out=args.out, storage=args.storage).to_json())
     return 0
 
 
 def cmd_diagnose(args) -> int:
-    import mlpcore
-    from sweeps.loader import best_config
-
-    study = userdata.find(args.study, args.out)
+    study = find(args.study, args.out)
     if args.config and args.config.lstrip().startswith("{"):  # the JSON itself, as `best` prints it
         cfg, which = mlpcore.MLPConfig.from_json(args.config), "the config given"
     elif args.config:
@@ -185,7 +187,7 @@ def cmd_diagnose(args) -> int:
     elif args.best:
         cfg, which = best_config(args.study, out=args.out, storage=args.storage), "best config of the sweep"
     else:
-        cfg, which = study.baseline, userdata.baseline_words(args.study, study)
+        cfg, which = study.baseline, baseline_words(args.study, study)
     data = study.data()
     r = mlpcore.fit(cfg, data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val)
     print(f"{study.name}: {which}, {r.steps_done} steps ({r.stopped}), {r.seconds:.2f}s on {r.backend}")
@@ -232,7 +234,7 @@ def build_parser() -> Parser:
                            help="show a progress line (default: when stderr is a terminal)")
             p.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,
                            help="write the HTML report at the end (default: yes)")
-            userdata.add_table_arguments(p)
+            add_table_arguments(p)
             p.add_argument("--explain", action=argparse.BooleanOptionalAction, default=True,
                            help="retrain the question's config and its swaps after the search (default: yes)")
         if name == "explain":
@@ -247,8 +249,43 @@ def build_parser() -> Parser:
     return parser
 
 
+@contextlib.contextmanager
+def console():
+    """The command line's own settings, for as long as a command runs: Optuna says only its warnings, and a warning
+    is one line on stderr (``warning: ...``, secrets masked). The caller's settings are back afterwards."""
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    said = logging.StreamHandler(sys.stderr)  # what the library logs at WARNING or above, as one line each
+    said.setLevel(logging.WARNING)
+    said.setFormatter(_OneLine())
+    ours = logging.getLogger("sweeps")
+    ours.addHandler(said)
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = _one_line
+        try:
+            yield
+        finally:
+            ours.removeHandler(said)
+            optuna.logging.set_verbosity(verbosity)
+
+
+def _one_line(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"warning: {mask(str(message))}", file=sys.stderr if file is None else file)
+
+
+class _OneLine(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {mask(record.getMessage())}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    with console():
+        return _command(args)
+
+
+def _command(args) -> int:
     try:
         return COMMANDS[args.command][0](args)
     except ValueError as e:
@@ -273,3 +310,24 @@ def operating_error(e: OSError) -> str:
     reason = e.strerror or type(e).__name__
     where = f"{str(e.filename)!r}" if e.filename else "a read or write"
     return mask(f"{where} failed: {reason}")
+
+
+def add_table_arguments(p) -> None:
+    """``run``'s options for a data file: which columns, your config, the held-out share."""
+    p.add_argument("--x", metavar="COL[,COL...]", help="a data file's input column(s), comma-separated")
+    p.add_argument("--y", metavar="COL", help="a data file's target column")
+    p.add_argument("--baseline", metavar="FILE", help="your config as JSON (as `best` prints): the one the report diagnoses")
+    p.add_argument("--val-fraction", type=float, metavar="F",
+                   help=f"share of a data file's rows held out for validation (default {studies.base.VAL_FRACTION})")
+
+
+def study_from_args(args) -> studies.Study:
+    """The study of ``run DATAFILE --x ... --y ...``."""
+    if not args.x or not args.y:
+        raise ValueError(f"a data file needs its columns: run {args.study} --x COL[,COL...] --y COL")
+    x, y = [c.strip() for c in args.x.split(",") if c.strip()], args.y.strip()
+    if y in x:
+        raise ValueError(f"column {y!r} is both an input (--x) and the target (--y)")
+    if len(set(x)) != len(x):
+        raise ValueError(f"--x names a column twice: {x}")
+    return studies.from_table(args.study, x, y, baseline=args.baseline, val_fraction=args.val_fraction)

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from sweeps import page as report_page
+from sweeps.report import files as report_page
 
 from conftest import main
 

@@ -16,12 +16,12 @@ import pytest
 
 import sweeps
 from mlpcore import MLPConfig
-from sweeps.ablation import ablation_path, pick
-from sweeps.evidence import BACKWARD, Tally, check_hint, check_levers
-from sweeps.explain import REPEATS, analyse, explain_name, frames, variant_key, variant_seeds
-from sweeps.loader import load
-from sweeps.storage import open_storage
-from sweeps.worker import train_once
+from sweeps.analysis.ablation import ablation_path, pick
+from sweeps.analysis.evidence import BACKWARD, Tally, check_hint, check_levers
+from sweeps.analysis.explain import REPEATS, analyse, explain_name, frames, variant_key, variant_seeds
+from sweeps.results.reading import load
+from sweeps.store.factory import open_storage
+from sweeps.search.worker import train_once
 
 STUDY = """
 import numpy as np
@@ -176,7 +176,7 @@ class Store:
 
 
 def test_a_setting_that_changes_nothing_is_no_difference():
-    from sweeps.explain import Lab
+    from sweeps.analysis.explain import Lab
 
     q = {"optimizer": "sgd", "momentum": 0.9, "lr": 1e-6}
     lab = Lab(Store(), "sqrt", 0, q, 1, 1)
@@ -191,7 +191,7 @@ def runs(*modes, value=0.5, loss_drop=0.0):
 
 
 def test_the_target_is_the_cheapest_fitting_trial_that_escapes_on_fresh_seeds():
-    from sweeps.explain import Lab, aim
+    from sweeps.analysis.explain import Lab, aim
 
     config = MLPConfig(hidden=(4,), steps=100, batch_size=None)
     x_train = np.zeros(50)
@@ -292,8 +292,8 @@ def test_the_staged_path_is_the_path_of_every_option_trained_from_all_seeds_for_
 
 
 def test_the_failure_mode_map_and_the_shares_count_only_the_exploration_trials_and_say_so(swept, tmp_path):
-    from sweeps import frames as tidy
-    from sweeps.page import _modes_by_setting
+    from sweeps.results import frames as tidy
+    from sweeps.report.drawing import _modes_by_setting
 
     opt = sweeps.run(swept[0], trials=4, jobs=1, out=tmp_path, progress=False, report=False)
     explore = [t.number for t in opt.trials if t.user_attrs.get("explore")]
@@ -319,8 +319,8 @@ def test_a_hint_whose_change_a_swap_test_refutes_is_marked_refuted():
 
 
 def test_a_hint_the_target_needs_but_the_smallest_fix_does_not_follow_is_not_needed_from_your_config():
-    from sweeps.ablation import Fix
-    from sweeps.explain import Lab, question_hints
+    from sweeps.analysis.ablation import Fix
+    from sweeps.analysis.explain import Lab, question_hints
 
     flat = ("the output unit (leaky_relu) is flat on 100% of the points, so almost no gradient reaches the network: "
             "use output_activation='identity' for regression")
@@ -345,7 +345,7 @@ def test_a_hint_the_target_needs_but_the_smallest_fix_does_not_follow_is_not_nee
     hint, = question_hints(lab, question, target, Fix(("output_activation", "lr"), "test"))
     assert hint["verdict"] == "supported"  # the fix follows it
 
-    from sweeps.explain_html import decides_html
+    from sweeps.report.analysis_html import decides_html
 
     swaps = [{"direction": BACKWARD, "setting": "output_activation", "to": "leaky_relu", "fits": 0, "seeds": 5,
               "modes_text": "linear 5 of 5"}]
@@ -358,7 +358,7 @@ def test_a_hint_the_target_needs_but_the_smallest_fix_does_not_follow_is_not_nee
 
 
 def test_no_lever_sentence_on_the_page_contradicts_a_swap_test(analysed):
-    from sweeps.explain_html import decides_html
+    from sweeps.report.analysis_html import decides_html
 
     _, _, doc = analysed
     doc = doc | {"levers": [
@@ -375,7 +375,7 @@ def test_no_lever_sentence_on_the_page_contradicts_a_swap_test(analysed):
 
 
 def test_the_report_opens_with_the_smallest_fix(analysed):
-    from sweeps.page import write_report
+    from sweeps.report.files import report as write_report
 
     path, root, doc = analysed
     text = write_report(path, out=root / "results").read_text()
@@ -387,8 +387,8 @@ def test_the_report_opens_with_the_smallest_fix(analysed):
 def test_the_ablation_path_svg_draws_a_dot_per_seed_in_its_modes_colour_column_by_column(analysed):
     from xml.etree import ElementTree
 
-    from sweeps.plots import MODE_COLORS
-    from sweeps.svg import ablation_path_svg
+    from sweeps.report.plots import MODE_COLORS
+    from sweeps.report.svg import ablation_path_svg
 
     runs = frames(analysed[2]).path_runs
     root = ElementTree.fromstring(ablation_path_svg(runs))
@@ -407,7 +407,7 @@ def test_the_ablation_path_svg_draws_a_dot_per_seed_in_its_modes_colour_column_b
 
 
 def test_an_analysis_stored_in_an_older_layout_is_not_read_back_and_the_next_one_rewrites_it(analysed, tmp_path):
-    from sweeps.explain import stored_analysis
+    from sweeps.analysis.explain import stored_analysis
 
     path, root, doc = analysed
     shutil.copytree(root / "results", tmp_path / "results")
@@ -467,14 +467,14 @@ def test_run_explains_after_the_search_and_before_the_report(tmp_path, cli):
 
 
 def test_a_full_batch_reads_full_not_none():
-    from sweeps.evidence import change_text
+    from sweeps.analysis.evidence import change_text
 
     assert change_text("batch_size", 1, None) == "batch_size 1 -> full"
     assert change_text("init", None, "he") == "init none -> he"
 
 
 def test_a_hint_names_the_settings_its_advice_changes_not_those_its_reason_mentions():
-    from sweeps.evidence import hint_settings
+    from sweeps.analysis.evidence import hint_settings
 
     y = ("targets are unscaled (|y| up to 62.9): gradients and the right output weights grow with y, so no single lr "
          "suits every layer; set y_scaling='standard'")
@@ -560,7 +560,7 @@ def test_the_answer_is_trained_from_the_fresh_seeds_of_every_variant_and_once(an
 
 
 def test_the_page_and_the_frames_show_the_verdict(answered):
-    from sweeps.page import write_report
+    from sweeps.report.files import report as write_report
 
     doc, where = answered["in part"]
     text = write_report(str(where / "xy.py"), out=where / "results").read_text()

@@ -1,6 +1,6 @@
 import pytest
 
-from sweeps.masking import MASK, mask
+from sweeps.store.masking import MASK, mask
 
 
 @pytest.mark.parametrize("text, masked", [

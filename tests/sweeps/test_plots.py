@@ -10,8 +10,8 @@ from matplotlib.colors import to_hex
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from mlpcore import MODES
-from sweeps import frames as tidy
-from sweeps import plots
+from sweeps.results import frames as tidy
+from sweeps.report import plots
 from sweeps.space import space_to_json
 
 SPACE = {

@@ -5,9 +5,11 @@ from optuna.trial import TrialState
 
 import sweeps
 from mlpcore.train import checkpoint_steps
-from sweeps import frames, page, pruning
-from sweeps.loader import summary
-from sweeps.runner import run
+from sweeps.results import frames
+from sweeps.report import page
+from sweeps.search import pruning
+from sweeps.results.reading import summary
+from sweeps.pipeline import run
 
 STEPS = 200
 GRID = checkpoint_steps(STEPS)

@@ -13,8 +13,8 @@ import pytest
 from optuna.trial import TrialState
 
 import sweeps
-from sweeps.pool import WorkerPool
-from sweeps.runner import counts_as_done
+from sweeps.search.pool import WorkerPool
+from sweeps.store.records import counts_as_done
 
 import pgcluster
 from conftest import run_patched
@@ -99,7 +99,7 @@ def test_workers_run_with_the_worker_environment():
     """One BLAS thread each, and malloc keeping freed memory (see WORKER_ENV): set at spawn, or it is too late."""
     import cloudpickle
 
-    from sweeps.pool import WORKER_ENV
+    from sweeps.search.pool import WORKER_ENV
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     [(_, env)] = WorkerPool(_environment, 1).run([(sorted(WORKER_ENV),)])
@@ -282,7 +282,7 @@ def test_a_worker_killed_while_idle_breaks_no_submit():
 
 DRIVER = """
 import os, sys, time
-from sweeps.pool import WorkerPool
+from sweeps.search.pool import WorkerPool
 def ids(i):
     time.sleep(0.2)
     return os.getpid(), os.getppid()
@@ -292,12 +292,12 @@ time.sleep(600)
 
 
 def test_released_workers_end_with_their_threads_and_a_pool_used_again_gets_fresh_ones():
-    """What the report needs before it forks its drawing processes (runner.write_files)."""
+    """What the report needs before it forks its drawing processes (sweeps.pipeline.finish)."""
     import threading
 
     import cloudpickle
 
-    from sweeps.pool import release_workers
+    from sweeps.search.pool import release_workers
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     def managers():  # loky's threads driving the workers (joblib's own copy of loky has its own: not these)
@@ -322,7 +322,8 @@ def test_workers_end_with_a_sigkilled_driver(tmp_path):
 
 
 def test_ctrl_c_during_an_ask_leaves_nothing_for_a_rerun_to_wait_for(tmp_path, tiny_study, monkeypatch):
-    from sweeps import runner, space
+    from sweeps.search import driver as runner
+    from sweeps import space
 
     asked, original = [], space.Space.suggest
 
@@ -334,7 +335,7 @@ def test_ctrl_c_during_an_ask_leaves_nothing_for_a_rerun_to_wait_for(tmp_path, t
 
     monkeypatch.setattr(space.Space, "suggest", suggest)
     with pytest.raises(KeyboardInterrupt):
-        runner.run(tiny_study, trials=8, jobs=1, out=tmp_path, progress=False)
+        runner.search(tiny_study, trials=8, jobs=1, out=tmp_path, progress=False)
     opt = sweeps.load(tiny_study, out=tmp_path)
     assert len(opt.trials) == 3 and not opt.get_trials(states=(TrialState.RUNNING,))
     assert all(t.user_attrs["stopped_by"] == "interrupted" for t in opt.trials)
@@ -360,8 +361,8 @@ def test_sigterm_is_ctrl_c_exit_143_and_the_workers_end(tmp_path, tiny_study):
 
 
 def test_summaries_count_interrupted_and_lost_trials_apart_from_failed_ones():
-    from sweeps.loader import summary
-    from sweeps.runner import ending
+    from sweeps.results.reading import summary
+    from sweeps.store.records import ending
 
     opt = optuna.create_study()
     for attrs in ({"error": "ValueError: x"}, {"stopped_by": "interrupted"}, {"stopped_by": "interrupted"},
@@ -431,7 +432,7 @@ def test_a_report_writer_killed_at_any_moment_leaves_the_old_files_or_the_new_on
 def test_closing_the_pool_drops_only_the_manager_threads_exception(monkeypatch):
     import threading
 
-    from sweeps.pool import MANAGER_THREAD, quiet_manager
+    from sweeps.search.pool import MANAGER_THREAD, quiet_manager
 
     seen = []
     monkeypatch.setattr(threading, "excepthook", lambda args: seen.append(args.thread.name))

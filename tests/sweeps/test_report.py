@@ -1,4 +1,4 @@
-"""sweeps.frames and the report page, from one small real sweep that ends in every mode."""
+"""sweeps.results.frames and the report page, from one small real sweep that ends in every mode."""
 
 import base64
 import html
@@ -21,10 +21,12 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 import mlpcore
 import sweeps
 from mlpcore import MODES
-from sweeps import frames as tidy
-from sweeps import page as report_page
-from sweeps.masking import mask
-from sweeps.plots import BEST_FIRST, MODE_COLORS
+from sweeps.results import frames as tidy
+from sweeps.report import drawing, files
+from sweeps.report import page as report_page
+from sweeps.results.handle import find, open_sweep
+from sweeps.store.masking import mask
+from sweeps.report.plots import BEST_FIRST, MODE_COLORS
 
 MIXED_STUDY = """
 import numpy as np
@@ -53,8 +55,8 @@ def sweep(tmp_path_factory):
     path = root / "mixed.py"
     path.write_text(MIXED_STUDY)
     opt = sweeps.run(str(path), trials=16, jobs=1, out=root / "results", progress=False)
-    frames = tidy.build(opt, report_page._definition(str(path)))
-    page = report_page.write_report(str(path), out=root / "results", opt=opt)
+    frames = tidy.build(opt, find(str(path)))
+    page = files.report(str(path), out=root / "results")
     return str(path), root / "results", opt, frames, page
 
 
@@ -216,9 +218,9 @@ def embedded_svgs(text: str) -> list[str]:
 def test_every_figure_is_embedded_saved_and_not_blank(sweep):
     page = sweep[4]
     text = page.read_text()
-    assert embedded_pngs(text) == [] and not list((page.parent / report_page.FIGURES_DIR).glob("*.png"))
+    assert embedded_pngs(text) == [] and not list((page.parent / files.FIGURES_DIR).glob("*.png"))
     svgs = embedded_svgs(text)  # a study of one input: every figure SVG, matplotlib not needed
-    svg_files = {f.stem: f.read_text() for f in (page.parent / report_page.FIGURES_DIR).glob("*.svg")}
+    svg_files = {f.stem: f.read_text() for f in (page.parent / files.FIGURES_DIR).glob("*.svg")}
     drawn = re.findall(r'<figure id="fig-(\w+)">', text)  # page order
     assert len(drawn) >= 8 and sorted(svg_files) == sorted(drawn) and svgs == [svg_files[name] for name in drawn]
     for svg in svgs:
@@ -281,16 +283,16 @@ def test_the_footer_lists_every_run_of_the_sweep(sweep):
 
 def test_a_process_with_no_other_thread_draws_in_forked_processes_and_one_with_threads_does_not():
     # In a process of its own: under pytest-xdist this one runs threads.
-    code = "from sweeps import page; import os; print(page.drawing_processes(), len(os.sched_getaffinity(0)))"
+    code = "from sweeps.report import drawing; import os; print(drawing.drawing_processes(), len(os.sched_getaffinity(0)))"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     default, cores = map(int, r.stdout.split())
-    assert default == min(cores, report_page.MAX_DRAWING_PROCESSES)
+    assert default == min(cores, drawing.MAX_DRAWING_PROCESSES)
     release = threading.Event()
     other = threading.Thread(target=release.wait)
     other.start()
     try:
-        assert report_page.drawing_processes() == 1
+        assert drawing.drawing_processes() == 1
     finally:
         release.set()
         other.join()
@@ -298,7 +300,6 @@ def test_a_process_with_no_other_thread_draws_in_forked_processes_and_one_with_t
 
 def test_every_output_file_is_replaced_atomically(sweep, monkeypatch):
     import mlpcore.atomic
-    from sweeps import loader
 
     written = []
 
@@ -306,18 +307,17 @@ def test_every_output_file_is_replaced_atomically(sweep, monkeypatch):
         written.append(path.name)
         return mlpcore.atomic.replace_file(path, data, **kw)
 
-    monkeypatch.setattr(report_page, "replace_file", spy)
-    monkeypatch.setattr(loader, "replace_file", spy)
+    monkeypatch.setattr(files, "replace_file", spy)
     path, out, opt = sweep[:3]
-    report_page.write_all(out=out)
-    loader.write_outputs(opt, out / opt.study_name)
-    figures = {f.name for f in (out / opt.study_name / report_page.FIGURES_DIR).iterdir()}
+    files.write_all(out=out)
+    files.write_outputs(open_sweep(path, out=out), tidy.trials_frame(opt))
+    figures = {f.name for f in (out / opt.study_name / files.FIGURES_DIR).iterdir()}
     assert {"report.html", "headline.json", "trials.csv", "index.html", "best.json"} | figures <= set(written)
     assert len(figures) >= 7
 
 
 def test_a_live_page_says_running_and_reloads_and_the_final_one_does_not(sweep, tmp_path):
-    from sweeps.live import LiveReport
+    from sweeps.report.live import LiveReport
 
     path, out, opt = sweep[:3]
     live = LiveReport(path, out=out, total=40)
@@ -326,18 +326,18 @@ def test_a_live_page_says_running_and_reloads_and_the_final_one_does_not(sweep, 
     done = len(tidy.complete(sweep[3].trials))
     assert re.search(rf'<p class="live" id="live">running: {done} of 40 trials, updated \d\d:\d\d:\d\d', text)
     assert '<meta http-equiv="refresh"' in text
-    final = report_page.write_report(path, out=out, opt=opt).read_text()
+    final = files.report(path, out=out).read_text()
     assert "running:" not in final and 'http-equiv="refresh"' not in final
 
 
 def test_the_running_page_draws_its_history_without_matplotlib(sweep):
     """Each completed trial a dot in its mode's colour, the best so far a falling step line, the x axis to the
     sweep's total; and the page is written by a process that never imports matplotlib (it stays cheap)."""
-    from sweeps.svg import history_svg
+    from sweeps.report.svg import history_svg
 
     path, out, opt = sweep[:3]
     trials = tidy.trials_frame(opt)
-    svg = history_svg(trials, report_page.references(sweep[3].headline), total=40)
+    svg = history_svg(trials, drawing.references(sweep[3].headline), total=40)
     done = tidy.complete(trials)
     shown = done[np.isfinite(done["value"].astype(float)) & (done["value"] > 0)]
     dots = re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="3" fill="(#\w+)"><title>trial #(\d+)', svg)
@@ -351,11 +351,11 @@ def test_the_running_page_draws_its_history_without_matplotlib(sweep):
     ys = [float(p.split(",")[1]) for p in steps]
     assert ys == sorted(ys)  # the best so far only ever falls
     assert ">40</text>" in svg  # the axis runs to the sweep's total
-    code = (f"import sys; from sweeps.live import LiveReport; page = LiveReport({path!r}, out={str(out)!r}, "
+    code = (f"import sys; from sweeps.report.live import LiveReport; page = LiveReport({path!r}, out={str(out)!r}, "
             "total=40).poke(); assert 'matplotlib' not in sys.modules, 'matplotlib imported'; print(page)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "running: " in (out / opt.study_name / report_page.REPORT_NAME).read_text()
+    assert "running: " in (out / opt.study_name / files.REPORT_NAME).read_text()
 
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -370,7 +370,7 @@ def _panel_titles(root) -> list[tuple[str, str]]:
 
 
 def test_the_names_of_reference_lines_at_one_height_stack_instead_of_overprinting(sweep):
-    from sweeps.svg import history_svg
+    from sweeps.report.svg import history_svg
 
     refs = {"constant predictor": 1.0, "best straight line": 0.98, "noise floor": 0.01}
     root = ElementTree.fromstring(history_svg(sweep[3].trials, refs))
@@ -386,11 +386,11 @@ def test_the_learning_curves_svg_draws_each_modes_picked_runs_on_one_log_axis(sw
     """One panel per mode, fit first, titled with its picked and total trials; each picked run a line in its
     mode's colour through every logged loss, lower on the page for a lower loss, on one axis for all panels;
     a dot where each run ended; the reference lines dashed in every panel."""
-    from sweeps.plots import CURVE_CLIP, curve_picks
-    from sweeps.svg import learning_curves_svg
+    from sweeps.report.plots import CURVE_CLIP, curve_picks
+    from sweeps.report.svg import learning_curves_svg
 
     frames = sweep[3]
-    refs = report_page.references(frames.headline)
+    refs = drawing.references(frames.headline)
     root = ElementTree.fromstring(learning_curves_svg(frames.curves, refs))
     picks = curve_picks(frames.curves)
     assert _panel_titles(root) == [(f"{m} ({len(p)} of {len(r)})", MODE_COLORS[m]) for m, (r, p) in picks.items()]
@@ -420,11 +420,11 @@ def test_the_mode_gallery_svg_draws_each_modes_median_trial_over_the_data(sweep)
     """One panel per mode, fit first, titled with its trials: the mode's median trial's prediction in its colour at
     every grid point, the true function and the training data in every panel, cut at the panel's edges; a mode
     without trials says so."""
-    from sweeps.plots import representatives
-    from sweeps.svg import mode_gallery_svg
+    from sweeps.report.plots import representatives
+    from sweeps.report.svg import mode_gallery_svg
 
     frames = sweep[3]
-    predictions = report_page._first_slice(frames)
+    predictions = drawing._first_slice(frames)
     root = ElementTree.fromstring(mode_gallery_svg(predictions, frames.data))
     trials = predictions[predictions["source"] == "trial"]
     counts = trials.drop_duplicates("number")["mode"].value_counts()
@@ -458,8 +458,8 @@ def test_the_mode_gallery_svg_draws_each_modes_median_trial_over_the_data(sweep)
 def test_the_escape_scale_runs_white_to_the_fit_colour_as_matplotlibs_colour_map_does():
     from matplotlib.colors import to_hex
 
-    from sweeps.plots import escape_cmap
-    from sweeps.svg import escape_color
+    from sweeps.report.plots import escape_cmap
+    from sweeps.report.svg import escape_color
 
     assert [escape_color(v) for v in (0.0, 2 / 3, 1.0)] == ["#FFFFFF", MODE_COLORS["fit"].upper(), "#00513B"]
     cmap = escape_cmap()
@@ -470,7 +470,7 @@ def test_the_escape_scale_runs_white_to_the_fit_colour_as_matplotlibs_colour_map
 
 
 def test_the_escape_heatmap_svg_gives_each_cell_its_share_and_trials_smallest_bin_lowest(sweep):
-    from sweeps.svg import EMPTY_CELL, escape_color, escape_heatmaps_svg
+    from sweeps.report.svg import EMPTY_CELL, escape_color, escape_heatmaps_svg
 
     settings = sweep[3].settings
     root = ElementTree.fromstring(escape_heatmaps_svg(settings, "lr", "init_scale", "x_scaling"))
@@ -497,8 +497,8 @@ def test_the_escape_heatmap_svg_gives_each_cell_its_share_and_trials_smallest_bi
 
 
 def test_the_importance_svg_draws_bars_to_scale_and_names_a_setting_without_contrast(sweep):
-    from sweeps.frames import no_contrast_text
-    from sweeps.svg import importance_svg
+    from sweeps.results.frames import no_contrast_text
+    from sweeps.report.svg import importance_svg
 
     importances = sweep[3].importances
     root = ElementTree.fromstring(importance_svg(importances))
@@ -508,7 +508,7 @@ def test_the_importance_svg_draws_bars_to_scale_and_names_a_setting_without_cont
         if tip is not None:
             bars.setdefault(rect.get("fill"), []).append((tip.text.split(":")[0], float(rect.get("width"))))
     texts = [t.text for t in root.iter(f"{SVG}text")]
-    from sweeps.plots import IMPORTANCE_COLORS
+    from sweeps.report.plots import IMPORTANCE_COLORS
 
     for target, colour in IMPORTANCE_COLORS.items():
         rows = importances[importances["target"] == target]
@@ -523,10 +523,10 @@ def test_the_importance_svg_draws_bars_to_scale_and_names_a_setting_without_cont
 
 
 def test_the_function_space_svg_draws_the_best_trial_the_question_and_the_target(sweep):
-    from sweeps.svg import function_space_svg
+    from sweeps.report.svg import function_space_svg
 
     frames = sweep[3]
-    predictions = report_page._first_slice(frames)
+    predictions = drawing._first_slice(frames)
     best = frames.headline["best_number"]
     root = ElementTree.fromstring(function_space_svg(predictions, frames.data, number=best))
     lines = {p.find(f"{SVG}title").text: p for p in root.iter(f"{SVG}path") if p.find(f"{SVG}title") is not None}
@@ -546,7 +546,7 @@ def test_the_mode_map_svg_draws_each_settings_counts_as_shares_of_one_bar_width(
     """Every (parameter, value) of the levers frame is a row: its modes' rectangles, fit first, each as wide as its
     share of the row's trials, together the bar's width, with the trial count beside; categorical values best
     first; an unsampled value says so and has no rectangle."""
-    from sweeps.svg import mode_map_svg
+    from sweeps.report.svg import mode_map_svg
 
     levers = sweep[3].levers
     root = ElementTree.fromstring(mode_map_svg(levers))
@@ -587,13 +587,13 @@ def test_the_mode_map_svg_draws_each_settings_counts_as_shares_of_one_bar_width(
 def test_one_process_rewrites_the_page_as_the_sweep_grows_and_the_final_page_replaces_it(tmp_path):
     """It exists mid-run and ends up final: the page says each stage's count of trials, and after the sweep
     the full page, with no banner and no reload, replaces it."""
-    from sweeps.live import LiveReport
-    from sweeps.runner import write_files
+    from sweeps.report.live import LiveReport
+    from sweeps.pipeline import finish
 
     path = tmp_path / "mixed.py"
     path.write_text(MIXED_STUDY)
     out = tmp_path / "results"
-    page = out / "mixed" / report_page.REPORT_NAME
+    page = out / "mixed" / files.REPORT_NAME
 
     def shown() -> str:
         return page.read_text() if page.exists() else ""
@@ -602,7 +602,8 @@ def test_one_process_rewrites_the_page_as_the_sweep_grows_and_the_final_page_rep
         for stage in (4, 8):  # the sweep runs in two parts; the page follows each
             opt = sweeps.run(str(path), trials=stage, jobs=1, out=out, progress=False)
             deadline = time.monotonic() + 120
-            while f"running: {stage} of 8 trials" not in shown() and time.monotonic() < deadline:
+            while (f"running: {stage} of 8 trials" not in shown() or live.rewrites < stage // 4) \
+                    and time.monotonic() < deadline:  # the page replaced, and the process's line about it read
                 time.sleep(0.05)
             assert f"running: {stage} of 8 trials" in shown()
         process = live._process
@@ -612,7 +613,7 @@ def test_one_process_rewrites_the_page_as_the_sweep_grows_and_the_final_page_rep
     assert "running:" not in ended and re.search(r"the sweep ended at \d\d:\d\d:\d\d", ended)
     assert 'http-equiv="refresh"' in ended and "Every trial so far" in ended
     assert live.mark_ended() is None and shown() == ended  # not a running page any more: left alone
-    write_files(opt, str(path), out=out, storage=None)
+    finish(open_sweep(str(path), out=out))
     final = shown()
     assert "running:" not in final and 'http-equiv="refresh"' not in final and 'id="fig-history"' in final
     assert live.mark_ended() is None and shown() == final  # the final page is never touched
@@ -620,7 +621,7 @@ def test_one_process_rewrites_the_page_as_the_sweep_grows_and_the_final_page_rep
 
 def test_the_rewriting_process_ends_with_its_driver_and_leaves_no_temporary_file(sweep):
     """Its stdin closed (the driver gone, even killed), it ends by itself; closed mid-import, by SIGTERM."""
-    from sweeps.live import LiveReport
+    from sweeps.report.live import LiveReport
 
     path, out, opt = sweep[:3]
     folder = out / opt.study_name
@@ -637,7 +638,7 @@ def test_the_rewriting_process_ends_with_its_driver_and_leaves_no_temporary_file
 
 def test_no_page_is_written_before_the_sweep_is_stored(tmp_path):
     """The process starts before the driver creates the sweep: it looks, and writes nothing, until it exists."""
-    from sweeps.live import LiveReport
+    from sweeps.report.live import LiveReport
 
     live = LiveReport("sqrt", out=tmp_path, total=5)
     assert live.poke() is None
@@ -648,7 +649,7 @@ def test_importances_without_contrast_say_so_instead_of_a_number():
     """A setting the sampler kept at one value in most trials, and that PED-ANOVA scores 0, has no contrast."""
     from optuna.distributions import CategoricalDistribution as C, FloatDistribution as F
 
-    from sweeps import plots
+    from sweeps.report import plots
     from sweeps.space import space_to_json
 
     space = {"lr": F(1e-4, 1.0, log=True), "x_scaling": C(["standard", "none"])}

@@ -7,10 +7,12 @@ import pytest
 import mlpcore
 import studies
 import sweeps
-from sweeps.loader import runs
-from sweeps.runner import BATCH, counts_as_done, run, trial_seeds
+from sweeps.results.reading import runs
+from sweeps.pipeline import run
+from sweeps.search.driver import BATCH, trial_seeds
+from sweeps.store.records import counts_as_done
 from sweeps.space import Space
-from sweeps.worker import VALUE_CAP, evaluate
+from sweeps.search.worker import VALUE_CAP, evaluate
 
 
 def frame(tmp_path, study, out):
@@ -39,7 +41,7 @@ def test_resume_runs_only_what_is_missing(tmp_path, tiny_study):
 
 
 def test_a_rerun_with_nothing_left_starts_no_worker(tmp_path, tiny_study, monkeypatch):
-    from sweeps.pool import WorkerPool
+    from sweeps.search.pool import WorkerPool
 
     run(tiny_study, trials=4, jobs=1, out=tmp_path, progress=False)
     started = []
@@ -134,7 +136,7 @@ def test_diverged_value_is_the_cap(tiny_study):
 
 
 def test_a_trial_is_the_median_of_its_trainings_and_fails_with_any_of_them():
-    from sweeps.worker import combine
+    from sweeps.search.worker import combine
 
     runs = [{"value": v, "mode": m, "seed": s, "seconds": 1.0, "curve": s}
             for v, m, s in [(0.5, "linear", 11), (0.1, "fit", 12), (0.3, "fit", 13)]]

@@ -19,9 +19,12 @@ from optuna.storages import InMemoryStorage
 from optuna.testing.pytest_storages import StorageTestCase
 from optuna.trial import TrialState
 
-from sweeps.liveness import HOST, Driver, DriverInfo, _process_start
-from sweeps.database import TableJournal
-from sweeps.storage import StorageError, SweepJournal, grouped_writes, open_storage
+from sweeps.store.liveness import HOST, Driver, DriverInfo, _process_start
+from sweeps.store.records import Stop, stop_reason
+from sweeps.store.database import TableJournal
+from sweeps.store.grouped import StorageError, grouped_writes
+from sweeps.store.journal import SweepJournal
+from sweeps.store.factory import open_storage
 
 import pgcluster
 from conftest import run_cli
@@ -135,7 +138,7 @@ def test_reading_skips_a_torn_tail_and_keeps_the_records_before_it(tmp_path):
 HOLD_THE_LOCK = """
 import os, signal, sys, time
 from pathlib import Path
-from sweeps.storage import SweepJournal
+from sweeps.store.journal import SweepJournal
 journal = SweepJournal(Path(sys.argv[1]))
 journal.lock.acquire()
 print("held", flush=True)
@@ -313,7 +316,7 @@ def test_a_trial_its_killed_driver_never_stamped_is_reaped_at_once_unless_anothe
             other.wait()
         assert [t.number for t in me.stale(opt.get_trials())] == [orphan.number]
         assert me.reap() == 1
-    assert opt.trials[orphan.number].user_attrs["stopped_by"] == "its driver died before stamping it"
+    assert stop_reason(opt.trials[orphan.number]) is Stop.DRIVER_DIED
 
 # --- PostgreSQL --------------------------------------------------------------------------------
 

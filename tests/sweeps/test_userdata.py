@@ -15,8 +15,8 @@ from matplotlib.colors import to_hex
 import studies
 import sweeps
 from mlpcore import MLPConfig
-from sweeps import userdata
-from sweeps.progress import Progress
+from sweeps.results import handle as userdata
+from sweeps.search.progress import Progress
 
 from conftest import main
 
@@ -68,10 +68,10 @@ def test_a_missing_parquet_engine_is_named(tmp_path, monkeypatch, capsys):
 
 
 def test_a_table_becomes_a_study_named_after_the_file(tmp_path):
-    s = userdata.study_from_table(str(EXAMPLES / "surface.csv"), ["x1", "x2"], "y")
+    s = studies.from_table(str(EXAMPLES / "surface.csv"), ["x1", "x2"], "y")
     assert s.name == "surface" and s.data().x_train.shape == (320, 2) and s.target is None
     assert s.title == "y from x1, x2 (400 rows)"  # the page's heading reads "surface: y from x1, x2 (400 rows)"
-    one = userdata.study_from_table(str(EXAMPLES / "sqrt_data.csv"), ["x"], "y", baseline=EXAMPLES / "sqrt_config.json",
+    one = studies.from_table(str(EXAMPLES / "sqrt_data.csv"), ["x"], "y", baseline=EXAMPLES / "sqrt_config.json",
                                     val_fraction=0.25)
     assert one.data().x_val.shape == (75,) and one.baseline.lr == 1e-6 and one.baseline.x_scaling == "none"
 
@@ -184,7 +184,7 @@ def reports(tmp_path_factory):
 
 
 def frames_of(reports, name):
-    from sweeps import frames as tidy
+    from sweeps.results import frames as tidy
 
     out, opts = reports
     return tidy.build(opts[name], userdata.find(name, out))
@@ -203,13 +203,14 @@ def test_a_page_of_several_inputs_shows_predicted_against_actual_and_one_slice_p
 
 FORKED_AND_NOT = """
 import sys
-from sweeps import frames as tidy, page
-from sweeps.loader import opened
+from sweeps.results import frames as tidy
+from sweeps.report import drawing
+from sweeps.results.handle import open_sweep
 name, out = sys.argv[1:]
-opt, store = opened(name, out=out)
-frames = tidy.build(opt, page._definition(name, out))
-heavy = [n for n in page.FIGURES if page.drawn_by_matplotlib(n, frames)]
-one, two = page.draw_figures(frames, processes=1), page.draw_figures(frames, processes=2)
+sweep = open_sweep(name, out=out)
+frames = tidy.build(sweep.study, sweep.definition)
+heavy = [n for n in drawing.FIGURES if drawing.drawn_by_matplotlib(n, frames)]
+one, two = drawing.draw_figures(frames, processes=1), drawing.draw_figures(frames, processes=2)
 print(len(heavy), len(one), one == two, all(one[n][0].startswith(b"\\x89PNG") for n in heavy))
 """
 
@@ -226,8 +227,8 @@ def test_figures_drawn_by_forked_processes_are_the_bytes_one_process_draws(repor
 
 
 def test_the_slices_are_one_panel_per_input_with_each_nets_predictions_along_it(reports):
-    from sweeps import frames as tidy
-    from sweeps import plots
+    from sweeps.results import frames as tidy
+    from sweeps.report import plots
 
     f = frames_of(reports, "three")
     best = reports[1]["three"].best_trial
@@ -242,7 +243,7 @@ def test_the_slices_are_one_panel_per_input_with_each_nets_predictions_along_it(
 
 
 def test_slice_rows_are_the_training_rows_whose_other_inputs_lie_nearest_their_medians():
-    from sweeps import frames as tidy
+    from sweeps.results import frames as tidy
 
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, (200, 2))
@@ -258,7 +259,7 @@ def test_slice_rows_are_the_training_rows_whose_other_inputs_lie_nearest_their_m
 
 
 def test_predicted_against_actual_plots_each_held_out_row_of_the_best_trial_and_the_baseline(reports):
-    from sweeps import plots
+    from sweeps.report import plots
 
     f = frames_of(reports, "three")
     opt = reports[1]["three"]
@@ -273,7 +274,7 @@ def test_predicted_against_actual_plots_each_held_out_row_of_the_best_trial_and_
 
 
 def test_without_a_true_function_no_target_is_drawn_no_approximation_error_is_kept_and_the_page_says_so(reports):
-    from sweeps import plots
+    from sweeps.report import plots
 
     out, _ = reports
     for name, known in (("one", False), ("three", False), ("known", True)):

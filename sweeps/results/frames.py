@@ -27,13 +27,14 @@ import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from mlpcore import MODES
-from sweeps.loader import best_trial
+from sweeps.results.reading import best_trial
 from sweeps.space import space_from_json
 
 if TYPE_CHECKING:
     import pandas as pd
 
 ESCAPE_MODE = "fit"
+"""The mode of a training that escaped every failure: the one a sweep is after."""
 
 MIN_LEVER_TRIALS = 5
 """A setting value needs this many trials before its escape rate is quoted as a lever; fewer is noise."""
@@ -43,8 +44,6 @@ OBJECTIVE_QUANTILE = 0.1
 
 NONE_LABELS = {"batch_size": "full"}
 """How a parameter's ``None`` reads (batch_size None trains on the full batch)."""
-
-SOURCES = ("target", "baseline", "trial")
 
 SLICE_SHARE = 0.1
 """The share of training rows drawn beside a slice of the grid in d > 1 inputs: those nearest to it."""
@@ -73,7 +72,7 @@ def trials_frame(opt: optuna.Study):
                 "stopped": a.get("stopped"), "seconds": a.get("seconds"), "backend": a.get("backend"),
                 "error": a.get("error")}
         row |= {f"metrics_{k}": v for k, v in (a.get("metrics") or {}).items()}
-        row["explore"] = bool(a.get("explore"))  # drawn at random (sweeps.runner.EXPLORE_TRIALS)
+        row["explore"] = bool(a.get("explore"))  # drawn at random (sweeps.search.driver.EXPLORE_TRIALS)
         rows.append(row)
     out = pd.DataFrame(rows)
     # The distance to the true function: without one, a column of blanks says nothing

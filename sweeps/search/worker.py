@@ -21,7 +21,7 @@ import numpy as np
 import mlpcore
 import mlpcore.warmup
 import studies
-from sweeps import pruning
+from sweeps.search import pruning
 from sweeps.space import Space
 
 VALUE_CAP = 10.0

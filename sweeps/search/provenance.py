@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sweeps.masking import mask
+from sweeps.store.masking import mask
 
 
 def run_record(argv: list[str], started: float, where: str, **settings: Any) -> dict[str, Any]:
@@ -25,7 +25,7 @@ def environment() -> dict[str, Any]:
     from importlib import metadata
 
     versions = {}
-    for pkg in ("sweeps-mlpcore", "numpy", "numba", "optuna", "joblib", "pandas", "matplotlib"):
+    for pkg in ("sweeps-mlpcore", "numpy", "numba", "optuna", "loky", "pandas", "matplotlib"):
         try:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:

@@ -3,7 +3,7 @@
 A *variant* is a config trained from several fresh seeds. Its :class:`Tally` says how often it
 escaped (reached ``fit``), its median value and its modes. This module turns tallies into
 verdicts: whether a variant escapes, whether a raw lever share survives a swap test, whether
-a hint's advice is borne out. It trains nothing (see `sweeps.explain`).
+a hint's advice is borne out. It trains nothing (see `sweeps.analysis.explain`).
 """
 
 from __future__ import annotations
@@ -12,13 +12,12 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
 
 from mlpcore import MODES
-
-ESCAPE_MODE = "fit"
+from sweeps.results.frames import ESCAPE_MODE, NONE_LABELS
 
 FORWARD, BACKWARD = "question + target's", "target with question's"
 """The two directions of a swap test: one setting of the target put into the question's config, and one of
@@ -104,8 +103,6 @@ def show(value: Any, setting: str | None = None) -> str:
     """A setting's value as the page prints it: 3 significant digits for floats, ``None`` as the setting's
     label for it (batch size: full) or none."""
     if value is None:
-        from sweeps.frames import NONE_LABELS
-
         return NONE_LABELS.get(setting, "none")
     if isinstance(value, float):
         return f"{value:.3g}"
@@ -232,7 +229,7 @@ def check_levers(ranking, lever_tallies: Mapping[tuple[str, str], Tally], reache
     return pd.DataFrame(rows, columns=["param", "claim", "verdict", "evidence", "shown"])
 
 
-def lever_sentence(row) -> str:
+def claim_sentence(row) -> str:
     """A checked claim as the page says it: a backed claim with its evidence; a contradicted one corrected."""
     if row["verdict"] == "backed":
         return f"{row['claim']}. Swap test: {row['evidence']}."
@@ -240,8 +237,3 @@ def lever_sentence(row) -> str:
         return (f"Not a lever: the raw share says {row['claim']}, but the swap test says otherwise "
                 f"({row['evidence']}); the share reflects what the sampler tried alongside it.")
     return ""
-
-
-def modes_summary(tallies: Sequence[Tally]) -> str:
-    """Several tallies' modes pooled, in words."""
-    return Tally(tuple(r for t in tallies for r in t.runs)).modes_text()

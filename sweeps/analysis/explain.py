@@ -7,12 +7,12 @@ each from ``repeats`` fresh seeds, and returns tidy frames (:class:`Explanation`
 1. the question's config itself: the spread of its modes and how often each hint fires;
 2. swap tests both ways: the question's config with one setting of the target config, and the
    target config with one setting of the question's put back;
-3. the greedy ablation path from one to the other (`sweeps.ablation`);
+3. the greedy ablation path from one to the other (`sweeps.analysis.ablation`);
 4. the smallest fix: the fewest changes that escape, each necessary, together sufficient;
 5. the raw lever shares of the search and the hints of the question, checked against swap tests
-   (`sweeps.evidence`);
+   (`sweeps.analysis.evidence`);
 6. the answer the question got in its thread, where the study declares one: its config trained,
-   and whether the evidence agrees (`sweeps.answer`).
+   and whether the evidence agrees (`sweeps.analysis.answer`).
 
 Every training is stored as it ends, in the study's own storage but in a sibling Optuna study
 ``STUDY:explain`` (the search's sampler never sees it): one trial per batch of trainings of one
@@ -21,8 +21,6 @@ the repeat): common random numbers, so the difference between two variants is th
 never their seeds' (a setting that changes nothing cannot look needed by luck). A rerun trains
 only what is missing, identical variants are trained once, and the analysis
 (stored as the study attr ``analysis``) is the same byte for byte whatever ``jobs`` is.
-
-Import it as ``from sweeps.explain import ...``: ``sweeps.explain`` is the function.
 """
 
 from __future__ import annotations
@@ -35,30 +33,22 @@ from typing import Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import optuna
+from optuna.distributions import CategoricalDistribution, IntDistribution
 
 from mlpcore import MLPConfig
 from mlpcore.network import layout_for
 from sweeps import space as search_space
-from sweeps.ablation import Changes, ablation_path, smallest_fix
-from sweeps.answer import check_answer
-from sweeps.evidence import (
-    BACKWARD,
-    ESCAPE_MODE,
-    FORWARD,
-    Tally,
-    change_text,
-    check_hint,
-    differs,
-    show,
-    check_levers,
-    hint_kind,
-    hint_settings,
-    lever_sentence,
-)
-from sweeps.pool import WorkerPool
-from sweeps.storage import open_storage
-from sweeps.worker import VALUE_CAP, train_once
-from sweeps.worker import prepare as prepare_worker
+from sweeps.analysis.ablation import Changes, ablation_path, smallest_fix
+from sweeps.analysis.answer import check_answer
+from sweeps.analysis.evidence import (BACKWARD, FORWARD, Tally, change_text, check_hint, check_levers, claim_sentence,
+                                      differs, hint_kind, hint_settings, show)
+from sweeps.results.frames import ESCAPE_MODE, bin_edges, bin_labels, explored, lever_ranking, levers_frame, trials_frame, value_label
+from sweeps.results.frames import search_space as stored_space
+from sweeps.results.handle import Sweep, open_sweep
+from sweeps.results.reading import best_trial, complete_trials
+from sweeps.search.pool import WorkerPool
+from sweeps.search.worker import VALUE_CAP, train_once
+from sweeps.search.worker import prepare as prepare_worker
 
 __all__ = ["explain", "analyse", "stored_analysis", "Explanation", "explain_name", "REPEATS"]
 
@@ -187,21 +177,24 @@ def open_store(storage, name: str) -> optuna.Study:
 # --- the analysis ------------------------------------------------------------------------------
 
 
-def analyse(study: str, *, out: str | Path = "results", storage: str | None = None, repeats: int = REPEATS,
-            jobs: int | None = None, opt: optuna.Study | None = None) -> dict:
-    """Run (or resume) the analysis of ``study``'s stored sweep; return it as a plain-JSON document.
+def analyse(sweep: Sweep | str, *, out: str | Path = "results", storage: str | None = None, repeats: int = REPEATS,
+            jobs: int | None = None, trials=None) -> dict:
+    """Run (or resume) the analysis of the stored ``sweep`` (its handle, or the study's name or file); return it as a
+    plain-JSON document.
 
     The document is also stored as the attr ``analysis`` of the study ``STUDY:explain``, next to
-    the sweep. Parameters as :func:`explain`.
+    the sweep. ``trials``: the sweep's :func:`~sweeps.results.frames.trials_frame`, when the caller built it.
+    Other parameters as :func:`explain`.
     """
-    from sweeps.loader import load
-    from sweeps.userdata import resolve
-
-    definition, ref = resolve(study, out)  # a study of data: from its snapshot, in the workers too
+    if not isinstance(sweep, Sweep):
+        sweep = open_sweep(sweep, out=out, storage=storage)
+    definition, ref, opt = sweep.definition, sweep.worker_ref, sweep.study
+    if definition is None:
+        raise ValueError(f"study {sweep.ref!r} is stored, but its definition cannot be found (a study file moved?); "
+                         f"the analysis retrains its question's config, so it needs it")
     if not (isinstance(repeats, int) and not isinstance(repeats, bool) and 1 <= repeats <= 1000):
         raise ValueError(f"repeats must be a whole number from 1 to 1000, got {repeats!r}")
-    opt = load(study, out=out, storage=storage) if opt is None else opt
-    store = open_store(open_storage(storage, Path(out) / definition.name), definition.name)
+    store = open_store(sweep.store, definition.name)
     seed = opt.user_attrs.get("settings", {}).get("seed", 0)
     space = search_space.Space.of(definition)
     question = space.params_of(definition.baseline)
@@ -214,9 +207,9 @@ def analyse(study: str, *, out: str | Path = "results", storage: str | None = No
     lab.train([(), everything, *forward, *backward], r)
     path = ablation_path(lab)
     fix = smallest_fix(lab, path)
-    levers, basis = lever_checks(lab, opt)
+    levers, basis = lever_checks(lab, opt, trials_frame(opt) if trials is None else trials)
     doc = document(definition.name, lab, target, path, fix, levers)
-    doc["levers"] = [dict(row) | {"sentence": lever_sentence(row)} for _, row in levers.iterrows()]
+    doc["levers"] = [dict(row) | {"sentence": claim_sentence(row)} for _, row in levers.iterrows()]
     doc["levers_basis"] = basis
     answer = definition.answer
     doc["answer"] = None if answer is None else check_answer(lab, answer, space.params_of(answer.config), fix.changes,
@@ -238,8 +231,6 @@ def aim(lab: Lab, opt: optuna.Study, x_train: np.ndarray) -> dict:
     then the lowest-value trial is taken. A fit is a fit: the cheapest one makes every variant of
     the analysis cheap, and lies nearer a small net's question than the search's winner does.
     """
-    from sweeps.loader import best_trial, complete_trials
-
     def cost(t: optuna.trial.FrozenTrial) -> int:
         return multiply_adds(MLPConfig.from_dict(t.user_attrs["config"]), x_train)
 
@@ -291,11 +282,9 @@ def multiply_adds(config: MLPConfig, x_train: np.ndarray) -> int:
     return config.steps * min(config.batch_size or rows, rows) * weights
 
 
-def lever_checks(lab: Lab, opt: optuna.Study):
-    """The search's raw lever claims (from its unbiased trials where it has them) against swap tests of the target config."""
-    from sweeps.frames import explored, lever_ranking, levers_frame, search_space as stored_space, trials_frame
-
-    every = trials_frame(opt)
+def lever_checks(lab: Lab, opt: optuna.Study, every):
+    """The search's raw lever claims (from its unbiased trials where it has them; ``every``: the trials frame) against
+    swap tests of the target config."""
     trials = explored(every)
     basis = (f"the {len(trials)} exploration trials, drawn at random" if every["explore"].any() else
              f"all {len(trials)} trials, as the sampler chose them")
@@ -315,10 +304,6 @@ def lever_checks(lab: Lab, opt: optuna.Study):
 def label_value(param: str, label: str, dist, target_value):
     """The value a lever claim's label stands for: the choice itself, or for a bin, the target config's
     value when it lies in the bin, else the bin's (geometric, on a log scale) centre."""
-    from optuna.distributions import CategoricalDistribution, IntDistribution
-
-    from sweeps.frames import bin_edges, bin_labels, value_label
-
     if isinstance(dist, CategoricalDistribution):
         return next(c for c in dist.choices if value_label(param, c) == label)
     edges = bin_edges(dist)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any, Callable
 
-from sweeps.evidence import BACKWARD, needed_fits, show
+from sweeps.analysis.evidence import BACKWARD, needed_fits, show
 
 VERDICT_WORDS = {"supported": "borne out by a swap test", "refuted": "refuted by a swap test",
                  "untested": "not tested", "unneeded": "not needed from your config"}

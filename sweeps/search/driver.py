@@ -33,22 +33,22 @@ from optuna.trial import TrialState
 import studies
 from mlpcore.warmup import warm_up as warm_up_kernel
 from sweeps import space as search_space
-from sweeps import userdata
-from sweeps.interrupts import handled, held
-from sweeps.liveness import Driver
-from sweeps.pool import WorkerPool, release_workers
-from sweeps.progress import Progress
-from sweeps.pruning import DEFAULT as DEFAULT_PRUNER
-from sweeps.pruning import References, check_pruner
-from sweeps.provenance import iso, run_record
-from sweeps.storage import describe, grouped_writes, open_storage
-from sweeps.tracking import Settings, counts_as_done, open_study, tell
-from sweeps.worker import combine, train_once
-from sweeps.worker import prepare as prepare_worker
+from sweeps.results.handle import Sweep, save_snapshot
+from sweeps.search.interrupts import handled, held
+from sweeps.search.pool import WorkerPool
+from sweeps.search.progress import Progress
+from sweeps.search.provenance import iso, run_record
+from sweeps.search.pruning import DEFAULT as DEFAULT_PRUNER
+from sweeps.search.pruning import References, check_pruner
+from sweeps.search.tracking import open_study, tell
+from sweeps.search.worker import combine, train_once
+from sweeps.search.worker import prepare as prepare_worker
+from sweeps.store.factory import open_storage
+from sweeps.store.grouped import describe, grouped_writes
+from sweeps.store.liveness import Driver
+from sweeps.store.records import Settings, Stop, counts_as_done
 
-__all__ = ["run", "trial_seeds", "counts_as_done", "ending", "BATCH"]
-
-optuna.logging.set_verbosity(optuna.logging.WARNING)
+__all__ = ["search", "trial_seeds", "BATCH"]
 
 BATCH = 16
 """Trials asked ahead. The sampler learns from every told trial, so a small window searches
@@ -73,22 +73,6 @@ WAIT_SECONDS = 1.0
 
 REAP_SECONDS = 5.0
 """How often a driver looks for trials of dead drivers to fail."""
-
-INTERRUPTED = "interrupted"
-OVER_BUDGET = "over budget: other drivers took the remaining trials"
-ENDINGS = {INTERRUPTED: "interrupted", "over budget": "given back", "its driver": "lost with a dead driver"}
-"""How a trial stopped by a driver ended, by the start of its ``stopped_by`` (written here and in
-`liveness.py`): none of these is the trial's own failure, and each is run again."""
-
-
-def ending(t: optuna.trial.FrozenTrial) -> str:
-    """How a trial ended: its state's name in lower case (``complete``, ``running``...), ``failed``
-    (by its own error) or one of ENDINGS' values (stopped by a driver)."""
-    if t.state != TrialState.FAIL:
-        return t.state.name.lower()
-    stopped_by = t.user_attrs.get("stopped_by", "")
-    return next((end for start, end in ENDINGS.items() if stopped_by.startswith(start)), "failed")
-
 
 MAX_TRIALS = 1_000_000
 MAX_JOBS = 1024
@@ -136,7 +120,7 @@ def check_whole(name: str, value, low: int, high: int) -> None:
         raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
 
 
-def run(
+def search(
     study: "str | studies.Study",
     *,
     trials: int | None = None,
@@ -150,10 +134,8 @@ def run(
     batch: int = BATCH,
     pruner: str = DEFAULT_PRUNER,
     progress: bool | None = None,
-    report: bool = False,
-    explain: bool = True,
     argv: list[str] | None = None,
-) -> optuna.Study:
+) -> Sweep:
     """Run (or resume) the sweep of ``study`` until it holds ``trials`` finished trials.
 
     Parameters
@@ -171,15 +153,14 @@ def run(
         and its trial failed.
     batch : trials asked ahead of the last told one (see the module docstring).
     progress : show a status line on stderr; default: when stderr is a terminal.
-    report : also write best.json, trials.csv and report.html into ``out/NAME/``, as the command line does.
-    explain : with ``report``, run the counterfactual analysis (``sweeps.explain``) before the report, as the
-        command line does.
     pruner : "none", "median" or "hyperband": stop hopeless trainings at a checkpoint (see `pruning.py`).
+    argv : the command line recorded with the run (default ``sys.argv``).
 
     Returns
     -------
-    optuna.Study
+    Sweep, the handle of the stored sweep (its study, definition and opened storage).
     """
+    ref = study.name if isinstance(study, studies.Study) else study
     definition = study if isinstance(study, studies.Study) else studies.get(study)
     if isinstance(study, str) and study.endswith((".py", ".npz")):  # workers outlive a chdir: give them the file
         study = str(Path(study).resolve())
@@ -203,7 +184,7 @@ def run(
     created = [p for p in (out_dir, *out_dir.parents) if not p.exists()]  # deepest first
     prepare_out_dir(Path(out), definition.name)
     if isinstance(study, studies.Study):
-        study = userdata.save_snapshot(definition, out_dir)
+        study = save_snapshot(definition, out_dir)
     settings = Settings(seed, repeats, batch, pruner)
     try:
         store = open_storage(storage, out_dir)
@@ -225,68 +206,26 @@ def run(
                    done=sum(counts_as_done(t) for t in opt.get_trials(deepcopy=False)))
     with handled(), Driver(opt, store) as driver:
         try:
-            sweep = Sweep(opt, study, definition, space, settings, driver, pool, trials)
+            loop = AskTellLoop(opt, study, definition, space, settings, driver, pool, trials)
             if "baseline" not in opt.user_attrs:
-                sweep.submit_baseline()
-            sweep.go(deadline=None if timeout is None else started + timeout, bar=bar)
+                loop.submit_baseline()
+            loop.go(deadline=None if timeout is None else started + timeout, bar=bar)
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM (interrupts.Terminated)
             with held():  # a second signal must not cut this short
                 pool.close()
                 for t in opt.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
                     if t.user_attrs.get("driver") == driver.id:
-                        driver.fail(t, INTERRUPTED)
+                        driver.fail(t, Stop.INTERRUPTED)
             raise
         finally:
             with held():
                 bar.close()
                 record["ended"] = iso(time.time())
                 opt.set_user_attr(f"run:{driver.id}", record)
-    if report:
-        write_files(opt, definition.name if userdata.is_snapshot(study) else study, out=out, storage=storage,
-                    store=store, explain=explain, jobs=jobs)
-    return opt
+    return Sweep(ref, definition, study, Path(out), storage, store, opt)
 
 
-def write_files(opt: optuna.Study, ref: str, *, out: str | Path, storage: str | None, store=None,
-                report: bool = True, explain: bool = False, jobs: int | None = None) -> Path | None:
-    """What a run leaves beside its journal, for the CLI and the API alike: best.json, trials.csv, (with
-    ``explain``) the counterfactual analysis in ``STUDY:explain``, and (with ``report``) report.html, whose
-    path it returns; ``store``: the storage object ``opt`` is read from, if the caller holds it. The sweep is
-    stored already, so an analysis or a report that fails only warns, but for an operating error (OSError: a full disk, a read-only folder), which the caller says as one.
-    """
-    from sweeps.loader import complete_trials, write_outputs
-    from sweeps.page import write_report
-
-    write_outputs(opt, Path(out) / opt.study_name)
-    if not complete_trials(opt):
-        return None
-    if explain:
-        from sweeps.explain import analyse
-
-        try:
-            doc = analyse(ref, out=out, storage=storage, jobs=jobs, opt=opt)
-            print("explain: " + doc["fix"]["sentence"])
-            if doc["answer"] is not None:
-                print("answer: " + doc["answer"]["sentence"])
-        except OSError:  # a full disk or a read-only folder: an operating error, said as one (cli.main)
-            raise
-        except Exception as e:  # noqa: BLE001 - the sweep is stored; the analysis can be rerun alone
-            print(f"warning: the analysis was not finished ({type(e).__name__}: {e}); the sweep is stored; "
-                  f"retry with: python -m sweeps explain {ref}", file=sys.stderr)
-    if not report:
-        return None
-    release_workers()  # done with them: the report draws in forked processes, and forks only without threads
-    try:
-        return write_report(ref, out=out, storage=storage, opt=opt, store=store)
-    except OSError:
-        raise
-    except Exception as e:  # noqa: BLE001 - any failure here must not hide a finished sweep
-        print(f"warning: the report was not written ({type(e).__name__}: {e}); the sweep is stored; "
-              f"retry with: python -m sweeps report {ref}", file=sys.stderr)
-        return None
-
-
-class Sweep:
+class AskTellLoop:
     """One driver's loop over the window of asked trials (see the module docstring)."""
 
     def __init__(self, opt, study_ref: str, definition, space: search_space.Space, settings: Settings, driver: Driver,
@@ -367,7 +306,7 @@ class Sweep:
             with held():  # a trial asked is stamped with this driver before any signal ends the sweep
                 trial, params, seeds = self.ask(number=len(snapshot))
                 if not self.within_budget(trial):
-                    self.driver.fail(trial, OVER_BUDGET)
+                    self.driver.fail(trial, Stop.OVER_BUDGET)
                     return
             self.asked.append((trial, params, seeds))
             self.submit(trial.number, params, seeds, self.references.rule(trial.number, snapshot))

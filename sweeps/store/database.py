@@ -1,7 +1,7 @@
 """A sweep stored in a database: on PostgreSQL the journal as the rows of one table (`TableJournal`), elsewhere
-(sqlite, mysql) Optuna's RDB schema (`GroupedRDBStorage`); both group writes as :mod:`sweeps.storage` says.
+(sqlite, mysql) Optuna's RDB schema (`GroupedRDBStorage`); both group writes as :mod:`sweeps.store.factory` says.
 
-Imported by `sweeps.storage.open_storage` only for a database URL, so a sweep in a journal file never
+Imported by `sweeps.store.factory.open_storage` only for a database URL, so a sweep in a journal file never
 imports SQLAlchemy.
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy
 import sqlalchemy.orm
 from optuna.storages import RDBStorage
 
-from sweeps.storage import Grouped, GroupedJournal, StorageError
+from sweeps.store.grouped import Grouped, GroupedJournal, StorageError
 
 
 class TableJournal(GroupedJournal):

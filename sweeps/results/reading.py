@@ -1,4 +1,4 @@
-"""Reading a finished (or running) sweep back: load it, its best config, and the files a run leaves.
+"""Reading a finished (or running) sweep back: its trials, its best trial and config, its runs, its summary.
 
 ``best_config("sqrt")`` is the one line of reuse: the config of the best trial, ready for
 ``mlpcore.fit``.
@@ -15,35 +15,14 @@ from optuna.trial import TrialState
 
 import studies
 from mlpcore import MODES, MLPConfig
-from mlpcore.atomic import replace_file
-from sweeps.storage import JOURNAL_NAME, describe, open_storage
-
-BEST_NAME = "best.json"
-TRIALS_NAME = "trials.csv"
+from sweeps.results.handle import open_sweep
+from sweeps.store.records import ENDINGS, ending
 
 
 def load(study: str, *, out: str | Path = "results", storage: str | None = None) -> optuna.Study:
-    """The stored sweep of ``study`` (a name, or a study file's path); a clear error when there is none."""
-    return opened(study, out=out, storage=storage)[0]
-
-
-def opened(study: str, *, out: str | Path = "results", storage: str | None = None):
-    """(the stored sweep of ``study``, the storage object it is read from), as :func:`load`: one opening (one
-    replay of a journal) serves the sweep and what is stored beside it, such as its analysis."""
-    name = study_name(study)
-    out_dir = Path(out) / name
-    if storage is None and not (out_dir / JOURNAL_NAME).is_file():
-        raise ValueError(f"no sweep of {name!r} in {str(out_dir)!r}; run: python -m sweeps run {study}")
-    store = open_storage(storage, out_dir)
-    try:
-        return optuna.load_study(study_name=name, storage=store), store
-    except KeyError:
-        raise ValueError(f"no sweep of {name!r} in {describe(store)}; run: python -m sweeps run {study}") from None
-
-
-def study_name(ref: str) -> str:
-    """The name of a study given by name or by file (the file is loaded to read it)."""
-    return studies.get(ref).name if ref.endswith((".py", ".npz")) else ref
+    """The stored sweep of ``study`` (a name, or a study file's path) as an Optuna study; a clear error when there
+    is none. (:func:`sweeps.results.handle.open_sweep` gives it with its definition and storage.)"""
+    return open_sweep(study, out=out, storage=storage).study
 
 
 def runs(opt: optuna.Study) -> list[dict]:
@@ -84,9 +63,7 @@ def best_config(study: str, *, out: str | Path = "results", storage: str | None 
 
 def mode_counts(opt: optuna.Study) -> dict[str, int]:
     """Completed trials per failure mode, every mode present (worst first), plus failed trials (by their own
-    error), then trials a driver stopped (see sweeps.runner.ENDINGS)."""
-    from sweeps.runner import ENDINGS, ending
-
+    error), then trials a driver stopped (see sweeps.store.records.ENDINGS)."""
     counts = Counter(t.user_attrs.get("mode") for t in complete_trials(opt))
     ends = Counter(ending(t) for t in opt.get_trials(deepcopy=False, states=(TrialState.FAIL,)))
     return {m: counts.get(m, 0) for m in MODES} | {e: ends[e] for e in ("failed", *ENDINGS.values())}
@@ -94,7 +71,7 @@ def mode_counts(opt: optuna.Study) -> dict[str, int]:
 
 def summary(opt: optuna.Study, out_dir: Path | None = None, baseline: str = "the study's baseline config") -> str:
     """The closing words of a run: best value, its config, modes, and where the outputs are. ``baseline``: how
-    the baseline is named (``userdata.baseline_words``, as ``diagnose`` names it)."""
+    the baseline is named (:func:`baseline_words`, as ``diagnose`` names it)."""
     trials = complete_trials(opt)
     counts = mode_counts(opt)
     repeats = opt.user_attrs.get("settings", {}).get("repeats", 1)
@@ -116,18 +93,13 @@ def summary(opt: optuna.Study, out_dir: Path | None = None, baseline: str = "the
     return "\n".join(lines)
 
 
-def write_outputs(opt: optuna.Study, out_dir: Path) -> None:
-    """best.json and trials.csv beside the journal."""
-    from sweeps.frames import trials_frame
-
-    if complete_trials(opt):
-        best = best_trial(opt)
-        replace_file(out_dir / BEST_NAME, json.dumps({"study": opt.study_name, "trial": best.number, "value": best.value,
-                                                     "mode": best.user_attrs.get("mode"),
-                                                     "config": best.user_attrs["config"]}, indent=2) + "\n")
-    write_trials_csv(trials_frame(opt), out_dir)
-
-
-def write_trials_csv(trials, out_dir: Path) -> Path:
-    """``out_dir/trials.csv`` from a :func:`sweeps.frames.trials_frame`, atomically."""
-    return replace_file(out_dir / TRIALS_NAME, trials.to_csv(index=False))
+def baseline_words(ref: str, definition: studies.Study) -> str:
+    """How ``diagnose`` names the baseline of study ``ref``: a seed's own config, a study file's, or for a study
+    of data, your config (``run --baseline``, ``from_arrays(baseline=...)``) or the engine's default without one."""
+    if ref in studies.names():
+        return "the seed's baseline config"
+    if ref.endswith(".py"):
+        return "the study's baseline config"
+    if definition.baseline == MLPConfig():
+        return "the engine's default config (no baseline config was given)"
+    return "your config (the study's baseline)"

@@ -20,12 +20,13 @@ environment at spawn, both of which the time limit and WORKER_ENV need.)
 - a worker killed while idle, or between a crash and the moment this process notices it, breaks
   the executor with no task of ours in it: a submit then finds it broken, the task waits, and
   the next submit goes to a fresh executor. A submit never raises;
-- every worker dies with this process, whatever killed it (see `sweeps.orphans`).
+- every worker dies with this process, whatever killed it (see `sweeps.search.orphans`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -36,17 +37,18 @@ from typing import Any, Callable, Iterator, Sequence
 
 from loky import BrokenProcessPool, get_reusable_executor
 
-from sweeps.orphans import die_with_parent
+from sweeps.search.orphans import die_with_parent
+
+logger = logging.getLogger(__name__)
 
 WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
               "MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(64 << 20)}
 """Tiny matrices gain nothing from BLAS threads; one thread per worker keeps jobs from fighting for cores.
 
 glibc's malloc maps arrays over 128 KiB fresh from the kernel and returns them on free, so a
-training that allocates the same few work arrays at every checkpoint faults in fresh zeroed
-pages each time: ~1400 page faults a sqrt training, 4% of a worker's time spent in the kernel.
-Keeping freed memory (up to 64 MiB) makes the 360 trainings of the default sqrt sweep 5% faster
-(11.6 -> 11.0 s, 499k -> 1k page faults). Other C libraries ignore these variables."""
+training that allocates the same few work arrays at every checkpoint would fault in fresh zeroed
+pages each time; keeping freed memory (up to 64 MiB) spares the kernel that work (benchmarks/README.md
+has the figures). Other C libraries ignore these variables."""
 
 IDLE_SECONDS = 300
 """Idle workers stay this long, so successive sweeps in one process reuse them."""
@@ -83,8 +85,8 @@ def _start_worker(parent: int, prepare: tuple[Callable, tuple] | None) -> None:
     init, args = prepare
     try:  # a worker whose initializer raises exits, and loky then breaks the whole pool
         init(*args)
-    except Exception:
-        pass
+    except Exception as e:  # noqa: BLE001 - a task that needs what failed fails with the error itself, as its result
+        logger.warning("a worker process could not prepare (%s: %s); its tasks report the error", type(e).__name__, e)
 
 
 MANAGER_THREAD = "ExecutorManagerThread"

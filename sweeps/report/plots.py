@@ -1,9 +1,9 @@
-"""Figures from the frames of :mod:`sweeps.frames` (no study access, no pyplot state).
+"""Figures from the frames of :mod:`sweeps.results.frames` (no study access, no pyplot state).
 
 Each function takes a frame and an optional ``ax`` (one axes) or ``fig`` (small multiples, drawn
 into the figure's own subplots) and returns what it drew: the Axes, or the Figure, as its
 docstring says; so it works in a notebook. The report page writes the same figures as SVG text
-(:mod:`sweeps.svg`) and takes from here only those of studies with several inputs.
+(:mod:`sweeps.report.svg`) and takes from here only those of studies with several inputs.
 Figures are plain ``matplotlib.figure.Figure`` objects on the Agg canvas: nothing opens a
 window and nothing is kept in pyplot's registry. matplotlib is imported inside the functions, so
 importing this module (for MODE_COLORS) costs nothing; the look is seaborn's (:data:`THEME`).
@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from mlpcore import MODES
+from sweeps.results.frames import no_contrast_text
+from sweeps.space import title
 
 MODE_COLORS = {
     "diverged": "#B2182B",   # red: it blew up
@@ -126,7 +128,6 @@ def mode_shares(levers, param: str, ax=None):
     Categorical values are sorted by escape rate (best on top); numeric bins keep their order.
     Each bar is annotated with its trial count; an unsampled value shows an empty bar. Returns the Axes.
     """
-    from sweeps.space import title
 
     ax = _axes(ax, 5, 3)
     rows = setting_rows(levers, param).iloc[::-1]  # barh draws bottom-up; the first row goes on top
@@ -273,7 +274,6 @@ def importance_bars(importances, target: str, ax=None, order: list[str] | None =
 def importance_labels(importances, target: str, order: list[str]):
     """One target's importances in ``order``: (values, which settings have no contrast, each bar's text: its value,
     "no contrast: the sampler chose ... in ...% of trials", or "n/a" where the target had no contrast at all)."""
-    from sweeps.frames import no_contrast_text
 
     rows = importances[importances["target"] == target].set_index("param").reindex(order)
     values = rows["importance"].to_numpy(dtype=float)
@@ -299,9 +299,9 @@ def importance_panels(importances, fig=None):
     """
     order = importance_order(importances)
     fig, axes = _panels(fig, 11, 0.32 * len(order) + 1.3, ncols=2, sharey=True)
-    for ax, (target, title) in zip(axes, IMPORTANCE_TITLES.items()):
+    for ax, (target, heading) in zip(axes, IMPORTANCE_TITLES.items()):
         importance_bars(importances, target, ax=ax, order=order)
-        ax.set_title(title, fontsize=10, y=TITLE_Y)
+        ax.set_title(heading, fontsize=10, y=TITLE_Y)
     return fig
 
 
@@ -343,7 +343,7 @@ def function_space(predictions, data=None, ax=None, number: int | None = None, *
     on one axes; returns the Axes.
 
     ``number`` defaults to the trial with the lowest value (the lowest number on a tie), the rule of
-    :func:`sweeps.loader.best_trial`. ``data`` rows with a ``split`` column show their training rows.
+    :func:`sweeps.results.reading.best_trial`. ``data`` rows with a ``split`` column show their training rows.
     """
     ax = _axes(ax, 9, 4.5)
     if data is not None:
@@ -375,7 +375,7 @@ def function_space(predictions, data=None, ax=None, number: int | None = None, *
 def slices(predictions, near=None, fig=None, number: int | None = None, ncols: int = 3):
     """d > 1 inputs: one :func:`function_space` panel per input, along its slice of the grid (the other inputs
     at their training medians), with the training rows nearest the slice (``near``, a
-    :func:`sweeps.frames.slice_rows` frame) as dots.
+    :func:`sweeps.results.frames.slice_rows` frame) as dots.
 
     Drawn into ``fig`` (cleared) or a new figure; returns the Figure.
     """

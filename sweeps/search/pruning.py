@@ -35,9 +35,8 @@ import numpy as np
 from optuna.trial import FrozenTrial, TrialState
 
 from mlpcore.train import checkpoint_steps
+from sweeps.store.records import PRUNED
 
-PRUNED = "pruned"
-"""The stop reason of a pruned training (TrainResult.stopped), and the trial's state."""
 
 PRUNERS = ("none", "median", "hyperband")
 DEFAULT = "none"

@@ -1,12 +1,12 @@
 """Figures written as SVG text, without matplotlib: the ones a page can draw with rectangles, lines and dots.
 
-    >>> markup = mode_map_svg(levers)                        # :func:`sweeps.frames.levers_frame`
-    >>> markup = mode_gallery_svg(predictions, data)         # :func:`sweeps.frames.predictions_frame`
-    >>> markup = learning_curves_svg(curves, references)     # :func:`sweeps.frames.curves_frame`
-    >>> markup = history_svg(trials, references, key=True)   # :func:`sweeps.frames.trials_frame`
+    >>> markup = mode_map_svg(levers)                        # :func:`sweeps.results.frames.levers_frame`
+    >>> markup = mode_gallery_svg(predictions, data)         # :func:`sweeps.results.frames.predictions_frame`
+    >>> markup = learning_curves_svg(curves, references)     # :func:`sweeps.results.frames.curves_frame`
+    >>> markup = history_svg(trials, references, key=True)   # :func:`sweeps.results.frames.trials_frame`
 
-They draw what :func:`sweeps.plots.mode_map`, :func:`~sweeps.plots.mode_gallery`,
-:func:`~sweeps.plots.learning_curves` and :func:`~sweeps.plots.history` draw, in the same colours, as a few
+They draw what :func:`sweeps.report.plots.mode_map`, :func:`~sweeps.report.plots.mode_gallery`,
+:func:`~sweeps.report.plots.learning_curves` and :func:`~sweeps.report.plots.history` draw, in the same colours, as a few
 hundred elements the browser lays out, with tooltips giving their numbers: no figure to lay out, no pixels
 to encode. The report and the running page inline them, and the report also writes them to
 ``figures/*.svg``; the matplotlib versions stay for notebooks. Text has no font metrics here, so widths
@@ -18,8 +18,9 @@ from __future__ import annotations
 import html
 import math
 
-from sweeps import frames as tidy
-from sweeps.plots import BEST_FIRST, MODE_COLORS, REFERENCE_STYLES, TARGET_COLOR, setting_rows
+from sweeps.results import frames as tidy
+from sweeps.report.plots import (BEST_FIRST, CURVE_CLIP, curve_picks, DATA_COLOR, IMPORTANCE_COLORS, importance_labels, importance_order, IMPORTANCE_TITLES, _known_target, MODE_COLORS, REFERENCE_STYLES, representatives, setting_rows, TARGET_COLOR, _trials, _y_limits)
+from sweeps.space import title
 
 FONT = 'font-family="system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif"'
 CHAR_WIDTH = 6.4
@@ -50,11 +51,10 @@ COUNTS_WIDTH = 96
 
 
 def mode_map_svg(levers, params: list[str] | None = None, ncols: int = 3) -> str:
-    """One panel per parameter (all of ``levers``, a :func:`sweeps.frames.levers_frame`, by default): a 100%-stacked
+    """One panel per parameter (all of ``levers``, a :func:`sweeps.results.frames.levers_frame`, by default): a 100%-stacked
     bar of the modes of each of its values or bins, fit first, with its trial count and the share that escaped;
     categorical values sorted by escape rate (best on top), numeric bins in their order; an unsampled value
-    an empty bar. A key to the modes on top. What :func:`sweeps.plots.mode_map` draws."""
-    from sweeps.space import title
+    an empty bar. A key to the modes on top. What :func:`sweeps.report.plots.mode_map` draws."""
 
     params = list(dict.fromkeys(levers["param"])) if params is None else params
     panels = [(param, title(param), setting_rows(levers, param)) for param in params]
@@ -129,8 +129,8 @@ def _drawable(v) -> bool:
 def history_svg(trials, references: dict[str, float | None], total: int | None = None, key: bool = False) -> str:
     """Each completed trial's value (log scale) against its number, coloured by mode, the best so far as a step
     line, and dashed reference lines; the x axis runs to ``total`` when it is known, so the page shows how
-    far the sweep is; ``key``: the modes' colours above it. ``trials``: a :func:`sweeps.frames.trials_frame`.
-    What :func:`sweeps.plots.history` draws."""
+    far the sweep is; ``key``: the modes' colours above it. ``trials``: a :func:`sweeps.results.frames.trials_frame`.
+    What :func:`sweeps.report.plots.history` draws."""
     done = tidy.complete(trials).sort_values("number")
     values = [(int(n), float(v), m) for n, v, m in zip(done["number"], done["value"], done["mode"]) if _drawable(v)]
     finite = [v for _, v, _ in values] + [r for r in references.values() if _drawable(r)]
@@ -352,8 +352,7 @@ def _reference_key(references: dict[str, float | None], width: float) -> list[st
 def learning_curves_svg(curves, references: dict[str, float | None], per_mode: int = 12) -> str:
     """Validation loss (relative to var(y), log scale) against step, one panel per mode, ``per_mode`` trials
     each spread evenly over the mode's values, a dot where each run ended; the reference lines dashed.
-    What :func:`sweeps.plots.learning_curves` draws. ``curves``: a :func:`sweeps.frames.curves_frame`."""
-    from sweeps.plots import CURVE_CLIP, curve_picks
+    What :func:`sweeps.report.plots.learning_curves` draws. ``curves``: a :func:`sweeps.results.frames.curves_frame`."""
 
     picks = curve_picks(curves, per_mode)
     losses = [v for _, picked in picks.values() for _, rows in picked for v in rows["rel"] if _drawable(v)]
@@ -395,9 +394,8 @@ def _x_range(*frames) -> tuple[float, float]:
 
 def mode_gallery_svg(predictions, data=None) -> str:
     """One representative fit per mode (the mode's median trial) against the target (where the study knows
-    it) and the training data. What :func:`sweeps.plots.mode_gallery` draws. ``predictions``: a
-    :func:`sweeps.frames.predictions_frame` along one input; ``data``: the study's data frame."""
-    from sweeps.plots import DATA_COLOR, _known_target, _trials, _y_limits, representatives
+    it) and the training data. What :func:`sweeps.report.plots.mode_gallery` draws. ``predictions``: a
+    :func:`sweeps.results.frames.predictions_frame` along one input; ``data``: the study's data frame."""
 
     picks = representatives(predictions)
     trials = predictions[predictions["source"] == "trial"]
@@ -463,7 +461,7 @@ def escape_heatmaps_svg(settings, x: str, y: str, col: str | None = None, xlabel
                         ylabel: str | None = None) -> str:
     """The share of trials that escaped (mode fit) in each cell of two binned settings, one panel per value of
     ``col`` (each value some trial has), a cell reading "share / n=trials", grey where no trial fell; one colour
-    scale. What :func:`sweeps.plots.escape_heatmaps` draws. ``settings``: a :func:`sweeps.frames.settings_frame`."""
+    scale. What :func:`sweeps.report.plots.escape_heatmaps` draws. ``settings``: a :func:`sweeps.results.frames.settings_frame`."""
     values = [None] if col is None else [v for v in settings[col].cat.categories if (settings[col] == v).any()]
     xs, ys = [str(c) for c in settings[x].cat.categories], [str(c) for c in settings[y].cat.categories]
     left = 8 + CHAR_WIDTH * max(map(len, ys), default=1)
@@ -531,20 +529,19 @@ def _escape_scale(gradient_id: str, x: float, top: float, height: float) -> list
 def importance_svg(importances) -> str:
     """Optuna's importances for the objective and for escaping side by side, as bars on one parameter order
     (largest sum first); a setting without contrast says so instead of a number, one whose target had no
-    contrast at all reads "n/a". What :func:`sweeps.plots.importance_panels` draws. ``importances``: a
-    :func:`sweeps.frames.importances_frame`."""
-    from sweeps.plots import IMPORTANCE_COLORS, IMPORTANCE_TITLES, importance_labels, importance_order
+    contrast at all reads "n/a". What :func:`sweeps.report.plots.importance_panels` draws. ``importances``: a
+    :func:`sweeps.results.frames.importances_frame`."""
 
     order = importance_order(importances)
     label_width = 10 + CHAR_WIDTH * max(map(len, order), default=4)
     panel, row, top = 380, 22, 26
     parts = []
-    for k, (target, title) in enumerate(IMPORTANCE_TITLES.items()):
+    for k, (target, heading) in enumerate(IMPORTANCE_TITLES.items()):
         values, flat, texts = importance_labels(importances, target, order)
         most = max(0.1, float(max((v for v in values if not math.isnan(v)), default=0.0)) * 1.2)
         x0 = label_width + k * (panel + 20)
         bottom = top + row * len(order)
-        parts.append(f'<text x="{x0 + panel / 2}" y="16" text-anchor="middle" font-size="12">{title}</text>')
+        parts.append(f'<text x="{x0 + panel / 2}" y="16" text-anchor="middle" font-size="12">{heading}</text>')
         for tick, text in linear_ticks(0.0, most, most=4):
             tx = x0 + panel * tick / most
             parts.append(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{top}" y2="{bottom}" stroke="#eee"/>'
@@ -571,9 +568,8 @@ def importance_svg(importances) -> str:
 
 def function_space_svg(predictions, data=None, number: int | None = None) -> str:
     """The target (where the study knows it), the training data, the question's config's fit (dashed) and trial
-    ``number``'s fit (default: the best trial) on one plot, with a key. What :func:`sweeps.plots.function_space`
-    draws. ``predictions``: a :func:`sweeps.frames.predictions_frame` along one input."""
-    from sweeps.plots import DATA_COLOR, _known_target, _y_limits
+    ``number``'s fit (default: the best trial) on one plot, with a key. What :func:`sweeps.report.plots.function_space`
+    draws. ``predictions``: a :func:`sweeps.results.frames.predictions_frame` along one input."""
 
     lo, hi = _y_limits(predictions, data)
     train = None if data is None else data[data["split"] == "train"] if "split" in data else data

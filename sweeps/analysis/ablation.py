@@ -1,9 +1,9 @@
 """From the question's config to the target one: the greedy ablation path and the smallest fix.
 
 Both work on *change sets*: tuples of settings (in the order of the differences) whose value
-is taken from the target config (``sweeps.explain.aim``), the others keeping the question's. A ``lab`` trains them:
+is taken from the target config (``sweeps.analysis.explain.aim``), the others keeping the question's. A ``lab`` trains them:
 ``lab.train(change_sets, seeds)`` makes sure each has at least ``seeds`` runs, and
-``lab.tally(changes)`` returns its :class:`~sweeps.evidence.Tally`. Every decision here
+``lab.tally(changes)`` returns its :class:`~sweeps.analysis.evidence.Tally`. Every decision here
 depends only on those tallies, so the same runs give the same path and fix, whatever the
 number of workers was.
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Protocol, Sequence
 
-from sweeps.evidence import Tally, needed_fits
+from sweeps.analysis.evidence import Tally, needed_fits
 
 Changes = tuple[str, ...]
 

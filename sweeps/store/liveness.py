@@ -11,6 +11,7 @@ machines can share a study.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -23,7 +24,10 @@ from optuna.exceptions import UpdateFinishedTrialError
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
-from sweeps.storage import grouped_writes
+from sweeps.store.grouped import grouped_writes
+from sweeps.store.records import Stop
+
+logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5.0
 GRACE_SECONDS = 60.0
@@ -97,21 +101,41 @@ class Driver:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, kind, *exc) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
         try:
             self.beat(ended=True)
-        except Exception:  # storage gone at exit: the others will see the silence instead
-            pass
+        except Exception as e:  # noqa: BLE001 - storage gone at exit: the others see the silence instead
+            # Leaving on an error, the caller says that error (often this one); leaving well, this is news.
+            logger.log(logging.DEBUG if kind is not None else logging.WARNING,
+                       "driver %s could not record its end (%s: %s); other drivers will take it for dead once its "
+                       "heartbeat is %g s old", self.id, type(e).__name__, e, GRACE_SECONDS)
 
     def _loop(self) -> None:
+        """Beat every HEARTBEAT_SECONDS. A beat that fails is retried at the next; a failure is said once when it
+        starts, again once it has lasted GRACE_SECONDS (other drivers may then fail this one's trials), and its end."""
+        failing_since: float | None = None
+        said_dead = False
         while not self._stop.wait(HEARTBEAT_SECONDS):
             try:
                 self.beat()
-            except Exception:  # a storage hiccup must not kill the sweep; the next beat retries
+            except Exception as e:  # noqa: BLE001 - a storage hiccup must not kill the sweep; the next beat retries
+                now = time.monotonic()
+                if failing_since is None:
+                    failing_since = now
+                    logger.warning("driver %s: a heartbeat failed (%s: %s); retrying every %g s",
+                                   self.id, type(e).__name__, e, HEARTBEAT_SECONDS)
+                elif not said_dead and now - failing_since > GRACE_SECONDS:
+                    said_dead = True
+                    logger.error("driver %s: no heartbeat recorded for %.0f s (%s: %s); other drivers may take it for "
+                                 "dead and run its trials again", self.id, now - failing_since, type(e).__name__, e)
                 continue
+            if failing_since is not None:
+                logger.warning("driver %s: heartbeats recorded again after %.0f s", self.id,
+                               time.monotonic() - failing_since)
+                failing_since, said_dead = None, False
 
     def drivers(self) -> dict[str, DriverInfo]:
         out = {}
@@ -145,12 +169,12 @@ class Driver:
                 out.append(t)
         return out
 
-    def fail(self, trial: FrozenTrial | optuna.Trial, reason: str) -> bool:
-        """Fail a RUNNING trial with ``reason``; False when it had finished meanwhile."""
+    def fail(self, trial: FrozenTrial | optuna.Trial, reason: Stop) -> bool:
+        """Fail a RUNNING trial, stopped for ``reason``; False when it had finished meanwhile."""
         trial_id = self.store.get_trial_id_from_study_id_trial_number(self.study_id, trial.number)
         try:
             with grouped_writes(self.store):
-                self.store.set_trial_user_attr(trial_id, "stopped_by", reason)
+                self.store.set_trial_user_attr(trial_id, "stopped_by", reason.value)
                 self.store.set_trial_state_values(trial_id, TrialState.FAIL)
         except UpdateFinishedTrialError:
             return False
@@ -160,6 +184,5 @@ class Driver:
         """Fail every stale trial; how many were failed."""
         n = 0
         for t in self.stale(self.opt.get_trials(deepcopy=False, states=(TrialState.RUNNING,))):
-            driver = t.user_attrs.get("driver")
-            n += self.fail(t, f"its driver {driver} died" if driver else "its driver died before stamping it")
+            n += self.fail(t, Stop.DRIVER_DIED)
         return n

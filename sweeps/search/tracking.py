@@ -1,19 +1,11 @@
-"""What a sweep stores in its Optuna study, and how: the study's settings and data, each trial's outcome.
+"""The driver's writes: a study created (or checked) with its settings and data, each trial's outcome told.
 
-Study user attrs: ``settings`` (seed, repeats, batch: what fixes the trajectory), ``space``,
-``study`` (the declaration), ``grid`` (the true target), ``var_y_val``, ``baseline`` (the
-seed's own config, evaluated like a trial), ``run:<driver>`` (provenance of each run) and
-``driver:<id>`` (heartbeats, see `liveness.py`). Trial user attrs: RECORDED, plus ``seeds``
-and ``driver`` when asked, ``error`` and ``traceback`` when a trial raised, ``stopped_by``
-when a driver or the budget stopped it. A trial whose median run was pruned is told PRUNED
-(see `pruning.py`); it counts as done, like a complete one.
+What the records are is `sweeps.store.records`; this module writes them.
 """
 
 from __future__ import annotations
 
-import sys
 import warnings
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,33 +16,8 @@ from optuna.trial import TrialState
 
 import studies
 from sweeps import space as search_space
-from sweeps.pruning import PRUNED
-from sweeps.storage import describe, grouped_writes
-
-
-METRIC_NAME = "val_mse_over_var_y"
-"""The objective's name, as optuna-dashboard shows it: validation MSE over the target's variance."""
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What fixes a study's trajectory: rerunning with other values would mix two studies."""
-
-    seed: int
-    repeats: int
-    batch: int
-    pruner: str = "none"
-
-    LEGACY = {"pruner": "none"}
-    """What a study stored before a setting existed ran with."""
-
-    def to_dict(self) -> dict[str, int | str]:
-        return {"seed": self.seed, "repeats": self.repeats, "batch": self.batch, "pruner": self.pruner}
-
-
-def counts_as_done(t: optuna.trial.FrozenTrial) -> bool:
-    """A trial that used up budget: complete, pruned, or failed by its own error (not by a dead driver)."""
-    return t.state in (TrialState.COMPLETE, TrialState.PRUNED) or (t.state == TrialState.FAIL and "error" in t.user_attrs)
+from sweeps.store.records import METRIC_NAME, PRUNED, RECORDED, Settings
+from sweeps.store.grouped import describe, grouped_writes
 
 
 def open_study(store, definition: studies.Study, settings: Settings, sampler) -> optuna.Study:
@@ -89,13 +56,6 @@ def open_study(store, definition: studies.Study, settings: Settings, sampler) ->
     return opt
 
 
-RECORDED = ("mode", "modes", "values", "escape_rate", "seeds", "config", "metrics", "hints", "train_mse", "val_mse",
-            "approx_error", "curve", "grid_pred", "steps_done", "stopped", "seconds", "train_seconds", "backend",
-            "val_pred", "stops", "pruned_at")
-"""Everything a trial records as user attrs (the learning curve also as intermediate values); ``val_pred``
-(predictions on the validation rows) only when the study has more than one input feature."""
-
-
 def tell(opt: optuna.Study, trial: optuna.Trial, outcome: dict[str, Any], store: BaseStorage) -> None:
     """Record a trial's outcome on it and tell its value (or its failure), all in one grouped write to ``store``
     (the storage ``opt`` was opened on).
@@ -123,5 +83,5 @@ def tell(opt: optuna.Study, trial: optuna.Trial, outcome: dict[str, Any], store:
             else:
                 opt.tell(trial, outcome["value"])
     except UpdateFinishedTrialError:
-        print(f"warning: trial {trial.number} was failed by another driver while it ran; its result is dropped",
-              file=sys.stderr)
+        warnings.warn(f"trial {trial.number} was failed by another driver while it ran; its result is dropped",
+                      RuntimeWarning, stacklevel=2)

@@ -1,11 +1,11 @@
 """The report page kept up to date while a sweep runs.
 
     with LiveReport("sqrt", out="results", total=120):
-        sweeps.run("sqrt", ...)          # results/sqrt/report.html: the running page, rewritten every 15 s or so
+        sweeps.run("sqrt", ...)          # results/sqrt/report.html: the running page, rewritten every few seconds
     page.write_report("sqrt", ...)       # then the final page, without the banner and the reload
 
-One process of its own (``python -m sweeps.live``) rewrites the page for as long as the sweep runs: the
-headline and the history of values (:mod:`sweeps.live_page`, no matplotlib), a few tenths of a CPU second
+One process of its own (``python -m sweeps.report.live``) rewrites the page for as long as the sweep runs: the
+headline and the history of values (:mod:`sweeps.report.live_page`, no matplotlib), a few tenths of a CPU second
 a rewrite once its imports are done. It has its own interpreter, so the driver never waits for the GIL
 behind it, and runs at a lower priority (NICENESS), so the sweep's workers have the cores first. It reads
 a still copy of the study (:func:`frozen`: the page's numbers all see the same trials) through a storage
@@ -24,19 +24,29 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from datetime import datetime
 from pathlib import Path
 
+import optuna
+
+import studies
+from mlpcore.atomic import replace_file
+from sweeps.report.live_page import write_live_page
+from sweeps.report.page import RUNNING_BANNER, Live, live_banner
+from sweeps.results.handle import open_sweep
+from sweeps.results.reading import complete_trials
+from sweeps.store.masking import mask
+
 INTERVAL = 5.0
-"""Seconds between two rewrites of the live page (at least): a rewrite of the default sqrt sweep takes ~0.15 CPU
-seconds, 3% of one core at this interval (benchmarks/README.md), and a sweep of 15 s shows three pages."""
+"""Seconds between two rewrites of the live page (at least): often enough to follow a sweep, rarely enough that
+the rewrites take a few percent of one core (benchmarks/README.md)."""
 POLL = 1.0
 """Seconds between two looks for the first completed trial, before the first page is written."""
 BUDGET = 0.05
 """The share of one core's time rewrites may take: a rewrite of c CPU seconds is followed by c / BUDGET of rest."""
 NICENESS = 10
-"""The rewriting process's niceness: the sweep's workers have the cores first, and it runs in their gaps (a
-default sqrt sweep of 15 s shows its first page after ~2 s; at 5 or 15 no faster sweep: benchmarks/README.md)."""
+"""The rewriting process's niceness: the sweep's workers have the cores first, and it runs in their gaps."""
 CLOSE_TIMEOUT = 10.0
 """Seconds :meth:`LiveReport.close` waits for the rewriting process to end after SIGTERM, before it kills it."""
 STORAGE_VARIABLE = "SWEEPS_LIVE_STORAGE"
@@ -72,13 +82,11 @@ class LiveReport:
 
     def start(self) -> LiveReport:
         if self.total is None:
-            import studies
-
             try:
                 self.total = studies.get(self.study).trials
             except ValueError:  # a study known only by its stored sweep: the banner gives the trials done
                 pass
-        command = [sys.executable, "-m", "sweeps.live", self.study, "--out", str(self.out),
+        command = [sys.executable, "-m", "sweeps.report.live", self.study, "--out", str(self.out),
                    "--interval", str(self.interval)] + ([] if self.total is None else ["--total", str(self.total)])
         env = os.environ | ({STORAGE_VARIABLE: self.storage} if self.storage else {})
         self._started = time.monotonic()
@@ -86,7 +94,7 @@ class LiveReport:
             self._process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                              text=True)
         except OSError as e:  # e.g. no process to be had: the sweep runs without its live page
-            print(f"warning: no live report during this run ({e})", file=sys.stderr)
+            warnings.warn(f"no live report during this run ({e})", RuntimeWarning, stacklevel=2)
             return self
         self._reader = threading.Thread(target=self._read, name="live-report", daemon=True)
         self._reader.start()
@@ -126,9 +134,6 @@ class LiveReport:
             text = path.read_text(encoding="utf-8")
         except OSError:
             return None
-        from mlpcore.atomic import replace_file
-        from sweeps.page import RUNNING_BANNER, live_banner
-
         banner = RUNNING_BANNER.search(text)
         if banner is None:  # no longer a running page (the final one, or not ours)
             return None
@@ -168,18 +173,14 @@ class Rewriter:
     def rewrite(self) -> Path | None:
         """The running page written from a still copy of the sweep; None while it has no completed trial (or is
         not stored yet: the driver creates it after this process starts)."""
-        from sweeps.live_page import write_live_page
-        from sweeps.loader import complete_trials
-        from sweeps.page import Live, open_sweep
-
         if self._opened is None:
             try:
-                self._opened = open_sweep(self.study, self.out, self.storage)
+                self._opened = open_sweep(self.study, out=self.out, storage=self.storage)
             except ValueError:
                 return None
-        if not complete_trials(self._opened[0]):  # a look, before a trial ends: no copy of the study yet
+        if not complete_trials(self._opened.study):  # a look, before a trial ends: no copy of the study yet
             return None
-        opt = frozen(*self._opened)
+        opt = frozen(self._opened.study, self._opened.store)
         live = Live(done=len(complete_trials(opt)), total=self.total, updated=datetime.now().strftime("%H:%M:%S"),
                     refresh=max(1, round(self.interval)))
         return write_live_page(opt, self.out, live)
@@ -191,15 +192,13 @@ def frozen(opt, store):
     The page's frames read the study many times; reading a study that the driver is writing would give
     each frame another set of trials (a best trial whose predictions are not yet in the predictions frame).
     """
-    import optuna
-
     still = optuna.storages.InMemoryStorage()
     optuna.copy_study(from_study_name=opt.study_name, from_storage=store, to_storage=still)
     return optuna.load_study(study_name=opt.study_name, storage=still)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m sweeps.live STUDY --out DIR [--total N] [--interval S]``: rewrite the running page until
+    """``python -m sweeps.report.live STUDY --out DIR [--total N] [--interval S]``: rewrite the running page until
     SIGTERM or the end of stdin, at the priority NICENESS, the storage URL (if any) from ``SWEEPS_LIVE_STORAGE``.
     What LiveReport runs; it prints "rewrote CPU_SECONDS PAGE" or "looked|ended CPU_SECONDS" after each step."""
     import argparse
@@ -207,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(os, "nice"):
         os.nice(NICENESS)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # cut short by close(): temporary files are removed
-    parser = argparse.ArgumentParser(prog="python -m sweeps.live")
+    parser = argparse.ArgumentParser(prog="python -m sweeps.report.live")
     parser.add_argument("study")
     parser.add_argument("--out", default="results")
     parser.add_argument("--total", type=int)
@@ -215,8 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     stop = threading.Event()
     threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()  # the driver is gone
-    import pandas  # noqa: F401 - everything a rewrite uses, imported before the first trial ends
-    import sweeps.live_page  # noqa: F401
+    import pandas  # noqa: F401 - imported before the first trial ends, not in the first rewrite's time
 
     page = Rewriter(args.study, args.out, os.environ.get(STORAGE_VARIABLE), args.total, args.interval)
     said: set[str] = set()
@@ -228,8 +226,6 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 wrote = page.rewrite()
             except Exception as e:  # noqa: BLE001 - a failed live page must not stop the sweep; the final one retries
-                from sweeps.masking import mask
-
                 warning = f"warning: the live report was not updated ({type(e).__name__}: {mask(str(e))})"
                 if warning not in said:  # once, not every interval
                     said.add(warning)

@@ -2,7 +2,7 @@
 
 A seed question was answered in its thread (``studies.Answer``: the answer in a few words, and the
 config it amounts to). :func:`check_answer` trains that config from the analysis's fresh seeds,
-beside its other variants (`sweeps.explain`), and says whether the evidence agrees:
+beside its other variants (`sweeps.analysis.explain`), and says whether the evidence agrees:
 
 - ``agrees``: the answer makes the question's config escape. Where it changes several settings,
   each is put back in turn, to say which of them the escape needs;
@@ -17,16 +17,12 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from sweeps.evidence import change_text, differs, show
-
-VERDICTS = ("agrees", "in part", "disagrees", "untested")
-"""What the evidence says of an answer (``untested``: it changes nothing the study's search space holds)."""
-
+from sweeps.analysis.evidence import change_text, differs, show
 
 def check_answer(lab, answer, answer_params: Mapping[str, Any], fix: Sequence[str] | None, steps: int) -> dict:
     """Train the question's config with ``answer`` (``answer_params``: its config as a point of the space) and judge it.
 
-    ``lab`` is the analysis's `sweeps.explain.Lab` (its question's params, repeats and stored runs);
+    ``lab`` is the analysis's `sweeps.analysis.explain.Lab` (its question's params, repeats and stored runs);
     ``fix`` the settings of the smallest fix, None where no set of changes escapes; ``steps`` those
     every variant trains (the study's budget). Returns plain JSON: the answer, what it changes, how
     its config ended on each seed, the verdict and its sentence.

@@ -3,9 +3,9 @@
     >>> html_text = live_page(trials, headline, Live(done=57, total=120, updated="14:02:11", refresh=5))
 
 What the final report opens with (the cards, how the trials ended, the raw escape shares) and one figure,
-every trial's value in sampling order with the best so far, as inline SVG (:mod:`sweeps.svg`). Nothing here imports
+every trial's value in sampling order with the best so far, as inline SVG (:mod:`sweeps.report.svg`). Nothing here imports
 matplotlib or builds the frames the final figures need (curves, predictions, importances), so a rewrite
-of a 120-trial sweep takes ~0.15 CPU s beside it (:mod:`sweeps.live`); the full page follows when the
+of a 120-trial sweep takes ~0.15 CPU s beside it (:mod:`sweeps.report.live`); the full page follows when the
 sweep ends.
 """
 
@@ -18,11 +18,12 @@ from typing import Any
 import optuna
 
 from mlpcore.atomic import replace_file
-from sweeps import frames as tidy
-from sweeps.page import REPORT_NAME, STYLE, Live, badge, headline_html, live_html
-from sweeps.page import references as reference_values
-from sweeps.plots import BEST_FIRST
-from sweeps.svg import history_svg
+from sweeps.results import frames as tidy
+from sweeps.report.drawing import references as reference_values
+from sweeps.report.files import REPORT_NAME
+from sweeps.report.page import STYLE, Live, badge, headline_html, live_html
+from sweeps.report.plots import BEST_FIRST
+from sweeps.report.svg import history_svg
 
 
 def live_page(trials, headline: dict[str, Any], live: Live) -> str:

@@ -1,0 +1,90 @@
+"""The record schema of a stored sweep: what its study and trials hold, and how a trial's end is read back.
+
+Study user attrs: ``settings`` (seed, repeats, batch, pruner: what fixes the trajectory), ``space``,
+``study`` (the declaration), ``grid`` (the true target), ``var_y_val``, ``baseline`` (the
+question's own config, evaluated like a trial), ``run:<driver>`` (provenance of each run) and
+``driver:<id>`` (heartbeats, see `sweeps.store.liveness`). Trial user attrs: :data:`RECORDED`, plus
+``seeds`` and ``driver`` when asked, ``error`` and ``traceback`` when a trial raised, and
+``stopped_by`` (a :class:`Stop` value) when a driver or the budget stopped it. A trial whose median
+run was pruned is told PRUNED; it counts as done, like a complete one.
+
+This module is the one owner of those words: every writer and every reader goes through it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from optuna.trial import FrozenTrial, TrialState
+
+METRIC_NAME = "val_mse_over_var_y"
+"""The objective's name, as optuna-dashboard shows it: validation MSE over the target's variance."""
+
+PRUNED = "pruned"
+"""The stop reason of a pruned training (``mlpcore.TrainResult.stopped``); its trial is told PRUNED."""
+
+RECORDED = ("mode", "modes", "values", "escape_rate", "seeds", "config", "metrics", "hints", "train_mse", "val_mse",
+            "approx_error", "curve", "grid_pred", "steps_done", "stopped", "seconds", "train_seconds", "backend",
+            "val_pred", "stops", "pruned_at")
+"""Everything a trial records as user attrs (the learning curve also as intermediate values); ``val_pred``
+(predictions on the validation rows) only when the study has more than one input feature."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What fixes a study's trajectory: rerunning with other values would mix two studies."""
+
+    seed: int
+    repeats: int
+    batch: int
+    pruner: str = "none"
+
+    LEGACY = {"pruner": "none"}
+    """What a study stored before a setting existed ran with."""
+
+    def to_dict(self) -> dict[str, int | str]:
+        return {"seed": self.seed, "repeats": self.repeats, "batch": self.batch, "pruner": self.pruner}
+
+
+class Stop(enum.Enum):
+    """Why a driver, not the trial's own training, ended a RUNNING trial: its ``stopped_by`` attr. Each is run again."""
+
+    INTERRUPTED = "interrupted"
+    """Its driver was stopped by Ctrl-C or SIGTERM."""
+    OVER_BUDGET = "over budget"
+    """Drivers asking at the same moment asked more than the budget held: given back."""
+    DRIVER_DIED = "driver died"
+    """Its driver died (killed, or a lost machine); another driver failed it."""
+
+
+ENDINGS = {Stop.INTERRUPTED: "interrupted", Stop.OVER_BUDGET: "given back", Stop.DRIVER_DIED: "lost with a dead driver"}
+"""How each stop reads in summaries."""
+
+_LEGACY_STOPS = (("over budget", Stop.OVER_BUDGET), ("its driver", Stop.DRIVER_DIED))
+"""Sweeps stored before stop reasons were values wrote sentences: each is read by its start."""
+
+
+def stop_reason(t: FrozenTrial) -> Stop | None:
+    """Why a driver stopped trial ``t``; None when no driver did (it ran to its end, or failed by its own error)."""
+    value = t.user_attrs.get("stopped_by")
+    if not isinstance(value, str):
+        return None
+    try:
+        return Stop(value)
+    except ValueError:
+        return next((stop for start, stop in _LEGACY_STOPS if value.startswith(start)), None)
+
+
+def ending(t: FrozenTrial) -> str:
+    """How a trial ended: its state's name in lower case (``complete``, ``running``...), ``failed`` (by its own
+    error) or one of :data:`ENDINGS`' values (stopped by a driver)."""
+    if t.state != TrialState.FAIL:
+        return t.state.name.lower()
+    stop = stop_reason(t)
+    return "failed" if stop is None else ENDINGS[stop]
+
+
+def counts_as_done(t: FrozenTrial) -> bool:
+    """A trial that used up budget: complete, pruned, or failed by its own error (not stopped by a driver)."""
+    return t.state in (TrialState.COMPLETE, TrialState.PRUNED) or (t.state == TrialState.FAIL and "error" in t.user_attrs)
