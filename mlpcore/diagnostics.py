@@ -18,7 +18,7 @@ its noise.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -64,19 +64,50 @@ MODES = ("diverged", "collapsed", "linear", "underfit", "fit")
 """Every mode, from worst to best."""
 
 
+LOWER, HIGHER = "lower", "higher"
+"""A hint's advice on the learning rate is a direction, not a value: the right value is the data's to tell."""
+
+
+class Hint(str):
+    """A hint: its words, and its advice as data (``advice``), so that the advice can be tried.
+
+    ``advice`` holds the alternatives the hint offers, each the config changes it advises, such as
+    ``{"x_scaling": "standard"}`` (the learning rate as a direction: ``{"lr": LOWER}``). No alternative
+    advises a value the config already has. A hint that advises no setting (``train for more steps``, a fit's
+    summary) has none.
+    """
+
+    advice: tuple[dict[str, Any], ...]
+
+    def __new__(cls, text: str, advice=()) -> "Hint":
+        hint = super().__new__(cls, text)
+        hint.advice = tuple(dict(a) for a in advice)
+        return hint
+
+    def __reduce__(self):
+        return Hint, (str(self), self.advice)
+
+
 @dataclass(frozen=True)
 class Diagnosis:
     mode: str
     metrics: dict[str, float | None]
     """Plain floats (None where undefined or non-finite), JSON-able as they stand."""
-    hints: tuple[str, ...]
+    hints: tuple[Hint, ...]
+
+    @property
+    def advice(self) -> tuple[tuple[dict[str, Any], ...], ...]:
+        """Each hint's advice (:class:`Hint`), in the hints' order."""
+        return tuple(getattr(h, "advice", ()) for h in self.hints)
 
     def to_dict(self) -> dict:
-        return {"mode": self.mode, "metrics": dict(self.metrics), "hints": list(self.hints)}
+        return {"mode": self.mode, "metrics": dict(self.metrics), "hints": [str(h) for h in self.hints],
+                "advice": [[_plain(a) for a in advice] for advice in self.advice]}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Diagnosis":
-        return cls(d["mode"], dict(d["metrics"]), tuple(d["hints"]))
+        advice = d.get("advice") or [()] * len(d["hints"])
+        return cls(d["mode"], dict(d["metrics"]), tuple(Hint(h, a) for h, a in zip(d["hints"], advice)))
 
     def __str__(self) -> str:
         shown = ("mse", "line_mse", "noise_floor", "gain", "captured", "pred_spread", "pred_line_deviation",
@@ -89,6 +120,11 @@ class Diagnosis:
 
 def _fmt(v) -> str:
     return "n/a" if v is None else f"{v:.4g}"
+
+
+def _plain(alternative: dict[str, Any]) -> dict[str, Any]:
+    """An alternative as JSON holds it (a tuple of widths as a list)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in alternative.items()}
 
 
 # --- numbers -------------------------------------------------------------------------------------
@@ -200,9 +236,9 @@ def kinks_in_range(model, x: np.ndarray) -> int | None:
     return int(np.sum((-bias > lo + margin) & (-bias < hi - margin)))
 
 
-def compute_metrics(model, x_train, y_train, x_val, y_val, curve) -> dict[str, float | None]:
-    """Every number the mode and hints are decided from (see the module docstring)."""
-    pred = model.predict(x_val).reshape(y_val.shape)
+def data_metrics(x_train, y_train, x_val, y_val) -> dict[str, float]:
+    """The numbers of the data alone, the same for every net fitted to them: var_y, line_mse (the best line's error),
+    noise_floor and nonlinear_share (the structure beyond a line, above noise, over var_y). Arrays are (n, d)."""
     var_y = float(np.mean((y_val - y_val.mean(axis=0)) ** 2))
     line_mse = float(np.mean((y_val - line_fit(x_val, y_val)) ** 2))
     # One feature: the validation rows, sorted, are neighbours enough. For d > 1 rows lie farther apart, and every
@@ -211,24 +247,52 @@ def compute_metrics(model, x_train, y_train, x_val, y_val, curve) -> dict[str, f
                                                                             np.concatenate([y_train, y_val]))
     noise = min(noise_floor(*rows), line_mse)
     structure = line_mse - noise
-    m: dict[str, float | None] = {"var_y": var_y, "line_mse": line_mse, "noise_floor": noise}
-    m["nonlinear_share"] = structure / var_y if var_y > 0 else 0.0
-    finite = bool(np.all(np.isfinite(pred)))
-    if finite:
-        with np.errstate(all="ignore"):
-            mse = float(np.mean((pred - y_val) ** 2))
-            m["mse"] = mse
-            m["r2"] = 1.0 - mse / var_y if var_y > 0 else None
-            m["gain"] = 1.0 - mse / line_mse if line_mse > 0 else None
-            m["captured"] = (line_mse - mse) / structure if structure > 0 else None
-            m["pred_spread"] = float(np.std(pred)) / np.sqrt(var_y) if var_y > 0 else None
-            dev = float(np.mean((pred - line_fit(x_val, pred)) ** 2))
-            m["pred_line_deviation"] = dev / structure if structure > 0 else None
+    return {"var_y": var_y, "line_mse": line_mse, "noise_floor": noise,
+            "nonlinear_share": structure / var_y if var_y > 0 else 0.0}
+
+
+def prediction_metrics(pred: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, data: dict[str, float]) -> dict:
+    """The numbers of one prediction ``pred`` of ``y_val`` (its shape) against the data's (:func:`data_metrics`):
+    mse, r2, gain, captured, pred_spread and pred_line_deviation; None where undefined or not finite."""
+    names = ("mse", "r2", "gain", "captured", "pred_spread", "pred_line_deviation")
+    if not np.all(np.isfinite(pred)):
+        return dict.fromkeys(names)
+    var_y, line_mse = data["var_y"], data["line_mse"]
+    structure = line_mse - data["noise_floor"]
+    with np.errstate(all="ignore"):
+        mse = float(np.mean((pred - y_val) ** 2))
+        dev = float(np.mean((pred - line_fit(x_val, pred)) ** 2))
+        return {"mse": mse, "r2": 1.0 - mse / var_y if var_y > 0 else None,
+                "gain": 1.0 - mse / line_mse if line_mse > 0 else None,
+                "captured": (line_mse - mse) / structure if structure > 0 else None,
+                "pred_spread": float(np.std(pred)) / np.sqrt(var_y) if var_y > 0 else None,
+                "pred_line_deviation": dev / structure if structure > 0 else None}
+
+
+def fit_mse(data: dict[str, float]) -> float:
+    """The validation MSE above which no prediction is ``fit`` on these data (:func:`data_metrics`): a bound to
+    look at before :func:`classify` decides (a prediction below it can still be ``collapsed``)."""
+    if data["nonlinear_share"] < LINEAR_TARGET_SHARE:
+        return data["var_y"] - FIT_CAPTURED * (data["var_y"] - data["noise_floor"])
+    return data["line_mse"] - FIT_CAPTURED * (data["line_mse"] - data["noise_floor"])
+
+
+def fits_now(model, x_val: np.ndarray, y_val: np.ndarray, data: dict[str, float]) -> bool:
+    """Whether ``model`` is ``fit`` on the validation data now: the mode :func:`diagnose` would give it (the mode
+    depends on nothing else: :func:`classify`'s ``fit`` reads only these metrics)."""
+    pred = model.predict(x_val).reshape(y_val.shape)
+    return classify(data | prediction_metrics(pred, x_val, y_val, data), diverged=False) == "fit"
+
+
+def compute_metrics(model, x_train, y_train, x_val, y_val, curve) -> dict[str, float | None]:
+    """Every number the mode and hints are decided from (see the module docstring)."""
+    pred = model.predict(x_val).reshape(y_val.shape)
+    m: dict[str, float | None] = dict(data_metrics(x_train, y_train, x_val, y_val))
+    m |= prediction_metrics(pred, x_val, y_val, m)
+    if m["mse"] is not None:
         m["dead_fraction"], m["saturated_fraction"] = unit_health(model, x_val)
     else:
-        for k in ("mse", "r2", "gain", "captured", "pred_spread", "pred_line_deviation",
-                  "dead_fraction", "saturated_fraction"):
-            m[k] = None
+        m["dead_fraction"] = m["saturated_fraction"] = None
     m["kinks_in_range"] = kinks_in_range(model, x_train) if np.all(np.isfinite(model.theta)) else None
     m["hidden_units"] = float(sum(model.config.hidden))
     first, last = curve.train_loss[0], curve.train_loss[-1]
@@ -276,16 +340,46 @@ class Context:
     model: object
 
 
-def _hint_diverged(c: Context) -> str | None:
+def _advice(c: Context, *alternatives: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    """The alternatives that change ``c.config``, each kept to the settings it changes (an lr direction always
+    changes it); an alternative left with nothing to change is dropped."""
+    out = []
+    for alternative in alternatives:
+        changes = {k: v for k, v in alternative.items() if k == "lr" or getattr(c.config, k) != v}
+        if changes and changes not in out:
+            out.append(changes)
+    return tuple(out)
+
+
+def _words(advice: tuple[dict[str, Any], ...]) -> str:
+    """``advice`` as the hint says it: each alternative in the settings' own spelling, joined with "or"."""
+    said = []
+    for alternative in advice:
+        said.append(" and ".join(LR_WORDS[v] if k == "lr" else f"{k}={v!r}" for k, v in alternative.items()))
+    return said[0] if len(said) == 1 else ", ".join(said[:-1]) + " or " + said[-1]
+
+
+LR_WORDS = {LOWER: "lower the learning rate", HIGHER: "raise the learning rate"}
+
+BIG_INIT_SCALE = 3.0
+"""An init_scale above this multiplies the initial weights (or, for normal and uniform, their spread) enough that a
+net can blow up at its first steps whatever its learning rate."""
+
+
+def _hint_diverged(c: Context) -> Hint | None:
     if c.mode != "diverged":
         return None
-    s = f"the loss blew up by step {int(c.m['steps_done'] or 0)}: lower the learning rate (lr={c.config.lr:g}; try {c.config.lr / 10:g})"
+    advice = _advice(c, {"lr": LOWER}, *([{"init_scale": 1.0}] if c.config.init_scale > BIG_INIT_SCALE else []),
+                     *([{"y_scaling": "standard"}] if np.abs(c.y).max() > UNSCALED_RANGE else []))
+    why = f"the loss blew up by step {int(c.m['steps_done'] or 0)}"
+    if c.config.init_scale > BIG_INIT_SCALE:
+        why += f"; init_scale={c.config.init_scale:g} makes the first predictions huge"
     if c.config.y_scaling == "none" and np.abs(c.y).max() > UNSCALED_RANGE:
-        s += f" and scale the targets (y_scaling='standard'): unscaled targets up to {np.abs(c.y).max():g} make gradients that large"
-    return s
+        why += f"; unscaled targets up to {np.abs(c.y).max():g} make gradients that large"
+    return Hint(f"{why}: {_words(advice)} (lr={c.config.lr:g}; try {c.config.lr / 10:g})", advice)
 
 
-def _hint_output_range(c: Context) -> str | None:
+def _hint_output_range(c: Context) -> Hint | None:
     lo, hi = activations.get(c.config.output_activation).output_range
     reach = c.model.y_scaler.inverse(np.array([[lo], [hi]]))[:, 0] if np.isfinite([lo, hi]).any() else None
     if reach is None:
@@ -293,11 +387,12 @@ def _hint_output_range(c: Context) -> str | None:
     lo_y, hi_y = np.nanmin(reach), np.nanmax(reach)
     if c.y.min() >= lo_y and c.y.max() <= hi_y:
         return None
-    return (f"output_activation={c.config.output_activation!r} can only produce values in ({lo_y:.3g}, {hi_y:.3g}), "
-            f"but the target spans [{c.y.min():.3g}, {c.y.max():.3g}]: use output_activation='identity'")
+    advice = _advice(c, {"output_activation": "identity"})
+    return Hint(f"output_activation={c.config.output_activation!r} can only produce values in ({lo_y:.3g}, "
+                f"{hi_y:.3g}), but the target spans [{c.y.min():.3g}, {c.y.max():.3g}]: use {_words(advice)}", advice)
 
 
-def _hint_flat_output(c: Context) -> str | None:
+def _hint_flat_output(c: Context) -> Hint | None:
     name = c.config.output_activation
     if name == "identity" or c.mode == "fit":
         return None
@@ -307,69 +402,80 @@ def _hint_flat_output(c: Context) -> str | None:
         flat = float(np.mean(out.df(z, out.f(z)) / out.peak_slope < FLAT_SLOPE))
     if flat < 0.5:
         return None
-    return (f"the output unit ({name}) is flat on {flat:.0%} of the points, so almost no gradient reaches the "
-            f"network: use output_activation='identity' for regression")
+    advice = _advice(c, {"output_activation": "identity"})
+    return Hint(f"the output unit ({name}) is flat on {flat:.0%} of the points, so almost no gradient reaches the "
+                f"network: use {_words(advice)} for regression", advice)
 
 
-def _hint_unscaled_x(c: Context) -> str | None:
+def _hint_unscaled_x(c: Context) -> Hint | None:
     if c.config.x_scaling != "none" or np.abs(c.x).max() <= UNSCALED_RANGE or c.mode == "fit":
         return None
-    return (f"inputs are unscaled (x spans [{c.x.min():.3g}, {c.x.max():.3g}]), far from where activations bend: "
-            f"set x_scaling='standard'")
+    advice = _advice(c, {"x_scaling": "standard"})
+    return Hint(f"inputs are unscaled (x spans [{c.x.min():.3g}, {c.x.max():.3g}]), far from where activations "
+                f"bend: set {_words(advice)}", advice)
 
 
-def _hint_no_kinks(c: Context) -> str | None:
+def _hint_no_kinks(c: Context) -> Hint | None:
     if c.m.get("kinks_in_range") != 0 or c.mode == "fit":
         return None
+    advice = _advice(c, {"x_scaling": "standard", "bias": True})
+    fix = f"centre the inputs and keep biases ({_words(advice)})" if advice else "retrain from another init seed"
     if c.x.ndim == 2 and c.x.shape[1] > 1:
-        return (f"no {c.config.activation} breakpoint (the plane w.x + b = 0) of the {c.config.hidden[0]} first-layer "
-                f"units passes through the data: on every point each unit is either on or off, so the network is one "
-                f"plane; centre the inputs (x_scaling='standard') and keep bias=True")
-    return (f"no {c.config.activation} breakpoint (x = -b/w) of the {c.config.hidden[0]} first-layer units falls inside "
-            f"the data [{c.x.min():.3g}, {c.x.max():.3g}]: there every unit is linear, so the network can only draw a "
-            f"straight line; centre the inputs (x_scaling='standard') and keep bias=True")
+        return Hint(f"no {c.config.activation} breakpoint (the plane w.x + b = 0) of the {c.config.hidden[0]} "
+                    f"first-layer units passes through the data: on every point each unit is either on or off, so "
+                    f"the network is one plane; {fix}", advice)
+    return Hint(f"no {c.config.activation} breakpoint (x = -b/w) of the {c.config.hidden[0]} first-layer units falls "
+                f"inside the data [{c.x.min():.3g}, {c.x.max():.3g}]: there every unit is linear, so the network can "
+                f"only draw a straight line; {fix}", advice)
 
 
-def _hint_no_bias(c: Context) -> str | None:
+def _hint_no_bias(c: Context) -> Hint | None:
     if c.config.bias or c.mode == "fit":
         return None
-    return ("without biases every unit depends on w*x alone, so all units bend or centre at x = 0, "
-            "not where the data are: set bias=True")
+    advice = _advice(c, {"bias": True})
+    return Hint("without biases every unit depends on w*x alone, so all units bend or centre at x = 0, "
+                f"not where the data are: set {_words(advice)}", advice)
 
 
-def _hint_saturated(c: Context) -> str | None:
+def _hint_saturated(c: Context) -> Hint | None:
     share = c.m.get("saturated_fraction") or 0.0
     if share < 0.5 or c.mode == "fit":
         return None
-    return (f"{share:.0%} of the {c.config.activation} units are saturated (flat on at least {SATURATED_POINTS:.0%} "
-            f"of the points): scale the inputs (x_scaling='standard') or lower init_scale")
+    advice = _advice(c, {"x_scaling": "standard"}, {"init_scale": c.config.init_scale / 10})
+    return Hint(f"{share:.0%} of the {c.config.activation} units are saturated (flat on at least "
+                f"{SATURATED_POINTS:.0%} of the points): {_words(advice)}", advice)
 
 
-def _hint_dead(c: Context) -> str | None:
+def _hint_dead(c: Context) -> Hint | None:
     share = c.m.get("dead_fraction") or 0.0
     if share < 0.5 or c.mode == "fit":
         return None
     if activations.get(c.config.activation).kinked:
-        fix = "lower lr, use a positive bias_init, or use leaky_relu"
+        alternatives = [{"lr": LOWER}, *([{"bias_init": 0.1}] if c.config.bias_init <= 0 else []),
+                        {"activation": "leaky_relu"}]
     else:
-        fix = "scale the inputs (x_scaling='standard'), lower init_scale, or lower lr"
-    return f"{share:.0%} of the {c.config.activation} units are dead (flat on every point, no gradient passes): {fix}"
+        alternatives = [{"x_scaling": "standard"}, {"init_scale": c.config.init_scale / 10}, {"lr": LOWER}]
+    advice = _advice(c, *alternatives)
+    return Hint(f"{share:.0%} of the {c.config.activation} units are dead (flat on every point, no gradient passes): "
+                f"{_words(advice)}", advice)
 
 
-def _hint_unscaled_y(c: Context) -> str | None:
+def _hint_unscaled_y(c: Context) -> Hint | None:
     big = float(np.abs(c.y).max())
     if c.config.y_scaling != "none" or big <= UNSCALED_RANGE or c.mode == "fit":
         return None
-    return (f"targets are unscaled (|y| up to {big:.3g}): gradients and the right output weights grow with y, "
-            f"so no single lr suits every layer; set y_scaling='standard'")
+    advice = _advice(c, {"y_scaling": "standard"})
+    return Hint(f"targets are unscaled (|y| up to {big:.3g}): gradients and the right output weights grow with y, "
+                f"so no single lr suits every layer; set {_words(advice)}", advice)
 
 
-def _hint_stalled(c: Context) -> str | None:
+def _hint_stalled(c: Context) -> Hint | None:
     drop = c.m.get("loss_drop")
     if drop is None or drop >= STALLED_DROP or c.mode in ("fit", "diverged"):
         return None
-    return (f"the training loss fell by only {max(drop, 0.0):.1%} in {int(c.m['steps_done'] or 0)} steps: "
-            f"lr={c.config.lr:g} is too small for these data; raise it, or use optimizer='adam'")
+    advice = _advice(c, {"lr": HIGHER}, {"optimizer": "adam"})
+    return Hint(f"the training loss fell by only {max(drop, 0.0):.1%} in {int(c.m['steps_done'] or 0)} steps: "
+                f"lr={c.config.lr:g} is too small for these data; {_words(advice)}", advice)
 
 
 def _lr_bound(m: dict[str, float | None]) -> bool:
@@ -378,40 +484,44 @@ def _lr_bound(m: dict[str, float | None]) -> bool:
     return drop is not None and STALLED_DROP <= drop < SLOW_DROP and (m.get("tail_drop") or 0.0) >= STILL_FALLING
 
 
-def _hint_lr_too_small(c: Context) -> str | None:
+def _hint_lr_too_small(c: Context) -> Hint | None:
     if not _lr_bound(c.m) or c.mode in ("fit", "diverged"):
         return None
     factor = 1.0 / c.m["loss_drop"]  # at this pace, the whole loss takes 1/drop times the lr (or the steps)
-    return (f"lr is too small for these data: the training loss fell by only {c.m['loss_drop']:.1%} in "
-            f"{int(c.m['steps_done'] or 0)} steps, still falling; raise lr about {factor:.2g}x "
-            f"(lr={c.config.lr:g} -> {c.config.lr * factor:.2g}) rather than train for more steps")
+    return Hint(f"lr is too small for these data: the training loss fell by only {c.m['loss_drop']:.1%} in "
+                f"{int(c.m['steps_done'] or 0)} steps, still falling; raise lr about {factor:.2g}x "
+                f"(lr={c.config.lr:g} -> {c.config.lr * factor:.2g}) rather than train for more steps",
+                _advice(c, {"lr": HIGHER}))
 
 
-def _hint_still_falling(c: Context) -> str | None:
+def _hint_still_falling(c: Context) -> Hint | None:
     if (c.m.get("tail_drop") or 0.0) < STILL_FALLING or _lr_bound(c.m) or c.mode in ("fit", "diverged"):
         return None
-    return f"the loss was still falling at the end ({c.m['tail_drop']:.1%} in the last tenth): train for more steps"
+    return Hint(f"the loss was still falling at the end ({c.m['tail_drop']:.1%} in the last tenth): train for more "
+                "steps")
 
 
-def _hint_narrow(c: Context) -> str | None:
+def _hint_narrow(c: Context) -> Hint | None:
     units = sum(c.config.hidden)
     if units >= 3 or c.mode == "fit":
         return None
-    return f"{units} hidden unit(s) can make at most {units} bend(s): widen the hidden layer"
+    advice = _advice(c, {"hidden": tuple(max(w, 10) for w in c.config.hidden)})
+    return Hint(f"{units} hidden unit(s) can make at most {units} bend(s): widen the hidden layer "
+                f"({_words(advice)})", advice)
 
 
-def _hint_fit(c: Context) -> str | None:
+def _hint_fit(c: Context) -> Hint | None:
     if c.mode != "fit":
         return None
     if c.m["nonlinear_share"] < LINEAR_TARGET_SHARE:
-        return "the target is a straight line up to noise, and the fit follows it"
+        return Hint("the target is a straight line up to noise, and the fit follows it")
     if c.m["captured"] > 1:  # its error is below the noise estimate: a share over 100% would say more than it knows
-        return ("captures all of the target's structure beyond a straight line (its error is below the noise floor "
-                "estimated from the data)")
-    return f"captures {c.m['captured']:.0%} of the target's structure beyond a straight line"
+        return Hint("captures all of the target's structure beyond a straight line (its error is below the noise "
+                    "floor estimated from the data)")
+    return Hint(f"captures {c.m['captured']:.0%} of the target's structure beyond a straight line")
 
 
-HINTS: tuple[Callable[[Context], str | None], ...] = (
+HINTS: tuple[Callable[[Context], Hint | None], ...] = (
     _hint_diverged,
     _hint_output_range,
     _hint_flat_output,

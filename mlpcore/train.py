@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 from mlpcore.config import MLPConfig
+from mlpcore import diagnostics
 from mlpcore.diagnostics import Diagnosis, diagnose
 from mlpcore.model import Model
 from mlpcore.network import Network, init_params, layout_for
@@ -36,7 +37,9 @@ PLATEAU_TOL = 1e-3
 
 CALLBACK_STOP = "callback"
 """TrainResult.stopped when the checkpoint callback stopped training without naming a reason."""
-_OWN_REASONS = ("steps", "diverged", "plateau")
+FIT_STOP = "fit"
+"""TrainResult.stopped when ``stop_when_fit`` ended training at the first checkpoint whose diagnosis is ``fit``."""
+_OWN_REASONS = ("steps", "diverged", "plateau", FIT_STOP)
 
 OnCheckpoint = Callable[[int, np.ndarray, np.ndarray], "bool | str | None"]
 """fit()'s checkpoint callback: (step, train losses so far, validation losses so far) -> stop?"""
@@ -67,8 +70,8 @@ class TrainResult:
     seconds: float
     backend: str
     stopped: str
-    """Why training ended: "steps" (budget spent), "diverged", "plateau", or the reason the checkpoint
-    callback gave (see :func:`fit`)."""
+    """Why training ended: "steps" (budget spent), "diverged", "plateau", "fit" (``stop_when_fit``), or the
+    reason the checkpoint callback gave (see :func:`fit`)."""
     info: dict = field(default_factory=dict)
 
 
@@ -192,7 +195,8 @@ def make_backend(config: MLPConfig, net: Network):
 # --- fit -------------------------------------------------------------------------------------
 
 
-def fit(config: MLPConfig, x, y, *, x_val=None, y_val=None, on_checkpoint: OnCheckpoint | None = None) -> TrainResult:
+def fit(config: MLPConfig, x, y, *, x_val=None, y_val=None, on_checkpoint: OnCheckpoint | None = None,
+        stop_when_fit: bool = False) -> TrainResult:
     """Train an MLP on (x, y) and diagnose the result.
 
     Parameters
@@ -207,6 +211,8 @@ def fit(config: MLPConfig, x, y, *, x_val=None, y_val=None, on_checkpoint: OnChe
         read-only (k,) arrays, the last one at ``step``. A falsy return goes on; a non-empty string
         stops training there and is the result's ``stopped`` (e.g. "pruned"); any other truthy value
         stops it as ``CALLBACK_STOP``. The curve then ends at that checkpoint.
+    stop_when_fit : end training at the first checkpoint where the net is ``fit`` (its diagnosis then is
+        ``fit``, and ``stopped`` is "fit"): how long a config takes to fit, without the steps after it.
 
     Returns
     -------
@@ -240,6 +246,9 @@ def fit(config: MLPConfig, x, y, *, x_val=None, y_val=None, on_checkpoint: OnChe
         limit = EXPLODED_LOSS_RATIO * max(net.objective(xt, yt), float(np.mean(yt * yt)), np.finfo(float).tiny)
 
     xvt = xt if xv is x2 else x_scaler.transform(xv)
+    data = diagnostics.data_metrics(x2, y2, xv, yv) if stop_when_fit else None
+    fit_bound = diagnostics.fit_mse(data) * (1.0 + 1e-9) if stop_when_fit else -np.inf  # the curve's MSE may differ
+    # from the diagnosis's in the last bits: the bound only says when to ask, the diagnosis decides
 
     def losses() -> tuple[float, float]:
         return backend.mse(xt, y2, y_scaler), backend.mse(xvt, yv, y_scaler)
@@ -262,6 +271,9 @@ def fit(config: MLPConfig, x, y, *, x_val=None, y_val=None, on_checkpoint: OnChe
             val_curve.append(va)
         if taken < k or not np.isfinite(tr):
             stopped = "diverged"
+            break
+        if va <= fit_bound and diagnostics.fits_now(model, xv, yv, data):
+            stopped = FIT_STOP
             break
         if on_checkpoint is not None:
             reason = _callback_stop(on_checkpoint, done, train_curve, val_curve)
