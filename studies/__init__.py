@@ -15,10 +15,10 @@ import importlib.util
 import pkgutil
 from pathlib import Path
 
-from studies.base import Answer, Data, Study
+from studies.base import Answer, Budget, Data, Study
 from studies.tables import from_table, is_table
 
-__all__ = ["Study", "Data", "Answer", "names", "get", "from_table", "is_table"]
+__all__ = ["Study", "Data", "Answer", "Budget", "names", "get", "from_table", "is_table"]
 
 _NOT_STUDIES = {"base", "tables"}
 

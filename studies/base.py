@@ -68,6 +68,36 @@ class Data:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """How the question's config was trained where it was asked: its steps, and the batch size (None: full batch).
+
+    The analysis trains the question's config, its fix and the thread's answer at this budget, so that what it
+    says holds for the training the asker ran, not for a shorter one."""
+
+    steps: int
+    batch_size: int | None = None
+    words: str = ""
+    """The budget as the thread says it ("300,000 full-batch steps"); made from the numbers when empty."""
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.steps, int) and not isinstance(self.steps, bool) and self.steps >= 1):
+            raise ValueError(f"Budget.steps must be an integer >= 1, got {self.steps!r}")
+        if self.batch_size is not None and not (isinstance(self.batch_size, int) and self.batch_size >= 1):
+            raise ValueError(f"Budget.batch_size must be None (full batch) or an integer >= 1, got {self.batch_size!r}")
+
+    def describe(self) -> str:
+        """The budget in words: ``words``, or ``300,000 full-batch steps`` / ``10,000 steps of 1 sample``."""
+        if self.words:
+            return self.words
+        if self.batch_size is None:
+            return f"{self.steps:,} full-batch steps"
+        return f"{self.steps:,} steps of {self.batch_size} sample{'s' * (self.batch_size > 1)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"steps": self.steps, "batch_size": self.batch_size, "words": self.describe()}
+
+
+@dataclass(frozen=True)
 class Answer:
     """What the question's thread answered, as the config it amounts to: the question's config with the
     answer applied. The counterfactual analysis (``sweeps.analysis.explain``) trains it from fresh seeds and says
@@ -119,6 +149,9 @@ class Study:
     grid_points: int = 100
     answer: Answer | None = None
     """The answer the question got where it was asked, to test against the evidence; None: none to test."""
+    asked: Budget | None = None
+    """How the question's config was trained where it was asked (its steps and batch size); None: as the baseline
+    declares. The analysis trains at this budget; the search keeps its own (``steps``)."""
 
     def __post_init__(self) -> None:
         if not (isinstance(self.name, str) and NAME.fullmatch(self.name)):  # it names the sweep's folder
@@ -136,6 +169,8 @@ class Study:
                                             and self.answer.text and self.answer.config != self.baseline):
             raise ValueError(f"study {self.name!r}: answer must be an Answer(text, config) whose config is the baseline "
                              f"with the answer's changes, got {self.answer!r}")
+        if self.asked is not None and not isinstance(self.asked, Budget):
+            raise ValueError(f"study {self.name!r}: asked must be a studies.Budget, got {type(self.asked).__name__}")
         if self.space is not None and not isinstance(self.space, Mapping):
             raise ValueError(f"study {self.name!r}: space must be a mapping of names to ranges or choices, "
                              f"got {type(self.space).__name__}")
@@ -193,6 +228,10 @@ class Study:
     def _checked(self, what: str, x, y) -> tuple[np.ndarray, np.ndarray]:
         return _as_xy(self.name, what, x, y)
 
+    def budget(self) -> Budget:
+        """The budget the analysis trains the question's config at: ``asked``, else the baseline's own."""
+        return self.asked or Budget(self.baseline.steps, self.baseline.batch_size)
+
     def describe(self) -> dict:
         """Plain-data summary, stored with a sweep."""
         return {"name": self.name, "title": self.title, "question": self.question, "noise_sd": self.noise_sd,
@@ -230,9 +269,11 @@ class Study:
                 "starts": [c.to_dict() for c in self.starts], "data_seed": self.data_seed,
                 "grid_points": self.grid_points,
                 "answer": None if self.answer is None else {"text": self.answer.text, "source": self.answer.source,
-                                                            "config": self.answer.config.to_dict()}}
-        # The words (title, question) and the answer to test label a sweep, they do not change it: a rerun resumes
-        swept = {k: v for k, v in meta.items() if k not in ("title", "question", "answer")}
+                                                            "config": self.answer.config.to_dict()},
+                "asked": None if self.asked is None else self.asked.to_dict()}
+        # The words (title, question), the answer to test and the asker's budget label a sweep or feed its analysis;
+        # they do not change the sweep: a rerun resumes
+        swept = {k: v for k, v in meta.items() if k not in ("title", "question", "answer", "asked")}
         h = hashlib.sha256(json.dumps(swept, sort_keys=True).encode())
         for k in sorted(arrays):
             h.update(k.encode() + np.ascontiguousarray(arrays[k]).tobytes())
@@ -256,7 +297,8 @@ class Study:
                    baseline=MLPConfig.from_dict(meta["baseline"]), fixed=fixed, noise_sd=meta["noise_sd"], space=meta["space"],
                    trials=meta["trials"], steps=meta["steps"], repeats=meta["repeats"], patience=meta["patience"],
                    starts=tuple(MLPConfig.from_dict(c) for c in meta["starts"]), data_seed=meta["data_seed"],
-                   grid_points=meta["grid_points"], answer=_answer(meta.get("answer")))
+                   grid_points=meta["grid_points"], answer=_answer(meta.get("answer")),
+                   asked=None if meta.get("asked") is None else Budget(**meta["asked"]))
 
     def replace(self, **changes: Any) -> "Study":
         """A copy with ``changes`` (Study fields) applied."""

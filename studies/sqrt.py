@@ -3,7 +3,7 @@
 import numpy as np
 
 from mlpcore import MLPConfig
-from studies.base import Answer, Study
+from studies.base import Answer, Budget, Study
 
 NOISE_SD = 0.5
 
@@ -25,6 +25,7 @@ STUDY = Study(
     noise_sd=NOISE_SD,
     steps=1000,  # the escapes settle within ~500 Adam steps; wide 3-layer trials are the sweep's slowest
     baseline=QUESTION,
+    asked=Budget(300_000, words="300,000 full-batch steps, as the question's loop runs"),
     answer=Answer("zero-centre and normalise the input and output ranges",
                   QUESTION.replace(x_scaling="standard", y_scaling="standard"),
                   source="the accepted answer (seeds 000 and 001)"),

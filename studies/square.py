@@ -3,7 +3,7 @@
 import numpy as np
 
 from mlpcore import MLPConfig
-from studies.base import Answer, Study
+from studies.base import Answer, Budget, Study
 
 
 def grid(rng: np.random.Generator):
@@ -27,6 +27,7 @@ STUDY = Study(
     sample=grid,
     sample_val=between,
     baseline=QUESTION,
+    asked=Budget(50_000, words="50,000 full-batch iterations, as the question's loop runs"),
     # the asker's edit: with the answer's change and without weight decay, "the neural network appears to work"
     answer=Answer("use no activation in the final layer (the answer), and no weight decay (the asker's edit)",
                   QUESTION.replace(output_activation="identity", weight_decay=0.0),

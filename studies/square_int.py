@@ -3,7 +3,7 @@
 import numpy as np
 
 from mlpcore import MLPConfig
-from studies.base import Answer, Study
+from studies.base import Answer, Budget, Study
 
 
 def integers(rng: np.random.Generator):
@@ -23,6 +23,7 @@ STUDY = Study(
     target=np.square,
     sample=integers,
     baseline=QUESTION,
+    asked=Budget(10_000, batch_size=1, words="10,000 'epochs' of one random sample each, as the question's loop runs"),
     # The thread's other points do not apply here: the backprop-order bug (this engine's gradients are
     # checked), and a sigmoid output's 0..1 range (the question's output is softplus). It names no width:
     # 10 is the other seed questions' width.

@@ -145,17 +145,23 @@ def cmd_explain(args) -> int:
     doc = analyse(args.study, out=args.out, storage=args.storage, repeats=args.repeats, jobs=args.jobs)
     if args.json:
         fix = doc["fix"]
-        head = {"changes": fix["changes"], "escape_rate": fix["escape_rate"], "repeats": doc["repeats"],
+        head = {"changes": fix["changes"], "lr_range": fix["lr_range"], "escape_rate": fix["escape_rate"],
+                "repeats": doc["repeats"], "budget": doc["budget"],
+                "searched": {k: doc["searched"][k] for k in ("candidates", "exhaustive_up_to")},
                 "path": doc["path"], "swaps": doc["swaps"]}
         print(json.dumps(head | {k: v for k, v in doc.items() if k not in head}, indent=1))
         return 0
-    print(f"{doc['study']}: the question's config from {doc['repeats']} seeds: {doc['question']['modes_text']}")
-    print(doc["target"]["sentence"])
+    print(f"{doc['study']}: {doc['question']['sentence']}")
     print(doc["fix"]["sentence"])
+    if doc["at_search_budget"] is not None:
+        print(doc["at_search_budget"]["sentence"])
     if doc["answer"] is not None:
         print(doc["answer"]["sentence"])
-    for s in doc["swaps"]:
-        print(f"  {s['direction']:<22} {s['setting']:<18} -> {json.dumps(s['to']):<22} {s['modes_text']}")
+    for h in doc["hints"]:
+        print(f"  hint ({h['verdict']}): {h['hint']}")
+    for row in doc["map"]:
+        cells = ", ".join(f"{c['label']}{'*' if c['fixed'] else ''} {c['fits']}/{c['seeds']}" for c in row["cells"])
+        print(f"  {row['setting']:<18} {cells}")
     return 0
 
 
@@ -200,8 +206,8 @@ COMMANDS: dict[str, tuple[Callable, str]] = {
     "run": (cmd_run, "run or resume the sweep of a study"),
     "best": (cmd_best, "the best config of a study's sweep, as JSON on stdout"),
     "diagnose": (cmd_diagnose, "fit a config on a study's data and print its failure mode, metrics and hints"),
-    "explain": (cmd_explain, "retrain controlled variants of the question's config: swap tests, the ablation path "
-                             "and the smallest fix (stored beside the sweep)"),
+    "explain": (cmd_explain, "answer the question: retrain its config as it was asked, the learning rate retuned, "
+                             "and find the smallest fix, the thread's answer's verdict and which settings escape"),
     "report": (cmd_report, "write a study's HTML report (DIR/STUDY/report.html), or with --all every report and DIR/index.html"),
 }
 
@@ -238,7 +244,7 @@ def build_parser() -> Parser:
             p.add_argument("--explain", action=argparse.BooleanOptionalAction, default=True,
                            help="retrain the question's config and its swaps after the search (default: yes)")
         if name == "explain":
-            p.add_argument("--repeats", type=whole(1), default=5, help="fresh seeds per variant (default 5)")
+            p.add_argument("--repeats", type=whole(1), default=5, help="fresh seeds per learning rate (default 5)")
             p.add_argument("--jobs", type=whole(1), help="worker processes (default: all cores)")
             p.add_argument("--json", action="store_true", help="print the analysis as JSON")
         if name == "diagnose":

@@ -197,6 +197,14 @@ class Space:
         return space_to_json(self.distributions)
 
 
+def apply(config: MLPConfig, params: Mapping[str, Any]) -> MLPConfig:
+    """``config`` with the settings of ``params`` (parameters of a space, or config fields; ``hidden`` too)."""
+    fields = {k: v for k, v in params.items() if k not in LAYER_PARAMS}
+    if "hidden" not in fields:
+        fields["hidden"] = hidden_of(config.hidden, params)
+    return config.replace(**fields)
+
+
 def hidden_of(base: tuple[int, ...], params: Mapping[str, Any]) -> tuple[int, ...]:
     """The hidden widths of a point: ``depth`` layers (default: the baseline's), each ``width_i``,
     else ``width``, else the baseline's width there (its last one past its depth)."""

@@ -1,92 +1,125 @@
-"""The answer the question got where it was asked, against the evidence.
+"""The answer the question got where it was asked, tried as a practitioner would apply it.
 
-A seed question was answered in its thread (``studies.Answer``: the answer in a few words, and the
-config it amounts to). :func:`check_answer` trains that config from the analysis's fresh seeds,
-beside its other variants (`sweeps.analysis.explain`), and says whether the evidence agrees:
+A seed question was answered in its thread (``studies.Answer``: the answer in a few words, and the config it
+amounts to). The answer's changes are applied to the question's config, the learning rate is retuned (an
+answer that rescales the data, tried at the asker's stale learning rate, would be a test of that learning rate,
+not of the answer), and it is trained at the asker's budget. The verdict says only what was trained:
 
-- ``agrees``: the answer makes the question's config escape. Where it changes several settings,
-  each is put back in turn, to say which of them the escape needs;
-- ``in part``: it does not escape, but the smallest fix changes some of the same settings;
-- ``disagrees``: it does not escape, and the smallest fix changes none of its settings (or
-  nothing escapes at all).
-
-The evidence is the truth here: the sentence says plainly where it contradicts the thread.
+- ``not needed``: the question's config escapes without the answer's changes (the learning rate alone retuned);
+- ``agrees``: the answer's config escapes (and which of its changes that needs);
+- ``agrees, with more``: it escapes once further changes are made that do not escape without it (the fewest
+  found: one more candidate, or the rest of the smallest fix): the answer is part of a fix;
+- ``disagrees``: it does not escape at any learning rate of the grid, nor is it part of such a fix.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
-from sweeps.analysis.evidence import change_text, differs, show
+from sweeps.analysis.fixes import Changes, Search, changes_text, without
+from sweeps.analysis.tuning import Tuned, Tuner
 
-def check_answer(lab, answer, answer_params: Mapping[str, Any], fix: Sequence[str] | None, steps: int) -> dict:
-    """Train the question's config with ``answer`` (``answer_params``: its config as a point of the space) and judge it.
+VERDICTS = ("not needed", "agrees", "agrees, with more", "disagrees")
 
-    ``lab`` is the analysis's `sweeps.analysis.explain.Lab` (its question's params, repeats and stored runs);
-    ``fix`` the settings of the smallest fix, None where no set of changes escapes; ``steps`` those
-    every variant trains (the study's budget). Returns plain JSON: the answer, what it changes, how
-    its config ended on each seed, the verdict and its sentence.
-    """
-    q, r = lab.question, lab.repeats
-    changed = lab.differences(answer_params)
-    out = {"text": answer.text, "source": answer.source, "changes": {k: answer_params[k] for k in changed},
-           "changes_text": ", ".join(change_text(k, q[k], answer_params[k]) for k in changed), "steps": steps}
+
+def check_answer(tuner: Tuner, found: Search, answer, answer_params: Mapping[str, Any], budget_words: str) -> dict:
+    """Try ``answer`` (``answer_params``: its config as a point of the space) on the question of ``found`` (the fix
+    search at the asker's budget); plain JSON: its changes, how it ended, the verdict and its sentence."""
+    q = found.params
+    changes: Changes = found.sort((k, answer_params[k]) for k in q if k != "lr" and k in answer_params
+                                  and _differs(q[k], answer_params[k]))
     said = f"{answer.source[0].upper()}{answer.source[1:]}, “{answer.text}”"
-    if not changed:
-        return out | {"verdict": "untested", "without": {},
-                      "sentence": f"{said}, changes no setting this study's search space holds: not tested."}
-    params = {**q, **out["changes"]}
-    lab.train_params([params], r)
-    tally = lab.tally_params(params)
-    out |= tally.to_dict()
-    head = f"{said}, as {out['changes_text']} on your config ({r} fresh seeds, {steps} steps):"
-    if tally.escapes(r):
-        without = {}
-        if len(changed) > 1:  # which of its changes the escape needs: each put back in turn
-            variants = {k: {**params, k: q[k]} for k in changed}
-            lab.train_params(list(variants.values()), r)
-            without = {k: lab.tally_params(v) for k, v in variants.items()}
-        return out | {"verdict": "agrees", "without": {k: t.to_dict() for k, t in without.items()},
-                      "sentence": f"{head} it escapes, {tally.fit_text()}. The evidence agrees."
-                                  + _needed_text(q, without, r)}
-    same = [k for k in changed if fix and k in fix]
-    verdict = "in part" if same else "disagrees"
-    sentence = (f"{head} it still ends {tally.modes_text()}. The evidence "
-                f"{'agrees only in part' if same else 'disagrees'}:")
-    if fix is None:
-        sentence += " no set of changes toward the target config escapes reliably either."
-    elif not fix:
-        sentence += " your config escapes without any change."
-    elif same:
-        missing = [k for k in fix if k not in changed]
-        other = [f"{k} to {show(lab.target[k], k)}" for k in same if differs(lab.target[k], answer_params[k])]
-        sentence += (f" the smallest fix changes {_settings(same)} too" + (f" ({', '.join(other)})" if other else "")
-                     + (f", but also needs {_settings(missing)}" if missing else "") + ".")
-    else:
-        sentence += f" the smallest fix ({_settings(fix)}) changes none of its settings."
-    unused = [k for k in changed if fix and k not in fix]
-    if unused:
-        sentence += (f" Your config escapes without {_settings(unused)}: the smallest fix keeps "
-                     + ", ".join(f"{k}={show(q[k], k)}" for k in unused) + ".")
-    return out | {"verdict": verdict, "without": {}, "sentence": sentence}
+    out: dict[str, Any] = {"text": answer.text, "source": answer.source, "changes": {k: v for k, v in changes},
+                           "changes_text": changes_text(changes, q)}
+    if not changes:
+        return out | {"verdict": "untested", "more": None,
+                      "sentence": f"{said}, changes no setting this study's search space holds: not tried."}
+    tuned = _tune_refined(tuner, found, [changes])[changes]
+    out["tuned"] = tuned.to_dict()
+    head = (f"{said}: {changes_text(changes, q)} on your config, the learning rate retuned, trained as you trained "
+            f"it ({budget_words}), {tuner.repeats} fresh seeds:")
+    question = found.tuned[()]
+    if question.escapes:
+        also = (f" With them it escapes too ({_at(tuned)})." if tuned.escapes
+                else f" With them it does not ({tuned.best.modes_text()} at its best rate).")
+        return out | {"verdict": "not needed", "more": None,
+                      "sentence": f"{head} not needed. Your config escapes without its changes, with the learning "
+                                  f"rate alone retuned ({_at(question)})." + also}
+    if tuned.escapes:
+        return out | {"verdict": "agrees", "more": None,
+                      "sentence": f"{head} it escapes ({_at(tuned)}). The evidence agrees."
+                                  + _needed(tuner, found, changes)}
+    more = _more(tuner, found, changes)
+    if more is not None:
+        extra, t = more
+        out |= {"verdict": "agrees, with more", "more": dict(extra), "more_tuned": t.to_dict()}
+        return out | {"sentence": f"{head} alone it does not escape ({tuned.best.modes_text()} at its best rate), "
+                                  f"but it does with {changes_text(extra, q)} as well ({_at(t)})."}
+    return out | {"verdict": "disagrees", "more": None,
+                  "sentence": f"{head} it does not escape at any learning rate from 1e-06 to 1 "
+                              f"({tuned.best.modes_text()} at its best rate, {tuned.best_lr:.3g}), and no one more "
+                              "change, nor the rest of the smallest fix, escapes with it that does not escape without "
+                              "it. The evidence disagrees."}
 
 
-def _needed_text(q: Mapping[str, Any], without: Mapping[str, Any], repeats: int) -> str:
-    """`` Each change is needed: without x, ...`` or which are not, from the answer with each change put back."""
-    if not without:
+def _differs(a: Any, b: Any) -> bool:
+    return type(a) is not type(b) or a != b
+
+
+def _at(t: Tuned) -> str:
+    lo, hi = t.lr_range
+    rates = f"lr {lo:.3g}" if lo == hi else f"any lr in {lo:.3g}-{hi:.3g}"
+    return f"fits {t.best.fits} of {t.best.n} at {rates}"
+
+
+def _tune_refined(tuner: Tuner, found: Search, sets: list[Changes]) -> dict[Changes, Tuned]:
+    found.tune(tuner, sets)
+    escaping = {s: found.config(s) for s in sets if found.tuned[s].escapes}
+    if escaping:
+        found.tuned |= tuner.refine(escaping, {s: found.tuned[s] for s in escaping})
+    return {s: found.tuned[s] for s in sets}
+
+
+def _needed(tuner: Tuner, found: Search, changes: Changes) -> str:
+    """Which of the answer's changes its escape needs: each taken back in turn."""
+    if len(changes) < 2:
         return ""
-    needed = {k: t for k, t in without.items() if not t.escapes(repeats)}
-    spare = {k: t for k, t in without.items() if k not in needed}
+    back = {k: without(changes, k) for k, _ in changes}
+    tuned = _tune_refined(tuner, found, list(back.values()))
+    needed = [k for k, s in back.items() if not tuned[s].escapes]
+    spare = [k for k in back if k not in needed]
     parts = []
     if needed:
-        parts.append(("Each change is needed" if not spare else f"It needs {_settings(needed)}") + ": "
-                     + "; ".join(f"without {k}, {t.modes_text()}" for k, t in needed.items()) + ".")
+        parts.append(("Each change is needed" if not spare else f"It needs {_names(needed)}") + ": "
+                     + "; ".join(f"without {k}, {tuned[back[k]].best.modes_text()} at its best rate" for k in needed)
+                     + ".")
     if spare:
-        parts.append(f"It does not need {_settings(spare)}: "
-                     + "; ".join(f"with {k}={show(q[k], k)} kept, {t.fit_text()}" for k, t in spare.items()) + ".")
+        parts.append(f"It does not need {_names(spare)}: "
+                     + "; ".join(f"without {k}, it {_at(tuned[back[k]])}" for k in spare) + ".")
     return " " + " ".join(parts)
 
 
-def _settings(names) -> str:
+def _more(tuner: Tuner, found: Search, changes: Changes) -> tuple[Changes, Tuned] | None:
+    """The fewest further changes (one candidate, or the rest of the fix) with which the answer escapes while they
+    do not escape without it: the answer then is part of a fix."""
+    taken = {k for k, _ in changes}
+    singles = [(found.sort([c.pair]), found.sort((*changes, c.pair))) for c in found.candidates
+               if c.setting not in taken]
+    with_fix = []
+    if found.fix:
+        extra = found.sort(p for p in found.fix if p[0] not in taken)
+        if len(extra) > 1:
+            with_fix.append((extra, found.sort((*changes, *extra))))
+    for group in (singles, with_fix):
+        tuned = _tune_refined(tuner, found, [s for _, s in group])
+        alone = found.tune(tuner, [extra for extra, s in group if tuned[s].escapes])
+        escaping = [(extra, tuned[s]) for extra, s in group if tuned[s].escapes and not alone[extra].escapes]
+        if escaping:
+            return min(escaping, key=lambda e: (-e[1].best.escape_rate, -len(e[1].escaping), e[1].best.value))
+    return None
+
+
+def _names(names) -> str:
     names = list(names)
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+

@@ -1,498 +1,384 @@
-"""The counterfactual analysis of a sweep: which changes toward a config that fits make the question's config escape.
+"""The answer to the asker's question: what to change in *their* network, trained the way *they* trained it.
 
-``explain("sqrt")`` retrains controlled variants of the question's config in the worker pool,
-each from ``repeats`` fresh seeds, and returns tidy frames (:class:`Explanation`):
+``explain("sqrt")`` trains, in the worker pool and from the analysis's fixed fresh seeds, always with the
+learning rate retuned over a log grid and at the budget the asker used (``studies.Study.asked``):
 
-0. the target: the search trial that fits and is cheapest to train, checked on fresh seeds (:func:`aim`);
-1. the question's config itself: the spread of its modes and how often each hint fires;
-2. swap tests both ways: the question's config with one setting of the target config, and the
-   target config with one setting of the question's put back;
-3. the greedy ablation path from one to the other (`sweeps.analysis.ablation`);
-4. the smallest fix: the fewest changes that escape, each necessary, together sufficient;
-5. the raw lever shares of the search and the hints of the question, checked against swap tests
-   (`sweeps.analysis.evidence`);
-6. the answer the question got in its thread, where the study declares one: its config trained,
-   and whether the evidence agrees (`sweeps.analysis.answer`).
+1. the question's config as it was asked (its own learning rate): how it ends;
+2. the smallest fix among the candidates (`sweeps.analysis.fixes`): the fewest changes that make it escape;
+3. each hint of its diagnosis, its own advice tried (`sweeps.analysis.advice`);
+4. the answer its thread gave, where the study declares one (`sweeps.analysis.answer`);
+5. the fixed config with one setting moved at a time: which settings escape (`sweeps.analysis.causal`);
+6. the same search at the sweep's own shorter budget, to say where the two differ;
+7. the sweep's best trial beside the fixed config, at the asker's budget.
 
-Every training is stored as it ends, in the study's own storage but in a sibling Optuna study
-``STUDY:explain`` (the search's sampler never sees it): one trial per batch of trainings of one
-variant, plain-JSON attrs. Every variant trains from the same seeds, derived from (study seed,
-the repeat): common random numbers, so the difference between two variants is their settings',
-never their seeds' (a setting that changes nothing cannot look needed by luck). A rerun trains
-only what is missing, identical variants are trained once, and the analysis
-(stored as the study attr ``analysis``) is the same byte for byte whatever ``jobs`` is.
+Nothing but the last reads the sweep: the fix, the verdicts and the map are the same from any sweep of the
+study (any ``--seed``), and each training is kept (`sweeps.analysis.lab`), so a rerun trains nothing twice. The
+document is written to ``out/NAME/analysis.json`` and is the same byte for byte whatever ``jobs`` is.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import time
+import logging
 from pathlib import Path
-from typing import Any, Mapping, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
-import numpy as np
 import optuna
-from optuna.distributions import CategoricalDistribution, IntDistribution
 
 from mlpcore import MLPConfig
-from mlpcore.network import layout_for
+from mlpcore.atomic import replace_file
 from sweeps import space as search_space
-from sweeps.analysis.ablation import Changes, ablation_path, smallest_fix
+from sweeps.analysis.advice import check_hints
 from sweeps.analysis.answer import check_answer
-from sweeps.analysis.evidence import (BACKWARD, FORWARD, Tally, change_text, check_hint, check_levers, claim_sentence,
-                                      differs, hint_kind, hint_settings, show)
-from sweeps.results.frames import ESCAPE_MODE, bin_edges, bin_labels, explored, lever_ranking, levers_frame, trials_frame, value_label
-from sweeps.results.frames import search_space as stored_space
+from sweeps.analysis.causal import causal_map
+from sweeps.analysis.evidence import Tally, change_text, show
+from sweeps.analysis.fixes import Changes, Search, candidates, changes_text, path, search, without
+from sweeps.analysis.lab import open_lab
+from sweeps.analysis.tuning import COARSE, REPEATS, Tuner
 from sweeps.results.handle import Sweep, open_sweep
 from sweeps.results.reading import best_trial, complete_trials
-from sweeps.search.pool import WorkerPool
-from sweeps.search.worker import VALUE_CAP, train_once
-from sweeps.search.worker import prepare as prepare_worker
 
-__all__ = ["explain", "analyse", "stored_analysis", "Explanation", "explain_name", "REPEATS"]
+__all__ = ["explain", "analyse", "frames", "stored_analysis", "Explanation", "REPEATS", "ANALYSIS_NAME"]
 
-REPEATS = 5
-"""Fresh seeds per variant: enough to tell "linear 3 of 5, collapsed 2 of 5" from one draw."""
+logger = logging.getLogger(__name__)
 
-SEED_KEY = 0xE4B1A1
-"""Mixed into every variant's seeds, so they never coincide with a search trial's."""
+ANALYSIS_NAME = "analysis.json"
 
-FORMAT = 3
-"""The analysis document's layout (2: aimed at a target config; 3: with the thread's answer checked); a stored one of
-another layout is not read back, and the next ``explain`` or ``run`` rewrites it from the stored runs."""
-
-KEPT = ("value", "mode", "hints")
-KEPT_METRICS = ("gain", "loss_drop", "captured")
-"""What a training keeps of the worker's outcome (curves and predictions stay in the search)."""
-
-
-def explain_name(study_name: str) -> str:
-    """The name of the sibling Optuna study that holds ``study_name``'s analysis."""
-    return f"{study_name}:explain"
-
-
-def variant_key(params: Mapping[str, Any]) -> str:
-    """A variant's identity: its params as canonical JSON."""
-    return json.dumps(dict(params), sort_keys=True, separators=(",", ":"))
-
-
-def variant_seeds(seed: int, n: int) -> list[int]:
-    """The first ``n`` init seeds every variant trains from, from (study seed, the repeat); a prefix stays the same."""
-    return [int(s) for s in np.random.SeedSequence([seed, SEED_KEY]).generate_state(n, dtype=np.uint32)]
-
-
-class Lab:
-    """Trains change sets (and any other variant) of the question's config, keeping every run in the store."""
-
-    def __init__(self, store: optuna.Study, study_ref: str, seed: int, question: dict, repeats: int, jobs: int):
-        self.store, self.study_ref, self.seed, self.repeats, self.jobs = store, study_ref, seed, repeats, jobs
-        self.question = question
-        self.target: dict = question
-        """The config the change sets take their values from (see :func:`aim`)."""
-        self.diffs: Changes = ()
-        self.runs: dict[str, dict[int, dict]] = {}
-        for t in store.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
-            for run in t.user_attrs.get("runs", []):
-                self.runs.setdefault(t.user_attrs["key"], {}).setdefault(run["repeat"], run)
-        self.trained, self.seconds = 0, 0.0
-        self._pool: WorkerPool | None = None
-
-    def aim(self, target: Mapping[str, Any]) -> None:
-        """Make ``target`` (a point of the space) the config that change sets take their values from."""
-        self.target = {k: target.get(k, v) for k, v in self.question.items()}
-        self.diffs = self.differences(self.target)
-
-    def differences(self, params: Mapping[str, Any]) -> Changes:
-        """The settings in which ``params`` (a point of the space) differs from the question's, in its order;
-        a setting neither uses is no difference (e.g. momentum when neither optimizer has one)."""
-        idle = search_space.inert(self.question) & search_space.inert(params)
-        return tuple(k for k in self.question if differs(self.question[k], params[k]) and k not in idle)
-
-    def params(self, changes: Changes) -> dict:
-        return {k: (self.target[k] if k in changes else v) for k, v in self.question.items()}
-
-    def tally(self, changes: Changes) -> Tally:
-        return self.tally_params(self.params(changes))
-
-    def tally_params(self, params: Mapping[str, Any]) -> Tally:
-        runs = self.runs.get(variant_key(params), {})
-        return Tally(tuple(runs[i] for i in range(self.repeats) if i in runs))
-
-    def train(self, change_sets: Sequence[Changes], seeds: int) -> None:
-        self.train_params([self.params(c) for c in change_sets], seeds)
-
-    def train_params(self, variants: Sequence[Mapping[str, Any]], seeds: int) -> None:
-        """Make sure each variant has its first ``seeds`` runs; store them in the order given, as each variant ends."""
-        todo: dict[str, tuple[dict, list[int]]] = {}
-        for params in variants:
-            key = variant_key(params)
-            have = self.runs.get(key, {})
-            missing = [i for i in range(seeds) if i not in have]
-            if missing and key not in todo:
-                todo[key] = (dict(params), missing)
-        if not todo:
-            return
-        if self._pool is None:
-            self._pool = WorkerPool(train_once, self.jobs, prepare=(prepare_worker, (self.study_ref,)))
-        started = time.perf_counter()
-        done: dict[str, dict[int, dict]] = {key: {} for key in todo}
-        for key, (params, missing) in todo.items():
-            all_seeds = variant_seeds(self.seed, max(missing) + 1)
-            for i in missing:
-                self._pool.submit((key, i), (self.study_ref, params, all_seeds[i]))
-        order = list(todo)
-        while order:
-            (key, i), outcome = self._pool.next()
-            done[key][i] = kept(outcome, i)
-            while order and len(done[order[0]]) == len(todo[order[0]][1]):
-                self._store(order[0], todo[order[0]][0], done.pop(order.pop(0)))
-        self.trained += sum(len(m) for _, m in todo.values())
-        self.seconds += time.perf_counter() - started
-
-    def _store(self, key: str, params: dict, runs: dict[int, dict]) -> None:
-        ordered = [runs[i] for i in sorted(runs)]
-        self.store.add_trial(optuna.trial.create_trial(
-            value=float(np.median([r["value"] for r in ordered])),
-            user_attrs={"key": key, "params": params, "runs": ordered}))
-        self.runs.setdefault(key, {}).update(runs)
-
-
-def kept(outcome: dict, repeat: int) -> dict:
-    """The part of a worker's outcome the analysis keeps; a training that raised is an ``error`` run."""
-    if "error" in outcome:
-        return {"repeat": repeat, "seed": None, "value": VALUE_CAP, "mode": "error", "hints": [outcome["error"]],
-                "gain": None, "loss_drop": None, "captured": None, "seconds": outcome.get("seconds")}
-    metrics = outcome.get("metrics") or {}
-    return {"repeat": repeat, "seed": outcome["seed"], **{k: outcome[k] for k in KEPT},
-            **{k: metrics.get(k) for k in KEPT_METRICS}, "seconds": outcome.get("seconds")}
-
-
-def open_store(storage, name: str) -> optuna.Study:
-    """The sibling study ``name:explain`` in ``storage``, created if need be."""
-    return optuna.create_study(study_name=explain_name(name), storage=storage, direction="minimize",
-                               load_if_exists=True, sampler=optuna.samplers.RandomSampler(seed=0))
-
-
-# --- the analysis ------------------------------------------------------------------------------
+FORMAT = 4
+"""The analysis document's layout (4: at the asker's budget, the learning rate retuned, the fix among candidates);
+a stored one of another layout is not read back, and the next ``explain`` or ``run`` rewrites it."""
 
 
 def analyse(sweep: Sweep | str, *, out: str | Path = "results", storage: str | None = None, repeats: int = REPEATS,
             jobs: int | None = None, trials=None) -> dict:
-    """Run (or resume) the analysis of the stored ``sweep`` (its handle, or the study's name or file); return it as a
-    plain-JSON document.
-
-    The document is also stored as the attr ``analysis`` of the study ``STUDY:explain``, next to
-    the sweep. ``trials``: the sweep's :func:`~sweeps.results.frames.trials_frame`, when the caller built it.
-    Other parameters as :func:`explain`.
-    """
+    """Run (or resume) the analysis of the stored ``sweep`` (its handle, or the study's name or file); return it as
+    a plain-JSON document, also written to ``out/NAME/analysis.json``. ``trials`` is accepted for callers that hold
+    the sweep's frames; the analysis reads only the sweep's best trial. Other parameters as :func:`explain`."""
     if not isinstance(sweep, Sweep):
         sweep = open_sweep(sweep, out=out, storage=storage)
-    definition, ref, opt = sweep.definition, sweep.worker_ref, sweep.study
+    definition = sweep.definition
     if definition is None:
         raise ValueError(f"study {sweep.ref!r} is stored, but its definition cannot be found (a study file moved?); "
                          f"the analysis retrains its question's config, so it needs it")
     if not (isinstance(repeats, int) and not isinstance(repeats, bool) and 1 <= repeats <= 1000):
         raise ValueError(f"repeats must be a whole number from 1 to 1000, got {repeats!r}")
-    store = open_store(sweep.store, definition.name)
-    seed = opt.user_attrs.get("settings", {}).get("seed", 0)
+    lab = open_lab(sweep.worker_ref, definition.fingerprint(), sweep.dir, jobs)
+    try:
+        doc = _document(definition, Tuner(lab, repeats), sweep.study)
+    finally:
+        if lab.cache is not None:
+            lab.cache.close()
+    logger.info("analysis of %s: %d trainings, %d of them run now (%.1f s), the rest kept from before",
+                definition.name, len(lab.runs), lab.trained, lab.seconds)
+    replace_file(sweep.dir / ANALYSIS_NAME, json.dumps(doc, indent=1, sort_keys=False) + "\n")
+    return doc
+
+
+def _document(definition, tuner: Tuner, study: optuna.Study | None) -> dict[str, Any]:
     space = search_space.Space.of(definition)
-    question = space.params_of(definition.baseline)
-    lab = Lab(store, ref, seed, question, repeats, jobs or os.cpu_count() or 1)
-    target = aim(lab, opt, definition.data().x_train)
-    r = repeats
-    everything = lab.diffs
-    forward = [(s,) for s in everything]
-    backward = [tuple(c for c in everything if c != s) for s in everything]
-    lab.train([(), everything, *forward, *backward], r)
-    path = ablation_path(lab)
-    fix = smallest_fix(lab, path)
-    levers, basis = lever_checks(lab, opt, trials_frame(opt) if trials is None else trials)
-    doc = document(definition.name, lab, target, path, fix, levers)
-    doc["levers"] = [dict(row) | {"sentence": claim_sentence(row)} for _, row in levers.iterrows()]
-    doc["levers_basis"] = basis
+    budget = definition.budget()
+    asked = definition.baseline.replace(steps=budget.steps, batch_size=budget.batch_size)
+    cands = candidates(space, space.params_of(asked))
+    lab, r = tuner.lab, tuner.repeats
+    cost: dict[str, int] = {}
+
+    def spent(phase: str) -> None:  # trainings each part uses, kept or not: the same on every rerun
+        cost[phase] = len(lab.runs) - sum(cost.values())
+
+    runs = lab.outcomes([asked.replace(seed=s) for s in tuner.seeds], give_up=False)  # its diagnosis: the whole run
+    question = Tally(tuple(runs), r)
+    spent("question")
+    found = search(tuner, asked, space, cands)
+    fix = found.fix
+    spent("fix")
+    doc: dict[str, Any] = {
+        "format": FORMAT, "study": definition.name, "repeats": r, "seeds": list(tuner.seeds),
+        "budget": budget.to_dict(), "lr_grid": list(COARSE),
+        "question": {"lr": asked.lr, **question.to_dict(), "sentence": question_sentence(question, asked, budget)},
+        "searched": searched(found),
+    }
+    doc["fix"] = fix_document(found, budget.describe())
+    doc["path"] = [_step(found, s, i) for i, s in enumerate(path(found))]
+    doc["swaps"] = swaps(found)
+    doc["hints"] = check_hints(tuner, found, runs)
+    spent("hints")
     answer = definition.answer
-    doc["answer"] = None if answer is None else check_answer(lab, answer, space.params_of(answer.config), fix.changes,
-                                                             space.to_config(definition.baseline, question, seed=0).steps)
-    store.set_user_attr("analysis", doc)
-    store.set_user_attr("cost", {"trainings": lab.trained, "seconds": lab.seconds, "stored": len(lab.runs)})
+    doc["answer"] = None if answer is None else check_answer(tuner, found, answer, space.params_of(answer.config),
+                                                             budget.describe())
+    spent("answer")
+    doc["map"] = [] if fix is None else causal_map(tuner, found, fix)
+    doc["lr_profile"] = [] if fix is None else [{"lr": lr, **t.to_dict()} for lr, t in found.tuned[fix].by_lr]
+    spent("map")
+    doc["at_search_budget"] = at_search_budget(tuner, definition, space, found)
+    spent("at_search_budget")
+    doc["copy"] = copy_config(found)
+    doc["trainings"] = cost  # of the parts that do not read the sweep: the same from any sweep of the study
+    doc["best_trial"] = None if study is None else best_beside(tuner, found, study, asked)
     return doc
 
 
-TARGET_TRIES = 3
-"""Fitting search trials tried as the analysis's target, cheapest to train first, before the lowest-value one."""
+def question_sentence(question: Tally, asked: MLPConfig, budget) -> str:
+    return (f"Trained as you trained it ({budget.describe()}, lr {asked.lr:g}), from {question.n} fresh seeds, your "
+            f"config ends {question.modes_text()}.")
 
 
-def aim(lab: Lab, opt: optuna.Study, x_train: np.ndarray) -> dict:
-    """Aim ``lab`` at its target config, and say which and why.
-
-    The target is the search trial that fits and is cheapest to train (see :func:`multiply_adds`),
-    provided it escapes from ``lab.repeats`` fresh seeds; up to TARGET_TRIES such trials are tried,
-    then the lowest-value trial is taken. A fit is a fit: the cheapest one makes every variant of
-    the analysis cheap, and lies nearer a small net's question than the search's winner does.
-    """
-    def cost(t: optuna.trial.FrozenTrial) -> int:
-        return multiply_adds(MLPConfig.from_dict(t.user_attrs["config"]), x_train)
-
-    def hidden(t: optuna.trial.FrozenTrial) -> list[int]:
-        return list(t.user_attrs["config"]["hidden"])
-
-    lowest = best_trial(opt)
-    fitting = sorted((t for t in complete_trials(opt) if t.user_attrs.get("mode") == ESCAPE_MODE),
-                     key=lambda t: (cost(t), t.value, t.number))[:TARGET_TRIES]
-    candidates = {t.number: t for t in [*fitting, lowest]}
-    chosen, tried = lowest, []
-    for t in candidates.values():
-        lab.aim(t.params)
-        lab.train([lab.diffs], lab.repeats)
-        tally = lab.tally(lab.diffs)
-        tried.append({"trial": t.number, "hidden": hidden(t), "multiply_adds": cost(t), **tally.to_dict()})
-        if tally.escapes(lab.repeats):
-            chosen = t
-            break
-    lab.aim(chosen.params)
-    out = {"trial": chosen.number, "hidden": hidden(chosen), "multiply_adds": cost(chosen),
-           "lowest_value_trial": lowest.number, "lowest_value_hidden": hidden(lowest),
-           "lowest_value_multiply_adds": cost(lowest), "tried": tried}
-    return out | {"sentence": target_sentence(out)}
+def searched(found: Search) -> dict[str, Any]:
+    """What the fix search tried: the candidates, the sizes searched exhaustively, and beyond."""
+    return {"candidates": len(found.candidates), "exhaustive_up_to": found.exhaustive_up_to,
+            "sets_tried": {str(k): v for k, v in found.sizes().items()},
+            "beyond": {"size": found.exhaustive_up_to + 1, "tried": found.tried_beyond, "of": found.total_beyond}
+            if found.tried_beyond else None,
+            "candidate_list": [{"setting": c.setting, "value": c.value} for c in found.candidates]}
 
 
-def target_sentence(target: dict) -> str:
-    """What the analysis compares the question's config with, and why that one."""
-    tried = {t["trial"]: t for t in target["tried"]}
-    t = tried[target["trial"]]
-    layers = "-".join(map(str, t["hidden"]))
-    if target["trial"] == target["lowest_value_trial"]:
-        head = (f"The target config is the search's best trial, #{t['trial']} (hidden layers {layers}): "
-                f"from {t['seeds']} fresh seeds, {t['modes_text']}.")
+def _at(t) -> str:
+    lo, hi = t.lr_range
+    return f"lr {lo:.3g}" if lo == hi else f"any lr in {lo:.3g}-{hi:.3g}"
+
+
+def fix_document(found: Search, budget_words: str) -> dict[str, Any]:
+    """The smallest fix, its evidence (each change alone, and the fix without it), what was searched, in words."""
+    q = found.params
+    n = len(found.candidates)
+    if found.fix is None:
+        beyond = (f", nor any of the {found.tried_beyond} most promising sets of {found.exhaustive_up_to + 1}"
+                  if found.tried_beyond else "")
+        return {"changes": None, "lr_range": None, "escape_rate": None, "fits": None, "seeds": None, "fit_by": None,
+                "evidence": [], "alternatives": [],
+                "sentence": f"No set of up to {found.exhaustive_up_to} changes among the {n} candidates makes your "
+                            f"config escape at any lr from 1e-06 to 1{beyond}, trained as you trained it "
+                            f"({budget_words})."}
+    t = found.tuned[found.fix]
+    best = t.best
+    evidence = []
+    for setting, value in found.fix:
+        alone, rest = ((setting, value),), without(found.fix, setting)
+        evidence.append({"setting": setting, "from": q[setting], "to": value, "text": change_text(setting, q[setting], value),
+                         "without": _brief(found, rest), "alone": _brief(found, alone)})
+    out = {"changes": dict(found.fix), "lr_range": list(t.lr_range), "middle_lr": t.middle_lr, "best_lr": t.best_lr,
+           "escape_rate": best.escape_rate, "fits": best.fits, "seeds": best.n, "fit_by": best.fit_by,
+           "evidence": evidence,
+           "alternatives": [{"changes": dict(a), "text": changes_text(a, q), **_brief(found, a)}
+                            for a in found.alternatives]}
+    return out | {"sentence": fix_sentence(found, out, budget_words)}
+
+
+def _brief(found: Search, changes: Changes) -> dict[str, Any]:
+    t = found.tuned[changes]
+    best = t.best
+    return {"escapes": t.escapes, "lr_range": list(t.lr_range) if t.escapes else None, "best_lr": t.best_lr,
+            "fits": best.fits, "seeds": best.n, "modes_text": best.modes_text()}
+
+
+def fix_sentence(found: Search, fix: dict[str, Any], budget_words: str) -> str:
+    """``Your config escapes with 2 changes, the learning rate retuned: ...``, what each change does, and what was
+    searched."""
+    size, n = len(found.fix), len(found.candidates)
+    t = found.tuned[found.fix]
+    rate = f"it fits {fix['fits']} of {fix['seeds']} fresh seeds at {_at(t)}, by step {fix['fit_by']:,} at most"
+    if size == 0:
+        return (f"Only the learning rate: your config escapes as it is, trained as you trained it ({budget_words}), "
+                f"with lr {t.middle_lr:.3g} instead of {found.question.lr:g}: {rate}.")
+    head = (f"Your config escapes with {size} change{'s' * (size > 1)} and the learning rate retuned, trained as you "
+            f"trained it ({budget_words}): {changes_text(found.fix, found.params)}; {rate}.")
+    if size == 1:
+        needed = f" Without it, your config ends {found.tuned[()].best.modes_text()} at its best rate."
     else:
-        ratio = target["lowest_value_multiply_adds"] / max(t["multiply_adds"], 1)
-        head = (f"The target config is trial #{t['trial']} (hidden layers {layers}), the cheapest fitting trial of "
-                f"the search to train that fits {t['fits']} of {t['seeds']} fresh seeds; the best trial, "
-                f"#{target['lowest_value_trial']} (hidden layers {'-'.join(map(str, target['lowest_value_hidden']))}), "
-                f"costs {ratio:.3g}x its multiply-adds a training.")
-    failed = [f"#{n} ({u['modes_text']})" for n, u in tried.items() if n != target["trial"]]
-    return head + (f" Cheaper fitting trials that did not escape on fresh seeds: {', '.join(failed)}." if failed else "")
+        needed = " Each change is needed: " + "; ".join(
+            f"without {e['setting']}, {e['without']['modes_text']} at its best rate" for e in fix["evidence"]) + "."
+    limit = (f"every set of up to {found.exhaustive_up_to} changes was tried" if not found.tried_beyond else
+             f"every set of up to {found.exhaustive_up_to} changes, and the {found.tried_beyond} most promising sets "
+             f"of {found.exhaustive_up_to + 1}, were tried")
+    return head + needed + f" No fix of fewer changes exists among these {n} candidates ({limit})."
 
 
-def multiply_adds(config: MLPConfig, x_train: np.ndarray) -> int:
-    """A training's forward multiply-adds, steps x samples a step x weights: its cost on any machine."""
-    rows, inputs = len(x_train), 1 if x_train.ndim == 1 else x_train.shape[1]
-    weights = sum(b0 - w0 for w0, b0, _ in layout_for(config, inputs, 1).offsets())
-    return config.steps * min(config.batch_size or rows, rows) * weights
+def _step(found: Search, changes: Changes, i: int) -> dict[str, Any]:
+    added = None if i == 0 else next(p for p in changes if p not in _prev(found, changes))
+    t = found.tuned[changes]
+    return {"step": i, "setting": None if added is None else added[0],
+            "from": None if added is None else found.params[added[0]], "to": None if added is None else added[1],
+            "changes": dict(changes), "best_lr": t.best_lr, **t.best.to_dict(),
+            "runs": [{"value": run.value, "mode": run.mode} for run in t.best.runs]}
 
 
-def lever_checks(lab: Lab, opt: optuna.Study, every):
-    """The search's raw lever claims (from its unbiased trials where it has them; ``every``: the trials frame) against
-    swap tests of the target config."""
-    trials = explored(every)
-    basis = (f"the {len(trials)} exploration trials, drawn at random" if every["explore"].any() else
-             f"all {len(trials)} trials, as the sampler chose them")
-    ranking = lever_ranking(levers_frame(opt, trials))
-    ranking = ranking[ranking["spread"] > 0]
-    space = stored_space(opt)
-    variants: dict[tuple[str, str], dict] = {}
-    for _, row in ranking.iterrows():
-        for label in (str(row["best"]), str(row["worst"])):
-            value = label_value(row["param"], label, space[row["param"]], lab.target[row["param"]])
-            variants[(row["param"], label)] = {**lab.target, row["param"]: value}
-    lab.train_params(list(variants.values()), lab.repeats)
-    tallies = {k: lab.tally_params(p) for k, p in variants.items()}
-    return check_levers(ranking, tallies, lab.tally(lab.diffs), lab.repeats), basis
+def _prev(found: Search, changes: Changes) -> set:
+    steps = path(found)
+    at = steps.index(changes)
+    return set(steps[at - 1])
 
 
-def label_value(param: str, label: str, dist, target_value):
-    """The value a lever claim's label stands for: the choice itself, or for a bin, the target config's
-    value when it lies in the bin, else the bin's (geometric, on a log scale) centre."""
-    if isinstance(dist, CategoricalDistribution):
-        return next(c for c in dist.choices if value_label(param, c) == label)
-    edges = bin_edges(dist)
-    integer = isinstance(dist, IntDistribution)
-    i = bin_labels(edges, integer).index(label)
-    lo, end = float(edges[i]), float(edges[i + 1])  # the bin is [lo, end)
-    if lo <= target_value < end:
-        return target_value
-    hi = end - 1 if integer else end
-    centre = float(np.sqrt(lo * hi)) if dist.log else (lo + hi) / 2
-    return int(round(centre)) if integer else centre
-
-
-def document(name: str, lab: Lab, target: dict, path, fix, levers) -> dict:
-    """The analysis as plain JSON (no timings: the same runs give the same bytes)."""
-    r, q, b = lab.repeats, lab.question, lab.target
-    question = lab.tally(())
-    reached = lab.tally(lab.diffs)
-    hints = question_hints(lab, question, reached, fix)
-    swaps = []
-    for s in lab.diffs:
-        swaps.append({"direction": FORWARD, "setting": s, "from": q[s], "to": b[s], **lab.tally((s,)).to_dict()})
-    for s in lab.diffs:
-        swaps.append({"direction": BACKWARD, "setting": s, "from": b[s], "to": q[s],
-                      **lab.tally(tuple(c for c in lab.diffs if c != s)).to_dict()})
-    steps = []
-    for i, step in enumerate(path):
-        t = lab.tally(step.changes)
-        steps.append({"step": i, "setting": step.added, "from": None if step.added is None else q[step.added],
-                      "to": None if step.added is None else b[step.added], "changes": list(step.changes),
-                      "decided_by": step.decided_by, **t.to_dict(),
-                      "runs": [{"value": run["value"], "mode": run["mode"]} for run in t.runs]})
-    doc = {"format": FORMAT, "study": name, "repeats": r, "question_params": q, "target_params": b,
-           "differences": [{"setting": s, "question": q[s], "target": b[s]} for s in lab.diffs],
-           "question": question.to_dict(), "target": target | reached.to_dict(), "hints": hints, "swaps": swaps,
-           "path": steps}
-    doc["fix"] = fix_document(lab, fix)
-    return doc
-
-
-def question_hints(lab: Lab, question: Tally, reached: Tally, fix) -> list[dict]:
-    """Each hint the question's config gets, how many of its seeds get it, and its verdict against the swap tests
-    (a setting is needed when the target config fails with the question's value put back; where the smallest fix uses a
-    setting whose hint that refutes, the evidence says so; a hint the target needs but the smallest fix does not follow
-    is ``unneeded``: the question's config escapes without it)."""
-    needed: dict[str, str | bool] = {s: False for s in lab.question}  # the target config escapes with the question's value
-    for s in lab.diffs:
-        back = lab.tally(tuple(c for c in lab.diffs if c != s))
-        if not back.escapes(lab.repeats):
-            needed[s] = (f"the target config with {s}={show(lab.question[s], s)} put back: {back.modes_text()}")
-    in_fix = {s: lab.tally(tuple(c for c in fix.changes if c != s)) for s in fix.changes or ()}
-    kinds: dict[str, dict] = {}
-    for run in question.runs:
-        for hint in dict.fromkeys(run["hints"]):
-            entry = kinds.setdefault(hint_kind(hint), {"hint": hint, "seeds": 0})
-            entry["seeds"] += 1
+def swaps(found: Search) -> list[dict[str, Any]]:
+    """Each change of the fix swapped alone both ways: into the question's config, and out of the fixed one."""
+    if not found.fix:
+        return []
     out = []
-    for entry in kinds.values():
-        settings = hint_settings(entry["hint"])
-        verdict, evidence = check_hint(entry["hint"], needed, reached, lab.target, lab.question, lab.repeats)
-        used = [s for s in settings if s in in_fix and not needed[s]]
-        if verdict == "refuted" and used:  # needed there only alongside the fix's other changes
-            evidence += "; the smallest fix from the question's config does use " + ", ".join(
-                f"{s} (without it: {in_fix[s].modes_text()})" for s in used) + ", alongside its other changes"
-        kept = [s for s in settings if needed.get(s)]
-        if verdict == "supported" and fix.changes is not None and not set(kept) & set(fix.changes):
-            # the target needs the setting, but the question's config escapes keeping its own value
-            verdict = "unneeded"
-            evidence += ("; but the smallest fix keeps the question's " + ", ".join(
-                f"{s}={show(lab.question[s], s)}" for s in kept) + f" and escapes ({lab.tally(fix.changes).fit_text()})")
-        out.append({**entry, "of": question.n, "settings": settings, "verdict": verdict,
-                    "evidence": evidence})
+    for direction, sets in (("into your config", {s: ((s, v),) for s, v in found.fix}),
+                            ("out of the fixed config", {s: without(found.fix, s) for s, _ in found.fix})):
+        for setting, changes in sets.items():
+            t = found.tuned[changes]
+            to = dict(found.fix)[setting] if direction == "into your config" else found.params[setting]
+            out.append({"direction": direction, "setting": setting, "to": to, "escapes": t.escapes,
+                        "best_lr": t.best_lr, "lr_range": list(t.lr_range) if t.escapes else None,
+                        **t.best.to_dict()})
     return out
 
 
-def fix_document(lab: Lab, fix) -> dict:
-    """The smallest fix, its evidence (each change alone, and the fix without it) and its sentence."""
-    r = lab.repeats
-    if fix.changes is None:
-        reached = lab.tally(lab.diffs)
-        return {"changes": None, "found_by": fix.method, "escape_rate": None, "fits": None, "seeds": r,
-                "evidence": [], "alternatives": [],
-                "sentence": f"No set of changes escapes reliably: even the target config fits {reached.fits} of "
-                            f"{reached.n} seeds ({reached.modes_text()})."}
-    t = lab.tally(fix.changes)
-    evidence = []
-    for s in fix.changes:
-        without = lab.tally(tuple(c for c in fix.changes if c != s))
-        alone = lab.tally((s,))
-        evidence.append({"setting": s, "from": lab.question[s], "to": lab.target[s],
-                         "text": change_text(s, lab.question[s], lab.target[s]),
-                         "without": without.to_dict(), "alone": alone.to_dict()})
-    return {"changes": {s: lab.target[s] for s in fix.changes}, "found_by": fix.method, "escape_rate": t.escape_rate,
-            "fits": t.fits, "seeds": t.n, "evidence": evidence, "alternatives": [list(a) for a in fix.alternatives],
-            "sentence": fix_sentence(lab, fix.changes, t, evidence)}
+def at_search_budget(tuner: Tuner, definition, space, asked_found: Search) -> dict[str, Any] | None:
+    """The smallest fix at the sweep's own budget, where it is shorter than the asker's: the same search."""
+    question = definition.baseline
+    if (question.steps, question.batch_size) == (asked_found.question.steps, asked_found.question.batch_size):
+        return None
+    found = search(tuner, question, space, asked_found.candidates)
+    same = found.fix == asked_found.fix
+    words = f"{question.steps:,} steps"
+    if found.fix is None:
+        sentence = (f"At the sweep's own {words}, no set of up to {found.exhaustive_up_to} changes escapes; "
+                    "the fix above needs your longer training.")
+    elif same:
+        sentence = f"At the sweep's own {words}, the smallest fix is the same."
+    else:
+        sentence = (f"At the sweep's own {words}, the smallest fix differs: {changes_text(found.fix, found.params)} "
+                    f"({found.tuned[found.fix].best.fit_text()} at {_at(found.tuned[found.fix])}). What a "
+                    "1,000-step run needs is not what yours needs.") if question.steps == 1000 else (
+                    f"At the sweep's own {words}, the smallest fix differs: {changes_text(found.fix, found.params)} "
+                    f"({found.tuned[found.fix].best.fit_text()} at {_at(found.tuned[found.fix])}).")
+    return {"steps": question.steps, "batch_size": question.batch_size,
+            "changes": None if found.fix is None else dict(found.fix), "same": same, "sentence": sentence}
 
 
-def fix_sentence(lab: Lab, changes: Changes, t: Tally, evidence: list[dict]) -> str:
-    """``Your config escapes with 3 changes: ... (fit 5 of 5 seeds). Each is needed: ... Each alone: ...``."""
-    if not changes:
-        return f"Your config already escapes: {t.modes_text()}."
-    n = len(changes)
-    head = (f"Your config escapes with {n} change{'s' if n > 1 else ''}: "
-            + ", ".join(e["text"] for e in evidence) + f" ({t.fit_text()}).")
-    if n == 1:
-        return head + f" Without it, the question's config: {evidence[0]['without']['modes_text']}."
-    needed = "; ".join(f"without {e['setting']}, {e['without']['modes_text']}" for e in evidence)
-    alone = "; ".join(f"{e['setting']} alone, {e['alone']['modes_text']}" for e in evidence)
-    return f"{head} Each is needed: {needed}. Each alone fails: {alone}."
+READ_ONLY_WITH = {"momentum": ("optimizer", "momentum"), "bias_init": ("bias", True)}
+"""Settings a config reads only with another's value: left out of the config to copy otherwise."""
+LEFT_OUT = ("seed", "backend", "patience")
+"""What the config to copy leaves out: the init seed (any will do), the backend (the engine's choice), the
+plateau stop (the analysis's, not yours)."""
+
+
+def copy_config(found: Search) -> dict[str, Any] | None:
+    """Your config, fixed: the question's with the fix applied and a learning rate from the middle of its escaping
+    range, floats to 3 significant digits, settings it does not read left out."""
+    if found.fix is None:
+        return None
+    t = found.tuned[found.fix]
+    cfg = found.config(found.fix).replace(lr=t.middle_lr).to_dict()
+    shown = {}
+    for k, v in cfg.items():
+        if k in LEFT_OUT or (k in READ_ONLY_WITH and cfg[READ_ONLY_WITH[k][0]] != READ_ONLY_WITH[k][1]):
+            continue
+        shown[k] = float(f"{v:.3g}") if isinstance(v, float) else v
+    return {"config": shown, "lr": float(f"{t.middle_lr:.3g}"), "lr_range": list(t.lr_range),
+            "fits": t.best.fits, "seeds": t.best.n}
+
+
+def best_beside(tuner: Tuner, found: Search, study: optuna.Study, asked: MLPConfig) -> dict[str, Any] | None:
+    """The sweep's best trial, trained at the asker's budget from the same fresh seeds, beside the fixed config
+    at its learning rate to copy: whether the two are tied within the spread of their seeds."""
+    if not complete_trials(study) or found.fix is None:
+        return None
+    best = best_trial(study)
+    config = MLPConfig.from_dict(best.user_attrs["config"]).replace(steps=asked.steps)
+    theirs = Tally(tuple(tuner.lab.outcomes([config.replace(seed=s) for s in tuner.seeds])), tuner.repeats)
+    t = found.tuned[found.fix]
+    ours = t.at(t.middle_lr)
+    a, b = [r.value for r in ours.runs], [r.value for r in theirs.runs]
+    tied = min(a) <= max(b) and min(b) <= max(a)
+    hidden = config.hidden
+    layers = f"{len(hidden)} layer{'s' * (len(hidden) > 1)} of {' and '.join(map(str, dict.fromkeys(hidden)))} units"
+    verdict = ("tied with your config, fixed, within the spread of their seeds" if tied else
+               "better than your config, fixed" if theirs.value < ours.value else "worse than your config, fixed")
+    return {"trial": best.number, "hidden": list(hidden), "config": best.user_attrs["config"], **theirs.to_dict(),
+            "fixed_value": ours.value, "tied": tied,
+            "sentence": f"The sweep's best trial, #{best.number} ({layers}, lr {config.lr:.3g}), trained as you trained "
+                        f"it from the same {theirs.n} fresh seeds: {theirs.modes_text()}, median value "
+                        f"{theirs.value:.3g} against {ours.value:.3g}: {verdict}."}
 
 
 # --- reading it back ---------------------------------------------------------------------------
+
+
+def stored_analysis(sweep: Sweep) -> dict | None:
+    """The analysis written beside ``sweep``, or None (none yet, another layout, or another study of that name)."""
+    try:
+        doc = json.loads((sweep.dir / ANALYSIS_NAME).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("study") != sweep.name:
+        return None
+    return doc
 
 
 class Explanation(NamedTuple):
     """The analysis as tidy frames (flat columns; one row per the thing named)."""
 
     overview: Any
-    """One row: study, repeats, changes (JSON), escape_rate, fits, seeds, found_by, sentence."""
+    """One row: study, budget, changes (JSON), lr_lo, lr_hi, escape_rate, fits, seeds, candidates, exhaustive_up_to,
+    sentence."""
     question: Any
-    """The question's config from ``repeats`` seeds, one row per mode: mode, seeds, of."""
+    """The question's config at the asker's budget, one row per mode: mode, seeds, of."""
     hints: Any
     """One row per hint of the question's config: hint, seeds (that got it), of, verdict, evidence."""
     swaps: Any
-    """One row per swap test: direction, setting, from, to, seeds, fits, escape_rate, value, mode, modes_text."""
+    """One row per swap: direction, setting, to, escapes, best_lr, seeds, fits, escape_rate, value, mode, modes_text."""
     path: Any
-    """One row per step of the ablation path: step, setting, from, to, decided_by, seeds, fits, escape_rate, value, mode."""
+    """One row per step from the question's config to the fixed one: step, setting, from, to, fits, value, mode."""
     path_runs: Any
-    """One row per training on the path: step, label, repeat, value, mode (what the figure draws)."""
+    """One row per training on the path, at each step's best rate: step, label, repeat, value, mode."""
     fix: Any
     """One row per change of the smallest fix: setting, from, to, and the fix without it / the change alone."""
-    levers: Any
-    """One row per raw lever claim of the search: param, claim, verdict, evidence, shown, sentence."""
+    map: Any
+    """The fixed config with one setting moved, one row per (setting, value): setting, value, label, fixed,
+    question, escapes, escape_rate, fits, seeds, best_lr, modes_text."""
     answer: Any
-    """The thread's answer, one row (none where the study declares none): source, text, changes (JSON),
-    seeds, fits, mode, modes_text, verdict, sentence."""
+    """The thread's answer, one row (none where the study declares none): source, text, changes (JSON), verdict,
+    sentence."""
 
 
 def frames(doc: dict) -> Explanation:
-    """The frames of an analysis document (as :func:`analyse` returns and stores it)."""
-    import pandas as pd
+    """The frames of an analysis document (as :func:`analyse` returns and writes it)."""
+    import pandas as pd  # a notebook's, not the analysis's: imported when frames are asked for
 
     fix = doc["fix"]
-    overview = pd.DataFrame([{"study": doc["study"], "repeats": doc["repeats"],
-                              "changes": json.dumps(fix["changes"]), "escape_rate": fix["escape_rate"],
-                              "fits": fix["fits"], "seeds": fix["seeds"], "found_by": fix["found_by"],
-                              "sentence": fix["sentence"]}])
+    overview = pd.DataFrame([{"study": doc["study"], "budget": doc["budget"]["words"],
+                              "changes": json.dumps(fix["changes"]),
+                              "lr_lo": (fix["lr_range"] or [None])[0], "lr_hi": (fix["lr_range"] or [None, None])[-1],
+                              "escape_rate": fix["escape_rate"], "fits": fix["fits"], "seeds": fix["seeds"],
+                              "candidates": doc["searched"]["candidates"],
+                              "exhaustive_up_to": doc["searched"]["exhaustive_up_to"], "sentence": fix["sentence"]}])
     q = doc["question"]
     question = pd.DataFrame([{"mode": m, "seeds": k, "of": q["seeds"]} for m, k in q["modes"].items()],
                             columns=["mode", "seeds", "of"])
     flat = ["seeds", "fits", "escape_rate", "value", "mode", "modes_text"]
-    swaps = pd.DataFrame([{k: s[k] for k in ("direction", "setting", "from", "to", *flat)} for s in doc["swaps"]],
-                         columns=["direction", "setting", "from", "to", *flat])
-    path = pd.DataFrame([{k: s[k] for k in ("step", "setting", "from", "to", "decided_by", *flat)}
-                         for s in doc["path"]], columns=["step", "setting", "from", "to", "decided_by", *flat])
+    swaps_frame = pd.DataFrame([{k: s[k] for k in ("direction", "setting", "to", "escapes", "best_lr", *flat)}
+                                for s in doc["swaps"]],
+                               columns=["direction", "setting", "to", "escapes", "best_lr", *flat])
+    path_frame = pd.DataFrame([{k: s[k] for k in ("step", "setting", "from", "to", "best_lr", *flat)}
+                               for s in doc["path"]], columns=["step", "setting", "from", "to", "best_lr", *flat])
     path_runs = pd.DataFrame([{"step": s["step"], "label": step_label(s), "repeat": i, "value": run["value"],
                                "mode": run["mode"]} for s in doc["path"] for i, run in enumerate(s["runs"])],
                              columns=["step", "label", "repeat", "value", "mode"])
-    fix_rows = [{"setting": e["setting"], "from": e["from"], "to": e["to"], "change": e["text"],
-                 "without_fits": e["without"]["fits"], "without_modes": e["without"]["modes_text"],
-                 "alone_fits": e["alone"]["fits"], "alone_modes": e["alone"]["modes_text"]}
-                for e in fix["evidence"]]
-    fix_frame = pd.DataFrame(fix_rows, columns=["setting", "from", "to", "change", "without_fits", "without_modes",
-                                                "alone_fits", "alone_modes"])
-    hints = pd.DataFrame(doc["hints"], columns=["hint", "seeds", "of", "settings", "verdict", "evidence"])
-    levers = pd.DataFrame(doc["levers"], columns=["param", "claim", "verdict", "evidence", "shown", "sentence"])
+    fix_frame = pd.DataFrame([{"setting": e["setting"], "from": e["from"], "to": e["to"], "change": e["text"],
+                               "without_fits": e["without"]["fits"], "without_modes": e["without"]["modes_text"],
+                               "alone_fits": e["alone"]["fits"], "alone_modes": e["alone"]["modes_text"]}
+                              for e in fix["evidence"]],
+                             columns=["setting", "from", "to", "change", "without_fits", "without_modes",
+                                      "alone_fits", "alone_modes"])
+    hints = pd.DataFrame([{k: h[k] for k in ("hint", "seeds", "of", "verdict", "evidence")} for h in doc["hints"]],
+                         columns=["hint", "seeds", "of", "verdict", "evidence"])
+    map_columns = ["setting", "value", "label", "fixed", "question", "escapes", "escape_rate", "fits", "seeds",
+                   "best_lr", "modes_text"]
+    map_frame = pd.DataFrame([{"setting": row["setting"], **{k: c[k] for k in map_columns[1:]}}
+                              for row in doc["map"] for c in row["cells"]], columns=map_columns)
     a = doc.get("answer")
-    answer_columns = ["source", "text", "changes", "seeds", "fits", "mode", "modes_text", "verdict", "sentence"]
+    answer_columns = ["source", "text", "changes", "verdict", "sentence"]
     answer = pd.DataFrame([] if a is None else [{k: json.dumps(a[k]) if k == "changes" else a.get(k)
                                                  for k in answer_columns}], columns=answer_columns)
-    return Explanation(overview, question, hints, swaps, path, path_runs, fix_frame, levers, answer)
+    return Explanation(overview, question, hints, swaps_frame, path_frame, path_runs, fix_frame, map_frame, answer)
 
 
 def step_label(step: dict) -> str:
-    """A path step as the figure's axis names it: ``question``, then ``+ x_scaling standard``."""
+    """A path step as the figure's axis names it: ``your config``, then ``+ x_scaling standard``."""
     if step["setting"] is None:
-        return "question"
-    return f"+ {step['setting']} {change_text(step['setting'], step['from'], step['to']).split(' -> ')[1]}"
-
-
-def stored_analysis(name: str, storage) -> dict | None:
-    """The analysis stored next to sweep ``name`` in ``storage`` (a storage object or URL), or None (also when it
-    was stored in another layout, see FORMAT)."""
-    try:
-        store = optuna.load_study(study_name=explain_name(name), storage=storage)
-    except KeyError:
-        return None
-    doc = store.user_attrs.get("analysis")
-    return doc if doc is not None and doc.get("format") == FORMAT else None
+        return "your config"
+    return f"+ {step['setting']} {show(step['to'], step['setting'])}"
 
 
 def explain(study: str, *, out: str | Path = "results", storage: str | None = None, repeats: int = REPEATS,
@@ -503,7 +389,7 @@ def explain(study: str, *, out: str | Path = "results", storage: str | None = No
     ----------
     study : a study name or the path of a ``.py`` file defining STUDY; its sweep must be stored.
     out, storage : where the sweep is stored (as for ``sweeps.run``); the analysis goes beside it.
-    repeats : fresh seeds per variant (default 5).
+    repeats : fresh seeds per learning rate (default 5); a config escapes when 80% of them fit.
     jobs : worker processes; default all cores. The result does not depend on it.
 
     Returns
@@ -511,3 +397,4 @@ def explain(study: str, *, out: str | Path = "results", storage: str | None = No
     Explanation, a NamedTuple of DataFrames.
     """
     return frames(analyse(study, out=out, storage=storage, repeats=repeats, jobs=jobs))
+

@@ -1,91 +1,161 @@
-"""The counterfactual analysis on the report page: HTML pieces built from its stored document (no drawing)."""
+"""The analysis on the report page: HTML pieces built from its document (`sweeps.analysis.explain`), no drawing.
+
+Every sentence here is the document's, or says what the document's numbers are: what was trained, at which
+budget, over which learning rates and seeds.
+"""
 
 from __future__ import annotations
 
 import html
+import json
 from typing import Any, Callable
 
-from sweeps.analysis.evidence import BACKWARD, needed_fits, show
+from sweeps.analysis.evidence import needed_fits, show
 
-VERDICT_WORDS = {"supported": "borne out by a swap test", "refuted": "refuted by a swap test",
-                 "untested": "not tested", "unneeded": "not needed from your config"}
+VERDICT_WORDS = {"borne out": "borne out: its advice, tried, escapes",
+                 "part of the fix": "part of the fix: its advice does not escape alone",
+                 "not borne out": "not borne out: its advice, tried, does not escape",
+                 "untested": "not tried"}
 
 
 def _e(text: Any) -> str:
     return html.escape(str(text))
 
 
-def smallest_fix_html(doc: dict, badge: Callable[[str], str]) -> str:
-    """The page's top section: the sentence, the table of changes with the evidence for each."""
-    fix, q = doc["fix"], doc["question"]
-    parts = [f"<p>The question's own config, trained from {q['seeds']} fresh seeds: <b>{_e(q['modes_text'])}</b>. "
-             f"{_e(doc['target']['sentence'])}</p>",
-             f'<p class="fix"><b>{_e(fix["sentence"])}</b></p>']
+def _rates(lr_range) -> str:
+    if not lr_range:
+        return "at no lr"
+    lo, hi = lr_range
+    return f"lr {lo:.3g}" if lo == hi else f"lr {lo:.3g}-{hi:.3g}"
+
+
+def smallest_fix_html(doc: dict) -> str:
+    """The page's top section: how the question's config ends as asked, the fix and its evidence, what was
+    searched, the fix at the sweep's own budget, and the thread's answer."""
+    fix, q, budget = doc["fix"], doc["question"], doc["budget"]
+    parts = [f'<p class="asked">{_e(q["sentence"])}</p>', f'<p class="fix"><b>{_e(fix["sentence"])}</b></p>']
     if fix["evidence"]:
         rows = "".join(
-            f"<tr><td>{_e(e['setting'])}</td><td>{_e(show(e['from'], e['setting']))}</td><td><b>{_e(show(e['to'], e['setting']))}</b></td>"
-            f"<td>{_e(e['without']['modes_text'])}</td><td>{_e(e['alone']['modes_text'])}</td></tr>"
-            for e in fix["evidence"])
-        parts.append("<table><tr><th>setting</th><th>question's</th><th>fix</th><th>the fix without it</th>"
-                     f"<th>this change alone</th></tr>{rows}</table>")
-    if doc["answer"] is not None:
-        parts.append(answer_html(doc["answer"], badge))
-    need = needed_fits(doc["repeats"])
-    parts.append(f'<p class="note">Found by: {_e(fix["found_by"])}. A config escapes when at least {need} of its '
-                 f"{doc['repeats']} seeds reach {badge('fit')}; every row was retrained from fresh seeds, apart from "
-                 "the search (the study <code>" + _e(doc["study"]) + ":explain</code> in the same storage).</p>")
+            f"<tr><td>{_e(e['setting'])}</td><td>{_e(show(e['from'], e['setting']))}</td>"
+            f"<td><b>{_e(show(e['to'], e['setting']))}</b></td>"
+            f"<td>{_e(e['without']['modes_text'])} ({_e(_rates(e['without']['lr_range']) if e['without']['escapes'] else 'best ' + format(e['without']['best_lr'], '.3g'))})</td>"
+            f"<td>{_e(e['alone']['modes_text'])}</td></tr>" for e in fix["evidence"])
+        parts.append("<table><tr><th>setting</th><th>yours</th><th>the fix</th><th>the fix without it, at its best "
+                     f"lr</th><th>this change alone, at its best lr</th></tr>{rows}</table>")
     if fix["alternatives"]:
-        alts = "; ".join(", ".join(a) for a in fix["alternatives"])
-        parts.append(f'<p class="note">Other sets of the same size that escape too: {_e(alts)}.</p>')
+        alts = "; ".join(f"{a['text']} ({a['fits']} of {a['seeds']} at {_rates(a['lr_range'])})"
+                         for a in fix["alternatives"])
+        parts.append(f'<p class="note">Other fixes of the same size escape too: {_e(alts)}.</p>')
+    searched = doc["searched"]
+    listed = ", ".join(f"{c['setting']}={show(c['value'], c['setting'])}" for c in searched["candidate_list"])
+    parts.append(f'<details class="note"><summary>What was searched: {searched["candidates"]} candidate changes, every '
+                 f"set of up to {searched['exhaustive_up_to']} tried"
+                 + (f", and {searched['beyond']['tried']} of the {searched['beyond']['of']} sets of "
+                    f"{searched['beyond']['size']}, the most promising first" if searched.get("beyond") else "")
+                 + f"</summary>{_e(listed)}. Each set was trained at every lr from 1e-06 to 1 (decades, then "
+                 f"half-decades around those that escape), from {doc['repeats']} fresh init seeds, "
+                 f"{_e(budget['words'])}; a set escapes when {needed_fits(doc['repeats'])} of its {doc['repeats']} "
+                 "seeds fit at one lr. A training stops once it fits, or once it could not fit in the steps left "
+                 "even at ten times its recent pace.</details>")
+    if doc.get("at_search_budget"):
+        parts.append(f'<p class="note">{_e(doc["at_search_budget"]["sentence"])}</p>')
+    if doc["answer"] is not None:
+        parts.append(answer_html(doc["answer"]))
     return "".join(parts)
 
 
-def answer_html(answer: dict, badge: Callable[[str], str]) -> str:
-    """The answer the question was given, tested: its config's mode over the fresh seeds, and the verdict in a sentence."""
-    modes = "" if answer["verdict"] == "untested" else f"{badge(answer['mode'])} "
-    return (f'<p class="answer"><b>The answer given, tested</b>: {modes}<b>{_e(answer["verdict"])}</b>. '
+def answer_html(answer: dict) -> str:
+    """The answer the question was given, tried: the verdict and the sentence that says what was trained."""
+    return (f'<p class="answer"><b>The thread\'s answer, tried</b> (verdict: <b>{_e(answer["verdict"])}</b>). '
             f"{_e(answer['sentence'])}</p>")
 
 
-def swaps_html(doc: dict, badge: Callable[[str], str]) -> str:
-    """The swap-test table: each setting swapped alone, into the question's config and out of the target one."""
-    need = needed_fits(doc["repeats"])
+def _escape_color(share: float) -> str:
+    """White (none escaped) to the fit green (all did)."""
+    low, high = (255, 255, 255), (0, 158, 115)
+    r, g, b = (round(lo + (hi - lo) * share) for lo, hi in zip(low, high))
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def map_html(doc: dict) -> str:
+    """The causal map: one row per setting, one cell per value, each the fixed config with that value (lr
+    retuned), coloured by its escape rate at its best lr; the fixed config's own value outlined."""
+    if not doc["map"]:
+        return ""
+    width = max(len(row["cells"]) for row in doc["map"])
     rows = []
-    for s in doc["swaps"]:
-        escaped = s["fits"] >= need and s["seeds"] >= doc["repeats"]
-        rows.append(f"<tr><td>{_e(s['direction'])}</td><td>{_e(s['setting'])}</td><td>{_e(show(s['to'], s['setting']))}</td>"
-                    f"<td>{badge(s['mode'])}</td><td>{_e(s['modes_text'])}</td>"
-                    f"<td>{'escapes' if escaped else 'fails'}</td></tr>")
-    return ("<p><b>Swap tests</b>: one setting at a time, from the question's config toward the target config's "
-            "value, and from the target config back to the question's value; each from "
-            f"{doc['repeats']} fresh seeds.</p><table class=\"compact\"><tr><th>start from</th><th>setting</th>"
-            f"<th>set to</th><th>mode</th><th>seeds</th><th></th></tr>{''.join(rows)}</table>")
+    for row in doc["map"]:
+        cells = []
+        for c in row["cells"]:
+            tip = (f"{row['setting']}={c['label']}: {c['modes_text']} at its best lr {c['best_lr']:.3g}"
+                   + (f"; escapes at {_rates(c['lr_range'])}" if c["escapes"] else "; escapes at no lr"))
+            mark = " fixed" if c["fixed"] else ""
+            ink = "#ffffff" if c["escape_rate"] > 0.6 else "#111111"
+            cells.append(f'<td class="cell{mark}" style="background:{_escape_color(c["escape_rate"])};color:{ink}" '
+                         f'title="{_e(tip)}">{_e(c["label"])}<br><small>{c["fits"]}/{c["seeds"]}</small></td>')
+        cells += ["<td></td>"] * (width - len(cells))
+        rows.append(f"<tr><th>{_e(row['setting'])}</th>{''.join(cells)}</tr>")
+    lr = "".join(f'<td class="cell" style="background:{_escape_color(p["escape_rate"])};color:'
+                 f'{"#ffffff" if p["escape_rate"] > 0.6 else "#111111"}" title="{_e(p["modes_text"])}">'
+                 f'{p["lr"]:.3g}<br><small>{p["fits"]}/{p["seeds"]}</small></td>' for p in doc["lr_profile"])
+    return ('<p><b>Which settings escape</b>: your config, fixed, with one setting moved at a time (the row), every '
+            f"other held, the learning rate retuned, {doc['repeats']} fresh seeds, {_e(doc['budget']['words'])}. A "
+            "cell gives the seeds that fit at its best lr; green: all fit, white: none; outlined: the fixed config's "
+            'own value. Hover a cell for its modes and lr range.</p><div class="wide"><table class="map">'
+            f"{''.join(rows)}<tr><th>lr (the fixed config)</th>{lr}</tr></table></div>")
 
 
 def decides_html(doc: dict) -> str:
-    """"What decides it": only sentences a swap test backs; raw shares a swap test contradicts, corrected."""
-    need, r = needed_fits(doc["repeats"]), doc["repeats"]
-    needed = [s for s in doc["swaps"] if s["direction"] == BACKWARD and s["fits"] < need]
-    fix = doc["fix"]["changes"]
-    items = [f"<li><b>{_e(s['setting'])}</b> decides it: the target config with {_e(s['setting'])}="
-             f"{_e(show(s['to'], s['setting']))} (the question's) put back fits {s['fits']} of {s['seeds']} ({_e(s['modes_text'])})"
-             + ("" if fix is None or s["setting"] in fix else
-                f"; in the target only: your config escapes keeping {_e(s['setting'])}={_e(show(s['to'], s['setting']))} "
-                "(the smallest fix)")
-             + "</li>" for s in needed]
-    items += [f"<li>{_e(row['sentence'])}</li>" for row in doc["levers"] if row["verdict"] == "backed"]
-    wrong = [f"<li>{_e(row['sentence'])}</li>" for row in doc["levers"] if row["verdict"] == "contradicted"]
-    out = (f"<p><b>What decides it</b> (each sentence backed by a swap test from {r} fresh seeds; raw escape "
-           f"shares computed on {_e(doc.get('levers_basis', 'the trials'))}):</p><ul class=\"levers\">"
-           f"{''.join(items) or '<li>no single setting: see the smallest fix</li>'}</ul>")
-    if wrong:
-        out += ("<p><b>Raw shares the swap tests contradict</b> (the swap test wins):</p>"
-                f"<ul class=\"levers\">{''.join(wrong)}</ul>")
+    """"What decides it": from the causal map only, each setting whose values split escaping from failing."""
+    items = []
+    for row in doc["map"]:
+        failing = [c for c in row["cells"] if not c["escapes"]]
+        if not failing:
+            continue
+        fixed = next(c for c in row["cells"] if c["fixed"])
+        lost = "; ".join(f"{c['label']}: {c['fits']} of {c['seeds']} at its best lr" for c in failing)
+        items.append(f"<li><b>{_e(row['setting'])}</b>: the fixed config escapes with {_e(fixed['label'])} "
+                     f"({fixed['fits']} of {fixed['seeds']}), not with {_e(lost)}</li>")
+    settled = [row["setting"] for row in doc["map"] if all(c["escapes"] for c in row["cells"])]
+    out = ("<p><b>What decides it</b> (the fixed config with one setting moved, the learning rate retuned, "
+           f"{doc['repeats']} fresh seeds, {_e(doc['budget']['words'])}):</p>"
+           f'<ul class="levers">{"".join(items) or "<li>no single setting: every value of every setting escapes once the fix is made</li>"}</ul>')
+    if settled:
+        out += f'<p class="note">Any value escapes, the rest held at the fixed config: {_e(", ".join(settled))}.</p>'
     return out
 
 
 def hints_html(doc: dict) -> str:
-    """The question's hints over its seeds, each with its verdict against the swap tests."""
+    """The question's hints over its seeds, each with its own advice tried."""
     items = "".join(f"<li>{_e(h['hint'])} <span class=\"small\">({h['seeds']} of {h['of']} seeds; "
                     f"<b>{VERDICT_WORDS[h['verdict']]}</b>: {_e(h['evidence'])})</span></li>" for h in doc["hints"])
-    return f"<p>The diagnosis of the question's config, over {doc['question']['seeds']} seeds:</p><ul>{items}</ul>"
+    return (f"<p>The diagnosis of your config, trained as you trained it, over {doc['question']['seeds']} fresh seeds "
+            f"(each hint's advice tried on your config, the learning rate retuned):</p><ul>{items}</ul>")
+
+
+def swaps_html(doc: dict) -> str:
+    """The swap table: each change of the fix alone, into your config and out of the fixed one."""
+    if not doc["swaps"]:
+        return ""
+    rows = "".join(f"<tr><td>{_e(s['direction'])}</td><td>{_e(s['setting'])}</td><td>{_e(show(s['to'], s['setting']))}</td>"
+                   f"<td>{_e(s['modes_text'])}</td><td>{_e(_rates(s['lr_range']) if s['escapes'] else 'escapes at no lr')}</td>"
+                   "</tr>" for s in doc["swaps"])
+    return ("<p><b>Each change of the fix alone</b>, both ways, the learning rate retuned (at its best lr):</p>"
+            '<table class="compact"><tr><th>swapped</th><th>setting</th><th>set to</th><th>seeds</th>'
+            f"<th>escapes at</th></tr>{rows}</table>")
+
+
+def copy_html(doc: dict, reuse: Callable[[], str]) -> str:
+    """"What to copy": your config, fixed, first; the sweep's best trial second (``reuse()`` draws it), and
+    whether the two are tied."""
+    copy = doc.get("copy")
+    if copy is None:
+        return reuse()
+    config = json.dumps(copy["config"], indent=1)
+    best = doc.get("best_trial")
+    return (f"<h3>Your config, fixed</h3><p>Your config with the smallest fix, and lr {copy['lr']:.3g} from the middle "
+            f"of the range where it escapes ({_rates(copy['lr_range'])}: {copy['fits']} of {copy['seeds']} fresh seeds "
+            "fit); floats to 3 significant digits, settings it does not read left out:</p>"
+            "<button onclick=\"copyText('fixed-config')\">copy</button>"
+            f'<pre id="fixed-config">{_e(config)}</pre>'
+            f"<h3>The sweep's best trial</h3>" + (f"<p>{_e(best['sentence'])}</p>" if best else "") + reuse())

@@ -47,6 +47,8 @@ button{font-size:.85em;padding:2px 10px;margin-left:6px}ul.levers li{margin:3px 
 .note{color:#666;font-size:.88em}.wide{overflow-x:auto}table.compact{font-size:.8em}
 table.compact td,table.compact th{padding:3px 6px}footer{margin-top:40px;color:#777;font-size:.82em}
 .live{background:#FFF4D6;border:1px solid #E69F00;border-radius:6px;padding:6px 12px;font-weight:600}
+table.map td.cell{text-align:center;min-width:64px;border:1px solid #fff}table.map td.fixed{outline:3px solid #222;
+outline-offset:-3px}table.map th{text-align:right;background:none}details.note summary{cursor:pointer}
 """
 COPY_SCRIPT = """<script>function copyText(id){const t=document.getElementById(id).innerText;
 if(navigator.clipboard){navigator.clipboard.writeText(t).catch(()=>select(id))}else{select(id)}}
@@ -234,14 +236,16 @@ def _glance(c: Context) -> str:
 def _smallest_fix(c: Context) -> str | None:
     if c.analysis is None:
         return None
-    return analysis_html.smallest_fix_html(c.analysis, badge) + c.figs(ABLATION_PATH)
+    return analysis_html.smallest_fix_html(c.analysis) + c.figs(ABLATION_PATH)
 
 
 def _modes(c: Context) -> str:
-    swaps = ""
-    if c.analysis is not None:
-        swaps = analysis_html.swaps_html(c.analysis, badge)
-    return c.figs("modes_by_setting", "escape_lr_init_scale", "escape_width_depth") + swaps
+    if c.analysis is None:
+        return c.figs("modes_by_setting", "escape_lr_init_scale", "escape_width_depth")
+    return (analysis_html.map_html(c.analysis) + analysis_html.swaps_html(c.analysis)
+            + "<h3>What the sampler tried</h3><p class=\"note\">The search's own trials, as the sampler chose them: "
+              "a share here says what was tried alongside what, not what a setting does (the map above does).</p>"
+            + c.figs("modes_by_setting", "escape_lr_init_scale", "escape_width_depth"))
 
 
 def _no_target_note(c: Context) -> str:
@@ -254,14 +258,17 @@ def _no_target_note(c: Context) -> str:
 
 
 def _copy(c: Context) -> str:
-    return (reuse_html(c.frames.headline, c.ref, c.out, c.storage) + f"<h3>Top {TOP_TRIALS} trials</h3>"
-            + top_trials_html(c.frames))
+    def reuse() -> str:
+        return reuse_html(c.frames.headline, c.ref, c.out, c.storage)
+
+    head = reuse() if c.analysis is None else analysis_html.copy_html(c.analysis, reuse)
+    return head + f"<h3>Top {TOP_TRIALS} trials</h3>" + top_trials_html(c.frames)
 
 
 SECTIONS: list[tuple[str, Callable[[Context], str | None]]] = [
-    ("The smallest fix", _smallest_fix),
+    ("Your question: the smallest fix", _smallest_fix),
     ("At a glance", _glance),
-    ("Which settings end in which failure mode", _modes),
+    ("Which settings escape", _modes),
     ("What matters most", lambda c: c.figs("importance") or '<p class="note">Too few trials to rank importances.</p>'),
     ("In function space", lambda c: _no_target_note(c) + c.figs("function_space", "predicted_actual", "slices",
                                                                "gallery_by_mode")),

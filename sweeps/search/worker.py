@@ -31,7 +31,7 @@ doing nothing, yet finite: the sampler learns to avoid the region instead of cho
 
 
 @functools.lru_cache(maxsize=8)
-def _study_and_data(ref: str):
+def study_and_data(ref: str):
     study = studies.get(ref)
     return study, study.data(), Space.of(study)
 
@@ -48,7 +48,7 @@ def _single_threaded_blas() -> None:
 def prepare(study_ref: str) -> None:
     """Ready a fresh worker before its first trial: imports, the study's data, the compiled kernel."""
     _single_threaded_blas()
-    _study_and_data(study_ref)
+    study_and_data(study_ref)
     mlpcore.warmup.warm_up()
     # What is loaded now lives as long as the worker: keep it out of the garbage collector's
     # sight. Each full collection would otherwise walk all of it, and loky runs one every second
@@ -80,7 +80,7 @@ def train_once(study_ref: str, params: dict[str, Any] | None, seed: int, rule: p
     t0 = time.perf_counter()
     try:
         _single_threaded_blas()
-        run = _one_run(*_study_and_data(study_ref), params, seed, rule)
+        run = _one_run(*study_and_data(study_ref), params, seed, rule)
     except Exception as e:  # reported as the trial's error; the sweep goes on
         return {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc(limit=6),
                 "seconds": time.perf_counter() - t0}
