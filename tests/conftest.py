@@ -24,7 +24,8 @@ alone on one worker at the end while the other has nothing to do."""
 
 
 KERNEL_FREE = ("test_activations", "test_atomic", "test_config", "test_diagnostics", "test_gradcheck", "test_hints",
-               "test_network", "test_optim", "test_scaling", "test_masking", "test_plots", "test_space", "test_studies")
+               "test_network", "test_optim", "test_scaling", "test_masking", "test_plots", "test_space", "test_studies",
+               "test_records", "test_results")
 """Modules whose tests never run the compiled kernel (checked with an empty numba cache). They are one group, the
 largest, so pytest-xdist hands it out first: with a cold cache one worker runs them while the other's first sweep
 compiles the kernel, instead of both waiting for that compile."""

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from mlpcore import MLPConfig
 from mlpcore.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
+from mlpcore.config import MAX_BATCH_SIZE, MAX_STEPS
 from mlpcore.init import INITIALIZERS
 from mlpcore.optim import OPTIMIZERS
 from mlpcore.scaling import SCALERS
@@ -84,6 +85,13 @@ def test_bad_values_name_field_value_and_choices(field, value, allowed):
     msg = str(err.value)
     assert msg.startswith(field) and repr(value) in msg and allowed in msg
     assert "\n" not in msg
+
+
+@pytest.mark.parametrize("field, most", [("steps", MAX_STEPS), ("batch_size", MAX_BATCH_SIZE)])
+def test_an_integer_setting_may_reach_its_maximum_and_no_further(field, most):
+    assert getattr(MLPConfig(**{field: most}), field) == most
+    with pytest.raises(ValueError, match=f"{field} must be .*<= {most}, got {most + 1}"):
+        MLPConfig(**{field: most + 1})
 
 
 def test_hidden_from_json_list_becomes_tuple():

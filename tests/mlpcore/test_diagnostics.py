@@ -6,6 +6,7 @@ from mlpcore.diagnostics import (
     COLLAPSED_SPREAD,
     FIT_CAPTURED,
     LINEAR_DEVIATION,
+    LINEAR_TARGET_SHARE,
     classify,
     kinks_in_range,
     line_fit,
@@ -153,3 +154,37 @@ def test_a_fit_below_the_noise_estimate_captures_all_not_over_100_percent():
     assert hint(0.93) == "captures 93% of the target's structure beyond a straight line"
     assert hint(1.12) == ("captures all of the target's structure beyond a straight line (its error is below the "
                           "noise floor estimated from the data)")
+
+
+def test_a_line_fit_to_a_target_that_is_a_line_up_to_heavy_noise_is_a_fit():
+    # Noise a third of the target's variance: the noise floor alone makes it a line (its structure
+    # beyond the line is noise) and the line's error acceptable (the noise is not signal it missed).
+    g = np.random.default_rng(0)
+    x = g.uniform(0.0, 1.0, 600)
+    y = 3 * x + 0.6 * g.standard_normal(600)
+    cfg = MLPConfig(hidden=(2,), activation="identity", steps=300, lr=0.05, backend="numpy")
+    r = fit(cfg, x, y)
+    m = r.diagnosis.metrics
+    assert m["noise_floor"] == pytest.approx(0.36, rel=0.15)
+    assert m["nonlinear_share"] < LINEAR_TARGET_SHARE < m["line_mse"] / m["var_y"]
+    assert (m["var_y"] - m["mse"]) / m["var_y"] < FIT_CAPTURED  # without the noise: far from a fit
+    assert r.diagnosis.mode == "fit"
+    assert any("straight line up to noise" in h for h in r.diagnosis.hints)
+
+
+@pytest.mark.parametrize("mse, mode", [(0.525, "fit"), (0.575, "underfit")])
+def test_a_target_that_is_a_line_is_judged_on_its_signal_above_the_noise(mse, mode):
+    # var_y 1 of which 0.5 noise: an error of 0.525 explains 95% of the signal, one of 0.575 85%.
+    line_target = {"var_y": 1.0, "line_mse": 0.5, "noise_floor": 0.5, "nonlinear_share": 0.0,
+                   "pred_spread": 0.7, "captured": None, "pred_line_deviation": None}
+    assert classify(line_target | {"mse": mse}, False) == mode
+
+
+@pytest.mark.parametrize("metrics, mode", [
+    ({"pred_spread": COLLAPSED_SPREAD}, "underfit"),  # "under 10%" of the target's spread collapses
+    ({"captured": FIT_CAPTURED}, "fit"),  # "at least 90%" of the structure is a fit
+    ({"pred_line_deviation": LINEAR_DEVIATION}, "underfit"),  # "less than" 5% is a line
+])
+def test_classify_at_each_threshold_itself(metrics, mode):
+    between = {"mse": 0.3, "pred_spread": 0.9, "captured": 0.4, "pred_line_deviation": 0.5}
+    assert classify(BASE | between | metrics, False) == mode

@@ -57,6 +57,14 @@ def test_divergence_stops_at_once_without_warnings():
     assert any("lower the learning rate" in h for h in r.diagnosis.hints)
 
 
+def test_a_nan_loss_diverges_at_its_own_step():
+    # lr 1e300 sends the relu net's weights to +-inf in one update: the next loss is inf - inf, NaN,
+    # which is never above the limit. NaN must stop the training there, not at the next checkpoint.
+    r = fit(SMALL.replace(optimizer="sgd", lr=1e300, activation="relu"), X, Y)
+    assert r.stopped == "diverged" and r.steps_done == 1 and r.curve.steps.tolist() == [0, 1]
+    assert np.isnan(r.curve.train_loss[-1])
+
+
 class _no_warnings:
     def __enter__(self):
         import warnings
@@ -74,6 +82,14 @@ def test_plateau_stop():
     r = fit(SMALL.replace(activation="identity", steps=20_000, patience=5, lr=0.05), X, Y)
     assert r.stopped == "plateau" and r.steps_done < 20_000
     assert fit(SMALL.replace(steps=2000), X, Y).stopped == "steps"
+
+
+@pytest.mark.parametrize("patience", [1, 3])
+def test_plateau_stop_comes_after_exactly_patience_checkpoints_without_progress(patience):
+    # lr 1e-12: the loss falls, but by far less than PLATEAU_TOL: no checkpoint after step 0 is progress.
+    r = fit(SMALL.replace(optimizer="sgd", lr=1e-12, steps=1000, patience=patience), X, Y)
+    assert r.stopped == "plateau" and r.steps_done == checkpoint_steps(1000)[patience]
+    assert len(r.curve.steps) == patience + 1 and r.curve.train_loss[-1] < r.curve.train_loss[0]
 
 
 def test_validation_curve_uses_validation_data():

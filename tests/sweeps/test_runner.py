@@ -146,3 +146,98 @@ def test_a_trial_is_the_median_of_its_trainings_and_fails_with_any_of_them():
     assert out["escape_rate"] == pytest.approx(2 / 3) and out["seconds"] == 3.0
     broken = combine(runs[:1] + [{"error": "worker died", "traceback": "", "seconds": 2.0}] + runs[2:])
     assert broken["error"] == "worker died" and broken["seconds"] == 4.0
+
+
+def _runs(values, modes=None):
+    """A trial's runs in seed order, as train_once returns them; each one's curve is its index."""
+    modes = modes or ["fit"] * len(values)
+    return [{"value": v, "mode": m, "seed": 100 + i, "seconds": 1.0, "curve": i} for i, (v, m) in
+            enumerate(zip(values, modes))]
+
+
+@pytest.mark.parametrize("values, modes, run, value", [
+    ([0.4, 0.2], ["linear", "fit"], 1, 0.3),  # the better of two, and their mean
+    # the 2nd of 0.1 0.3 0.5 0.9, and the mean of 0.3 and 0.5
+    ([0.9, 0.1, 0.5, 0.3], ["linear", "fit", "underfit", "collapsed"], 3, 0.4),
+    ([0.2, 0.2], ["linear", "fit"], 0, 0.2),  # a tie: the earlier seed
+    ([0.3, 0.1, 0.3, 0.5], ["linear", "fit", "underfit", "collapsed"], 0, 0.3),
+], ids=["2", "4", "2-tie", "4-tie"])
+def test_an_even_count_of_runs_gives_the_lower_middle_run_and_the_median(values, modes, run, value):
+    # The value is the median (the mean of the middle two); the records (mode, curve, metrics) are
+    # one real run's, the better of the middle two (the objective is minimised), ties by seed order.
+    from sweeps.search.worker import combine
+
+    out = combine(_runs(values, modes))
+    assert out["curve"] == run and out["mode"] == modes[run] and out["seed"] == 100 + run
+    assert out["value"] == pytest.approx(value, abs=1e-12)
+    assert out["values"] == values and out["modes"] == modes
+
+
+class _Pool:
+    """Stands in for the worker pool: keeps the trainings handed to it, runs none."""
+
+    def __init__(self):
+        self.tasks = []
+
+    def submit(self, key, args):
+        self.tasks.append(key)
+
+    def __len__(self):
+        return len(self.tasks)
+
+
+def _loop(tmp_path, tiny_study, total: int, kinds: str):
+    """An AskTellLoop with a budget of ``total`` over a real journal study holding trials of
+    ``kinds``, in order: d done (complete), r running (another driver's), g given back (failed,
+    over budget)."""
+    from sweeps.search.driver import AskTellLoop, trial_sampler
+    from sweeps.search.tracking import open_study
+    from sweeps.store.factory import open_storage
+    from sweeps.store.liveness import Driver
+    from sweeps.store.records import Settings, Stop
+
+    definition, settings = studies.get(tiny_study), Settings(0, 1, batch=4)
+    space, store = Space.of(definition), open_storage(None, tmp_path)
+    opt = open_study(store, definition, settings, trial_sampler(space.distributions, 0, 0))
+    driver = Driver(opt, store)
+    for kind in kinds:
+        if kind == "d":
+            opt.add_trial(optuna.trial.create_trial(value=1.0))
+        elif kind == "g":
+            driver.fail(opt.ask(), Stop.OVER_BUDGET)
+        else:
+            opt.ask()
+    return AskTellLoop(opt, tiny_study, definition, space, settings, driver, _Pool(), total)
+
+
+@pytest.mark.parametrize("kinds, within", [
+    ("ddd", True),  # trial 3, a budget of 4: the last within it
+    ("dddd", False),  # trial 4, every trial below it done: over
+    ("ddrd", False),  # ... or running in another driver: over
+    ("dgdd", True),  # one given back below it: it ranks 3, within
+    ("dgddd", False),  # trial 5, one given back below: it ranks 4, over
+    ("dggdd", True),  # trial 5, two given back below: it ranks 3, within
+])
+def test_within_budget_ranks_a_trial_among_the_done_or_running_below_it(tmp_path, tiny_study, kinds,
+                                                                          within):
+    loop = _loop(tmp_path, tiny_study, 4, kinds)
+    trial = loop.opt.ask()
+    assert trial.number == len(kinds) and loop.within_budget(trial) is within
+
+
+@pytest.mark.parametrize("kinds, asked",
+                         [("ddd", 1), ("dddd", 0), ("ddr", 1), ("dddr", 0), ("ddg", 2), ("", 4)])
+def test_refill_asks_what_the_budget_has_left_and_no_more(tmp_path, tiny_study, kinds, asked):
+    loop = _loop(tmp_path, tiny_study, 4, kinds)
+    loop.refill()
+    trials = loop.opt.get_trials()
+    assert len(trials) == len(kinds) + asked and len(loop.pool.tasks) == asked == len(loop.asked)
+    assert [t.state for t in trials[len(kinds):]] == [optuna.trial.TrialState.RUNNING] * asked
+
+
+def test_trial_seeds_are_fixed_by_the_trial_and_shared_by_no_other_training():
+    seeds = {(s, n): trial_seeds(s, n, 3) for s in (0, 1, 7) for n in range(20)}
+    assert trial_seeds(1, 5, 3) == seeds[1, 5]  # derived again (a resume, another driver): the same
+    every = [x for trial in seeds.values() for x in trial]
+    # No two trainings share an init seed: not two repeats, two trials, nor two studies' seeds.
+    assert len(set(every)) == len(every)
