@@ -241,4 +241,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        code = main()
+    except SystemExit as stopped:  # SIGTERM: the files being written were removed or completed on the way out
+        code = stopped.code
+    sys.stdout.flush()
+    # At once: tearing down pandas, matplotlib and seaborn takes a niced process a second or more, for nothing
+    os._exit(code if isinstance(code, int) else 1)

@@ -18,8 +18,7 @@ import optuna
 from sweeps import space as space_vocabulary
 from sweeps.report import analysis_html
 from sweeps.report.drawing import ABLATION_PATH, figure_format, noise_name
-from sweeps.report.plots import BEST_FIRST, MODE_COLORS
-from sweeps.report.svg import fmt
+from sweeps.report.style import BEST_FIRST, MODE_PALETTE, fmt
 from sweeps.results import frames as tidy
 from sweeps.results.reading import runs
 from sweeps.store.masking import mask
@@ -64,17 +63,17 @@ def text_color(hex_color: str) -> str:
 
 
 def badge(mode: str | None) -> str:
-    if mode not in MODE_COLORS:
+    if mode not in MODE_PALETTE:
         return html.escape(str(mode))
-    c = MODE_COLORS[mode]
+    c = MODE_PALETTE[mode]
     return f'<span class="mode mode-{mode}" style="background:{c};color:{text_color(c)}">{mode}</span>'
 
 
 def mode_strip(counts: dict[str, int], legend: bool = True) -> str:
     """A stacked bar of mode counts, fit first, in the mode colours (a count shows where it fits)."""
     total = sum(counts.values()) or 1
-    cells = "".join(f'<div class="mode-{m}" style="width:{100 * counts[m] / total:.2f}%;background:{MODE_COLORS[m]};'
-                    f'color:{text_color(MODE_COLORS[m])}" title="{m}: {counts[m]}">'
+    cells = "".join(f'<div class="mode-{m}" style="width:{100 * counts[m] / total:.2f}%;background:{MODE_PALETTE[m]};'
+                    f'color:{text_color(MODE_PALETTE[m])}" title="{m}: {counts[m]}">'
                     f'{counts[m] if counts[m] / total >= 0.04 else ""}</div>' for m in BEST_FIRST if counts.get(m))
     key = " ".join(f"{badge(m)}&nbsp;{counts.get(m, 0)}" for m in BEST_FIRST)
     return f'<div class="strip">{cells}</div>' + (f'<div class="note">{key}</div>' if legend else "")

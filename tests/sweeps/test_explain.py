@@ -302,7 +302,9 @@ def test_the_failure_mode_map_and_the_shares_count_only_the_exploration_trials_a
     for param, rows in f.levers.groupby("param"):
         assert rows["trials"].sum() == 3, param
     assert f.headline["levers_on"] == 3
-    caption = _modes_by_setting(f, type("Plots", (), {"mode_map": staticmethod(lambda levers: None)}))[1]
+    from matplotlib.figure import Figure
+
+    caption = _modes_by_setting(f, Figure())
     assert "Computed on the 3 exploration trials, drawn at random" in caption
 
 
@@ -384,26 +386,32 @@ def test_the_report_opens_with_the_smallest_fix(analysed):
     assert "Swap tests" in text and (root / "results" / "xy" / "figures" / "ablation_path.svg").is_file()
 
 
-def test_the_ablation_path_svg_draws_a_dot_per_seed_in_its_modes_colour_column_by_column(analysed):
+def test_the_ablation_path_on_the_page_draws_a_dot_per_seed_in_its_modes_colour_column_by_column(analysed):
     from xml.etree import ElementTree
 
-    from sweeps.report.plots import MODE_COLORS
-    from sweeps.report.svg import ablation_path_svg
+    from matplotlib.colors import to_hex
+
+    from sweeps.report import drawing
+    from sweeps.report.style import MODE_PALETTE
 
     runs = frames(analysed[2]).path_runs
-    root = ElementTree.fromstring(ablation_path_svg(runs))
-    ns = "{http://www.w3.org/2000/svg}"
-    dots = [(float(c.get("cx")), c.get("fill"), c.find(f"{ns}title").text) for c in root.iter(f"{ns}circle")]
     shown = runs[np.isfinite(runs["value"].astype(float)) & (runs["value"] > 0)]
-    assert len(dots) == len(shown)
-    labels = [runs.loc[runs["step"] == s, "label"].iloc[0] for s in sorted(runs["step"].unique())]
-    columns = []
-    for row in shown.itertuples(index=False):
-        x, fill = next((x, fill) for x, fill, tip in dots if tip.startswith(f"{row.label}, seed {row.repeat}: "))
-        assert fill == MODE_COLORS[row.mode]
-        columns.append((labels.index(row.label), x))
-    columns.sort()
-    assert [x for _, x in columns] == sorted(x for _, x in columns)  # left to right, question to target
+    svg, _ = drawing.draw_figure(drawing.ABLATION_PATH, None, analysed[2])
+    root = ElementTree.fromstring(svg)
+    tips = [t.text for t in root.iter("{http://www.w3.org/2000/svg}title") if ", seed " in t.text]
+    assert sorted(tips) == sorted(f"{r.label}, seed {r.repeat}: {r.value:.3g} ({r.mode})"
+                                  for r in shown.itertuples(index=False))
+    from matplotlib.figure import Figure
+
+    from sweeps.report.figures import ablation_path as path_figure
+
+    ax = path_figure(runs, ax=Figure().add_subplot())
+    dots = ax.collections[0]
+    ordered = shown.sort_values(["step", "repeat"], kind="stable")
+    assert [to_hex(c) for c in dots.get_facecolors()] == [MODE_PALETTE[m].lower() for m in ordered["mode"]]
+    steps = sorted(runs["step"].unique())
+    xs = dots.get_offsets()[:, 0]
+    assert np.all(np.abs(xs - [steps.index(s) for s in ordered["step"]]) < 0.5)  # question left, target right
 
 
 def test_an_analysis_stored_in_an_older_layout_is_not_read_back_and_the_next_one_rewrites_it(analysed, tmp_path):
