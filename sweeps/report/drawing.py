@@ -292,11 +292,6 @@ def history_svg(trials, headline: dict[str, Any], total: int | None = None) -> b
         return hover.svg_bytes(fig, salt="history")
 
 
-def figure_format(data: bytes) -> str:
-    """"svg" or "png": the format of a figure's bytes, and the extension of its file in ``figures/``."""
-    return "svg" if data.startswith(b"<svg") else "png"
-
-
 _held: tuple = ()
 """A drawing process's (frames, analysis), set once when it starts (:func:`_hold`)."""
 

@@ -1,13 +1,14 @@
-"""Hover numbers: a tooltip (an SVG ``<title>``) on each dot, bar, cell or line of a matplotlib figure, in the SVG
-that matplotlib's own SVG backend writes, text kept as text.
+"""Hover numbers: a tooltip (an SVG ``<title>``) on each dot, bar, cell or line of a matplotlib
+figure, in the SVG that matplotlib's own SVG backend writes, text kept as text.
 
-    >>> titled(ax.collections[0], ["trial #0: 0.31 (linear)", ...])   # one title per element, in drawing order
-    >>> titled(line, "best so far")                                   # one title for the whole artist
+    >>> titled(ax.collections[0], ["trial #0: 0.31 (linear)", ...])  # a title an element, in order
+    >>> titled(line, "best so far")                                  # one title, the whole artist
     >>> markup = svg_bytes(fig, salt="history")
 
-As matplotlib's "SVG tooltip" example does, each titled artist is given a ``gid``, the SVG is written, and the
-element of that id (or each of its children, one per point, bar or cell of a collection) gets its ``<title>``.
-A figure drawn in a notebook keeps its titles until it is let go; they cost nothing unless it is written here.
+As matplotlib's "SVG tooltip" example does, each titled artist is given a ``gid``, the SVG is
+written, and the element of that id (or each of its children, one per point, bar or cell of a
+collection) gets its ``<title>``. A figure drawn in a notebook keeps its titles until it is let go;
+they cost nothing unless it is written here.
 """
 
 from __future__ import annotations
@@ -27,24 +28,27 @@ _TITLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def titled(artist, titles: str | Sequence[str]):
-    """Give ``artist`` a tooltip: one ``titles`` string, or a sequence of one per element of a collection (a
-    scatter's dots, a heatmap's cells, in the order they were given to it). Returns the artist."""
+    """Give ``artist`` a tooltip: one ``titles`` string, or a sequence of one per element of a
+    collection (a scatter's dots, a heatmap's cells, in the order they were given to it). Returns
+    the artist."""
     _TITLES[artist] = titles if isinstance(titles, str) else list(titles)
     return artist
 
 
 def svg_bytes(fig, salt: str) -> bytes:
-    """``fig`` drawn once by matplotlib's SVG backend, its artists' titles added: UTF-8 SVG, without the XML
-    declaration, ready to inline in HTML or to save as a ``.svg`` file.
+    """``fig`` drawn once by matplotlib's SVG backend, its artists' titles added: UTF-8 SVG, without
+    the XML declaration, ready to inline in HTML or to save as a ``.svg`` file.
 
-    The caller sets the rcParams the drawing needs (``svg.fonttype: none`` keeps text as text); ``salt`` makes
-    the ids of clip paths and markers (hashes of their content) differ from those of the page's other figures,
-    and the same on every run. Group ids, which nothing refers to, are dropped so that no id repeats in a page.
+    The caller sets the rcParams the drawing needs (``svg.fonttype: none`` keeps text as text);
+    ``salt`` makes the ids of clip paths and markers (hashes of their content) differ from those of
+    the page's other figures, and the same on every run. Group ids, which nothing refers to, are
+    dropped so that no id repeats in a page.
     """
     import matplotlib as mpl
     from matplotlib.backends.backend_svg import FigureCanvasSVG
 
-    found = [a for a in list(_TITLES) if _root(a) is fig]  # not fig.findobj: it makes every axis's ticks
+    found = [a for a in list(_TITLES)
+             if _root(a) is fig]  # not fig.findobj: it makes every axis's ticks
     for i, artist in enumerate(found):
         artist.set_gid(f"hover-{i}")
     buffer = io.StringIO()
@@ -52,7 +56,10 @@ def svg_bytes(fig, salt: str) -> bytes:
         # print_svg draws once; savefig would draw a figure with a layout engine twice
         FigureCanvasSVG(fig).print_svg(buffer, metadata={"Date": None})
     root = ElementTree.fromstring(buffer.getvalue())
-    by_id = {g.get("id"): g for g in root.iter(f"{{{SVG_NS}}}g") if g.get("id", "").startswith("hover-")}
+    by_id = {
+        g.get("id"): g
+        for g in root.iter(f"{{{SVG_NS}}}g") if g.get("id", "").startswith("hover-")
+    }
     for i, artist in enumerate(found):
         group = by_id.get(f"hover-{i}")
         if group is not None:
@@ -64,7 +71,8 @@ def svg_bytes(fig, salt: str) -> bytes:
             elif child.tag == f"{{{SVG_NS}}}g":
                 child.attrib.pop("id", None)
     ElementTree.register_namespace("", SVG_NS)
-    ElementTree.register_namespace("xlink", XLINK_NS)  # inline SVG in HTML knows this prefix, and no other
+    # inline SVG in HTML knows this prefix, and no other
+    ElementTree.register_namespace("xlink", XLINK_NS)
     return ElementTree.tostring(root, encoding="unicode").encode()
 
 
@@ -75,13 +83,15 @@ def _root(artist):
 
 
 def _add_titles(group, titles: str | list[str], salt: str) -> None:
-    """A ``<title>`` for the artist's group, or one for each element it drew (its children outside ``<defs>``)."""
+    """A ``<title>`` for the artist's group, or one for each element it drew (its children outside
+    ``<defs>``)."""
     if isinstance(titles, str):
         _title(group, titles)
         return
     elements = [child for child in group if child.tag != f"{{{SVG_NS}}}defs"]
     if len(elements) != len(titles):
-        logger.warning("figure %s: %d elements drawn, %d titles; titles left out", salt, len(elements), len(titles))
+        logger.warning("figure %s: %d elements drawn, %d titles; titles left out", salt,
+                       len(elements), len(titles))
         return
     for element, text in zip(elements, titles):
         _title(element, text)

@@ -5,7 +5,6 @@ The page is a list of sections (:data:`SECTIONS`); another analysis adds its sec
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 import re
@@ -17,7 +16,7 @@ import optuna
 
 from sweeps import space as space_vocabulary
 from sweeps.report import analysis_html
-from sweeps.report.drawing import ABLATION_PATH, figure_format, noise_name
+from sweeps.report.drawing import ABLATION_PATH, noise_name
 from sweeps.report.style import BEST_FIRST, MODE_PALETTE, fmt
 from sweeps.results import frames as tidy
 from sweeps.results.reading import runs
@@ -179,12 +178,8 @@ def reuse_html(h: dict[str, Any], ref: str, out: str | Path, storage: str | None
 
 
 def figure_html(name: str, data: bytes, caption: str) -> str:
-    """A figure and its caption: SVG inline, PNG as an image."""
-    if figure_format(data) == "svg":
-        shown = data.decode()
-    else:
-        shown = f'<img alt="{html.escape(name)}" src="data:image/png;base64,{base64.b64encode(data).decode("ascii")}">'
-    return f'<figure id="fig-{name}">{shown}<figcaption>{html.escape(caption)}</figcaption></figure>'
+    """A figure (SVG bytes, inlined as they are) and its caption."""
+    return f'<figure id="fig-{name}">{data.decode()}<figcaption>{html.escape(caption)}</figcaption></figure>'
 
 
 def provenance_html(opt: optuna.Study) -> str:
@@ -209,7 +204,7 @@ class Live(NamedTuple):
 
 
 class Context(NamedTuple):
-    """What a section builder reads: the study, its frames, the figures as (PNG or SVG bytes, caption), where it lives."""
+    """What a section builder reads: the study, its frames, the figures as (SVG bytes, caption), where it lives."""
 
     opt: optuna.Study
     frames: tidy.Frames
@@ -292,7 +287,7 @@ def live_html(live: Live | None) -> tuple[str, str]:
 def page(opt: optuna.Study, frames: tidy.Frames, figures: dict[str, tuple[bytes, str]], *, ref: str,
          out: str | Path = "results", storage: str | None = None, live: Live | None = None,
          analysis: dict | None = None) -> str:
-    """The whole report page as one HTML string (figures given as PNG or SVG bytes with captions).
+    """The whole report page as one HTML string (figures given as SVG bytes with captions).
 
     ``live`` marks a page written while the sweep runs: it says how far the sweep is and reloads itself.
     ``analysis`` (the stored counterfactual analysis, `sweeps.analysis.explain`) adds the smallest fix and the swap tests.

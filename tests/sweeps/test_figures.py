@@ -1,5 +1,5 @@
-"""figures.py: every figure from report frames of a synthetic in-memory study (no training, so it is quick), and
-the SVG the page inlines (drawing.py, hover.py)."""
+"""figures.py: every figure from report frames of a synthetic in-memory study (no training, so it is
+quick), and the SVG the page inlines (drawing.py, hover.py)."""
 
 import re
 from xml.etree import ElementTree
@@ -35,16 +35,25 @@ Y = X**2
 
 def outcome(mode: str, rng) -> tuple[float, dict]:
     """A trial's value and user attrs as the runner records them, shaped like the mode."""
-    pred = {"fit": Y + 0.01 * rng.standard_normal(50), "underfit": np.clip(X - 0.2, 0, None), "linear": X - 0.17,
-            "collapsed": np.full(50, 0.33), "diverged": np.full(50, np.nan)}[mode]
-    value = {"fit": 1e-3, "underfit": 0.05, "linear": 0.06, "collapsed": 1.0, "diverged": 10.0}[mode] * rng.uniform(1, 2)
+    pred = {
+        "fit": Y + 0.01 * rng.standard_normal(50), "underfit": np.clip(X - 0.2, 0, None),
+        "linear": X - 0.17, "collapsed": np.full(50, 0.33), "diverged": np.full(50, np.nan)
+    }[mode]
+    value = {"fit": 1e-3, "underfit": 0.05, "linear": 0.06, "collapsed": 1.0, "diverged": 10.0
+             }[mode] * rng.uniform(1, 2)
     steps = list(range(0, 101, 10))
-    val = [None if mode == "diverged" and s > 20 else 0.09 * (value + (1 - value) * np.exp(-s / 20)) for s in steps]
+    val = [
+        None if mode == "diverged" and s > 20 else 0.09 * (value + (1 - value) * np.exp(-s / 20))
+        for s in steps
+    ]
     if mode == "diverged":
         val[2] = 1e9
-    return value, {"mode": mode, "escape_rate": float(mode == "fit"), "grid_pred": [None if np.isnan(v) else v for v in pred],
-                   "curve": {"steps": steps, "train": val, "val": val}, "config": {"lr": 0.1},
-                   "metrics": {"var_y": 0.09, "line_mse": 0.09 * 0.06, "mse": 0.09 * value}}
+    return value, {
+        "mode": mode, "escape_rate": float(mode == "fit"),
+        "grid_pred": [None if np.isnan(v) else v for v in pred],
+        "curve": {"steps": steps, "train": val, "val": val}, "config": {"lr": 0.1},
+        "metrics": {"var_y": 0.09, "line_mse": 0.09 * 0.06, "mse": 0.09 * value}
+    }
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +71,13 @@ def frames():
         mode = MODES[i % 4 + 1] if i % 7 else "diverged"  # every mode, fit most often
         value, attrs = outcome(mode, rng)
         params = {k: sampler.sample_independent(opt, None, k, d) for k, d in SPACE.items()}
-        opt.add_trial(optuna.trial.create_trial(params=params, distributions=SPACE, value=value, user_attrs=attrs,
-                                                intermediate_values={s: v / 0.09 for s, v in zip(attrs["curve"]["steps"],
-                                                                     attrs["curve"]["val"]) if v is not None}))
+        opt.add_trial(
+            optuna.trial.create_trial(
+                params=params, distributions=SPACE, value=value, user_attrs=attrs,
+                intermediate_values={
+                    s: v / 0.09
+                    for s, v in zip(attrs["curve"]["steps"], attrs["curve"]["val"]) if v is not None
+                }))
     return tidy.build(opt)
 
 
@@ -73,17 +86,22 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 
 def held_out(frames):
-    """A held-out frame (as ``frames.held_out_frame`` gives for d > 1) of the synthetic study: its grid as the rows."""
+    """A held-out frame (as ``frames.held_out_frame`` gives for d > 1) of the synthetic study: its
+    grid as the rows."""
     nets = frames.predictions[frames.predictions["source"] != "target"].copy()
     nets["row"] = nets.groupby(["source", "number"], dropna=False).cumcount()
     return nets.assign(actual=Y[nets["row"]], predicted=nets["y"])
 
 
 def path_runs():
-    """An ablation path as ``sweeps.explain(...).path_runs`` gives it: three steps of three seeds."""
-    return pd.DataFrame({"step": np.repeat([0, 1, 2], 3), "label": np.repeat(["question", "+ lr 0.1", "+ tanh"], 3),
-                         "repeat": np.tile([0, 1, 2], 3), "value": [0.5, 0.4, 0.6, 0.9, 1.0, 0.95, 0.01, 0.02, 0.015],
-                         "mode": ["linear"] * 3 + ["collapsed"] * 3 + ["fit"] * 3})
+    """An ablation path as ``sweeps.explain(...).path_runs`` gives it: three steps of three seeds.
+    """
+    return pd.DataFrame({
+        "step": np.repeat([0, 1, 2], 3), "label": np.repeat(["question", "+ lr 0.1", "+ tanh"],
+                                                            3), "repeat": np.tile([0, 1, 2], 3),
+        "value": [0.5, 0.4, 0.6, 0.9, 1.0, 0.95, 0.01, 0.02,
+                  0.015], "mode": ["linear"] * 3 + ["collapsed"] * 3 + ["fit"] * 3
+    })
 
 
 SINGLE = {
@@ -97,12 +115,14 @@ SINGLE = {
 }
 MULTI = {
     "mode_map": lambda f, fig: figures.mode_map(f.levers, fig=fig),
-    "escape_heatmaps": lambda f, fig: figures.escape_heatmaps(f.settings, "lr", "init_scale", "x_scaling", fig=fig),
+    "escape_heatmaps": lambda f, fig: figures.escape_heatmaps(f.settings, "lr", "init_scale",
+                                                              "x_scaling", fig=fig),
     "importance_panels": lambda f, fig: figures.importance_panels(f.importances, fig=fig),
     "mode_gallery": lambda f, fig: figures.mode_gallery(f.predictions, fig=fig),
     "learning_curves": lambda f, fig: figures.learning_curves(f.curves, REFS, fig=fig),
     "held_out_gallery": lambda f, fig: figures.held_out_gallery(held_out(f), fig=fig),
-    "slices": lambda f, fig: figures.slices(pd.concat([f.predictions, f.predictions.assign(feature=1)]), fig=fig),
+    "slices": lambda f, fig: figures.slices(
+        pd.concat([f.predictions, f.predictions.assign(feature=1)]), fig=fig),
 }
 
 
@@ -135,9 +155,11 @@ def test_without_ax_or_fig_the_figure_is_pyplots_so_that_jupyter_shows_it(frames
     plt.close("all")
     try:
         ax = figures.history(frames.trials)
-        assert ax is plt.gca() and plt.get_fignums() == [ax.figure.number]  # seaborn's rule: the current Axes
+        assert ax is plt.gca() and plt.get_fignums() == [ax.figure.number
+                                                         ]  # seaborn's rule: the current Axes
         fig = figures.mode_map(frames.levers)
-        assert plt.gcf() is fig and len(plt.get_fignums()) == 2  # small multiples: a figure of their own
+        # small multiples: a figure of their own
+        assert plt.gcf() is fig and len(plt.get_fignums()) == 2
     finally:
         plt.close("all")
 
@@ -165,31 +187,42 @@ def test_one_distinct_colour_per_mode_and_the_mode_column_orders_a_users_own_plo
     ax = Figure().add_subplot()
     sns.scatterplot(frames.trials, x="number", y="value", hue="mode", palette=MODE_PALETTE, ax=ax)
     legend = ax.get_legend()
-    assert [t.get_text() for t in legend.get_texts()] == list(MODES)  # worst to best, the project's order
-    assert [to_hex(h.get_markerfacecolor()) for h in legend.legend_handles] == [MODE_PALETTE[m].lower() for m in MODES]
+    assert [t.get_text()
+            for t in legend.get_texts()] == list(MODES)  # worst to best, the project's order
+    assert [to_hex(h.get_markerfacecolor())
+            for h in legend.legend_handles] == [MODE_PALETTE[m].lower() for m in MODES]
 
 
-def test_history_dots_are_each_trial_in_its_modes_colour_with_its_numbers_and_the_best_so_far_falls(frames):
+def test_history_dots_are_each_trial_in_its_modes_colour_with_its_numbers_and_the_best_so_far_falls(
+        frames):
     fig = Figure()
     ax = figures.history(frames.trials, REFS, total=60, ax=fig.add_subplot())
     done = tidy.complete(frames.trials).sort_values("number")
     dots = ax.collections[0]
-    assert [to_hex(c) for c in dots.get_facecolors()] == [MODE_PALETTE[m].lower() for m in done["mode"]]
+    assert [to_hex(c)
+            for c in dots.get_facecolors()] == [MODE_PALETTE[m].lower() for m in done["mode"]]
     assert ax.get_yscale() == "log" and ax.get_xlim()[1] >= 60  # the axis runs to the sweep's total
-    best = next(line for line in ax.lines if line.get_label() != "_nolegend_" and len(line.get_ydata()) == len(done))
-    assert np.allclose(best.get_ydata(), done["value"].cummin()) and np.all(np.diff(best.get_ydata()) <= 0)
+    best = next(line for line in ax.lines
+                if line.get_label() != "_nolegend_" and len(line.get_ydata()) == len(done))
+    assert np.allclose(best.get_ydata(),
+                       done["value"].cummin()) and np.all(np.diff(best.get_ydata()) <= 0)
     for name, value in REFS.items():  # each reference line at its value
         line = next(line for line in ax.lines if line.get_label() == name)
         assert np.allclose(line.get_ydata(), [value, value])
     shown = [t for t in titles(svg_root(fig)) if t.startswith("trial #")]
-    assert shown == [f"trial #{n}: {fmt(v)} ({m})" for n, v, m in zip(done["number"], done["value"], done["mode"])]
+    assert shown == [
+        f"trial #{n}: {fmt(v)} ({m})"
+        for n, v, m in zip(done["number"], done["value"], done["mode"])
+    ]
 
 
 def test_mode_shares_stack_each_values_modes_fit_first_in_their_colours_with_their_counts(frames):
     fig = Figure()
     ax = figures.mode_shares(frames.levers, "activation", ax=fig.add_subplot())
     rows = figures.setting_rows(frames.levers, "activation")
-    expected = {(str(r.value), m): (getattr(r, m), r.trials) for r in rows.itertuples() for m in MODES if getattr(r, m)}
+    expected = {(str(r.value), m): (getattr(r, m), r.trials)
+                for r in rows.itertuples()
+                for m in MODES if getattr(r, m)}
     assert len(ax.patches) == len(expected)
     by_row: dict[float, list] = {}
     for bar in ax.patches:
@@ -202,10 +235,12 @@ def test_mode_shares_stack_each_values_modes_fit_first_in_their_colours_with_the
     shown = titles(svg_root(fig))
     assert len(shown) == len(expected)
     for text in shown:
-        param, value, mode, count, n = re.fullmatch(r"(\w+) = (.*): (\w+) in (\d+) of (\d+) trials \(\d+%\)", text).groups()
+        param, value, mode, count, n = re.fullmatch(
+            r"(\w+) = (.*): (\w+) in (\d+) of (\d+) trials \(\d+%\)", text).groups()
         assert param == "activation" and expected[value, mode] == (int(count), int(n))
     top = [t.get_text() for t in ax.get_yticklabels()][0]
-    assert top == rows.sort_values("escape_rate", ascending=False)["value"].iloc[0]  # best escape rate on top
+    # best escape rate on top
+    assert top == rows.sort_values("escape_rate", ascending=False)["value"].iloc[0]
 
 
 def test_escape_heatmap_cells_give_the_frames_shares_and_counts(frames):
@@ -217,27 +252,32 @@ def test_escape_heatmap_cells_give_the_frames_shares_and_counts(frames):
     expected = []
     for y in reversed(scale):  # the largest bin at the top: the first row drawn
         for x in lr:
-            part = frames.settings[(frames.settings["init_scale"] == y) & (frames.settings["lr"] == x)]
+            part = frames.settings[(frames.settings["init_scale"] == y)
+                                   & (frames.settings["lr"] == x)]
             n = len(part)
-            expected.append(f"init_scale {y}, lr {x}: " + (f"{part['escaped'].mean():.0%} of {n} trial{'s' * (n != 1)} "
-                                                           "escaped" if n else "no trial"))
+            expected.append(f"init_scale {y}, lr {x}: " +
+                            (f"{part['escaped'].mean():.0%} of {n} trial{'s' * (n != 1)} "
+                             "escaped" if n else "no trial"))
     assert cells == expected
 
 
 def test_importance_bars_are_the_importances_and_a_setting_without_contrast_says_so(frames):
     imp = frames.importances.copy()
-    imp.loc[(imp["target"] == "escape") & (imp["param"] == "x_scaling"), ["contrast", "top_value", "top_share"]] = (
-        False, "standard", 0.9)
+    imp.loc[(imp["target"] == "escape") & (imp["param"] == "x_scaling"),
+            ["contrast", "top_value", "top_share"]] = (False, "standard", 0.9)
     fig = Figure()
     ax = figures.importance_bars(imp, "escape", ax=fig.add_subplot())
     rows = imp[imp["target"] == "escape"].set_index("param")
     order = [t.get_text() for t in ax.get_yticklabels()]
     for bar, param in zip(ax.patches, order):
         expected = 0 if not rows.loc[param, "contrast"] else rows.loc[param, "importance"]
-        assert bar.get_width() == pytest.approx(expected) and to_hex(bar.get_facecolor()) == IMPORTANCE_COLORS["escape"].lower()
-    assert "no contrast: the sampler chose standard in 90% of trials" in [t.get_text() for t in ax.texts]
-    nan = frames.importances.assign(importance=np.where(frames.importances["target"] == "escape", np.nan,
-                                                        frames.importances["importance"]))
+        assert bar.get_width() == pytest.approx(expected) and to_hex(
+            bar.get_facecolor()) == IMPORTANCE_COLORS["escape"].lower()
+    assert "no contrast: the sampler chose standard in 90% of trials" in [
+        t.get_text() for t in ax.texts
+    ]
+    nan = frames.importances.assign(importance=np.where(frames.importances["target"] == "escape",
+                                                        np.nan, frames.importances["importance"]))
     ax = figures.importance_bars(nan, "escape", ax=Figure().add_subplot())
     assert {t.get_text() for t in ax.texts} == {"n/a"}
 
@@ -246,15 +286,19 @@ def test_gallery_has_one_panel_per_mode_with_its_median_trial_in_its_colour(fram
     fig = figures.mode_gallery(frames.predictions, fig=Figure())
     picks = figures.representatives(frames.predictions)
     for ax, mode in zip(fig.axes, BEST_FIRST):
-        assert ax.get_title().startswith(mode) and to_hex(ax.title.get_color()) == MODE_PALETTE[mode].lower()
+        assert ax.get_title().startswith(mode) and to_hex(
+            ax.title.get_color()) == MODE_PALETTE[mode].lower()
         fit = [line for line in ax.lines if to_hex(line.get_color()) == MODE_PALETTE[mode].lower()]
-        rows = frames.predictions[(frames.predictions["source"] == "trial") & (frames.predictions["number"] == picks.get(mode))]
+        rows = frames.predictions[(frames.predictions["source"] == "trial")
+                                  & (frames.predictions["number"] == picks.get(mode))]
         if mode == "diverged":  # nothing finite to draw, and the panel says so
             assert any("no finite prediction" in t.get_text() for t in ax.texts)
         else:
             assert len(fit) == 1 and np.allclose(fit[0].get_ydata(), rows["y"].dropna())
     shown = titles(svg_root(fig))
-    assert {f"trial #{n} ({m}): value" for m, n in picks.items() if m != "diverged"} <= {t.rsplit(" ", 1)[0] for t in shown}
+    assert {f"trial #{n} ({m}): value"
+            for m, n in picks.items() if m != "diverged"} <= {t.rsplit(" ", 1)[0]
+                                                              for t in shown}
 
 
 def test_representatives_are_each_modes_median_trial(frames):
@@ -270,17 +314,20 @@ def test_function_space_shows_the_best_trial_the_baseline_and_the_target(frames)
     ax = figures.function_space(frames.predictions, ax=Figure().add_subplot())
     best = tidy.complete(frames.trials).sort_values("value").iloc[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert f"best trial #{best['number']}: fit, value {best['value']:.3g}" in labels and "true target" in labels
+    assert f"best trial #{best['number']}: fit, value {best['value']:.3g}" in labels
+    assert "true target" in labels
     assert any(label.startswith("the question's config: linear") for label in labels)
     line = next(l for l in ax.lines if l.get_label().startswith("best trial"))
     assert to_hex(line.get_color()) == MODE_PALETTE["fit"].lower()
 
 
-def test_learning_curves_draw_each_picked_run_with_the_reference_lines_and_say_when_a_loss_is_clipped(frames):
+def test_learning_curves_draw_each_picked_run_with_reference_lines_and_say_when_a_loss_is_clipped(
+        frames):
     fig = figures.learning_curves(frames.curves, REFS, fig=Figure())
     picks = figures.curve_picks(frames.curves)
     for ax, (mode, (runs, picked)) in zip(fig.axes, picks.items()):
-        assert ax.get_yscale() == "log" and ax.get_title() == f"{mode} ({len(picked)} of {len(runs)})"
+        assert ax.get_yscale() == "log" and ax.get_title(
+        ) == f"{mode} ({len(picked)} of {len(runs)})"
         runs_drawn = [l for l in ax.lines if to_hex(l.get_color()) == MODE_PALETTE[mode].lower()]
         assert len(runs_drawn) == len([1 for _, rows in picked if (rows["rel"] > 0).any()])
         for name, value in REFS.items():
@@ -289,8 +336,15 @@ def test_learning_curves_draw_each_picked_run_with_the_reference_lines_and_say_w
     diverged = fig.axes[BEST_FIRST.index("diverged")]
     assert any(f"drawn at {CURVE_CLIP:g}" in t.get_text() for t in diverged.texts)
     assert not any("drawn at" in t.get_text() for t in fig.axes[0].texts)
-    numbers = {int(re.match(r"trial #(\d+)", t).group(1)) for t in titles(svg_root(fig)) if t.startswith("trial #")}
-    assert numbers == {n for _, (_, picked) in picks.items() for n, rows in picked if (rows["rel"] > 0).any()}
+    numbers = {
+        int(re.match(r"trial #(\d+)", t).group(1))
+        for t in titles(svg_root(fig)) if t.startswith("trial #")
+    }
+    assert numbers == {
+        n
+        for _, (_, picked) in picks.items()
+        for n, rows in picked if (rows["rel"] > 0).any()
+    }
 
 
 def test_ablation_path_draws_a_dot_per_seed_in_its_modes_colour_column_by_column():
@@ -298,10 +352,13 @@ def test_ablation_path_draws_a_dot_per_seed_in_its_modes_colour_column_by_column
     fig = Figure()
     ax = figures.ablation_path(runs, ax=fig.add_subplot())
     dots = ax.collections[0]
-    assert [to_hex(c) for c in dots.get_facecolors()] == [MODE_PALETTE[m].lower() for m in runs["mode"]]
+    assert [to_hex(c)
+            for c in dots.get_facecolors()] == [MODE_PALETTE[m].lower() for m in runs["mode"]]
     xs = dots.get_offsets()[:, 0]
-    assert np.all(np.abs(xs - runs["step"]) < 0.5) and [t.get_text() for t in ax.get_xticklabels()] == [
-        "question", "+ lr 0.1", "+ tanh"]
+    assert np.all(np.abs(xs - runs["step"]) < 0.5) and [t.get_text() for t in ax.get_xticklabels()
+                                                        ] == ["question", "+ lr 0.1", "+ tanh"]
     shown = [t for t in titles(svg_root(fig)) if ", seed " in t]
-    assert shown == [f"{l}, seed {r}: {fmt(v)} ({m})" for l, r, v, m in zip(runs["label"], runs["repeat"], runs["value"],
-                                                                             runs["mode"])]
+    assert shown == [
+        f"{l}, seed {r}: {fmt(v)} ({m})"
+        for l, r, v, m in zip(runs["label"], runs["repeat"], runs["value"], runs["mode"])
+    ]
