@@ -4,7 +4,7 @@
 
 1. `python -m sweeps run sqrt --no-report`, the user's command (the search and the analysis after it):
    the denominator of the report's share.
-2. The default sqrt sweep (120 trials) with the same seed as that command runs it (``sweeps.search.driver.run``,
+2. The default sqrt sweep (120 trials) with the same seed as that command runs it (``sweeps.search.driver.search``,
    without the analysis): plain, with the live page (``sweeps.report.live.LiveReport``, rewritten every
    ``--live-interval`` seconds at most, default 5) of this tree, and of COMMIT; R rounds, alternating
    (median): trials per second of each, the pages written during the sweep and when the first was, and
@@ -37,7 +37,7 @@ BEFORE = "8d36fd5"
 
 SWEEP = """
 import resource, sys, time
-from sweeps.search.driver import run
+from sweeps.search.driver import search
 from sweeps.search.pool import release_workers
 from sweeps.report.live import LiveReport
 
@@ -49,12 +49,12 @@ live, out, interval = sys.argv[1] == "live", sys.argv[2], float(sys.argv[3])
 t = time.perf_counter()
 if live:
     with LiveReport("sqrt", out=out, interval=interval) as page:
-        opt = run("sqrt", out=out, progress=False)
+        search("sqrt", out=out, progress=False)
     wall = time.perf_counter() - t
     release_workers()
     print(wall, page.rewrites, page.busy, getattr(page, "first", None) or -1, cpu() - page.busy)
 else:
-    opt = run("sqrt", out=out, progress=False)
+    search("sqrt", out=out, progress=False)
     wall = time.perf_counter() - t
     release_workers()
     print(wall, 0, 0.0, -1, cpu())

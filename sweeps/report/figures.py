@@ -276,9 +276,6 @@ def escape_heatmap(settings, x: str, y: str, ax=None, *, cbar: bool = True,
     n = count.to_numpy()
     annot = np.where(n > 0, [[f"{r:.0%}\nn={k}" for r, k in zip(rs, ks)]
                              for rs, ks in zip(rate.to_numpy(), n)], "")
-    ax.set_xlabel(xlabel or x)  # labels first: seaborn then skips measuring the ticks
-    ax.set_ylabel((ylabel or y).replace(": ", ":\n",
-                                        1))  # a setting's title is long beside a few rows
     before = len(ax.collections)
     _sns().heatmap(rate.astype(float), mask=n == 0, annot=annot, fmt="", cmap=escape_cmap(), vmin=0,
                    vmax=1, linewidths=0.5, linecolor="white", cbar=cbar, ax=ax,
@@ -291,6 +288,8 @@ def escape_heatmap(settings, x: str, y: str, ax=None, *, cbar: bool = True,
         (f"{rate.loc[yv, xv]:.0%} of {trials_text(k)} escaped" if k else "no trial")
         for yv, ks in zip(rate.index, n) for xv, k in zip(rate.columns, ks)
     ])
+    ax.set_xlabel(xlabel or x)  # after seaborn's heatmap, which names the axes after the columns
+    ax.set_ylabel((ylabel or y).replace(": ", ":\n", 1))  # a long setting's title on two lines
     ax.set_facecolor(EMPTY_CELL)
     ax.grid(False)
     ax.tick_params(axis="x", rotation=30)

@@ -245,7 +245,9 @@ def test_mode_shares_stack_each_values_modes_fit_first_in_their_colours_with_the
 
 def test_escape_heatmap_cells_give_the_frames_shares_and_counts(frames):
     fig = Figure()
-    figures.escape_heatmap(frames.settings, "lr", "init_scale", ax=fig.add_subplot())
+    ax = figures.escape_heatmap(frames.settings, "lr", "init_scale", ax=fig.add_subplot(),
+                                xlabel="learning rate", ylabel="init_scale: weights' scale")
+    assert ax.get_xlabel() == "learning rate" and ax.get_ylabel() == "init_scale:\nweights' scale"
     cells = [t for t in titles(svg_root(fig)) if t.startswith("init_scale ")]
     lr, scale = frames.settings["lr"].cat.categories, frames.settings["init_scale"].cat.categories
     assert len(cells) == len(lr) * len(scale)
