@@ -5,8 +5,8 @@
     page.write_report("sqrt", ...)       # then the final page, without the banner and the reload
 
 One process of its own (``python -m sweeps.report.live``) rewrites the page for as long as the sweep runs: the
-headline and the history of values (:mod:`sweeps.report.live_page`, no matplotlib), a few tenths of a CPU second
-a rewrite once its imports are done. It has its own interpreter, so the driver never waits for the GIL
+headline and the history of values (:mod:`sweeps.report.live_page`, the report's own figure), a few tenths of a
+CPU second a rewrite once its imports are done (paid once, as it starts). It has its own interpreter, so the driver never waits for the GIL
 behind it, and runs at a lower priority (NICENESS), so the sweep's workers have the cores first. It reads
 a still copy of the study (:func:`frozen`: the page's numbers all see the same trials) through a storage
 object of its own (like optuna-dashboard, a second reader of the same journal or database); a storage URL
@@ -214,7 +214,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     stop = threading.Event()
     threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()  # the driver is gone
+    # seaborn's optional scipy (statistics, clustering) is half of what this process would import, and the
+    # one figure it draws (points and a line) needs none of it: seaborn is made to do without it here
+    for optional in ("scipy.stats", "scipy.cluster"):
+        sys.modules.setdefault(optional, None)
     import pandas  # noqa: F401 - imported before the first trial ends, not in the first rewrite's time
+
+    from sweeps.report.drawing import prepare
+
+    prepare()  # matplotlib and seaborn, likewise
 
     page = Rewriter(args.study, args.out, os.environ.get(STORAGE_VARIABLE), args.total, args.interval)
     said: set[str] = set()
