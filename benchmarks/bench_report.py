@@ -140,6 +140,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", default=BEFORE, help=f"the commit to compare with (default {BEFORE})")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--live-rounds", type=int, help="rounds of step 2 (default --rounds)")
+    parser.add_argument("--run-rounds", type=int, help="rounds of step 5 (default --rounds)")
     parser.add_argument("--big", type=int, default=1000, help="trials of the grown sweep (0: none)")
     parser.add_argument("--no-live", action="store_true", help="skip step 2 (the sweeps with and without the live page)")
     parser.add_argument("--live-interval", type=float, default=5.0,
@@ -154,7 +156,8 @@ def main() -> None:
         python(old, "-c", "from mlpcore.warmup import warm_up; warm_up()")  # its kernel compiled before any timing
         kinds = {"plain": (False, ROOT), "live": (True, ROOT), "live before": (True, old)}
         sweeps: dict[str, list[tuple[float, int, float, float, float]]] = {kind: [] for kind in kinds}
-        for r in range(0 if args.no_live else args.rounds):  # alternating, each on a fresh folder
+        live_rounds = args.rounds if args.live_rounds is None else args.live_rounds
+        for r in range(0 if args.no_live else live_rounds):  # alternating, each on a fresh folder
             for kind in (list(kinds) if r % 2 == 0 else list(kinds)[::-1]):
                 live, code = kinds[kind]
                 loads.setdefault("live", []).append(load())
@@ -177,7 +180,7 @@ def main() -> None:
                                                                       "--out", str(out)))
             print("report:", {f"{k[0]} {k[1]}": [round(t, 2) for t in v] for k, v in times.items()}, flush=True)
         runs: dict[str, list[tuple[float, float]]] = {"before": [], "after": []}
-        for r in range(args.rounds):
+        for r in range(args.rounds if args.run_rounds is None else args.run_rounds):
             for label, code in ((("before", old), ("after", ROOT)) if r % 2 == 0 else (("after", ROOT), ("before", old))):
                 loads.setdefault("run", []).append(load())
                 runs[label].append(in_run(tmp / f"run-{r}-{label}", code))
@@ -203,7 +206,7 @@ def main() -> None:
               f"{med[('after', size)] / med[('before', size)]:.2f}x |")
     before, after = (statistics.median(w for w, _ in runs[k]) for k in ("before", "after"))
     inside = {k: statistics.median(s for _, s in runs[k]) for k in runs}
-    print(f"\nThe warm `run sqrt` ({args.rounds} rounds, alternating, median; load "
+    print(f"\nThe warm `run sqrt` ({len(runs['after'])} rounds, alternating, median; load "
           f"{statistics.median(loads['run']):.1f}): before {before:.1f} s ({', '.join(f'{w:.1f}' for w, _ in runs['before'])}), "
           f"after {after:.1f} s ({', '.join(f'{w:.1f}' for w, _ in runs['after'])}): {after / before:.2f}x; "
           f"write_report inside it {inside['before']:.2f} s before, {inside['after']:.2f} s after")
