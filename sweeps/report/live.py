@@ -34,6 +34,7 @@ import studies
 from mlpcore.atomic import replace_file
 from sweeps.report.live_page import write_live_page
 from sweeps.report.page import RUNNING_BANNER, Live, live_banner
+from sweeps.report.style import without_seaborn_optional
 from sweeps.results.handle import open_sweep
 from sweeps.results.reading import complete_trials
 from sweeps.store.masking import mask
@@ -214,10 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     stop = threading.Event()
     threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()  # the driver is gone
-    # seaborn's optional scipy (statistics, clustering) is half of what this process would import, and the
-    # one figure it draws (points and a line) needs none of it: seaborn is made to do without it here
-    for optional in ("scipy.stats", "scipy.cluster"):
-        sys.modules.setdefault(optional, None)
+    without_seaborn_optional()  # its one figure (points and a line) needs none of it
     import pandas  # noqa: F401 - imported before the first trial ends, not in the first rewrite's time
 
     from sweeps.report.drawing import prepare

@@ -68,6 +68,22 @@ def theme(rc: dict[str, Any] | None = None) -> Iterator[None]:
         yield
 
 
+SEABORN_OPTIONAL = ("scipy.stats", "scipy.cluster")
+"""What seaborn imports when it can (its statistics, its clustering) and no figure of the report uses."""
+
+
+def without_seaborn_optional() -> None:
+    """Have seaborn import without :data:`SEABORN_OPTIONAL`: half of its import time, which
+    a process that only draws the report's figures (``python -m sweeps report``, the running
+    page's process) need not pay. For such processes alone, before seaborn is imported; a module
+    already imported is left as it is. It marks the modules absent in ``sys.modules``, which
+    seaborn takes as not installed."""
+    import sys
+
+    for name in SEABORN_OPTIONAL:
+        sys.modules.setdefault(name, None)
+
+
 def escape_cmap():
     """White to the fit colour and beyond (:data:`ESCAPE_STOPS`): the greener a cell, the more of
     its trials escaped."""
