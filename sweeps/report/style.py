@@ -69,7 +69,7 @@ def theme(rc: dict[str, Any] | None = None) -> Iterator[None]:
 
 
 SEABORN_OPTIONAL = ("scipy.stats", "scipy.cluster")
-"""What seaborn imports when it can (its statistics, its clustering) and no figure of the report uses."""
+"""What seaborn imports when it can (its statistics, its clustering) and no figure here uses."""
 
 
 def without_seaborn_optional() -> None:
