@@ -18,6 +18,7 @@ import optuna
 
 import studies
 from sweeps.analysis.explain import analyse
+from sweeps.report.drawing import prepare_in_background
 from sweeps.report.files import write_outputs, write_report
 from sweeps.results import frames as tidy
 from sweeps.results.handle import Sweep
@@ -80,6 +81,8 @@ def finish(sweep: Sweep, *, report: bool = True, explain: bool = False, jobs: in
         return Finished(None, None)
     frames = tidy.build(sweep.study, sweep.definition)
     write_outputs(sweep, frames.trials)
+    if report and explain:
+        prepare_in_background()  # matplotlib and seaborn imported while the analysis's workers train
     doc = None
     if explain:
         try:

@@ -1,81 +1,115 @@
-"""The report's figures in page order, each drawn once and encoded once: its bytes go both into the page and into
-``figures/``; the figures of several inputs are drawn by matplotlib in forked processes.
+"""The report's figures in page order, each drawn once (:mod:`sweeps.report.figures`) and written
+once as SVG by matplotlib, text kept as text, with a tooltip on each dot, bar and cell: the same
+bytes go into the page and into ``figures/``. Several figures are drawn in forked processes, side by
+side.
 
-    >>> drawn = draw_figures(frames, analysis)   # name -> (SVG or PNG bytes, caption)
+    >>> drawn = draw_figures(frames, analysis)   # name -> (SVG bytes, caption)
 """
 
 from __future__ import annotations
 
-import io
 from typing import Any, Callable
-
-import numpy as np
 
 from sweeps import space as space_vocabulary
 from sweeps.analysis.explain import frames as explanation_frames
-from sweeps.report import plots
-from sweeps.report.svg import (ablation_path_svg, escape_heatmaps_svg, function_space_svg, history_svg, importance_svg,
-                               learning_curves_svg, mode_gallery_svg, mode_map_svg)
+from sweeps.report import figures, hover
+from sweeps.report.style import theme
 from sweeps.results import frames as tidy
 
+SVG_RC = {"svg.fonttype": "none"}
+"""Text stays text in the SVG: the browser sets it, it can be selected and searched, and the file is
+small."""
+WIDTH = 12.0
+"""The widest figure, in inches: 1152 CSS pixels (96 an inch), within the page's 1180-pixel column,
+so its text shows at the size it was laid out for."""
+
+
 def _labels(space: dict[str, Any]) -> dict[str, str]:
-    """Axis labels: the space's title of each parameter, and its bins where searched on a log scale."""
-    return {p: space_vocabulary.title(p) + (" (decade bins)" if getattr(d, "log", False) else "") for p, d in space.items()}
+    """Axis labels: the space's title of each parameter, and its bins where searched on a log scale.
+    """
+    return {
+        p: space_vocabulary.title(p) + (" (decade bins)" if getattr(d, "log", False) else "")
+        for p, d in space.items()
+    }
 
 
 def references(h: dict[str, Any]) -> dict[str, float | None]:
-    """The reference values a headline ``h`` knows, by the name a figure's line gets (None where unknown)."""
-    return {"constant predictor": 1.0, "best straight line": h["line_value"], noise_name(h): h["noise_value"]}
+    """The reference values a headline ``h`` knows, by the name a figure's line gets (None where
+    unknown)."""
+    return {
+        "constant predictor": 1.0, "best straight line": h["line_value"],
+        noise_name(h): h["noise_value"]
+    }
 
 
 def noise_name(h: dict[str, Any]) -> str:
-    """"noise floor", or "estimated noise floor" when the study does not know its noise (the diagnosis estimated it)."""
+    """"noise floor", or "estimated noise floor" when the study does not know its noise (the
+    diagnosis estimated it)."""
     return "estimated noise floor" if h.get("noise_estimated") else "noise floor"
 
 
-def _modes_by_setting(f: tidy.Frames, plots):
-    return mode_map_svg(f.levers), (
-        "How each setting's trials ended. Bars stack the failure modes, escaped (fit, green) first; numbers give "
-        "the trials with that setting and the share that escaped. Numbers are put in bins (log-scale decades "
+def _axes(fig, width: float, height: float):
+    """The one Axes of a page figure ``width`` x ``height`` inches."""
+    fig.set_size_inches(width, height)
+    return fig.add_subplot()
+
+
+def _modes_by_setting(f: tidy.Frames, fig) -> str:
+    figures.mode_map(f.levers, fig=fig)
+    return (
+        "How each setting's trials ended. Bars stack the failure modes, escaped (fit, green) "
+        "first; numbers give the trials with that setting and the share that escaped. Numbers are "
+        "put in bins (log-scale decades "
         "where the sweep searched them on a log scale). " + _basis(f.headline["levers_on"]))
 
 
 def _basis(n: int) -> str:
-    """What the shares were computed on: the ``n`` exploration trials, or every trial when there are none."""
-    return (f"Computed on the {n} exploration trials, drawn at random before the sampler's model chose any: unbiased "
-            "shares, if rough ones." if n else "Computed on every trial, as the sampler chose them: it tries promising "
-            "settings more often, so a share is biased and a rarely-tried value's share rough.")
+    """What the shares were computed on: the ``n`` exploration trials, or every trial when there are
+    none."""
+    return (
+        f"Computed on the {n} exploration trials, drawn at random before the sampler's model chose "
+        "any: unbiased shares, if rough ones."
+        if n else "Computed on every trial, as the sampler chose them: it tries promising "
+        "settings more often, so a share is biased and a rarely-tried value's share rough.")
 
 
-def _escape_lr_init_scale(f: tidy.Frames, plots):
+def _escape_lr_init_scale(f: tidy.Frames, fig) -> str | None:
     if not {"lr", "init_scale"} <= set(f.settings):
         return None
     col = "x_scaling" if "x_scaling" in f.settings else None
     labels = _labels(f.space)
-    return escape_heatmaps_svg(f.settings, "lr", "init_scale", col, xlabel=labels["lr"],
-                               ylabel=labels["init_scale"]), (
-        "Share of trials that escaped the linear fit, by learning rate and initial weight scale"
-        + (", one panel per input scaling." if col else ".") + " Each cell: the share, and its trials; grey: none. "
-        "Every trial counts, as the sampler chose them (so the shares lean to what it found promising).")
+    figures.escape_heatmaps(f.settings, "lr", "init_scale", col, fig=fig, xlabel=labels["lr"],
+                            ylabel=labels["init_scale"])
+    return (
+        "Share of trials that escaped the linear fit, by learning rate and initial weight scale" +
+        (", one panel per input scaling." if col else ".") +
+        " Each cell: the share, and its trials; grey: none. Every trial counts, as the sampler "
+        "chose them (so the shares lean to what it found promising)."
+    )
 
 
-def _escape_width_depth(f: tidy.Frames, plots):
+def _escape_width_depth(f: tidy.Frames, fig) -> str | None:
     if not {"width", "depth"} <= set(f.settings):
         return None
     labels = _labels(f.space)
-    return (escape_heatmaps_svg(f.settings, "width", "depth", None, xlabel=labels["width"], ylabel=labels["depth"]),
-            "Share of trials that escaped, by network width and depth; every trial counts, as the sampler chose them.")
+    figures.escape_heatmaps(f.settings, "width", "depth", None, fig=fig, xlabel=labels["width"],
+                            ylabel=labels["depth"])
+    return ("Share of trials that escaped, by network width and depth; every trial counts, as the "
+            "sampler chose them.")
 
 
-def _importance(f: tidy.Frames, plots):
+def _importance(f: tidy.Frames, fig) -> str | None:
     if not f.importances["importance"].notna().any():
         return None
-    return importance_svg(f.importances), (
-        "Optuna's PED-ANOVA importance: how differently the good trials are spread over a setting's values than "
-        "all the trials the sampler drew, normalised to sum 1. Left: good = the best tenth of values; right: good "
-        "= escaped (mode fit). It is conditional on what the sampler chose to try: a setting the sampler kept at "
-        "one value in most trials has no contrast to measure, and is marked so rather than given a number; it "
-        "says nothing about what that setting would do if changed (n/a: too few trials, or all or none escaped).")
+    figures.importance_panels(f.importances, fig=fig)
+    return (
+        "Optuna's PED-ANOVA importance: how differently the good trials are spread over a "
+        "setting's values than all the trials the sampler drew, normalised to sum 1. Left: good = "
+        "the best tenth of values; right: good = escaped (mode fit). It is conditional on what the "
+        "sampler chose to try: a setting the sampler kept at one value in most trials has no "
+        "contrast to measure, and is marked so rather than given a number; it says nothing about "
+        "what that setting would do if changed (n/a: too few trials, or all or none escaped)."
+    )
 
 
 def _first_slice(f: tidy.Frames):
@@ -84,96 +118,134 @@ def _first_slice(f: tidy.Frames):
 
 
 def _several(f: tidy.Frames) -> bool:
-    """Whether the study has d > 1 inputs and its held-out rows are known: no single curve shows a fit then."""
+    """Whether the study has d > 1 inputs and its held-out rows are known: no single curve shows a
+    fit then."""
     return f.headline["features"] > 1 and f.held_out is not None and len(f.held_out) > 0
 
 
-def _function_space(f: tidy.Frames, plots):
+def _function_space(f: tidy.Frames, fig) -> str | None:
     if _several(f):
         return None
+    figures.function_space(_first_slice(f), f.data, ax=_axes(fig, 10.0, 4.2),
+                           number=f.headline["best_number"])
     known = f.headline["target_known"]
-    return function_space_svg(_first_slice(f), f.data, number=f.headline["best_number"]), (
-        ("The true function, the training data" if known else "The training data")
-        + ", what the question's own config learns, and the best trial's fit.")
+    return (("The true function, the training data" if known else "The training data") +
+            ", what the question's own config learns, and the best trial's fit.")
 
 
-def _predicted_actual(f: tidy.Frames, plots):
+def _predicted_actual(f: tidy.Frames, fig) -> str | None:
     if not _several(f):
         return None
+    figures.predicted_actual(f.held_out, number=f.headline["best_number"], ax=_axes(fig, 6.0, 5.6))
     n = f.held_out["row"].nunique()
-    return plots.predicted_actual(f.held_out, number=f.headline["best_number"]).figure, (
-        f"With {f.headline['features']} inputs no single curve shows a fit: here each of the {n} held-out "
-        "(validation) rows, which no net trained on, is a point at its actual value and the net's prediction, for the "
-        "best trial and for the question's own config. On the dashed diagonal a prediction is exact; a flat row of "
-        "points is a constant prediction. Predictions beyond the plot are drawn at its edge.")
+    return (
+        f"With {f.headline['features']} inputs no single curve shows a fit: here each of the {n} "
+        "held-out (validation) rows, which no net trained on, is a point at its actual value and "
+        "the net's prediction, for the best trial and for the question's own config. On the "
+        "dashed diagonal a prediction is exact; a flat row of points is a constant prediction. "
+        "Predictions beyond the plot are drawn at its edge.")
 
 
-def _slices(f: tidy.Frames, plots):
+def _slices(f: tidy.Frames, fig) -> str | None:
     if not _several(f):
         return None
     near = tidy.slice_rows(f.data) if f.data is not None else None
+    figures.slices(f.predictions, near, number=f.headline["best_number"], fig=fig)
     known = f.headline["target_known"]
-    return plots.slices(f.predictions, near, number=f.headline["best_number"]), (
-        "One slice per input: that input runs over its training range while the others sit at their training "
-        "medians, and the lines are what the best trial's net and the question's config's net predict along it"
-        + (" (black: the true function)" if known else "")
-        + f". Grey dots: the {tidy.SLICE_SHARE:.0%} of training rows nearest the slice (in the other inputs, "
-        "standardized); they scatter around the slice by what the other inputs add.")
+    return (
+        "One slice per input: that input runs over its training range while the others sit at "
+        "their training medians, and the lines are what the best trial's net and the question's "
+        "config's net predict along it"
+        + (" (black: the true function)" if known else "") +
+        f". Grey dots: the {tidy.SLICE_SHARE:.0%} of training rows nearest the slice (in the other "
+        "inputs, standardized); they scatter around the slice by what the other inputs add.")
 
 
-def _gallery_by_mode(f: tidy.Frames, plots):
+def _gallery_by_mode(f: tidy.Frames, fig) -> str:
     if _several(f):
-        return plots.held_out_gallery(f.held_out), (
-            "What each failure mode looks like here: for each mode, the trial with the median value among that "
-            "mode's trials, its held-out predictions against the actual values (dashed: exact).")
-    return mode_gallery_svg(_first_slice(f), f.data), (
-        "What each failure mode looks like here: for each mode, the trial with the median value among that mode's "
-        "trials.")
+        figures.held_out_gallery(f.held_out, fig=fig)
+        return (
+            "What each failure mode looks like here: for each mode, the trial with the median "
+            "value among that mode's trials, its held-out predictions against the actual values "
+            "(dashed: exact).")
+    figures.mode_gallery(_first_slice(f), f.data, fig=fig)
+    return (
+        "What each failure mode looks like here: for each mode, the trial with the median value "
+        "among that mode's "
+        "trials" + (", over the true function (black)" if f.headline["target_known"] else "") +
+        (" and the training data (grey)." if f.data is not None else "."))
 
 
-def _learning_curves(f: tidy.Frames, plots):
+def _learning_curves(f: tidy.Frames, fig) -> str:
+    figures.learning_curves(f.curves, references(f.headline), fig=fig)
     noise = ("the noise floor as estimated from the data (the study does not know its noise)"
              if f.headline.get("noise_estimated") else "the noise floor where the study knows it")
-    return learning_curves_svg(f.curves, references(f.headline)), (
-        "Validation loss during training for a sample of trials of each mode (log scale). Horizontal lines: a "
-        f"constant prediction (1), the best straight line, and {noise}.")
+    return (
+        "Validation loss during training for a sample of trials of each mode (log scale); a dot "
+        "where each run "
+        f"ended. Horizontal lines: a constant prediction (1), the best straight line, and {noise}.")
 
 
-def _history(f: tidy.Frames, plots):
-    return history_svg(f.trials, references(f.headline), key=True), (
-        "Every trial's value in the order the sampler tried them, coloured by mode, with the best so far.")
+def _history(f: tidy.Frames, fig) -> str:
+    history_figure(f.trials, f.headline, fig=fig)
+    return ("Every trial's value in the order the sampler tried them, coloured by mode, with the "
+            "best so far.")
+
+
+def history_figure(trials, headline: dict[str, Any], total: int | None = None, fig=None):
+    """The history of a sweep's values (:func:`sweeps.report.figures.history`) as the page and the
+    running page show it, with the reference lines of its ``headline``, in ``fig``; returns the
+    Axes."""
+    return figures.history(trials, references(headline), total=total, ax=_axes(fig, WIDTH, 3.8))
+
+
+def _ablation_path(analysis: dict, fig) -> str:
+    runs = explanation_frames(analysis).path_runs
+    figures.ablation_path(runs, ax=_axes(fig, min(WIDTH, 4.0 + 0.75 * runs["step"].nunique()), 4.6))
+    return (
+        "The ablation path: from the question's config (left), the one change that most improves "
+        "the median value at each step, to the target config (right); a dot per fresh seed, "
+        "coloured by its mode, the line joins the medians.")
 
 
 FIGURES: dict[str, Callable] = {
-    "modes_by_setting": _modes_by_setting, "escape_lr_init_scale": _escape_lr_init_scale,
-    "escape_width_depth": _escape_width_depth, "importance": _importance, "function_space": _function_space,
-    "predicted_actual": _predicted_actual, "slices": _slices, "gallery_by_mode": _gallery_by_mode,
-    "learning_curves": _learning_curves, "history": _history,
+    "modes_by_setting": _modes_by_setting,
+    "escape_lr_init_scale": _escape_lr_init_scale,
+    "escape_width_depth": _escape_width_depth,
+    "importance": _importance,
+    "function_space": _function_space,
+    "predicted_actual": _predicted_actual,
+    "slices": _slices,
+    "gallery_by_mode": _gallery_by_mode,
+    "learning_curves": _learning_curves,
+    "history": _history,
 }
-"""The page's figures in page order: name -> function(frames, plots) -> (SVG text or a matplotlib Figure,
-caption), or None where the study does not search the parameters the figure needs."""
-
+"""The page's figures in page order: name -> function(frames, fig) that draws the figure into
+``fig`` (a blank matplotlib Figure) and returns its caption, or None where the study lacks what the
+figure needs."""
 
 ABLATION_PATH = "ablation_path"
 """The name of the figure of the counterfactual analysis, after the others on the page."""
-ABLATION_CAPTION = ("The ablation path: from the question's config (left), the one change that most improves the "
-                    "median value at each step, to the target config (right); a dot per fresh seed, coloured by its "
-                    "mode, the line joins the medians.")
+SLOWEST_FIRST = ("modes_by_setting", "gallery_by_mode", "learning_curves", "escape_lr_init_scale",
+                 "slices")
+"""The figures that take longest to draw: handed out first, so that no process is left with one at
+the end."""
 MAX_DRAWING_PROCESSES = 3
 """More would not be faster on the drawing of a seed study's figures (benchmarks/README.md)."""
 
 
-def draw_figures(frames: tidy.Frames, analysis: dict | None = None, processes: int | None = None) -> dict[str, tuple[bytes, str]]:
-    """Each figure drawn once and encoded once: name -> (PNG or SVG bytes, caption), in page order, and the ablation path
-    of ``analysis`` (a stored counterfactual analysis) last.
+def draw_figures(frames: tidy.Frames, analysis: dict | None = None,
+                 processes: int | None = None) -> dict[str, tuple[bytes, str]]:
+    """Each figure drawn once and encoded once: name -> (SVG bytes, caption), in page order, and the
+    ablation path of ``analysis`` (a stored counterfactual analysis) last.
 
-    The SVG figures are written here; those matplotlib draws (:func:`drawn_by_matplotlib`) are drawn in
-    ``processes`` processes where there are several of them, each figure drawn whole by one, so the bytes are
-    the same however many; default :func:`drawing_processes`. A figure is let go as soon as it is encoded.
+    The figures are drawn in ``processes`` forked processes, each figure whole by one, so the bytes
+    are the same however many; default :func:`drawing_processes`. A figure is let go as soon as it
+    is encoded.
     """
     names = [*FIGURES, *([ABLATION_PATH] if analysis is not None else [])]
-    heavy = [name for name in names if drawn_by_matplotlib(name, frames)]
-    processes = min(drawing_processes() if processes is None else processes, len(heavy))
+    prepare()
+    processes = min(drawing_processes() if processes is None else processes, len(names))
     undrawn = object()
     drawn = dict.fromkeys(names, undrawn)
     if processes > 1:
@@ -182,19 +254,22 @@ def draw_figures(frames: tidy.Frames, analysis: dict | None = None, processes: i
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
-
-
-        plots.prepare()
-        gc.freeze()  # the children's collections then leave the inherited objects' pages unwritten, so uncopied
-        try:  # forked: the children have this process's imports and frames, nothing is pickled but the figures' bytes
+        slowest = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+        order = sorted(names, key=lambda n: slowest.get(n, len(slowest)))
+        # the children's collections then leave the inherited objects' pages unwritten, so uncopied
+        gc.freeze()
+        # forked: the children have this process's imports and frames; only figures' bytes come back
+        try:
             with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
                                      initializer=_hold, initargs=(frames, analysis)) as pool:
                 try:
-                    drawn |= zip(heavy, pool.map(_draw_held, heavy))
-                except BaseException:  # e.g. a live page cut short: the figures not yet begun are not drawn
+                    drawn |= zip(order, pool.map(_draw_held, order))
+                # e.g. a live page cut short: the figures not yet begun are not drawn
+                except BaseException:
                     pool.shutdown(wait=False, cancel_futures=True)
                     raise
-        except (BrokenProcessPool, OSError):  # a child killed, or no fork to be had: drawn here instead
+        # a child killed, or no fork to be had: drawn here instead
+        except (BrokenProcessPool, OSError):
             pass
         finally:
             gc.unfreeze()
@@ -204,16 +279,43 @@ def draw_figures(frames: tidy.Frames, analysis: dict | None = None, processes: i
     return {name: d for name, d in drawn.items() if d is not None}
 
 
-def drawn_by_matplotlib(name: str, frames: tidy.Frames) -> bool:
-    """Whether figure ``name`` is drawn by matplotlib (a PNG) rather than written as SVG: the figures of
-    studies with d > 1 inputs, which show held-out rows and slices."""
-    return _several(frames) and name in ("predicted_actual", "slices", "gallery_by_mode")
+def prepare() -> None:
+    """Import what drawing needs, at once: a process does it before it forks processes to draw.
+    Waits for :func:`prepare_in_background`'s thread, if one was started."""
+    global _preparing
+    if _preparing is not None:
+        _preparing.join()
+        _preparing = None
+    _import_drawing()
+
+
+def _import_drawing() -> None:
+    import matplotlib.backends.backend_svg  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+    import seaborn  # noqa: F401
+
+
+_preparing = None
+"""The thread of :func:`prepare_in_background`, until :func:`prepare` has waited for it."""
+
+
+def prepare_in_background() -> None:
+    """Start :func:`prepare`'s imports in a thread of this process, so that they overlap other work
+    (in a run, the analysis, whose workers leave this process waiting); :func:`draw_figures` waits
+    for it before it forks."""
+    import sys
+    import threading
+
+    global _preparing
+    if _preparing is None and "seaborn" not in sys.modules:
+        _preparing = threading.Thread(target=_import_drawing, name="import-drawing", daemon=True)
+        _preparing.start()
 
 
 def drawing_processes() -> int:
-    """The processes :func:`draw_figures` draws in by default: one a core (at most MAX_DRAWING_PROCESSES) where this
-    process may fork, which is on Linux with no other thread running (a thread's locks would stay held in
-    a child); else 1."""
+    """The processes :func:`draw_figures` draws in by default: one a core (at most
+    MAX_DRAWING_PROCESSES) where this process may fork, which is on Linux with no other thread
+    running (a thread's locks would stay held in a child); else 1."""
     import os
     import sys
     import threading
@@ -223,22 +325,27 @@ def drawing_processes() -> int:
     return max(1, min(len(os.sched_getaffinity(0)), MAX_DRAWING_PROCESSES))
 
 
-def draw_figure(name: str, frames: tidy.Frames, analysis: dict | None = None) -> tuple[bytes, str] | None:
-    """Figure ``name`` (of FIGURES, or ABLATION_PATH) drawn and encoded: (PNG or SVG bytes, caption), or None where
-    the study does not search the parameters it needs. A figure function returns a matplotlib Figure, or SVG
-    text (:mod:`sweeps.report.svg`: those drawn without matplotlib)."""
-    if name == ABLATION_PATH:
-        return ablation_path_svg(explanation_frames(analysis).path_runs).encode(), ABLATION_CAPTION
-    drawn = FIGURES[name](frames, plots)
-    if drawn is None:
-        return None
-    figure, caption = drawn
-    return (figure.encode() if isinstance(figure, str) else png_bytes(figure)), caption
+def draw_figure(name: str, frames: tidy.Frames,
+                analysis: dict | None = None) -> tuple[bytes, str] | None:
+    """Figure ``name`` (of FIGURES, or ABLATION_PATH) drawn and written: (SVG bytes, caption), or
+    None where the study lacks what it needs."""
+    from matplotlib.figure import Figure
+
+    with theme(SVG_RC):
+        fig = Figure(layout="constrained")  # not pyplot's: the report leaves its figures alone
+        caption = _ablation_path(analysis, fig) if name == ABLATION_PATH else FIGURES[name](frames,
+                                                                                            fig)
+        return None if caption is None else (hover.svg_bytes(fig, salt=name), caption)
 
 
-def figure_format(data: bytes) -> str:
-    """"svg" or "png": the format of a figure's bytes, and the extension of its file in ``figures/``."""
-    return "svg" if data.startswith(b"<svg") else "png"
+def history_svg(trials, headline: dict[str, Any], total: int | None = None) -> bytes:
+    """The history figure (:func:`history_figure`) as SVG bytes, as the running page inlines it."""
+    from matplotlib.figure import Figure
+
+    with theme(SVG_RC):
+        fig = Figure(layout="constrained")
+        history_figure(trials, headline, total=total, fig=fig)
+        return hover.svg_bytes(fig, salt="history")
 
 
 _held: tuple = ()
@@ -252,17 +359,3 @@ def _hold(frames: tidy.Frames, analysis: dict | None) -> None:
 
 def _draw_held(name: str) -> tuple[bytes, str] | None:
     return draw_figure(name, *_held)
-
-
-def png_bytes(fig) -> bytes:
-    """The figure as PNG, drawn once.
-
-    ``savefig`` draws a figure with a layout engine twice (once to lay it out, once to render);
-    one ``canvas.draw()`` runs the constrained layout and renders, and its pixels are encoded as they are.
-    """
-    from matplotlib.image import imsave
-
-    fig.canvas.draw()
-    buf = io.BytesIO()
-    imsave(buf, np.asarray(fig.canvas.buffer_rgba()), format="png", dpi=fig.dpi)
-    return buf.getvalue()

@@ -1,7 +1,7 @@
 """The files a sweep leaves beside its storage, each replaced atomically: best.json, trials.csv, and the report
 (report.html, figures/, headline.json); with ``--all``, every stored sweep's report and an index page.
 
-    python -m sweeps report sqrt        # results/sqrt/report.html, figures/*.png|svg, trials.csv
+    python -m sweeps report sqrt        # results/sqrt/report.html, figures/*.svg, trials.csv
     python -m sweeps report --all       # every study's report and results/index.html
 """
 
@@ -14,7 +14,7 @@ import optuna
 
 from mlpcore.atomic import check_writable, replace_file
 from sweeps.analysis.explain import stored_analysis
-from sweeps.report.drawing import draw_figures, figure_format
+from sweeps.report.drawing import draw_figures
 from sweeps.report.page import Live, index_page, page
 from sweeps.results import frames as tidy
 from sweeps.results.handle import Sweep, open_sweep
@@ -52,7 +52,7 @@ _UNSET = object()
 
 def write_report(sweep: Sweep, *, frames: tidy.Frames | None = None, analysis=_UNSET,
                  live: Live | None = None) -> Path:
-    """Write ``report.html``, ``figures/*.svg`` (or ``.png``), ``trials.csv`` and ``headline.json`` (the page's numbers,
+    """Write ``report.html``, ``figures/*.svg``, ``trials.csv`` and ``headline.json`` (the page's numbers,
     as data) into the sweep's folder; returns the page's path.
 
     ``frames``: the sweep's frames, when the caller built them already (:func:`sweeps.results.frames.build`);
@@ -69,10 +69,8 @@ def write_report(sweep: Sweep, *, frames: tidy.Frames | None = None, analysis=_U
     analysis = stored_analysis(sweep) if analysis is _UNSET else analysis
     drawn = draw_figures(frames, analysis)
     for name, (data, _) in drawn.items():
-        kind = figure_format(data)
-        replace_file(fig_dir / f"{name}.{kind}", data)
-        stale = fig_dir / f"{name}.{'png' if kind == 'svg' else 'svg'}"  # this figure as an earlier version wrote it
-        stale.unlink(missing_ok=True)
+        replace_file(fig_dir / f"{name}.svg", data)
+        (fig_dir / f"{name}.png").unlink(missing_ok=True)  # this figure as an earlier version wrote it
     write_trials_csv(frames.trials, out_dir)
     replace_file(out_dir / HEADLINE_NAME, json.dumps(frames.headline, indent=2, default=str) + "\n")
     return replace_file(out_dir / REPORT_NAME, page(sweep.study, frames, drawn, ref=sweep.ref, out=sweep.out,

@@ -5,8 +5,8 @@
     page.write_report("sqrt", ...)       # then the final page, without the banner and the reload
 
 One process of its own (``python -m sweeps.report.live``) rewrites the page for as long as the sweep runs: the
-headline and the history of values (:mod:`sweeps.report.live_page`, no matplotlib), a few tenths of a CPU second
-a rewrite once its imports are done. It has its own interpreter, so the driver never waits for the GIL
+headline and the history of values (:mod:`sweeps.report.live_page`, the report's own figure), a few tenths of a
+CPU second a rewrite once its imports are done (paid once, as it starts). It has its own interpreter, so the driver never waits for the GIL
 behind it, and runs at a lower priority (NICENESS), so the sweep's workers have the cores first. It reads
 a still copy of the study (:func:`frozen`: the page's numbers all see the same trials) through a storage
 object of its own (like optuna-dashboard, a second reader of the same journal or database); a storage URL
@@ -216,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()  # the driver is gone
     import pandas  # noqa: F401 - imported before the first trial ends, not in the first rewrite's time
 
+    from sweeps.report.drawing import prepare
+
+    prepare()  # matplotlib and seaborn, likewise
+
     page = Rewriter(args.study, args.out, os.environ.get(STORAGE_VARIABLE), args.total, args.interval)
     said: set[str] = set()
     wait = 0.0
@@ -241,4 +245,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        code = main()
+    except SystemExit as stopped:  # SIGTERM: the files being written were removed or completed on the way out
+        code = stopped.code
+    sys.stdout.flush()
+    # At once: tearing down pandas, matplotlib and seaborn takes a niced process a second or more, for nothing
+    os._exit(code if isinstance(code, int) else 1)

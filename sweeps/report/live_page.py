@@ -1,12 +1,12 @@
-"""The page a running sweep shows: the headline and the history of its values, drawn without matplotlib.
+"""The page a running sweep shows: the headline and the history of its values.
 
     >>> html_text = live_page(trials, headline, Live(done=57, total=120, updated="14:02:11", refresh=5))
 
 What the final report opens with (the cards, how the trials ended, the raw escape shares) and one figure,
-every trial's value in sampling order with the best so far, as inline SVG (:mod:`sweeps.report.svg`). Nothing here imports
-matplotlib or builds the frames the final figures need (curves, predictions, importances), so a rewrite
-of a 120-trial sweep takes ~0.15 CPU s beside it (:mod:`sweeps.report.live`); the full page follows when the
-sweep ends.
+every trial's value in sampling order with the best so far: the report's own history figure
+(:func:`sweeps.report.drawing.history_svg`), its x axis to the sweep's total. Nothing here builds the frames
+the other figures need (curves, predictions, importances), so a rewrite stays a small share of the sweep
+(:mod:`sweeps.report.live`); the full page follows when the sweep ends.
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ import optuna
 
 from mlpcore.atomic import replace_file
 from sweeps.results import frames as tidy
-from sweeps.report.drawing import references as reference_values
+from sweeps.report.drawing import history_svg
 from sweeps.report.files import REPORT_NAME
 from sweeps.report.page import STYLE, Live, badge, headline_html, live_html
-from sweeps.report.plots import BEST_FIRST
-from sweeps.report.svg import history_svg
+from sweeps.report.style import BEST_FIRST
 
 
 def live_page(trials, headline: dict[str, Any], live: Live) -> str:
@@ -35,7 +34,7 @@ def live_page(trials, headline: dict[str, Any], live: Live) -> str:
             f"running</title><style>{STYLE}</style></head><body><h1>{html.escape(h['study'])}: "
             f"{html.escape(h['title'])}</h1>{banner}<p class=\"question\">{html.escape(h['question'])}</p>"
             f'<h2 id="s1">So far</h2>{headline_html(h)}'
-            f'<h2 id="s2">Every trial so far</h2>{history_svg(trials, reference_values(h), live.total)}'
+            f'<h2 id="s2">Every trial so far</h2><figure id="fig-history">{history_svg(trials, h, live.total).decode()}</figure>'
             f'<p class="note">Each trial\'s value in the order the sampler tried them, coloured by mode ({key}), '
             f"with the best so far (black). The full report, with the figures that explain the failure modes, "
             f"replaces this page when the sweep ends.</p></body></html>")

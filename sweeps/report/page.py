@@ -5,7 +5,6 @@ The page is a list of sections (:data:`SECTIONS`); another analysis adds its sec
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 import re
@@ -17,9 +16,8 @@ import optuna
 
 from sweeps import space as space_vocabulary
 from sweeps.report import analysis_html
-from sweeps.report.drawing import ABLATION_PATH, figure_format, noise_name
-from sweeps.report.plots import BEST_FIRST, MODE_COLORS
-from sweeps.report.svg import fmt
+from sweeps.report.drawing import ABLATION_PATH, noise_name
+from sweeps.report.style import BEST_FIRST, MODE_PALETTE, fmt
 from sweeps.results import frames as tidy
 from sweeps.results.reading import runs
 from sweeps.store.masking import mask
@@ -66,17 +64,17 @@ def text_color(hex_color: str) -> str:
 
 
 def badge(mode: str | None) -> str:
-    if mode not in MODE_COLORS:
+    if mode not in MODE_PALETTE:
         return html.escape(str(mode))
-    c = MODE_COLORS[mode]
+    c = MODE_PALETTE[mode]
     return f'<span class="mode mode-{mode}" style="background:{c};color:{text_color(c)}">{mode}</span>'
 
 
 def mode_strip(counts: dict[str, int], legend: bool = True) -> str:
     """A stacked bar of mode counts, fit first, in the mode colours (a count shows where it fits)."""
     total = sum(counts.values()) or 1
-    cells = "".join(f'<div class="mode-{m}" style="width:{100 * counts[m] / total:.2f}%;background:{MODE_COLORS[m]};'
-                    f'color:{text_color(MODE_COLORS[m])}" title="{m}: {counts[m]}">'
+    cells = "".join(f'<div class="mode-{m}" style="width:{100 * counts[m] / total:.2f}%;background:{MODE_PALETTE[m]};'
+                    f'color:{text_color(MODE_PALETTE[m])}" title="{m}: {counts[m]}">'
                     f'{counts[m] if counts[m] / total >= 0.04 else ""}</div>' for m in BEST_FIRST if counts.get(m))
     key = " ".join(f"{badge(m)}&nbsp;{counts.get(m, 0)}" for m in BEST_FIRST)
     return f'<div class="strip">{cells}</div>' + (f'<div class="note">{key}</div>' if legend else "")
@@ -182,12 +180,8 @@ def reuse_html(h: dict[str, Any], ref: str, out: str | Path, storage: str | None
 
 
 def figure_html(name: str, data: bytes, caption: str) -> str:
-    """A figure and its caption: SVG inline, PNG as an image."""
-    if figure_format(data) == "svg":
-        shown = data.decode()
-    else:
-        shown = f'<img alt="{html.escape(name)}" src="data:image/png;base64,{base64.b64encode(data).decode("ascii")}">'
-    return f'<figure id="fig-{name}">{shown}<figcaption>{html.escape(caption)}</figcaption></figure>'
+    """A figure (SVG bytes, inlined as they are) and its caption."""
+    return f'<figure id="fig-{name}">{data.decode()}<figcaption>{html.escape(caption)}</figcaption></figure>'
 
 
 def provenance_html(opt: optuna.Study) -> str:
@@ -212,7 +206,7 @@ class Live(NamedTuple):
 
 
 class Context(NamedTuple):
-    """What a section builder reads: the study, its frames, the figures as (PNG or SVG bytes, caption), where it lives."""
+    """What a section builder reads: the study, its frames, the figures as (SVG bytes, caption), where it lives."""
 
     opt: optuna.Study
     frames: tidy.Frames
@@ -300,7 +294,7 @@ def live_html(live: Live | None) -> tuple[str, str]:
 def page(opt: optuna.Study, frames: tidy.Frames, figures: dict[str, tuple[bytes, str]], *, ref: str,
          out: str | Path = "results", storage: str | None = None, live: Live | None = None,
          analysis: dict | None = None) -> str:
-    """The whole report page as one HTML string (figures given as PNG or SVG bytes with captions).
+    """The whole report page as one HTML string (figures given as SVG bytes with captions).
 
     ``live`` marks a page written while the sweep runs: it says how far the sweep is and reloads itself.
     ``analysis`` (the stored counterfactual analysis, `sweeps.analysis.explain`) adds the smallest fix and the swap tests.

@@ -11,7 +11,9 @@
 - :func:`importances_frame`  Optuna's PED-ANOVA importance of each parameter, for the objective and for escaping
 - :func:`headline`           the numbers the page opens with
 
-A trial *escapes* when its mode is ``fit`` (the linear fit, and every other failure, left behind).
+A trial *escapes* when its mode is ``fit`` (the linear fit, and every other failure, left behind). Every
+frame's ``mode`` column is an ordered categorical over ``mlpcore.MODES``, worst to best (:func:`mode_column`),
+so that pandas and seaborn sort, group and colour modes in that order.
 """
 
 from __future__ import annotations
@@ -75,8 +77,17 @@ def trials_frame(opt: optuna.Study):
         row["explore"] = bool(a.get("explore"))  # drawn at random (sweeps.search.driver.EXPLORE_TRIALS)
         rows.append(row)
     out = pd.DataFrame(rows)
+    if len(out):
+        out["mode"] = mode_column(out["mode"])
     # The distance to the true function: without one, a column of blanks says nothing
     return out if target_known(opt) else out.drop(columns="approx_error", errors="ignore")
+
+
+def mode_column(values):
+    """Failure modes as an ordered pandas Categorical over ``mlpcore.MODES``, worst to best (missing: NaN)."""
+    import pandas as pd
+
+    return pd.Categorical(values, categories=MODES, ordered=True)
 
 
 def target_known(opt: optuna.Study) -> bool:
@@ -142,6 +153,7 @@ def _long_frame(columns: dict[str, list]):
 
     out = pd.DataFrame({k: np.concatenate(v) if v else [] for k, v in columns.items()})
     out["number"] = pd.array(out["number"].tolist(), dtype="Int64") if len(out) else pd.array([], dtype="Int64")
+    out["mode"] = mode_column(out["mode"])
     for key in ("value", "mse", "rel"):
         if key in out:
             out[key] = out[key].astype(float)
@@ -159,7 +171,8 @@ def predictions_frame(opt: optuna.Study):
 
     grid = opt.user_attrs.get("grid")
     if not grid:
-        return pd.DataFrame(columns=["source", "number", "mode", "value", "x", "y", "feature"])
+        return pd.DataFrame(columns=["source", "number", "mode", "value", "x", "y", "feature"]).assign(
+            mode=lambda f: mode_column(f["mode"]))
     x = np.asarray(grid["x"], dtype=float)
     feature = np.asarray(grid.get("feature") or np.zeros(len(x), dtype=int))
     if x.ndim == 2:
@@ -170,7 +183,8 @@ def predictions_frame(opt: optuna.Study):
     for source, number, value, a in _nets(opt, "grid_pred"):
         parts.append(pd.DataFrame({"source": source, "number": number, "mode": a.get("mode"), "value": value,
                                    "x": x, "y": _floats(a["grid_pred"]), "feature": feature}))
-    return pd.concat(parts, ignore_index=True).astype({"number": "Int64"})
+    out = pd.concat(parts, ignore_index=True).astype({"number": "Int64"})
+    return out.assign(mode=mode_column(out["mode"]))
 
 
 def _nets(opt: optuna.Study, key: str) -> list[tuple[str, int | None, float | None, dict]]:
@@ -193,8 +207,9 @@ def held_out_frame(opt: optuna.Study, y_val: np.ndarray):
                            "row": np.arange(len(actual)), "actual": actual, "predicted": _floats(a["val_pred"])})
              for source, number, value, a in _nets(opt, "val_pred") if len(a["val_pred"]) == len(actual)]
     if not parts:
-        return pd.DataFrame(columns=["source", "number", "mode", "value", "row", "actual", "predicted"])
-    return pd.concat(parts, ignore_index=True).astype({"number": "Int64"})
+        parts = [pd.DataFrame(columns=["source", "number", "mode", "value", "row", "actual", "predicted"])]
+    out = pd.concat(parts, ignore_index=True).astype({"number": "Int64"})
+    return out.assign(mode=mode_column(out["mode"]))
 
 
 def slice_rows(data, share: float = SLICE_SHARE):

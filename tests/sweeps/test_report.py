@@ -22,11 +22,11 @@ import mlpcore
 import sweeps
 from mlpcore import MODES
 from sweeps.results import frames as tidy
-from sweeps.report import drawing, files
+from sweeps.report import drawing, figures, files
 from sweeps.report import page as report_page
 from sweeps.results.handle import find, open_sweep
 from sweeps.store.masking import mask
-from sweeps.report.plots import BEST_FIRST, MODE_COLORS
+from sweeps.report.style import MODE_PALETTE
 
 MIXED_STUDY = """
 import numpy as np
@@ -207,6 +207,9 @@ def test_a_study_with_no_completed_trial_has_no_frames(tmp_path):
 # --- the page ----------------------------------------------------------------------------------
 
 
+SVG = "{http://www.w3.org/2000/svg}"
+
+
 def embedded_pngs(text: str) -> list[bytes]:
     return [base64.b64decode(m) for m in re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)]
 
@@ -219,14 +222,49 @@ def test_every_figure_is_embedded_saved_and_not_blank(sweep):
     page = sweep[4]
     text = page.read_text()
     assert embedded_pngs(text) == [] and not list((page.parent / files.FIGURES_DIR).glob("*.png"))
-    svgs = embedded_svgs(text)  # a study of one input: every figure SVG, matplotlib not needed
-    svg_files = {f.stem: f.read_text() for f in (page.parent / files.FIGURES_DIR).glob("*.svg")}
+    svgs = embedded_svgs(text)  # every figure matplotlib's SVG, inline
+    svg_files = {f.stem: f.read_bytes() for f in (page.parent / files.FIGURES_DIR).glob("*.svg")}
     drawn = re.findall(r'<figure id="fig-(\w+)">', text)  # page order
-    assert len(drawn) >= 8 and sorted(svg_files) == sorted(drawn) and svgs == [svg_files[name] for name in drawn]
+    assert len(drawn) >= 8 and sorted(svg_files) == sorted(drawn)
+    assert [svg.encode() for svg in svgs] == [svg_files[name] for name in drawn]  # the same bytes
     for svg in svgs:
-        root = ElementTree.fromstring(svg)  # well-formed, and drawn on
-        assert len([e for e in root.iter() if e.tag.rsplit("}", 1)[-1] in ("rect", "path", "circle")]) >= 5
+        root = ElementTree.fromstring(svg)  # well-formed, drawn on, text kept as text, numbers on hover
+        assert len([e for e in root.iter() if e.tag == f"{SVG}path"]) >= 5
+        assert root.find(f".//{SVG}text") is not None and root.find(f".//{SVG}title") is not None
+    ids = re.findall(r' id="([^"]+)"', "".join(svgs))
+    assert len(ids) == len(set(ids))  # no id twice in the page
     assert (page.parent / "trials.csv").is_file()
+
+
+def test_the_pages_figures_give_each_trials_numbers_on_hover(sweep):
+    """The history's dots are the completed trials, each titled with its number, value and mode; the width x depth
+    heatmap's cells give the share and the trials of the frames."""
+    frames, text = sweep[3], sweep[4].read_text()
+    svgs = dict(zip(re.findall(r'<figure id="fig-(\w+)">', text), embedded_svgs(text)))
+    done = tidy.complete(frames.trials).sort_values("number")
+    shown = [t.text for t in ElementTree.fromstring(svgs["history"]).iter(f"{SVG}title")
+             if t.text.startswith("trial #")]
+    assert shown == [f"trial #{n}: {report_page.fmt(v)} ({m})" for n, v, m in zip(done["number"], done["value"],
+                                                                                   done["mode"])]
+    cells = [t.text for t in ElementTree.fromstring(svgs["escape_width_depth"]).iter(f"{SVG}title")
+             if t.text.startswith("depth ")]
+    rate, count = figures.escape_cells(frames.settings, "width", "depth")
+    assert len(cells) == rate.size
+    for cell in cells:
+        depth, width, rest = re.fullmatch(r"depth (\S+), width (\S+): (.*)", cell).groups()
+        n = int(count.loc[depth, width])
+        assert rest == (f"{rate.loc[depth, width]:.0%} of {n} trial{'s' * (n != 1)} escaped" if n else "no trial")
+
+
+def test_a_report_leaves_matplotlibs_settings_and_optunas_verbosity_as_they_were(sweep):
+    import matplotlib
+
+    from sweeps.cli import main
+
+    path, out = sweep[:2]
+    before, verbosity = dict(matplotlib.rcParams), optuna.logging.get_verbosity()
+    assert main(["report", path, "--out", str(out)]) == 0
+    assert dict(matplotlib.rcParams) == before and optuna.logging.get_verbosity() == verbosity
 
 
 def test_the_page_is_self_contained(sweep):
@@ -252,7 +290,7 @@ def test_one_colour_per_mode_on_the_page(sweep):
     found = re.findall(r'class="mode(?:-| mode-)(\w+)" style="(?:width:[\d.]+%;)?background:(#[0-9A-Fa-f]{6})', text)
     assert {m for m, _ in found} >= set(tidy.complete(sweep[3].trials)["mode"])
     for mode, colour in found:
-        assert colour == MODE_COLORS[mode], mode
+        assert colour == MODE_PALETTE[mode], mode
 
 
 def test_the_page_gives_the_best_config_and_the_line_that_reuses_it(sweep):
@@ -326,262 +364,12 @@ def test_a_live_page_says_running_and_reloads_and_the_final_one_does_not(sweep, 
     done = len(tidy.complete(sweep[3].trials))
     assert re.search(rf'<p class="live" id="live">running: {done} of 40 trials, updated \d\d:\d\d:\d\d', text)
     assert '<meta http-equiv="refresh"' in text
+    history = re.search(r'<figure id="fig-history">(<svg .*?</svg>)</figure>', text, re.S).group(1)
+    root = ElementTree.fromstring(history)  # the report's own history figure, its x axis to the sweep's total
+    assert len([t for t in root.iter(f"{SVG}title") if t.text.startswith("trial #")]) == done
+    assert "40" in [t.text.strip() for t in root.iter(f"{SVG}text") if t.text]
     final = files.report(path, out=out).read_text()
     assert "running:" not in final and 'http-equiv="refresh"' not in final
-
-
-def test_the_running_page_draws_its_history_without_matplotlib(sweep):
-    """Each completed trial a dot in its mode's colour, the best so far a falling step line, the x axis to the
-    sweep's total; and the page is written by a process that never imports matplotlib (it stays cheap)."""
-    from sweeps.report.svg import history_svg
-
-    path, out, opt = sweep[:3]
-    trials = tidy.trials_frame(opt)
-    svg = history_svg(trials, drawing.references(sweep[3].headline), total=40)
-    done = tidy.complete(trials)
-    shown = done[np.isfinite(done["value"].astype(float)) & (done["value"] > 0)]
-    dots = re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="3" fill="(#\w+)"><title>trial #(\d+)', svg)
-    assert sorted(int(n) for *_, n in dots) == sorted(shown["number"])
-    mode_of = dict(zip(shown["number"], shown["mode"]))
-    assert all(colour == MODE_COLORS[mode_of[int(n)]] for _, _, colour, n in dots)
-    heights = {int(n): float(cy) for _, cy, _, n in dots}  # larger cy is lower on the page: a smaller value
-    best = int(shown.sort_values(["value", "number"]).iloc[0]["number"])
-    assert heights[best] == max(heights.values())
-    steps = re.search(r'<polyline points="([^"]+)"', svg).group(1).split()
-    ys = [float(p.split(",")[1]) for p in steps]
-    assert ys == sorted(ys)  # the best so far only ever falls
-    assert ">40</text>" in svg  # the axis runs to the sweep's total
-    code = (f"import sys; from sweeps.report.live import LiveReport; page = LiveReport({path!r}, out={str(out)!r}, "
-            "total=40).poke(); assert 'matplotlib' not in sys.modules, 'matplotlib imported'; print(page)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert "running: " in (out / opt.study_name / files.REPORT_NAME).read_text()
-
-
-SVG = "{http://www.w3.org/2000/svg}"
-
-
-def _path_points(d: str) -> list[tuple[float, float]]:
-    return [(float(x), float(y)) for x, y in re.findall(r"[ML]([-\d.]+),([-\d.]+)", d)]
-
-
-def _panel_titles(root) -> list[tuple[str, str]]:
-    return [(t.text, t.get("fill")) for t in root.iter(f"{SVG}text") if t.get("font-weight") == "bold"]
-
-
-def test_the_names_of_reference_lines_at_one_height_stack_instead_of_overprinting(sweep):
-    from sweeps.report.svg import history_svg
-
-    refs = {"constant predictor": 1.0, "best straight line": 0.98, "noise floor": 0.01}
-    root = ElementTree.fromstring(history_svg(sweep[3].trials, refs))
-    at = {t.text: float(t.get("y")) for t in root.iter(f"{SVG}text") if t.text in refs}
-    lines = {line.find(f"{SVG}title").text.split(":")[0]: float(line.get("y1")) for line in root.iter(f"{SVG}line")
-             if line.find(f"{SVG}title") is not None}
-    assert lines["constant predictor"] <= lines["best straight line"] < lines["noise floor"]  # lines where they are
-    assert at["best straight line"] - at["constant predictor"] >= 12  # their names a line of text apart
-    assert at["noise floor"] == pytest.approx(lines["noise floor"] + 4)  # a name with room beside its own line
-
-
-def test_the_learning_curves_svg_draws_each_modes_picked_runs_on_one_log_axis(sweep):
-    """One panel per mode, fit first, titled with its picked and total trials; each picked run a line in its
-    mode's colour through every logged loss, lower on the page for a lower loss, on one axis for all panels;
-    a dot where each run ended; the reference lines dashed in every panel."""
-    from sweeps.report.plots import CURVE_CLIP, curve_picks
-    from sweeps.report.svg import learning_curves_svg
-
-    frames = sweep[3]
-    refs = drawing.references(frames.headline)
-    root = ElementTree.fromstring(learning_curves_svg(frames.curves, refs))
-    picks = curve_picks(frames.curves)
-    assert _panel_titles(root) == [(f"{m} ({len(p)} of {len(r)})", MODE_COLORS[m]) for m, (r, p) in picks.items()]
-    lines = {}
-    for path in root.iter(f"{SVG}path"):
-        tip = path.find(f"{SVG}title")
-        if tip is not None:
-            lines[int(re.match(r"trial #(\d+)", tip.text).group(1))] = (path.get("stroke"), _path_points(path.get("d")))
-    curve_of = {n: rows for _, picked in picks.values() for n, rows in picked}
-    assert sorted(lines) == sorted(curve_of)  # every picked run, and nothing else
-    mode_of = {n: m for m, (_, picked) in picks.items() for n, _ in picked}
-    pairs = []  # (loss, height on the page) of every point of every run
-    for n, (colour, points) in lines.items():
-        rows = curve_of[n]
-        assert colour == MODE_COLORS[mode_of[n]]
-        assert len(points) == (rows["rel"] > 0).sum() and [x for x, _ in points] == sorted(x for x, _ in points)
-        pairs += zip(np.minimum(rows.loc[rows["rel"] > 0, "rel"], CURVE_CLIP), [y for _, y in points])
-    pairs.sort()
-    assert all(y1 >= y2 for (_, y1), (_, y2) in zip(pairs, pairs[1:]))  # one axis: a lower loss sits lower
-    assert len(root.findall(f".//{SVG}circle")) == sum(1 for _, p in lines.values() if p)  # the runs' ends
-    drawable = [v for v in refs.values() if v is not None and np.isfinite(v) and v > 0]
-    dashed = [line for line in root.iter(f"{SVG}line") if line.get("stroke-dasharray") and line.find(f"{SVG}title") is not None]
-    assert len(dashed) == len(drawable) * len(picks)
-
-
-def test_the_mode_gallery_svg_draws_each_modes_median_trial_over_the_data(sweep):
-    """One panel per mode, fit first, titled with its trials: the mode's median trial's prediction in its colour at
-    every grid point, the true function and the training data in every panel, cut at the panel's edges; a mode
-    without trials says so."""
-    from sweeps.report.plots import representatives
-    from sweeps.report.svg import mode_gallery_svg
-
-    frames = sweep[3]
-    predictions = drawing._first_slice(frames)
-    root = ElementTree.fromstring(mode_gallery_svg(predictions, frames.data))
-    trials = predictions[predictions["source"] == "trial"]
-    counts = trials.drop_duplicates("number")["mode"].value_counts()
-    titles = _panel_titles(root)
-    assert [colour for _, colour in titles] == [MODE_COLORS[m] for m in BEST_FIRST]
-    assert [t for t, _ in titles] == [f"{m} ({counts.get(m, 0)} trial{'' if counts.get(m, 0) == 1 else 's'})"
-                                      for m in BEST_FIRST]
-    picks = representatives(predictions)
-    drawn = {}
-    for path in root.iter(f"{SVG}path"):
-        tip = path.find(f"{SVG}title")
-        if tip is not None and tip.text.startswith("trial #"):
-            drawn[int(tip.text[7:])] = path
-    assert sorted(drawn) == sorted(picks.values())
-    for mode, number in picks.items():
-        rows = trials[trials["number"] == number]
-        assert drawn[number].get("stroke") == MODE_COLORS[mode]
-        assert len(_path_points(drawn[number].get("d"))) == np.isfinite(rows["y"].astype(float)).sum()
-    targets = [p for p in root.iter(f"{SVG}path") if (p.find(f"{SVG}title") is not None
-                                                       and p.find(f"{SVG}title").text == "the true function")]
-    assert len(targets) == len(BEST_FIRST)
-    n_train = (frames.data["split"] == "train").sum()
-    dots = [p for p in root.iter(f"{SVG}path") if p.get("stroke-linecap") == "round"]
-    assert [p.get("d").count("h0") for p in dots] == [n_train] * len(BEST_FIRST)
-    groups = [g for g in root.iter(f"{SVG}g") if g.get("clip-path")]
-    assert {g.get("clip-path") for g in groups} == {f"url(#mode-gallery-{i})" for i in range(len(BEST_FIRST))}
-    texts = [t.text for t in root.iter(f"{SVG}text")]
-    assert texts.count("no trial ended here") == len(BEST_FIRST) - len(picks)
-
-
-def test_the_escape_scale_runs_white_to_the_fit_colour_as_matplotlibs_colour_map_does():
-    from matplotlib.colors import to_hex
-
-    from sweeps.report.plots import escape_cmap
-    from sweeps.report.svg import escape_color
-
-    assert [escape_color(v) for v in (0.0, 2 / 3, 1.0)] == ["#FFFFFF", MODE_COLORS["fit"].upper(), "#00513B"]
-    cmap = escape_cmap()
-    for share in np.linspace(0, 1, 41):
-        mine = [int(escape_color(share)[k:k + 2], 16) for k in (1, 3, 5)]
-        theirs = [int(to_hex(cmap(float(share)))[k:k + 2], 16) for k in (1, 3, 5)]
-        assert max(abs(a - b) for a, b in zip(mine, theirs)) <= 2, share  # theirs: a 256-step table
-
-
-def test_the_escape_heatmap_svg_gives_each_cell_its_share_and_trials_smallest_bin_lowest(sweep):
-    from sweeps.report.svg import EMPTY_CELL, escape_color, escape_heatmaps_svg
-
-    settings = sweep[3].settings
-    root = ElementTree.fromstring(escape_heatmaps_svg(settings, "lr", "init_scale", "x_scaling"))
-    cells = {}
-    for rect in root.iter(f"{SVG}rect"):
-        tip = rect.find(f"{SVG}title")
-        if tip is not None:
-            cells.setdefault(tip.text, []).append((rect.get("fill"), float(rect.get("x")), float(rect.get("y"))))
-    panels = [v for v in settings["x_scaling"].cat.categories if (settings["x_scaling"] == v).any()]
-    lr, scale = settings["lr"].cat.categories, settings["init_scale"].cat.categories
-    assert sum(map(len, cells.values())) == len(panels) * len(lr) * len(scale)
-    for value in panels:
-        part = settings[settings["x_scaling"] == value]
-        for (y, x), group in part.groupby(["init_scale", "lr"], observed=False)["escaped"]:
-            n = len(group)
-            tip = (f"init_scale {y}, lr {x}: {group.mean():.0%} of {n} trial{'' if n == 1 else 's'} escaped" if n
-                   else f"init_scale {y}, lr {x}: no trial")
-            assert any(fill == (escape_color(group.mean()) if n else EMPTY_CELL) for fill, _, _ in cells[tip]), tip
-    heights = [{y for tip, drawn in cells.items() if tip.startswith(f"init_scale {v},") for *_, y in drawn}
-               for v in scale]
-    assert all(len(h) == 1 for h in heights)  # one row a bin, in every panel
-    ys = [h.pop() for h in heights]
-    assert ys == sorted(ys, reverse=True) and len(set(ys)) == len(ys)  # the smallest bin at the bottom, as on a y axis
-
-
-def test_the_importance_svg_draws_bars_to_scale_and_names_a_setting_without_contrast(sweep):
-    from sweeps.results.frames import no_contrast_text
-    from sweeps.report.svg import importance_svg
-
-    importances = sweep[3].importances
-    root = ElementTree.fromstring(importance_svg(importances))
-    bars = {}
-    for rect in root.iter(f"{SVG}rect"):
-        tip = rect.find(f"{SVG}title")
-        if tip is not None:
-            bars.setdefault(rect.get("fill"), []).append((tip.text.split(":")[0], float(rect.get("width"))))
-    texts = [t.text for t in root.iter(f"{SVG}text")]
-    from sweeps.report.plots import IMPORTANCE_COLORS
-
-    for target, colour in IMPORTANCE_COLORS.items():
-        rows = importances[importances["target"] == target]
-        shown = rows[rows["contrast"] & rows["importance"].notna() & (rows["importance"] > 0)]
-        drawn = dict(bars.get(colour, []))
-        assert sorted(drawn) == sorted(shown["param"])
-        for row in shown.itertuples(index=False):  # widths in proportion to the importances
-            assert drawn[row.param] / row.importance == pytest.approx(
-                max(drawn.values()) / shown["importance"].max(), rel=0.02)
-        for _, row in rows[~rows["contrast"]].iterrows():
-            assert no_contrast_text(row) in texts
-
-
-def test_the_function_space_svg_draws_the_best_trial_the_question_and_the_target(sweep):
-    from sweeps.report.svg import function_space_svg
-
-    frames = sweep[3]
-    predictions = drawing._first_slice(frames)
-    best = frames.headline["best_number"]
-    root = ElementTree.fromstring(function_space_svg(predictions, frames.data, number=best))
-    lines = {p.find(f"{SVG}title").text: p for p in root.iter(f"{SVG}path") if p.find(f"{SVG}title") is not None}
-    trial = predictions[(predictions["source"] == "trial") & (predictions["number"] == best)]
-    name = next(t for t in lines if t.startswith(f"best trial #{best}: "))
-    assert lines[name].get("stroke") == MODE_COLORS[trial["mode"].iloc[0]]
-    assert len(_path_points(lines[name].get("d"))) == np.isfinite(trial["y"].astype(float)).sum()
-    base = predictions[predictions["source"] == "baseline"]
-    question = next(t for t in lines if t.startswith("the question's config: "))
-    assert lines[question].get("stroke-dasharray") and lines[question].get("stroke") == MODE_COLORS[base["mode"].iloc[0]]
-    assert "true target" in lines
-    texts = [t.text for t in root.iter(f"{SVG}text")]
-    assert {"training data", "true target", name, question} <= set(texts)  # the key names every line
-
-
-def test_the_mode_map_svg_draws_each_settings_counts_as_shares_of_one_bar_width(sweep):
-    """Every (parameter, value) of the levers frame is a row: its modes' rectangles, fit first, each as wide as its
-    share of the row's trials, together the bar's width, with the trial count beside; categorical values best
-    first; an unsampled value says so and has no rectangle."""
-    from sweeps.report.svg import mode_map_svg
-
-    levers = sweep[3].levers
-    root = ElementTree.fromstring(mode_map_svg(levers))
-    ns = "{http://www.w3.org/2000/svg}"
-    bars: dict[tuple[str, str], list[tuple[str, int, int, float, float]]] = {}
-    row_y: dict[tuple[str, str], float] = {}
-    for rect in root.iter(f"{ns}rect"):
-        tip = rect.find(f"{ns}title")
-        if tip is None:
-            continue  # the key's swatches
-        param, value, mode, count, n = re.fullmatch(r"(\w+) = (.*): (\w+) in (\d+) of (\d+) trials", tip.text).groups()
-        bars.setdefault((param, value), []).append((mode, int(count), int(n), float(rect.get("x")),
-                                                     float(rect.get("width"))))
-        row_y[param, value] = float(rect.get("y"))
-    texts = [t.text for t in root.iter(f"{ns}text")]
-    widths = set()
-    for param, rows in levers.groupby("param", sort=False):
-        if rows["kind"].iloc[0] == "categorical":
-            order = rows[rows["trials"] > 0].sort_values("escape_rate", ascending=False, kind="stable")["value"]
-            at = [row_y[param, v] for v in order]
-            assert at == sorted(at), param  # best escape rate on top
-        for row in rows.itertuples(index=False):
-            mine = bars.pop((param, row.value), [])
-            assert [(m, c) for m, c, *_ in mine] == [(m, getattr(row, m)) for m in BEST_FIRST if getattr(row, m)]
-            if row.trials == 0:
-                assert "not sampled" in texts
-                continue
-            assert f"n={row.trials}, {row.escape_rate:.0%} fit" in texts and {n for _, _, n, *_ in mine} == {row.trials}
-            total = sum(w for *_, w in mine)
-            for (_, c, n, x, w), (_, _, _, x_next, _) in zip(mine, mine[1:]):
-                assert x_next == pytest.approx(x + w, abs=0.02)  # stacked, no gap
-            assert all(w == pytest.approx(total * c / n, abs=0.02) for _, c, n, _, w in mine)
-            widths.add(round(total, 1))
-    assert len(widths) == 1  # every bar spans the same width: shares, not counts
-    assert not bars  # and nothing drawn that the frame does not have
 
 
 def test_one_process_rewrites_the_page_as_the_sweep_grows_and_the_final_page_replaces_it(tmp_path):
@@ -649,7 +437,8 @@ def test_importances_without_contrast_say_so_instead_of_a_number():
     """A setting the sampler kept at one value in most trials, and that PED-ANOVA scores 0, has no contrast."""
     from optuna.distributions import CategoricalDistribution as C, FloatDistribution as F
 
-    from sweeps.report import plots
+    from matplotlib.figure import Figure
+
     from sweeps.space import space_to_json
 
     space = {"lr": F(1e-4, 1.0, log=True), "x_scaling": C(["standard", "none"])}
@@ -668,6 +457,6 @@ def test_importances_without_contrast_say_so_instead_of_a_number():
         assert row["importance"] < tidy.NO_CONTRAST_SCORE and not row["contrast"]
         assert tidy.no_contrast_text(row) == "no contrast: the sampler chose standard in 90% of trials"
         assert imp.loc[(target, "lr"), "contrast"] and imp.loc[(target, "lr"), "importance"] > 0.5
-    ax = plots.importance_bars(imp.reset_index(), "escape")
+    ax = figures.importance_bars(imp.reset_index(), "escape", ax=Figure().add_subplot())
     texts = [t.get_text() for t in ax.texts]
     assert "no contrast: the sampler chose standard in 90% of trials" in texts and "0.00" not in texts
