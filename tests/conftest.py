@@ -10,7 +10,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 # Scheduling under pytest-xdist (`-n auto`, with `--dist loadgroup` from pyproject.toml's addopts).
-SHARED = {"sweep", "frames", "swept", "analysed", "reports", "workdir", "postgres"}
+SHARED = {"sweep", "frames", "swept", "docs", "analysed", "reports", "workdir", "postgres"}
 """Module-scoped fixtures that build a sweep, its report or a PostgreSQL server: the tests of a module that use
 one go to one worker as a group, so it is built once, not once on each worker that runs some of them."""
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from sweeps.analysis.evidence import seeds_text
 from sweeps.analysis.fixes import Changes, Search, changes_text, without
 from sweeps.analysis.tuning import Tuned, Tuner
 
@@ -37,7 +38,7 @@ def check_answer(tuner: Tuner, found: Search, answer, answer_params: Mapping[str
     tuned = _tune_refined(tuner, found, [changes])[changes]
     out["tuned"] = tuned.to_dict()
     head = (f"{said}: {changes_text(changes, q)} on your config, the learning rate retuned, trained as you trained "
-            f"it ({budget_words}), {tuner.repeats} fresh seeds:")
+            f"it ({budget_words}), {seeds_text(tuner.repeats)}:")
     question = found.tuned[()]
     if question.escapes:
         also = (f" With them it escapes too ({_at(tuned)})." if tuned.escapes

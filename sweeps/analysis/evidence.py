@@ -99,6 +99,11 @@ class Tally:
                 "mode": self.mode, "modes": self.modes, "modes_text": self.modes_text(), "fit_by": self.fit_by}
 
 
+def seeds_text(n: int) -> str:
+    """``5 fresh init seeds``, ``1 fresh init seed``: init seeds no search trial used."""
+    return f"{n} fresh init seed{'s' * (n != 1)}"
+
+
 def differs(a: Any, b: Any) -> bool:
     """Whether two values of a setting make two configs (1 and 1.0 do: their params differ)."""
     return type(a) is not type(b) or a != b

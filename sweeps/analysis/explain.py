@@ -31,7 +31,7 @@ from sweeps import space as search_space
 from sweeps.analysis.advice import check_hints
 from sweeps.analysis.answer import check_answer
 from sweeps.analysis.causal import causal_map
-from sweeps.analysis.evidence import Tally, change_text, show
+from sweeps.analysis.evidence import Tally, change_text, seeds_text, show
 from sweeps.analysis.fixes import Changes, Search, candidates, changes_text, path, search, without
 from sweeps.analysis.lab import open_lab
 from sweeps.analysis.tuning import COARSE, REPEATS, Tuner
@@ -118,7 +118,7 @@ def _document(definition, tuner: Tuner, study: optuna.Study | None) -> dict[str,
 
 
 def question_sentence(question: Tally, asked: MLPConfig, budget) -> str:
-    return (f"Trained as you trained it ({budget.describe()}, lr {asked.lr:g}), from {question.n} fresh seeds, your "
+    return (f"Trained as you trained it ({budget.describe()}, lr {asked.lr:g}), from {seeds_text(question.n)}, your "
             f"config ends {question.modes_text()}.")
 
 
@@ -175,7 +175,7 @@ def fix_sentence(found: Search, fix: dict[str, Any], budget_words: str) -> str:
     searched."""
     size, n = len(found.fix), len(found.candidates)
     t = found.tuned[found.fix]
-    rate = f"it fits {fix['fits']} of {fix['seeds']} fresh seeds at {_at(t)}, by step {fix['fit_by']:,} at most"
+    rate = f"it fits {fix['fits']} of {seeds_text(fix['seeds'])} at {_at(t)}, by step {fix['fit_by']:,} at most"
     if size == 0:
         return (f"Only the learning rate: your config escapes as it is, trained as you trained it ({budget_words}), "
                 f"with lr {t.middle_lr:.3g} instead of {found.question.lr:g}: {rate}.")
@@ -288,7 +288,7 @@ def best_beside(tuner: Tuner, found: Search, study: optuna.Study, asked: MLPConf
     return {"trial": best.number, "hidden": list(hidden), "config": best.user_attrs["config"], **theirs.to_dict(),
             "fixed_value": ours.value, "tied": tied,
             "sentence": f"The sweep's best trial, #{best.number} ({layers}, lr {config.lr:.3g}), trained as you trained "
-                        f"it from the same {theirs.n} fresh seeds: {theirs.modes_text()}, median value "
+                        f"it from the same {seeds_text(theirs.n)}: {theirs.modes_text()}, median value "
                         f"{theirs.value:.3g} against {ours.value:.3g}: {verdict}."}
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from mlpcore import MLPConfig
 from sweeps.analysis.evidence import Tally
-from sweeps.analysis.lab import Lab
+from sweeps.analysis.lab import Lab, Run
 
 REPEATS = 5
 """Fresh init seeds per learning rate: enough to tell 4 of 5 from a lucky draw."""
@@ -101,6 +101,7 @@ class Tuner:
 
     def __init__(self, lab: Lab, repeats: int = REPEATS):
         self.lab, self.repeats = lab, repeats
+        self._known: dict[tuple[MLPConfig, float, int], Run] = {}  # (variant, lr, seed) -> its run, once looked up
         self.seeds = SEEDS[:repeats] if repeats <= len(SEEDS) else tuple(
             int(s) for s in np.random.SeedSequence(SEED_KEY).generate_state(repeats, dtype=np.uint32))
 
@@ -139,14 +140,12 @@ class Tuner:
 
     def _tallies(self, variants: Mapping[Hashable, MLPConfig], seeds: dict) -> dict[tuple[Hashable, float], Tally]:
         """The tally of each (variant, lr) over its first ``seeds[variant, lr]`` seeds, trained now where not known."""
-        pairs = list(seeds)
-        runs = self.lab.outcomes([variants[k].replace(lr=lr, seed=s) for k, lr in pairs for s in self.seeds[:seeds[k, lr]]])
-        out, at = {}, 0
-        for k, lr in pairs:
-            n = seeds[k, lr]
-            out[k, lr] = Tally(tuple(runs[at:at + n]), self.repeats)
-            at += n
-        return out
+        wanted = [(variants[k], lr, s) for k, lr in seeds for s in self.seeds[:seeds[k, lr]]]
+        new = list(dict.fromkeys(w for w in wanted if w not in self._known))
+        if new:
+            self._known |= zip(new, self.lab.outcomes([config.replace(lr=lr, seed=s) for config, lr, s in new]))
+        return {(k, lr): Tally(tuple(self._known[variants[k], lr, s] for s in self.seeds[:n]), self.repeats)
+                for (k, lr), n in seeds.items()}
 
     def complete(self, variants: Mapping[Hashable, MLPConfig], tuned: Mapping[Hashable, Tuned]) -> dict[Hashable, Tuned]:
         """Each variant again at the rates tried before, every one decided and those where it escapes with all their

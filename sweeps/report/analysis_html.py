@@ -10,7 +10,7 @@ import html
 import json
 from typing import Any, Callable
 
-from sweeps.analysis.evidence import needed_fits, show
+from sweeps.analysis.evidence import needed_fits, seeds_text, show
 
 VERDICT_WORDS = {"borne out": "borne out: its advice, tried, escapes",
                  "part of the fix": "part of the fix: its advice does not escape alone",
@@ -99,7 +99,7 @@ def map_html(doc: dict) -> str:
                  f'{"#ffffff" if p["escape_rate"] > 0.6 else "#111111"}" title="{_e(p["modes_text"])}">'
                  f'{p["lr"]:.3g}<br><small>{p["fits"]}/{p["seeds"]}</small></td>' for p in doc["lr_profile"])
     return ('<p><b>Which settings escape</b>: your config, fixed, with one setting moved at a time (the row), every '
-            f"other held, the learning rate retuned, {doc['repeats']} fresh seeds, {_e(doc['budget']['words'])}. A "
+            f"other held, the learning rate retuned, {seeds_text(doc['repeats'])}, {_e(doc['budget']['words'])}. A "
             "cell gives the seeds that fit at its best lr; green: all fit, white: none; outlined: the fixed config's "
             'own value. Hover a cell for its modes and lr range.</p><div class="wide"><table class="map">'
             f"{''.join(rows)}<tr><th>lr (the fixed config)</th>{lr}</tr></table></div>")
@@ -118,7 +118,7 @@ def decides_html(doc: dict) -> str:
                      f"({fixed['fits']} of {fixed['seeds']}), not with {_e(lost)}</li>")
     settled = [row["setting"] for row in doc["map"] if all(c["escapes"] for c in row["cells"])]
     out = ("<p><b>What decides it</b> (the fixed config with one setting moved, the learning rate retuned, "
-           f"{doc['repeats']} fresh seeds, {_e(doc['budget']['words'])}):</p>"
+           f"{seeds_text(doc['repeats'])}, {_e(doc['budget']['words'])}):</p>"
            f'<ul class="levers">{"".join(items) or "<li>no single setting: every value of every setting escapes once the fix is made</li>"}</ul>')
     if settled:
         out += f'<p class="note">Any value escapes, the rest held at the fixed config: {_e(", ".join(settled))}.</p>'
@@ -129,7 +129,7 @@ def hints_html(doc: dict) -> str:
     """The question's hints over its seeds, each with its own advice tried."""
     items = "".join(f"<li>{_e(h['hint'])} <span class=\"small\">({h['seeds']} of {h['of']} seeds; "
                     f"<b>{VERDICT_WORDS[h['verdict']]}</b>: {_e(h['evidence'])})</span></li>" for h in doc["hints"])
-    return (f"<p>The diagnosis of your config, trained as you trained it, over {doc['question']['seeds']} fresh seeds "
+    return (f"<p>The diagnosis of your config, trained as you trained it, over {seeds_text(doc['question']['seeds'])} "
             f"(each hint's advice tried on your config, the learning rate retuned):</p><ul>{items}</ul>")
 
 
@@ -154,7 +154,7 @@ def copy_html(doc: dict, reuse: Callable[[], str]) -> str:
     config = json.dumps(copy["config"], indent=1)
     best = doc.get("best_trial")
     return (f"<h3>Your config, fixed</h3><p>Your config with the smallest fix, and lr {copy['lr']:.3g} from the middle "
-            f"of the range where it escapes ({_rates(copy['lr_range'])}: {copy['fits']} of {copy['seeds']} fresh seeds "
+            f"of the range where it escapes ({_rates(copy['lr_range'])}: {copy['fits']} of {seeds_text(copy['seeds'])} "
             "fit); floats to 3 significant digits, settings it does not read left out:</p>"
             "<button onclick=\"copyText('fixed-config')\">copy</button>"
             f'<pre id="fixed-config">{_e(config)}</pre>'

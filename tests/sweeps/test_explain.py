@@ -244,7 +244,7 @@ def test_advice_of_a_rate_off_the_grid_is_not_tried():
 def test_each_verdict_says_what_was_trained(docs, verdict):
     a = docs[verdict]["answer"]
     assert a["verdict"] == verdict
-    assert "the learning rate retuned, trained as you trained it (600 full-batch steps), 5 fresh seeds:" in a["sentence"]
+    assert "the learning rate retuned, trained as you trained it (600 full-batch steps), 5 fresh init seeds:" in a["sentence"]
     if verdict == "agrees":
         assert a["changes"] == {"x_scaling": "standard", "y_scaling": "standard", "init": "glorot"} or \
             set(a["changes"]) == {"init", "x_scaling", "y_scaling"}

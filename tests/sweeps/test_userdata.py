@@ -144,7 +144,8 @@ def test_the_csv_command_in_one_go(tmp_path, capsys):
     assert capsys.readouterr().out.startswith("surface: the engine's default config (no baseline config was given)")
     # explain finds the study through its snapshot, in its own process and in the workers
     assert main(["explain", "surface", "--out", str(tmp_path), "--repeats", "1", "--jobs", "1"]) == 0
-    assert capsys.readouterr().out.startswith("surface: the question's config from 1 seeds: ")
+    assert capsys.readouterr().out.startswith("surface: Trained as you trained it (2,000 full-batch steps, lr 0.01), "
+                                              "from 1 fresh init seed, your config ends ")
     assert sweeps.explain("surface", out=tmp_path, repeats=1, jobs=1).overview["study"].tolist() == ["surface"]
 
 
