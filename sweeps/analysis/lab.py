@@ -75,31 +75,32 @@ class Run:
                    tuple(tuple(a) for a in d.get("advice", ())))
 
 
-def hopeless(bound: float, steps: int):
+def hopeless(bound: float, steps: int, *, pace_factor: float = PACE, first_look: int = FIRST_LOOK):
     """fit's checkpoint callback that stops a training that cannot reach the validation MSE ``bound`` (below which
-    a net may be fit: ``mlpcore.diagnostics.fit_mse``) in the ``steps`` of its budget, at PACE times the pace its
-    best validation loss so far kept over the last half of its run (in log loss a step)."""
+    a net may be fit: ``mlpcore.diagnostics.fit_mse``) in the ``steps`` of its budget, at ``pace_factor`` times the
+    pace its best validation loss so far kept over the last half of its run (in log loss a step), from its
+    ``first_look``-th curve checkpoint on."""
     log_bound = math.log(bound) if bound > 0 else -math.inf
     at: list[int] = []
 
     def on_checkpoint(step: int, train_loss: np.ndarray, val_loss: np.ndarray) -> str | None:
         at.append(step)
         k = len(val_loss) - 1
-        if k < FIRST_LOOK or not np.all(np.isfinite(val_loss)):
+        if k < first_look or not np.all(np.isfinite(val_loss)):
             return None
         best = np.minimum.accumulate(val_loss)
         half = k // 2
         if best[k] <= 0 or best[half] <= 0:
             return None
         pace = max(math.log(best[half]) - math.log(best[k]), 0.0) / max(at[k] - at[half], 1)
-        reachable = math.log(best[k]) - PACE * pace * (steps - step)
+        reachable = math.log(best[k]) - pace_factor * pace * (steps - step)
         return HOPELESS if reachable > log_bound else None
 
     return on_checkpoint
 
 
 @functools.lru_cache(maxsize=8)
-def _fit_bound(study_ref: str) -> float:
+def fit_bound(study_ref: str) -> float:
     _, data, _ = study_and_data(study_ref)
     x = data.x_train.reshape(len(data.x_train), -1)
     xv = data.x_val.reshape(len(data.x_val), -1)
@@ -113,7 +114,7 @@ def train(study_ref: str, config: dict[str, Any], give_up: bool = True) -> dict[
     try:
         _, data, _ = study_and_data(study_ref)
         cfg = MLPConfig.from_dict(config)
-        stop = hopeless(_fit_bound(study_ref), cfg.steps) if give_up else None
+        stop = hopeless(fit_bound(study_ref), cfg.steps) if give_up else None
         r = mlpcore.fit(cfg, data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val, stop_when_fit=True,
                         on_checkpoint=stop)
     except Exception as e:  # noqa: BLE001 - a training that cannot run fails alone, as its outcome
