@@ -918,10 +918,19 @@ def _layer_backward(grad, acts, slopes, deltas, cur, l, theta, w0, b0, fan_in, f
 # (each weight a pass over the batch, 4 doubles an instruction, activations through memory)
 # stay far from what the core can do; a matrix product blocks units and samples in registers
 # and cache. Such networks train every layer on numba's ``np.dot`` (BLAS, from scipy) over
-# contiguous blocks: layer l's activations are the first ``sizes[l] * c`` values of row l of a
-# 2-D buffer, a C-contiguous (sizes[l], c) block. BLAS runs on one thread (``_one_blas_thread``):
-# on two, OpenBLAS rounds a product otherwise, and a trial's numbers would depend on whether
-# its process had pinned BLAS (a sweep's workers do; its driver, a user's script need not).
+# contiguous blocks: layer l's activations are the first ``(sizes[l] + 1) * c`` values of row l of
+# a 2-D buffer, a C-contiguous (sizes[l] + 1, c) block whose last row is all ones. BLAS runs on
+# one thread (``_one_blas_thread``): on two, OpenBLAS rounds a product otherwise, and a trial's
+# numbers would depend on whether its process had pinned BLAS (a sweep's workers do; its driver,
+# a user's script need not).
+#
+# The row of ones carries the biases through the products: a layer's W (fan_in, fan_out) and b
+# (fan_out) are adjacent in theta (network.Layout), so they are one (fan_in + 1, fan_out) matrix
+# [W; b], and [W; b].T @ [A; 1] = W.T @ A + b. Backward, [A; 1] @ delta.T is the gradient of
+# [W; b] in one product: the bias gradients are its last row, in place in grad. So a step makes
+# three products per layer and, besides them, one pass a layer for the activation and one for
+# f': no bias passes. (The bias is then a term of the product's sum rather than added after it:
+# a difference of rounding, as BLAS's own order of summation is.)
 WIDE_LAYER = 4096
 """Weights of a hidden-to-hidden layer from which the network trains on matrix products
 (``_matmul_chunk``) instead of the passes, which are faster below (benchmarks/README.md)."""
@@ -933,13 +942,31 @@ def uses_matmul_path(sizes) -> bool:
     return any(sizes[l] * sizes[l + 1] >= WIDE_LAYER for l in range(1, len(sizes) - 2))
 
 
+@_per_code(CODES, fastmath=ELEMENTWISE_MATH)
+def _block_activate(code):
+    def block_activate_pass(acts, slopes, l, n, leaky_slope):
+        """acts[l + 1, :n], slopes[l, :n] = f, f' of acts[l + 1, :n] (the pre-activations).
+
+        Two halves of the block a loop iteration: an activation such as tanh is a long chain of
+        dependent operations, and two independent chains keep more of the core busy than one.
+        """
+        half = n // 2
+        for p in range(half):
+            acts[l + 1, p], slopes[l, p] = _act_and_slope(code, acts[l + 1, p], leaky_slope)
+            q = p + half
+            acts[l + 1, q], slopes[l, q] = _act_and_slope(code, acts[l + 1, q], leaky_slope)
+        if n > 2 * half:
+            q = n - 1
+            acts[l + 1, q], slopes[l, q] = _act_and_slope(code, acts[l + 1, q], leaky_slope)
+
+    return block_activate_pass
+
+
 @_inner()
-def _add_bias(z, l, theta, b0, fan_out, c):
-    """z[l] += b as a (fan_out, c) block: each unit's bias on each sample."""
-    for o in range(fan_out):
-        bo = theta[b0 + o]
-        for s in range(c):
-            z[l, o * c + s] += bo
+def _ones_row(acts, l, rows, c):
+    """acts[l]'s (rows + 1, c) block gets its last row of ones (the biases' inputs)."""
+    for s in range(c):
+        acts[l, rows * c + s] = 1.0
 
 
 @_inner(fastmath=SUM_MATH)
@@ -954,16 +981,6 @@ def _block_output_delta(acts, slopes, targets, c0, deltas, depth, n_out, c, scal
     return total
 
 
-@_inner(fastmath=SUM_MATH)
-def _block_bias_grads(grad, b0, deltas, cur, fan_out, c):
-    """grad[b0 + o] += sum of unit o's deltas over the block."""
-    for o in range(fan_out):
-        total = 0.0
-        for s in range(c):
-            total += deltas[cur, o * c + s]
-        grad[b0 + o] += total
-
-
 @_inner()
 def _block_times(deltas, i, slopes, l, n):
     """deltas[i, :n] *= slopes[l, :n]: d loss / d a to d loss / d z."""
@@ -976,28 +993,35 @@ def _matmul_chunk(theta, grad, sizes, offsets, bias, hidden, output, acts, slope
                   scale, leaky_slope):
     """Forward and backward of a chunk of c samples on matrix products; returns its sum of squared residuals.
 
-    acts : (depth + 1, width * chunk), layer l's activations in row l as a (sizes[l], c) block (row 0:
-    the chunk's inputs); slopes : (depth, width * chunk) f'; deltas : (2, width * chunk) d loss / d z of
-    the layer being differentiated and of the one below; wgrad : (width * width,) scratch.
+    acts : (depth + 1, (width + 1) * chunk), layer l's activations in row l as a (sizes[l], c) block, then
+    a row of ones where the layers have biases (row 0: the chunk's inputs); slopes : (depth, width * chunk)
+    f'; deltas : (2, width * chunk) d loss / d z of the layer being differentiated and of the one below;
+    wgrad : ((width + 1) * width,) scratch. The first chunk (c0 = 0) writes the gradients of weights and
+    biases straight into grad (which the caller has zeroed), later ones add theirs.
     """
     depth = sizes.shape[0] - 1
+    extra = 1 if bias else 0  # the row of ones
     for l in range(depth):
-        fan_in, fan_out, w0, b0 = sizes[l], sizes[l + 1], offsets[l, 0], offsets[l, 1]
-        w = theta[w0:w0 + fan_in * fan_out].reshape((fan_in, fan_out))
-        np.dot(w.T, acts[l, :fan_in * c].reshape((fan_in, c)), acts[l + 1, :fan_out * c].reshape((fan_out, c)))
+        fan_in, fan_out, w0 = sizes[l], sizes[l + 1], offsets[l, 0]
+        rows = fan_in + extra
         if bias:
-            _add_bias(acts, l + 1, theta, b0, fan_out, c)
-        _units_pass(output if l == depth - 1 else hidden, acts, slopes, l, fan_out * c, leaky_slope)
+            _ones_row(acts, l, fan_in, c)
+        wb = theta[w0:w0 + rows * fan_out].reshape((rows, fan_out))  # [W; b]
+        np.dot(wb.T, acts[l, :rows * c].reshape((rows, c)), acts[l + 1, :fan_out * c].reshape((fan_out, c)))
+        _block_activate(output if l == depth - 1 else hidden, acts, slopes, l, fan_out * c, leaky_slope)
     sq = _block_output_delta(acts, slopes, targets, c0, deltas, depth, sizes[depth], c, scale)
     cur = np.int64(0)  # as in train_steps: a Literal[int] would compile the callees taking it twice
     for l in range(depth - 1, -1, -1):
-        fan_in, fan_out, w0, b0 = sizes[l], sizes[l + 1], offsets[l, 0], offsets[l, 1]
+        fan_in, fan_out, w0 = sizes[l], sizes[l + 1], offsets[l, 0]
+        rows = fan_in + extra
         delta = deltas[cur, :fan_out * c].reshape((fan_out, c))
-        np.dot(acts[l, :fan_in * c].reshape((fan_in, c)), delta.T, wgrad[:fan_in * fan_out].reshape((fan_in, fan_out)))
-        for p in range(fan_in * fan_out):
-            grad[w0 + p] += wgrad[p]
-        if bias:
-            _block_bias_grads(grad, b0, deltas, cur, fan_out, c)
+        block = acts[l, :rows * c].reshape((rows, c))
+        if c0 == 0:
+            np.dot(block, delta.T, grad[w0:w0 + rows * fan_out].reshape((rows, fan_out)))
+        else:
+            np.dot(block, delta.T, wgrad[:rows * fan_out].reshape((rows, fan_out)))
+            for p in range(rows * fan_out):
+                grad[w0 + p] += wgrad[p]
         if l:
             w = theta[w0:w0 + fan_in * fan_out].reshape((fan_in, fan_out))
             np.dot(w, delta, deltas[1 - cur, :fan_in * c].reshape((fan_in, c)))
@@ -1149,13 +1173,14 @@ def _trainer(kind: str):
         chunk = min(b, CHUNK)
         inputs = np.empty((n_in, b))  # the batch, feature-major
         targets = np.empty((n_out, b))
-        acts = np.empty((depth + 1, width, chunk))  # acts[0]: a chunk of inputs; acts[l + 1]: output of layer l
+        acts = np.empty((depth + 1, width + 1, chunk))  # acts[0]: a chunk of inputs; acts[l + 1]: output of layer l
+        # (and room for _matmul_chunk's row of ones)
         slopes = np.empty((depth, width, chunk))  # f' of layer l at its pre-activation
         deltas = np.empty((2, width, chunk))  # d loss / d z of the current layer, and of the one below
         z = np.empty((1, 1, chunk))  # the pre-activation of one unit, shaped like a row of acts
-        block_acts = acts.reshape((depth + 1, width * chunk))  # the same buffers as _matmul_chunk's blocks
+        block_acts = acts.reshape((depth + 1, (width + 1) * chunk))  # the same buffers as _matmul_chunk's blocks
         block_slopes, block_deltas = slopes.reshape((depth, width * chunk)), deltas.reshape((2, width * chunk))
-        wgrad = np.empty(width * width)
+        wgrad = np.empty((width + 1) * width)
         zeros = _zeros(chunk)
         sample_acts, sample_slopes = np.empty((depth + 1, width)), np.empty((depth, width))  # for _sample_step
         sample_deltas = np.empty((2, width))
