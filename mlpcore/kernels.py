@@ -963,6 +963,26 @@ def _block_activate(code):
 
 
 @_inner()
+def _one_input_forward(acts, theta, w0, b0, bias, fan_out, c):
+    """acts[1] = x * w + b for a layer of one input: the product with K = 1 written out (BLAS spends more
+    on packing than on it). Strict, no fused multiply-add: two roundings, as NumPy's."""
+    for o in range(fan_out):
+        w, b = theta[w0 + o], theta[b0 + o] if bias else -0.0  # -0.0: x + -0.0 is x, zeros' signs included
+        for s in range(c):
+            acts[1, o * c + s] = acts[0, s] * w + b
+
+
+@_inner()
+def _one_output_backward(deltas, cur, theta, w0, slopes, l, fan_in, c):
+    """deltas[1 - cur] = (w * delta) * f' of layer l - 1 for a layer of one output: ``delta @ W.T`` (K = 1) and
+    the slopes in one pass, rounded as NumPy's two steps."""
+    for j in range(fan_in):
+        w = theta[w0 + j]
+        for s in range(c):
+            deltas[1 - cur, j * c + s] = (w * deltas[cur, s]) * slopes[l - 1, j * c + s]
+
+
+@_inner()
 def _ones_row(acts, l, rows, c):
     """acts[l]'s (rows + 1, c) block gets its last row of ones (the biases' inputs)."""
     for s in range(c):
@@ -1006,8 +1026,11 @@ def _matmul_chunk(theta, grad, sizes, offsets, bias, hidden, output, acts, slope
         rows = fan_in + extra
         if bias:
             _ones_row(acts, l, fan_in, c)
-        wb = theta[w0:w0 + rows * fan_out].reshape((rows, fan_out))  # [W; b]
-        np.dot(wb.T, acts[l, :rows * c].reshape((rows, c)), acts[l + 1, :fan_out * c].reshape((fan_out, c)))
+        if fan_in == 1:  # (the first layer of a 1-D problem)
+            _one_input_forward(acts, theta, w0, offsets[l, 1], bias, fan_out, c)
+        else:
+            wb = theta[w0:w0 + rows * fan_out].reshape((rows, fan_out))  # [W; b]
+            np.dot(wb.T, acts[l, :rows * c].reshape((rows, c)), acts[l + 1, :fan_out * c].reshape((fan_out, c)))
         _block_activate(output if l == depth - 1 else hidden, acts, slopes, l, fan_out * c, leaky_slope)
     sq = _block_output_delta(acts, slopes, targets, c0, deltas, depth, sizes[depth], c, scale)
     cur = np.int64(0)  # as in train_steps: a Literal[int] would compile the callees taking it twice
@@ -1022,7 +1045,9 @@ def _matmul_chunk(theta, grad, sizes, offsets, bias, hidden, output, acts, slope
             np.dot(block, delta.T, wgrad[:rows * fan_out].reshape((rows, fan_out)))
             for p in range(rows * fan_out):
                 grad[w0 + p] += wgrad[p]
-        if l:
+        if l and fan_out == 1:  # (the output layer of a 1-D problem)
+            _one_output_backward(deltas, cur, theta, w0, slopes, l, fan_in, c)
+        elif l:
             w = theta[w0:w0 + fan_in * fan_out].reshape((fan_in, fan_out))
             np.dot(w, delta, deltas[1 - cur, :fan_in * c].reshape((fan_in, c)))
             _block_times(deltas, 1 - cur, slopes, l - 1, fan_in * c)
