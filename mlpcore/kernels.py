@@ -967,6 +967,20 @@ def _block_activate(code):
     return block_activate_pass
 
 
+MATMUL_BLOCK = 32768
+"""Values (256 KB) of a layer's block on the matrix-product path at most: a batch is cut into chunks of as
+many samples as fit, so that the block a product writes is still in L2 cache when the activation pass reads
+it, and the same for the backward pass (benchmarks/README.md)."""
+
+
+@_inner()
+def _matmul_chunk_size(b, width):
+    """Samples a chunk on the matrix-product path: at most CHUNK and MATMUL_BLOCK / width, the batch cut evenly."""
+    most = max(1, min(CHUNK, MATMUL_BLOCK // width))
+    pieces = (b + most - 1) // most
+    return (b + pieces - 1) // pieces
+
+
 @_inner()
 def _one_input_forward(acts, theta, w0, b0, bias, fan_out, c):
     """acts[1] = x * w + b for a layer of one input: the product with K = 1 written out (BLAS spends more
@@ -1200,7 +1214,7 @@ def _trainer(kind: str):
         n_in, n_out = sizes[0], sizes[depth]
         width = _widest(sizes)
         m, b = batches.shape
-        chunk = min(b, CHUNK)
+        chunk = _matmul_chunk_size(b, width) if not paths and matmul else min(b, CHUNK)
         inputs = np.empty((n_in, b))  # the batch, feature-major
         targets = np.empty((n_out, b))
         acts = np.empty((depth + 1, width + 1, chunk))  # acts[0]: a chunk of inputs; acts[l + 1]: output of layer l
