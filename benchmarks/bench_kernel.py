@@ -1,6 +1,6 @@
 """Microseconds per training step: the compiled kernel beside NumPy, scikit-learn, PyTorch and JAX.
 
-    python benchmarks/bench_kernel.py [--repeats R] [--quick] [--cpu-time]
+    python benchmarks/bench_kernel.py [--repeats R] [--quick] [--cpu-time] [--only TITLE]
 
 Three networks, float64 throughout, each timed R times with the rows interleaved; the table
 shows medians and the speed-up over the section's reference row:
@@ -339,11 +339,12 @@ def main() -> None:
     ap.add_argument("--cpu-time", action="store_true",
                     help="time each row by this process's CPU time, not the wall clock (on a machine shared with other "
                          "work, the wall clock counts the waits for a core)")
+    ap.add_argument("--only", default="", help="only the networks whose title contains this")
     args = ap.parse_args()
     if args.cpu_time:
         time.perf_counter = time.process_time  # the rows call time.perf_counter
     scale = 10 if args.quick else 1
-    cases = [make(steps // scale) for make, steps in zip(CASES, STEPS)]
+    cases = [case for case in (make(steps // scale) for make, steps in zip(CASES, STEPS)) if args.only in case.title]
     for module, (label, make_row) in LIBRARIES.items():
         if _optional(module) is not None:
             for case in cases:
