@@ -1001,45 +1001,6 @@ def _one_output_backward(deltas, cur, theta, w0, slopes, l, fan_in, c):
             deltas[1 - cur, j * c + s] = (w * deltas[cur, s]) * slopes[l - 1, j * c + s]
 
 
-@_inner(fastmath=ELEMENTWISE_MATH)
-def _one_output_forward(acts, l, theta, w0, rows, c):
-    """acts[l + 1] = [W; b].T @ [A; 1] for a layer of one output: the rows of [A; 1] weighted and added in turn
-    (a product with one column is mostly BLAS's packing)."""
-    w = theta[w0]
-    for s in range(c):
-        acts[l + 1, s] = w * acts[l, s]
-    for j in range(1, rows):
-        w = theta[w0 + j]
-        for s in range(c):
-            acts[l + 1, s] += w * acts[l, j * c + s]
-
-
-@_inner(fastmath=SUM_MATH)
-def _row_dot(acts, l, j, deltas, cur, o, c):
-    """sum over the chunk of acts[l]'s row j times deltas[cur]'s row o, on (rows, c) blocks."""
-    total = 0.0
-    for s in range(c):
-        total += acts[l, j * c + s] * deltas[cur, o * c + s]
-    return total
-
-
-@_inner()
-def _one_output_wgrad(grad, w0, acts, l, rows, deltas, cur, c, first):
-    """[A; 1] @ delta.T for a layer of one output, into grad[w0:w0 + rows] (added to it unless ``first``)."""
-    for j in range(rows):
-        g = _row_dot(acts, l, j, deltas, cur, 0, c)
-        grad[w0 + j] = g if first else grad[w0 + j] + g
-
-
-@_inner()
-def _one_input_wgrad(grad, w0, acts, rows, deltas, cur, fan_out, c, first):
-    """[x; 1] @ delta.T for a layer of one input, into grad[w0:w0 + rows * fan_out] (added unless ``first``)."""
-    for j in range(rows):
-        for o in range(fan_out):
-            g = _row_dot(acts, 0, j, deltas, cur, o, c)
-            grad[w0 + j * fan_out + o] = g if first else grad[w0 + j * fan_out + o] + g
-
-
 @_inner()
 def _ones_row(acts, l, rows, c):
     """acts[l]'s (rows + 1, c) block gets its last row of ones (the biases' inputs)."""
@@ -1078,8 +1039,6 @@ def _matmul_forward(theta, sizes, offsets, bias, hidden, output, acts, slopes, c
             _ones_row(acts, l, fan_in, c)
         if fan_in == 1:  # (the first layer of a 1-D problem)
             _one_input_forward(acts, theta, w0, offsets[l, 1], bias, fan_out, c)
-        elif fan_out == 1:  # (its last)
-            _one_output_forward(acts, l, theta, w0, rows, c)
         else:
             wb = theta[w0:w0 + rows * fan_out].reshape((rows, fan_out))  # [W; b]
             np.dot(wb.T, acts[l, :rows * c].reshape((rows, c)), acts[l + 1, :fan_out * c].reshape((fan_out, c)))
@@ -1107,11 +1066,7 @@ def _matmul_chunk(theta, grad, sizes, offsets, bias, hidden, output, acts, slope
         rows = fan_in + extra
         delta = deltas[cur, :fan_out * c].reshape((fan_out, c))
         block = acts[l, :rows * c].reshape((rows, c))
-        if fan_out == 1:
-            _one_output_wgrad(grad, w0, acts, l, rows, deltas, cur, c, c0 == 0)
-        elif fan_in == 1:
-            _one_input_wgrad(grad, w0, acts, rows, deltas, cur, fan_out, c, c0 == 0)
-        elif c0 == 0:
+        if c0 == 0:
             np.dot(block, delta.T, grad[w0:w0 + rows * fan_out].reshape((rows, fan_out)))
         else:
             np.dot(block, delta.T, wgrad[:rows * fan_out].reshape((rows, fan_out)))
