@@ -185,26 +185,21 @@ def _reduce(x):
 @_inner(forceinline=True, fastmath=ELEMENTWISE_MATH)
 def _expm1_small(r):
     """expm1(r) for |r| <= ln2 / 2."""
-    # r + r**2 * (1/2! + r/3! + ... + r**12/14!), the polynomial by Estrin's scheme: pairs of terms, then
-    # pairs of pairs, on r**2, r**4, r**8. A chain of 4 dependent multiply-adds instead of Horner's 13,
-    # so that a vectorized loop (tanh, 30 operations a value) waits less on each value; the same terms.
-    # Written out: a loop over a tuple would keep LLVM from vectorizing the caller's loop.
-    r2 = r * r
-    r4 = r2 * r2
-    r8 = r4 * r4
-    p01 = 0.5 + 0.16666666666666666 * r  # 1/2! + r/3!
-    p23 = 0.041666666666666664 + 0.008333333333333333 * r  # 1/4!, 1/5!
-    p45 = 0.001388888888888889 + 0.0001984126984126984 * r  # 1/6!, 1/7!
-    p67 = 2.48015873015873e-05 + 2.7557319223985893e-06 * r  # 1/8!, 1/9!
-    p89 = 2.755731922398589e-07 + 2.505210838544172e-08 * r  # 1/10!, 1/11!
-    p1011 = 2.08767569878681e-09 + 1.6059043836821613e-10 * r  # 1/12!, 1/13!
-    p12 = 1.1470745597729725e-11  # 1/14!
-    p03 = p01 + p23 * r2
-    p47 = p45 + p67 * r2
-    p811 = p89 + p1011 * r2
-    p07 = p03 + p47 * r4
-    p812 = p811 + p12 * r4
-    return r + r2 * (p07 + p812 * r8)
+    # Horner, written out: a loop over a tuple would keep LLVM from vectorizing the caller's loop
+    p = 1.1470745597729725e-11  # 1/14!
+    p = p * r + 1.6059043836821613e-10  # 1/13!
+    p = p * r + 2.08767569878681e-09  # 1/12!
+    p = p * r + 2.505210838544172e-08  # 1/11!
+    p = p * r + 2.755731922398589e-07  # 1/10!
+    p = p * r + 2.7557319223985893e-06  # 1/9!
+    p = p * r + 2.48015873015873e-05  # 1/8!
+    p = p * r + 0.0001984126984126984  # 1/7!
+    p = p * r + 0.001388888888888889  # 1/6!
+    p = p * r + 0.008333333333333333  # 1/5!
+    p = p * r + 0.041666666666666664  # 1/4!
+    p = p * r + 0.16666666666666666  # 1/3!
+    p = p * r + 0.5  # 1/2!
+    return r + (r * r) * p
 
 
 @_public(forceinline=True, fastmath=ELEMENTWISE_MATH)
