@@ -15,7 +15,8 @@ How a step runs, by batch and network (each path exercised by tests/mlpcore/test
   fused where they read the same rows (``_layer_forward``, ``_layer_backward``).
 - networks with a wide hidden-to-hidden layer (``uses_matmul_path``, from ``WIDE_LAYER``
   weights): every layer as matrix products, numba's ``np.dot`` (BLAS, one thread) over
-  contiguous blocks of the same buffers (``_matmul_chunk``).
+  contiguous blocks of the same buffers, the biases inside the products (``_matmul_chunk``); their
+  checkpoint losses from the same forward pass (``mse_of_blocks``).
 - 1 -> h -> 1 networks (every seed problem) with identity, relu or leaky_relu hidden units:
   activations recomputed rather than stored, two hidden units a pass (``_recomputed_chunk``).
 - the same networks on the full batch (``uses_piecewise_path``): the network is a piecewise-
@@ -29,8 +30,8 @@ How a step runs, by batch and network (each path exercised by tests/mlpcore/test
 File map: elementary functions; passes over the batch; one compiled copy of a pass per code
 (``_per_code``, from the one table ``CODES``); the 1 -> h -> 1 path; the piecewise-linear path;
 layers; wide networks; one sample at a time; optimizers; ``train_steps`` (the loop, in a compiled copy per
-kind of step: ``TRAINERS``); ``mse_of`` (the learning curve's losses); ``KernelBackend`` (what fit()
-calls). ``warmup.py`` compiles it once per machine. It is one file because numba's cache is keyed
+kind of step: ``TRAINERS``); ``mse_of`` and ``mse_of_blocks`` (the learning curve's losses);
+``KernelBackend`` (what fit() calls). ``warmup.py`` compiles it once per machine. It is one file because numba's cache is keyed
 on the file that holds a compiled function, not on the files it calls: split, an edit to a helper
 could leave a stale ``train_steps``.
 
@@ -942,26 +943,6 @@ def uses_matmul_path(sizes) -> bool:
     return any(sizes[l] * sizes[l + 1] >= WIDE_LAYER for l in range(1, len(sizes) - 2))
 
 
-@_per_code(CODES, fastmath=ELEMENTWISE_MATH)
-def _block_activate(code):
-    def block_activate_pass(acts, slopes, l, n, leaky_slope):
-        """acts[l + 1, :n], slopes[l, :n] = f, f' of acts[l + 1, :n] (the pre-activations).
-
-        Two halves of the block a loop iteration: an activation such as tanh is a long chain of
-        dependent operations, and two independent chains keep more of the core busy than one.
-        """
-        half = n // 2
-        for p in range(half):
-            acts[l + 1, p], slopes[l, p] = _act_and_slope(code, acts[l + 1, p], leaky_slope)
-            q = p + half
-            acts[l + 1, q], slopes[l, q] = _act_and_slope(code, acts[l + 1, q], leaky_slope)
-        if n > 2 * half:
-            q = n - 1
-            acts[l + 1, q], slopes[l, q] = _act_and_slope(code, acts[l + 1, q], leaky_slope)
-
-    return block_activate_pass
-
-
 MATMUL_BLOCK = 32768
 """Values (256 KB) of a layer's block on the matrix-product path at most: a batch is cut into chunks of as
 many samples as fit, so that the block a product writes is still in L2 cache when the activation pass reads
@@ -1025,7 +1006,8 @@ def _block_times(deltas, i, slopes, l, n):
 @_inner()
 def _matmul_forward(theta, sizes, offsets, bias, hidden, output, acts, slopes, c, leaky_slope):
     """The forward pass of a chunk of c samples on matrix products: acts[l + 1], slopes[l] of every layer l from
-    acts[0] (see _matmul_chunk)."""
+    acts[0] (see _matmul_chunk). The activations by ``_units_pass``, whose copies ``_sample_step`` (the other
+    part of the kernel, warmup.py) takes from the cache rather than compiling its own."""
     depth = sizes.shape[0] - 1
     for l in range(depth):
         fan_in, fan_out, w0 = sizes[l], sizes[l + 1], offsets[l, 0]
@@ -1037,7 +1019,7 @@ def _matmul_forward(theta, sizes, offsets, bias, hidden, output, acts, slopes, c
         else:
             wb = theta[w0:w0 + rows * fan_out].reshape((rows, fan_out))  # [W; b]
             np.dot(wb.T, acts[l, :rows * c].reshape((rows, c)), acts[l + 1, :fan_out * c].reshape((fan_out, c)))
-        _block_activate(output if l == depth - 1 else hidden, acts, slopes, l, fan_out * c, leaky_slope)
+        _units_pass(output if l == depth - 1 else hidden, acts, slopes, l, fan_out * c, leaky_slope)
 
 
 @_inner()
@@ -1353,7 +1335,8 @@ TRAIN_STEPS = {kind: _trainer(kind) for kind in TRAINERS}
 
 MATMUL_FORWARD = 512
 """Weights of a hidden-to-hidden layer from which fit()'s checkpoint losses take NumPy's forward
-pass (BLAS's matrix products) instead of mse_of, which is faster below (benchmarks/README.md)."""
+pass (BLAS's matrix products) instead of mse_of, which is faster below (benchmarks/README.md);
+networks on the matrix-product path (WIDE_LAYER) take mse_of_blocks instead of either."""
 
 
 @_inner(fastmath=SUM_MATH)
