@@ -31,9 +31,9 @@ File map: elementary functions; passes over the batch; one compiled copy of a pa
 (``_per_code``, from the one table ``CODES``); the 1 -> h -> 1 path; the piecewise-linear path;
 layers; wide networks; one sample at a time; optimizers; ``train_steps`` (the loop, in a compiled copy per
 kind of step: ``TRAINERS``); ``mse_of`` and ``mse_of_blocks`` (the learning curve's losses);
-``KernelBackend`` (what fit() calls). ``warmup.py`` compiles it once per machine. It is one file because numba's cache is keyed
-on the file that holds a compiled function, not on the files it calls: split, an edit to a helper
-could leave a stale ``train_steps``.
+``KernelBackend`` (what fit() calls). ``warmup.py`` compiles it once per machine. It is one file
+because numba's cache is keyed on the file that holds a compiled function, not on the files it
+calls: split, an edit to a helper could leave a stale ``train_steps``.
 
 Rounding: the math is NumPy's formula for formula, with four liberties, each worth a
 factor in speed and each a difference of rounding only (the parity tests hold the two to
@@ -1006,8 +1006,8 @@ def _block_times(deltas, i, slopes, l, n):
 @_inner()
 def _matmul_forward(theta, sizes, offsets, bias, hidden, output, acts, slopes, c, leaky_slope):
     """The forward pass of a chunk of c samples on matrix products: acts[l + 1], slopes[l] of every layer l from
-    acts[0] (see _matmul_chunk). The activations by ``_units_pass``, whose copies ``_sample_step`` (the other
-    part of the kernel, warmup.py) takes from the cache rather than compiling its own."""
+    acts[0] (see _matmul_chunk). The activations by ``_units_pass``, whose compiled copies ``_sample_step``
+    (the kernel's other part, warmup.py) shares through the cache."""
     depth = sizes.shape[0] - 1
     for l in range(depth):
         fan_in, fan_out, w0 = sizes[l], sizes[l + 1], offsets[l, 0]
