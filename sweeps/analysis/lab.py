@@ -124,6 +124,31 @@ def train(study_ref: str, config: dict[str, Any], give_up: bool = True) -> dict[
     return Run(d.mode, value, int(r.steps_done), r.stopped, tuple(str(h) for h in d.hints), d.advice).to_dict()
 
 
+def train_all(study_ref: str, configs: list[dict[str, Any]], give_up: bool = True) -> list[dict[str, Any]]:
+    """:func:`train` for each of ``configs``, in one task: short trainings cost less than handing each to a worker."""
+    return [train(study_ref, c, give_up) for c in configs]
+
+
+TASK_STEPS = 100_000
+"""Steps a worker task holds at most when it groups short trainings (:func:`train_all`)."""
+
+TASK_SIZE = 32
+"""Trainings a worker task holds at most: enough to hide the hand-over, few enough to share the work evenly."""
+
+
+def _chunks(items: list[tuple[str, MLPConfig]]) -> list[list[tuple[str, MLPConfig]]]:
+    """``items`` in worker tasks of up to TASK_STEPS steps (one training at least, TASK_SIZE at most)."""
+    out: list[list[tuple[str, MLPConfig]]] = []
+    steps = 0
+    for item in items:
+        if not out or len(out[-1]) >= TASK_SIZE or steps + item[1].steps > TASK_STEPS:
+            out.append([])
+            steps = 0
+        out[-1].append(item)
+        steps += item[1].steps
+    return out
+
+
 @functools.lru_cache(maxsize=1)
 def engine_digest() -> str:
     """A digest of the engine's source: a training kept by another engine is not this one's."""
@@ -210,14 +235,19 @@ class Lab:
         if not missing:
             return
         if self._pool is None:
-            self._pool = WorkerPool(train, self.jobs, prepare=(prepare_worker, (self.study_ref,)))
+            self._pool = WorkerPool(train_all, self.jobs, prepare=(prepare_worker, (self.study_ref,)))
         started = time.perf_counter()
-        for key, config in missing.items():
-            self._pool.submit(key, (self.study_ref, self.config(config).to_dict(), give_up))
+        chunks = _chunks(list(missing.items()))
+        for i, chunk in enumerate(chunks):
+            self._pool.submit(i, (self.study_ref, [self.config(c).to_dict() for _, c in chunk], give_up))
         done: dict[str, Run] = {}
-        for _ in missing:
-            key, outcome = self._pool.next()
-            done[key] = Run.from_dict(outcome) if "mode" in outcome else Run("error", VALUE_CAP, 0, outcome["error"])
+        for _ in chunks:
+            i, outcome = self._pool.next()
+            keys = [k for k, _ in chunks[i]]
+            if isinstance(outcome, dict):  # the pool's error outcome: the task (and its worker) failed whole
+                done |= {k: Run("error", VALUE_CAP, 0, outcome["error"]) for k in keys}
+            else:
+                done |= {k: Run.from_dict(o) for k, o in zip(keys, outcome)}
             if len(done) >= 200 and self.cache is not None:  # kept as they come: a kill loses little
                 self.cache.put(done)
                 self.runs |= done
