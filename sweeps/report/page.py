@@ -15,14 +15,13 @@ from typing import Any, Callable, NamedTuple
 import optuna
 
 from sweeps import space as space_vocabulary
-from sweeps.report import analysis_html
+from sweeps.report import analysis_html, explorer
 from sweeps.report.drawing import ABLATION_PATH, noise_name
-from sweeps.report.style import BEST_FIRST, MODE_PALETTE, fmt
+from sweeps.report.style import BEST_FIRST, MODE_PALETTE, fmt, text_color
 from sweeps.results import frames as tidy
 from sweeps.results.reading import runs
 from sweeps.store.masking import mask
 
-TOP_TRIALS = 10
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1180px;margin:0 auto;padding:0 20px 40px;
 color:#1d1d1d;line-height:1.45}
@@ -47,6 +46,8 @@ table.compact td,table.compact th{padding:3px 6px}footer{margin-top:40px;color:#
 .live{background:#FFF4D6;border:1px solid #E69F00;border-radius:6px;padding:6px 12px;font-weight:600}
 table.map td.cell{text-align:center;min-width:64px;border:1px solid #fff}table.map td.fixed{outline:3px solid #222;
 outline-offset:-3px}table.map th{text-align:right;background:none}details.note summary{cursor:pointer}
+nav.toc{border:1px solid #ddd;border-radius:8px;padding:8px 14px;background:#fafafa;margin:12px 0}
+nav.toc ol{columns:2;margin:6px 0 0;padding-left:22px}
 """
 COPY_SCRIPT = """<script>function copyText(id){const t=document.getElementById(id).innerText;
 if(navigator.clipboard){navigator.clipboard.writeText(t).catch(()=>select(id))}else{select(id)}}
@@ -55,12 +56,6 @@ const s=getSelection();s.removeAllRanges();s.addRange(r);document.execCommand&&d
 
 
 # --- html pieces -------------------------------------------------------------------------------
-
-
-def text_color(hex_color: str) -> str:
-    """Black or white, whichever reads on ``hex_color``."""
-    r, g, b = (int(hex_color[i:i + 2], 16) / 255 for i in (1, 3, 5))
-    return "#111111" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.5 else "#ffffff"
 
 
 def badge(mode: str | None) -> str:
@@ -143,24 +138,6 @@ def diagnosis_html(h: dict[str, Any]) -> str:
 def _setting(value: Any) -> str:
     """A config value as JSON, floats to 3 significant digits (the JSON below holds them exactly)."""
     return f"{value:.3g}" if isinstance(value, float) else json.dumps(value)
-
-
-def top_trials_html(frames: tidy.Frames, n: int = TOP_TRIALS) -> str:
-    done = tidy.complete(frames.trials).sort_values(["value", "number"], kind="stable").head(n)
-    params = [p for p in frames.space if f"params_{p}" in done]
-    head = "".join(f"<th>{p}</th>" for p in ["trial", "value", "mode", *params])
-    rows = []
-    for _, r in done.iterrows():
-        cells = [f'<td class="num">{r["number"]}</td>', f'<td class="num">{fmt(r["value"])}</td>', f"<td>{badge(r['mode'])}</td>"]
-        for p in params:
-            v = r[f"params_{p}"]
-            if hasattr(frames.space[p], "choices"):
-                v = tidy.choice_labels([v], p, frames.space[p].choices)[0]
-            elif isinstance(v, float) and not float(v).is_integer():
-                v = f"{v:.3g}"
-            cells.append(f"<td>{html.escape(str(v))}</td>")
-        rows.append(f"<tr>{''.join(cells)}</tr>")
-    return f'<div class="wide"><table class="compact"><tr>{head}</tr>{"".join(rows)}</table></div>'
 
 
 def reuse_html(h: dict[str, Any], ref: str, out: str | Path, storage: str | None) -> str:
@@ -255,8 +232,7 @@ def _copy(c: Context) -> str:
     def reuse() -> str:
         return reuse_html(c.frames.headline, c.ref, c.out, c.storage)
 
-    head = reuse() if c.analysis is None else analysis_html.copy_html(c.analysis, reuse)
-    return head + f"<h3>Top {TOP_TRIALS} trials</h3>" + top_trials_html(c.frames)
+    return reuse() if c.analysis is None else analysis_html.copy_html(c.analysis, reuse)
 
 
 SECTIONS: list[tuple[str, Callable[[Context], str | None]]] = [
@@ -267,10 +243,22 @@ SECTIONS: list[tuple[str, Callable[[Context], str | None]]] = [
     ("In function space", lambda c: _no_target_note(c) + c.figs("function_space", "predicted_actual", "slices",
                                                                "gallery_by_mode")),
     ("Learning", lambda c: c.figs("learning_curves", "history")),
+    ("Every trial", lambda c: explorer.explorer_html(c.frames)),
     ("What to copy", _copy),
 ]
 """The page's sections in order: (title, builder). A builder returns the section's HTML, or None to leave it
 out; another analysis adds its section by inserting a row here (numbering follows the order)."""
+
+
+def section_id(title: str) -> str:
+    """A section's id, from its title: "What to copy" -> "what-to-copy"."""
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+
+
+def contents_html(titles: list[str]) -> str:
+    """The table of contents: a link to each section, numbered as the sections are."""
+    items = "".join(f'<li><a href="#{section_id(t)}">{html.escape(t)}</a></li>' for t in titles)
+    return f'<nav class="toc" id="contents"><b>Contents</b><ol>{items}</ol></nav>'
 
 
 RUNNING_BANNER = re.compile(r'<p class="live" id="live">running: [^<]*</p>')
@@ -302,11 +290,14 @@ def page(opt: optuna.Study, frames: tidy.Frames, figures: dict[str, tuple[bytes,
     h = frames.headline
     context = Context(opt, frames, figures, ref, out, storage, analysis)
     built = [(title, content) for title, build in SECTIONS if (content := build(context)) is not None]
-    body = "".join(f'<h2 id="s{i}">{i}. {t}</h2>{content}' for i, (t, content) in enumerate(built, 1))
+    body = "".join(f'<section id="{section_id(t)}"><h2>{i}. {t}</h2>{content}</section>'
+                   for i, (t, content) in enumerate(built, 1))
     head, banner = live_html(live)
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">{head}<title>{html.escape(h["study"])}: '
-            f"study report</title><style>{STYLE}</style>{COPY_SCRIPT}</head><body><h1>{html.escape(h['study'])}: "
-            f"{html.escape(h['title'])}</h1>{banner}<p class=\"question\">{html.escape(h['question'])}</p>{body}"
+            f"study report</title><style>{STYLE}{explorer.style()}</style>{COPY_SCRIPT}</head><body>"
+            f"<h1>{html.escape(h['study'])}: "
+            f"{html.escape(h['title'])}</h1>{banner}<p class=\"question\">{html.escape(h['question'])}</p>"
+            f"{contents_html([t for t, _ in built])}{body}"
             f"{provenance_html(opt)}</body></html>")
 
 

@@ -76,6 +76,12 @@ def escape_cmap():
     return LinearSegmentedColormap.from_list("escape", ESCAPE_STOPS)
 
 
+def text_color(hex_color: str) -> str:
+    """Black or white, whichever reads on ``hex_color``."""
+    r, g, b = (int(hex_color[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    return "#111111" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.5 else "#ffffff"
+
+
 def fmt(value: float | None, digits: int = 3) -> str:
     """A number as the page and its figures print it: ``digits`` significant digits, a dash for
     None."""

@@ -1,0 +1,375 @@
+"""The page's explorable trials: every trial in a table to sort and filter, a row opening the trial's
+fit and learning curve, and parallel coordinates of the settings against mode and value.
+
+    >>> section = explorer_html(frames)   # the table (as HTML), its data (as JSON) and the script
+
+The rows are HTML, so the page lists every trial even without its script; the script
+(``explorer.js`` beside this module, inlined) sorts and filters them and draws the rest from one
+JSON block (:func:`explorer_data`). Curves and predictions go into it as :func:`pack`-ed strings,
+two characters a number, so a 1,000-trial page stays a few megabytes.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from importlib import resources
+from typing import Any
+
+import numpy as np
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+from mlpcore import MODES
+from sweeps import space as space_vocabulary
+from sweeps.report.style import (BEST_FIRST, CURVE_CLIP, DATA_COLOR, MODE_PALETTE, TARGET_COLOR, fmt,
+                                 text_color)
+from sweeps.results import frames as tidy
+
+DATA_ID = "explore-data"
+"""The id of the page's JSON block."""
+TABLE_ID = "trials"
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+"""The 64 characters of :func:`pack`, in code order (URL-safe base64's)."""
+LEVELS = 64 * 64 - 1
+"""Codes 0..LEVELS - 1 hold a number; code LEVELS is a missing one."""
+CURVE_DECADES = (-9.0, math.log10(CURVE_CLIP))
+"""The range a learning curve's log10(MSE / var(y)) is packed over: losses above CURVE_CLIP are
+drawn at it, as in the learning-curves figure."""
+COLUMNS = ("trial", "mode", "value", "seconds")
+"""The table's first columns; the settings follow, in the space's order."""
+
+
+def pack(values, lo: float, hi: float) -> str:
+    """Numbers as two characters each, 12 bits over [lo, hi] (outside: clipped; NaN: missing).
+
+    A number comes back (:func:`unpack`) within (hi - lo) / 8190 of itself.
+    """
+    v = np.asarray(values, dtype=float)
+    codes = np.clip(np.round((v - lo) / (hi - lo) * (LEVELS - 1)), 0, LEVELS - 1)
+    codes = np.where(np.isfinite(v), codes, LEVELS).astype(int)
+    return "".join(ALPHABET[c >> 6] + ALPHABET[c & 63] for c in codes)
+
+
+def unpack(text: str, lo: float, hi: float) -> np.ndarray:
+    """What :func:`pack` packed (NaN where a number was missing); the page's script does the same."""
+    codes = np.array([ALPHABET.index(a) * 64 + ALPHABET.index(b) for a, b in zip(text[::2], text[1::2])])
+    out = lo + codes / (LEVELS - 1) * (hi - lo)
+    return np.where(codes == LEVELS, np.nan, out)
+
+
+def _round(x: Any, digits: int = 4) -> float | None:
+    """A float to ``digits`` significant digits for the JSON (None for a missing or non-finite one)."""
+    if x is None or isinstance(x, str):
+        return None
+    x = float(x)
+    return float(f"{x:.{digits}g}") if math.isfinite(x) else None
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+def _present(v: Any) -> bool:
+    return v is not None and not (isinstance(v, float) and math.isnan(v))
+
+
+def settings_of(row, space: dict[str, Any]) -> dict[str, Any]:
+    """A :func:`~sweeps.results.frames.trials_frame` row's searched settings that its config reads:
+    name -> value as sampled (``None`` for the choice None, such as full batch).
+
+    A parameter the trial did not draw (momentum under Adam) is left out; so is one its settings make
+    inert. A categorical column holds NaN for the choice None, which pandas makes of it.
+    """
+    out = {}
+    for p, dist in space.items():
+        v = row.get(f"params_{p}")
+        if isinstance(dist, CategoricalDistribution):
+            if not _present(v) and None not in dist.choices:
+                continue
+            labels = [tidy.value_label(p, c) for c in dist.choices]
+            label = tidy.choice_labels([v], p, dist.choices)[0]
+            out[p] = dist.choices[labels.index(label)] if label in labels else v
+        elif _present(v):
+            out[p] = int(v) if isinstance(dist, IntDistribution) else float(v)
+    inert = space_vocabulary.inert(out)
+    return {p: v for p, v in out.items() if p not in inert}
+
+
+def setting_text(param: str, value: Any, dist) -> str:
+    """How a setting reads in a table cell."""
+    if isinstance(dist, CategoricalDistribution):
+        return tidy.value_label(param, value)
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:.3g}"
+    return str(int(value)) if isinstance(value, (int, float)) else str(value)
+
+
+def _axis(param: str, dist) -> dict[str, Any]:
+    """A parameter's axis: its levels (categorical, evenly spaced), or its range and ticks (log where
+    searched on a log scale)."""
+    title = space_vocabulary.title(param)
+    if isinstance(dist, CategoricalDistribution):
+        return {"name": param, "title": title, "levels": [tidy.value_label(param, c) for c in dist.choices]}
+    log = bool(getattr(dist, "log", False))
+    return {"name": param, "title": title, "log": log, "lo": float(dist.low), "hi": float(dist.high),
+            "ticks": _ticks(float(dist.low), float(dist.high), log, isinstance(dist, IntDistribution))}
+
+
+def _ticks(lo: float, hi: float, log: bool, integer: bool) -> list[list]:
+    """[value, label] ticks: decades (or powers of two, for integers) on a log axis, about five
+    round numbers on a linear one."""
+    if log and integer:
+        values = [2.0 ** k for k in range(math.ceil(math.log2(lo)), math.floor(math.log2(hi)) + 1)]
+    elif log:
+        values = [10.0 ** k for k in range(math.ceil(math.log10(lo)), math.floor(math.log10(hi)) + 1)]
+    elif integer and hi - lo <= 8:
+        values = [float(v) for v in range(int(lo), int(hi) + 1)]
+    else:
+        step = 10 ** math.floor(math.log10((hi - lo) / 4 or 1))
+        step *= next(m for m in (1, 2, 5, 10) if (hi - lo) / (step * m) <= 5)
+        values = list(np.arange(math.ceil(lo / step) * step, hi + step / 2, step))
+    return [[float(v), f"{v:g}"] for v in values]
+
+
+def _value_axis(values: np.ndarray) -> dict[str, Any]:
+    """The value's axis: log over the trials' decades when every value is positive."""
+    finite = values[np.isfinite(values)]
+    if not len(finite):
+        return {"name": "value", "title": "value", "log": False, "lo": 0.0, "hi": 1.0, "ticks": [[0.0, "0"], [1.0, "1"]]}
+    lo, hi = float(finite.min()), float(finite.max())
+    if lo > 0:
+        lo, hi = 10.0 ** math.floor(math.log10(lo)), 10.0 ** math.ceil(math.log10(hi))
+        hi = hi if hi > lo else lo * 10
+        return {"name": "value", "title": "value: validation MSE / var(y)", "log": True, "lo": lo, "hi": hi,
+                "ticks": _ticks(lo, hi, True, False)}
+    hi = hi if hi > lo else lo + 1
+    return {"name": "value", "title": "value: validation MSE / var(y)", "log": False, "lo": lo, "hi": hi,
+            "ticks": _ticks(lo, hi, False, False)}
+
+
+# --- the page's data ---------------------------------------------------------------------------
+
+
+def explorer_data(frames: tidy.Frames) -> dict[str, Any]:
+    """What the page's script draws from, as plain data (:data:`DATA_ID`'s JSON).
+
+    ``axes``: one per setting, then mode and value (see :func:`_axis`); ``trials``: one list per
+    trial, in the table's order: [number, state, mode, value, seconds, settings], a setting as its
+    level's index (categorical), its value (numeric) or None (not read); ``fit``: the grid, the
+    target, the data points and each trial's predictions, :func:`pack`-ed over ``fit["packed"]``;
+    ``curves``: each trial's learning curve, log10(MSE / var(y)) packed over
+    :data:`CURVE_DECADES`.
+    """
+    space = _searched(frames)
+    trials = _table_order(frames.trials)
+    values = trials["value"].to_numpy(dtype=float) if len(trials) else np.array([])
+    rows = []
+    for _, r in trials.iterrows():
+        settings = settings_of(r, space)
+        codes = [_code(p, settings[p], d) if p in settings else None for p, d in space.items()]
+        mode = r["mode"] if isinstance(r["mode"], str) else None
+        rows.append([int(r["number"]), r["state"], mode, _round(r["value"]),
+                     _round(r["seconds"], 3), codes])
+    axes = [*(_axis(p, d) for p, d in space.items()),
+            {"name": "mode", "title": "mode", "levels": list(BEST_FIRST)}, _value_axis(values)]
+    return {"columns": [*COLUMNS, *space], "axes": axes, "palette": MODE_PALETTE,
+            "colors": {"target": TARGET_COLOR, "data": DATA_COLOR}, "alphabet": ALPHABET,
+            "trials": rows, "fit": _fit_data(frames), "curves": _curve_data(frames)}
+
+
+def _searched(frames: tidy.Frames) -> dict[str, Any]:
+    """The space's parameters some trial holds, in the space's order."""
+    return {p: d for p, d in frames.space.items() if f"params_{p}" in frames.trials}
+
+
+def _code(param: str, value: Any, dist) -> float | int | None:
+    """A setting as the page's data holds it: its level's index (categorical), else its value."""
+    if not isinstance(dist, CategoricalDistribution):
+        return _round(value)
+    labels = [tidy.value_label(param, c) for c in dist.choices]
+    label = tidy.value_label(param, value)
+    return labels.index(label) if label in labels else None
+
+
+def _table_order(trials):
+    """Every trial, best value first (the table's first order), trials without a value last."""
+    return trials.sort_values(["value", "number"], kind="stable", na_position="last")
+
+
+def _fit_data(frames: tidy.Frames) -> dict[str, Any]:
+    """The grid (x, and the input each row varies), the target, the data points, and every net's
+    predictions, packed over three times the range the data and the target span (the view)."""
+    p = frames.predictions
+    grid = p[p["source"] == "target"]
+    target = grid["y"].to_numpy(dtype=float)
+    points = _points(frames)
+    seen = np.concatenate([target, np.asarray(points["y"], dtype=float)])
+    seen = seen[np.isfinite(seen)]
+    if not len(seen):  # nothing known but the predictions: view those of the trials
+        seen = p["y"].to_numpy(dtype=float)
+        seen = seen[np.isfinite(seen)] if np.isfinite(seen).any() else np.array([0.0, 1.0])
+    lo, hi = float(seen.min()), float(seen.max())
+    pad = 0.08 * (hi - lo) if hi > lo else 1.0
+    view = [lo - pad, hi + pad]
+    span = view[1] - view[0]
+    packed = [view[0] - span, view[1] + span]
+    nets = p[p["source"] != "target"]
+    by_net = {_run_key(source, number): pack(rows["y"].to_numpy(dtype=float), *packed)
+              for (source, number), rows in nets.groupby(["source", "number"], dropna=False,
+                                                          sort=False)}
+    return {"features": int(frames.headline.get("features", 1)),
+            "x": [_round(v) for v in grid["x"]], "feature": [int(v) for v in grid["feature"]],
+            "target": pack(target, *packed) if np.isfinite(target).any() else None,
+            "points": points, "view": [_round(v) for v in view], "packed": packed, "nets": by_net}
+
+
+def _run_key(source: str, number) -> str:
+    """A run's key in the page's data: the trial's number, or "baseline" (the question's config)."""
+    return "baseline" if source == "baseline" else str(int(number))
+
+
+def _points(frames: tidy.Frames) -> dict[str, list]:
+    """The data points a fit is drawn against: every point with one input; with several, the
+    training rows nearest each slice of the grid (:func:`~sweeps.results.frames.slice_rows`)."""
+    if frames.data is None:
+        return {"x": [], "y": [], "feature": []}
+    if frames.headline.get("features", 1) > 1:
+        rows = tidy.slice_rows(frames.data)
+        return {"x": [_round(v) for v in rows["x"]], "y": [_round(v) for v in rows["y"]],
+                "feature": [int(v) for v in rows["feature"]]}
+    return {"x": [_round(v) for v in frames.data["x"]],
+            "y": [_round(v) for v in frames.data["y"]], "feature": [0] * len(frames.data)}
+
+
+def _curve_data(frames: tidy.Frames) -> dict[str, Any]:
+    """Each run's learning curve (train and validation), and the reference values, by name."""
+    c = frames.curves
+    runs = {}
+    for (source, number), rows in c.groupby(["source", "number"], dropna=False, sort=False):
+        run: dict[str, Any] = {}
+        for split, part in rows.groupby("split", sort=False):
+            rel = part["rel"].to_numpy(dtype=float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                decades = np.where(rel > 0, np.log10(np.where(rel > 0, rel, 1.0)), np.nan)
+            run[split] = pack(decades, *CURVE_DECADES)
+            run["steps"] = _steps(part["step"].to_numpy())
+        runs[_run_key(source, number)] = run
+    h = frames.headline
+    noise = "estimated noise floor" if h.get("noise_estimated") else "noise floor"
+    refs = [["constant predictor", 1.0], ["best straight line", _round(h.get("line_value"))],
+            [noise, _round(h.get("noise_value"))]]
+    return {"packed": list(CURVE_DECADES), "refs": [r for r in refs if r[1]], "runs": runs}
+
+
+def _steps(steps: np.ndarray) -> dict[str, Any]:
+    """A curve's steps: {"start", "stride", "count"} when evenly spaced, else {"list"}."""
+    steps = steps.astype(int)
+    gaps = np.diff(steps)
+    if len(steps) > 1 and (gaps == gaps[0]).all():
+        return {"start": int(steps[0]), "stride": int(gaps[0]), "count": len(steps)}
+    return {"list": steps.tolist()}
+
+
+def steps_of(packed: dict[str, Any]) -> list[int]:
+    """The steps :func:`_steps` encoded (the page's script does the same)."""
+    if "list" in packed:
+        return packed["list"]
+    return [packed["start"] + i * packed["stride"] for i in range(packed["count"])]
+
+
+# --- the section -------------------------------------------------------------------------------
+
+
+def table_html(frames: tidy.Frames) -> str:
+    """Every trial as a table row, best value first: number, mode (or its state when it has none),
+    value, seconds, and the settings its config reads (a dot where it reads none)."""
+    space = _searched(frames)
+    head = "".join(f'<th title="sort by {html.escape(c)}">{html.escape(c)}</th>'
+                   for c in [*COLUMNS, *space])
+    rows = []
+    for _, r in _table_order(frames.trials).iterrows():
+        n = int(r["number"])
+        if isinstance(r["mode"], str):
+            mode = f'<span class="mode m-{r["mode"]}">{r["mode"]}</span>'
+        else:
+            error = r.get("error")
+            why = f' title="{html.escape(error[:300])}"' if isinstance(error, str) else ""
+            mode = f'<span class="state"{why}>{html.escape(str(r["state"]).lower())}</span>'
+        settings = settings_of(r, space)
+        cells = "".join(f"<td>{html.escape(setting_text(p, settings[p], d))}</td>"
+                        if p in settings else '<td class="na">·</td>' for p, d in space.items())
+        rows.append(f'<tr id="trial-{n}"><td>{n}</td><td>{mode}</td><td>{fmt(_number(r["value"]))}'
+                    f"</td><td>{fmt(_number(r['seconds']))}</td>{cells}</tr>")
+    return (f'<div class="table-box" id="trials-box"><table class="compact explore" id="{TABLE_ID}">'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
+
+
+def _number(x: Any) -> float | None:
+    """A frame's number, None where missing or not finite."""
+    return float(x) if isinstance(x, (int, float)) and math.isfinite(x) else None
+
+
+def _json_block(data: dict[str, Any]) -> str:
+    """``data`` as a JSON script block (``<`` escaped, so no text in it can close the block)."""
+    text = json.dumps(data, separators=(",", ":"), allow_nan=False).replace("<", "\\u003c")
+    return f'<script type="application/json" id="{DATA_ID}">{text}</script>'
+
+
+def script() -> str:
+    """The page's explorer script (``explorer.js``), as text."""
+    return resources.files(__package__).joinpath("explorer.js").read_text(encoding="utf-8")
+
+
+def style() -> str:
+    """The explorer's CSS: the table's box, the mode badges by class, the viewer and the axes."""
+    badges = "".join(f".m-{m}{{background:{c};color:{text_color(c)}}}"
+                     for m, c in MODE_PALETTE.items())
+    return STYLE + badges
+
+
+STYLE = """
+.table-box{max-height:72vh;overflow:auto;border:1px solid #ddd;border-radius:6px;margin:8px 0}
+table.explore{margin:0;white-space:nowrap}table.explore thead th{position:sticky;top:0;z-index:2;
+cursor:pointer;user-select:none}
+table.explore th.asc::after{content:" \\25B2"}table.explore th.desc::after{content:" \\25BC"}
+table.explore td:first-child,table.explore th:first-child{position:sticky;left:0;background:#fff;
+z-index:1}table.explore th:first-child{z-index:3;background:#f3f3f3}
+table.explore td:nth-child(1),table.explore td:nth-child(3),table.explore td:nth-child(4){
+text-align:right;font-variant-numeric:tabular-nums}table.explore tbody tr{cursor:pointer}
+table.explore tbody tr:hover td,table.explore tr.hot td{background:#eef4fb}
+table.explore tr.open td{background:#e2ecf7}table.explore td.na{color:#bbb;text-align:center}
+table.explore .state{color:#777;font-style:italic}tr.detail td{background:#fbfbfb;cursor:default}
+.viewer{position:sticky;left:0;display:flex;flex-wrap:wrap;gap:12px;padding:6px 0;
+white-space:normal}.viewer svg{background:#fff;border:1px solid #eee}
+.viewer .about{flex-basis:100%;font-size:.92em;color:#333}
+.explore-tools{display:flex;flex-wrap:wrap;gap:10px;align-items:center;margin:8px 0}
+.explore-tools input[type=search]{flex:1 1 320px;font-size:.92em;padding:3px 6px}
+.explore-tools label{font-size:.85em;cursor:pointer}#pcp{position:relative}
+#pcp svg{width:100%;height:auto;border:1px solid #eee;background:#fff;touch-action:none}
+#pcp .tip{position:absolute;pointer-events:none;background:#222;color:#fff;font-size:.8em;
+padding:2px 6px;border-radius:4px;white-space:nowrap;display:none}
+"""
+
+
+def explorer_html(frames: tidy.Frames) -> str:
+    """The section: parallel coordinates, the filter, the table, its data and its script (its CSS
+    is :func:`style`, in the page's head)."""
+    chips = "".join(f'<label><input type="checkbox" data-mode="{m}" checked> '
+                    f'<span class="mode m-{m}">{m}</span></label>' for m in BEST_FIRST)
+    return ("<h3>Settings against mode and value</h3>"
+            '<p class="note">One line a trial, coloured by its mode, through each setting it read (a '
+            "setting it did not read sits at n/a), its mode and its value (lower is better; log "
+            "scales where the search drew on a log scale). Hover a line to name it; drag along an "
+            "axis to keep only the trials within (a click on the axis clears it); click a line to "
+            "open that trial below.</p>"
+            '<div id="pcp"><noscript><p class="note">(Drawn by the page\'s script.)</p></noscript>'
+            "</div><h3>The trials</h3>"
+            '<div class="explore-tools"><input type="search" id="trial-filter" placeholder="filter: '
+            'e.g. mode=fit lr&lt;0.01 activation=tanh, or any text" aria-label="filter the trials">'
+            f'{chips}<button type="button" id="trial-clear">clear filters</button>'
+            '<span class="note" id="trial-count"></span></div>'
+            '<p class="note">Click a column to sort by it (again: the other way); click a row to see '
+            "the trial's predictions on the grid against the data and the true function, and its "
+            "learning curve. A dot: a setting this trial's config does not read.</p>"
+            + table_html(frames) + _json_block(explorer_data(frames))
+            + f"<script>{script()}</script>")
