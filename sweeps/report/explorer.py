@@ -338,7 +338,8 @@ table.explore td:nth-child(1),table.explore td:nth-child(3),table.explore td:nth
 text-align:right;font-variant-numeric:tabular-nums}table.explore tbody tr{cursor:pointer}
 table.explore tbody tr:hover td,table.explore tr.hot td{background:#eef4fb}
 table.explore tr.open td{background:#e2ecf7}table.explore td.na{color:#bbb;text-align:center}
-table.explore .state{color:#777;font-style:italic}tr.detail td{background:#fbfbfb;cursor:default}
+table.explore .state{color:#777;font-style:italic}table.explore tr.detail td{background:#fbfbfb;
+cursor:default;position:static;text-align:left}
 .viewer{position:sticky;left:0;display:flex;flex-wrap:wrap;gap:12px;padding:6px 0;
 white-space:normal}.viewer svg{background:#fff;border:1px solid #eee}
 .viewer .about{flex-basis:100%;font-size:.92em;color:#333}
