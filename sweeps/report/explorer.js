@@ -16,9 +16,9 @@
   const MODE_AXIS = D.axes.length - 2;
   const HALO = {stroke: "#fff", "stroke-width": 3, "paint-order": "stroke"};
   const byNumber = new Map();
-  const T = D.trials.map(function (r) {
+  const T = D.trials.map(function (r, i) {
     const row = document.getElementById("trial-" + r[0]);
-    const t = {n: r[0], state: r[1], mode: r[2], value: r[3], seconds: r[4], s: r[5], row: row,
+    const t = {i: i, n: r[0], state: r[1], mode: r[2], value: r[3], seconds: r[4], s: r[5], row: row,
                text: Array.from(row.cells).map(c => c.textContent.trim().toLowerCase())};
     t.all = t.text.join(" ");
     byNumber.set(t.n, t);
@@ -125,13 +125,14 @@
 
   // --- sorting --------------------------------------------------------------------------------
   let sorted = {col: 2, dir: 1};
-  /** Rows in column col's order (dir 1: up, -1: down), rows without a key last, ties by number. */
+  /** Rows in column col's order (dir 1: up, -1: down), rows without a key last; ties in the
+      page's first order (by the exact value, best first). */
   function sortBy(col, dir) {
     sorted = {col: col, dir: dir};
     const order = T.slice().sort(function (a, b) {
       const x = key(a, col), y = key(b, col);
-      if (x === null || y === null) return (x === null) - (y === null) || a.n - b.n;
-      return (x < y ? -dir : x > y ? dir : 0) || a.n - b.n;
+      if (x === null || y === null) return (x === null) - (y === null) || a.i - b.i;
+      return (x < y ? -dir : x > y ? dir : 0) || a.i - b.i;
     });
     for (const t of order) tbody.appendChild(t.row);
     if (detail) byNumber.get(open).row.after(detail);
@@ -218,6 +219,7 @@
     const get = s => s ? unpack(s, F.packed[0], F.packed[1]) : null;
     const preds = get(F.nets[t.n]), base = get(F.nets.baseline), target = get(F.target);
     const w = F.features > 1 ? 300 : 440, h = 270;
+    if (!F.x.length) return;  // a study stored without its grid
     for (let j = 0; j < F.features; j++) {
       const idx = F.x.map((_, i) => i).filter(i => F.feature[i] === j);
       const xs = idx.map(i => F.x[i]);
@@ -232,7 +234,8 @@
       const at = ys => idx.map(i => ys[i]);
       if (target) line(svg, f, xs, at(target), {stroke: D.colors.target, "stroke-width": 1.5});
       if (base) {
-        line(svg, f, xs, at(base), {stroke: "#666", "stroke-width": 1.2, "stroke-dasharray": "5 3"});
+        line(svg, f, xs, at(base), {stroke: "#666", "stroke-width": 1.2,
+                                    "stroke-dasharray": "5 3"});
       }
       if (preds) line(svg, f, xs, at(preds), {stroke: color, "stroke-width": 2.4, class: "pred"});
       if (j > 0) continue;
@@ -360,8 +363,8 @@
     const d = "M" + t.ys.map((y, a) => AX[a].toFixed(1) + " " + y.toFixed(1)).join("L");
     t.line = el("path", {d: d, stroke: D.palette[t.mode] || "#999"}, lines);
   }
-  const chosen = el("path", {fill: "none", stroke: "#111", "stroke-width": 4, "stroke-opacity": 0.9},
-                    svg);
+  const chosen = el("path", {fill: "none", stroke: "#111", "stroke-width": 4,
+                             "stroke-opacity": 0.9}, svg);
   const hotLine = el("path", {fill: "none", "stroke-width": 3}, svg);
   const axesLayer = el("g", {"font-size": 10}, svg);
   D.axes.forEach(function (axis, a) {
@@ -465,7 +468,9 @@
   if (asked) {
     openTrial(+asked[1], false);
     // after the browser's own jump to the row, which would leave it under the table's header
-    window.addEventListener("load", () => setTimeout(() => open !== null && show(byNumber.get(open).row)));
+    window.addEventListener("load", () => setTimeout(function () {
+      if (open !== null) show(byNumber.get(open).row);
+    }));
   }
   table.dataset.ready = "1";
 })();

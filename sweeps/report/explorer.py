@@ -1,5 +1,5 @@
-"""The page's explorable trials: every trial in a table to sort and filter, a row opening the trial's
-fit and learning curve, and parallel coordinates of the settings against mode and value.
+"""The page's explorable trials: every trial in a table to sort and filter, a row opening the
+trial's fit and learning curve, and parallel coordinates of the settings against mode and value.
 
     >>> section = explorer_html(frames)   # the table (as HTML), its data (as JSON) and the script
 
@@ -18,12 +18,11 @@ from importlib import resources
 from typing import Any
 
 import numpy as np
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.distributions import CategoricalDistribution, IntDistribution
 
-from mlpcore import MODES
 from sweeps import space as space_vocabulary
-from sweeps.report.style import (BEST_FIRST, CURVE_CLIP, DATA_COLOR, MODE_PALETTE, TARGET_COLOR, fmt,
-                                 text_color)
+from sweeps.report.style import (BEST_FIRST, CURVE_CLIP, DATA_COLOR, MODE_PALETTE, TARGET_COLOR,
+                                 fmt, text_color)
 from sweeps.results import frames as tidy
 
 DATA_ID = "explore-data"
@@ -43,7 +42,7 @@ COLUMNS = ("trial", "mode", "value", "seconds")
 def pack(values, lo: float, hi: float) -> str:
     """Numbers as two characters each, 12 bits over [lo, hi] (outside: clipped; NaN: missing).
 
-    A number comes back (:func:`unpack`) within (hi - lo) / 8190 of itself.
+    A number comes back (:func:`unpack`) within half a step, (hi - lo) / (2 * (LEVELS - 1)).
     """
     v = np.asarray(values, dtype=float)
     codes = np.clip(np.round((v - lo) / (hi - lo) * (LEVELS - 1)), 0, LEVELS - 1)
@@ -52,14 +51,15 @@ def pack(values, lo: float, hi: float) -> str:
 
 
 def unpack(text: str, lo: float, hi: float) -> np.ndarray:
-    """What :func:`pack` packed (NaN where a number was missing); the page's script does the same."""
-    codes = np.array([ALPHABET.index(a) * 64 + ALPHABET.index(b) for a, b in zip(text[::2], text[1::2])])
+    """What :func:`pack` packed (NaN where a number was missing), as the page's script reads it."""
+    codes = np.array([ALPHABET.index(a) * 64 + ALPHABET.index(b)
+                      for a, b in zip(text[::2], text[1::2])], dtype=float)
     out = lo + codes / (LEVELS - 1) * (hi - lo)
     return np.where(codes == LEVELS, np.nan, out)
 
 
 def _round(x: Any, digits: int = 4) -> float | None:
-    """A float to ``digits`` significant digits for the JSON (None for a missing or non-finite one)."""
+    """A float to ``digits`` significant digits for the JSON (None: missing or not finite)."""
     if x is None or isinstance(x, str):
         return None
     x = float(x)
@@ -77,8 +77,8 @@ def settings_of(row, space: dict[str, Any]) -> dict[str, Any]:
     """A :func:`~sweeps.results.frames.trials_frame` row's searched settings that its config reads:
     name -> value as sampled (``None`` for the choice None, such as full batch).
 
-    A parameter the trial did not draw (momentum under Adam) is left out; so is one its settings make
-    inert. A categorical column holds NaN for the choice None, which pandas makes of it.
+    A parameter the trial did not draw (momentum under Adam) is left out; so is one its settings
+    make inert. A categorical column holds NaN for the choice None (pandas makes it so).
     """
     out = {}
     for p, dist in space.items():
@@ -105,23 +105,29 @@ def setting_text(param: str, value: Any, dist) -> str:
 
 
 def _axis(param: str, dist) -> dict[str, Any]:
-    """A parameter's axis: its levels (categorical, evenly spaced), or its range and ticks (log where
-    searched on a log scale)."""
+    """A parameter's axis: its levels (categorical, evenly spaced), or its range and ticks (log
+    where searched on a log scale)."""
     title = space_vocabulary.title(param)
     if isinstance(dist, CategoricalDistribution):
-        return {"name": param, "title": title, "levels": [tidy.value_label(param, c) for c in dist.choices]}
-    log = bool(getattr(dist, "log", False))
-    return {"name": param, "title": title, "log": log, "lo": float(dist.low), "hi": float(dist.high),
-            "ticks": _ticks(float(dist.low), float(dist.high), log, isinstance(dist, IntDistribution))}
+        return {"name": param, "title": title,
+                "levels": [tidy.value_label(param, c) for c in dist.choices]}
+    return _numeric_axis(param, title, float(dist.low), float(dist.high),
+                         bool(getattr(dist, "log", False)), isinstance(dist, IntDistribution))
+
+
+def _numeric_axis(name: str, title: str, lo: float, hi: float, log: bool,
+                  integer: bool = False) -> dict[str, Any]:
+    return {"name": name, "title": title, "log": log, "lo": lo, "hi": hi,
+            "ticks": _ticks(lo, hi, log, integer)}
 
 
 def _ticks(lo: float, hi: float, log: bool, integer: bool) -> list[list]:
     """[value, label] ticks: decades (or powers of two, for integers) on a log axis, about five
     round numbers on a linear one."""
-    if log and integer:
-        values = [2.0 ** k for k in range(math.ceil(math.log2(lo)), math.floor(math.log2(hi)) + 1)]
-    elif log:
-        values = [10.0 ** k for k in range(math.ceil(math.log10(lo)), math.floor(math.log10(hi)) + 1)]
+    if log:
+        base = 2 if integer else 10
+        top = math.floor(math.log(hi, base) + 1e-9)
+        values = [float(base) ** k for k in range(math.ceil(math.log(lo, base) - 1e-9), top + 1)]
     elif integer and hi - lo <= 8:
         values = [float(v) for v in range(int(lo), int(hi) + 1)]
     else:
@@ -132,19 +138,14 @@ def _ticks(lo: float, hi: float, log: bool, integer: bool) -> list[list]:
 
 
 def _value_axis(values: np.ndarray) -> dict[str, Any]:
-    """The value's axis: log over the trials' decades when every value is positive."""
+    """The value's axis: log over the trials' whole decades when every value is positive."""
+    title = "value: validation MSE / var(y)"
     finite = values[np.isfinite(values)]
-    if not len(finite):
-        return {"name": "value", "title": "value", "log": False, "lo": 0.0, "hi": 1.0, "ticks": [[0.0, "0"], [1.0, "1"]]}
-    lo, hi = float(finite.min()), float(finite.max())
+    lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
     if lo > 0:
         lo, hi = 10.0 ** math.floor(math.log10(lo)), 10.0 ** math.ceil(math.log10(hi))
-        hi = hi if hi > lo else lo * 10
-        return {"name": "value", "title": "value: validation MSE / var(y)", "log": True, "lo": lo, "hi": hi,
-                "ticks": _ticks(lo, hi, True, False)}
-    hi = hi if hi > lo else lo + 1
-    return {"name": "value", "title": "value: validation MSE / var(y)", "log": False, "lo": lo, "hi": hi,
-            "ticks": _ticks(lo, hi, False, False)}
+        return _numeric_axis("value", title, lo, hi if hi > lo else lo * 10, True)
+    return _numeric_axis("value", title, lo, hi if hi > lo else lo + 1, False)
 
 
 # --- the page's data ---------------------------------------------------------------------------
@@ -300,7 +301,8 @@ def table_html(frames: tidy.Frames) -> str:
                         if p in settings else '<td class="na">·</td>' for p, d in space.items())
         rows.append(f'<tr id="trial-{n}"><td>{n}</td><td>{mode}</td><td>{fmt(_number(r["value"]))}'
                     f"</td><td>{fmt(_number(r['seconds']))}</td>{cells}</tr>")
-    return (f'<div class="table-box" id="trials-box"><table class="compact explore" id="{TABLE_ID}">'
+    return ('<div class="table-box" id="trials-box">'
+            f'<table class="compact explore" id="{TABLE_ID}">'
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
 
 
@@ -358,19 +360,20 @@ def explorer_html(frames: tidy.Frames) -> str:
     chips = "".join(f'<label><input type="checkbox" data-mode="{m}" checked> '
                     f'<span class="mode m-{m}">{m}</span></label>' for m in BEST_FIRST)
     return ("<h3>Settings against mode and value</h3>"
-            '<p class="note">One line a trial, coloured by its mode, through each setting it read (a '
-            "setting it did not read sits at n/a), its mode and its value (lower is better; log "
-            "scales where the search drew on a log scale). Hover a line to name it; drag along an "
-            "axis to keep only the trials within (a click on the axis clears it); click a line to "
-            "open that trial below.</p>"
+            '<p class="note">One line a trial, coloured by its mode, through each setting it read '
+            "(a setting it did not read sits at n/a), its mode and its value (lower is better; "
+            "log scales where the search drew on a log scale). Hover a line to name it; drag along "
+            "an axis to keep only the trials within (a click on the axis clears it); click a line "
+            "to open that trial below.</p>"
             '<div id="pcp"><noscript><p class="note">(Drawn by the page\'s script.)</p></noscript>'
             "</div><h3>The trials</h3>"
-            '<div class="explore-tools"><input type="search" id="trial-filter" placeholder="filter: '
-            'e.g. mode=fit lr&lt;0.01 activation=tanh, or any text" aria-label="filter the trials">'
+            '<div class="explore-tools">'
+            '<input type="search" id="trial-filter" aria-label="filter the trials" '
+            'placeholder="filter: e.g. mode=fit lr&lt;0.01 activation=tanh, or any text">'
             f'{chips}<button type="button" id="trial-clear">clear filters</button>'
             '<span class="note" id="trial-count"></span></div>'
-            '<p class="note">Click a column to sort by it (again: the other way); click a row to see '
-            "the trial's predictions on the grid against the data and the true function, and its "
-            "learning curve. A dot: a setting this trial's config does not read.</p>"
+            '<p class="note">Click a column to sort by it (again: the other way); click a row to '
+            "see the trial's predictions on the grid against the data and the true function, and "
+            "its learning curve. A dot: a setting this trial's config does not read.</p>"
             + table_html(frames) + _json_block(explorer_data(frames))
             + f"<script>{script()}</script>")
