@@ -349,6 +349,7 @@ white-space:normal}.viewer svg{background:#fff;border:1px solid #eee}
 .explore-tools input[type=search]{flex:1 1 320px;font-size:.92em;padding:3px 6px}
 .explore-tools label{font-size:.85em;cursor:pointer}#pcp{position:relative}
 #pcp svg{width:100%;height:auto;border:1px solid #eee;background:#fff;touch-action:none}
+#pcp path.out{stroke:#d0d0d0;stroke-opacity:.12}
 #pcp .tip{position:absolute;pointer-events:none;background:#222;color:#fff;font-size:.8em;
 padding:2px 6px;border-radius:4px;white-space:nowrap;display:none}
 """

@@ -222,6 +222,7 @@ addEventListener("load", () => setTimeout(function () {
   out.hot = Array.from(document.querySelectorAll("#trials tr.hot")).map(r => +r.id.slice(6));
   at("pointerdown", y - 12); at("pointermove", y + 12); at("pointerup", y + 12);
   out.brushed = rows();
+  out.faded = document.querySelectorAll("#pcp path.out").length;
   const pre = document.createElement("pre");
   pre.id = "harness";
   pre.textContent = JSON.stringify(out);
@@ -258,3 +259,4 @@ def test_the_pages_script_sorts_filters_opens_a_trial_and_brushes_in_chromium(ex
     modes = done.set_index("number")["mode"]
     assert len(out["hot"]) == 1 and modes[out["hot"][0]] == mode
     assert set(out["brushed"]) == set(done[done["mode"] == mode]["number"])
+    assert out["faded"] == len(frames.trials) - len(out["brushed"])  # the lines left out, greyed
