@@ -207,6 +207,10 @@ class Lab:
         """Trainings this lab ran (not found kept)."""
         self.seconds = 0.0
         """Wall seconds this lab spent training."""
+        self.steps: dict[str, int] = {}
+        """Steps this lab trained, by how the training ended ("fit", "hopeless", "diverged", "steps", ...)."""
+        self.budgeted = 0
+        """Steps the trainings this lab ran would have taken without their stop rules."""
         self._pool: WorkerPool | None = None
 
     def key(self, config: MLPConfig, give_up: bool = True) -> str:
@@ -257,6 +261,10 @@ class Lab:
         self.runs |= done
         self.trained += len(missing)
         self.seconds += time.perf_counter() - started
+        self.budgeted += sum(c.steps for c in missing.values())
+        for key in missing:
+            run = self.runs[key]
+            self.steps[run.stopped.split(":")[0]] = self.steps.get(run.stopped.split(":")[0], 0) + run.steps
 
 
 def open_lab(study_ref: str, fingerprint: str, out_dir: Path | None, jobs: int | None) -> Lab:
