@@ -13,6 +13,7 @@ import contextlib
 import errno
 import json
 import logging
+import platform
 import sys
 from pathlib import Path
 from typing import Callable
@@ -129,7 +130,7 @@ def cmd_run(args) -> int:
         sweep = search(study, trials=args.trials, jobs=args.jobs, seed=args.seed, repeats=args.repeats,
                        storage=args.storage, out=args.out, timeout=args.timeout, trial_timeout=args.trial_timeout,
                        batch=args.batch, pruner=args.pruner, progress=args.progress,
-                       argv=["python -m sweeps", *sys.argv[1:]])
+                       argv=[program(), *sys.argv[1:]])
     print(summary(sweep.study, sweep.dir, baseline_words(ref, definition)))
     done = finish(sweep, report=args.report, explain=args.explain, jobs=args.jobs)
     if done.analysis is not None:
@@ -212,8 +213,20 @@ COMMANDS: dict[str, tuple[Callable, str]] = {
 }
 
 
+def program() -> str:
+    """How the user called the command line: ``sweeps`` (the console script) or ``python -m sweeps``."""
+    return "sweeps" if Path(sys.argv[0]).name == "sweeps" else "python -m sweeps"
+
+
+def version() -> str:
+    """``sweeps 0.1.0 (optuna 5.1.0, numpy 2.4.6, Python 3.11.9)``: this package and what it runs on."""
+    return (f"sweeps {mlpcore.__version__} (optuna {optuna.__version__}, numpy {np.__version__}, "
+            f"Python {platform.python_version()})")
+
+
 def build_parser() -> Parser:
-    parser = Parser(prog="python -m sweeps", description="Sweeps that show why a small MLP only fits a straight line.")
+    parser = Parser(prog=program(), description="Sweeps that show why a small MLP only fits a straight line.")
+    parser.add_argument("--version", action="version", version=version(), help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
     for name, (_, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
