@@ -188,6 +188,10 @@ def make_backend(config: MLPConfig, net: Network):
             warnings.warn(f"backend 'auto' runs on NumPy, slower: importing the numba kernel failed: {e}",
                           RuntimeWarning, stacklevel=3)
         else:
+            from mlpcore import warmup
+
+            if not warmup._ready:  # a process's first kernel run: load the cache, or say so and compile it
+                warmup.warm_up()
             return KernelBackend(config, net)
     return NumpyBackend(config, net)
 

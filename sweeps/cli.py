@@ -279,6 +279,11 @@ def console():
     said.setFormatter(_OneLine())
     ours = logging.getLogger("sweeps")
     ours.addHandler(said)
+    engine = logging.StreamHandler(sys.stderr)  # the engine's notices (compiling the kernel) as they are
+    engine.setLevel(logging.WARNING)
+    engine.setFormatter(logging.Formatter("%(message)s"))
+    mlpcore_logger = logging.getLogger("mlpcore")
+    mlpcore_logger.addHandler(engine)
     with warnings.catch_warnings():
         warnings.simplefilter("default")
         warnings.showwarning = _one_line
@@ -286,6 +291,7 @@ def console():
             yield
         finally:
             ours.removeHandler(said)
+            mlpcore_logger.removeHandler(engine)
             optuna.logging.set_verbosity(verbosity)
 
 

@@ -31,12 +31,14 @@ import optuna
 from optuna.trial import TrialState
 
 import studies
+from mlpcore.warmup import announce as announce_compile
 from mlpcore.warmup import warm_up as warm_up_kernel
 from sweeps import space as search_space
 from sweeps.results.handle import Sweep, save_snapshot
 from sweeps.search.interrupts import handled, held
 from sweeps.search.pool import WorkerPool
 from sweeps.search.progress import Progress
+from sweeps.search.progress import mode_for as progress_mode
 from sweeps.search.provenance import iso, run_record
 from sweeps.search.pruning import DEFAULT as DEFAULT_PRUNER
 from sweeps.search.pruning import References, check_pruner
@@ -152,7 +154,8 @@ def search(
     trial_timeout : seconds after which a training (one seed of a trial) is stopped, its worker killed,
         and its trial failed.
     batch : trials asked ahead of the last told one (see the module docstring).
-    progress : show a status line on stderr; default: when stderr is a terminal.
+    progress : True: a status line on stderr; False: nothing; default: as fits where it runs, a status line in a
+        terminal, a bar in a notebook, a line every 30 s in a log (``sweeps.search.progress``).
     pruner : "none", "median" or "hyperband": stop hopeless trainings at a checkpoint (see `pruning.py`).
     argv : the command line recorded with the run (default ``sys.argv``).
 
@@ -199,10 +202,11 @@ def search(
     pool = WorkerPool(train_once, jobs, trial_timeout, prepare=(prepare_worker, (study,)))
     opt = open_study(store, definition, settings, trial_sampler(space.distributions, seed, 0))
     if "baseline" not in opt.user_attrs or sum(counts_as_done(t) for t in opt.get_trials(deepcopy=False)) < trials:
+        announce_compile()  # the workers compile the kernel on a fresh install: one line, before they start
         pool.start()  # the workers start up (imports, the kernel) while this process gets ready to ask
     record = run_record(argv if argv is not None else sys.argv, started, describe(store), trials_requested=trials,
                         jobs=jobs, timeout=timeout, trial_timeout=trial_timeout)
-    bar = Progress(opt, trials, enabled=sys.stderr.isatty() if progress is None else progress,
+    bar = Progress(opt, trials, mode=progress_mode(progress),
                    done=sum(counts_as_done(t) for t in opt.get_trials(deepcopy=False)))
     with handled(), Driver(opt, store) as driver:
         try:

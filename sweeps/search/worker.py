@@ -49,7 +49,7 @@ def prepare(study_ref: str) -> None:
     """Ready a fresh worker before its first trial: imports, the study's data, the compiled kernel."""
     _single_threaded_blas()
     study_and_data(study_ref)
-    mlpcore.warmup.warm_up()
+    mlpcore.warmup.warm_up(quiet=True)  # the driver said it, once
     # What is loaded now lives as long as the worker: keep it out of the garbage collector's
     # sight. Each full collection would otherwise walk all of it, and loky runs one every second
     # between tasks (without psutil); benchmarks/README.md has the cost.
