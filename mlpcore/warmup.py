@@ -21,7 +21,7 @@ import zlib
 import numpy as np
 
 from mlpcore.config import MLPConfig
-from mlpcore.train import fit
+from mlpcore.train import before_first_kernel_run, fit
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,12 @@ def _say() -> None:
     if not _said:
         logger.warning(COMPILING)
         _said = True
+
+
+def _warm_up_once() -> None:
+    """A process's first fit on the kernel warms up first, unless it is warming up or has (``warm_up``)."""
+    if not _ready:
+        warm_up()
 
 
 def warm_up(*, quiet: bool = False) -> str:
@@ -171,3 +177,6 @@ def _machine_lock(path: str, wait: bool = True):
         finally:
             f.flush()
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+before_first_kernel_run(_warm_up_once)

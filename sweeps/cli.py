@@ -32,7 +32,7 @@ from sweeps.report.files import stored_studies, write_all
 from sweeps.report.live import LiveReport
 from sweeps.results.handle import find, open_sweep, run_reference
 from sweeps.results.reading import baseline_words, best_config, best_trial, budget, complete_trials, summary
-from sweeps.search.driver import search
+from sweeps.search.driver import search, trials_cap
 from sweeps.search.interrupts import Terminated
 from sweeps.search.pruning import DEFAULT as DEFAULT_PRUNER
 from sweeps.search.pruning import PRUNERS
@@ -124,7 +124,7 @@ def cmd_run(args) -> int:
     else:
         study, definition = run_reference(args.study, args.out), find(args.study, args.out)
     ref = definition.name if studies.is_table(args.study) else args.study
-    live = (LiveReport(ref, out=args.out, storage=args.storage, total=args.trials or definition.trials)
+    live = (LiveReport(ref, out=args.out, storage=args.storage, total=min(args.trials or definition.trials, trials_cap()))
             if args.report else None)
     with live or contextlib.nullcontext():  # the page, rewritten while the sweep runs
         sweep = search(study, trials=args.trials, jobs=args.jobs, seed=args.seed, repeats=args.repeats,

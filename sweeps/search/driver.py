@@ -50,7 +50,11 @@ from sweeps.store.grouped import describe, grouped_writes
 from sweeps.store.liveness import Driver
 from sweeps.store.records import Settings, Stop, counts_as_done
 
-__all__ = ["search", "trial_seeds", "BATCH"]
+__all__ = ["search", "trial_seeds", "BATCH", "TRIALS_CAP_VARIABLE"]
+
+TRIALS_CAP_VARIABLE = "SWEEPS_MAX_TRIALS"
+"""An environment variable: a whole number N makes every sweep stop at N trials, whatever its budget or
+``--trials`` says (a quick look at a study, a smoke test, the README's own test)."""
 
 BATCH = 16
 """Trials asked ahead. The sampler learns from every told trial, so a small window searches
@@ -80,6 +84,16 @@ MAX_TRIALS = 1_000_000
 MAX_JOBS = 1024
 MAX_REPEATS = 1000
 """Bounds on run's numbers: far beyond any useful sweep, near enough to catch a typo."""
+
+
+def trials_cap() -> int:
+    """The cap :data:`TRIALS_CAP_VARIABLE` sets (a bad value is bad input, said in one line), else MAX_TRIALS."""
+    text = os.environ.get(TRIALS_CAP_VARIABLE, "").strip()
+    if not text:
+        return MAX_TRIALS
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{TRIALS_CAP_VARIABLE} must be a whole number >= 1, got {text!r}")
+    return int(text)
 
 
 def trial_seeds(seed: int, number: int, repeats: int) -> list[int]:
@@ -171,6 +185,7 @@ def search(
     repeats = definition.repeats if repeats is None else repeats
     jobs = (os.cpu_count() or 1) if jobs is None else jobs
     check_whole("trials", trials, 1, MAX_TRIALS)
+    trials = min(trials, trials_cap())
     check_whole("jobs", jobs, 1, MAX_JOBS)
     check_whole("repeats", repeats, 1, MAX_REPEATS)
     check_whole("batch", batch, 1, MAX_TRIALS)
