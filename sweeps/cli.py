@@ -242,7 +242,7 @@ def build_parser() -> Parser:
             p.add_argument("--jobs", type=whole(1), help="worker processes (default: all cores)")
             p.add_argument("--seed", type=whole(0), default=0, help="study seed (default 0)")
             p.add_argument("--repeats", type=whole(1), help="init seeds per trial, the value their median "
-                           "(default: the study's, 3 for the seed studies)")
+                           "(default: the study's, 3 for the question studies)")
             p.add_argument("--timeout", type=seconds, help="start no new trial after this many seconds")
             p.add_argument("--trial-timeout", type=seconds, metavar="SEC",
                            help="stop (kill) and fail a trial one of whose trainings runs longer than this")
@@ -262,7 +262,7 @@ def build_parser() -> Parser:
             p.add_argument("--json", action="store_true", help="print the analysis as JSON")
         if name == "diagnose":
             which = p.add_mutually_exclusive_group()
-            which.add_argument("--baseline", action="store_true", help="the study's baseline config: a seed's own, or run's --baseline (the default)")
+            which.add_argument("--baseline", action="store_true", help="the study's baseline config: the question's own, or run's --baseline (the default)")
             which.add_argument("--best", action="store_true", help="the best config of the sweep")
             which.add_argument("--config", metavar="FILE", help="a config JSON file (as `best` prints), or the JSON itself")
     return parser

@@ -1,6 +1,6 @@
 """The README, true in order: every command and code block of it runs, top to bottom, in one fresh folder, as a
-newcomer would run them after cloning, with the budgets cut down by the README's own environment variable
-(SWEEPS_MAX_TRIALS), never by editing what it says."""
+newcomer would run them after cloning, with the budgets cut down by the README's own environment variables
+(SWEEPS_MAX_TRIALS, SWEEPS_MAX_STEPS), never by editing what it says."""
 
 import os
 import re
@@ -24,8 +24,8 @@ NOT_RUN = {
 }
 """Commands that are not run here, by what they contain, and why."""
 
-TRIALS_CAP = "6"
-"""SWEEPS_MAX_TRIALS for the run: every sweep the README starts stops at this many trials."""
+BUDGETS = {"SWEEPS_MAX_TRIALS": "6", "SWEEPS_MAX_STEPS": "300"}
+"""Every sweep the README starts stops at 6 trials, and every training (the analysis's too) at 300 steps."""
 
 
 def blocks() -> list[tuple[str, str]]:
@@ -92,7 +92,7 @@ def test_the_readme_runs_top_to_bottom_in_one_fresh_folder(tmp_path):
     a newcomer's would."""
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     bin_dir = os.path.dirname(sys.executable)  # `python` and `sweeps` are this environment's
-    env = os.environ | {"PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""), "SWEEPS_MAX_TRIALS": TRIALS_CAP}
+    env = os.environ | {"PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")} | BUDGETS
     env.pop("PYTHONPATH", None)
     for i, (lang, code) in enumerate(steps()):
         if lang == "bash":

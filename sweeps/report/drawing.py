@@ -204,7 +204,7 @@ def _ablation_path(analysis: dict, fig) -> str:
     figures.ablation_path(runs, ax=_axes(fig, min(WIDTH, 4.0 + 0.75 * runs["step"].nunique()), 4.6))
     return (
         "The ablation path: from the question's config (left), the one change that most improves "
-        "the median value at each step, to the target config (right); a dot per fresh seed, "
+        "the median value at each step, to the target config (right); a dot per fresh init seed, "
         "coloured by its mode, the line joins the medians.")
 
 

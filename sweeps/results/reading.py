@@ -121,10 +121,10 @@ def summary(opt: optuna.Study, out_dir: Path | None = None, baseline: str = "the
 
 
 def baseline_words(ref: str, definition: studies.Study) -> str:
-    """How ``diagnose`` names the baseline of study ``ref``: a seed's own config, a study file's, or for a study
+    """How ``diagnose`` names the baseline of study ``ref``: a seed question's own config, a study file's, or for a study
     of data, your config (``run --baseline``, ``from_arrays(baseline=...)``) or the engine's default without one."""
     if ref in studies.names():
-        return "the seed's baseline config"
+        return "the question's config"
     if ref.endswith(".py"):
         return "the study's baseline config"
     if definition.baseline == MLPConfig():

@@ -50,11 +50,7 @@ from sweeps.store.grouped import describe, grouped_writes
 from sweeps.store.liveness import Driver
 from sweeps.store.records import Settings, Stop, counts_as_done
 
-__all__ = ["search", "trial_seeds", "BATCH", "TRIALS_CAP_VARIABLE"]
-
-TRIALS_CAP_VARIABLE = "SWEEPS_MAX_TRIALS"
-"""An environment variable: a whole number N makes every sweep stop at N trials, whatever its budget or
-``--trials`` says (a quick look at a study, a smoke test, the README's own test)."""
+__all__ = ["search", "trial_seeds", "trials_cap", "BATCH"]
 
 BATCH = 16
 """Trials asked ahead. The sampler learns from every told trial, so a small window searches
@@ -87,13 +83,8 @@ MAX_REPEATS = 1000
 
 
 def trials_cap() -> int:
-    """The cap :data:`TRIALS_CAP_VARIABLE` sets (a bad value is bad input, said in one line), else MAX_TRIALS."""
-    text = os.environ.get(TRIALS_CAP_VARIABLE, "").strip()
-    if not text:
-        return MAX_TRIALS
-    if not text.isdigit() or int(text) < 1:
-        raise ValueError(f"{TRIALS_CAP_VARIABLE} must be a whole number >= 1, got {text!r}")
-    return int(text)
+    """The most trials a sweep runs: ``SWEEPS_MAX_TRIALS`` (``sweeps.space.TRIALS_CAP_VARIABLE``), else MAX_TRIALS."""
+    return search_space.cap(search_space.TRIALS_CAP_VARIABLE) or MAX_TRIALS
 
 
 def trial_seeds(seed: int, number: int, repeats: int) -> list[int]:

@@ -1,0 +1,35 @@
+"""One name for one thing, and the same number everywhere: the README, the page and the code say the same."""
+
+import re
+from pathlib import Path
+
+import studies
+from sweeps.search.driver import EXPLORE_TRIALS
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_the_readme_page_and_code_agree_on_the_exploration_trials(swept_tiny):
+    readme = " ".join(README.read_text().split())
+    first = int(re.search(r"The first (\d+) trials of a sweep are its starting points", readme)[1])
+    explored = int(re.search(r"(\d+) exploration trials", readme)[1])
+    assert first == EXPLORE_TRIALS
+    for name in studies.names():  # a default sweep of each question
+        assert explored == EXPLORE_TRIALS - len(studies.get(name).starts), name
+    page = (swept_tiny.folder / "results" / "tiny" / "report.html").read_text()
+    stated = {int(n) for n in re.findall(r"the (\d+) exploration trials", page)}
+    tiny = studies.get(str(swept_tiny.folder / "tiny.py"))
+    assert stated == {min(tiny.trials, EXPLORE_TRIALS) - len(tiny.starts)}
+
+
+def test_the_questions_answers_name_their_threads_not_seeds():
+    for name in studies.names():
+        answer = studies.get(name).answer
+        if answer is not None:
+            assert "seed" not in answer.source and "thread" in answer.source, (name, answer.source)
+
+
+def test_the_cli_names_the_question_not_a_seed():
+    from sweeps.results.reading import baseline_words
+
+    assert baseline_words("sqrt", studies.get("sqrt")) == "the question's config"
