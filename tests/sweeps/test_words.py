@@ -33,3 +33,19 @@ def test_the_cli_names_the_question_not_a_seed():
     from sweeps.results.reading import baseline_words
 
     assert baseline_words("sqrt", studies.get("sqrt")) == "the question's config"
+
+
+def test_figures_that_depend_on_init_seeds_say_which_and_how_many(swept_tiny, monkeypatch):
+    import html
+
+    import sweeps
+    from sweeps.results.reading import best_trial
+
+    monkeypatch.chdir(swept_tiny.folder)
+    opt = sweeps.load("tiny.py")
+    page = html.unescape((swept_tiny.folder / "results" / "tiny" / "report.html").read_text())
+    question_seed = opt.user_attrs["baseline"]["config"]["seed"]
+    best_seed = best_trial(opt).user_attrs["config"]["seed"]
+    assert (f"what the question's own config learns (init seed {question_seed}), and the best trial's fit "
+            f"(init seed {best_seed})") in page  # the tiny study trains one init seed a trial
+    assert "Every trial's value (one init seed a trial)" in page
