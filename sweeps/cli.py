@@ -124,7 +124,8 @@ def cmd_run(args) -> int:
     else:
         study, definition = run_reference(args.study, args.out), find(args.study, args.out)
     ref = definition.name if studies.is_table(args.study) else args.study
-    live = (LiveReport(ref, out=args.out, storage=args.storage, total=min(args.trials or definition.trials, trials_cap()))
+    total = min(args.trials or definition.trials, trials_cap())
+    live = (LiveReport(ref, out=args.out, storage=args.storage, total=total)
             if args.report else None)
     with live or contextlib.nullcontext():  # the page, rewritten while the sweep runs
         sweep = search(study, trials=args.trials, jobs=args.jobs, seed=args.seed, repeats=args.repeats,
@@ -262,7 +263,8 @@ def build_parser() -> Parser:
             p.add_argument("--json", action="store_true", help="print the analysis as JSON")
         if name == "diagnose":
             which = p.add_mutually_exclusive_group()
-            which.add_argument("--baseline", action="store_true", help="the study's baseline config: the question's own, or run's --baseline (the default)")
+            which.add_argument("--baseline", action="store_true",
+                               help="the study's baseline config: the question's own, or run's --baseline (the default)")
             which.add_argument("--best", action="store_true", help="the best config of the sweep")
             which.add_argument("--config", metavar="FILE", help="a config JSON file (as `best` prints), or the JSON itself")
     return parser

@@ -101,7 +101,8 @@ def map_html(doc: dict) -> str:
                  f'{p["lr"]:.3g}<br><small>{p["fits"]}/{p["seeds"]}</small></td>' for p in doc["lr_profile"])
     return ('<p><b>Which settings escape</b>: your config, fixed, with one setting moved at a time (the row), every '
             f"other held, the learning rate retuned, {seeds_text(doc['repeats'])}, {_e(doc['budget']['words'])}. A "
-            "cell gives the init seeds that fit at its best lr; green: all fit, white: none; outlined: the fixed config's "
+            "cell gives the init seeds that fit at its best lr; green: all fit, white: none; outlined: the fixed "
+            "config's "
             'own value. Hover a cell for its modes and lr range.</p><div class="wide"><table class="map">'
             f"{''.join(rows)}<tr><th>lr (the fixed config)</th>{lr}</tr></table></div>")
 

@@ -121,7 +121,7 @@ def summary(opt: optuna.Study, out_dir: Path | None = None, baseline: str = "the
 
 
 def baseline_words(ref: str, definition: studies.Study) -> str:
-    """How ``diagnose`` names the baseline of study ``ref``: a seed question's own config, a study file's, or for a study
+    """How ``diagnose`` names the baseline of study ``ref``: the question's own config, a study file's, or for a study
     of data, your config (``run --baseline``, ``from_arrays(baseline=...)``) or the engine's default without one."""
     if ref in studies.names():
         return "the question's config"
