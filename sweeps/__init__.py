@@ -13,6 +13,6 @@ evidence) < ``report`` (figures and pages) < ``pipeline`` (a run end to end) < `
 from sweeps.analysis.explain import explain
 from sweeps.pipeline import run
 from sweeps.results.frames import trials_frame
-from sweeps.results.reading import best_config, load
+from sweeps.results.reading import best_config, best_model, load
 
-__all__ = ["run", "explain", "best_config", "load", "trials_frame"]
+__all__ = ["run", "explain", "best_config", "best_model", "load", "trials_frame"]

@@ -14,7 +14,7 @@ import optuna
 from optuna.trial import TrialState
 
 import studies
-from mlpcore import MODES, MLPConfig
+from mlpcore import MODES, MLPConfig, Model
 from sweeps.results.handle import open_sweep
 from sweeps.store.records import ENDINGS, ending
 
@@ -59,6 +59,23 @@ def best_config(study: str, *, out: str | Path = "results", storage: str | None 
     >>> mlpcore.fit(cfg, x, y).model
     """
     return MLPConfig.from_dict(best_trial(load(study, out=out, storage=storage)).user_attrs["config"])
+
+
+def best_model(study: str, *, out: str | Path = "results", storage: str | None = None) -> Model:
+    """The trained model of the best trial of the stored sweep of ``study``, as the trial trained it (its median
+    init seed): no refitting, it predicts what the trial predicted.
+
+    >>> model = sweeps.best_model("sqrt")
+    >>> model.predict(x)
+    """
+    sweep = open_sweep(study, out=out, storage=storage)
+    best = best_trial(sweep.study)
+    stored = sweep.files.read(best.number).get("model")
+    if stored is None:
+        raise ValueError(f"the best trial of {sweep.name!r} (trial {best.number}) has no trained model in "
+                         f"{str(sweep.files.folder)!r} (a sweep run before models were kept, or on another machine); "
+                         f"train its config: mlpcore.fit(sweeps.best_config({sweep.ref!r}), x, y)")
+    return Model.from_dict(stored)
 
 
 def mode_counts(opt: optuna.Study) -> dict[str, int]:

@@ -46,7 +46,9 @@ from sweeps.search.worker import prepare as prepare_worker
 from sweeps.store.factory import open_storage
 from sweeps.store.grouped import describe, grouped_writes
 from sweeps.store.liveness import Driver
-from sweeps.store.records import Settings, Stop, counts_as_done
+from sweeps.store.records import IN_FILES, PRUNED, Settings, Stop, counts_as_done
+from sweeps.store.trialfiles import BASELINE as BASELINE_FILE
+from sweeps.store.trialfiles import TrialFiles
 
 __all__ = ["search", "trial_seeds", "BATCH"]
 
@@ -204,7 +206,7 @@ def search(
                         jobs=jobs, timeout=timeout, trial_timeout=trial_timeout)
     bar = Progress(opt, trials, enabled=sys.stderr.isatty() if progress is None else progress,
                    done=sum(counts_as_done(t) for t in opt.get_trials(deepcopy=False)))
-    with handled(), Driver(opt, store) as driver:
+    with handled(), Driver(opt, store, TrialFiles.of(out_dir)) as driver:
         try:
             loop = AskTellLoop(opt, study, definition, space, settings, driver, pool, trials)
             if "baseline" not in opt.user_attrs:
@@ -238,6 +240,8 @@ class AskTellLoop:
         self.last_reap = 0.0
         self.starts = space.start_params(definition.starts)
         self.references = References(opt.study_name, settings.pruner, definition.steps, settings.batch)
+        done = opt.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        self.best = min((t.value for t in done), default=float("inf"))  # a trial told below it keeps its model
 
     def go(self, *, deadline: float | None, bar: Progress) -> None:
         while True:
@@ -250,8 +254,13 @@ class AskTellLoop:
                 self.refill()
             if self.asked and self.asked[0][0].number in self.results:
                 trial = self.asked.popleft()[0]
+                outcome = self.results.pop(trial.number)
+                keep = "error" not in outcome and outcome["stopped"] != PRUNED and outcome["value"] < self.best
                 with held():
-                    tell(self.opt, trial, self.results.pop(trial.number), self.driver.store)
+                    tell(self.opt, trial, outcome, self.driver.store, self.driver.files, keep_model=keep,
+                         every_point=self.settings.pruner != "none")
+                if keep:
+                    self.best = outcome["value"]
                 bar.update(bar.done + 1)
                 continue  # refill after every single tell: that is what makes the history reproducible
             if len(self.pool):
@@ -279,7 +288,9 @@ class AskTellLoop:
             return
         del self.runs[key]
         if key == BASELINE:
-            self.opt.set_user_attr("baseline", combine(runs))
+            outcome = combine(runs)
+            self.driver.files.write(BASELINE_FILE, outcome)
+            self.opt.set_user_attr("baseline", {k: v for k, v in outcome.items() if k not in IN_FILES})
         else:
             self.results[key] = combine(runs)
 

@@ -16,8 +16,9 @@ from optuna.trial import TrialState
 
 import studies
 from sweeps import space as search_space
-from sweeps.store.records import METRIC_NAME, PRUNED, RECORDED, Settings
+from sweeps.store.records import CURVE_POINTS, IN_FILES, METRIC_NAME, PRUNED, RECORDED, Settings
 from sweeps.store.grouped import describe, grouped_writes
+from sweeps.store.trialfiles import TrialFiles
 
 
 def open_study(store, definition: studies.Study, settings: Settings, sampler) -> optuna.Study:
@@ -56,14 +57,22 @@ def open_study(store, definition: studies.Study, settings: Settings, sampler) ->
     return opt
 
 
-def tell(opt: optuna.Study, trial: optuna.Trial, outcome: dict[str, Any], store: BaseStorage) -> None:
+def tell(opt: optuna.Study, trial: optuna.Trial, outcome: dict[str, Any], store: BaseStorage,
+         files: TrialFiles | None = None, *, keep_model: bool = False, every_point: bool = True) -> None:
     """Record a trial's outcome on it and tell its value (or its failure), all in one grouped write to ``store``
     (the storage ``opt`` was opened on).
+
+    ``files``: where the trial's curve and predictions (and, with ``keep_model``, its trained model) go, written
+    before the journal records; None keeps them as user attrs (as sweeps did before trial files).
+    ``every_point``: report every point of the validation curve as an intermediate value (a pruner's rules read
+    them), else :data:`CURVE_POINTS` of them.
 
     Grouping the final state with the records makes a trial's completion atomic in the journal:
     a driver killed mid-way leaves the trial RUNNING with nothing half-written. A trial another
     driver has failed meanwhile (it took this driver for dead) keeps its failure.
     """
+    if files is not None and "error" not in outcome:
+        files.write(trial.number, outcome if keep_model else {k: v for k, v in outcome.items() if k != "model"})
     try:
         with grouped_writes(store):
             if "error" in outcome:
@@ -72,10 +81,12 @@ def tell(opt: optuna.Study, trial: optuna.Trial, outcome: dict[str, Any], store:
                 opt.tell(trial, state=TrialState.FAIL)
                 return
             var_y = outcome["metrics"]["var_y"] or 1.0
-            for step, v in zip(outcome["curve"]["steps"], outcome["curve"]["val"]):
-                if v is not None:
-                    trial.report(v / var_y, step)
-            for key in RECORDED:
+            points = [(s, v) for s, v in zip(outcome["curve"]["steps"], outcome["curve"]["val"]) if v is not None]
+            if not every_point and len(points) > CURVE_POINTS:
+                points = [points[i] for i in np.unique(np.linspace(0, len(points) - 1, CURVE_POINTS).round().astype(int))]
+            for step, v in points:
+                trial.report(v / var_y, step)
+            for key in RECORDED + (() if files is not None else IN_FILES[:-1]):
                 if key in outcome:
                     trial.set_user_attr(key, outcome[key])
             if outcome["stopped"] == PRUNED:  # see sweeps/pruning.py; Optuna's value: the last reported one
@@ -83,5 +94,7 @@ def tell(opt: optuna.Study, trial: optuna.Trial, outcome: dict[str, Any], store:
             else:
                 opt.tell(trial, outcome["value"])
     except UpdateFinishedTrialError:
+        if files is not None:
+            files.remove(trial.number)
         warnings.warn(f"trial {trial.number} was failed by another driver while it ran; its result is dropped",
                       RuntimeWarning, stacklevel=2)
