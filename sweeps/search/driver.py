@@ -34,6 +34,7 @@ import studies
 from mlpcore.warmup import warm_up as warm_up_kernel
 from sweeps import space as search_space
 from sweeps.results.handle import Sweep, save_snapshot
+from sweeps.search.history import Chosen, History
 from sweeps.search.interrupts import handled, held
 from sweeps.search.pool import WorkerPool
 from sweeps.search.progress import Progress
@@ -235,6 +236,8 @@ class AskTellLoop:
         self.opt, self.study_ref, self.definition, self.space, self.settings = opt, study_ref, definition, space, settings
         self.driver, self.pool, self.total = driver, pool, total
         self.asked: deque = deque()  # (trial, params, seeds), oldest first
+        self.history = History()  # what the sampler models (see history.py)
+        self.settled, self.settled_done = 0, 0  # trials numbered below settled are finished; how many count
         self.runs: dict[int | str, list] = {}  # trial number (or BASELINE) -> its runs so far, by seed
         self.results: dict[int, dict] = {}  # trial number -> outcome waiting for its turn to be told
         self.last_reap = 0.0
@@ -300,31 +303,42 @@ class AskTellLoop:
         seeds = trial_seeds(self.settings.seed, BASELINE_KEY, self.settings.repeats)
         self.submit(BASELINE, None, seeds)
 
-    def counts(self) -> tuple[int, int]:
-        """(done, running) trials of the study, over every driver."""
-        snapshot = self.opt.get_trials(deepcopy=False)
-        return sum(counts_as_done(t) for t in snapshot), sum(t.state == TrialState.RUNNING for t in snapshot)
+    def counts(self, snapshot: list | None = None) -> tuple[int, int]:
+        """(done, running) trials of the study, over every driver; ``snapshot``: the study's trials, just read."""
+        snapshot = self.opt.get_trials(deepcopy=False) if snapshot is None else snapshot
+        # A finished trial never changes again: those below the first unfinished one are counted once.
+        while self.settled < len(snapshot) and snapshot[self.settled].state.is_finished():
+            self.settled_done += counts_as_done(snapshot[self.settled])
+            self.settled += 1
+        rest = snapshot[self.settled:]
+        return self.settled_done + sum(counts_as_done(t) for t in rest), sum(t.state == TrialState.RUNNING for t in rest)
 
     def refill(self) -> None:
         """Ask trials until ``batch`` are out, or the budget (over all drivers) is used."""
         while len(self.asked) < self.settings.batch:
             snapshot = self.opt.get_trials(deepcopy=False)
-            done = sum(counts_as_done(t) for t in snapshot)
-            running = sum(t.state == TrialState.RUNNING for t in snapshot)
+            done, running = self.counts(snapshot)
             if done + running >= self.total:
                 return
             # The number the trial will get (exact with one driver; with several, only the seed differs).
             with held():  # a trial asked is stamped with this driver before any signal ends the sweep
-                trial, params, seeds = self.ask(number=len(snapshot))
+                trial, params, seeds = self.ask(number=len(snapshot), snapshot=snapshot)
                 if not self.within_budget(trial):
                     self.driver.fail(trial, Stop.OVER_BUDGET)
                     return
             self.asked.append((trial, params, seeds))
             self.submit(trial.number, params, seeds, self.references.rule(trial.number, snapshot))
 
-    def ask(self, number: int):
-        """Ask trial ``number`` with its own seeded sampler, stamped with its seeds and this driver."""
-        self.opt.sampler = trial_sampler(self.space.distributions, self.settings.seed, number)
+    def ask(self, number: int, snapshot: list):
+        """Ask trial ``number`` with its own seeded sampler, stamped with its seeds and this driver. TPE samples
+        from the trials the driver holds in memory (``snapshot``: the study's trials, just read; see history.py)."""
+        sampler = trial_sampler(self.space.distributions, self.settings.seed, number)
+        if isinstance(sampler, SweepSampler):
+            self.history.update(snapshot)
+            chosen = self.history.sample(sampler, sampler.fixed_space)
+            if chosen:  # else too few trials are finished to model: TPE samples at random, in the study
+                sampler = Chosen(sampler.fixed_space, chosen)
+        self.opt.sampler = sampler
         if number < len(self.starts):
             self.opt.enqueue_trial(self.starts[number], user_attrs={"start": True})
         trial = self.opt.ask()

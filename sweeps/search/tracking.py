@@ -16,6 +16,7 @@ from optuna.trial import TrialState
 
 import studies
 from sweeps import space as search_space
+from sweeps.search import history
 from sweeps.store.records import CURVE_POINTS, IN_FILES, METRIC_NAME, PRUNED, RECORDED, Settings
 from sweeps.store.grouped import describe, grouped_writes
 from sweeps.store.trialfiles import TrialFiles
@@ -44,6 +45,7 @@ def open_study(store, definition: studies.Study, settings: Settings, sampler) ->
             opt.set_user_attr("grid", {"x": data.x_grid.tolist(), "y": None if data.y_grid is None else data.y_grid.tolist(),
                                        "feature": None if data.grid_feature is None else data.grid_feature.tolist()})
             opt.set_user_attr("var_y_val", float(np.var(data.y_val)))
+            opt.set_user_attr("sampler", history.record())
             opt.set_user_attr("settings", settings.to_dict())
     else:
         for key, value in settings.to_dict().items():
@@ -93,8 +95,17 @@ def tell(opt: optuna.Study, trial: optuna.Trial, outcome: dict[str, Any], store:
                 opt.tell(trial, state=TrialState.PRUNED)
             else:
                 opt.tell(trial, outcome["value"])
-    except UpdateFinishedTrialError:
+    except (UpdateFinishedTrialError, ValueError):
+        # Optuna says "finished" either way: UpdateFinishedTrialError from a record, ValueError from tell itself
+        if _state(opt, trial.number) != TrialState.FAIL:
+            raise
         if files is not None:
             files.remove(trial.number)
         warnings.warn(f"trial {trial.number} was failed by another driver while it ran; its result is dropped",
                       RuntimeWarning, stacklevel=2)
+
+
+def _state(opt: optuna.Study, number: int) -> TrialState | None:
+    """Trial ``number``'s state as stored now (another driver may have changed it)."""
+    found = opt.get_trials(deepcopy=False)
+    return found[number].state if number < len(found) else None
