@@ -31,6 +31,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from mlpcore import MODES
 from sweeps.results.reading import best_trial
 from sweeps.space import space_from_json
+from sweeps.store.records import study_attr
 from sweeps.store.trialfiles import BASELINE, TrialFiles
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ def mode_column(values):
 
 def target_known(opt: optuna.Study) -> bool:
     """Whether the study knows its true function (the target on the grid is stored)."""
-    return bool((opt.user_attrs.get("grid") or {}).get("y"))
+    return bool((study_attr(opt, "grid") or {}).get("y"))
 
 
 def features(opt: optuna.Study) -> int:
@@ -168,7 +169,7 @@ def predictions_frame(opt: optuna.Study, files: TrialFiles | None = None):
     """
     import pandas as pd
 
-    grid = opt.user_attrs.get("grid")
+    grid = study_attr(opt, "grid")
     if not grid:
         return pd.DataFrame(columns=["source", "number", "mode", "value", "x", "y", "feature"]).assign(
             mode=lambda f: mode_column(f["mode"]))
@@ -189,7 +190,7 @@ def predictions_frame(opt: optuna.Study, files: TrialFiles | None = None):
 def _nets(opt: optuna.Study, key: str, files: TrialFiles | None = None) -> list[tuple[str, int | None, float | None, dict]]:
     """(source, number, value, records) of the question's config and of every completed trial that recorded ``key``:
     its user attrs, with what its file in ``files`` holds."""
-    base = opt.user_attrs.get("baseline", {})
+    base = study_attr(opt, "baseline", {})
     if files is not None:
         base = base | files.read(BASELINE)
     nets = [("baseline", None, base.get("value"), base)] if key in base else []
@@ -261,7 +262,7 @@ def data_frame(d):
 
 def search_space(opt: optuna.Study) -> dict[str, Any]:
     """The study's search space as Optuna distributions, in the order it was declared."""
-    return space_from_json(opt.user_attrs.get("space", {}))
+    return space_from_json(study_attr(opt, "space", {}))
 
 
 def value_label(param: str, value: Any) -> str:
@@ -467,7 +468,7 @@ def headline(opt: optuna.Study, trials=None, levers=None) -> dict[str, Any]:
     done = complete(trials)
     levers = levers_frame(opt, explored(trials)) if levers is None else levers
     about = opt.user_attrs.get("study", {})
-    base = opt.user_attrs.get("baseline", {})
+    base = study_attr(opt, "baseline", {})
     var_y = opt.user_attrs.get("var_y_val")
     noise_sd = about.get("noise_sd")
     noise_value = (_metric_ratio(base, done, "noise_floor") if noise_sd is None

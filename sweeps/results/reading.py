@@ -16,7 +16,7 @@ from optuna.trial import TrialState
 import studies
 from mlpcore import MODES, MLPConfig, Model
 from sweeps.results.handle import open_sweep
-from sweeps.store.records import ENDINGS, ending
+from sweeps.store.records import ENDINGS, ending, study_attr
 
 
 def load(study: str, *, out: str | Path = "results", storage: str | None = None) -> optuna.Study:
@@ -101,7 +101,7 @@ def summary(opt: optuna.Study, out_dir: Path | None = None, baseline: str = "the
     lines.append("modes: " + ", ".join(f"{m} {counts[m]}" for m in (*MODES, "failed")))
     if trials:
         best = best_trial(opt)
-        base = opt.user_attrs.get("baseline", {})
+        base = study_attr(opt, "baseline", {})
         lines.append(f"best value {best.value:.4g} (trial {best.number}, mode {best.user_attrs.get('mode')})"
                      + (f"; {baseline}: {base['value']:.4g} ({base['mode']})" if "value" in base else ""))
         lines.append("best config: " + json.dumps(best.user_attrs["config"]))

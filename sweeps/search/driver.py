@@ -47,7 +47,7 @@ from sweeps.search.worker import prepare as prepare_worker
 from sweeps.store.factory import open_storage
 from sweeps.store.grouped import describe, grouped_writes
 from sweeps.store.liveness import Driver
-from sweeps.store.records import IN_FILES, PRUNED, Settings, Stop, counts_as_done
+from sweeps.store.records import IN_FILES, PRUNED, Settings, Stop, as_stored, counts_as_done
 from sweeps.store.trialfiles import BASELINE as BASELINE_FILE
 from sweeps.store.trialfiles import TrialFiles
 
@@ -293,7 +293,7 @@ class AskTellLoop:
         if key == BASELINE:
             outcome = combine(runs)
             self.driver.files.write(BASELINE_FILE, outcome)
-            self.opt.set_user_attr("baseline", {k: v for k, v in outcome.items() if k not in IN_FILES})
+            self.opt.set_user_attr("baseline", as_stored("baseline", {k: v for k, v in outcome.items() if k not in IN_FILES}))
         else:
             self.results[key] = combine(runs)
 

@@ -17,7 +17,8 @@ from optuna.trial import TrialState
 import studies
 from sweeps import space as search_space
 from sweeps.search import history
-from sweeps.store.records import CURVE_POINTS, IN_FILES, METRIC_NAME, PRUNED, RECORDED, Settings
+from sweeps.store.records import (CURVE_POINTS, IN_FILES, METRIC_NAME, PRUNED, RECORDED, Settings, as_stored,
+                                  study_attr)
 from sweeps.store.grouped import describe, grouped_writes
 from sweeps.store.trialfiles import TrialFiles
 
@@ -40,10 +41,11 @@ def open_study(store, definition: studies.Study, settings: Settings, sampler) ->
             with warnings.catch_warnings():  # experimental in Optuna, but the one public way to name the objective
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 opt.set_metric_names([METRIC_NAME])
-            opt.set_user_attr("space", space_json)
+            opt.set_user_attr("space", as_stored("space", space_json))
             opt.set_user_attr("study", definition.describe())
-            opt.set_user_attr("grid", {"x": data.x_grid.tolist(), "y": None if data.y_grid is None else data.y_grid.tolist(),
-                                       "feature": None if data.grid_feature is None else data.grid_feature.tolist()})
+            opt.set_user_attr("grid", as_stored("grid", {
+                "x": data.x_grid.tolist(), "y": None if data.y_grid is None else data.y_grid.tolist(),
+                "feature": None if data.grid_feature is None else data.grid_feature.tolist()}))
             opt.set_user_attr("var_y_val", float(np.var(data.y_val)))
             opt.set_user_attr("sampler", history.record())
             opt.set_user_attr("settings", settings.to_dict())
@@ -53,7 +55,7 @@ def open_study(store, definition: studies.Study, settings: Settings, sampler) ->
             if was != value:
                 raise ValueError(f"study {definition.name!r} in {describe(store)} was run with {key}={was}; "
                                  f"rerun with {key}={was}, or use another --out or --storage")
-        if search_space.space_from_json(opt.user_attrs.get("space", {})) != search_space.space_from_json(space_json):
+        if search_space.space_from_json(study_attr(opt, "space", {})) != search_space.space_from_json(space_json):
             raise ValueError(f"study {definition.name!r} in {describe(store)} was run with another search space; "
                              f"use another --out or --storage for the new space")
     return opt

@@ -15,7 +15,9 @@ This module is the one owner of those words: every writer and every reader goes 
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from optuna.trial import FrozenTrial, TrialState
 
@@ -38,6 +40,23 @@ stored before these files kept the first three as user attrs; readers take them 
 CURVE_POINTS = 6
 """Without a pruner, a trial reports this many points of its validation curve as Optuna intermediate values (for
 optuna-dashboard's chart), evenly spread; its file has every point. A pruner's rules need every checkpoint."""
+
+
+AS_TEXT = ("space", "grid", "baseline")
+"""Study user attrs stored as JSON text: optuna-dashboard cuts a JSON value at 1024 characters (mid-JSON), and
+shows text whole. Read them with :func:`study_attr`."""
+
+
+def study_attr(opt, key: str, default: Any = None) -> Any:
+    """The study user attr ``key`` of ``opt`` (an ``optuna.Study``) as data, whether stored as text (:data:`AS_TEXT`)
+    or, as sweeps stored before, as JSON data; ``default`` when it is missing."""
+    value = opt.user_attrs.get(key, default)
+    return json.loads(value) if key in AS_TEXT and isinstance(value, str) else value
+
+
+def as_stored(key: str, value: Any) -> Any:
+    """``value`` as the study user attr ``key`` is stored (text for :data:`AS_TEXT`)."""
+    return json.dumps(value, separators=(",", ":")) if key in AS_TEXT else value
 
 
 @dataclass(frozen=True)

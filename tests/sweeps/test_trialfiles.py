@@ -17,7 +17,7 @@ from sweeps.results.reading import best_trial, complete_trials
 from sweeps.search.tracking import tell
 from sweeps.store.factory import open_storage
 from sweeps.store.liveness import Driver
-from sweeps.store.records import CURVE_POINTS, IN_FILES, Stop
+from sweeps.store.records import CURVE_POINTS, IN_FILES, Stop, study_attr
 from sweeps.store.trialfiles import TrialFiles
 
 from conftest import main
@@ -45,7 +45,7 @@ def test_a_sweeps_journal_holds_the_small_records_and_each_trial_file_the_large(
     frames = tidy.build(sweep.study, sweep.definition, sweep.files)
     assert set(frames.curves.dropna(subset=["number"])["number"]) == {t.number for t in done}
     assert set(frames.predictions[frames.predictions["source"] == "trial"]["number"]) == {t.number for t in done}
-    assert (frames.curves["source"] == "baseline").any() and "curve" not in sweep.study.user_attrs["baseline"]
+    assert (frames.curves["source"] == "baseline").any() and "curve" not in study_attr(sweep.study, "baseline")
 
 
 def test_the_best_model_predicts_what_its_trial_predicted(swept_tiny, tmp_path):
