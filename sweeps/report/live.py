@@ -212,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--total", type=int)
     parser.add_argument("--interval", type=float, default=INTERVAL)
     args = parser.parse_args(argv)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own process: no INFO lines on the terminal
     stop = threading.Event()
     threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()  # the driver is gone
     import pandas  # noqa: F401 - imported before the first trial ends, not in the first rewrite's time

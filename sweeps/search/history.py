@@ -70,19 +70,22 @@ class History:
         for t in self.held:
             self.study.add_trial(t)
 
+    def fresh(self) -> optuna.Study:
+        """The held trials as a study. A Study object remembers the trials it read until its next ask, which this
+        one never has: each sampling reads them through a fresh one."""
+        return optuna.Study(study_name=NAME, storage=self.storage)
+
     def sample(self, sampler: optuna.samplers.BaseSampler, space: dict) -> dict:
         """``sampler``'s params for the next trial, from the trials held; {} when it samples none (too few)."""
-        # A Study object remembers the trials it read until its next ask, which this one never has: each sample
-        # reads the held trials through a fresh one.
-        fresh = optuna.Study(study_name=NAME, storage=self.storage)
-        return sampler.sample_relative(fresh, None, space)
+        return sampler.sample_relative(self.fresh(), None, space)
 
 
 class Chosen(optuna.samplers.BaseSampler):
-    """A sampler that gives a trial the params chosen beforehand (by :meth:`History.sample`)."""
+    """A sampler that gives a trial the params chosen beforehand by ``sampler`` (:meth:`History.sample`), and
+    samples any other (a conditional param, outside the joint model) with the same sampler from ``history``."""
 
-    def __init__(self, space: dict, params: dict):
-        self.space, self.params = dict(space), dict(params)
+    def __init__(self, space: dict, params: dict, sampler: optuna.samplers.BaseSampler, history: History):
+        self.space, self.params, self.sampler, self.history = dict(space), dict(params), sampler, history
 
     def infer_relative_search_space(self, study, trial):
         return self.space
@@ -91,4 +94,4 @@ class Chosen(optuna.samplers.BaseSampler):
         return {k: v for k, v in self.params.items() if k in search_space}
 
     def sample_independent(self, study, trial, param_name, param_distribution):
-        raise ValueError(f"param {param_name!r} is not in the study's search space {sorted(self.space)}")
+        return self.sampler.sample_independent(self.history.fresh(), trial, param_name, param_distribution)
