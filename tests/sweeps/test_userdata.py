@@ -316,4 +316,4 @@ def test_diagnose_and_runs_summary_name_the_baseline_alike(reports, capsys):
         assert capsys.readouterr().out.startswith(f"{name}: {words}, ")
         # a rerun with nothing left trains nothing and prints the run's summary
         assert main(["run", name, "--out", str(out), "--trials", "3", "--repeats", "1", "--no-progress", "--no-report"]) == 0
-        assert f"; {words}: {opts[name].user_attrs['baseline']['value']:.4g} (" in capsys.readouterr().out
+        assert f"; {words}: {study_attr(opts[name], 'baseline')['value']:.4g} (" in capsys.readouterr().out
