@@ -14,6 +14,6 @@ from mlpcore import __version__  # one version for the distribution (mlpcore, st
 from sweeps.analysis.explain import explain
 from sweeps.pipeline import run
 from sweeps.results.frames import trials_frame
-from sweeps.results.reading import best_config, load
+from sweeps.results.reading import best_config, best_model, load
 
-__all__ = ["__version__", "run", "explain", "best_config", "load", "trials_frame"]
+__all__ = ["__version__", "run", "explain", "best_config", "best_model", "load", "trials_frame"]

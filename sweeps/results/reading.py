@@ -8,6 +8,7 @@ name or file, with ``out=`` and ``storage=`` saying where it is stored (:func:`t
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 from collections import Counter
 from pathlib import Path
@@ -16,9 +17,9 @@ import optuna
 from optuna.trial import TrialState
 
 import studies
-from mlpcore import MODES, MLPConfig
+from mlpcore import MODES, MLPConfig, Model
 from sweeps.results.handle import open_sweep
-from sweeps.store.records import ENDINGS, ending
+from sweeps.store.records import ENDINGS, ending, study_attr
 
 
 def load(study: str, *, out: str | Path = "results", storage: str | None = None) -> optuna.Study:
@@ -40,8 +41,13 @@ def takes_name(read):
     """Let ``read(opt, ...)``, a reader of an Optuna study, take the study's name (or file) too:
     ``read("sqrt", out="results", storage=None)`` reads the sweep stored there."""
 
+    wants_files = "files" in inspect.signature(read).parameters
+
     @functools.wraps(read)
     def reader(study, *args, out: str | Path = "results", storage: str | None = None, **kwargs):
+        if isinstance(study, str) and wants_files and kwargs.get("files") is None:
+            sweep = open_sweep(study, out=out, storage=storage)  # a name: its trial files are known too
+            return read(sweep.study, *args, **(kwargs | {"files": sweep.files}))
         return read(opened(study, out=out, storage=storage), *args, **kwargs)
 
     return reader
@@ -87,6 +93,23 @@ def best_config(study: "str | optuna.Study", *, out: str | Path = "results", sto
     return MLPConfig.from_dict(best_trial(opened(study, out=out, storage=storage)).user_attrs["config"])
 
 
+def best_model(study: str, *, out: str | Path = "results", storage: str | None = None) -> Model:
+    """The trained model of the best trial of the stored sweep of ``study``, as the trial trained it (its median
+    init seed): no refitting, it predicts what the trial predicted.
+
+    >>> model = sweeps.best_model("sqrt")
+    >>> model.predict(x)
+    """
+    sweep = open_sweep(study, out=out, storage=storage)
+    best = best_trial(sweep.study)
+    stored = sweep.files.read(best.number).get("model")
+    if stored is None:
+        raise ValueError(f"the best trial of {sweep.name!r} (trial {best.number}) has no trained model in "
+                         f"{str(sweep.files.folder)!r} (a sweep run before models were kept, or on another machine); "
+                         f"train its config: mlpcore.fit(sweeps.best_config({sweep.ref!r}), x, y)")
+    return Model.from_dict(stored)
+
+
 @takes_name
 def mode_counts(opt: optuna.Study) -> dict[str, int]:
     """Completed trials per failure mode, every mode present (worst first), plus failed trials (by their own
@@ -111,7 +134,7 @@ def summary(opt: optuna.Study, out_dir: Path | None = None, baseline: str = "the
     lines.append("modes: " + ", ".join(f"{m} {counts[m]}" for m in (*MODES, "failed")))
     if trials:
         best = best_trial(opt)
-        base = opt.user_attrs.get("baseline", {})
+        base = study_attr(opt, "baseline", {})
         lines.append(f"best value {best.value:.4g} (trial {best.number}, mode {best.user_attrs.get('mode')})"
                      + (f"; {baseline}: {base['value']:.4g} ({base['mode']})" if "value" in base else ""))
         lines.append("best config: " + json.dumps(best.user_attrs["config"]))

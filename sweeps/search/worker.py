@@ -1,8 +1,8 @@
 """evaluate(): one trial, from plain data to plain data. Its trainings run in joblib worker processes.
 
 It takes the study's name (or file path), the trial's params and its seeds, and returns
-a JSON-able dict: objective value, failure mode(s), diagnosis, learning curve and
-predictions on the study's grid. A sweep runs it in two halves: ``train_once`` per seed in
+a JSON-able dict: objective value, failure mode(s), diagnosis, learning curve,
+predictions on the study's grid and the trained model. A sweep runs it in two halves: ``train_once`` per seed in
 the workers, ``combine`` in the driver. It never raises for a bad fit: a diverged network is
 a result. Anything else that goes wrong comes back as ``{"error": ...}``, so one broken
 trial fails alone.
@@ -148,6 +148,7 @@ def _one_run(study, data, space: Space, params: dict[str, Any] | None, seed: int
         "pruned_at": None if stop is None else stop.pruned_at,
         "train_seconds": r.seconds,
         "backend": r.backend,
+        "model": r.model.to_dict(),  # the driver keeps it for a trial that is the best when told
     }
 
 
