@@ -197,10 +197,12 @@ def _batches(c: MLPConfig) -> list[Part]:
     b = c.batch_size
     if b is None:
         return [Part("batch", "xb, yb = x_train, y_train  # full batch: every step sees all the data")]
-    return [Part("batch", f"per_pass = len(x_train) // {b}  # whole batches of {b} a pass; the rest is dropped\n"
+    return [Part("settings", f"batch_size = {b}"),
+            Part("batch", "per_pass = len(x_train) // batch_size  # whole batches a pass; the rest is dropped\n"
                           "if step % per_pass == 0:  # a fresh random order for each pass over the data\n"
                           "    order = rng.permutation(len(x_train))\n"
-                          f"idx = order[step % per_pass * {b}:(step % per_pass + 1) * {b}]\n"
+                          "k = step % per_pass  # the batch's place in this pass\n"
+                          "idx = order[k * batch_size:(k + 1) * batch_size]\n"
                           "xb, yb = x_train[idx], y_train[idx]")]
 
 
@@ -213,7 +215,9 @@ def _decay(c: MLPConfig) -> list[Part]:
 
 
 def _lr(c: MLPConfig) -> list[Part]:
-    return [Part("settings", f"lr = {_num(c.lr)}")]
+    return [Part("settings", "# the rate for the mean squared error; with 0.5 * (y_hat - y) ** 2 as the loss, the\n"
+                             "# gradient is half as large: use twice this lr\n"
+                             f"lr = {_num(c.lr)}")]
 
 
 CONCERNS: dict[str, tuple[Concern, ...]] = {
@@ -241,9 +245,22 @@ def _init_words(c: MLPConfig) -> str:
             "glorot": f"Glorot initialisation: weights uniform in ±sqrt(6 / (fan_in + fan_out)){times}"}[c.init]
 
 
-def _layer_words(c: MLPConfig) -> str:
+def _width_words(c: MLPConfig) -> str:
     widths = " and ".join(str(w) for w in dict.fromkeys(c.hidden))
-    return f"{len(c.hidden)} hidden layer{'s' * (len(c.hidden) > 1)} of {widths} units"
+    where = "the hidden layer" if len(c.hidden) == 1 else "the hidden layers"
+    return f"{widths} units in {where}: the weights' shapes change"
+
+
+def _depth_words(c: MLPConfig) -> str:
+    n = len(c.hidden)
+    widths = " and ".join(str(w) for w in dict.fromkeys(c.hidden))
+    layer = (lambda l: f"W{l}, b{l}") if c.bias else (lambda l: f"W{l}")
+    if n == 1:
+        return f"One hidden layer of {widths} units: the output's weights are {layer(2)}"
+    between = " and ".join(layer(l) for l in range(2, n + 1))
+    head, more = {2: ("A second hidden layer", "one more step"), 3: ("Three hidden layers", "two more steps")}[n]
+    return (f"{head} of {widths} units: {between} between them, {more} forward and back; the output's weights are "
+            f"now {layer(n + 1)}")
 
 
 _SCALING = {"standard": "Standardise {v}", "minmax": "Scale {v} onto [0, 1]", "none": "Use {v} as it is, unscaled"}
@@ -253,11 +270,10 @@ TITLES: dict[str, Callable[[MLPConfig], str]] = {
     + ("" if c.x_scaling == "none" else " (and new x before predicting)"),
     "y_scaling": lambda c: _SCALING[c.y_scaling].format(v="y")
     + ("" if c.y_scaling == "none" else " (and map the predictions back to y's units)"),
-    "width": lambda c: f"{_layer_words(c)}: the weights' shapes change",
-    **{f"width_{i}": (lambda c, i=i: f"{c.hidden[i - 1]} units in hidden layer {i}: the weights' shapes change")
-       for i in (1, 2, 3)},
-    "depth": lambda c: (f"{_layer_words(c)}: each hidden layer adds a weight matrix and a bias, a step forward and "
-                        "a step back; the output layer's weights are the last ones"),
+    "width": _width_words,
+    **{f"width_{i}": (lambda c, i=i: f"{c.hidden[min(i, len(c.hidden)) - 1]} units in hidden layer {i}: the "
+                                     "weights' shapes change") for i in (1, 2, 3)},
+    "depth": _depth_words,
     "init": _init_words,
     "init_scale": _init_words,
     "bias": lambda c: ("A bias in every layer" + ("" if c.bias_init == 0 else f", starting at {_num(c.bias_init)}")
@@ -320,10 +336,9 @@ def in_your_code(changes: Mapping[str, Any], fixed: MLPConfig, lr_range: tuple[f
             continue
         out.append({"setting": setting, "value": value, "title": shown.title, "code": shown.code, "also": []})
     lo, hi = lr_range
-    where = f"{lo:g}" if lo == hi else f"the middle of {lo:g}-{hi:g}, where it fits"
+    where = "the one rate of the grid where it fits" if lo == hi else f"the middle of {lo:g}-{hi:g}, where it fits"
     lr = lines("lr", fixed)
-    out.append({"setting": "lr", "value": fixed.lr, "title": f"{lr.title}, from {where}", "code": lr.code,
-                "also": []})
+    out.append({"setting": "lr", "value": fixed.lr, "title": f"{lr.title}: {where}", "code": lr.code, "also": []})
     return out
 
 

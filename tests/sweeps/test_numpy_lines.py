@@ -198,4 +198,4 @@ def test_changes_made_by_the_same_lines_are_one_entry_and_the_learning_rate_come
     assert "np.sqrt(2 / n_in) * rng.standard_normal((n_in, 10))" in shown[0]["code"]
     assert shown[-1]["code"].endswith("lr = 0.000316") and "0.0001-0.001" in shown[-1]["title"]
     only_lr = in_your_code({}, question.replace(lr=0.1), [0.1, 0.1])
-    assert len(only_lr) == 1 and only_lr[0]["title"] == "Learning rate 0.1, from 0.1"
+    assert len(only_lr) == 1 and only_lr[0]["title"] == "Learning rate 0.1: the one rate of the grid where it fits"
