@@ -165,9 +165,11 @@ def cmd_explain(args) -> int:
         print(f"  {row['setting']:<18} {cells}")
     code = doc["fix"].get("in_your_code") or []
     if code:
-        print("\nIn your own NumPy loop, the lines that make each change (each under a comment saying where it goes):")
+        print("\nIn your own NumPy loop, the lines that make each change (each under a comment "
+              "saying where it goes):")
     for item in code:
-        also = "".join(f"; this also makes {a['setting']} {show(a['value'], a['setting'])}" for a in item["also"])
+        also = "".join(f"; this also makes {a['setting']} {show(a['value'], a['setting'])}"
+                       for a in item["also"])
         print(f"\n## {item['title']}{also}\n{item['code']}")
     return 0
 

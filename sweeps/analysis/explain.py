@@ -4,8 +4,9 @@
 learning rate retuned over a log grid and at the budget the asker used (``studies.Study.asked``):
 
 1. the question's config as it was asked (its own learning rate): how it ends;
-2. the smallest fix among the candidates (`sweeps.analysis.fixes`): the fewest changes that make it escape, and
-   the lines of plain NumPy that make each change in a hand-written loop (`sweeps.analysis.numpy_lines`);
+2. the smallest fix among the candidates (`sweeps.analysis.fixes`): the fewest changes that make it
+   escape, and the lines of plain NumPy that make each change in a hand-written loop
+   (`sweeps.analysis.numpy_lines`);
 3. each hint of its diagnosis, its own advice tried (`sweeps.analysis.advice`);
 4. the answer its thread gave, where the study declares one (`sweeps.analysis.answer`);
 5. the fixed config with one setting moved at a time: which settings escape (`sweeps.analysis.causal`);
@@ -166,9 +167,13 @@ def fix_document(found: Search, budget_words: str) -> dict[str, Any]:
            "evidence": evidence,
            "alternatives": [{"changes": dict(a), "text": changes_text(a, q), **_brief(found, a)}
                             for a in found.alternatives],
-           "in_your_code": in_your_code(dict(found.fix), found.config(found.fix).replace(lr=_to_copy(t.middle_lr)),
-                                        t.lr_range)}
+           "in_your_code": in_your_code(dict(found.fix), _fixed(found), t.lr_range)}
     return out | {"sentence": fix_sentence(found, out, budget_words)}
+
+
+def _fixed(found: Search) -> MLPConfig:
+    """The question's config with the fix made and the learning rate to copy."""
+    return found.config(found.fix).replace(lr=_to_copy(found.tuned[found.fix].middle_lr))
 
 
 def _brief(found: Search, changes: Changes) -> dict[str, Any]:

@@ -68,20 +68,24 @@ def smallest_fix_html(doc: dict) -> str:
 
 
 def in_your_code_html(fix: dict) -> str:
-    """The fix in a hand-written NumPy loop: for each change, and the learning rate, a one-line heading and the
-    lines that make it (`sweeps.analysis.numpy_lines`), each under a comment saying where in the loop it goes."""
-    items = fix.get("in_your_code") or []  # an analysis written before the lines were part of it has none
+    """The fix in a hand-written NumPy loop: for each change, and the learning rate, a one-line
+    heading and the lines that make it (`sweeps.analysis.numpy_lines`), each under a comment saying
+    where in the loop it goes."""
+    items = fix.get("in_your_code") or []  # an analysis written before the lines has none
     if not items:
         return ""
     blocks = []
     for item in items:
-        also = "".join(f"; this also makes {a['setting']} {show(a['value'], a['setting'])}" for a in item["also"])
+        also = "".join(f"; this also makes {a['setting']} {show(a['value'], a['setting'])}"
+                       for a in item["also"])
         blocks.append(f'<p class="code-title"><b>{_e(item["title"])}</b>{_e(also)}</p>'
                       f'<pre><code>{_e(item["code"])}</code></pre>')
-    return ('<div class="in-your-code"><p><b>In your own NumPy loop</b>: the lines that make each change, each under '
-            "a comment saying where in the loop it goes (<code>x_train</code> of shape (n, 1), weights <code>W1, b1, "
-            "W2, b2</code>, parameters updated through <code>params</code> and <code>grads</code>; the whole loop: "
-            "<code>sweeps.analysis.numpy_lines.program(config)</code>).</p>" + "".join(blocks) + "</div>")
+    return ('<div class="in-your-code"><p><b>In your own NumPy loop</b>: the lines that make '
+            "each change, each under a comment saying where in the loop it goes "
+            "(<code>x_train</code> of shape (n, 1), weights <code>W1, b1, W2, b2</code>, "
+            "parameters updated through <code>params</code> and <code>grads</code>; the whole loop: "
+            "<code>sweeps.analysis.numpy_lines.program(config)</code>).</p>"
+            + "".join(blocks) + "</div>")
 
 
 def answer_html(answer: dict) -> str:
