@@ -83,8 +83,8 @@ def in_your_code_html(fix: dict) -> str:
     return ('<div class="in-your-code"><p><b>In your own NumPy loop</b>: the lines that make '
             "each change, each under a comment saying where in the loop it goes "
             "(<code>x_train</code> of shape (n, 1), weights <code>W1, b1, W2, b2</code>, "
-            "parameters updated through <code>params</code> and <code>grads</code>; the whole loop: "
-            "<code>sweeps.analysis.numpy_lines.program(config)</code>).</p>"
+            "parameters updated through <code>params</code> and <code>grads</code>; the whole "
+            "loop: <code>sweeps.analysis.numpy_lines.program(config)</code>).</p>"
             + "".join(blocks) + "</div>")
 
 
