@@ -265,23 +265,25 @@ def _init_words(c: MLPConfig) -> str:
 
 
 def _widths(c: MLPConfig) -> str:
-    return " and ".join(str(w) for w in dict.fromkeys(c.hidden))
+    """``10 units``, ``1 unit``, ``10 and 5 units``."""
+    widths = list(dict.fromkeys(c.hidden))
+    return " and ".join(map(str, widths)) + (" unit" if widths == [1] else " units")
 
 
 def _width_words(c: MLPConfig) -> str:
     where = "the hidden layer" if len(c.hidden) == 1 else "the hidden layers"
-    return f"{_widths(c)} units in {where}: the weights' shapes change"
+    return f"{_widths(c)} in {where}: the weights' shapes change"
 
 
 def _depth_words(c: MLPConfig) -> str:
     n = len(c.hidden)
     layer = (lambda l: f"W{l}, b{l}") if c.bias else (lambda l: f"W{l}")
     if n == 1:
-        return f"One hidden layer of {_widths(c)} units: the output's weights are {layer(2)}"
+        return f"One hidden layer of {_widths(c)}: the output's weights are {layer(2)}"
     between = " and ".join(layer(l) for l in range(2, n + 1))
     head, more = {2: ("A second hidden layer", "one more step"),
                   3: ("Three hidden layers", "two more steps")}[n]
-    return (f"{head} of {_widths(c)} units: {between} between them, {more} forward and back; the "
+    return (f"{head} of {_widths(c)}: {between} between them, {more} forward and back; the "
             f"output's weights are now {layer(n + 1)}")
 
 
