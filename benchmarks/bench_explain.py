@@ -84,7 +84,7 @@ def main() -> None:
                   f"{sum(used.steps.values()) / 1e6:.1f}M / {used.budgeted / 1e6:.1f}M ({by_stop}) | "
                   f"{fix['sentence'].split(': ', 1)[-1].split(';')[0] if fix['changes'] is not None else 'none'} | "
                   f"{fix.get('lr_range')} | {fix.get('escape_rate')} |", flush=True)
-            sets = doc["searched"]["sets_tried"]
+            sets = sum(doc["searched"]["sets_tried"].values())
             full = sets * len(COARSE) * REPEATS
             print(f"  successive halving, {name} seed {seed}: the fix search tried {sets} sets; every set at every "
                   f"coarse rate from all {REPEATS} seeds would be {full} trainings, against "

@@ -301,7 +301,7 @@ def best_beside(tuner: Tuner, found: Search, study: optuna.Study, asked: MLPConf
     tied = min(a) <= max(b) and min(b) <= max(a)
     hidden = config.hidden
     layers = f"{len(hidden)} layer{'s' * (len(hidden) > 1)} of {' and '.join(map(str, dict.fromkeys(hidden)))} units"
-    verdict = ("tied with your config, fixed, within the spread of their seeds" if tied else
+    verdict = ("tied with your config, fixed, within the spread of their init seeds" if tied else
                "better than your config, fixed" if theirs.value < ours.value else "worse than your config, fixed")
     return {"trial": best.number, "hidden": list(hidden), "config": best.user_attrs["config"], **theirs.to_dict(),
             "fixed_value": ours.value, "tied": tied,

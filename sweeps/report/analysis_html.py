@@ -57,7 +57,7 @@ def smallest_fix_html(doc: dict) -> str:
                  + f"</summary>{_e(listed)}. Each set was trained at every lr from 1e-06 to 1 (decades, then "
                  f"half-decades around those that escape), from {doc['repeats']} fresh init seeds, "
                  f"{_e(budget['words'])}; a set escapes when {needed_fits(doc['repeats'])} of its {doc['repeats']} "
-                 "seeds fit at one lr. A training stops once it fits, or once it could not come within "
+                 "init seeds fit at one lr. A training stops once it fits, or once it could not come within "
                  f"{FAR:g} times the loss of a fit in the steps left, even at {PACE:g} times its recent pace."
                  "</details>")
     if doc.get("at_search_budget"):
@@ -124,7 +124,8 @@ def map_html(doc: dict) -> str:
                  f'{p["lr"]:.3g}<br><small>{p["fits"]}/{p["seeds"]}</small></td>' for p in doc["lr_profile"])
     return ('<p><b>Which settings escape</b>: your config, fixed, with one setting moved at a time (the row), every '
             f"other held, the learning rate retuned, {seeds_text(doc['repeats'])}, {_e(doc['budget']['words'])}. A "
-            "cell gives the seeds that fit at its best lr; green: all fit, white: none; outlined: the fixed config's "
+            "cell gives the init seeds that fit at its best lr; green: all fit, white: none; outlined: the fixed "
+            "config's "
             'own value. Hover a cell for its modes and lr range.</p><div class="wide"><table class="map">'
             f"{''.join(rows)}<tr><th>lr (the fixed config)</th>{lr}</tr></table></div>")
 
@@ -151,7 +152,7 @@ def decides_html(doc: dict) -> str:
 
 def hints_html(doc: dict) -> str:
     """The question's hints over its seeds, each with its own advice tried."""
-    items = "".join(f"<li>{_e(h['hint'])} <span class=\"small\">({h['seeds']} of {h['of']} seeds; "
+    items = "".join(f"<li>{_e(h['hint'])} <span class=\"small\">({h['seeds']} of {h['of']} init seeds; "
                     f"<b>{VERDICT_WORDS[h['verdict']]}</b>: {_e(h['evidence'])})</span></li>" for h in doc["hints"])
     return (f"<p>The diagnosis of your config, trained as you trained it, over {seeds_text(doc['question']['seeds'])} "
             f"(each hint's advice tried on your config, the learning rate retuned):</p><ul>{items}</ul>")
@@ -165,7 +166,7 @@ def swaps_html(doc: dict) -> str:
                    f"<td>{_e(s['modes_text'])}</td><td>{_e(_rates(s['lr_range']) if s['escapes'] else 'escapes at no lr')}</td>"
                    "</tr>" for s in doc["swaps"])
     return ("<p><b>Each change of the fix alone</b>, both ways, the learning rate retuned (at its best lr):</p>"
-            '<table class="compact"><tr><th>swapped</th><th>setting</th><th>set to</th><th>seeds</th>'
+            '<table class="compact"><tr><th>swapped</th><th>setting</th><th>set to</th><th>init seeds</th>'
             f"<th>escapes at</th></tr>{rows}</table>")
 
 

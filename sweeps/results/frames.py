@@ -1,6 +1,7 @@
 """Tidy pandas frames from a stored study (no drawing): one row per trial, flat columns.
 
-``build(opt)`` gathers everything the report page shows; each piece is also a function of its own:
+``build(opt)`` gathers everything the report page shows; each piece is also a function of its own. Each takes
+the study as an Optuna study or by its name or file (``build("sqrt")``, ``trials_frame("sqrt", out="results")``):
 
 - :func:`trials_frame`       one row per trial: params_*, mode, value, metrics_*
 - :func:`curves_frame`       learning curves, long: one row per (trial, split, step)
@@ -29,7 +30,8 @@ import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from mlpcore import MODES
-from sweeps.results.reading import best_trial
+from sweeps.results.handle import open_sweep
+from sweeps.results.reading import best_trial, takes_name
 from sweeps.space import space_from_json
 
 if TYPE_CHECKING:
@@ -56,6 +58,7 @@ NO_CONTRAST_SCORE = 0.01
 """...and when it then scores below this (about nothing), the score is "no contrast", not a number."""
 
 
+@takes_name
 def trials_frame(opt: optuna.Study):
     """One row per trial: number, state, value, ``params_*``, mode, escape rate, ``metrics_*``, timings.
 
@@ -90,11 +93,13 @@ def mode_column(values):
     return pd.Categorical(values, categories=MODES, ordered=True)
 
 
+@takes_name
 def target_known(opt: optuna.Study) -> bool:
     """Whether the study knows its true function (the target on the grid is stored)."""
     return bool((opt.user_attrs.get("grid") or {}).get("y"))
 
 
+@takes_name
 def features(opt: optuna.Study) -> int:
     """d, the number of input features of the study."""
     return int(opt.user_attrs.get("study", {}).get("features", 1))
@@ -117,6 +122,7 @@ def _completed(opt: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     return opt.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
 
 
+@takes_name
 def curves_frame(opt: optuna.Study):
     """Learning curves, long: source (trial / baseline), number, mode, value, split (train / val), step, mse, rel.
 
@@ -160,6 +166,7 @@ def _long_frame(columns: dict[str, list]):
     return out
 
 
+@takes_name
 def predictions_frame(opt: optuna.Study):
     """Predictions on the study's grid, long: source (target / baseline / trial), number, mode, value, x, y, feature.
 
@@ -194,6 +201,7 @@ def _nets(opt: optuna.Study, key: str) -> list[tuple[str, int | None, float | No
     return nets + [("trial", t.number, t.value, t.user_attrs) for t in _completed(opt) if key in t.user_attrs]
 
 
+@takes_name
 def held_out_frame(opt: optuna.Study, y_val: np.ndarray):
     """Predictions on the held-out (validation) rows against their actual values ``y_val`` (n_val,), long:
     source (baseline / trial), number, mode, value, row, actual, predicted (NaN where not finite).
@@ -253,6 +261,7 @@ def data_frame(d):
 # --- the search space and its bins -------------------------------------------------------------
 
 
+@takes_name
 def search_space(opt: optuna.Study) -> dict[str, Any]:
     """The study's search space as Optuna distributions, in the order it was declared."""
     return space_from_json(opt.user_attrs.get("space", {}))
@@ -331,6 +340,7 @@ def settings_frame(trials, space: dict[str, Any]):
     return out
 
 
+@takes_name
 def levers_frame(opt: optuna.Study, trials=None):
     """Per parameter and value (categorical) or bin (numeric): trials, escaped, escape rate, best and median
     value, and the number of trials in each mode (one column per mode), in the space's order."""
@@ -391,6 +401,7 @@ def lever_sentence(row) -> str:
 # --- importance and headline -------------------------------------------------------------------
 
 
+@takes_name
 def importances_frame(opt: optuna.Study, settings=None):
     """PED-ANOVA importance of each parameter (normalised to sum 1 per target), long: param, target,
     importance, top_value, top_share, contrast.
@@ -448,6 +459,7 @@ def no_contrast_text(row) -> str:
     return f"no contrast: the sampler chose {row['top_value']} in {row['top_share']:.0%} of trials"
 
 
+@takes_name
 def headline(opt: optuna.Study, trials=None, levers=None) -> dict[str, Any]:
     """The numbers the page opens with, as plain data.
 
@@ -526,8 +538,14 @@ class Frames:
     """:func:`held_out_frame` when the study's definition is known, else None."""
 
 
-def build(opt: optuna.Study, definition=None) -> Frames:
-    """All the frames of a study; ``definition`` (a ``studies.Study``) adds its data points."""
+def build(opt: "optuna.Study | str", definition=None, *, out="results", storage: str | None = None) -> Frames:
+    """All the frames of a study: an Optuna study, or a stored sweep by its name or file (in ``out`` or
+    ``storage``); ``definition`` (a ``studies.Study``, known from a name) adds its data points."""
+    if not isinstance(opt, optuna.Study):
+        sweep = open_sweep(opt, out=out, storage=storage) if isinstance(opt, str) else None
+        if sweep is None:
+            raise ValueError(f"study must be an optuna.Study, a study's name or a .py file, got {type(opt).__name__}")
+        opt, definition = sweep.study, sweep.definition if definition is None else definition
     trials = trials_frame(opt)
     if not len(complete(trials)):
         raise ValueError(f"sweep {opt.study_name!r} has no completed trial yet; run: python -m sweeps run {opt.study_name}")

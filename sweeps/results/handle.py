@@ -21,7 +21,7 @@ import studies
 from sweeps.store.factory import JOURNAL_NAME, open_storage
 from sweeps.store.grouped import Grouped, describe
 
-SNAPSHOT_NAME = "study.npz"
+SNAPSHOT_NAME = studies.SNAPSHOT_NAME
 
 
 @dataclass(frozen=True)

@@ -31,12 +31,14 @@ import optuna
 from optuna.trial import TrialState
 
 import studies
+from mlpcore.warmup import announce as announce_compile
 from mlpcore.warmup import warm_up as warm_up_kernel
 from sweeps import space as search_space
 from sweeps.results.handle import Sweep, save_snapshot
 from sweeps.search.interrupts import handled, held
 from sweeps.search.pool import WorkerPool
 from sweeps.search.progress import Progress
+from sweeps.search.progress import mode_for as progress_mode
 from sweeps.search.provenance import iso, run_record
 from sweeps.search.pruning import DEFAULT as DEFAULT_PRUNER
 from sweeps.search.pruning import References, check_pruner
@@ -48,7 +50,7 @@ from sweeps.store.grouped import describe, grouped_writes
 from sweeps.store.liveness import Driver
 from sweeps.store.records import Settings, Stop, counts_as_done
 
-__all__ = ["search", "trial_seeds", "BATCH"]
+__all__ = ["search", "trial_seeds", "trials_cap", "BATCH"]
 
 BATCH = 16
 """Trials asked ahead. The sampler learns from every told trial, so a small window searches
@@ -78,6 +80,11 @@ MAX_TRIALS = 1_000_000
 MAX_JOBS = 1024
 MAX_REPEATS = 1000
 """Bounds on run's numbers: far beyond any useful sweep, near enough to catch a typo."""
+
+
+def trials_cap() -> int:
+    """The most trials a sweep runs: ``SWEEPS_MAX_TRIALS`` (``sweeps.space.TRIALS_CAP_VARIABLE``), else MAX_TRIALS."""
+    return search_space.cap(search_space.TRIALS_CAP_VARIABLE) or MAX_TRIALS
 
 
 def trial_seeds(seed: int, number: int, repeats: int) -> list[int]:
@@ -154,7 +161,8 @@ def search(
     trial_timeout : seconds after which a training (one seed of a trial) is stopped, its worker killed,
         and its trial failed.
     batch : trials asked ahead of the last told one (see the module docstring).
-    progress : show a status line on stderr; default: when stderr is a terminal.
+    progress : True: a status line on stderr; False: nothing; default: as fits where it runs, a status line in a
+        terminal, a bar in a notebook, a line every 30 s in a log (``sweeps.search.progress``).
     pruner : "none", "median" or "hyperband": stop hopeless trainings at a checkpoint (see `pruning.py`).
     argv : the command line recorded with the run (default ``sys.argv``).
 
@@ -170,6 +178,7 @@ def search(
     repeats = definition.repeats if repeats is None else repeats
     jobs = (os.cpu_count() or 1) if jobs is None else jobs
     check_whole("trials", trials, 1, MAX_TRIALS)
+    trials = min(trials, trials_cap())
     check_whole("jobs", jobs, 1, MAX_JOBS)
     check_whole("repeats", repeats, 1, MAX_REPEATS)
     check_whole("batch", batch, 1, MAX_TRIALS)
@@ -201,10 +210,11 @@ def search(
     pool = WorkerPool(train_once, jobs, trial_timeout, prepare=(prepare_worker, (study,)))
     opt = open_study(store, definition, settings, trial_sampler(space, seed, 0))
     if "baseline" not in opt.user_attrs or sum(counts_as_done(t) for t in opt.get_trials(deepcopy=False)) < trials:
+        announce_compile()  # the workers compile the kernel on a fresh install: one line, before they start
         pool.start()  # the workers start up (imports, the kernel) while this process gets ready to ask
     record = run_record(argv if argv is not None else sys.argv, started, describe(store), trials_requested=trials,
                         jobs=jobs, timeout=timeout, trial_timeout=trial_timeout)
-    bar = Progress(opt, trials, enabled=sys.stderr.isatty() if progress is None else progress,
+    bar = Progress(opt, trials, mode=progress_mode(progress),
                    done=sum(counts_as_done(t) for t in opt.get_trials(deepcopy=False)))
     with handled(), Driver(opt, store) as driver:
         try:
