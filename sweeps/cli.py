@@ -25,6 +25,7 @@ import optuna
 
 import mlpcore
 import studies
+from sweeps.analysis.evidence import show
 from sweeps.analysis.explain import analyse
 from sweeps.pipeline import finish
 from sweeps.report.files import report as write_report
@@ -164,6 +165,14 @@ def cmd_explain(args) -> int:
     for row in doc["map"]:
         cells = ", ".join(f"{c['label']}{'*' if c['fixed'] else ''} {c['fits']}/{c['seeds']}" for c in row["cells"])
         print(f"  {row['setting']:<18} {cells}")
+    code = doc["fix"].get("in_your_code") or []
+    if code:
+        print("\nIn your own NumPy loop, the lines that make each change (each under a comment "
+              "saying where it goes):")
+    for item in code:
+        also = "".join(f"; this also makes {a['setting']} {show(a['value'], a['setting'])}"
+                       for a in item["also"])
+        print(f"\n## {item['title']}{also}\n{item['code']}")
     return 0
 
 

@@ -43,6 +43,7 @@ def smallest_fix_html(doc: dict) -> str:
             f"<td>{_e(e['alone']['modes_text'])}</td></tr>" for e in fix["evidence"])
         parts.append("<table><tr><th>setting</th><th>yours</th><th>the fix</th><th>the fix without it, at its best "
                      f"lr</th><th>this change alone, at its best lr</th></tr>{rows}</table>")
+    parts.append(in_your_code_html(fix))
     if fix["alternatives"]:
         alts = "; ".join(f"{a['text']} ({a['fits']} of {a['seeds']} at {_rates(a['lr_range'])})"
                          for a in fix["alternatives"])
@@ -64,6 +65,27 @@ def smallest_fix_html(doc: dict) -> str:
     if doc["answer"] is not None:
         parts.append(answer_html(doc["answer"]))
     return "".join(parts)
+
+
+def in_your_code_html(fix: dict) -> str:
+    """The fix in a hand-written NumPy loop: for each change, and the learning rate, a one-line
+    heading and the lines that make it (`sweeps.analysis.numpy_lines`), each under a comment saying
+    where in the loop it goes."""
+    items = fix.get("in_your_code") or []  # an analysis written before the lines has none
+    if not items:
+        return ""
+    blocks = []
+    for item in items:
+        also = "".join(f"; this also makes {a['setting']} {show(a['value'], a['setting'])}"
+                       for a in item["also"])
+        blocks.append(f'<p class="code-title"><b>{_e(item["title"])}</b>{_e(also)}</p>'
+                      f'<pre><code>{_e(item["code"])}</code></pre>')
+    return ('<div class="in-your-code"><p><b>In your own NumPy loop</b>: the lines that make '
+            "each change, each under a comment saying where in the loop it goes "
+            "(<code>x_train</code> of shape (n, 1), weights <code>W1, b1, W2, b2</code>, "
+            "parameters updated through <code>params</code> and <code>grads</code>; the whole "
+            "loop: <code>sweeps.analysis.numpy_lines.program(config)</code>).</p>"
+            + "".join(blocks) + "</div>")
 
 
 def answer_html(answer: dict) -> str:
