@@ -13,6 +13,7 @@ import contextlib
 import errno
 import json
 import logging
+import platform
 import sys
 from pathlib import Path
 from typing import Callable
@@ -24,6 +25,7 @@ import optuna
 
 import mlpcore
 import studies
+from sweeps.analysis.evidence import show
 from sweeps.analysis.explain import analyse
 from sweeps.pipeline import finish
 from sweeps.report.files import report as write_report
@@ -31,7 +33,7 @@ from sweeps.report.files import stored_studies, write_all
 from sweeps.report.live import LiveReport
 from sweeps.results.handle import find, open_sweep, run_reference
 from sweeps.results.reading import baseline_words, best_config, best_trial, budget, complete_trials, summary
-from sweeps.search.driver import search
+from sweeps.search.driver import search, trials_cap
 from sweeps.search.interrupts import Terminated
 from sweeps.search.pruning import DEFAULT as DEFAULT_PRUNER
 from sweeps.search.pruning import PRUNERS
@@ -123,13 +125,14 @@ def cmd_run(args) -> int:
     else:
         study, definition = run_reference(args.study, args.out), find(args.study, args.out)
     ref = definition.name if studies.is_table(args.study) else args.study
-    live = (LiveReport(ref, out=args.out, storage=args.storage, total=args.trials or definition.trials)
+    total = min(args.trials or definition.trials, trials_cap())
+    live = (LiveReport(ref, out=args.out, storage=args.storage, total=total)
             if args.report else None)
     with live or contextlib.nullcontext():  # the page, rewritten while the sweep runs
         sweep = search(study, trials=args.trials, jobs=args.jobs, seed=args.seed, repeats=args.repeats,
                        storage=args.storage, out=args.out, timeout=args.timeout, trial_timeout=args.trial_timeout,
                        batch=args.batch, pruner=args.pruner, progress=args.progress,
-                       argv=["python -m sweeps", *sys.argv[1:]])
+                       argv=[program(), *sys.argv[1:]])
     print(summary(sweep.study, sweep.dir, baseline_words(ref, definition)))
     done = finish(sweep, report=args.report, explain=args.explain, jobs=args.jobs)
     if done.analysis is not None:
@@ -162,6 +165,14 @@ def cmd_explain(args) -> int:
     for row in doc["map"]:
         cells = ", ".join(f"{c['label']}{'*' if c['fixed'] else ''} {c['fits']}/{c['seeds']}" for c in row["cells"])
         print(f"  {row['setting']:<18} {cells}")
+    code = doc["fix"].get("in_your_code") or []
+    if code:
+        print("\nIn your own NumPy loop, the lines that make each change (each under a comment "
+              "saying where it goes):")
+    for item in code:
+        also = "".join(f"; this also makes {a['setting']} {show(a['value'], a['setting'])}"
+                       for a in item["also"])
+        print(f"\n## {item['title']}{also}\n{item['code']}")
     return 0
 
 
@@ -212,8 +223,20 @@ COMMANDS: dict[str, tuple[Callable, str]] = {
 }
 
 
+def program() -> str:
+    """How the user called the command line: ``sweeps`` (the console script) or ``python -m sweeps``."""
+    return "sweeps" if Path(sys.argv[0]).name == "sweeps" else "python -m sweeps"
+
+
+def version() -> str:
+    """``sweeps 0.1.0 (optuna 5.1.0, numpy 2.4.6, Python 3.11.9)``: this package and what it runs on."""
+    return (f"sweeps {mlpcore.__version__} (optuna {optuna.__version__}, numpy {np.__version__}, "
+            f"Python {platform.python_version()})")
+
+
 def build_parser() -> Parser:
-    parser = Parser(prog="python -m sweeps", description="Sweeps that show why a small MLP only fits a straight line.")
+    parser = Parser(prog=program(), description="Sweeps that show why a small MLP only fits a straight line.")
+    parser.add_argument("--version", action="version", version=version(), help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
     for name, (_, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -229,7 +252,7 @@ def build_parser() -> Parser:
             p.add_argument("--jobs", type=whole(1), help="worker processes (default: all cores)")
             p.add_argument("--seed", type=whole(0), default=0, help="study seed (default 0)")
             p.add_argument("--repeats", type=whole(1), help="init seeds per trial, the value their median "
-                           "(default: the study's, 3 for the seed studies)")
+                           "(default: the study's, 3 for the question studies)")
             p.add_argument("--timeout", type=seconds, help="start no new trial after this many seconds")
             p.add_argument("--trial-timeout", type=seconds, metavar="SEC",
                            help="stop (kill) and fail a trial one of whose trainings runs longer than this")
@@ -249,7 +272,8 @@ def build_parser() -> Parser:
             p.add_argument("--json", action="store_true", help="print the analysis as JSON")
         if name == "diagnose":
             which = p.add_mutually_exclusive_group()
-            which.add_argument("--baseline", action="store_true", help="the study's baseline config: a seed's own, or run's --baseline (the default)")
+            which.add_argument("--baseline", action="store_true",
+                               help="the study's baseline config: the question's own, or run's --baseline (the default)")
             which.add_argument("--best", action="store_true", help="the best config of the sweep")
             which.add_argument("--config", metavar="FILE", help="a config JSON file (as `best` prints), or the JSON itself")
     return parser
@@ -266,6 +290,11 @@ def console():
     said.setFormatter(_OneLine())
     ours = logging.getLogger("sweeps")
     ours.addHandler(said)
+    engine = logging.StreamHandler(sys.stderr)  # the engine's notices (compiling the kernel) as they are
+    engine.setLevel(logging.WARNING)
+    engine.setFormatter(logging.Formatter("%(message)s"))
+    mlpcore_logger = logging.getLogger("mlpcore")
+    mlpcore_logger.addHandler(engine)
     with warnings.catch_warnings():
         warnings.simplefilter("default")
         warnings.showwarning = _one_line
@@ -273,6 +302,7 @@ def console():
             yield
         finally:
             ours.removeHandler(said)
+            mlpcore_logger.removeHandler(engine)
             optuna.logging.set_verbosity(verbosity)
 
 

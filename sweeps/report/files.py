@@ -65,7 +65,7 @@ def write_report(sweep: Sweep, *, frames: tidy.Frames | None = None, analysis=_U
     fig_dir.mkdir(parents=True, exist_ok=True)
     for folder in (out_dir, fig_dir):  # a read-only folder is said at once, not after the page is drawn
         check_writable(folder)
-    frames = tidy.build(sweep.study, sweep.definition) if frames is None else frames
+    frames = tidy.build(sweep.study, sweep.definition, sweep.files) if frames is None else frames
     analysis = stored_analysis(sweep) if analysis is _UNSET else analysis
     drawn = draw_figures(frames, analysis)
     for name, (data, _) in drawn.items():

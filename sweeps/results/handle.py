@@ -20,8 +20,9 @@ import optuna
 import studies
 from sweeps.store.factory import JOURNAL_NAME, open_storage
 from sweeps.store.grouped import Grouped, describe
+from sweeps.store.trialfiles import TrialFiles
 
-SNAPSHOT_NAME = "study.npz"
+SNAPSHOT_NAME = studies.SNAPSHOT_NAME
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,11 @@ class Sweep:
     def dir(self) -> Path:
         """The sweep's own folder, ``out/NAME``."""
         return self.out / self.name
+
+    @property
+    def files(self) -> TrialFiles:
+        """Each trial's curve, predictions and (when it was the best when told) trained model, beside the journal."""
+        return TrialFiles.of(self.dir)
 
     @property
     def where(self) -> str:

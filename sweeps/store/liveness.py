@@ -26,6 +26,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from sweeps.store.grouped import grouped_writes
 from sweeps.store.records import Stop
+from sweeps.store.trialfiles import TrialFiles
 
 logger = logging.getLogger(__name__)
 
@@ -81,8 +82,8 @@ def _pid_alive(pid: int) -> bool:
 class Driver:
     """This process as a driver of ``opt``, opened on ``store``: its id, its heartbeat thread, its view of the others."""
 
-    def __init__(self, opt: optuna.Study, store: BaseStorage):
-        self.opt, self.store = opt, store
+    def __init__(self, opt: optuna.Study, store: BaseStorage, files: TrialFiles | None = None):
+        self.opt, self.store, self.files = opt, store, files
         self.study_id = store.get_study_id_from_name(opt.study_name)
         self.id = uuid.uuid4().hex[:12]
         self.pid = os.getpid()
@@ -170,7 +171,8 @@ class Driver:
         return out
 
     def fail(self, trial: FrozenTrial | optuna.Trial, reason: Stop) -> bool:
-        """Fail a RUNNING trial, stopped for ``reason``; False when it had finished meanwhile."""
+        """Fail a RUNNING trial, stopped for ``reason``, and remove its file (a driver killed between writing it and
+        telling the trial leaves one); False when it had finished meanwhile."""
         trial_id = self.store.get_trial_id_from_study_id_trial_number(self.study_id, trial.number)
         try:
             with grouped_writes(self.store):
@@ -178,6 +180,8 @@ class Driver:
                 self.store.set_trial_state_values(trial_id, TrialState.FAIL)
         except UpdateFinishedTrialError:
             return False
+        if self.files is not None:
+            self.files.remove(trial.number)
         return True
 
     def reap(self) -> int:

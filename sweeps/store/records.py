@@ -3,7 +3,8 @@
 Study user attrs: ``settings`` (seed, repeats, batch, pruner: what fixes the trajectory), ``space``,
 ``study`` (the declaration), ``grid`` (the true target), ``var_y_val``, ``baseline`` (the
 question's own config, evaluated like a trial), ``run:<driver>`` (provenance of each run) and
-``driver:<id>`` (heartbeats, see `sweeps.store.liveness`). Trial user attrs: :data:`RECORDED`, plus
+``driver:<id>`` (heartbeats, see `sweeps.store.liveness`). Trial user attrs: :data:`RECORDED` (and
+:data:`IN_FILES` in the trial's file), plus
 ``seeds`` and ``driver`` when asked, ``error`` and ``traceback`` when a trial raised, and
 ``stopped_by`` (a :class:`Stop` value) when a driver or the budget stopped it. A trial whose median
 run was pruned is told PRUNED; it counts as done, like a complete one.
@@ -14,7 +15,9 @@ This module is the one owner of those words: every writer and every reader goes 
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from optuna.trial import FrozenTrial, TrialState
 
@@ -25,10 +28,35 @@ PRUNED = "pruned"
 """The stop reason of a pruned training (``mlpcore.TrainResult.stopped``); its trial is told PRUNED."""
 
 RECORDED = ("mode", "modes", "values", "escape_rate", "seeds", "config", "metrics", "hints", "train_mse", "val_mse",
-            "approx_error", "curve", "grid_pred", "steps_done", "stopped", "seconds", "train_seconds", "backend",
-            "val_pred", "stops", "pruned_at")
-"""Everything a trial records as user attrs (the learning curve also as intermediate values); ``val_pred``
-(predictions on the validation rows) only when the study has more than one input feature."""
+            "approx_error", "steps_done", "stopped", "seconds", "train_seconds", "backend", "stops", "pruned_at")
+"""What a trial records as user attrs in the journal: what the sampler and the tables need."""
+
+IN_FILES = ("curve", "grid_pred", "val_pred", "model")
+"""What a trial records in its own file (`sweeps.store.trialfiles`), read only by what draws or reuses it: the
+learning curve, predictions on the grid, ``val_pred`` (on the held-out rows, when the study has more than one
+input feature) and ``model`` (the trained weights, kept for a trial that was the best when it was told). Sweeps
+stored before these files kept the first three as user attrs; readers take them from either place."""
+
+CURVE_POINTS = 6
+"""Without a pruner, a trial reports this many points of its validation curve as Optuna intermediate values (for
+optuna-dashboard's chart), evenly spread; its file has every point. A pruner's rules need every checkpoint."""
+
+
+AS_TEXT = ("space", "grid", "baseline")
+"""Study user attrs stored as JSON text: optuna-dashboard cuts a JSON value at 1024 characters (mid-JSON), and
+shows text whole. Read them with :func:`study_attr`."""
+
+
+def study_attr(opt, key: str, default: Any = None) -> Any:
+    """The study user attr ``key`` of ``opt`` (an ``optuna.Study``) as data, whether stored as text (:data:`AS_TEXT`)
+    or, as sweeps stored before, as JSON data; ``default`` when it is missing."""
+    value = opt.user_attrs.get(key, default)
+    return json.loads(value) if key in AS_TEXT and isinstance(value, str) else value
+
+
+def as_stored(key: str, value: Any) -> Any:
+    """``value`` as the study user attr ``key`` is stored (text for :data:`AS_TEXT`)."""
+    return json.dumps(value, separators=(",", ":")) if key in AS_TEXT else value
 
 
 @dataclass(frozen=True)
