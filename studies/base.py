@@ -254,6 +254,19 @@ class Study:
         replace_file(path, buf.getvalue())
         return meta["fingerprint"]
 
+    def problem(self) -> dict[str, str]:
+        """What the search trains, part by part: the data (drawn by the sampler, or fixed), the true target, the
+        training budget, the baseline and the starts, each a short hash or in words. Stored with a sweep when it is
+        created; a run whose problem differs in any part is refused (``sweeps.search.tracking``). The words (title,
+        question), the thread's answer and the asker's budget (``asked``, trained by the analysis, not the search)
+        are not part of it."""
+        d = self.data()
+        return {"data": _digest(d.x_train, d.y_train, d.x_val, d.y_val),
+                "target": "unknown" if d.y_grid is None else _digest(d.x_grid, d.y_grid),
+                "training budget": f"{self.steps} steps, patience {self.patience}",
+                "baseline": _digest(json.dumps(self.baseline.to_dict(), sort_keys=True)),
+                "starts": _digest(json.dumps([c.to_dict() for c in self.starts], sort_keys=True))}
+
     def fingerprint(self) -> str:
         """A hash of everything a snapshot holds: equal for two studies that sweep alike."""
         return self._snapshot()[1]["fingerprint"]
@@ -328,6 +341,19 @@ def _as_xy(name: str, what: str, x, y) -> tuple[np.ndarray, np.ndarray]:
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
         raise ValueError(f"study {name!r}: {what} gave non-finite values; data must be finite numbers")
     return x, y
+
+
+def _digest(*parts) -> str:
+    """A short hash of arrays or text."""
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, str):
+            h.update(part.encode())
+        else:  # in float32: a last-bit difference between two machines' libm (np.sin) is the same problem
+            part = np.ascontiguousarray(part, dtype=np.float32)
+            h.update(str(part.shape).encode() + part.tobytes())
+        h.update(b"|")
+    return h.hexdigest()[:16]
 
 
 def _grid(x: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray | None]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from mlpcore import MLPConfig
-from studies.base import VAL_FRACTION, Study
+from studies.base import NAME, VAL_FRACTION, Study
 
 READERS = {".csv": "read_csv", ".parquet": "read_parquet", ".pq": "read_parquet"}
 """Table files by suffix, and the pandas function that reads each."""
@@ -63,8 +63,8 @@ def read_table(path: str | Path, x: list[str], y: str):
 
 
 def from_table(path: str | Path, x: list[str], y: str, *, baseline: str | Path | None = None,
-                     val_fraction: float | None = None) -> Study:
-    """The study of a table: named after the file, columns ``x`` as inputs and ``y`` as the target.
+               val_fraction: float | None = None, name: str | None = None) -> Study:
+    """The study of a table: named ``name``, else after the file, columns ``x`` as inputs and ``y`` as the target.
 
     ``baseline`` is the path of a config JSON (as ``best`` prints): your config, the one the report
     diagnoses. ``val_fraction`` is the share of rows held out (default ``VAL_FRACTION``).
@@ -78,8 +78,13 @@ def from_table(path: str | Path, x: list[str], y: str, *, baseline: str | Path |
     if val_fraction is not None and not (isinstance(val_fraction, float) and math.isfinite(val_fraction)
                                          and 0 < val_fraction < 1):
         raise ValueError(f"--val-fraction must be a number between 0 and 1, got {val_fraction!r}")
+    if name is None and not NAME.fullmatch(Path(path).stem):
+        raise ValueError(f"the study would be named after the file, {Path(path).stem!r}, which is not a plain name "
+                         f"(letters, digits, _ and -, at most 100); name it with --name NAME")
+    if name is not None and not (isinstance(name, str) and NAME.fullmatch(name)):
+        raise ValueError(f"--name must be a plain name (letters, digits, _ and -, at most 100), got {name!r}")
     xs, ys = read_table(path, x, y)
-    name = Path(path).stem
+    name = Path(path).stem if name is None else name
     extra = {} if val_fraction is None else {"val_fraction": val_fraction}
     return Study.from_arrays(name, xs, ys, baseline=config, title=f"{y} from {', '.join(x)} ({len(ys)} rows)",
                                      **extra)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 import studies
 from mlpcore.warmup import warm_up as warm_up_kernel
@@ -115,6 +115,42 @@ def trial_sampler(space, seed: int, number: int) -> optuna.samplers.BaseSampler:
     return SweepSampler(space, trial_seed)
 
 
+class NumberedSampler(optuna.samplers.BaseSampler):
+    """Draws each trial with the sampler of its own number (:func:`trial_sampler`): the number storage gave it
+    when it was asked, not the one its driver expected. Drivers that ask at the same moment get distinct numbers,
+    so they draw distinct points; one driver alone draws as before. Trial ``k < len(starts)`` takes start ``k``."""
+
+    def __init__(self, space, seed: int, starts: list[dict] = ()):
+        self.space, self.seed, self.starts = dict(space), seed, list(starts)
+        self._number: int | None = None
+        self._sampler: optuna.samplers.BaseSampler | None = None
+
+    def of(self, trial: FrozenTrial) -> optuna.samplers.BaseSampler:
+        if self._number != trial.number:
+            self._number, self._sampler = trial.number, trial_sampler(self.space, self.seed, trial.number)
+        return self._sampler
+
+    def infer_relative_search_space(self, study, trial):
+        return {} if trial.number < len(self.starts) else self.of(trial).infer_relative_search_space(study, trial)
+
+    def sample_relative(self, study, trial, search_space):
+        if trial.number < len(self.starts) or not search_space:
+            return {}
+        return self.of(trial).sample_relative(study, trial, search_space)
+
+    def sample_independent(self, study, trial, param_name, param_distribution):
+        start = self.starts[trial.number] if trial.number < len(self.starts) else {}
+        if param_name in start:
+            return start[param_name]
+        return self.of(trial).sample_independent(study, trial, param_name, param_distribution)
+
+    def before_trial(self, study, trial):
+        self.of(trial).before_trial(study, trial)
+
+    def after_trial(self, study, trial, state, values):
+        self.of(trial).after_trial(study, trial, state, values)
+
+
 def check_whole(name: str, value, low: int, high: int) -> None:
     if not (isinstance(value, int) and not isinstance(value, bool) and low <= value <= high):
         raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
@@ -197,7 +233,8 @@ def search(
     if trial_timeout is not None:
         warm_up_kernel()  # compile here if need be, not in a worker's first trial, whose clock is running
     pool = WorkerPool(train_once, jobs, trial_timeout, prepare=(prepare_worker, (study,)))
-    opt = open_study(store, definition, settings, trial_sampler(space.distributions, seed, 0))
+    opt = open_study(store, definition, settings,
+                     NumberedSampler(space.distributions, seed, space.start_params(definition.starts)))
     if "baseline" not in opt.user_attrs or sum(counts_as_done(t) for t in opt.get_trials(deepcopy=False)) < trials:
         pool.start()  # the workers start up (imports, the kernel) while this process gets ready to ask
     record = run_record(argv if argv is not None else sys.argv, started, describe(store), trials_requested=trials,
@@ -302,26 +339,24 @@ class AskTellLoop:
             running = sum(t.state == TrialState.RUNNING for t in snapshot)
             if done + running >= self.total:
                 return
-            # The number the trial will get (exact with one driver; with several, only the seed differs).
             with held():  # a trial asked is stamped with this driver before any signal ends the sweep
-                trial, params, seeds = self.ask(number=len(snapshot))
+                trial, params, seeds = self.ask()
                 if not self.within_budget(trial):
                     self.driver.fail(trial, Stop.OVER_BUDGET)
                     return
             self.asked.append((trial, params, seeds))
             self.submit(trial.number, params, seeds, self.references.rule(trial.number, snapshot))
 
-    def ask(self, number: int):
-        """Ask trial ``number`` with its own seeded sampler, stamped with its seeds and this driver."""
-        self.opt.sampler = trial_sampler(self.space.distributions, self.settings.seed, number)
-        if number < len(self.starts):
-            self.opt.enqueue_trial(self.starts[number], user_attrs={"start": True})
+    def ask(self):
+        """Ask a trial, drawn by the sampler of the number storage gives it, stamped with its seeds and this driver."""
         trial = self.opt.ask()
         seeds = trial_seeds(self.settings.seed, trial.number, self.settings.repeats)
         with grouped_writes(self.driver.store):
             params = self.space.suggest(trial)
             trial.set_user_attr("seeds", seeds)
             trial.set_user_attr("driver", self.driver.id)
+            if trial.number < len(self.starts):
+                trial.set_user_attr("start", True)
             if len(self.starts) <= trial.number < EXPLORE_TRIALS:
                 trial.set_user_attr("explore", True)
         return trial, params, seeds
