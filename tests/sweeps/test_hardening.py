@@ -1,0 +1,244 @@
+"""Hardening, second round (issue 31): a study is one problem, only our studies are touched, nothing read back is
+trusted, no secret on a command line, no page that lies after a kill, one signal contract, bounded messages, data of
+any shape, drivers that never duplicate work, messages that say what to do.
+
+test_bad_input.py's table holds the one-line refusals that need only a finished sweep; these need more set up.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import optuna
+import pytest
+
+import pgcluster
+from conftest import TINY_STUDY, bad_input_error, main, run_cli
+
+
+def _plain_optuna_journal(path, names=("tiny",), multi=()):
+    """A journal written by plain Optuna (no sweeps): a study of each name with two trials, and multi-objective ones."""
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    store = JournalStorage(JournalFileBackend(str(path)))
+    for name in names:
+        study = optuna.create_study(study_name=name, storage=store)
+        study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    for name in multi:
+        study = optuna.create_study(study_name=name, storage=store, directions=["minimize", "maximize"])
+        study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=2)
+    return path.read_bytes()
+
+
+# --- 1. a study is one problem ---------------------------------------------------------------------------------
+
+
+def test_a_data_sweep_named_like_a_seed_study_is_not_appended_to_by_the_seed(tmp_path, monkeypatch, capsys):
+    """A CSV named sqrt.csv made the study 'sqrt'; a later `run sqrt` (the seed: other data, other steps) is refused."""
+    import studies
+    from sweeps.search.driver import NumberedSampler
+    from sweeps.search.tracking import open_study
+    from sweeps.space import Space
+    from sweeps.store.factory import open_storage
+    from sweeps.store.records import Settings
+
+    monkeypatch.chdir(tmp_path)
+    x = np.linspace(0, 4, 40)
+    (tmp_path / "sqrt.csv").write_text("x,y\n" + "".join(f"{a},{a ** 3}\n" for a in x))
+    mine = studies.from_table("sqrt.csv", ["x"], "y")
+    (tmp_path / "results" / "sqrt").mkdir(parents=True)
+    mine.save(tmp_path / "results" / "sqrt" / "study.npz")
+    store = open_storage(None, tmp_path / "results" / "sqrt")
+    open_study(store, mine, Settings(0, 3, 16), NumberedSampler(Space.of(mine).distributions, 0))  # as run did
+    journal = tmp_path / "results" / "sqrt" / "journal.log"
+    before = journal.read_bytes()
+    err = bad_input_error(["run", "sqrt"], capsys)
+    assert "study 'sqrt' in results/sqrt/journal.log is another problem (other data; another target; training budget " \
+           "2000 steps, patience 20 there, 1000 steps, patience 20 here" in err and "--name NAME" in err
+    assert journal.read_bytes() == before
+
+
+def test_name_gives_a_study_file_a_study_of_its_own(tmp_path, tiny_study, monkeypatch, capsys):
+    import sweeps
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", tiny_study, "--name", "tiny_two", "--trials", "1", "--jobs", "1", "--no-report"]) == 0
+    assert "study tiny_two: 1/1 trials complete" in capsys.readouterr().out
+    assert (tmp_path / "results" / "tiny_two" / "study.npz").is_file()
+    assert not (tmp_path / "results" / "tiny").exists()
+    assert sweeps.load("tiny_two").user_attrs["study"]["name"] == "tiny_two"
+    assert main(["best", "tiny_two"]) == 0  # found by its name afterwards
+
+
+def test_name_gives_a_data_file_its_name(tmp_path):
+    import studies
+
+    (tmp_path / "my data.csv").write_text("x,y\n" + "".join(f"{i},{i * i}\n" for i in range(20)))
+    assert studies.from_table(tmp_path / "my data.csv", ["x"], "y", name="mine").name == "mine"
+
+
+def test_the_problem_is_what_the_search_trains(tiny_study):
+    """The words, the thread's answer and the asker's budget do not change the problem; data, steps, baseline do."""
+    import studies
+
+    tiny = studies.get(tiny_study)
+    assert tiny.replace(title="another title", asked=studies.Budget(10_000)).problem() == tiny.problem()
+    for change in ({"steps": 151}, {"patience": 3}, {"data_seed": 1}, {"baseline": tiny.baseline.replace(lr=0.1)},
+                   {"target": np.cos}):
+        assert tiny.replace(**change).problem() != tiny.problem(), change
+
+
+# --- 2. only our studies ---------------------------------------------------------------------------------------
+
+
+def test_a_foreign_study_is_refused_and_left_byte_for_byte(tmp_path, tiny_study, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    other = tmp_path / "other.log"
+    before = _plain_optuna_journal(other, multi=("both",))
+    for args in (["run", tiny_study, "--storage", "other.log"], ["best", tiny_study, "--storage", "other.log"],
+                 ["report", tiny_study, "--storage", "other.log"], ["diagnose", tiny_study, "--best", "--storage",
+                                                                    "other.log"]):
+        err = bad_input_error(args, capsys)
+        assert "study 'tiny' in other.log was not created by sweeps (a foreign Optuna study); it is left as it is" in err
+        assert other.read_bytes() == before
+    assert main(["list", "--storage", "other.log"]) == 0
+    out = capsys.readouterr().out
+    assert "Traceback" not in out
+    lines = {line.split()[0]: line for line in out.splitlines()[1:]}
+    assert "skipped: study 'tiny' in other.log was not created by sweeps" in lines["tiny"]
+    assert "skipped: study 'both' in other.log was not created by sweeps" in lines["both"]
+    assert main(["report", "--all", "--storage", "other.log", "--out", "out"]) == 0  # listed as skipped, not reported
+    index = (tmp_path / "out" / "index.html").read_text()
+    assert "was not created by sweeps" in index and not (tmp_path / "out" / "tiny").exists()
+    assert other.read_bytes() == before
+
+
+# --- 3. nothing read back is trusted ---------------------------------------------------------------------------
+
+
+def test_a_name_read_from_storage_names_no_file_outside_out(tmp_path, monkeypatch, capsys):
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "a" / "b")
+    store = JournalStorage(JournalFileBackend("shared.log"))
+    for name in ("../../escaped2", "bad\x1b[31mname"):
+        study = optuna.create_study(study_name=name, storage=store)
+        study.set_user_attr("made_by", "sweeps")  # as if sweeps made it: the name alone must stop it
+    assert main(["report", "--all", "--storage", "shared.log", "--out", "out"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]
+    assert sorted(p.name for p in (tmp_path / "a" / "b").iterdir()) == ["out", "shared.log"]
+    assert sorted(p.name for p in (tmp_path / "a" / "b" / "out").iterdir()) == ["index.html"]
+    capsys.readouterr()
+    assert main(["list", "--storage", "shared.log"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "'../../escaped2' is not a study name" in out
+
+
+# --- 4. no secret on a command line ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("secret", ["Secr@et12/pass:wd%41", "abcd:efgh@ijkl", "p%40ss/word@@host", "only%2Fpiece"])
+def test_a_password_is_masked_wherever_its_value_appears(secret):
+    from sweeps.store.masking import MASK, mask, remember
+
+    url = f"postgresql://user:{secret}@127.0.0.1:1/db"
+    remember(url)
+    pieces = [p for p in __import__("re").split(r"[@:/]", secret) if len(p) >= 4]
+    for text in (url, f"failed to resolve host '{secret.split('@', 1)[-1]}@127.0.0.1'", f"said {secret} twice {secret}",
+                 f"decoded {__import__('urllib.parse').parse.unquote(secret)}"):
+        masked = mask(text)
+        assert MASK in masked and secret not in masked
+        assert not any(p in masked for p in pieces), (text, masked)
+
+
+def test_a_storage_url_from_the_environment_keeps_its_password_off_the_command_line(tmp_path, tiny_study):
+    secret = "Secr@et12/pass:wd%41"
+    env = {**os.environ, "SWEEPS_STORAGE": f"postgresql://sweeper:{secret}@127.0.0.1:1/sweeps"}
+    r = subprocess.run([sys.executable, "-m", "sweeps", "best", tiny_study], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "cannot open storage 'postgresql://sweeper:***@" in r.stderr
+    for piece in ("Secr", "et12", "pass", "wd%41"):
+        assert piece not in r.stderr + r.stdout
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    yield from pgcluster.serve()
+
+
+def test_a_postgresql_url_without_its_password_takes_it_from_pgpassword(tmp_path, tiny_study, postgres):
+    url = postgres.create_database("nopassword").replace(f":{postgres.password}@", "@")
+    assert postgres.password not in url
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    r = subprocess.run([sys.executable, "-m", "sweeps", "best", tiny_study, "--storage", url], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "cannot open storage" in r.stderr  # no password from anywhere: refused
+    env["PGPASSWORD"] = postgres.password
+    r = subprocess.run([sys.executable, "-m", "sweeps", "best", tiny_study, "--storage", url], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "no sweep of 'tiny' in" in r.stderr  # connected: libpq took PGPASSWORD
+
+
+# --- 9. drivers never duplicate work ---------------------------------------------------------------------------
+
+
+def _asker(tmp_path, tiny_study, store=None):
+    """One driver's ask loop on the study's journal, as `run` builds it (no workers: only asking is tested)."""
+    import studies
+    from sweeps.search.driver import AskTellLoop, NumberedSampler
+    from sweeps.search.tracking import open_study
+    from sweeps.space import Space
+    from sweeps.store.factory import open_storage
+    from sweeps.store.liveness import Driver
+    from sweeps.store.records import Settings
+
+    definition = studies.get(tiny_study)
+    space, settings = Space.of(definition), Settings(0, 1, 16)
+    store = store or open_storage(str(tmp_path / "j.log"), tmp_path)
+    opt = open_study(store, definition, settings,
+                     NumberedSampler(space.distributions, 0, space.start_params(definition.starts)))
+    return AskTellLoop(opt, tiny_study, definition, space, settings, Driver(opt, store), None, 100)
+
+
+def test_a_trial_is_drawn_by_the_number_storage_gave_it(tmp_path, tiny_study):
+    """Driver a expects trial n, but driver b asks first and gets it: a's trial (n + 1) is drawn as trial n + 1 is,
+    not as trial n (which b drew)."""
+    (tmp_path / "alone").mkdir()
+    alone = _asker(tmp_path / "alone", tiny_study)
+    lone = [alone.ask()[1] for _ in range(4)]
+    a, b = _asker(tmp_path, tiny_study), _asker(tmp_path, tiny_study)
+    a.ask(), a.ask()  # trials 0 and 1
+    ask = a.opt.ask
+    a.opt.ask = lambda *args, **kw: (b.ask(), ask(*args, **kw))[1]  # b's ask lands between a's look and a's ask
+    trial, params, _ = a.ask()
+    assert trial.number == 3 and params == lone[3]
+    got = [t.params for t in a.opt.get_trials(deepcopy=False)]
+    assert got[2] == lone[2] and got[2] != got[3]
+
+
+def test_several_drivers_asking_at_once_draw_distinct_points(tmp_path, tiny_study):
+    drivers = [_asker(tmp_path, tiny_study) for _ in range(4)]
+    start = threading.Barrier(len(drivers))
+
+    def ask(loop):
+        start.wait()
+        for _ in range(6):
+            loop.ask()
+
+    threads = [threading.Thread(target=ask, args=(d,)) for d in drivers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    trials = drivers[0].opt.get_trials(deepcopy=False)
+    assert len(trials) == 24
+    assert len({json.dumps(t.params, sort_keys=True) for t in trials}) == 24
