@@ -232,7 +232,10 @@ def settle_page(sweep: Sweep, *, stopped: bool = False) -> Path | None:
     if driver is None or not (stopped or driver.get("state") == "stopped" or is_gone(driver)):
         return None
     done = sum(counts_as_done(t) for t in sweep.study.get_trials(deepcopy=False))
-    total = driver.get("total") if isinstance(driver.get("total"), int) else budget(sweep.study)
+    # The first time, the budget of the run the page was written for (a run killed records none); afterwards, the
+    # latest run's, which may have resumed it to another budget
+    first = driver.get("state") != "stopped" and isinstance(driver.get("total"), int)
+    total = driver["total"] if first else budget(sweep.study)
     ref = html.escape(str(driver.get("ref") or sweep.ref))
     if total is None or done < total:
         words = (f"this sweep was stopped at {done}{f' of {total}' if total else ''} trials; "
@@ -263,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if hasattr(os, "nice"):
         os.nice(NICENESS)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # this process's own: its still copies are no news
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # cut short by close(): temporary files are removed
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the driver says it, and closes this
     parser = argparse.ArgumentParser(prog="python -m sweeps.report.live")

@@ -242,3 +242,92 @@ def test_several_drivers_asking_at_once_draw_distinct_points(tmp_path, tiny_stud
     trials = drivers[0].opt.get_trials(deepcopy=False)
     assert len(trials) == 24
     assert len({json.dumps(t.params, sort_keys=True) for t in trials}) == 24
+
+
+# --- 5. the page knows when it is stale ------------------------------------------------------------------------
+
+
+def _banner(page) -> str:
+    import re
+
+    return re.search(r'<p class="live" id="live">(.*?)</p>', page.read_text()).group(1)
+
+
+def test_a_running_page_whose_driver_is_gone_is_settled_by_the_next_command(swept_tiny, tmp_path, monkeypatch, capsys):
+    from sweeps.report.live import Rewriter
+
+    root = swept_tiny.copy(tmp_path)
+    monkeypatch.chdir(root)
+    page = root / "results" / "tiny" / "report.html"
+    alive = Rewriter("tiny.py", "results", None, 80, 5.0, driver=os.getpid()).rewrite()
+    assert alive.resolve() == page and "running: 8 of 80 trials" in _banner(page)
+    assert main(["list"]) == 0
+    assert "running: 8 of 80 trials" in _banner(page)  # its driver (this process) is alive: left alone
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    Rewriter("tiny.py", "results", None, 80, 5.0, driver=dead.pid).rewrite()
+    assert "reloads itself" in page.read_text()
+    assert main(["list"]) == 0
+    assert _banner(page) == "this sweep was stopped at 8 of 80 trials; run the same command to resume"
+    assert 'http-equiv="refresh"' not in page.read_text()
+    assert main(["run", "tiny.py", "--no-report"]) == 0  # resumed to its own budget (8): the page says it is done
+    assert _banner(page).startswith("this sweep has finished (8 of 8 trials) since this page was written; "
+                                    "<code>python -m sweeps report tiny.py</code>")
+    assert main(["report", "tiny.py"]) == 0
+    assert 'id="live"' not in page.read_text()  # the full report
+
+
+def test_a_killed_driver_leaves_a_page_that_says_where_it_stopped_and_no_traceback(tmp_path):
+    (tmp_path / "tiny.py").write_text(TINY_STUDY)
+    page = tmp_path / "results" / "tiny" / "report.html"
+    driver = subprocess.Popen([sys.executable, "-m", "sweeps", "run", "tiny.py", "--trials", "5000", "--jobs", "1",
+                               "--no-explain"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (page.is_file() and "running:" in page.read_text()):
+        assert time.monotonic() < deadline and driver.poll() is None
+        time.sleep(0.2)
+    driver.kill()
+    _, err = driver.communicate(timeout=60)  # the live process holds stderr until it has ended
+    assert "Traceback" not in err and "Error" not in err, err
+    said = _banner(page)
+    assert said.startswith("this sweep was stopped at ") and said.endswith(" of 5000 trials; run the same command to "
+                                                                          "resume")
+
+
+# --- 6. one signal contract in every stage ---------------------------------------------------------------------
+
+
+def test_sigterm_during_the_analysis_is_one_line_and_143(tmp_path):
+    (tmp_path / "tiny.py").write_text(TINY_STUDY)
+    cache = tmp_path / "results" / "tiny" / "analysis.sqlite"
+    run = subprocess.Popen([sys.executable, "-m", "sweeps", "run", "tiny.py", "--jobs", "1", "--explain"], cwd=tmp_path,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not cache.is_file():  # the analysis has begun
+        assert time.monotonic() < deadline and run.poll() is None
+        time.sleep(0.1)
+    run.send_signal(signal.SIGTERM)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 143, err
+    assert err.count("\n") == 1 and err.startswith("terminated (SIGTERM): "), err
+
+
+@pytest.mark.parametrize("sig, code, words", [(signal.SIGINT, 130, "interrupted: "),
+                                              (signal.SIGTERM, 143, "terminated (SIGTERM): ")], ids=["int", "term"])
+def test_a_signal_while_the_report_is_written_is_one_line_and_its_code(swept_tiny, tmp_path, sig, code, words):
+    root = swept_tiny.copy(tmp_path)
+    page = root / "results" / "tiny" / "report.html"
+    before = page.read_bytes()
+    report = subprocess.Popen([sys.executable, "-c", "import sys, sweeps.cli; print('ready', flush=True); "
+                               "sys.exit(sweeps.cli.main(['report', 'tiny.py']))"], cwd=root, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+    assert report.stdout.readline() == "ready\n"
+    time.sleep(0.5)  # in the report: its frames, its figures (drawn in forked processes) or its files
+    os.killpg(report.pid, sig)  # as a terminal does: to the whole group, the drawing processes too
+    out, err = report.communicate(timeout=60)
+    if report.returncode == 0:  # the report was quicker than the signal: nothing to see
+        pytest.skip("the report was written before the signal arrived")
+    assert report.returncode == code, err
+    assert err.count("\n") == 1 and err.startswith(words), err
+    text = page.read_bytes()
+    assert text == before or text.rstrip().endswith(b"</html>")  # the old page or the new one, whole
