@@ -36,7 +36,7 @@ def read_table(path: str | Path, x: list[str], y: str):
         raise ValueError(f"data file {str(path)!r} does not exist")
     reader = READERS[path.suffix.lower()]
     try:
-        table = getattr(pd, reader)(path)
+        table = getattr(pd, reader)(path, **({"sep": _separator(path)} if reader == "read_csv" else {}))
     except ImportError:
         raise ValueError("reading Parquet needs pyarrow: pip install 'sweeps-mlpcore[parquet]' (or pip install pyarrow)") from None
     except Exception as e:  # noqa: BLE001 - a user's file: any parse error is bad input, said in one line
@@ -60,6 +60,19 @@ def read_table(path: str | Path, x: list[str], y: str):
             raise ValueError(f"column {col!r} of {str(path)!r} has a missing or non-finite value at row {row + 1}; "
                              f"drop or fill such rows first")
     return table[x].to_numpy(dtype=float), table[y].to_numpy(dtype=float)
+
+
+SEPARATORS = (",", ";", "\t", "|")
+"""What separates a CSV's columns: a comma, else (sniffed from its first line) a semicolon, a tab or a bar."""
+
+
+def _separator(path: Path) -> str:
+    """The separator of the CSV at ``path``: the one of SEPARATORS its header line holds most of (a comma on a tie)."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        header = f.readline()
+    counts = {sep: header.count(sep) for sep in SEPARATORS}
+    best = max(SEPARATORS, key=lambda sep: counts[sep])  # first among equals: the comma
+    return best if counts[best] > 0 else ","
 
 
 def from_table(path: str | Path, x: list[str], y: str, *, baseline: str | Path | None = None,

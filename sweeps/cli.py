@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -25,6 +26,7 @@ import optuna
 
 import mlpcore
 import studies
+from mlpcore import estimate
 from studies.base import NAME
 from sweeps.analysis.explain import analyse
 from sweeps.pipeline import finish
@@ -58,7 +60,8 @@ EXIT_CODES = {
 """Every exit code of the CLI (sysexits.h's EX_OSERR, EX_IOERR and EX_NOPERM, 128 + the signal's number)."""
 
 OPERATING_ERRORS = {errno.EACCES: EXIT_NO_PERMISSION, errno.EPERM: EXIT_NO_PERMISSION,
-                    errno.EROFS: EXIT_NO_PERMISSION, errno.ENOSPC: EXIT_IO_ERROR, errno.EDQUOT: EXIT_IO_ERROR}
+                    errno.EROFS: EXIT_NO_PERMISSION, errno.ENOSPC: EXIT_IO_ERROR, errno.EDQUOT: EXIT_IO_ERROR,
+                    errno.ENOMEM: EXIT_NO_MEMORY}
 """The exit code of an OSError by its errno; any other OSError is EXIT_IO_ERROR."""
 
 RESUME = "run the same command again to resume"
@@ -169,6 +172,7 @@ def cmd_run(args) -> int:
     else:
         study, definition = run_reference(args.study, args.out), find(args.study, args.out)
     ref = definition.name if isinstance(study, studies.Study) else args.study
+    say_run_estimates(definition, args.repeats)
     live = (LiveReport(ref, out=args.out, storage=args.storage, total=args.trials or definition.trials)
             if args.report else None)
     with live or contextlib.nullcontext():  # the page, rewritten while the sweep runs
@@ -260,10 +264,49 @@ def cmd_diagnose(args) -> int:
     else:
         cfg, which = study.baseline, baseline_words(args.study, study)
     data = study.data()
-    r = mlpcore.fit(cfg, data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val)
+    say_estimate(f"this training ({which})", cfg, data, "--timeout SEC stops it there and diagnoses the net so far")
+    stop = None
+    if args.timeout is not None:
+        end = time.monotonic() + args.timeout
+        stop = lambda step, train, val: TIMEOUT_STOP if time.monotonic() > end else None  # noqa: E731
+    r = mlpcore.fit(cfg, data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val, on_checkpoint=stop)
     print(f"{study.name}: {which}, {r.steps_done} steps ({r.stopped}), {r.seconds:.2f}s on {r.backend}")
+    if r.stopped == TIMEOUT_STOP:
+        print(f"stopped by --timeout after {r.steps_done:,} of {cfg.steps:,} steps: the diagnosis is of the net so far")
     print(r.diagnosis)
     return 0
+
+
+TIMEOUT_STOP = "timeout"
+LONG_SECONDS = 180.0
+"""A training estimated longer than this (a few minutes) is announced, with its estimate, before it starts."""
+LARGE_ROWS = 100_000
+"""Training rows above which a run warns, with its estimate, and advises a batch size."""
+
+
+def say_estimate(what: str, cfg: mlpcore.MLPConfig, data, bound: str) -> None:
+    """One warning line on stderr when ``cfg``'s training on ``data`` is estimated above LONG_SECONDS."""
+    rows, features = len(data.x_train), data.features
+    seconds = estimate.training_seconds(cfg, rows, features)
+    if seconds > LONG_SECONDS:
+        batch = rows if cfg.batch_size is None else min(cfg.batch_size, rows)
+        print(f"warning: {what} may take about {estimate.words(seconds)} ({cfg.steps:,} steps of {batch:,} rows "
+              f"through {estimate.parameters(cfg, features):,} parameters); {bound}", file=sys.stderr)
+
+
+def say_run_estimates(definition: studies.Study, repeats: int | None) -> None:
+    """Before a sweep: its large data, and any training estimated above LONG_SECONDS, each said in one line."""
+    data = definition.data()
+    start = definition.starts[0] if definition.starts else mlpcore.MLPConfig()
+    trial = start.replace(steps=definition.steps)
+    if len(data.x_train) > LARGE_ROWS:
+        seconds = estimate.training_seconds(trial, len(data.x_train), data.features)
+        print(f"warning: {len(data.x_train):,} training rows: a trial of the first config ({definition.steps:,} "
+              f"full-batch steps) may take about {estimate.words(seconds)} per seed; a batch size (batch_size in "
+              f"your config and the study's space) trains on samples, far faster", file=sys.stderr)
+    else:
+        say_estimate("a training of the first trial", trial, data, "--trial-timeout SEC bounds every training")
+    say_estimate("a training of the baseline", definition.baseline, data, "--trial-timeout SEC bounds every training")
 
 
 COMMANDS: dict[str, tuple[Callable, str]] = {
@@ -319,6 +362,8 @@ def build_parser() -> Parser:
             which.add_argument("--baseline", action="store_true", help="the study's baseline config: a seed's own, or run's --baseline (the default)")
             which.add_argument("--best", action="store_true", help="the best config of the sweep")
             which.add_argument("--config", metavar="FILE", help="a config JSON file (as `best` prints), or the JSON itself")
+            p.add_argument("--timeout", type=seconds, metavar="SEC",
+                           help="stop the training after this many seconds and diagnose the net so far")
     return parser
 
 
@@ -370,7 +415,9 @@ def _command(args) -> int:
     except ValueError as e:
         print(f"error: {cut(mask(str(e)))}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except MemoryError as e:
+    except (MemoryError, ImportError) as e:  # a library that cannot be mapped into memory is out of memory too
+        if isinstance(e, ImportError) and not any(w in str(e) for w in OUT_OF_MEMORY_WORDS):
+            raise
         print(f"error: out of memory{f' ({cut(mask(str(e)), 120)})' if str(e) else ''}: a smaller config, a batch size or "
               f"fewer rows need less; anything finished is kept" + (f", {RESUME}" if args.command == "run" else ""),
               file=sys.stderr)
@@ -393,6 +440,10 @@ STOPPED_WORDS = {"run": f"the trials in flight are marked interrupted, finished 
                  "report": "no file was left half-written; run the same command again",
                  "list": "nothing was changed", "best": "nothing was changed", "diagnose": "nothing was changed"}
 """What an interrupted command leaves, said after "interrupted:" (Ctrl-C) or "terminated (SIGTERM):"."""
+
+
+OUT_OF_MEMORY_WORDS = ("failed to map segment", "Cannot allocate memory")
+"""How the loader says that a shared library did not fit in memory (an ImportError under ``ulimit -v``)."""
 
 
 def operating_error(e: OSError) -> str:

@@ -57,7 +57,10 @@ def open_study(store, definition: studies.Study, settings: Settings, sampler) ->
             opt.set_user_attr("space", space_json)
             opt.set_user_attr("problem", problem)
             opt.set_user_attr("study", definition.describe())
-            opt.set_user_attr("grid", {"x": data.x_grid.tolist(), "y": None if data.y_grid is None else data.y_grid.tolist(),
+            # With several inputs, each grid row's varying input only (the others sit at their medians): a list that
+            # grows with d, not the (points x d) x d grid
+            x = data.x_grid if data.grid_feature is None else data.x_grid[np.arange(len(data.x_grid)), data.grid_feature]
+            opt.set_user_attr("grid", {"x": x.tolist(), "y": None if data.y_grid is None else data.y_grid.tolist(),
                                        "feature": None if data.grid_feature is None else data.grid_feature.tolist()})
             opt.set_user_attr("var_y_val", float(np.var(data.y_val)))
             opt.set_user_attr("settings", settings.to_dict())

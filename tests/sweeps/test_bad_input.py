@@ -41,6 +41,9 @@ def workdir(tmp_path_factory, swept_tiny):
     (root / "tiny_target.py").write_text(TINY_STUDY.replace("target=lambda x: np.sin(2 * x)", "target=np.cos"))
     (root / "my data.csv").write_text("x,y\n" + "".join(f"{i},{i * i}\n" for i in range(20)))
     (root / "semi.csv").write_text("x;y\n" + "".join(f"{i};{i * i}\n" for i in range(20)))
+    (root / "const.csv").write_text("x,y\n" + "".join(f"{i},3\n" for i in range(20)))
+    (root / "wide.csv").write_text(",".join(f"c{j}" for j in range(500)) + ",y\n"
+                                   + "".join(",".join(str((i * j) % 7) for j in range(501)) + "\n" for i in range(20)))
     (root / "url.txt").write_text("redis://from-a-file\n")
     (root / "empty.txt").write_text("\n")
     return root
@@ -119,6 +122,11 @@ CASES = [
     (["run", "my data.csv", "--x", "x", "--y", "y"], "the study would be named after the file, 'my data', which is "
                                                      "not a plain name"),
     (["run", "my data.csv", "--x", "x", "--y", "y", "--name", "../up"], "--name must be a plain name"),
+    # data beyond what can be swept (issue 31): refused before anything is written
+    (["run", "const.csv", "--x", "x", "--y", "y"], "study 'const': x and y gave a constant target (y = 3 in all 20 rows)"),
+    (["run", "wide.csv", "--x", ",".join(f"c{j}" for j in range(500)), "--y", "y"],
+     "500 input features make a prediction grid of 50,000 rows x 500 (25,000,000 numbers); at most 20,000,000 are "
+     "allowed, so at most 447 features with 100 grid points"),
     # a storage URL from a file (issue 31): what it says is checked as --storage is
     (["best", SWEPT, "--storage-file", "url.txt"], "storage URL 'redis://from-a-file' is not understood"),
     (["best", SWEPT, "--storage-file", "empty.txt"], "storage file 'empty.txt' is empty; its first line must be the URL"),

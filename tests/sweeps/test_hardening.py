@@ -331,3 +331,132 @@ def test_a_signal_while_the_report_is_written_is_one_line_and_its_code(swept_tin
     assert err.count("\n") == 1 and err.startswith(words), err
     text = page.read_bytes()
     assert text == before or text.rstrip().endswith(b"</html>")  # the old page or the new one, whole
+
+
+# --- 7. bounded output and honest estimates --------------------------------------------------------------------
+
+
+def test_a_huge_value_is_cut_in_the_one_line(capsys, tmp_path, monkeypatch, tiny_study):
+    monkeypatch.chdir(tmp_path)
+    err = bad_input_error(["diagnose", tiny_study, "--config", '{"lr": "' + "9" * 5_000_000 + '"}'], capsys)
+    assert len(err) < 600 and "characters cut]" in err and err.startswith("error: lr must be a finite number")
+
+
+def test_diagnose_says_a_long_training_and_stops_at_its_timeout(tmp_path, tiny_study, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    big = json.dumps({"hidden": [4096], "steps": 10_000_000})
+    assert main(["diagnose", tiny_study, "--config", big, "--timeout", "1"]) == 0
+    out, err = capsys.readouterr()
+    assert err.startswith("warning: this training (the config given) may take about ") and err.count("\n") == 1
+    assert "(10,000,000 steps of 60 rows through 12,289 parameters); --timeout SEC stops it there" in err
+    assert "steps (timeout)" in out and "stopped by --timeout after " in out and "mode: " in out
+
+
+def test_large_data_get_a_warning_with_the_estimate_and_a_batch_size(capsys):
+    import studies
+    from sweeps.cli import say_run_estimates
+
+    x = np.random.default_rng(0).uniform(-1, 1, 150_000)
+    say_run_estimates(studies.Study.from_arrays("big", x, np.sin(3 * x)), None)
+    err = capsys.readouterr().err
+    assert err.startswith("warning: 120,000 training rows: a trial of the first config (2,000 full-batch steps) may "
+                          "take about ") and "a batch size (batch_size in your config" in err
+
+
+def test_the_summary_lists_only_files_that_exist_and_says_why_there_is_none(tmp_path, tiny_study, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", tiny_study, "--trials", "2", "--jobs", "1", "--trial-timeout", "0.001"]) == 0
+    out = capsys.readouterr().out
+    assert "outputs: results/tiny/ (trials.csv)" in out and not (tmp_path / "results" / "tiny" / "best.json").exists()
+    assert "no best config and no report: none of the trials completed; 2 failed, the last with: " in out
+
+
+# --- 8. data of any shape ----------------------------------------------------------------------------------------
+
+
+def test_every_figure_and_the_page_take_a_perfect_fit_and_tiny_losses(swept_tiny):
+    import sweeps
+    from sweeps.report.drawing import draw_figures
+    from sweeps.report.page import headline_html
+    from sweeps.results import frames as tidy
+
+    f = tidy.build(sweeps.load(str(swept_tiny.folder / "tiny.py"), out=swept_tiny.folder / "results"))
+    f.trials["value"] = f.trials["value"] * 1e-12
+    f.curves["mse"] = f.curves["mse"] * 1e-12
+    drawn = draw_figures(f, None)
+    assert "history" in drawn and "learning_curves" in drawn
+    perfect = f.headline | {"best_value": 0.0, "line_value": 0.0}
+    assert "<div" in headline_html(perfect) and "<div" in headline_html(f.headline | {"best_value": 0.0})
+
+
+def test_the_stored_grid_grows_linearly_with_the_inputs(tmp_path):
+    import studies
+
+    x = np.random.default_rng(0).uniform(-1, 1, (30, 40))
+    s = studies.Study.from_arrays("wide", x, x.sum(axis=1) ** 2, trials=1)
+    s.save(tmp_path / "s.npz")
+    with np.load(tmp_path / "s.npz") as z:
+        assert max(z[k].size for k in z.files if k != "meta") <= 100 * 40  # no (100 x 40) x 40 grid stored
+    back = studies.Study.load(tmp_path / "s.npz")
+    assert np.array_equal(back.data().x_grid, s.data().x_grid) and back.fingerprint() == s.fingerprint()
+
+
+def test_out_of_memory_is_one_line_and_its_code(tmp_path, tiny_study):
+    from conftest import run_patched
+
+    script = ("import sys, studies.base\n"
+              "def full(self): raise MemoryError()\n"
+              "studies.base.Study.data = full\n"
+              "from sweeps.cli import main\n"
+              "sys.exit(main(sys.argv[1:]))\n")
+    r = run_patched(script, "diagnose", tiny_study, cwd=tmp_path)
+    assert r.returncode == 71 and r.stderr.count("\n") == 1 and r.stderr.startswith("error: out of memory")
+
+
+# --- 10. messages that say what to do ------------------------------------------------------------------------------
+
+
+def test_a_journal_record_of_an_unknown_kind_is_said(swept_tiny, tmp_path, monkeypatch, capsys):
+    root = swept_tiny.copy(tmp_path)
+    monkeypatch.chdir(root)
+    journal = root / "results" / "tiny" / "journal.log"
+    journal.write_bytes(journal.read_bytes() + b'{"op_code": 99, "worker_id": "w"}\n')
+    before = journal.read_bytes()
+    err = bad_input_error(["best", "tiny.py"], capsys)
+    assert "holds a record this Optuna cannot read (line " in err and "op_code 99, perhaps from a newer Optuna" in err
+    assert journal.read_bytes() == before
+
+
+def test_list_says_why_a_study_is_skipped(swept_tiny, tmp_path, monkeypatch, capsys):
+    root = swept_tiny.copy(tmp_path)
+    monkeypatch.chdir(root)
+    journal = root / "results" / "tiny" / "journal.log"
+    lines = journal.read_bytes().splitlines(keepends=True)
+    journal.write_bytes(b"".join(lines[:5] + [b"{not json\n"] + lines[5:]))
+    assert main(["list"]) == 0
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("tiny"))
+    assert "skipped: journal file 'results/tiny/journal.log' cannot be read" in line or \
+        "skipped: 'results/tiny/journal.log' is not an Optuna journal file (line 6" in line, line
+    assert "None" not in line
+
+
+def test_a_semicolon_separated_csv_is_read_by_its_separator(tmp_path):
+    import studies
+
+    (tmp_path / "semi.csv").write_text("x;y\n" + "".join(f"{i};{i * i}\n" for i in range(20)))
+    s = studies.from_table(tmp_path / "semi.csv", ["x"], "y")
+    assert sorted(np.concatenate([s.data().y_train, s.data().y_val])) == [i * i for i in range(20)]
+
+
+def test_a_net_blown_up_by_a_huge_init_scale_is_told_to_lower_it():
+    import mlpcore
+
+    x = np.linspace(-1, 1, 40)
+    for scale, steps in ((1e200, 0), (50.0, 1)):
+        cfg = mlpcore.MLPConfig(init_scale=scale, activation="relu" if steps == 0 else "identity", optimizer="sgd",
+                                lr=0.01, steps=100)
+        r = mlpcore.fit(cfg, x, np.sin(3 * x))
+        assert r.diagnosis.mode == "diverged"
+        hint = next(h for h in r.diagnosis.hints if "blew up" in h)
+        assert hint.split(": ", 1)[1].startswith("init_scale=1.0"), hint
+        assert ("lower the learning rate" in hint) == (r.steps_done > 0), hint
