@@ -1,12 +1,12 @@
-"""How long a training will take, before it starts: steps x (rows a step x parameters), at the kernel's speed.
+"""How long a training will take, before it starts: steps x rows a step x parameters, at the kernel's speed.
 
-    >>> seconds = training_seconds(MLPConfig(hidden=(4096,), steps=10_000_000), rows=800, features=1)
-    >>> words(seconds)      # '3.1 days'
+    >>> seconds = training_seconds(MLPConfig(hidden=(4096,), steps=10_000_000), rows=800)
+    >>> words(seconds)      # '3.8 days'
 
-A step's forward and backward passes cost about three multiply-adds per row and parameter; the kernel
-does about ROW_PARAMETERS_PER_SECOND (row, parameter) pairs a second on one core, and a step has a
-fixed cost besides. It is an estimate within a factor of a few (the machine, its load, the
-activations): enough to tell a minute from a day, before a command starts one.
+A step's forward and backward passes cost a few multiply-adds per row and parameter; the kernel
+goes through about ROW_PARAMETERS_PER_SECOND (row, parameter) pairs a second on one core, and a
+step has a fixed cost besides. It is an estimate within a factor of a few (the machine, its load,
+the activations): enough to tell a minute from a day before a command starts a training.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from __future__ import annotations
 from mlpcore.config import MLPConfig
 
 ROW_PARAMETERS_PER_SECOND = 3e8
-"""(row, parameter) pairs a step goes through per second: the compiled kernel's speed on one core of the
-development machine, from nets of 10 to 16,897 parameters on 200 to 20,000 rows (1e8 to 5e8 under load)."""
+"""(row, parameter) pairs a training step goes through per second: the compiled kernel's speed on
+one core of the development machine, for nets of 31 to 16,897 parameters on 200 to 20,000 rows
+(from 1e8 to 5e8 on a loaded machine)."""
 STEP_SECONDS = 2e-5
-"""The fixed cost of one step (the optimizer's update, the kernel's call), whatever the size of the net."""
+"""The fixed cost of one step (the optimizer's update, the kernel's call), whatever the net."""
 
 
 def parameters(config: MLPConfig, features: int = 1) -> int:
@@ -27,10 +28,11 @@ def parameters(config: MLPConfig, features: int = 1) -> int:
 
 
 def training_seconds(config: MLPConfig, rows: int, features: int = 1) -> float:
-    """The estimated seconds of ``mlpcore.fit(config, x, y)`` on ``rows`` rows of ``features`` inputs, to its last
-    step (a plateau or a divergence ends it sooner)."""
+    """The estimated seconds of ``mlpcore.fit(config, x, y)`` on ``rows`` rows of ``features``
+    inputs, to its last step (a plateau or a divergence ends it sooner)."""
     batch = rows if config.batch_size is None else min(config.batch_size, rows)
-    return config.steps * (STEP_SECONDS + batch * parameters(config, features) / ROW_PARAMETERS_PER_SECOND)
+    per_step = STEP_SECONDS + batch * parameters(config, features) / ROW_PARAMETERS_PER_SECOND
+    return config.steps * per_step
 
 
 def words(seconds: float) -> str:
