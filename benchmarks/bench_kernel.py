@@ -1,6 +1,6 @@
 """Microseconds per training step: the compiled kernel beside NumPy, scikit-learn, PyTorch and JAX.
 
-    python benchmarks/bench_kernel.py [--repeats R] [--quick] [--cpu-time]
+    python benchmarks/bench_kernel.py [--repeats R] [--quick] [--cpu-time] [--only TITLE]
 
 Three networks, float64 throughout, each timed R times with the rows interleaved; the table
 shows medians and the speed-up over the section's reference row:
@@ -8,8 +8,14 @@ shows medians and the speed-up over the section's reference row:
   NumPy loop of `bench_engine.py` (imported, not copied).
 - seed 004 style: 1 -> 10 (sigmoid, no bias) -> 1, SGD on one sample a step. Reference: the
   mlpcore NumPy backend.
-- wide: n = 500, 1 -> 64 -> 64 (tanh) -> 1, full-batch Adam. Reference: the mlpcore NumPy backend.
-- wider: n = 500, 1 -> 128 -> 128 -> 128 (tanh) -> 1, full-batch Adam, as wide.
+- narrow: n = 500, 1 -> 32 (tanh) -> 1, full-batch Adam. Reference: the mlpcore NumPy backend.
+- wide: n = 500, 1 -> 64 -> 64 (tanh) -> 1, full-batch Adam, as narrow.
+- wider: n = 500, 1 -> 128 -> 128 -> 128 (tanh) -> 1, full-batch Adam, as narrow.
+The last three also print each row's GFLOP/s (the step's matrix products, ``step_flops``) and its
+fraction of the core's multiply-add limit, itself a row: a loop of independent multiply-adds
+(``_multiply_adds``) timed for the same flops, in the same rounds; beside it OpenBLAS's dgemm on
+matrices that fit in cache (scipy's, the library the kernel's ``np.dot`` calls), as what a
+matrix product reaches here.
 scikit-learn (MLPRegressor, one epoch of one batch a step), PyTorch (eager, CPU) and JAX (jit
 over a lax.fori_loop) rows appear when the package imports: `pip install -e ".[bench]"` for
 scikit-learn; torch and jax by hand. Compile times are excluded (each row warms up first).
@@ -81,12 +87,17 @@ def seed_004(steps):
     return case
 
 
+def narrow(steps):
+    return wide(steps, (32,), "narrow")
+
+
 def wide(steps, hidden=(64, 64), title="wide"):
     rng = np.random.default_rng(0)
     x = rng.uniform(-2, 2, (500, 1))
     cfg = MLPConfig(hidden=hidden, activation="tanh", optimizer="adam", lr=1e-3)
     case = Case(f"{title}: n=500, 1-{'-'.join(map(str, hidden))}-1 tanh, full-batch Adam", cfg, x, np.sin(2 * x),
                 steps, "mlpcore numpy backend")
+    case.flops = step_flops((1, *hidden, 1), len(x))
     for backend in ("numpy", "numba"):
         case.rows[f"mlpcore {backend} {'backend' if backend == 'numpy' else 'kernel'}"] = _mlpcore_row(case, backend)
     return case
@@ -96,9 +107,100 @@ def wider(steps):
     return wide(steps, (128, 128, 128), "wider")
 
 
-CASES = (seed_000, seed_004, wide, wider)
+CASES = (seed_000, seed_004, narrow, wide, wider)
 """Each network, as make(steps) -> Case; STEPS[i] steps each."""
-STEPS = (5000, 20_000, 300, 100)
+STEPS = (5000, 20_000, 2000, 300, 100)
+
+
+# --- the core's multiply-add limit ---------------------------------------------------------------------
+
+
+def step_flops(sizes, n: int) -> int:
+    """Floating-point operations of a full-batch step's matrix products, a multiply-add counted as 2.
+
+    Per layer of fan_in x fan_out weights: the forward product and the weight gradient, n fan_in fan_out
+    multiply-adds each, and for every layer but the first, the product that passes delta down (as many
+    again). The rest of a step (biases, activations, the loss, the optimizer) is O(n width), not counted.
+    """
+    layers = [fan_in * fan_out for fan_in, fan_out in zip(sizes[:-1], sizes[1:])]
+    return 2 * n * (2 * sum(layers) + sum(layers[1:]))
+
+
+MIN_FLOPS = 2 * 10**9
+"""The limit rows time at least this many flops (tens of milliseconds), then scale to the case's steps."""
+CHAIN_ELEMENTS = 64
+"""Elements of _multiply_adds's vector: 16 chains of 4 doubles (an AVX2 register), enough to keep two
+multiply-add units busy through a latency of 4 cycles (8 would be: 2 units x 4 cycles)."""
+
+
+def _multiply_adds(v, a, b, reps):
+    """8 * len(v) * reps multiply-adds: each element a chain of 8 a round, the elements independent."""
+    for _ in range(reps):
+        for i in range(v.shape[0]):
+            x = v[i]
+            x = x * a + b
+            x = x * a + b
+            x = x * a + b
+            x = x * a + b
+            x = x * a + b
+            x = x * a + b
+            x = x * a + b
+            x = x * a + b
+            v[i] = x
+
+
+def _limit_row(case):
+    """The time the core's multiply-adds would take for ``case.flops`` a step, at the rate the loop above runs."""
+    from numba import njit
+
+    loop = njit(fastmath={"contract"})(_multiply_adds)  # contract: x * a + b as one multiply-add instruction
+    v = np.ones(CHAIN_ELEMENTS)
+    loop(v, 0.999999, 1e-7, 1)  # compile
+
+    def run(k):
+        reps = max(MIN_FLOPS, round(case.flops * k)) // (2 * 8 * CHAIN_ELEMENTS)
+        t0 = time.perf_counter()
+        loop(v, 0.999999, 1e-7, reps)  # a contraction towards 0.1: no overflow, no subnormals
+        return (time.perf_counter() - t0) * case.flops * k / (reps * 2 * 8 * CHAIN_ELEMENTS)
+
+    return run
+
+
+DGEMM_SIDE = 192
+"""Side of the square matrices of the dgemm row: three of 288 KB, in a core's L2 cache with room to spare."""
+
+
+def _dgemm_row(case):
+    """The time OpenBLAS's dgemm takes for ``case.flops`` a step, on square matrices that stay in cache."""
+    from scipy.linalg.blas import dgemm
+
+    rng = np.random.default_rng(0)
+    a, b = (np.asfortranarray(rng.standard_normal((DGEMM_SIDE, DGEMM_SIDE))) for _ in range(2))
+    c = np.asfortranarray(np.zeros((DGEMM_SIDE, DGEMM_SIDE)))
+    per_call = 2 * DGEMM_SIDE**3
+
+    def run(k):
+        calls = max(MIN_FLOPS, round(case.flops * k)) // per_call
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            dgemm(1.0, a, b, 0.0, c, overwrite_c=1)
+        return (time.perf_counter() - t0) * case.flops * k / (calls * per_call)
+
+    return run
+
+
+LIMIT = "core multiply-add limit (FMA loop)"
+DGEMM = f"OpenBLAS dgemm {DGEMM_SIDE}^3, in cache"
+
+
+def print_flop_table(medians: dict[str, float], reference: str, flops: int) -> None:
+    """print_table with each row's GFLOP/s (``flops`` a step) and its fraction of the LIMIT row's."""
+    limit = flops / medians[LIMIT] * 1e-3
+    print(f"| {'implementation':<42} | {'us/step':>9} | {'speed-up':>8} | {'GFLOP/s':>7} | {'of limit':>8} |")
+    print(f"|{'-' * 44}|{'-' * 11}|{'-' * 10}|{'-' * 9}|{'-' * 10}|")
+    for name, med in medians.items():
+        rate = flops / med * 1e-3
+        print(f"| {name:<42} | {med:9.2f} | {medians[reference] / med:7.1f}x | {rate:7.1f} | {rate / limit:7.0%} |")
 
 
 def _batches(case, k):
@@ -237,19 +339,26 @@ def main() -> None:
     ap.add_argument("--cpu-time", action="store_true",
                     help="time each row by this process's CPU time, not the wall clock (on a machine shared with other "
                          "work, the wall clock counts the waits for a core)")
+    ap.add_argument("--only", default="", help="only the networks whose title contains this")
     args = ap.parse_args()
     if args.cpu_time:
         time.perf_counter = time.process_time  # the rows call time.perf_counter
     scale = 10 if args.quick else 1
-    cases = [make(steps // scale) for make, steps in zip(CASES, STEPS)]
+    cases = [case for case in (make(steps // scale) for make, steps in zip(CASES, STEPS)) if args.only in case.title]
     for module, (label, make_row) in LIBRARIES.items():
         if _optional(module) is not None:
             for case in cases:
                 case.rows[label] = make_row(case)
     for case in cases:
+        if hasattr(case, "flops"):
+            case.rows[LIMIT], case.rows[DGEMM] = _limit_row(case), _dgemm_row(case)
         medians = us_per_step(case.rows, (), case.steps, args.repeats)
         print(f"\n{case.title}; {case.steps} steps, median of {args.repeats}; speed-up over: {case.reference}")
-        print_table(medians, case.reference)
+        if hasattr(case, "flops"):
+            print(f"{case.flops / 1e6:.2f} MFLOP a step in its matrix products (a multiply-add counted as 2)")
+            print_flop_table(medians, case.reference, case.flops)
+        else:
+            print_table(medians, case.reference)
     print(f"\n{blas_line()}")
 
 

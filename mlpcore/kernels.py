@@ -15,7 +15,8 @@ How a step runs, by batch and network (each path exercised by tests/mlpcore/test
   fused where they read the same rows (``_layer_forward``, ``_layer_backward``).
 - networks with a wide hidden-to-hidden layer (``uses_matmul_path``, from ``WIDE_LAYER``
   weights): every layer as matrix products, numba's ``np.dot`` (BLAS, one thread) over
-  contiguous blocks of the same buffers (``_matmul_chunk``).
+  contiguous blocks of the same buffers, the biases inside the products (``_matmul_chunk``); their
+  checkpoint losses from the same forward pass (``mse_of_blocks``).
 - 1 -> h -> 1 networks (every seed problem) with identity, relu or leaky_relu hidden units:
   activations recomputed rather than stored, two hidden units a pass (``_recomputed_chunk``).
 - the same networks on the full batch (``uses_piecewise_path``): the network is a piecewise-
@@ -29,10 +30,10 @@ How a step runs, by batch and network (each path exercised by tests/mlpcore/test
 File map: elementary functions; passes over the batch; one compiled copy of a pass per code
 (``_per_code``, from the one table ``CODES``); the 1 -> h -> 1 path; the piecewise-linear path;
 layers; wide networks; one sample at a time; optimizers; ``train_steps`` (the loop, in a compiled copy per
-kind of step: ``TRAINERS``); ``mse_of`` (the learning curve's losses); ``KernelBackend`` (what fit()
-calls). ``warmup.py`` compiles it once per machine. It is one file because numba's cache is keyed
-on the file that holds a compiled function, not on the files it calls: split, an edit to a helper
-could leave a stale ``train_steps``.
+kind of step: ``TRAINERS``); ``mse_of`` and ``mse_of_blocks`` (the learning curve's losses);
+``KernelBackend`` (what fit() calls). ``warmup.py`` compiles it once per machine. It is one file
+because numba's cache is keyed on the file that holds a compiled function, not on the files it
+calls: split, an edit to a helper could leave a stale ``train_steps``.
 
 Rounding: the math is NumPy's formula for formula, with four liberties, each worth a
 factor in speed and each a difference of rounding only (the parity tests hold the two to
@@ -918,10 +919,19 @@ def _layer_backward(grad, acts, slopes, deltas, cur, l, theta, w0, b0, fan_in, f
 # (each weight a pass over the batch, 4 doubles an instruction, activations through memory)
 # stay far from what the core can do; a matrix product blocks units and samples in registers
 # and cache. Such networks train every layer on numba's ``np.dot`` (BLAS, from scipy) over
-# contiguous blocks: layer l's activations are the first ``sizes[l] * c`` values of row l of a
-# 2-D buffer, a C-contiguous (sizes[l], c) block. BLAS runs on one thread (``_one_blas_thread``):
-# on two, OpenBLAS rounds a product otherwise, and a trial's numbers would depend on whether
-# its process had pinned BLAS (a sweep's workers do; its driver, a user's script need not).
+# contiguous blocks: layer l's activations are the first ``(sizes[l] + 1) * c`` values of row l of
+# a 2-D buffer, a C-contiguous (sizes[l] + 1, c) block whose last row is all ones. BLAS runs on
+# one thread (``_one_blas_thread``): on two, OpenBLAS rounds a product otherwise, and a trial's
+# numbers would depend on whether its process had pinned BLAS (a sweep's workers do; its driver,
+# a user's script need not).
+#
+# The row of ones carries the biases through the products: a layer's W (fan_in, fan_out) and b
+# (fan_out) are adjacent in theta (network.Layout), so they are one (fan_in + 1, fan_out) matrix
+# [W; b], and [W; b].T @ [A; 1] = W.T @ A + b. Backward, [A; 1] @ delta.T is the gradient of
+# [W; b] in one product: the bias gradients are its last row, in place in grad. So a step makes
+# three products per layer and, besides them, one pass a layer for the activation and one for
+# f': no bias passes. (The bias is then a term of the product's sum rather than added after it:
+# a difference of rounding, as BLAS's own order of summation is.)
 WIDE_LAYER = 4096
 """Weights of a hidden-to-hidden layer from which the network trains on matrix products
 (``_matmul_chunk``) instead of the passes, which are faster below (benchmarks/README.md)."""
@@ -933,13 +943,45 @@ def uses_matmul_path(sizes) -> bool:
     return any(sizes[l] * sizes[l + 1] >= WIDE_LAYER for l in range(1, len(sizes) - 2))
 
 
+MATMUL_BLOCK = 32768
+"""Values (256 KB) of a layer's block on the matrix-product path at most: a batch is cut into chunks of as
+many samples as fit, so that the block a product writes is still in L2 cache when the activation pass reads
+it, and the same for the backward pass (benchmarks/README.md)."""
+
+
 @_inner()
-def _add_bias(z, l, theta, b0, fan_out, c):
-    """z[l] += b as a (fan_out, c) block: each unit's bias on each sample."""
+def _matmul_chunk_size(b, width):
+    """Samples a chunk on the matrix-product path: at most CHUNK and MATMUL_BLOCK / width, the batch cut evenly."""
+    most = max(1, min(CHUNK, MATMUL_BLOCK // width))
+    pieces = (b + most - 1) // most
+    return (b + pieces - 1) // pieces
+
+
+@_inner()
+def _one_input_forward(acts, theta, w0, b0, bias, fan_out, c):
+    """acts[1] = x * w + b for a layer of one input: the product with K = 1 written out (BLAS spends more
+    on packing than on it). Strict, no fused multiply-add: two roundings, as NumPy's."""
     for o in range(fan_out):
-        bo = theta[b0 + o]
+        w, b = theta[w0 + o], theta[b0 + o] if bias else -0.0  # -0.0: x + -0.0 is x, zeros' signs included
         for s in range(c):
-            z[l, o * c + s] += bo
+            acts[1, o * c + s] = acts[0, s] * w + b
+
+
+@_inner()
+def _one_output_backward(deltas, cur, theta, w0, slopes, l, fan_in, c):
+    """deltas[1 - cur] = (w * delta) * f' of layer l - 1 for a layer of one output: ``delta @ W.T`` (K = 1) and
+    the slopes in one pass, rounded as NumPy's two steps."""
+    for j in range(fan_in):
+        w = theta[w0 + j]
+        for s in range(c):
+            deltas[1 - cur, j * c + s] = (w * deltas[cur, s]) * slopes[l - 1, j * c + s]
+
+
+@_inner()
+def _ones_row(acts, l, rows, c):
+    """acts[l]'s (rows + 1, c) block gets its last row of ones (the biases' inputs)."""
+    for s in range(c):
+        acts[l, rows * c + s] = 1.0
 
 
 @_inner(fastmath=SUM_MATH)
@@ -954,16 +996,6 @@ def _block_output_delta(acts, slopes, targets, c0, deltas, depth, n_out, c, scal
     return total
 
 
-@_inner(fastmath=SUM_MATH)
-def _block_bias_grads(grad, b0, deltas, cur, fan_out, c):
-    """grad[b0 + o] += sum of unit o's deltas over the block."""
-    for o in range(fan_out):
-        total = 0.0
-        for s in range(c):
-            total += deltas[cur, o * c + s]
-        grad[b0 + o] += total
-
-
 @_inner()
 def _block_times(deltas, i, slopes, l, n):
     """deltas[i, :n] *= slopes[l, :n]: d loss / d a to d loss / d z."""
@@ -972,33 +1004,54 @@ def _block_times(deltas, i, slopes, l, n):
 
 
 @_inner()
+def _matmul_forward(theta, sizes, offsets, bias, hidden, output, acts, slopes, c, leaky_slope):
+    """The forward pass of a chunk of c samples on matrix products: acts[l + 1], slopes[l] of every layer l from
+    acts[0] (see _matmul_chunk). The activations by ``_units_pass``, whose compiled copies ``_sample_step``
+    (the kernel's other part, warmup.py) shares through the cache."""
+    depth = sizes.shape[0] - 1
+    for l in range(depth):
+        fan_in, fan_out, w0 = sizes[l], sizes[l + 1], offsets[l, 0]
+        rows = fan_in + 1 if bias else fan_in
+        if bias:
+            _ones_row(acts, l, fan_in, c)
+        if fan_in == 1:  # (the first layer of a 1-D problem)
+            _one_input_forward(acts, theta, w0, offsets[l, 1], bias, fan_out, c)
+        else:
+            wb = theta[w0:w0 + rows * fan_out].reshape((rows, fan_out))  # [W; b]
+            np.dot(wb.T, acts[l, :rows * c].reshape((rows, c)), acts[l + 1, :fan_out * c].reshape((fan_out, c)))
+        _units_pass(output if l == depth - 1 else hidden, acts, slopes, l, fan_out * c, leaky_slope)
+
+
+@_inner()
 def _matmul_chunk(theta, grad, sizes, offsets, bias, hidden, output, acts, slopes, deltas, wgrad, targets, c0, c,
                   scale, leaky_slope):
     """Forward and backward of a chunk of c samples on matrix products; returns its sum of squared residuals.
 
-    acts : (depth + 1, width * chunk), layer l's activations in row l as a (sizes[l], c) block (row 0:
-    the chunk's inputs); slopes : (depth, width * chunk) f'; deltas : (2, width * chunk) d loss / d z of
-    the layer being differentiated and of the one below; wgrad : (width * width,) scratch.
+    acts : (depth + 1, (width + 1) * chunk), layer l's activations in row l as a (sizes[l], c) block, then
+    a row of ones where the layers have biases (row 0: the chunk's inputs); slopes : (depth, width * chunk)
+    f'; deltas : (2, width * chunk) d loss / d z of the layer being differentiated and of the one below;
+    wgrad : ((width + 1) * width,) scratch. The first chunk (c0 = 0) writes the gradients of weights and
+    biases straight into grad (which the caller has zeroed), later ones add theirs.
     """
     depth = sizes.shape[0] - 1
-    for l in range(depth):
-        fan_in, fan_out, w0, b0 = sizes[l], sizes[l + 1], offsets[l, 0], offsets[l, 1]
-        w = theta[w0:w0 + fan_in * fan_out].reshape((fan_in, fan_out))
-        np.dot(w.T, acts[l, :fan_in * c].reshape((fan_in, c)), acts[l + 1, :fan_out * c].reshape((fan_out, c)))
-        if bias:
-            _add_bias(acts, l + 1, theta, b0, fan_out, c)
-        _units_pass(output if l == depth - 1 else hidden, acts, slopes, l, fan_out * c, leaky_slope)
+    extra = 1 if bias else 0  # the row of ones
+    _matmul_forward(theta, sizes, offsets, bias, hidden, output, acts, slopes, c, leaky_slope)
     sq = _block_output_delta(acts, slopes, targets, c0, deltas, depth, sizes[depth], c, scale)
     cur = np.int64(0)  # as in train_steps: a Literal[int] would compile the callees taking it twice
     for l in range(depth - 1, -1, -1):
-        fan_in, fan_out, w0, b0 = sizes[l], sizes[l + 1], offsets[l, 0], offsets[l, 1]
+        fan_in, fan_out, w0 = sizes[l], sizes[l + 1], offsets[l, 0]
+        rows = fan_in + extra
         delta = deltas[cur, :fan_out * c].reshape((fan_out, c))
-        np.dot(acts[l, :fan_in * c].reshape((fan_in, c)), delta.T, wgrad[:fan_in * fan_out].reshape((fan_in, fan_out)))
-        for p in range(fan_in * fan_out):
-            grad[w0 + p] += wgrad[p]
-        if bias:
-            _block_bias_grads(grad, b0, deltas, cur, fan_out, c)
-        if l:
+        block = acts[l, :rows * c].reshape((rows, c))
+        if c0 == 0:
+            np.dot(block, delta.T, grad[w0:w0 + rows * fan_out].reshape((rows, fan_out)))
+        else:
+            np.dot(block, delta.T, wgrad[:rows * fan_out].reshape((rows, fan_out)))
+            for p in range(rows * fan_out):
+                grad[w0 + p] += wgrad[p]
+        if l and fan_out == 1:  # (the output layer of a 1-D problem)
+            _one_output_backward(deltas, cur, theta, w0, slopes, l, fan_in, c)
+        elif l:
             w = theta[w0:w0 + fan_in * fan_out].reshape((fan_in, fan_out))
             np.dot(w, delta, deltas[1 - cur, :fan_in * c].reshape((fan_in, c)))
             _block_times(deltas, 1 - cur, slopes, l - 1, fan_in * c)
@@ -1146,16 +1199,17 @@ def _trainer(kind: str):
         n_in, n_out = sizes[0], sizes[depth]
         width = _widest(sizes)
         m, b = batches.shape
-        chunk = min(b, CHUNK)
+        chunk = _matmul_chunk_size(b, width) if not paths and matmul else min(b, CHUNK)
         inputs = np.empty((n_in, b))  # the batch, feature-major
         targets = np.empty((n_out, b))
-        acts = np.empty((depth + 1, width, chunk))  # acts[0]: a chunk of inputs; acts[l + 1]: output of layer l
+        acts = np.empty((depth + 1, width + 1, chunk))  # acts[0]: a chunk of inputs; acts[l + 1]: output of layer l
+        # (and room for _matmul_chunk's row of ones)
         slopes = np.empty((depth, width, chunk))  # f' of layer l at its pre-activation
         deltas = np.empty((2, width, chunk))  # d loss / d z of the current layer, and of the one below
         z = np.empty((1, 1, chunk))  # the pre-activation of one unit, shaped like a row of acts
-        block_acts = acts.reshape((depth + 1, width * chunk))  # the same buffers as _matmul_chunk's blocks
+        block_acts = acts.reshape((depth + 1, (width + 1) * chunk))  # the same buffers as _matmul_chunk's blocks
         block_slopes, block_deltas = slopes.reshape((depth, width * chunk)), deltas.reshape((2, width * chunk))
-        wgrad = np.empty(width * width)
+        wgrad = np.empty((width + 1) * width)
         zeros = _zeros(chunk)
         sample_acts, sample_slopes = np.empty((depth + 1, width)), np.empty((depth, width))  # for _sample_step
         sample_deltas = np.empty((2, width))
@@ -1281,7 +1335,8 @@ TRAIN_STEPS = {kind: _trainer(kind) for kind in TRAINERS}
 
 MATMUL_FORWARD = 512
 """Weights of a hidden-to-hidden layer from which fit()'s checkpoint losses take NumPy's forward
-pass (BLAS's matrix products) instead of mse_of, which is faster below (benchmarks/README.md)."""
+pass (BLAS's matrix products) instead of mse_of, which is faster below (benchmarks/README.md);
+networks on the matrix-product path (WIDE_LAYER) take mse_of_blocks instead of either."""
 
 
 @_inner(fastmath=SUM_MATH)
@@ -1323,6 +1378,39 @@ def mse_of(theta, x, y, sizes, offsets, bias, hidden, output, leaky_slope, y_sca
     return sq / (n * n_out)
 
 
+@_inner(fastmath=SUM_MATH)
+def _block_squared_errors(acts, depth, o, y, c0, c, y_scale, y_offset):
+    """_squared_errors on an (n_out, c) block."""
+    sq = 0.0
+    for s in range(c):
+        r = acts[depth, o * c + s] * y_scale + y_offset - y[c0 + s, o]
+        sq += r * r
+    return sq
+
+
+@_public()
+def mse_of_blocks(theta, x, y, sizes, offsets, bias, hidden, output, leaky_slope, y_scale, y_offset):
+    """:func:`mse_of` on the matrix-product path's forward pass (``_matmul_forward``), for networks that train on it:
+    faster there than the passes, and than NumPy's forward (NumPy's tanh is not vectorized on every CPU).
+    Call it with BLAS on one thread (``_one_blas_thread``), as the training loops."""
+    depth = sizes.shape[0] - 1
+    n, n_in, n_out = x.shape[0], sizes[0], sizes[depth]
+    width = _widest(sizes)
+    chunk = _matmul_chunk_size(n, width)
+    acts = np.empty((depth + 1, (width + 1) * chunk))
+    slopes = np.empty((depth, width * chunk))  # f', unused here
+    sq = 0.0
+    for c0 in range(0, n, chunk):
+        c = min(chunk, n - c0)
+        for j in range(n_in):
+            for s in range(c):
+                acts[0, j * c + s] = x[c0 + s, j]
+        _matmul_forward(theta, sizes, offsets, bias, hidden, output, acts, slopes, c, leaky_slope)
+        for o in range(n_out):
+            sq += _block_squared_errors(acts, depth, o, y, c0, c, y_scale[o], y_offset[o])
+    return sq / (n * n_out)
+
+
 # --- the kernel in parts, so that two processes can share its compile (warmup.py) -------------------------
 # The kernel compiles in ~15 s of CPU on a fresh machine. Its compiled functions have cache
 # entries of their own, and numba compiling a caller loads a callee from the cache instead of
@@ -1349,6 +1437,7 @@ def part_signatures() -> dict[str, list]:
             (_shallow_grads, (f1, f3, f3, i, f, f3, i, i, i, i)),
             (_update, (i, f1, f1, f2, i, hyper)),
             (_matmul_chunk, (f1, f1, i1, i2, flag, i, i, f2, f2, f2, f1, f2, i, i, f, f)),
+            (mse_of_blocks, (f1, f2, f2, i1, i2, flag, i, i, f, f1, f1)),
             (TRAIN_STEPS["layers"], trainer),
         ],
         "paths": [
@@ -1440,8 +1529,15 @@ class KernelBackend:
         return taken
 
     def mse(self, x: np.ndarray, y: np.ndarray, y_scaler: Scaler) -> float:
-        """The loss of the curve (see Network.mse): this kernel's forward pass (:func:`mse_of`), or NumPy's
-        where a hidden-to-hidden layer is a matrix product that BLAS does faster (see MATMUL_FORWARD)."""
+        """The loss of the curve (see Network.mse): the forward pass of the matrix-product path for networks that
+        train on it (:func:`mse_of_blocks`); else this kernel's passes (:func:`mse_of`), or NumPy's forward where
+        a hidden-to-hidden layer is a matrix product that BLAS does faster (see MATMUL_FORWARD)."""
+        if self.matmul:
+            with _one_blas_thread(True):  # as train_steps: the same bits whatever BLAS threads the process allows
+                return float(mse_of_blocks(self.theta, np.ascontiguousarray(x, dtype=np.float64),
+                                           np.ascontiguousarray(y, dtype=np.float64), self.sizes, self.offsets,
+                                           self.bias, self.hidden, self.output, self.hp.leaky_slope, y_scaler.scale,
+                                           y_scaler.offset))
         if self._blas_forward:
             with _one_blas_thread(True):  # as train_steps: the same bits whatever BLAS threads the process allows
                 return self.net.mse(x, y, y_scaler)

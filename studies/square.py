@@ -1,4 +1,4 @@
-"""Seed 002: x**2 on [0, 1] with leaky-ReLU hidden and output layers, lr 1e-6: a constant."""
+"""Seed 002: x**2 on [0, 1] with leaky-ReLU hidden and output layers, lr 1e-6: a straight line."""
 
 import numpy as np
 
@@ -21,7 +21,7 @@ QUESTION = MLPConfig(hidden=(64,), activation="leaky_relu", output_activation="l
 
 STUDY = Study(
     name="square",
-    title="x² with a leaky-ReLU output layer stays flat",
+    title="x² with a leaky-ReLU output layer gives a straight line",
     question="A 64-unit leaky-ReLU network with a leaky-ReLU output, He init and lr 1e-6 cannot learn x² on [0, 1].",
     target=np.square,
     sample=grid,

@@ -1,4 +1,4 @@
-"""Seed 003: x**2 on the integers 1..100, one sigmoid unit, softplus output, single-sample SGD: NaN or nothing."""
+"""Seed 003: x**2 on the integers 1..100, one sigmoid unit, softplus output, single-sample SGD: a constant."""
 
 import numpy as np
 
@@ -17,9 +17,9 @@ QUESTION = MLPConfig(hidden=(1,), activation="sigmoid", output_activation="softp
 
 STUDY = Study(
     name="square_int",
-    title="x² on 1..100 with one sigmoid unit goes to NaN",
+    title="x² on 1..100 with one sigmoid unit predicts a constant",
     question="A 1-unit sigmoid network with a softplus output, trained one sample at a time on x² for x = 1..100, "
-             "grows to inf/NaN or predicts rubbish.",
+             "predicts rubbish (the asker saw it grow to inf or NaN with other settings).",
     target=np.square,
     sample=integers,
     baseline=QUESTION,

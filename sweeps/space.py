@@ -151,22 +151,46 @@ class Space:
         ``steps``, ``patience``); a searched parameter wins over its override.
     """
 
-    def __init__(self, declared: Mapping[str, Any] | None = None, overrides: Mapping[str, Any] | None = None):
+    def __init__(self, declared: Mapping[str, Any] | None = None, overrides: Mapping[str, Any] | None = None,
+                 baseline: MLPConfig | None = None):
         declared = DEFAULT_SPACE if declared is None else declared
         self.distributions: dict[str, BaseDistribution] = {n: distribution(n, s) for n, s in declared.items()}
         self.overrides = {k: v for k, v in (overrides or {}).items() if k not in self.distributions}
+        self.baseline = baseline
+        """The config whose unsearched fields decide whether a conditional parameter is read (None: it is)."""
 
     @classmethod
     def of(cls, study) -> "Space":
         """The space a sweep of ``study`` (a ``studies.Study``) searches."""
-        return cls(study.space, {"steps": study.steps, "patience": study.patience})
+        return cls(study.space, {"steps": study.steps, "patience": study.patience}, study.baseline)
 
     def __iter__(self):
         return iter(self.distributions)
 
+    @property
+    def conditional(self) -> tuple[str, ...]:
+        """The parameters drawn only where the config reads them (momentum only for the momentum optimizer)."""
+        return tuple(n for n in self.distributions if n in PARAMS and PARAMS[n].only_with)
+
+    def reads(self, name: str, params: Mapping[str, Any]) -> bool:
+        """Whether a config with the settings ``params`` (the rest the baseline's) reads parameter ``name``."""
+        condition = PARAMS[name].only_with if name in PARAMS else None
+        if condition is None:
+            return True
+        field, value = condition
+        if field in params:
+            return params[field] == value
+        return self.baseline is None or getattr(self.baseline, field) == value
+
     def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
-        """Draw every parameter for ``trial`` (through its sampler), in the space's order."""
-        return {name: _SUGGEST[type(d)](trial, name, d) for name, d in self.distributions.items()}
+        """Draw each parameter for ``trial`` (through its sampler), in the space's order, leaving out those the
+        config would not read: a setting the training ignores is not sampled, so it can rank in no importance."""
+        drawn: dict[str, Any] = {}
+        order = sorted(self.distributions, key=lambda n: n in self.conditional)  # the settings they depend on first
+        for name in order:
+            if self.reads(name, drawn):
+                drawn[name] = _SUGGEST[type(self.distributions[name])](trial, name, self.distributions[name])
+        return drawn
 
     def to_config(self, baseline: MLPConfig, params: Mapping[str, Any], *, seed: int) -> MLPConfig:
         """The MLPConfig a search trial trains: ``baseline``, then the overrides, then ``params``.
@@ -180,7 +204,8 @@ class Space:
         """``config`` written as a point of this space (the settings it searches)."""
         layers = {"width": config.hidden[0], "depth": len(config.hidden)}
         layers |= {f"width_{i + 1}": config.hidden[min(i, len(config.hidden) - 1)] for i in range(MAX_DEPTH)}
-        return {k: layers[k] if k in LAYER_PARAMS else getattr(config, k) for k in self.distributions}
+        params = {k: layers[k] if k in LAYER_PARAMS else getattr(config, k) for k in self.distributions}
+        return {k: v for k, v in params.items() if self.reads(k, config.to_dict())}
 
     def start_params(self, starts) -> list[dict[str, Any]]:
         """The points of the first trials: each config of ``starts`` whose choices the space holds,

@@ -81,9 +81,13 @@ def _document(definition, tuner: Tuner, study: optuna.Study | None) -> dict[str,
     cands = candidates(space, space.params_of(asked))
     lab, r = tuner.lab, tuner.repeats
     cost: dict[str, int] = {}
+    seconds = {"before": lab.seconds}
 
     def spent(phase: str) -> None:  # trainings each part uses, kept or not: the same on every rerun
         cost[phase] = len(lab.runs) - sum(cost.values())
+        logger.info("analysis of %s, %s: %d trainings, %.1f s training", definition.name, phase, cost[phase],
+                    lab.seconds - sum(seconds.values()))
+        seconds[phase] = lab.seconds - sum(seconds.values())
 
     runs = lab.outcomes([asked.replace(seed=s) for s in tuner.seeds], give_up=False)  # its diagnosis: the whole run
     question = Tally(tuple(runs), r)

@@ -75,31 +75,32 @@ class Run:
                    tuple(tuple(a) for a in d.get("advice", ())))
 
 
-def hopeless(bound: float, steps: int):
+def hopeless(bound: float, steps: int, *, pace_factor: float = PACE, first_look: int = FIRST_LOOK):
     """fit's checkpoint callback that stops a training that cannot reach the validation MSE ``bound`` (below which
-    a net may be fit: ``mlpcore.diagnostics.fit_mse``) in the ``steps`` of its budget, at PACE times the pace its
-    best validation loss so far kept over the last half of its run (in log loss a step)."""
+    a net may be fit: ``mlpcore.diagnostics.fit_mse``) in the ``steps`` of its budget, at ``pace_factor`` times the
+    pace its best validation loss so far kept over the last half of its run (in log loss a step), from its
+    ``first_look``-th curve checkpoint on."""
     log_bound = math.log(bound) if bound > 0 else -math.inf
     at: list[int] = []
 
     def on_checkpoint(step: int, train_loss: np.ndarray, val_loss: np.ndarray) -> str | None:
         at.append(step)
         k = len(val_loss) - 1
-        if k < FIRST_LOOK or not np.all(np.isfinite(val_loss)):
+        if k < first_look or not np.all(np.isfinite(val_loss)):
             return None
         best = np.minimum.accumulate(val_loss)
         half = k // 2
         if best[k] <= 0 or best[half] <= 0:
             return None
         pace = max(math.log(best[half]) - math.log(best[k]), 0.0) / max(at[k] - at[half], 1)
-        reachable = math.log(best[k]) - PACE * pace * (steps - step)
+        reachable = math.log(best[k]) - pace_factor * pace * (steps - step)
         return HOPELESS if reachable > log_bound else None
 
     return on_checkpoint
 
 
 @functools.lru_cache(maxsize=8)
-def _fit_bound(study_ref: str) -> float:
+def fit_bound(study_ref: str) -> float:
     _, data, _ = study_and_data(study_ref)
     x = data.x_train.reshape(len(data.x_train), -1)
     xv = data.x_val.reshape(len(data.x_val), -1)
@@ -113,7 +114,7 @@ def train(study_ref: str, config: dict[str, Any], give_up: bool = True) -> dict[
     try:
         _, data, _ = study_and_data(study_ref)
         cfg = MLPConfig.from_dict(config)
-        stop = hopeless(_fit_bound(study_ref), cfg.steps) if give_up else None
+        stop = hopeless(fit_bound(study_ref), cfg.steps) if give_up else None
         r = mlpcore.fit(cfg, data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val, stop_when_fit=True,
                         on_checkpoint=stop)
     except Exception as e:  # noqa: BLE001 - a training that cannot run fails alone, as its outcome
@@ -121,6 +122,31 @@ def train(study_ref: str, config: dict[str, Any], give_up: bool = True) -> dict[
     d = r.diagnosis
     value = objective(d.metrics.get("mse"), float(np.var(data.y_val)), d.mode)
     return Run(d.mode, value, int(r.steps_done), r.stopped, tuple(str(h) for h in d.hints), d.advice).to_dict()
+
+
+def train_all(study_ref: str, configs: list[dict[str, Any]], give_up: bool = True) -> list[dict[str, Any]]:
+    """:func:`train` for each of ``configs``, in one task: short trainings cost less than handing each to a worker."""
+    return [train(study_ref, c, give_up) for c in configs]
+
+
+TASK_STEPS = 100_000
+"""Steps a worker task holds at most when it groups short trainings (:func:`train_all`)."""
+
+TASK_SIZE = 32
+"""Trainings a worker task holds at most: enough to hide the hand-over, few enough to share the work evenly."""
+
+
+def _chunks(items: list[tuple[str, MLPConfig]]) -> list[list[tuple[str, MLPConfig]]]:
+    """``items`` in worker tasks of up to TASK_STEPS steps (one training at least, TASK_SIZE at most)."""
+    out: list[list[tuple[str, MLPConfig]]] = []
+    steps = 0
+    for item in items:
+        if not out or len(out[-1]) >= TASK_SIZE or steps + item[1].steps > TASK_STEPS:
+            out.append([])
+            steps = 0
+        out[-1].append(item)
+        steps += item[1].steps
+    return out
 
 
 @functools.lru_cache(maxsize=1)
@@ -181,6 +207,10 @@ class Lab:
         """Trainings this lab ran (not found kept)."""
         self.seconds = 0.0
         """Wall seconds this lab spent training."""
+        self.steps: dict[str, int] = {}
+        """Steps this lab trained, by how the training ended ("fit", "hopeless", "diverged", "steps", ...)."""
+        self.budgeted = 0
+        """Steps the trainings this lab ran would have taken without their stop rules."""
         self._pool: WorkerPool | None = None
 
     def key(self, config: MLPConfig, give_up: bool = True) -> str:
@@ -209,14 +239,19 @@ class Lab:
         if not missing:
             return
         if self._pool is None:
-            self._pool = WorkerPool(train, self.jobs, prepare=(prepare_worker, (self.study_ref,)))
+            self._pool = WorkerPool(train_all, self.jobs, prepare=(prepare_worker, (self.study_ref,)))
         started = time.perf_counter()
-        for key, config in missing.items():
-            self._pool.submit(key, (self.study_ref, self.config(config).to_dict(), give_up))
+        chunks = _chunks(list(missing.items()))
+        for i, chunk in enumerate(chunks):
+            self._pool.submit(i, (self.study_ref, [self.config(c).to_dict() for _, c in chunk], give_up))
         done: dict[str, Run] = {}
-        for _ in missing:
-            key, outcome = self._pool.next()
-            done[key] = Run.from_dict(outcome) if "mode" in outcome else Run("error", VALUE_CAP, 0, outcome["error"])
+        for _ in chunks:
+            i, outcome = self._pool.next()
+            keys = [k for k, _ in chunks[i]]
+            if isinstance(outcome, dict):  # the pool's error outcome: the task (and its worker) failed whole
+                done |= {k: Run("error", VALUE_CAP, 0, outcome["error"]) for k in keys}
+            else:
+                done |= {k: Run.from_dict(o) for k, o in zip(keys, outcome)}
             if len(done) >= 200 and self.cache is not None:  # kept as they come: a kill loses little
                 self.cache.put(done)
                 self.runs |= done
@@ -226,6 +261,10 @@ class Lab:
         self.runs |= done
         self.trained += len(missing)
         self.seconds += time.perf_counter() - started
+        self.budgeted += sum(c.steps for c in missing.values())
+        for key in missing:
+            run = self.runs[key]
+            self.steps[run.stopped.split(":")[0]] = self.steps.get(run.stopped.split(":")[0], 0) + run.steps
 
 
 def open_lab(study_ref: str, fingerprint: str, out_dir: Path | None, jobs: int | None) -> Lab:

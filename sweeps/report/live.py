@@ -266,7 +266,6 @@ def main(argv: list[str] | None = None) -> int:
 
     if hasattr(os, "nice"):
         os.nice(NICENESS)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # this process's own: its still copies are no news
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # cut short by close(): temporary files are removed
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the driver says it, and closes this
     parser = argparse.ArgumentParser(prog="python -m sweeps.report.live")
@@ -275,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--total", type=int)
     parser.add_argument("--interval", type=float, default=INTERVAL)
     args = parser.parse_args(argv)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own process: no INFO lines on the terminal
     stop = threading.Event()
     threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()  # the driver is gone
     driver = os.getppid()

@@ -86,16 +86,18 @@ def trial_seeds(seed: int, number: int, repeats: int) -> list[int]:
 
 
 class SweepSampler(optuna.samplers.TPESampler):
-    """Multivariate TPE over a study's fixed search space.
+    """Multivariate TPE over a study's fixed search space; its conditional parameters (momentum, read only by
+    the momentum optimizer) each by univariate TPE over the trials that drew them.
 
     The space never changes within a study, so it is given, not inferred: Optuna would
     otherwise intersect the params of every past trial on each ask, a cost that grows with
-    the study, since each trial gets a fresh, freshly seeded sampler.
+    the study, since each trial gets a fresh, freshly seeded sampler. A conditional parameter stays out of
+    the joint model, which learns only from trials holding all of its parameters.
     """
 
-    def __init__(self, space, seed: int):
+    def __init__(self, space: search_space.Space, seed: int):
         super().__init__(seed=seed, n_startup_trials=STARTUP_TRIALS, multivariate=True, constant_liar=CONSTANT_LIAR)
-        self.fixed_space = dict(space)
+        self.fixed_space = {n: d for n, d in space.distributions.items() if n not in space.conditional}
 
     def infer_relative_search_space(self, study, trial):
         return self.fixed_space
@@ -107,7 +109,7 @@ no model chose, so escape shares and the failure-mode map computed on them are u
 They are marked with the user attr ``explore``."""
 
 
-def trial_sampler(space, seed: int, number: int) -> optuna.samplers.BaseSampler:
+def trial_sampler(space: search_space.Space, seed: int, number: int) -> optuna.samplers.BaseSampler:
     """The sampler that draws trial ``number``, seeded from (study seed, trial number)."""
     trial_seed = int(np.random.SeedSequence([seed, 0x5EED, number]).generate_state(1)[0])
     if number < EXPLORE_TRIALS:
@@ -120,8 +122,8 @@ class NumberedSampler(optuna.samplers.BaseSampler):
     when it was asked, not the one its driver expected. Drivers that ask at the same moment get distinct numbers,
     so they draw distinct points; one driver alone draws as before. Trial ``k < len(starts)`` takes start ``k``."""
 
-    def __init__(self, space, seed: int, starts: list[dict] = ()):
-        self.space, self.seed, self.starts = dict(space), seed, list(starts)
+    def __init__(self, space: search_space.Space, seed: int, starts: list[dict] = ()):
+        self.space, self.seed, self.starts = space, seed, list(starts)
         self._number: int | None = None
         self._sampler: optuna.samplers.BaseSampler | None = None
 
@@ -233,8 +235,7 @@ def search(
     if trial_timeout is not None:
         warm_up_kernel()  # compile here if need be, not in a worker's first trial, whose clock is running
     pool = WorkerPool(train_once, jobs, trial_timeout, prepare=(prepare_worker, (study,)))
-    opt = open_study(store, definition, settings,
-                     NumberedSampler(space.distributions, seed, space.start_params(definition.starts)))
+    opt = open_study(store, definition, settings, NumberedSampler(space, seed, space.start_params(definition.starts)))
     if "baseline" not in opt.user_attrs or sum(counts_as_done(t) for t in opt.get_trials(deepcopy=False)) < trials:
         pool.start()  # the workers start up (imports, the kernel) while this process gets ready to ask
     record = run_record(argv if argv is not None else sys.argv, started, describe(store), trials_requested=trials,

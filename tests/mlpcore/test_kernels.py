@@ -649,6 +649,26 @@ def test_matmul_path_same_curve_and_theta_as_numpy(case, backends_made):
     assert not np.array_equal(passes.model.theta, got.model.theta)
 
 
+@pytest.mark.parametrize("hidden, activation, bias", [((64, 64), "tanh", True), ((3, 128, 128), "elu", False),
+                                                     ((128, 65), "softplus", True)])
+@pytest.mark.parametrize("scaling", ["none", "standard"])
+def test_checkpoint_losses_of_the_matmul_path_are_numpys(hidden, activation, bias, scaling):
+    # networks that train on matrix products take their checkpoint losses from the same path's forward pass
+    # (mse_of_blocks): NumPy's to rounding, over several chunks, two inputs and two outputs, targets scaled or not
+    cfg = MLPConfig(hidden=hidden, activation=activation, output_activation="sigmoid", bias=bias, y_scaling=scaling)
+    x = np.random.default_rng(3).uniform(-1.0, 2.0, (2 * kernels.CHUNK + 76, 2))
+    y = np.column_stack([np.sin(2 * x[:, 0]), x[:, 0] * x[:, 1] + 3.0])
+    layout = layout_for(cfg, 2, 2)
+    net = Network(cfg, layout, init_params(cfg, layout, np.random.default_rng(5)))
+    y_scaler = Scaler.fit(scaling, y)
+    backend = kernels.KernelBackend(cfg, net)
+    assert backend.matmul
+    for blow_up in (1.0, 1e200):  # 1e200: pre-activations overflow; the bounded output saturates
+        net.theta *= blow_up
+        got, ref = backend.mse(x, y, y_scaler), NumpyBackend(cfg, net).mse(x, y, y_scaler)
+        assert got == pytest.approx(ref, rel=1e-12) if np.isfinite(ref) else not np.isfinite(got)
+
+
 @pytest.mark.parametrize("batch", [None, 1050])
 def test_matmul_path_over_chunks_with_several_inputs_and_outputs(batch):
     # 1100 samples (or batches of 1050): two full chunks and a partial one, whose blocks are laid out

@@ -55,7 +55,7 @@ def test_a_data_sweep_named_like_a_seed_study_is_not_appended_to_by_the_seed(tmp
     (tmp_path / "results" / "sqrt").mkdir(parents=True)
     mine.save(tmp_path / "results" / "sqrt" / "study.npz")
     store = open_storage(None, tmp_path / "results" / "sqrt")
-    open_study(store, mine, Settings(0, 3, 16), NumberedSampler(Space.of(mine).distributions, 0))  # as run did
+    open_study(store, mine, Settings(0, 3, 16), NumberedSampler(Space.of(mine), 0))  # as run did
     journal = tmp_path / "results" / "sqrt" / "journal.log"
     before = journal.read_bytes()
     err = bad_input_error(["run", "sqrt"], capsys)
@@ -205,7 +205,7 @@ def _asker(tmp_path, tiny_study, store=None):
     space, settings = Space.of(definition), Settings(0, 1, 16)
     store = store or open_storage(str(tmp_path / "j.log"), tmp_path)
     opt = open_study(store, definition, settings,
-                     NumberedSampler(space.distributions, 0, space.start_params(definition.starts)))
+                     NumberedSampler(space, 0, space.start_params(definition.starts)))
     return AskTellLoop(opt, tiny_study, definition, space, settings, Driver(opt, store), None, 100)
 
 

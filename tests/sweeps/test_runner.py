@@ -198,7 +198,7 @@ def _loop(tmp_path, tiny_study, total: int, kinds: str):
 
     definition, settings = studies.get(tiny_study), Settings(0, 1, batch=4)
     space, store = Space.of(definition), open_storage(None, tmp_path)
-    opt = open_study(store, definition, settings, trial_sampler(space.distributions, 0, 0))
+    opt = open_study(store, definition, settings, trial_sampler(space, 0, 0))
     driver = Driver(opt, store)
     for kind in kinds:
         if kind == "d":

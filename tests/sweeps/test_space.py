@@ -2,6 +2,7 @@
 
 import json
 
+import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution, distribution_to_json
 
@@ -82,9 +83,23 @@ def test_per_layer_widths(params, hidden):
 
 def test_params_of_inverts_to_config():
     s = Space({"width_1": True, "width_2": True, "depth": True, "momentum": True, "activation": True})
-    base = MLPConfig()
+    base = MLPConfig(optimizer="momentum")
     point = {"width_1": 5, "width_2": 7, "depth": 2, "momentum": 0.7, "activation": "relu"}
     assert s.params_of(s.to_config(base, point, seed=0)) == point
+    adam = {k: v for k, v in point.items() if k != "momentum"}  # a setting the config does not read is no point
+    assert s.params_of(s.to_config(base.replace(optimizer="adam"), point, seed=0)) == adam
+
+
+@pytest.mark.parametrize("optimizer, baseline, drawn", [
+    ("momentum", "adam", True), ("adam", "momentum", False), ("sgd", "momentum", False), (None, "momentum", True),
+    (None, "adam", False)])
+def test_a_setting_is_drawn_only_where_the_config_reads_it(optimizer, baseline, drawn):
+    declared = {"lr": True, "momentum": True} | ({"optimizer": [optimizer]} if optimizer else {})
+    s = Space(declared, baseline=MLPConfig(optimizer=baseline))
+    trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0)).ask()
+    params = s.suggest(trial)
+    assert ("momentum" in params) is drawn and ("momentum" in trial.params) is drawn
+    assert s.conditional == ("momentum",)
 
 
 def test_starts_are_moved_into_the_range_but_need_their_choices():

@@ -1,0 +1,98 @@
+"""The analysis's give-up rule, checked against trainings run to their end.
+
+    python benchmarks/bench_hopeless.py [STUDY ...] [--jobs J] [--seeds N] [--save FILE]
+
+The analysis (``sweeps.analysis``) trains every variant of a fix search at the asker's budget, and gives a
+training up once ``sweeps.analysis.lab.hopeless`` says it cannot fit in the steps left. That rule must never
+give up a training that would have fit. For each study, this trains the variants the fix search screens first
+(the question's config and each single change of it, at every learning rate of the coarse grid, from the first
+``--seeds`` init seeds of the analysis) to the end of the asker's budget, stopping only once a net fits. Then it
+replays each rule of a small grid (the pace factor, the first checkpoint it looks at) on the recorded curves:
+how many trainings it would have given up that went on to fit (false stops: must be 0), and the share of the
+steps it saves. The default rule is marked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+import mlpcore
+import studies
+from mlpcore import MLPConfig
+from sweeps import space as search_space
+from sweeps.analysis import lab
+from sweeps.analysis.fixes import candidates
+from sweeps.analysis.tuning import COARSE, SEEDS
+from sweeps.search.pool import WorkerPool
+from sweeps.search.worker import prepare, study_and_data
+
+RULES = [(pace, look) for pace in (10.0, 5.0, 3.0, 2.0) for look in (10, 5, 3)]
+
+
+def full_run(study: str, config: dict) -> dict:
+    """One training to the end of its budget, stopped only once it fits: its curve and ending."""
+    _, data, _ = study_and_data(study)
+    started = time.process_time()
+    r = mlpcore.fit(MLPConfig.from_dict(config), data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val,
+                    stop_when_fit=True)
+    return {"steps": r.curve.steps.tolist(), "val": r.curve.val_loss.tolist(), "mode": r.diagnosis.mode,
+            "stopped": r.stopped, "cpu": time.process_time() - started}
+
+
+def given_up_at(run: dict, bound: float, budget: int, pace: float, look: int) -> int | None:
+    """The checkpoint step at which the rule (pace, look) would have given ``run`` up (None: never)."""
+    rule = lab.hopeless(bound, budget, pace_factor=pace, first_look=look)
+    val = np.asarray(run["val"], dtype=float)
+    for k, step in enumerate(run["steps"]):
+        if rule(step, val[:k + 1], val[:k + 1]):
+            return step
+    return None
+
+
+def variants(name: str) -> list[MLPConfig]:
+    definition = studies.get(name)
+    space = search_space.Space.of(definition)
+    budget = definition.budget()
+    asked = definition.baseline.replace(steps=budget.steps, batch_size=budget.batch_size, patience=None)
+    sets = [{}] + [{c.setting: c.value} for c in candidates(space, space.params_of(asked))]
+    return [search_space.apply(asked, s) for s in sets]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("studies", nargs="*", default=studies.names())
+    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--seeds", type=int, default=2)
+    p.add_argument("--save", default=None, help="keep the recorded runs as JSON (one file per study)")
+    args = p.parse_args()
+    for name in args.studies:
+        configs = [v.replace(lr=lr, seed=s) for v in variants(name) for lr in COARSE for s in SEEDS[:args.seeds]]
+        pool = WorkerPool(full_run, args.jobs, prepare=(prepare, (name,)))
+        started = time.perf_counter()
+        runs = [run for _, run in sorted(pool.run([(name, c.to_dict()) for c in configs]))]
+        pool.close()
+        wall = time.perf_counter() - started
+        if args.save:
+            Path(f"{args.save}.{name}.json").write_text(json.dumps(runs))
+        bound, budget = lab.fit_bound(name), configs[0].steps
+        fits = [r["mode"] == "fit" for r in runs]
+        total = sum(r["steps"][-1] for r in runs)
+        print(f"\n{name}: {len(runs)} trainings to the end of {budget:,} steps ({sum(fits)} fit), "
+              f"{sum(r['cpu'] for r in runs):.0f} CPU s, {wall:.0f} s wall with {args.jobs} workers")
+        print("| pace factor | first look (checkpoint) | given up | false stops (would have fit) | steps saved |")
+        print("|---|---|---|---|---|")
+        for pace, look in RULES:
+            stops = [given_up_at(r, bound, budget, pace, look) for r in runs]
+            false = sum(1 for s, f, r in zip(stops, fits, runs) if s is not None and f and s < r["steps"][-1])
+            saved = sum(r["steps"][-1] - s for s, r in zip(stops, runs) if s is not None)
+            mark = " (default)" if (pace, look) == (lab.PACE, lab.FIRST_LOOK) else ""
+            print(f"| {pace:g}{mark} | {look} | {sum(s is not None for s in stops)} | {false} | {saved / total:.0%} |")
+
+
+if __name__ == "__main__":
+    main()
