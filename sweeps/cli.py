@@ -380,6 +380,7 @@ def console():
     ours.addHandler(said)
     with warnings.catch_warnings():
         warnings.simplefilter("default")
+        warnings.simplefilter("ignore", ResourceWarning)  # a developer's news (an import cut short by a signal)
         warnings.showwarning = _one_line
         try:
             yield
