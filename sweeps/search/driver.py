@@ -382,11 +382,11 @@ class AskTellLoop:
             self.asked.append((trial, params, seeds))
             self.submit(trial.number, params, seeds, self.references.rule(trial.number, snapshot))
 
-    def ask(self, snapshot: list):
+    def ask(self, snapshot: list | None = None):
         """Ask a trial, drawn by the sampler of the number storage gives it, stamped with its seeds and this driver.
-        TPE samples from the trials the driver holds in memory (``snapshot``: the study's trials, just read; see
-        history.py)."""
-        self.history.update(snapshot)
+        TPE samples from the trials the driver holds in memory (``snapshot``: the study's trials, just read, or
+        read now; see history.py)."""
+        self.history.update(self.opt.get_trials(deepcopy=False) if snapshot is None else snapshot)
         trial = self.opt.ask()
         seeds = trial_seeds(self.settings.seed, trial.number, self.settings.repeats)
         with grouped_writes(self.driver.store):
