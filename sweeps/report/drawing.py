@@ -8,6 +8,8 @@ side.
 
 from __future__ import annotations
 
+import signal
+
 from typing import Any, Callable
 
 from sweeps import space as space_vocabulary
@@ -365,6 +367,10 @@ _held: tuple = ()
 def _hold(frames: tidy.Frames, analysis: dict | None) -> None:
     global _held
     _held = (frames, analysis)
+    # A drawing process only draws: Ctrl-C (sent to the whole group) is its parent's to say, and SIGTERM ends it
+    # quietly (it inherited the parent's handlers, which raise)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _draw_held(name: str) -> tuple[bytes, str] | None:

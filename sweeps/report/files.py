@@ -92,10 +92,11 @@ def write_all(*, out: str | Path = "results", storage: str | None = None) -> Pat
     for name in names:
         try:
             path = write_report(open_sweep(name, out=out, storage=storage, store=store))
-        except ValueError as e:  # a sweep with no completed trial yet: listed, not reported
-            rows.append({"study": name, "error": str(e)})
+        except ValueError as e:  # no completed trial yet, a foreign study, a name that names no folder: listed only
+            rows.append({"study": ascii(name) if not name.isprintable() else name, "error": mask(str(e))})
             continue
         rows.append(json.loads((path.parent / HEADLINE_NAME).read_text()) | {"link": f"{name}/{REPORT_NAME}"})
+    Path(out).mkdir(parents=True, exist_ok=True)
     return replace_file(Path(out) / INDEX_NAME, index_page(rows))
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 import studies
 from mlpcore.warmup import announce as announce_compile
@@ -127,6 +127,47 @@ def trial_sampler(space: search_space.Space, seed: int, number: int) -> optuna.s
     return SweepSampler(space, trial_seed)
 
 
+class NumberedSampler(optuna.samplers.BaseSampler):
+    """Draws each trial with the sampler of its own number (:func:`trial_sampler`): the number storage gave it
+    when it was asked, not the one its driver expected. Drivers that ask at the same moment get distinct numbers,
+    so they draw distinct points; one driver alone draws as before. Trial ``k < len(starts)`` takes start ``k``."""
+
+    def __init__(self, space: search_space.Space, seed: int, starts: list[dict] = (), history: History | None = None):
+        self.space, self.seed, self.starts, self.history = space, seed, list(starts), history
+        self._number: int | None = None
+        self._sampler: optuna.samplers.BaseSampler | None = None
+
+    def of(self, trial: FrozenTrial) -> optuna.samplers.BaseSampler:
+        if self._number != trial.number:
+            sampler = trial_sampler(self.space, self.seed, trial.number)
+            if self.history is not None and isinstance(sampler, SweepSampler):  # TPE on the trials held in memory
+                chosen = self.history.sample(sampler, sampler.fixed_space)
+                if chosen:  # else too few trials are finished to model: TPE samples at random, in the study
+                    sampler = Chosen(sampler.fixed_space, chosen, sampler, self.history)
+            self._number, self._sampler = trial.number, sampler
+        return self._sampler
+
+    def infer_relative_search_space(self, study, trial):
+        return {} if trial.number < len(self.starts) else self.of(trial).infer_relative_search_space(study, trial)
+
+    def sample_relative(self, study, trial, search_space):
+        if trial.number < len(self.starts) or not search_space:
+            return {}
+        return self.of(trial).sample_relative(study, trial, search_space)
+
+    def sample_independent(self, study, trial, param_name, param_distribution):
+        start = self.starts[trial.number] if trial.number < len(self.starts) else {}
+        if param_name in start:
+            return start[param_name]
+        return self.of(trial).sample_independent(study, trial, param_name, param_distribution)
+
+    def before_trial(self, study, trial):
+        self.of(trial).before_trial(study, trial)
+
+    def after_trial(self, study, trial, state, values):
+        self.of(trial).after_trial(study, trial, state, values)
+
+
 def check_whole(name: str, value, low: int, high: int) -> None:
     if not (isinstance(value, int) and not isinstance(value, bool) and low <= value <= high):
         raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
@@ -211,7 +252,7 @@ def search(
     if trial_timeout is not None:
         warm_up_kernel()  # compile here if need be, not in a worker's first trial, whose clock is running
     pool = WorkerPool(train_once, jobs, trial_timeout, prepare=(prepare_worker, (study,)))
-    opt = open_study(store, definition, settings, trial_sampler(space, seed, 0))
+    opt = open_study(store, definition, settings, NumberedSampler(space, seed, space.start_params(definition.starts)))
     if "baseline" not in opt.user_attrs or sum(counts_as_done(t) for t in opt.get_trials(deepcopy=False)) < trials:
         announce_compile()  # the workers compile the kernel on a fresh install: one line, before they start
         pool.start()  # the workers start up (imports, the kernel) while this process gets ready to ask
@@ -249,6 +290,7 @@ class AskTellLoop:
         self.driver, self.pool, self.total = driver, pool, total
         self.asked: deque = deque()  # (trial, params, seeds), oldest first
         self.history = History()  # what the sampler models (see history.py)
+        opt.sampler = NumberedSampler(space, settings.seed, space.start_params(definition.starts), self.history)
         self.settled, self.settled_done = 0, 0  # trials numbered below settled are finished; how many count
         self.runs: dict[int | str, list] = {}  # trial number (or BASELINE) -> its runs so far, by seed
         self.results: dict[int, dict] = {}  # trial number -> outcome waiting for its turn to be told
@@ -332,33 +374,27 @@ class AskTellLoop:
             done, running = self.counts(snapshot)
             if done + running >= self.total:
                 return
-            # The number the trial will get (exact with one driver; with several, only the seed differs).
             with held():  # a trial asked is stamped with this driver before any signal ends the sweep
-                trial, params, seeds = self.ask(number=len(snapshot), snapshot=snapshot)
+                trial, params, seeds = self.ask(snapshot)
                 if not self.within_budget(trial):
                     self.driver.fail(trial, Stop.OVER_BUDGET)
                     return
             self.asked.append((trial, params, seeds))
             self.submit(trial.number, params, seeds, self.references.rule(trial.number, snapshot))
 
-    def ask(self, number: int, snapshot: list):
-        """Ask trial ``number`` with its own seeded sampler, stamped with its seeds and this driver. TPE samples
-        from the trials the driver holds in memory (``snapshot``: the study's trials, just read; see history.py)."""
-        sampler = trial_sampler(self.space, self.settings.seed, number)
-        if isinstance(sampler, SweepSampler):
-            self.history.update(snapshot)
-            chosen = self.history.sample(sampler, sampler.fixed_space)
-            if chosen:  # else too few trials are finished to model: TPE samples at random, in the study
-                sampler = Chosen(sampler.fixed_space, chosen, sampler, self.history)
-        self.opt.sampler = sampler
-        if number < len(self.starts):
-            self.opt.enqueue_trial(self.starts[number], user_attrs={"start": True})
+    def ask(self, snapshot: list | None = None):
+        """Ask a trial, drawn by the sampler of the number storage gives it, stamped with its seeds and this driver.
+        TPE samples from the trials the driver holds in memory (``snapshot``: the study's trials, just read, or
+        read now; see history.py)."""
+        self.history.update(self.opt.get_trials(deepcopy=False) if snapshot is None else snapshot)
         trial = self.opt.ask()
         seeds = trial_seeds(self.settings.seed, trial.number, self.settings.repeats)
         with grouped_writes(self.driver.store):
             params = self.space.suggest(trial)
             trial.set_user_attr("seeds", seeds)
             trial.set_user_attr("driver", self.driver.id)
+            if trial.number < len(self.starts):
+                trial.set_user_attr("start", True)
             if len(self.starts) <= trial.number < EXPLORE_TRIALS:
                 trial.set_user_attr("explore", True)
         return trial, params, seeds

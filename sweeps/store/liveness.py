@@ -69,6 +69,23 @@ class DriverInfo:
         return now - self.beat > GRACE_SECONDS
 
 
+def process_identity(pid: int) -> dict:
+    """Who process ``pid`` of this machine is (host, pid, start time), as a driver's heartbeat says it: what a page
+    written for that process carries, so that a later look can tell whether it is still there."""
+    return {"host": HOST, "pid": pid, "start": _process_start(pid), "beat": time.time()}
+
+
+def is_gone(identity: dict, now: float | None = None) -> bool:
+    """Whether the process of ``identity`` (:func:`process_identity`, its ``beat`` refreshed while it lives) is dead:
+    on this machine, by the kernel; on another, when its beat is older than GRACE_SECONDS."""
+    try:
+        info = DriverInfo("", identity["host"], int(identity["pid"]), identity.get("start"),
+                          float(identity.get("beat", 0.0)))
+    except (KeyError, TypeError, ValueError):
+        return True  # an identity that does not read names no live process
+    return info.is_dead(time.time() if now is None else now)
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

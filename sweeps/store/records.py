@@ -1,6 +1,8 @@
 """The record schema of a stored sweep: what its study and trials hold, and how a trial's end is read back.
 
-Study user attrs: ``settings`` (seed, repeats, batch, pruner: what fixes the trajectory), ``space``,
+Study user attrs: ``made_by`` (the marker of a study sweeps created, written first: a study without it is
+foreign, and no command adopts or changes it), ``problem`` (what the search trains, part by part:
+``studies.Study.problem``), ``settings`` (seed, repeats, batch, pruner: what fixes the trajectory), ``space``,
 ``study`` (the declaration), ``grid`` (the true target), ``var_y_val``, ``baseline`` (the
 question's own config, evaluated like a trial), ``run:<driver>`` (provenance of each run) and
 ``driver:<id>`` (heartbeats, see `sweeps.store.liveness`). Trial user attrs: :data:`RECORDED` (and
@@ -57,6 +59,36 @@ def study_attr(opt, key: str, default: Any = None) -> Any:
 def as_stored(key: str, value: Any) -> Any:
     """``value`` as the study user attr ``key`` is stored (text for :data:`AS_TEXT`)."""
     return json.dumps(value, separators=(",", ":")) if key in AS_TEXT else value
+
+
+MADE_BY = "made_by"
+"""The study user attr that marks a study sweeps created; its value is :data:`MARKER`."""
+MARKER = "sweeps"
+
+
+def is_ours(user_attrs: dict) -> bool:
+    """Whether a study with these user attrs was created by sweeps: it carries the marker, or (a sweep stored before
+    the marker existed) both the declaration and the settings sweeps writes at creation."""
+    return user_attrs.get(MADE_BY) == MARKER or ("settings" in user_attrs and "study" in user_attrs)
+
+
+def not_ours(name: str, where: str) -> ValueError:
+    """The one-line refusal of a study of that name that sweeps did not create."""
+    return ValueError(f"study {name!r} in {where} was not created by sweeps (a foreign Optuna study); it is left as "
+                      f"it is; use another --storage, or give yours another name (--name NAME)")
+
+
+def problem_differences(stored: dict, given: dict) -> list[str]:
+    """The parts of a study's problem (``studies.Study.problem``) that differ, in words: "other data", "training
+    budget 2000 steps, patience 20 there, 150 steps, patience 20 here"."""
+    said = []
+    for part, value in given.items():
+        was = stored.get(part)
+        if was is None or was == value:
+            continue
+        said.append(f"{part} {was} there, {value} here" if part == "training budget"
+                    else f"another {part}" if part in ("target", "baseline") else f"other {part}")
+    return said
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import numpy as np
 
 import studies
 import sweeps
+import sweeps.results.handle
 from sweeps.results import frames, reading
 
 
@@ -17,7 +18,9 @@ def test_every_reader_takes_the_study_or_its_name(swept_tiny, monkeypatch):
     assert sweeps.best_config(opt) == sweeps.best_config("tiny.py")
     assert reading.best_trial("tiny.py").number == reading.best_trial(opt).number
     assert frames.levers_frame("tiny.py").equals(frames.levers_frame(opt))
-    assert frames.curves_frame("tiny.py").equals(frames.curves_frame(opt))
+    files = sweeps.results.handle.open_sweep("tiny.py").files  # a study alone does not say where its files are
+    assert frames.curves_frame("tiny.py").equals(frames.curves_frame(opt, files=files))
+    assert len(frames.curves_frame("tiny.py")) and frames.curves_frame(opt).empty
     by_name = frames.build("tiny.py")
     assert by_name.data is not None and frames.build(opt).data is None  # the name brings the study's data along
     assert by_name.headline == frames.build(opt).headline
