@@ -7,7 +7,8 @@ training up once ``sweeps.analysis.lab.hopeless`` says it cannot fit in the step
 give up a training that would have fit. For each study, this trains the variants the fix search screens first
 (the question's config and each single change of it, at every learning rate of the coarse grid, from the first
 ``--seeds`` init seeds of the analysis) to the end of the asker's budget, stopping only once a net fits. Then it
-replays each rule of a small grid (the pace factor, the first checkpoint it looks at) on the recorded curves:
+replays each rule of a small grid (how far above the fit bound it must stay, the pace factor, the first
+checkpoint it looks at) on the recorded curves:
 how many trainings it would have given up that went on to fit (false stops: must be 0), and the share of the
 steps it saves. The default rule is marked.
 """
@@ -31,7 +32,7 @@ from sweeps.analysis.tuning import COARSE, SEEDS
 from sweeps.search.pool import WorkerPool
 from sweeps.search.worker import prepare, study_and_data
 
-RULES = [(pace, look) for pace in (10.0, 5.0, 3.0, 2.0) for look in (10, 5, 3)]
+RULES = [(far, pace, look) for far in (1.0, 10.0, 30.0, 100.0) for pace, look in ((10.0, 10), (10.0, 5), (3.0, 5))]
 
 
 def full_run(study: str, config: dict) -> dict:
@@ -44,9 +45,9 @@ def full_run(study: str, config: dict) -> dict:
             "stopped": r.stopped, "cpu": time.process_time() - started}
 
 
-def given_up_at(run: dict, bound: float, budget: int, pace: float, look: int) -> int | None:
-    """The checkpoint step at which the rule (pace, look) would have given ``run`` up (None: never)."""
-    rule = lab.hopeless(bound, budget, pace_factor=pace, first_look=look)
+def given_up_at(run: dict, bound: float, budget: int, far: float, pace: float, look: int) -> int | None:
+    """The checkpoint step at which the rule (far, pace, look) would have given ``run`` up (None: never)."""
+    rule = lab.hopeless(bound, budget, pace_factor=pace, first_look=look, far=far)
     val = np.asarray(run["val"], dtype=float)
     for k, step in enumerate(run["steps"]):
         if rule(step, val[:k + 1], val[:k + 1]):
@@ -69,13 +70,17 @@ def main() -> None:
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--seeds", type=int, default=2)
     p.add_argument("--save", default=None, help="keep the recorded runs as JSON (one file per study)")
+    p.add_argument("--load", default=None, help="replay the rules on runs kept by --save, training nothing")
     args = p.parse_args()
     for name in args.studies:
         configs = [v.replace(lr=lr, seed=s) for v in variants(name) for lr in COARSE for s in SEEDS[:args.seeds]]
-        pool = WorkerPool(full_run, args.jobs, prepare=(prepare, (name,)))
         started = time.perf_counter()
-        runs = [run for _, run in sorted(pool.run([(name, c.to_dict()) for c in configs]))]
-        pool.close()
+        if args.load:
+            runs = json.loads(Path(f"{args.load}.{name}.json").read_text())
+        else:
+            pool = WorkerPool(full_run, args.jobs, prepare=(prepare, (name,)))
+            runs = [run for _, run in sorted(pool.run([(name, c.to_dict()) for c in configs]))]
+            pool.close()
         wall = time.perf_counter() - started
         if args.save:
             Path(f"{args.save}.{name}.json").write_text(json.dumps(runs))
@@ -84,14 +89,16 @@ def main() -> None:
         total = sum(r["steps"][-1] for r in runs)
         print(f"\n{name}: {len(runs)} trainings to the end of {budget:,} steps ({sum(fits)} fit), "
               f"{sum(r['cpu'] for r in runs):.0f} CPU s, {wall:.0f} s wall with {args.jobs} workers")
-        print("| pace factor | first look (checkpoint) | given up | false stops (would have fit) | steps saved |")
-        print("|---|---|---|---|---|")
-        for pace, look in RULES:
-            stops = [given_up_at(r, bound, budget, pace, look) for r in runs]
+        print("| far (x fit bound) | pace factor | first look (checkpoint) | given up | false stops (would have fit) "
+              "| steps saved |")
+        print("|---|---|---|---|---|---|")
+        for far, pace, look in RULES:
+            stops = [given_up_at(r, bound, budget, far, pace, look) for r in runs]
             false = sum(1 for s, f, r in zip(stops, fits, runs) if s is not None and f and s < r["steps"][-1])
             saved = sum(r["steps"][-1] - s for s, r in zip(stops, runs) if s is not None)
-            mark = " (default)" if (pace, look) == (lab.PACE, lab.FIRST_LOOK) else ""
-            print(f"| {pace:g}{mark} | {look} | {sum(s is not None for s in stops)} | {false} | {saved / total:.0%} |")
+            mark = " (default)" if (far, pace, look) == (lab.FAR, lab.PACE, lab.FIRST_LOOK) else ""
+            print(f"| {far:g}{mark} | {pace:g} | {look} | {sum(s is not None for s in stops)} | {false} | "
+                  f"{saved / total:.0%} |")
 
 
 if __name__ == "__main__":

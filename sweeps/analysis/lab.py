@@ -7,9 +7,10 @@ analysis that asks for the same training again trains nothing twice. The outcome
 depend on the process it ran in, nor on what ran beside it: the analysis is the same whatever ``jobs`` is.
 
 Every training here stops early, by two rules: once the net is ``fit`` (the engine's ``stop_when_fit``: it
-"fits by step N"), and once it cannot fit in the steps left even at :data:`PACE` times the pace its validation
-loss has kept over the last half of its run (:func:`hopeless`). benchmarks/bench_explain.py checks the second
-rule against the same trainings run to their end: it must never stop one that would have fit.
+"fits by step N"), and once it cannot come within :data:`FAR` times the fit bound in the steps left, even at
+:data:`PACE` times the pace its validation loss has kept over the last half of its run (:func:`hopeless`).
+benchmarks/bench_hopeless.py checks the second rule against the same trainings run to their end: it must never
+stop one that would have fit.
 """
 
 from __future__ import annotations
@@ -41,10 +42,14 @@ PACE = 10.0
 FIRST_LOOK = 10
 """Curve checkpoints (a tenth of the run) before :func:`hopeless` looks at a training's pace."""
 
+FAR = 100.0
+"""How far above the fit bound a training must be bound to end for :func:`hopeless` to give it up: nets sit on
+a plateau tens of times above it and then fit (benchmarks/bench_hopeless.py, square)."""
+
 HOPELESS = "hopeless"
 """The stop reason of a training :func:`hopeless` ended."""
 
-PROTOCOL = 2
+PROTOCOL = 3
 """The version of what a training here is (its stop rules, what it keeps): a change makes every kept one stale."""
 
 
@@ -75,12 +80,13 @@ class Run:
                    tuple(tuple(a) for a in d.get("advice", ())))
 
 
-def hopeless(bound: float, steps: int, *, pace_factor: float = PACE, first_look: int = FIRST_LOOK):
-    """fit's checkpoint callback that stops a training that cannot reach the validation MSE ``bound`` (below which
-    a net may be fit: ``mlpcore.diagnostics.fit_mse``) in the ``steps`` of its budget, at ``pace_factor`` times the
-    pace its best validation loss so far kept over the last half of its run (in log loss a step), from its
-    ``first_look``-th curve checkpoint on."""
-    log_bound = math.log(bound) if bound > 0 else -math.inf
+def hopeless(bound: float, steps: int, *, pace_factor: float = PACE, first_look: int = FIRST_LOOK,
+             far: float = FAR):
+    """fit's checkpoint callback that stops a training that cannot come within ``far`` times the validation MSE
+    ``bound`` (below which a net may be fit: ``mlpcore.diagnostics.fit_mse``) in the ``steps`` of its budget, at
+    ``pace_factor`` times the pace its best validation loss so far kept over the last half of its run (in log
+    loss a step), from its ``first_look``-th curve checkpoint on."""
+    log_bound = math.log(bound * far) if bound > 0 else -math.inf
     at: list[int] = []
 
     def on_checkpoint(step: int, train_loss: np.ndarray, val_loss: np.ndarray) -> str | None:
@@ -207,10 +213,14 @@ class Lab:
         """Trainings this lab ran (not found kept)."""
         self.seconds = 0.0
         """Wall seconds this lab spent training."""
+        self.steps: dict[str, int] = {}
+        """Steps this lab trained, by how the training ended ("fit", "hopeless", "diverged", "steps", ...)."""
+        self.budgeted = 0
+        """Steps the trainings this lab ran would have taken without their stop rules."""
         self._pool: WorkerPool | None = None
 
     def key(self, config: MLPConfig, give_up: bool = True) -> str:
-        rules = {"pace": PACE, "first_look": FIRST_LOOK} if give_up else {"give_up": False}
+        rules = {"pace": PACE, "first_look": FIRST_LOOK, "far": FAR} if give_up else {"give_up": False}
         text = json.dumps({"study": self.fingerprint, "config": config.to_dict(), **rules, "protocol": PROTOCOL,
                            "engine": engine_digest()}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
@@ -257,6 +267,10 @@ class Lab:
         self.runs |= done
         self.trained += len(missing)
         self.seconds += time.perf_counter() - started
+        self.budgeted += sum(c.steps for c in missing.values())
+        for key in missing:
+            run = self.runs[key]
+            self.steps[run.stopped.split(":")[0]] = self.steps.get(run.stopped.split(":")[0], 0) + run.steps
 
 
 def open_lab(study_ref: str, fingerprint: str, out_dir: Path | None, jobs: int | None) -> Lab:

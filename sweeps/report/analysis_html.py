@@ -11,6 +11,7 @@ import json
 from typing import Any, Callable
 
 from sweeps.analysis.evidence import needed_fits, seeds_text, show
+from sweeps.analysis.lab import FAR, PACE
 
 VERDICT_WORDS = {"borne out": "borne out: its advice, tried, escapes",
                  "part of the fix": "part of the fix: its advice does not escape alone",
@@ -55,8 +56,9 @@ def smallest_fix_html(doc: dict) -> str:
                  + f"</summary>{_e(listed)}. Each set was trained at every lr from 1e-06 to 1 (decades, then "
                  f"half-decades around those that escape), from {doc['repeats']} fresh init seeds, "
                  f"{_e(budget['words'])}; a set escapes when {needed_fits(doc['repeats'])} of its {doc['repeats']} "
-                 "seeds fit at one lr. A training stops once it fits, or once it could not fit in the steps left "
-                 "even at ten times its recent pace.</details>")
+                 "seeds fit at one lr. A training stops once it fits, or once it could not come within "
+                 f"{FAR:g} times the loss of a fit in the steps left, even at {PACE:g} times its recent pace."
+                 "</details>")
     if doc.get("at_search_budget"):
         parts.append(f'<p class="note">{_e(doc["at_search_budget"]["sentence"])}</p>')
     if doc["answer"] is not None:

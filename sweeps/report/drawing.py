@@ -60,22 +60,14 @@ def _axes(fig, width: float, height: float):
 
 
 def _modes_by_setting(f: tidy.Frames, fig) -> str:
-    figures.mode_map(f.levers, fig=fig)
+    figures.mode_map(f.tried, fig=fig)
     return (
         "How each setting's trials ended. Bars stack the failure modes, escaped (fit, green) "
         "first; numbers give the trials with that setting and the share that escaped. Numbers are "
-        "put in bins (log-scale decades "
-        "where the sweep searched them on a log scale). " + _basis(f.headline["levers_on"]))
-
-
-def _basis(n: int) -> str:
-    """What the shares were computed on: the ``n`` exploration trials, or every trial when there are
-    none."""
-    return (
-        f"Computed on the {n} exploration trials, drawn at random before the sampler's model chose "
-        "any: unbiased shares, if rough ones."
-        if n else "Computed on every trial, as the sampler chose them: it tries promising "
-        "settings more often, so a share is biased and a rarely-tried value's share rough.")
+        "put in bins (log-scale decades where the sweep searched them on a log scale). Computed on "
+        f"every trial ({f.headline['trials']}), as the sampler chose them: it tries promising settings "
+        "more often, so a share says what was tried alongside what, and a rarely tried value's share "
+        "is rough.")
 
 
 def _escape_lr_init_scale(f: tidy.Frames, fig) -> str | None:

@@ -511,7 +511,9 @@ class Frames:
     predictions: pd.DataFrame
     """:func:`predictions_frame`."""
     levers: pd.DataFrame
-    """:func:`levers_frame`."""
+    """:func:`levers_frame` of the exploration trials (unbiased shares, for the raw levers)."""
+    tried: pd.DataFrame
+    """:func:`levers_frame` of every trial: what the sampler tried, as it chose."""
     importances: pd.DataFrame
     """:func:`importances_frame`."""
     space: dict[str, Any]
@@ -534,7 +536,8 @@ def build(opt: optuna.Study, definition=None) -> Frames:
     settings = settings_frame(trials, space)
     data = None if definition is None else definition.data()
     return Frames(trials=trials, settings=settings, curves=curves_frame(opt), predictions=predictions_frame(opt),
-                  levers=levers, importances=importances_frame(opt, settings), space=space,
+                  levers=levers, tried=levers_frame(opt, trials), importances=importances_frame(opt, settings),
+                  space=space,
                   headline=headline(opt, trials, levers), data=None if data is None else data_frame(data),
                   held_out=None if data is None else held_out_frame(opt, data.y_val))
 

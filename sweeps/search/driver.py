@@ -96,8 +96,7 @@ class SweepSampler(optuna.samplers.TPESampler):
     """
 
     def __init__(self, space: search_space.Space, seed: int):
-        super().__init__(seed=seed, n_startup_trials=STARTUP_TRIALS, multivariate=True, constant_liar=CONSTANT_LIAR,
-                         warn_independent_sampling=False)
+        super().__init__(seed=seed, n_startup_trials=STARTUP_TRIALS, multivariate=True, constant_liar=CONSTANT_LIAR)
         self.fixed_space = {n: d for n, d in space.distributions.items() if n not in space.conditional}
 
     def infer_relative_search_space(self, study, trial):
