@@ -12,7 +12,8 @@ from typing import Any, TypedDict
 
 
 class Seeds(TypedDict):
-    """How one config ends from the analysis's fresh seeds (:meth:`sweeps.analysis.evidence.Tally.to_dict`)."""
+    """How one config ends from the analysis's fresh seeds
+    (:meth:`sweeps.analysis.evidence.Tally.to_dict`)."""
 
     seeds: int
     fits: int
@@ -53,7 +54,8 @@ class Searched(TypedDict):
 
 
 class Brief(TypedDict):
-    """A set of changes, the learning rate retuned: whether it escapes, and how its best rate ends."""
+    """A set of changes, the learning rate retuned: whether it escapes, and how its best rate
+    ends."""
 
     escapes: bool
     lr_range: list[float] | None

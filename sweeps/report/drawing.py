@@ -197,15 +197,16 @@ def history_figure(trials, headline: dict[str, Any], total: int | None = None, f
     Axes."""
     ax = figures.history(trials, references(headline), total=total, ax=_axes(fig, WIDTH, 3.8))
     legend = ax.get_legend()  # right of the Axes, 0.01 of its width away
-    keys = legend_width([t.get_text() for t in legend.get_texts()], legend.get_texts()[0].get_fontsize())
+    texts = legend.get_texts()
+    keys = legend_width([t.get_text() for t in texts], texts[0].get_fontsize())
     place(fig, ax, right=0.01 * WIDTH + keys)
     return ax
 
 
 def _ablation_path(analysis: dict, fig) -> str:
     runs = explanation_frames(analysis).path_runs
-    place(fig, figures.ablation_path(runs, ax=_axes(fig, min(WIDTH, 4.0 + 0.75 * runs["step"].nunique()),
-                                                    4.6)))
+    width = min(WIDTH, 4.0 + 0.75 * runs["step"].nunique())
+    place(fig, figures.ablation_path(runs, ax=_axes(fig, width, 4.6)))
     return (
         "The ablation path: from the question's config (left), the one change that most improves "
         "the median value at each step, to the target config (right); a dot per fresh seed, "
@@ -339,7 +340,8 @@ class DrawingHelper:
 
 
 def _help(connection) -> None:
-    """A :class:`DrawingHelper`'s process: import, then draw what is sent until the sender closes."""
+    """A :class:`DrawingHelper`'s process: import, then draw what it is sent until the sender
+    closes."""
     _import_drawing()
     while True:
         try:

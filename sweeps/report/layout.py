@@ -1,6 +1,6 @@
-"""A fixed layout for the report's figures: each Axes placed once, at margins measured from the texts
-around it, instead of matplotlib's constrained layout (which measures every tick of every Axes at
-each draw, twice).
+"""A fixed layout for the report's figures: each Axes placed once, at margins measured from the
+texts around it, instead of matplotlib's constrained layout (which measures every tick of every
+Axes at each draw, twice).
 
     >>> fig, axes = plt.subplots(ncols=5, figsize=(12, 3.3))
     >>> ...                                # draw; titles, labels and tick labels set
@@ -58,7 +58,7 @@ def legend_height(rows: int, size, title_size=None) -> float:
 
 
 def legend_width(labels: Sequence[str], size) -> float:
-    """Inches a one-column legend of ``labels`` at font ``size`` takes, its pads and handles with it.
+    """Inches a one-column legend of ``labels`` at font ``size`` takes, with its pads and handles.
     """
     import matplotlib as mpl
 
@@ -110,7 +110,8 @@ def _label_room(label) -> float:
     text = label.get_text()
     if not text or not label.get_visible():
         return 0.0
-    return line_height(label.get_fontsize(), text.count("\n") + 1) + mpl.rcParams["axes.labelpad"] / 72
+    lines = text.count("\n") + 1
+    return line_height(label.get_fontsize(), lines) + mpl.rcParams["axes.labelpad"] / 72
 
 
 def _title_room(ax) -> float:

@@ -68,8 +68,8 @@ class Run(_Run, total=False):
 
 
 class Failure(TypedDict):
-    """A training or a trial that failed: the error in one line, where it was raised (or ""), and the
-    seconds it took."""
+    """A training or a trial that failed: the error in one line, where it was raised (or ""),
+    and the seconds it took."""
 
     error: str
     traceback: str
