@@ -316,7 +316,8 @@ class DrawingHelper:
         context = multiprocessing.get_context("fork")
         self._connection, theirs = context.Pipe()
         # not daemonic: daemonic processes may not fork the processes that draw
-        self._process = context.Process(target=_help, args=(theirs, ), name="sweeps-drawing")
+        self._process = context.Process(target=_help, args=(theirs, self._connection),
+                                        name="sweeps-drawing")
         self._process.start()
         theirs.close()
 
@@ -339,21 +340,25 @@ class DrawingHelper:
             self._process.join()
 
 
-def _help(connection) -> None:
+def _help(connection, senders) -> None:
     """A :class:`DrawingHelper`'s process: import, then draw what it is sent until the sender
-    closes."""
+    closes, or ends (killed: its end of the pipe closes with it, as this process holds no copy)."""
+    senders.close()
     _import_drawing()
     while True:
         try:
             frames, analysis, processes = connection.recv()
-        except EOFError:
+        except (EOFError, OSError):  # the sender closed, or is gone
             return
         try:
             drawn = draw_figures(frames, analysis, processes)
         except Exception:  # the sender draws it again, and reports the failure itself
             logger.debug("drawing in the helper failed", exc_info=True)
             drawn = None
-        connection.send(drawn)
+        try:
+            connection.send(drawn)
+        except OSError:  # the sender is gone
+            return
 
 
 @contextmanager
