@@ -11,6 +11,7 @@ from mlpcore.diagnostics import MODES, Diagnosis
 from mlpcore.gradcheck import gradcheck
 from mlpcore.model import Model
 from mlpcore.train import Curve, TrainResult, fit
+from mlpcore import warmup  # noqa: E402,F401 - its warm-up runs before a process's first fit on the kernel
 
 __all__ = ["MLPConfig", "Model", "TrainResult", "Curve", "Diagnosis", "MODES", "fit", "gradcheck"]
 __version__ = "0.1.0"

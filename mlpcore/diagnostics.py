@@ -369,14 +369,19 @@ net can blow up at its first steps whatever its learning rate."""
 def _hint_diverged(c: Context) -> Hint | None:
     if c.mode != "diverged":
         return None
-    advice = _advice(c, {"lr": LOWER}, *([{"init_scale": 1.0}] if c.config.init_scale > BIG_INIT_SCALE else []),
+    big_init = c.config.init_scale > BIG_INIT_SCALE
+    steps = int(c.m['steps_done'] or 0)
+    # A huge init scale is the cause to name first; a net that blew up before its first step no learning rate saves
+    advice = _advice(c, *([{"init_scale": 1.0}] if big_init else []), *([] if big_init and steps == 0 else
+                                                                         [{"lr": LOWER}]),
                      *([{"y_scaling": "standard"}] if np.abs(c.y).max() > UNSCALED_RANGE else []))
-    why = f"the loss blew up by step {int(c.m['steps_done'] or 0)}"
-    if c.config.init_scale > BIG_INIT_SCALE:
+    why = f"the loss blew up by step {steps}"
+    if big_init:
         why += f"; init_scale={c.config.init_scale:g} makes the first predictions huge"
     if c.config.y_scaling == "none" and np.abs(c.y).max() > UNSCALED_RANGE:
         why += f"; unscaled targets up to {np.abs(c.y).max():g} make gradients that large"
-    return Hint(f"{why}: {_words(advice)} (lr={c.config.lr:g}; try {c.config.lr / 10:g})", advice)
+    lr = f" (lr={c.config.lr:g}; try {c.config.lr / 10:g})" if any("lr" in a for a in advice) else ""
+    return Hint(f"{why}: {_words(advice)}{lr}", advice)
 
 
 def _hint_output_range(c: Context) -> Hint | None:

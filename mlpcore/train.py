@@ -188,8 +188,20 @@ def make_backend(config: MLPConfig, net: Network):
             warnings.warn(f"backend 'auto' runs on NumPy, slower: importing the numba kernel failed: {e}",
                           RuntimeWarning, stacklevel=3)
         else:
+            while _FIRST_KERNEL_RUN:  # once per process (taken off first: the hook itself fits)
+                _FIRST_KERNEL_RUN.pop(0)()
             return KernelBackend(config, net)
     return NumpyBackend(config, net)
+
+
+_FIRST_KERNEL_RUN: list[Callable[[], object]] = []
+"""What runs once per process before its first fit on the compiled kernel: ``mlpcore.warmup`` adds its warm-up
+(load the cached kernel, or say so and compile it). warmup fits, so it sits above this module and adds itself."""
+
+
+def before_first_kernel_run(hook: Callable[[], object]) -> None:
+    """Run ``hook`` once, before this process's first fit on the compiled kernel."""
+    _FIRST_KERNEL_RUN.append(hook)
 
 
 # --- fit -------------------------------------------------------------------------------------

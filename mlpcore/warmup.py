@@ -5,11 +5,15 @@ A sweep starts several worker processes at once: without coordination each would
 same kernel at the same time, on the same cores. ``warm_up`` makes them share the compile under
 machine-wide lock files until the cache is filled, then lets every later process load it
 without waiting.
+
+A process that is about to compile says so first, in one line on the ``mlpcore.warmup`` logger (WARNING, so
+that Python shows it without any logging set up): ``COMPILING``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
 import zlib
@@ -17,10 +21,49 @@ import zlib
 import numpy as np
 
 from mlpcore.config import MLPConfig
-from mlpcore.train import fit
+from mlpcore.train import before_first_kernel_run, fit
+
+logger = logging.getLogger(__name__)
+
+COMPILING = "compiling the training kernel once, about 15 s; cached for later runs"
+"""What a process says before it compiles the kernel (only the first, on a fresh cache)."""
+
+_ready = False  # this process has warmed up (or is warming up): fit() does it once, before its first kernel run
+_said = False  # this process said COMPILING: once is enough
 
 
-def warm_up() -> str:
+def compiled() -> bool:
+    """Whether the kernel's on-disk cache is known to be filled for this source and numba (no compile ahead)."""
+    try:
+        from mlpcore import kernels
+    except ImportError:
+        return True  # no kernel, nothing to compile: fits run on NumPy
+    return _read_text(_lock_path(kernels.__file__)) == _source_stamp(kernels.__file__)
+
+
+def announce() -> bool:
+    """Say ``COMPILING`` when the kernel is not compiled yet (a sweep's driver, before its workers compile it);
+    returns whether it said so."""
+    if compiled():
+        return False
+    _say()
+    return True
+
+
+def _say() -> None:
+    global _said
+    if not _said:
+        logger.warning(COMPILING)
+        _said = True
+
+
+def _warm_up_once() -> None:
+    """A process's first fit on the kernel warms up first, unless it is warming up or has (``warm_up``)."""
+    if not _ready:
+        warm_up()
+
+
+def warm_up(*, quiet: bool = False) -> str:
     """Make this process's first fit fast: load the compiled kernel, or compile it. Returns the backend "auto" gets.
 
     Processes that start together on a fresh machine (a sweep's workers) share the compile. The
@@ -30,7 +73,11 @@ def warm_up() -> str:
     second waits for the layers and loads them. Further processes wait to load it all. Once the
     cache is filled for this kernel source, the kernel's lock file says so, and later processes
     load it side by side without waiting for each other.
+
+    quiet : do not say ``COMPILING`` (the sweep's driver said it for its workers).
     """
+    global _ready
+    _ready = True
     try:
         from mlpcore import kernels
     except ImportError:
@@ -42,7 +89,7 @@ def warm_up() -> str:
         return "numba"
     with _machine_lock(lock, wait=False) as f:
         if f is not False:  # this process compiles the kernel (or there is no lock to take turns under)
-            _compile(kernels, lock, f, stamp)
+            _compile(kernels, lock, f, stamp, quiet)
             return "numba"
     with _machine_lock(_paths_lock(lock), wait=False) as g:  # another compiles it: help, unless a third does
         if g:
@@ -52,12 +99,14 @@ def warm_up() -> str:
     return "numba"
 
 
-def _compile(kernels, lock: str, f, stamp: str) -> None:
+def _compile(kernels, lock: str, f, stamp: str, quiet: bool = True) -> None:
     """Compile (or load) the kernel in its parts, holding its lock file ``f`` (None: no lock), and stamp it;
-    or only load it, when another process stamped it meanwhile."""
+    or only load it, when another process stamped it meanwhile. Unless ``quiet``, say ``COMPILING`` first."""
     if _read_text(lock) == stamp:
         _first_fit()
         return
+    if not quiet:
+        _say()
     kernels.compile_part("layers")
     with _machine_lock(_paths_lock(lock)):  # waits while another process compiles the paths
         kernels.compile_part("paths")
@@ -128,3 +177,6 @@ def _machine_lock(path: str, wait: bool = True):
         finally:
             f.flush()
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+before_first_kernel_run(_warm_up_once)

@@ -41,6 +41,11 @@ MIN_ROWS = 10
 
 SNAPSHOT_VERSION = 1
 
+MAX_DATA_VALUES = 20_000_000
+"""Most numbers a data set may hold, rows x (inputs + 1): 160 MB as floats, read by the driver and by every worker."""
+MAX_GRID_VALUES = 20_000_000
+"""Most numbers the prediction grid may hold, (grid_points x d) rows x d inputs: every trial predicts on it."""
+
 
 @dataclass(frozen=True)
 class Data:
@@ -254,14 +259,28 @@ class Study:
         replace_file(path, buf.getvalue())
         return meta["fingerprint"]
 
+    def problem(self) -> dict[str, str]:
+        """What the search trains, part by part: the data (drawn by the sampler, or fixed), the true target, the
+        training budget, the baseline and the starts, each a short hash or in words. Stored with a sweep when it is
+        created; a run whose problem differs in any part is refused (``sweeps.search.tracking``). The words (title,
+        question), the thread's answer and the asker's budget (``asked``, trained by the analysis, not the search)
+        are not part of it."""
+        d = self.data()
+        return {"data": _digest(d.x_train, d.y_train, d.x_val, d.y_val),
+                "target": "unknown" if d.y_grid is None else _digest(d.x_grid, d.y_grid),
+                "training budget": f"{self.steps} steps, patience {self.patience}",
+                "baseline": _digest(json.dumps(self.baseline.to_dict(), sort_keys=True)),
+                "starts": _digest(json.dumps([c.to_dict() for c in self.starts], sort_keys=True))}
+
     def fingerprint(self) -> str:
         """A hash of everything a snapshot holds: equal for two studies that sweep alike."""
         return self._snapshot()[1]["fingerprint"]
 
     def _snapshot(self) -> tuple[dict[str, np.ndarray], dict]:
         d = self.data()
-        arrays = {k: getattr(d, k) for k in ("x_train", "y_train", "x_val", "y_val", "x_grid", "y_grid", "grid_feature")
-                  if getattr(d, k) is not None}
+        # With several inputs the grid is rebuilt from x_train on load (_grid): stored, it would grow with d squared
+        kept = ("x_train", "y_train", "x_val", "y_val", "y_grid", "grid_feature") + (("x_grid",) if d.features == 1 else ())
+        arrays = {k: getattr(d, k) for k in kept if getattr(d, k) is not None}
         space = None if self.space is None else {k: _plain_spec(self.name, k, v) for k, v in self.space.items()}
         meta = {"version": SNAPSHOT_VERSION, "name": self.name, "title": self.title, "question": self.question,
                 "baseline": self.baseline.to_dict(), "noise_sd": self.noise_sd, "space": space,
@@ -291,6 +310,8 @@ class Study:
         if meta.get("version") != SNAPSHOT_VERSION:
             raise ValueError(f"study snapshot {str(path)!r} has version {meta.get('version')!r}; "
                              f"this version reads {SNAPSHOT_VERSION}")
+        if "x_grid" not in arrays:  # several inputs: the grid's slices, from the training rows as they were made
+            arrays["x_grid"] = _grid(arrays["x_train"], meta["grid_points"])[0]
         fixed = Data(*(arrays.get(k) for k in ("x_train", "y_train", "x_val", "y_val", "x_grid", "y_grid",
                                                 "grid_feature")))
         return cls(name=meta["name"], title=meta["title"], question=meta["question"],
@@ -325,9 +346,28 @@ def _as_xy(name: str, what: str, x, y) -> tuple[np.ndarray, np.ndarray]:
     y = y.ravel() if y.ndim == 2 and 1 in y.shape else y
     if y.ndim != 1 or len(x) != len(y) or len(y) < 2:
         raise ValueError(f"study {name!r}: {what} must give x and y of one length >= 2, got {len(x)} and {y.size}")
+    if x.size + y.size > MAX_DATA_VALUES:
+        raise ValueError(f"study {name!r}: {what} hold {len(y):,} rows of {x.size // len(y) + 1} numbers, "
+                         f"{x.size + y.size:,} in all; at most {MAX_DATA_VALUES:,} are allowed: sample the rows first")
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
         raise ValueError(f"study {name!r}: {what} gave non-finite values; data must be finite numbers")
+    if what != "target" and np.ptp(y) == 0:
+        raise ValueError(f"study {name!r}: {what} gave a constant target (y = {y[0]:g} in all {len(y)} rows); every "
+                         f"value is measured against the target's variance, so there is nothing to sweep")
     return x, y
+
+
+def _digest(*parts) -> str:
+    """A short hash of arrays or text."""
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, str):
+            h.update(part.encode())
+        else:  # in float32: a last-bit difference between two machines' libm (np.sin) is the same problem
+            part = np.ascontiguousarray(part, dtype=np.float32)
+            h.update(str(part.shape).encode() + part.tobytes())
+        h.update(b"|")
+    return h.hexdigest()[:16]
 
 
 def _grid(x: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray | None]:
@@ -335,6 +375,10 @@ def _grid(x: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray | None]:
     if x.ndim == 1:
         return np.linspace(x.min(), x.max(), points), None
     d = x.shape[1]
+    if points * d * d > MAX_GRID_VALUES:
+        raise ValueError(f"{d} input features make a prediction grid of {points * d:,} rows x {d} "
+                         f"({points * d * d:,} numbers); at most {MAX_GRID_VALUES:,} are allowed, so at most "
+                         f"{int((MAX_GRID_VALUES / points) ** 0.5)} features with {points} grid points: select features first")
     grid = np.tile(np.median(x, axis=0), (d * points, 1))
     for j in range(d):
         grid[j * points:(j + 1) * points, j] = np.linspace(x[:, j].min(), x[:, j].max(), points)

@@ -28,5 +28,5 @@ STUDY = Study(
     asked=Budget(300_000, words="300,000 full-batch steps, as the question's loop runs"),
     answer=Answer("zero-centre and normalise the input and output ranges",
                   QUESTION.replace(x_scaling="standard", y_scaling="standard"),
-                  source="the accepted answer (seeds 000 and 001)"),
+                  source="the accepted answer (threads 000 and 001)"),
 )

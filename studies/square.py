@@ -31,5 +31,5 @@ STUDY = Study(
     # the asker's edit: with the answer's change and without weight decay, "the neural network appears to work"
     answer=Answer("use no activation in the final layer (the answer), and no weight decay (the asker's edit)",
                   QUESTION.replace(output_activation="identity", weight_decay=0.0),
-                  source="the accepted answer and the asker's edit (seed 002)"),
+                  source="the accepted answer and the asker's edit (thread 002)"),
 )

@@ -28,5 +28,5 @@ STUDY = Study(
     # checked), and a sigmoid output's 0..1 range (the question's output is softplus). It names no width:
     # 10 is the other seed questions' width.
     answer=Answer("one hidden unit is not enough to approximate x**2: use more (tested with 10)",
-                  QUESTION.replace(hidden=(10,)), source="the second answer (seed 003)"),
+                  QUESTION.replace(hidden=(10,)), source="the second answer (thread 003)"),
 )

@@ -10,9 +10,10 @@ The package is in layers, each importing only those below it: ``store`` (where a
 evidence) < ``report`` (figures and pages) < ``pipeline`` (a run end to end) < ``cli``.
 """
 
+from mlpcore import __version__  # one version for the distribution (mlpcore, studies, sweeps)
 from sweeps.analysis.explain import explain
 from sweeps.pipeline import run
 from sweeps.results.frames import trials_frame
-from sweeps.results.reading import best_config, load
+from sweeps.results.reading import best_config, best_model, load
 
-__all__ = ["run", "explain", "best_config", "load", "trials_frame"]
+__all__ = ["__version__", "run", "explain", "best_config", "best_model", "load", "trials_frame"]

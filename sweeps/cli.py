@@ -13,7 +13,10 @@ import contextlib
 import errno
 import json
 import logging
+import os
+import platform
 import sys
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -24,21 +27,25 @@ import optuna
 
 import mlpcore
 import studies
+from mlpcore import estimate
+from studies.base import NAME
+from sweeps.analysis.evidence import show
 from sweeps.analysis.explain import analyse
 from sweeps.pipeline import finish
+from sweeps.report.files import BEST_NAME, REPORT_NAME, TRIALS_NAME, stored_studies, write_all
 from sweeps.report.files import report as write_report
-from sweeps.report.files import stored_studies, write_all
-from sweeps.report.live import LiveReport
+from sweeps.report.live import LiveReport, settle_page
 from sweeps.results.handle import find, open_sweep, run_reference
 from sweeps.results.reading import baseline_words, best_config, best_trial, budget, complete_trials, summary
-from sweeps.search.driver import search
-from sweeps.search.interrupts import Terminated
+from sweeps.search.driver import search, trials_cap
+from sweeps.search.interrupts import Terminated, handled
 from sweeps.search.pruning import DEFAULT as DEFAULT_PRUNER
 from sweeps.search.pruning import PRUNERS
 from sweeps.store.factory import open_storage
-from sweeps.store.masking import mask
+from sweeps.store.masking import mask, remember
 
 EXIT_BAD_INPUT = 2
+EXIT_NO_MEMORY = 71
 EXIT_IO_ERROR = 74
 EXIT_NO_PERMISSION = 77
 EXIT_INTERRUPTED = 130
@@ -46,18 +53,35 @@ EXIT_TERMINATED = 143
 EXIT_CODES = {
     0: "done",
     EXIT_BAD_INPUT: "bad input: a wrong study, number, choice, config, folder or storage; nothing was changed",
+    EXIT_NO_MEMORY: "out of memory; what was finished is kept",
     EXIT_IO_ERROR: "a read or write failed (a full disk, an I/O error); what was finished is kept",
     EXIT_NO_PERMISSION: "permission denied (a read-only folder or file system); what was finished is kept",
     EXIT_INTERRUPTED: "interrupted by Ctrl-C (SIGINT); finished trials are kept",
     EXIT_TERMINATED: "stopped by SIGTERM, as by Ctrl-C; finished trials are kept",
 }
-"""Every exit code of the CLI (sysexits.h's EX_IOERR and EX_NOPERM, 128 + the signal's number)."""
+"""Every exit code of the CLI (sysexits.h's EX_OSERR, EX_IOERR and EX_NOPERM, 128 + the signal's number)."""
 
 OPERATING_ERRORS = {errno.EACCES: EXIT_NO_PERMISSION, errno.EPERM: EXIT_NO_PERMISSION,
-                    errno.EROFS: EXIT_NO_PERMISSION, errno.ENOSPC: EXIT_IO_ERROR, errno.EDQUOT: EXIT_IO_ERROR}
+                    errno.EROFS: EXIT_NO_PERMISSION, errno.ENOSPC: EXIT_IO_ERROR, errno.EDQUOT: EXIT_IO_ERROR,
+                    errno.ENOMEM: EXIT_NO_MEMORY}
 """The exit code of an OSError by its errno; any other OSError is EXIT_IO_ERROR."""
 
 RESUME = "run the same command again to resume"
+
+STORAGE_VARIABLE = "SWEEPS_STORAGE"
+"""The environment variable a storage URL can come from, so that no password is on a command line (``ps``)."""
+
+LINE_LIMIT = 400
+"""Characters of a message line at most: a value it echoes is cut in its middle, the advice at its end kept."""
+
+
+def cut(text: str, limit: int = LINE_LIMIT) -> str:
+    """``text`` on one line of at most about ``limit`` characters: its head and its tail, and how much was cut."""
+    text = " ".join(str(text).split())
+    if len(text) <= limit:
+        return text
+    head, tail = limit * 2 // 3, limit // 3
+    return f"{text[:head]} ...[{len(text) - head - tail} characters cut]... {text[-tail:]}"
 
 
 class Parser(argparse.ArgumentParser):
@@ -92,7 +116,28 @@ def seconds(text: str) -> float:
 
 def add_location(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="results", metavar="DIR", help="results root; a study's files are in DIR/STUDY/ (default: results)")
-    p.add_argument("--storage", metavar="URL", help="an Optuna storage URL (default: the journal file DIR/STUDY/journal.log)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--storage", metavar="URL", help="an Optuna storage URL (default: $SWEEPS_STORAGE, else the "
+                       "journal file DIR/STUDY/journal.log); a password is better left out of it (see README)")
+    where.add_argument("--storage-file", metavar="FILE", help="a file whose first line is the storage URL")
+
+
+def storage_url(args) -> str | None:
+    """The storage URL: ``--storage``, the first line of ``--storage-file``, else $SWEEPS_STORAGE; None: the default
+    journal file. A URL from a file or the environment keeps its password off the command line."""
+    if args.storage is not None:
+        return args.storage
+    if args.storage_file is not None:
+        path = Path(args.storage_file)
+        try:
+            lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        except (OSError, UnicodeDecodeError) as e:
+            raise ValueError(f"storage file {cut(args.storage_file, 100)!r} cannot be read "
+                             f"({getattr(e, 'strerror', None) or type(e).__name__})") from None
+        if not lines:
+            raise ValueError(f"storage file {cut(args.storage_file, 100)!r} is empty; its first line must be the URL")
+        return lines[0]
+    return os.environ.get(STORAGE_VARIABLE) or None
 
 
 # --- commands ----------------------------------------------------------------------------------
@@ -101,37 +146,48 @@ def add_location(p: argparse.ArgumentParser) -> None:
 def cmd_list(args) -> int:
     titles = {name: studies.get(name).title for name in studies.names()}
     store = None if args.storage is None else open_storage(args.storage, Path(args.out))  # one opening for all
-    for name in stored_studies(args.out, store):
+    stored = stored_studies(args.out, store)
+    for name in stored:
         titles.setdefault(name, None)
     print(f"{'study':<16} {'trials':>9} {'best':>9}  title")
     for name, title in titles.items():
+        shown = name if NAME.fullmatch(name) else ascii(cut(name, 40))  # a name read back is shown, never trusted
         try:
-            opt = open_sweep(name, out=args.out, storage=args.storage, store=store).study
-        except ValueError:
-            print(f"{name:<16} {'-':>9} {'-':>9}  {title}")
+            sweep = open_sweep(name, out=args.out, storage=args.storage, store=store)
+        except ValueError as e:  # not run yet, or stored but foreign, unreadable or wrongly named: said, not fatal
+            print(f"{shown:<16} {'-':>9} {'-':>9}  {title if name not in stored else 'skipped: ' + cut(mask(str(e)))}")
             continue
+        opt = sweep.study
+        settle_page(sweep)
         done = complete_trials(opt)
         best = f"{best_trial(opt).value:9.4g}" if done else f"{'-':>9}"
         title = title or opt.user_attrs.get("study", {}).get("title", "")
-        print(f"{name:<16} {f'{len(done)}/{budget(opt)}':>9} {best}  {title}")
+        print(f"{shown:<16} {f'{len(done)}/{budget(opt)}':>9} {best}  {title}")
     return 0
 
 
 def cmd_run(args) -> int:
     if studies.is_table(args.study):
         study = definition = study_from_args(args)
+    elif args.name is not None:  # the study of a file or a name, under another name: saved, as a study of data is
+        study = definition = find(args.study, args.out).replace(name=args.name)
     else:
         study, definition = run_reference(args.study, args.out), find(args.study, args.out)
-    ref = definition.name if studies.is_table(args.study) else args.study
-    live = (LiveReport(ref, out=args.out, storage=args.storage, total=args.trials or definition.trials)
+    ref = definition.name if isinstance(study, studies.Study) else args.study
+    say_run_estimates(definition, args.repeats)
+    total = min(args.trials or definition.trials, trials_cap())
+    live = (LiveReport(ref, out=args.out, storage=args.storage, total=total)
             if args.report else None)
     with live or contextlib.nullcontext():  # the page, rewritten while the sweep runs
         sweep = search(study, trials=args.trials, jobs=args.jobs, seed=args.seed, repeats=args.repeats,
                        storage=args.storage, out=args.out, timeout=args.timeout, trial_timeout=args.trial_timeout,
                        batch=args.batch, pruner=args.pruner, progress=args.progress,
-                       argv=["python -m sweeps", *sys.argv[1:]])
-    print(summary(sweep.study, sweep.dir, baseline_words(ref, definition)))
+                       argv=[program(), *sys.argv[1:]])
+    print(summary(sweep.study, None, baseline_words(ref, definition)))  # before the analysis, which takes a while
     done = finish(sweep, report=args.report, explain=args.explain, jobs=args.jobs)
+    if done.report is None:
+        settle_page(sweep)  # a page a dead driver left "running" says where the sweep is now
+    print(outputs(sweep, done, ref, args.report))
     if done.analysis is not None:
         print("explain: " + done.analysis["fix"]["sentence"])
         if done.analysis["answer"] is not None:
@@ -139,6 +195,22 @@ def cmd_run(args) -> int:
     if done.report is not None:
         print(f"report: {done.report}")
     return 0
+
+
+def outputs(sweep, done, ref: str, report: bool) -> str:
+    """The files a run left (only those that exist), and why the best config or the report is missing."""
+    files = [name for name in (BEST_NAME, TRIALS_NAME, REPORT_NAME) if (sweep.dir / name).is_file()]
+    line = f"outputs: {sweep.dir}/ ({', '.join(files)})" if files else f"outputs: none in {sweep.dir}/"
+    if not complete_trials(sweep.study):
+        failed = [t for t in sweep.study.get_trials(deepcopy=False) if "error" in t.user_attrs]
+        why = (f"none of the trials completed; {len(failed)} failed, the last with: "
+               f"{cut(failed[-1].user_attrs['error'], 160)}" if failed else "no trial completed")
+        return f"{line}\nno best config and no report: {why}"
+    if done.report is None:
+        return (f"{line}\nno report: " + ("--no-report was given" if not report else
+                                            f"it failed (the warning above says why); retry with: python -m sweeps "
+                                            f"report {ref}"))
+    return line
 
 
 def cmd_explain(args) -> int:
@@ -162,6 +234,14 @@ def cmd_explain(args) -> int:
     for row in doc["map"]:
         cells = ", ".join(f"{c['label']}{'*' if c['fixed'] else ''} {c['fits']}/{c['seeds']}" for c in row["cells"])
         print(f"  {row['setting']:<18} {cells}")
+    code = doc["fix"].get("in_your_code") or []
+    if code:
+        print("\nIn your own NumPy loop, the lines that make each change (each under a comment "
+              "saying where it goes):")
+    for item in code:
+        also = "".join(f"; this also makes {a['setting']} {show(a['value'], a['setting'])}"
+                       for a in item["also"])
+        print(f"\n## {item['title']}{also}\n{item['code']}")
     return 0
 
 
@@ -195,10 +275,49 @@ def cmd_diagnose(args) -> int:
     else:
         cfg, which = study.baseline, baseline_words(args.study, study)
     data = study.data()
-    r = mlpcore.fit(cfg, data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val)
+    say_estimate(f"this training ({which})", cfg, data, "--timeout SEC stops it there and diagnoses the net so far")
+    stop = None
+    if args.timeout is not None:
+        end = time.monotonic() + args.timeout
+        stop = lambda step, train, val: TIMEOUT_STOP if time.monotonic() > end else None  # noqa: E731
+    r = mlpcore.fit(cfg, data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val, on_checkpoint=stop)
     print(f"{study.name}: {which}, {r.steps_done} steps ({r.stopped}), {r.seconds:.2f}s on {r.backend}")
+    if r.stopped == TIMEOUT_STOP:
+        print(f"stopped by --timeout after {r.steps_done:,} of {cfg.steps:,} steps: the diagnosis is of the net so far")
     print(r.diagnosis)
     return 0
+
+
+TIMEOUT_STOP = "timeout"
+LONG_SECONDS = 180.0
+"""A training estimated longer than this (a few minutes) is announced, with its estimate, before it starts."""
+LARGE_ROWS = 100_000
+"""Training rows above which a run warns, with its estimate, and advises a batch size."""
+
+
+def say_estimate(what: str, cfg: mlpcore.MLPConfig, data, bound: str) -> None:
+    """One warning line on stderr when ``cfg``'s training on ``data`` is estimated above LONG_SECONDS."""
+    rows, features = len(data.x_train), data.features
+    seconds = estimate.training_seconds(cfg, rows, features)
+    if seconds > LONG_SECONDS:
+        batch = rows if cfg.batch_size is None else min(cfg.batch_size, rows)
+        print(f"warning: {what} may take about {estimate.words(seconds)} ({cfg.steps:,} steps of {batch:,} rows "
+              f"through {estimate.parameters(cfg, features):,} parameters); {bound}", file=sys.stderr)
+
+
+def say_run_estimates(definition: studies.Study, repeats: int | None) -> None:
+    """Before a sweep: its large data, and any training estimated above LONG_SECONDS, each said in one line."""
+    data = definition.data()
+    start = definition.starts[0] if definition.starts else mlpcore.MLPConfig()
+    trial = start.replace(steps=definition.steps)
+    if len(data.x_train) > LARGE_ROWS:
+        seconds = estimate.training_seconds(trial, len(data.x_train), data.features)
+        print(f"warning: {len(data.x_train):,} training rows: a trial of the first config ({definition.steps:,} "
+              f"full-batch steps) may take about {estimate.words(seconds)} per seed; a batch size (batch_size in "
+              f"your config and the study's space) trains on samples, far faster", file=sys.stderr)
+    else:
+        say_estimate("a training of the first trial", trial, data, "--trial-timeout SEC bounds every training")
+    say_estimate("a training of the baseline", definition.baseline, data, "--trial-timeout SEC bounds every training")
 
 
 COMMANDS: dict[str, tuple[Callable, str]] = {
@@ -212,8 +331,20 @@ COMMANDS: dict[str, tuple[Callable, str]] = {
 }
 
 
+def program() -> str:
+    """How the user called the command line: ``sweeps`` (the console script) or ``python -m sweeps``."""
+    return "sweeps" if Path(sys.argv[0]).name == "sweeps" else "python -m sweeps"
+
+
+def version() -> str:
+    """``sweeps 0.1.0 (optuna 5.1.0, numpy 2.4.6, Python 3.11.9)``: this package and what it runs on."""
+    return (f"sweeps {mlpcore.__version__} (optuna {optuna.__version__}, numpy {np.__version__}, "
+            f"Python {platform.python_version()})")
+
+
 def build_parser() -> Parser:
-    parser = Parser(prog="python -m sweeps", description="Sweeps that show why a small MLP only fits a straight line.")
+    parser = Parser(prog=program(), description="Sweeps that show why a small MLP only fits a straight line.")
+    parser.add_argument("--version", action="version", version=version(), help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
     for name, (_, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -229,7 +360,7 @@ def build_parser() -> Parser:
             p.add_argument("--jobs", type=whole(1), help="worker processes (default: all cores)")
             p.add_argument("--seed", type=whole(0), default=0, help="study seed (default 0)")
             p.add_argument("--repeats", type=whole(1), help="init seeds per trial, the value their median "
-                           "(default: the study's, 3 for the seed studies)")
+                           "(default: the study's, 3 for the question studies)")
             p.add_argument("--timeout", type=seconds, help="start no new trial after this many seconds")
             p.add_argument("--trial-timeout", type=seconds, metavar="SEC",
                            help="stop (kill) and fail a trial one of whose trainings runs longer than this")
@@ -240,6 +371,8 @@ def build_parser() -> Parser:
                            help="show a progress line (default: when stderr is a terminal)")
             p.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,
                            help="write the HTML report at the end (default: yes)")
+            p.add_argument("--name", metavar="NAME", help="the study's name (its folder under --out): for a data "
+                           "file, instead of the file's name; for a study file or name, a new study of its problem")
             add_table_arguments(p)
             p.add_argument("--explain", action=argparse.BooleanOptionalAction, default=True,
                            help="retrain the question's config and its swaps after the search (default: yes)")
@@ -249,9 +382,12 @@ def build_parser() -> Parser:
             p.add_argument("--json", action="store_true", help="print the analysis as JSON")
         if name == "diagnose":
             which = p.add_mutually_exclusive_group()
-            which.add_argument("--baseline", action="store_true", help="the study's baseline config: a seed's own, or run's --baseline (the default)")
+            which.add_argument("--baseline", action="store_true",
+                               help="the study's baseline config: the question's own, or run's --baseline (the default)")
             which.add_argument("--best", action="store_true", help="the best config of the sweep")
             which.add_argument("--config", metavar="FILE", help="a config JSON file (as `best` prints), or the JSON itself")
+            p.add_argument("--timeout", type=seconds, metavar="SEC",
+                           help="stop the training after this many seconds and diagnose the net so far")
     return parser
 
 
@@ -266,23 +402,30 @@ def console():
     said.setFormatter(_OneLine())
     ours = logging.getLogger("sweeps")
     ours.addHandler(said)
+    engine = logging.StreamHandler(sys.stderr)  # the engine's notices (compiling the kernel) as they are
+    engine.setLevel(logging.WARNING)
+    engine.setFormatter(logging.Formatter("%(message)s"))
+    mlpcore_logger = logging.getLogger("mlpcore")
+    mlpcore_logger.addHandler(engine)
     with warnings.catch_warnings():
         warnings.simplefilter("default")
+        warnings.simplefilter("ignore", ResourceWarning)  # a developer's news (an import cut short by a signal)
         warnings.showwarning = _one_line
         try:
             yield
         finally:
             ours.removeHandler(said)
+            mlpcore_logger.removeHandler(engine)
             optuna.logging.set_verbosity(verbosity)
 
 
 def _one_line(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"warning: {mask(str(message))}", file=sys.stderr if file is None else file)
+    print(f"warning: {cut(mask(str(message)))}", file=sys.stderr if file is None else file)
 
 
 class _OneLine(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return f"{record.levelname.lower()}: {mask(record.getMessage())}"
+        return f"{record.levelname.lower()}: {cut(mask(record.getMessage()))}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -292,23 +435,46 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _command(args) -> int:
+    """Run the command; every way it can end is one line and its exit code (EXIT_CODES), in every stage (the search,
+    the analysis, the report): Ctrl-C and SIGTERM included, which raise here wherever they arrive."""
     try:
-        return COMMANDS[args.command][0](args)
+        with handled():
+            if hasattr(args, "storage"):
+                args.storage = storage_url(args)
+                remember(args.storage)  # its password masked in any line said from now on
+            return COMMANDS[args.command][0](args)
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {cut(mask(str(e)))}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except (MemoryError, ImportError) as e:  # a library that cannot be mapped into memory is out of memory too
+        if isinstance(e, ImportError) and not any(w in str(e) for w in OUT_OF_MEMORY_WORDS):
+            raise
+        print(f"error: out of memory{f' ({cut(mask(str(e)), 120)})' if str(e) else ''}: a smaller config, a batch size or "
+              f"fewer rows need less; anything finished is kept" + (f", {RESUME}" if args.command == "run" else ""),
+              file=sys.stderr)
+        return EXIT_NO_MEMORY
     except OSError as e:
-        print(f"error: {operating_error(e)}; anything finished is kept"
+        print(f"error: {cut(operating_error(e))}; anything finished is kept"
               + (f", {RESUME}" if args.command == "run" else ""), file=sys.stderr)
         return OPERATING_ERRORS.get(e.errno, EXIT_IO_ERROR)
     except Terminated:
-        print(f"terminated (SIGTERM): the trials in flight are marked interrupted, finished ones are kept; {RESUME}",
-              file=sys.stderr)
+        print(f"terminated (SIGTERM): {STOPPED_WORDS[args.command]}", file=sys.stderr)
         return EXIT_TERMINATED
     except KeyboardInterrupt:
-        print(f"interrupted: the trials in flight are marked interrupted, finished ones are kept; {RESUME}",
-              file=sys.stderr)
+        print(f"interrupted: {STOPPED_WORDS[args.command]}", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+STOPPED_WORDS = {"run": f"the trials in flight are marked interrupted, finished ones and finished files are kept; "
+                        f"{RESUME}",
+                 "explain": "the trainings finished are stored; run the same command again to resume",
+                 "report": "no file was left half-written; run the same command again",
+                 "list": "nothing was changed", "best": "nothing was changed", "diagnose": "nothing was changed"}
+"""What an interrupted command leaves, said after "interrupted:" (Ctrl-C) or "terminated (SIGTERM):"."""
+
+
+OUT_OF_MEMORY_WORDS = ("failed to map segment", "Cannot allocate memory")
+"""How the loader says that a shared library did not fit in memory (an ImportError under ``ulimit -v``)."""
 
 
 def operating_error(e: OSError) -> str:
@@ -336,4 +502,4 @@ def study_from_args(args) -> studies.Study:
         raise ValueError(f"column {y!r} is both an input (--x) and the target (--y)")
     if len(set(x)) != len(x):
         raise ValueError(f"--x names a column twice: {x}")
-    return studies.from_table(args.study, x, y, baseline=args.baseline, val_fraction=args.val_fraction)
+    return studies.from_table(args.study, x, y, baseline=args.baseline, val_fraction=args.val_fraction, name=args.name)

@@ -79,7 +79,7 @@ def finish(sweep: Sweep, *, report: bool = True, explain: bool = False, jobs: in
     if not complete_trials(sweep.study):
         write_outputs(sweep, tidy.trials_frame(sweep.study))
         return Finished(None, None)
-    frames = tidy.build(sweep.study, sweep.definition)
+    frames = tidy.build(sweep.study, sweep.definition, sweep.files)
     write_outputs(sweep, frames.trials)
     if report and explain:
         prepare_in_background()  # matplotlib and seaborn imported while the analysis's workers train

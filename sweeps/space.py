@@ -17,6 +17,7 @@ is one row of ``PARAMS``; a field without a row can still be searched with an ex
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -36,6 +37,31 @@ from mlpcore.config import FIELDS, MAX_DEPTH
 from mlpcore.init import INITIALIZERS
 from mlpcore.optim import OPTIMIZERS
 from mlpcore.scaling import SCALERS
+
+TRIALS_CAP_VARIABLE = "SWEEPS_MAX_TRIALS"
+"""An environment variable: a whole number N stops every sweep at N trials, whatever its budget or ``--trials``."""
+STEPS_CAP_VARIABLE = "SWEEPS_MAX_STEPS"
+"""An environment variable: a whole number N stops every training of a sweep and of its analysis at N steps.
+With SWEEPS_MAX_TRIALS, budgets cut down for a quick look or a smoke test (the README's own test runs it so);
+the outcomes of such a sweep say little, so keep it apart (``--out``) from one that counts."""
+
+
+def cap(variable: str) -> int | None:
+    """The whole number the environment variable ``variable`` holds (None when unset or empty); anything else is
+    bad input, said in one line."""
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{variable} must be a whole number >= 1, got {text!r}")
+    return int(text)
+
+
+def capped(config: MLPConfig) -> MLPConfig:
+    """``config`` with at most SWEEPS_MAX_STEPS steps, when that is set."""
+    steps = cap(STEPS_CAP_VARIABLE)
+    return config if steps is None or config.steps <= steps else config.replace(steps=steps)
+
 
 MAX_SEARCH_WIDTH = 128
 """The widest layer a default range offers: wider nets cost more than they add on the seed problems."""

@@ -16,7 +16,8 @@ one go to one worker as a group, so it is built once, not once on each worker th
 
 LONG = ("test_four_drivers_share_one_journal_file", "test_a_report_writer_killed_at_any_moment",
         "test_run_writes_the_report_and_report_all", "test_sigkill_the_driver_at_random_moments",
-        "test_every_python_snippet_runs_verbatim", "test_four_drivers_share_one_postgresql_study",
+        "test_the_readme_runs_top_to_bottom_in_one_fresh_folder",
+        "test_the_quickstart_notebook_runs_in_a_kernel", "test_four_drivers_share_one_postgresql_study",
         "test_pruning_decisions_are_the_same_whatever_the_jobs", "test_a_full_disk_mid_run",
         "test_report_into_a_read_only_folder", "test_run_best_list_diagnose_on_a_seed_study")
 """The longest tests outside a group (from `--durations`): started first, so that none of them is left to run

@@ -79,7 +79,7 @@ def _verdict(found: Search, advice: list[dict[str, Any]], tried: list[dict[str, 
         lo, hi = t["lr_range"]
         at = f"lr {lo:.3g}" if lo == hi else f"any lr in {lo:.3g}-{hi:.3g}"
         return {"verdict": "borne out", "evidence": f"its advice, tried: {t['advice']} fits {t['fits']} of "
-                                                    f"{t['seeds']} seeds at {at}"}
+                                                    f"{t['seeds']} init seeds at {at}"}
     fix = dict(found.fix or ())
     in_fix = [a for a in advice if any(k in fix and fix[k] == v for k, v in a.items() if k != "lr")]
     failed = "; ".join(f"{t['advice']}: {t['modes_text']} at its best rate" for t in tested)

@@ -92,7 +92,7 @@ class Tally:
         return ", ".join(f"{m} {k} of {self.n}" for m, k in counts)
 
     def fit_text(self) -> str:
-        return f"fits {self.fits} of {self.n} seeds"
+        return f"fits {self.fits} of {self.n} init seeds"
 
     def to_dict(self) -> dict[str, Any]:
         return {"seeds": self.n, "fits": self.fits, "escape_rate": self.escape_rate, "value": self.value,

@@ -4,7 +4,9 @@
 learning rate retuned over a log grid and at the budget the asker used (``studies.Study.asked``):
 
 1. the question's config as it was asked (its own learning rate): how it ends;
-2. the smallest fix among the candidates (`sweeps.analysis.fixes`): the fewest changes that make it escape;
+2. the smallest fix among the candidates (`sweeps.analysis.fixes`): the fewest changes that make it
+   escape, and the lines of plain NumPy that make each change in a hand-written loop
+   (`sweeps.analysis.numpy_lines`);
 3. each hint of its diagnosis, its own advice tried (`sweeps.analysis.advice`);
 4. the answer its thread gave, where the study declares one (`sweeps.analysis.answer`);
 5. the fixed config with one setting moved at a time: which settings escape (`sweeps.analysis.causal`);
@@ -36,6 +38,7 @@ from sweeps.analysis.document import (Analysis, AtSearchBudget, BestTrial, Brief
 from sweeps.analysis.evidence import Tally, change_text, seeds_text, show
 from sweeps.analysis.fixes import Changes, Search, candidates, changes_text, path, search, without
 from sweeps.analysis.lab import open_lab
+from sweeps.analysis.numpy_lines import in_your_code
 from sweeps.analysis.tuning import COARSE, REPEATS, Tuner
 from sweeps.results.handle import Sweep, open_sweep
 from sweeps.results.reading import best_trial, complete_trials
@@ -151,7 +154,7 @@ def fix_document(found: Search, budget_words: str) -> Fix:
         beyond = (f", nor any of the {found.tried_beyond} most promising sets of {found.exhaustive_up_to + 1}"
                   if found.tried_beyond else "")
         return {"changes": None, "lr_range": None, "escape_rate": None, "fits": None, "seeds": None, "fit_by": None,
-                "evidence": [], "alternatives": [],
+                "evidence": [], "alternatives": [], "in_your_code": [],
                 "sentence": f"No set of up to {found.exhaustive_up_to} changes among the {n} candidates makes your "
                             f"config escape at any lr from 1e-06 to 1{beyond}, trained as you trained it "
                             f"({budget_words})."}
@@ -166,8 +169,14 @@ def fix_document(found: Search, budget_words: str) -> Fix:
            "escape_rate": best.escape_rate, "fits": best.fits, "seeds": best.n, "fit_by": best.fit_by,
            "evidence": evidence,
            "alternatives": [{"changes": dict(a), "text": changes_text(a, q), **_brief(found, a)}
-                            for a in found.alternatives]}
+                            for a in found.alternatives],
+           "in_your_code": in_your_code(dict(found.fix), _fixed(found), t.lr_range)}
     return out | {"sentence": fix_sentence(found, out, budget_words)}
+
+
+def _fixed(found: Search) -> MLPConfig:
+    """The question's config with the fix made and the learning rate to copy."""
+    return found.config(found.fix).replace(lr=_to_copy(found.tuned[found.fix].middle_lr))
 
 
 def _brief(found: Search, changes: Changes) -> Brief:
@@ -260,6 +269,11 @@ LEFT_OUT = ("seed", "backend", "patience")
 plateau stop (the analysis's, not yours)."""
 
 
+def _to_copy(v: float) -> float:
+    """A float of the config to copy: 3 significant digits."""
+    return float(f"{v:.3g}")
+
+
 def copy_config(found: Search) -> Copy | None:
     """Your config, fixed: the question's with the fix applied and a learning rate from the middle of its escaping
     range, floats to 3 significant digits, settings it does not read left out."""
@@ -271,8 +285,8 @@ def copy_config(found: Search) -> Copy | None:
     for k, v in cfg.items():
         if k in LEFT_OUT or (k in READ_ONLY_WITH and cfg[READ_ONLY_WITH[k][0]] != READ_ONLY_WITH[k][1]):
             continue
-        shown[k] = float(f"{v:.3g}") if isinstance(v, float) else v
-    return {"config": shown, "lr": float(f"{t.middle_lr:.3g}"), "lr_range": list(t.lr_range),
+        shown[k] = _to_copy(v) if isinstance(v, float) else v
+    return {"config": shown, "lr": _to_copy(t.middle_lr), "lr_range": list(t.lr_range),
             "fits": t.best.fits, "seeds": t.best.n}
 
 
@@ -290,7 +304,7 @@ def best_beside(tuner: Tuner, found: Search, study: optuna.Study, asked: MLPConf
     tied = min(a) <= max(b) and min(b) <= max(a)
     hidden = config.hidden
     layers = f"{len(hidden)} layer{'s' * (len(hidden) > 1)} of {' and '.join(map(str, dict.fromkeys(hidden)))} units"
-    verdict = ("tied with your config, fixed, within the spread of their seeds" if tied else
+    verdict = ("tied with your config, fixed, within the spread of their init seeds" if tied else
                "better than your config, fixed" if theirs.value < ours.value else "worse than your config, fixed")
     return {"trial": best.number, "hidden": list(hidden), "config": best.user_attrs["config"], **theirs.to_dict(),
             "fixed_value": ours.value, "tied": tied,

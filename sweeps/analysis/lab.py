@@ -33,6 +33,7 @@ from mlpcore import MLPConfig, diagnostics
 from sweeps.search.pool import WorkerPool
 from sweeps.search.worker import VALUE_CAP, objective, study_and_data
 from sweeps.search.worker import prepare as prepare_worker
+from sweeps.space import capped
 
 CACHE_NAME = "analysis.sqlite"
 
@@ -227,8 +228,8 @@ class Lab:
 
     def config(self, config: MLPConfig) -> MLPConfig:
         """``config`` as the lab trains it: as the asker did, with no plateau stop of its own (the lab's rules
-        stop it)."""
-        return config.replace(patience=None)
+        stop it); at most SWEEPS_MAX_STEPS steps when that is set (``sweeps.space.capped``)."""
+        return capped(config.replace(patience=None))
 
     def outcomes(self, configs: Sequence[MLPConfig], *, give_up: bool = True) -> list[Run]:
         """The outcome of each config (trained now where none is known), in their order. ``give_up`` False trains

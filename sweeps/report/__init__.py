@@ -4,7 +4,7 @@ page (:mod:`~sweeps.report.live`) and the files.
 
     >>> import sweeps
     >>> from sweeps.results import frames
-    >>> f = frames.build(sweeps.load("sqrt"))
+    >>> f = frames.build("sqrt")  # by name: its data and trial files (curves, predictions) come along
     >>> ax = sweeps.report.history(f.trials)       # the page's figures, for a notebook
     >>> palette = sweeps.report.MODE_PALETTE         # one colour per mode, for your own plots
     >>> sns.scatterplot(f.trials, x="params_lr", y="value", hue="mode", palette=palette)

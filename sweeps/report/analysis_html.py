@@ -43,6 +43,7 @@ def smallest_fix_html(doc: dict) -> str:
             f"<td>{_e(e['alone']['modes_text'])}</td></tr>" for e in fix["evidence"])
         parts.append("<table><tr><th>setting</th><th>yours</th><th>the fix</th><th>the fix without it, at its best "
                      f"lr</th><th>this change alone, at its best lr</th></tr>{rows}</table>")
+    parts.append(in_your_code_html(fix))
     if fix["alternatives"]:
         alts = "; ".join(f"{a['text']} ({a['fits']} of {a['seeds']} at {_rates(a['lr_range'])})"
                          for a in fix["alternatives"])
@@ -56,7 +57,7 @@ def smallest_fix_html(doc: dict) -> str:
                  + f"</summary>{_e(listed)}. Each set was trained at every lr from 1e-06 to 1 (decades, then "
                  f"half-decades around those that escape), from {doc['repeats']} fresh init seeds, "
                  f"{_e(budget['words'])}; a set escapes when {needed_fits(doc['repeats'])} of its {doc['repeats']} "
-                 "seeds fit at one lr. A training stops once it fits, or once it could not come within "
+                 "init seeds fit at one lr. A training stops once it fits, or once it could not come within "
                  f"{FAR:g} times the loss of a fit in the steps left, even at {PACE:g} times its recent pace."
                  "</details>")
     if doc.get("at_search_budget"):
@@ -64,6 +65,27 @@ def smallest_fix_html(doc: dict) -> str:
     if doc["answer"] is not None:
         parts.append(answer_html(doc["answer"]))
     return "".join(parts)
+
+
+def in_your_code_html(fix: dict) -> str:
+    """The fix in a hand-written NumPy loop: for each change, and the learning rate, a one-line
+    heading and the lines that make it (`sweeps.analysis.numpy_lines`), each under a comment saying
+    where in the loop it goes."""
+    items = fix.get("in_your_code") or []  # an analysis written before the lines has none
+    if not items:
+        return ""
+    blocks = []
+    for item in items:
+        also = "".join(f"; this also makes {a['setting']} {show(a['value'], a['setting'])}"
+                       for a in item["also"])
+        blocks.append(f'<p class="code-title"><b>{_e(item["title"])}</b>{_e(also)}</p>'
+                      f'<pre><code>{_e(item["code"])}</code></pre>')
+    return ('<div class="in-your-code"><p><b>In your own NumPy loop</b>: the lines that make '
+            "each change, each under a comment saying where in the loop it goes "
+            "(<code>x_train</code> of shape (n, 1), weights <code>W1, b1, W2, b2</code>, "
+            "parameters updated through <code>params</code> and <code>grads</code>; the whole "
+            "loop: <code>sweeps.analysis.numpy_lines.program(config)</code>).</p>"
+            + "".join(blocks) + "</div>")
 
 
 def answer_html(answer: dict) -> str:
@@ -102,7 +124,8 @@ def map_html(doc: dict) -> str:
                  f'{p["lr"]:.3g}<br><small>{p["fits"]}/{p["seeds"]}</small></td>' for p in doc["lr_profile"])
     return ('<p><b>Which settings escape</b>: your config, fixed, with one setting moved at a time (the row), every '
             f"other held, the learning rate retuned, {seeds_text(doc['repeats'])}, {_e(doc['budget']['words'])}. A "
-            "cell gives the seeds that fit at its best lr; green: all fit, white: none; outlined: the fixed config's "
+            "cell gives the init seeds that fit at its best lr; green: all fit, white: none; outlined: the fixed "
+            "config's "
             'own value. Hover a cell for its modes and lr range.</p><div class="wide"><table class="map">'
             f"{''.join(rows)}<tr><th>lr (the fixed config)</th>{lr}</tr></table></div>")
 
@@ -129,7 +152,7 @@ def decides_html(doc: dict) -> str:
 
 def hints_html(doc: dict) -> str:
     """The question's hints over its seeds, each with its own advice tried."""
-    items = "".join(f"<li>{_e(h['hint'])} <span class=\"small\">({h['seeds']} of {h['of']} seeds; "
+    items = "".join(f"<li>{_e(h['hint'])} <span class=\"small\">({h['seeds']} of {h['of']} init seeds; "
                     f"<b>{VERDICT_WORDS[h['verdict']]}</b>: {_e(h['evidence'])})</span></li>" for h in doc["hints"])
     return (f"<p>The diagnosis of your config, trained as you trained it, over {seeds_text(doc['question']['seeds'])} "
             f"(each hint's advice tried on your config, the learning rate retuned):</p><ul>{items}</ul>")
@@ -143,7 +166,7 @@ def swaps_html(doc: dict) -> str:
                    f"<td>{_e(s['modes_text'])}</td><td>{_e(_rates(s['lr_range']) if s['escapes'] else 'escapes at no lr')}</td>"
                    "</tr>" for s in doc["swaps"])
     return ("<p><b>Each change of the fix alone</b>, both ways, the learning rate retuned (at its best lr):</p>"
-            '<table class="compact"><tr><th>swapped</th><th>setting</th><th>set to</th><th>seeds</th>'
+            '<table class="compact"><tr><th>swapped</th><th>setting</th><th>set to</th><th>init seeds</th>'
             f"<th>escapes at</th></tr>{rows}</table>")
 
 

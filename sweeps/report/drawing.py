@@ -9,6 +9,7 @@ side.
 from __future__ import annotations
 
 import logging
+import signal
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
@@ -128,7 +129,24 @@ def _function_space(f: tidy.Frames, fig) -> str | None:
     place(fig, ax)
     known = f.headline["target_known"]
     return (("The true function, the training data" if known else "The training data") +
-            ", what the question's own config learns, and the best trial's fit.")
+            f", what the question's own config learns{_run_of(f.headline, 'baseline_config')}, and the best "
+            f"trial's fit{_run_of(f.headline, 'best_config')}.")
+
+
+def _run_of(h: dict[str, Any], config: str) -> str:
+    """Which training of a config (``h[config]``, the question's or the best trial's) a figure shows: `` (init
+    seed 123, the median of its 3)``; empty when the config or its seed is not known."""
+    seed = (h.get(config) or {}).get("seed")
+    if seed is None:
+        return ""
+    repeats = h.get("repeats", 1)
+    return f" (init seed {seed}" + (f", the median of its {repeats})" if repeats > 1 else ")")
+
+
+def _each_trial(h: dict[str, Any]) -> str:
+    """How a trial's line or value was chosen from its init seeds, for a caption."""
+    repeats = h.get("repeats", 1)
+    return f" (each trial's median of its {repeats} init seeds)" if repeats > 1 else " (one init seed a trial)"
 
 
 def _predicted_actual(f: tidy.Frames, fig) -> str | None:
@@ -166,13 +184,13 @@ def _gallery_by_mode(f: tidy.Frames, fig) -> str:
         return (
             "What each failure mode looks like here: for each mode, the trial with the median "
             "value among that mode's trials, its held-out predictions against the actual values "
-            "(dashed: exact).")
+            f"(dashed: exact){_each_trial(f.headline)}.")
     figures.mode_gallery(_first_slice(f), f.data, fig=fig)
     return (
         "What each failure mode looks like here: for each mode, the trial with the median value "
         "among that mode's "
-        "trials" + (", over the true function (black)" if f.headline["target_known"] else "") +
-        (" and the training data (grey)." if f.data is not None else "."))
+        "trials" + _each_trial(f.headline) + (", over the true function (black)" if f.headline["target_known"] else "")
+        + (" and the training data (grey)." if f.data is not None else "."))
 
 
 def _learning_curves(f: tidy.Frames, fig) -> str:
@@ -180,15 +198,15 @@ def _learning_curves(f: tidy.Frames, fig) -> str:
     noise = ("the noise floor as estimated from the data (the study does not know its noise)"
              if f.headline.get("noise_estimated") else "the noise floor where the study knows it")
     return (
-        "Validation loss during training for a sample of trials of each mode (log scale); a dot "
-        "where each run "
+        f"Validation loss during training for a sample of trials of each mode{_each_trial(f.headline)} "
+        "(log scale); a dot where each run "
         f"ended. Horizontal lines: a constant prediction (1), the best straight line, and {noise}.")
 
 
 def _history(f: tidy.Frames, fig) -> str:
     history_figure(f.trials, f.headline, fig=fig)
-    return ("Every trial's value in the order the sampler tried them, coloured by mode, with the "
-            "best so far.")
+    return (f"Every trial's value{_each_trial(f.headline)} in the order the sampler tried them, coloured by "
+            "mode, with the best so far.")
 
 
 def history_figure(trials, headline: dict[str, Any], total: int | None = None, fig=None):
@@ -209,8 +227,9 @@ def _ablation_path(analysis: dict, fig) -> str:
     place(fig, figures.ablation_path(runs, ax=_axes(fig, width, 4.6)))
     return (
         "The ablation path: from the question's config (left), the one change that most improves "
-        "the median value at each step, to the target config (right); a dot per fresh seed, "
-        "coloured by its mode, the line joins the medians.")
+        "the median value at each step, to the target config (right); a dot per fresh init seed "
+        f"({runs['repeat'].nunique()} of them, the analysis's own, the "
+        "same for every step), coloured by its mode, the line joins the medians.")
 
 
 FIGURES: dict[str, Callable] = {
@@ -446,6 +465,10 @@ _held: tuple = ()
 def _hold(frames: tidy.Frames, analysis: dict | None) -> None:
     global _held
     _held = (frames, analysis)
+    # A drawing process only draws: Ctrl-C (sent to the whole group) is its parent's to say, and SIGTERM ends it
+    # quietly (it inherited the parent's handlers, which raise)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _draw_held(name: str) -> tuple[bytes, str] | None:

@@ -3,7 +3,7 @@
 
     >>> import sweeps
     >>> from sweeps.results import frames
-    >>> f = frames.build(sweeps.load("sqrt"))
+    >>> f = frames.build("sqrt")  # by name: its data and trial files (curves, predictions) come along
     >>> ax = sweeps.report.history(f.trials)    # one Axes: ``ax=`` in (default: the current one)
     >>> fig = sweeps.report.mode_map(f.levers)  # small multiples: ``fig=`` in (default: a new one)
 

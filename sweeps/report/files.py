@@ -66,7 +66,7 @@ def write_report(sweep: Sweep, *, frames: tidy.Frames | None = None, analysis=_U
     fig_dir.mkdir(parents=True, exist_ok=True)
     for folder in (out_dir, fig_dir):  # a read-only folder is said at once, not after the page is drawn
         check_writable(folder)
-    frames = tidy.build(sweep.study, sweep.definition) if frames is None else frames
+    frames = tidy.build(sweep.study, sweep.definition, sweep.files) if frames is None else frames
     analysis = stored_analysis(sweep) if analysis is _UNSET else analysis
     drawn = draw_figures(frames, analysis, helper=helper)
     for name, (data, _) in drawn.items():
@@ -95,10 +95,11 @@ def write_all(*, out: str | Path = "results", storage: str | None = None) -> Pat
         for name in names:
             try:
                 path = write_report(open_sweep(name, out=out, storage=storage, store=store), helper=helper)
-            except ValueError as e:  # a sweep with no completed trial yet: listed, not reported
-                rows.append({"study": name, "error": str(e)})
+            except ValueError as e:  # no completed trial yet, a foreign study, a name that names no folder: listed
+                rows.append({"study": ascii(name) if not name.isprintable() else name, "error": mask(str(e))})
                 continue
             rows.append(json.loads((path.parent / HEADLINE_NAME).read_text()) | {"link": f"{name}/{REPORT_NAME}"})
+    Path(out).mkdir(parents=True, exist_ok=True)
     return replace_file(Path(out) / INDEX_NAME, index_page(rows))
 
 

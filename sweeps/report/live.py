@@ -18,6 +18,8 @@ after a rewrite that took ``c`` seconds of CPU it rests at least ``c / BUDGET`` 
 
 from __future__ import annotations
 
+import contextlib
+import html
 import os
 import signal
 import subprocess
@@ -32,11 +34,14 @@ import optuna
 
 import studies
 from mlpcore.atomic import replace_file
-from sweeps.report.live_page import write_live_page
+from sweeps.report.files import REPORT_NAME
+from sweeps.report.live_page import read_driver, restate, with_driver, write_live_page
 from sweeps.report.page import RUNNING_BANNER, Live, live_banner
-from sweeps.results.handle import open_sweep
-from sweeps.results.reading import complete_trials
+from sweeps.results.handle import Sweep, open_sweep
+from sweeps.results.reading import budget, complete_trials
+from sweeps.store.liveness import is_gone, process_identity
 from sweeps.store.masking import mask
+from sweeps.store.records import counts_as_done
 
 INTERVAL = 5.0
 """Seconds between two rewrites of the live page (at least): often enough to follow a sweep, rarely enough that
@@ -122,6 +127,8 @@ class LiveReport:
         self.close()
         if kind is None:
             self.mark_ended()
+        else:
+            self.mark_stopped()
 
     def mark_ended(self) -> Path | None:
         """Say on the running page that the sweep has ended and the full report follows: the last rewrite's
@@ -139,8 +146,21 @@ class LiveReport:
             return None
         ended = live_banner(f"the sweep ended at {datetime.now().strftime('%H:%M:%S')}; the full report replaces "
                             "this page once it is written (this page reloads itself)")
+        text = text[:banner.start()] + ended + text[banner.end():]
+        driver = read_driver(text)
+        if driver is not None:  # a later command that finds its driver gone says so (settle_page)
+            text = with_driver(text, driver | {"state": "ended"})
+        return replace_file(path, text)
 
-        return replace_file(path, text[:banner.start()] + ended + text[banner.end():])
+    def mark_stopped(self) -> Path | None:
+        """Say on the page that the sweep was stopped (Ctrl-C, SIGTERM, an error), with the trials done: the
+        running page would otherwise say "running" for ever."""
+        if self._page is None:
+            return None
+        try:
+            return settle_page(open_sweep(self.study, out=self.out, storage=self.storage), stopped=True)
+        except Exception:  # noqa: BLE001 - leaving on an error already: the next command settles the page
+            return None
 
     def _read(self) -> None:
         """Follow what the rewriting process says: a line "rewrote CPU_SECONDS PAGE" or "looked|ended CPU_SECONDS"
@@ -166,9 +186,12 @@ class LiveReport:
 class Rewriter:
     """One page's rewrites: opens the sweep once it is stored, then writes the running page from still copies."""
 
-    def __init__(self, study: str, out: str | Path, storage: str | None, total: int | None, interval: float):
+    def __init__(self, study: str, out: str | Path, storage: str | None, total: int | None, interval: float,
+                 driver: int | None = None):
         self.study, self.out, self.storage, self.total, self.interval = study, out, storage, total, interval
-        self._opened = None
+        self.driver = driver
+        """The pid of the driver the page runs for (this machine's), recorded on the page with a heartbeat."""
+        self._opened: Sweep | None = None
 
     def rewrite(self) -> Path | None:
         """The running page written from a still copy of the sweep; None while it has no completed trial (or is
@@ -183,7 +206,45 @@ class Rewriter:
         opt = frozen(self._opened.study, self._opened.store)
         live = Live(done=len(complete_trials(opt)), total=self.total, updated=datetime.now().strftime("%H:%M:%S"),
                     refresh=max(1, round(self.interval)))
-        return write_live_page(opt, self.out, live)
+        record = None if self.driver is None else (process_identity(self.driver)
+                                                  | {"state": "running", "total": self.total, "ref": self.study})
+        return write_live_page(opt, self.out, live, record)
+
+    def settle(self) -> Path | None:
+        """The driver is gone: the page says where the sweep stopped (:func:`settle_page`)."""
+        return None if self._opened is None else settle_page(self._opened, stopped=True)
+
+
+def settle_page(sweep: Sweep, *, stopped: bool = False) -> Path | None:
+    """Replace a running page whose driver is gone (or, with ``stopped``, whose driver is stopping) with one that
+    says what happened: "this sweep was stopped at 31 of 80 trials; run the same command to resume", or, once the
+    trials are done, that it finished since and how to write its report. A page with no driver record (the final
+    report, or a page not ours) and one whose driver is alive are left alone; returns the path when rewritten.
+
+    Any command that opens the sweep may call it (``run``, ``list``); the live process calls it when its driver
+    dies without closing it."""
+    path = sweep.dir / REPORT_NAME
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    driver = read_driver(text)
+    if driver is None or not (stopped or driver.get("state") == "stopped" or is_gone(driver)):
+        return None
+    done = sum(counts_as_done(t) for t in sweep.study.get_trials(deepcopy=False))
+    # The first time, the budget of the run the page was written for (a run killed records none); afterwards, the
+    # latest run's, which may have resumed it to another budget
+    first = driver.get("state") != "stopped" and isinstance(driver.get("total"), int)
+    total = driver["total"] if first else budget(sweep.study)
+    ref = html.escape(str(driver.get("ref") or sweep.ref))
+    if total is None or done < total:
+        words = (f"this sweep was stopped at {done}{f' of {total}' if total else ''} trials; "
+                 f"run the same command to resume")
+    else:
+        words = (f"this sweep has finished ({done} of {total} trials) since this page was written; "
+                 f"<code>python -m sweeps report {ref}</code> writes its full report")
+    settled = restate(text, live_banner(words), driver | {"state": "stopped"})
+    return None if settled == text else replace_file(path, settled)
 
 
 def frozen(opt, store):
@@ -206,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(os, "nice"):
         os.nice(NICENESS)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # cut short by close(): temporary files are removed
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the driver says it, and closes this
     parser = argparse.ArgumentParser(prog="python -m sweeps.report.live")
     parser.add_argument("study")
     parser.add_argument("--out", default="results")
@@ -215,13 +277,14 @@ def main(argv: list[str] | None = None) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own process: no INFO lines on the terminal
     stop = threading.Event()
     threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()  # the driver is gone
+    driver = os.getppid()
     import pandas  # noqa: F401 - imported before the first trial ends, not in the first rewrite's time
 
     from sweeps.report.drawing import prepare
 
     prepare()  # matplotlib and seaborn, likewise
 
-    page = Rewriter(args.study, args.out, os.environ.get(STORAGE_VARIABLE), args.total, args.interval)
+    page = Rewriter(args.study, args.out, os.environ.get(STORAGE_VARIABLE), args.total, args.interval, driver)
     said: set[str] = set()
     wait = 0.0
     failed = False
@@ -237,12 +300,23 @@ def main(argv: list[str] | None = None) -> int:
                     print(warning, file=sys.stderr, flush=True)
                 wrote, failed = None, True
             took = time.process_time() - cpu
-            print(f"rewrote {time.process_time():.3f} {wrote}" if wrote else f"looked {time.process_time():.3f}",
-                  flush=True)
+            _say(f"rewrote {time.process_time():.3f} {wrote}" if wrote else f"looked {time.process_time():.3f}")
             wait = max(args.interval, took / BUDGET) if wrote or failed else POLL
+        # The driver closed stdin without stopping this process: it died (SIGKILL, a crash). The page says so.
+        with contextlib.suppress(Exception):
+            page.settle()
     finally:
-        print("ended", f"{time.process_time():.3f}", flush=True)
+        _say(f"ended {time.process_time():.3f}")
     return 0
+
+
+def _say(line: str) -> None:
+    """A line to the driver; nothing when it is gone (its end of the pipe closed): this process then ends quietly."""
+    try:
+        print(line, flush=True)
+    except (BrokenPipeError, ValueError):
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
 
 
 if __name__ == "__main__":
@@ -250,6 +324,7 @@ if __name__ == "__main__":
         code = main()
     except SystemExit as stopped:  # SIGTERM: the files being written were removed or completed on the way out
         code = stopped.code
-    sys.stdout.flush()
+    with contextlib.suppress(BrokenPipeError, ValueError):
+        sys.stdout.flush()
     # At once: tearing down pandas, matplotlib and seaborn takes a niced process a second or more, for nothing
     os._exit(code if isinstance(code, int) else 1)

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
+import numpy as np
 import optuna
 
 from sweeps import space as space_vocabulary
@@ -84,6 +85,8 @@ def _ratio_words(best: float, ref: float | None, name: str) -> str:
     if not ref:
         return ""
     r = best / ref
+    if not (np.isfinite(r) and r > 0):  # a perfect fit (0) or a value that does not compare: the values, no ratio
+        return f"{fmt(best)} against {name} ({fmt(ref)})"
     times = lambda k: f"{k:,.0f}×" if k >= 100 else f"{k:.3g}×"  # noqa: E731
     return f"{times(1 / r)} below {name} ({fmt(ref)})" if r < 1 else f"{times(r)} above {name} ({fmt(ref)})"
 

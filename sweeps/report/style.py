@@ -65,7 +65,17 @@ def theme(rc: dict[str, Any] | None = None) -> Iterator[None]:
                 **sns.plotting_context(THEME["context"], font_scale=THEME["font_scale"]),
                 "axes.prop_cycle": cycler(color=sns.color_palette(THEME["palette"])), **(rc or {})}
     with mpl.rc_context(settings):
-        yield
+        try:
+            yield
+        finally:
+            session = {key: mpl.rcParams[key] for key in SESSION_SETTINGS}
+    mpl.rcParams.update(session)
+
+
+SESSION_SETTINGS = ("interactive",)
+"""Settings that are the session's, not the theme's, and stay as a figure left them: pyplot, imported for the first
+time while a figure draws, turns ``interactive`` on in Jupyter (so that its inline backend shows each figure);
+undoing it would leave every later figure of the session unshown."""
 
 
 def escape_cmap():

@@ -1,6 +1,7 @@
 """Tidy pandas frames from a stored study (no drawing): one row per trial, flat columns.
 
-``build(opt)`` gathers everything the report page shows; each piece is also a function of its own:
+``build(opt)`` gathers everything the report page shows; each piece is also a function of its own. Each takes
+the study as an Optuna study or by its name or file (``build("sqrt")``, ``trials_frame("sqrt", out="results")``):
 
 - :func:`trials_frame`       one row per trial: params_*, mode, value, metrics_*
 - :func:`curves_frame`       learning curves, long: one row per (trial, split, step)
@@ -29,8 +30,11 @@ import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from mlpcore import MODES
-from sweeps.results.reading import best_trial
+from sweeps.results.handle import open_sweep
+from sweeps.results.reading import best_trial, takes_name
 from sweeps.space import space_from_json
+from sweeps.store.records import study_attr
+from sweeps.store.trialfiles import BASELINE, TrialFiles
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,6 +60,7 @@ NO_CONTRAST_SCORE = 0.01
 """...and when it then scores below this (about nothing), the score is "no contrast", not a number."""
 
 
+@takes_name
 def trials_frame(opt: optuna.Study):
     """One row per trial: number, state, value, ``params_*``, mode, escape rate, ``metrics_*``, timings.
 
@@ -90,11 +95,13 @@ def mode_column(values):
     return pd.Categorical(values, categories=MODES, ordered=True)
 
 
+@takes_name
 def target_known(opt: optuna.Study) -> bool:
     """Whether the study knows its true function (the target on the grid is stored)."""
-    return bool((opt.user_attrs.get("grid") or {}).get("y"))
+    return bool((study_attr(opt, "grid") or {}).get("y"))
 
 
+@takes_name
 def features(opt: optuna.Study) -> int:
     """d, the number of input features of the study."""
     return int(opt.user_attrs.get("study", {}).get("features", 1))
@@ -117,18 +124,16 @@ def _completed(opt: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     return opt.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
 
 
-def curves_frame(opt: optuna.Study):
+@takes_name
+def curves_frame(opt: optuna.Study, files: TrialFiles | None = None):
     """Learning curves, long: source (trial / baseline), number, mode, value, split (train / val), step, mse, rel.
 
     ``rel`` is the MSE over the variance of the validation target, the objective's scale
-    (1.0 = a constant predictor); None (non-finite) losses are NaN.
+    (1.0 = a constant predictor); None (non-finite) losses are NaN. ``files``: the sweep's trial files
+    (``Sweep.files``), where the curves are; a sweep stored before them kept its curves in the journal.
     """
-    runs = [("trial", t.number, t.value, t.user_attrs) for t in _completed(opt)]
-    base = opt.user_attrs.get("baseline", {})
-    if "curve" in base:
-        runs.append(("baseline", None, base.get("value"), base))
     columns: dict[str, list] = {k: [] for k in ("source", "number", "mode", "value", "split", "step", "mse", "rel")}
-    for source, number, value, a in runs:  # columns gathered as arrays, one frame at the end (not one per run)
+    for source, number, value, a in _nets(opt, "curve", files):  # columns gathered as arrays, one frame at the end
         steps = np.asarray(a["curve"]["steps"])
         var_y = (a.get("metrics") or {}).get("var_y") or 1.0
         for split in ("train", "val"):
@@ -160,16 +165,18 @@ def _long_frame(columns: dict[str, list]):
     return out
 
 
-def predictions_frame(opt: optuna.Study):
+@takes_name
+def predictions_frame(opt: optuna.Study, files: TrialFiles | None = None):
     """Predictions on the study's grid, long: source (target / baseline / trial), number, mode, value, x, y, feature.
 
     The target rows are the true function (NaN when the study does not know it); non-finite predictions
     are NaN. With d > 1 input features the grid is d slices: ``feature`` j's rows vary input j (``x`` is
-    its value) with the others at their training medians; with one feature, ``feature`` is 0.
+    its value) with the others at their training medians; with one feature, ``feature`` is 0. ``files``: as
+    for :func:`curves_frame`.
     """
     import pandas as pd
 
-    grid = opt.user_attrs.get("grid")
+    grid = study_attr(opt, "grid")
     if not grid:
         return pd.DataFrame(columns=["source", "number", "mode", "value", "x", "y", "feature"]).assign(
             mode=lambda f: mode_column(f["mode"]))
@@ -180,21 +187,29 @@ def predictions_frame(opt: optuna.Study):
     target = np.full(len(x), np.nan) if grid["y"] is None else np.asarray(grid["y"], dtype=float)
     parts = [pd.DataFrame({"source": "target", "number": None, "mode": None, "value": np.nan, "x": x, "y": target,
                            "feature": feature})]
-    for source, number, value, a in _nets(opt, "grid_pred"):
+    for source, number, value, a in _nets(opt, "grid_pred", files):
         parts.append(pd.DataFrame({"source": source, "number": number, "mode": a.get("mode"), "value": value,
                                    "x": x, "y": _floats(a["grid_pred"]), "feature": feature}))
     out = pd.concat(parts, ignore_index=True).astype({"number": "Int64"})
     return out.assign(mode=mode_column(out["mode"]))
 
 
-def _nets(opt: optuna.Study, key: str) -> list[tuple[str, int | None, float | None, dict]]:
-    """(source, number, value, attrs) of the question's config and of every completed trial that recorded ``key``."""
-    base = opt.user_attrs.get("baseline", {})
+def _nets(opt: optuna.Study, key: str, files: TrialFiles | None = None) -> list[tuple[str, int | None, float | None, dict]]:
+    """(source, number, value, records) of the question's config and of every completed trial that recorded ``key``:
+    its user attrs, with what its file in ``files`` holds."""
+    base = study_attr(opt, "baseline", {})
+    if files is not None:
+        base = base | files.read(BASELINE)
     nets = [("baseline", None, base.get("value"), base)] if key in base else []
-    return nets + [("trial", t.number, t.value, t.user_attrs) for t in _completed(opt) if key in t.user_attrs]
+    for t in _completed(opt):
+        a = t.user_attrs if key in t.user_attrs or files is None else t.user_attrs | files.read(t.number)
+        if key in a:
+            nets.append(("trial", t.number, t.value, a))
+    return nets
 
 
-def held_out_frame(opt: optuna.Study, y_val: np.ndarray):
+@takes_name
+def held_out_frame(opt: optuna.Study, y_val: np.ndarray, files: TrialFiles | None = None):
     """Predictions on the held-out (validation) rows against their actual values ``y_val`` (n_val,), long:
     source (baseline / trial), number, mode, value, row, actual, predicted (NaN where not finite).
 
@@ -205,7 +220,7 @@ def held_out_frame(opt: optuna.Study, y_val: np.ndarray):
     actual = np.asarray(y_val, dtype=float).ravel()
     parts = [pd.DataFrame({"source": source, "number": number, "mode": a.get("mode"), "value": value,
                            "row": np.arange(len(actual)), "actual": actual, "predicted": _floats(a["val_pred"])})
-             for source, number, value, a in _nets(opt, "val_pred") if len(a["val_pred"]) == len(actual)]
+             for source, number, value, a in _nets(opt, "val_pred", files) if len(a["val_pred"]) == len(actual)]
     if not parts:
         parts = [pd.DataFrame(columns=["source", "number", "mode", "value", "row", "actual", "predicted"])]
     out = pd.concat(parts, ignore_index=True).astype({"number": "Int64"})
@@ -253,9 +268,10 @@ def data_frame(d):
 # --- the search space and its bins -------------------------------------------------------------
 
 
+@takes_name
 def search_space(opt: optuna.Study) -> dict[str, Any]:
     """The study's search space as Optuna distributions, in the order it was declared."""
-    return space_from_json(opt.user_attrs.get("space", {}))
+    return space_from_json(study_attr(opt, "space", {}))
 
 
 def value_label(param: str, value: Any) -> str:
@@ -331,6 +347,7 @@ def settings_frame(trials, space: dict[str, Any]):
     return out
 
 
+@takes_name
 def levers_frame(opt: optuna.Study, trials=None):
     """Per parameter and value (categorical) or bin (numeric): trials, escaped, escape rate, best and median
     value, and the number of trials in each mode (one column per mode), in the space's order."""
@@ -391,6 +408,7 @@ def lever_sentence(row) -> str:
 # --- importance and headline -------------------------------------------------------------------
 
 
+@takes_name
 def importances_frame(opt: optuna.Study, settings=None):
     """PED-ANOVA importance of each parameter (normalised to sum 1 per target), long: param, target,
     importance, top_value, top_share, contrast.
@@ -448,6 +466,7 @@ def no_contrast_text(row) -> str:
     return f"no contrast: the sampler chose {row['top_value']} in {row['top_share']:.0%} of trials"
 
 
+@takes_name
 def headline(opt: optuna.Study, trials=None, levers=None) -> dict[str, Any]:
     """The numbers the page opens with, as plain data.
 
@@ -461,7 +480,7 @@ def headline(opt: optuna.Study, trials=None, levers=None) -> dict[str, Any]:
     done = complete(trials)
     levers = levers_frame(opt, explored(trials)) if levers is None else levers
     about = opt.user_attrs.get("study", {})
-    base = opt.user_attrs.get("baseline", {})
+    base = study_attr(opt, "baseline", {})
     var_y = opt.user_attrs.get("var_y_val")
     noise_sd = about.get("noise_sd")
     noise_value = (_metric_ratio(base, done, "noise_floor") if noise_sd is None
@@ -526,8 +545,17 @@ class Frames:
     """:func:`held_out_frame` when the study's definition is known, else None."""
 
 
-def build(opt: optuna.Study, definition=None) -> Frames:
-    """All the frames of a study; ``definition`` (a ``studies.Study``) adds its data points."""
+def build(opt: "optuna.Study | str", definition=None, files: TrialFiles | None = None, *, out="results",
+          storage: str | None = None) -> Frames:
+    """All the frames of a study: an Optuna study, or a stored sweep by its name or file (in ``out`` or
+    ``storage``); ``definition`` (a ``studies.Study``, known from a name) adds its data points; ``files`` (the
+    sweep's trial files, ``Sweep.files``, known from a name) its curves and predictions."""
+    if not isinstance(opt, optuna.Study):
+        sweep = open_sweep(opt, out=out, storage=storage) if isinstance(opt, str) else None
+        if sweep is None:
+            raise ValueError(f"study must be an optuna.Study, a study's name or a .py file, got {type(opt).__name__}")
+        opt, definition = sweep.study, sweep.definition if definition is None else definition
+        files = sweep.files if files is None else files
     trials = trials_frame(opt)
     if not len(complete(trials)):
         raise ValueError(f"sweep {opt.study_name!r} has no completed trial yet; run: python -m sweeps run {opt.study_name}")
@@ -535,11 +563,13 @@ def build(opt: optuna.Study, definition=None) -> Frames:
     space = search_space(opt)
     settings = settings_frame(trials, space)
     data = None if definition is None else definition.data()
-    return Frames(trials=trials, settings=settings, curves=curves_frame(opt), predictions=predictions_frame(opt),
+    files = None if files is None else files.remembering()
+    return Frames(trials=trials, settings=settings, curves=curves_frame(opt, files),
+                  predictions=predictions_frame(opt, files),
                   levers=levers, tried=levers_frame(opt, trials), importances=importances_frame(opt, settings),
                   space=space,
                   headline=headline(opt, trials, levers), data=None if data is None else data_frame(data),
-                  held_out=None if data is None else held_out_frame(opt, data.y_val))
+                  held_out=None if data is None else held_out_frame(opt, data.y_val, files))
 
 
 def config_json(config: dict | None) -> str:

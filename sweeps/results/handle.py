@@ -18,10 +18,13 @@ from pathlib import Path
 import optuna
 
 import studies
+from studies.base import NAME
 from sweeps.store.factory import JOURNAL_NAME, open_storage
 from sweeps.store.grouped import Grouped, describe
+from sweeps.store.records import is_ours, not_ours
+from sweeps.store.trialfiles import TrialFiles
 
-SNAPSHOT_NAME = "study.npz"
+SNAPSHOT_NAME = studies.SNAPSHOT_NAME
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,11 @@ class Sweep:
         return self.out / self.name
 
     @property
+    def files(self) -> TrialFiles:
+        """Each trial's curve, predictions and (when it was the best when told) trained model, beside the journal."""
+        return TrialFiles.of(self.dir)
+
+    @property
     def where(self) -> str:
         """Where the sweep is stored, for messages: the journal path or the URL, password masked."""
         return describe(self.store)
@@ -67,6 +75,7 @@ def open_sweep(ref: str, *, out: str | Path = "results", storage: str | None = N
 
     ``store``: the storage of ``storage``, when the caller has opened it already (several sweeps in one database).
     """
+    check_name(ref)
     definition, worker_ref = _definition(ref, out)
     name = definition.name if definition is not None else study_name(ref)
     out_dir = Path(out) / name
@@ -83,7 +92,18 @@ def open_sweep(ref: str, *, out: str | Path = "results", storage: str | None = N
             raise ValueError(f"unknown study {ref!r}: no such study ({', '.join(studies.names())} or a .py file) "
                              f"and no sweep of that name in {describe(store)!r}") from None
         raise ValueError(f"no sweep of {name!r} in {describe(store)}; run: python -m sweeps run {ref}") from None
+    if not is_ours(study.user_attrs):
+        raise not_ours(name, describe(store))
     return Sweep(ref, definition, worker_ref, Path(out), storage, store, study)
+
+
+def check_name(ref: str) -> None:
+    """Refuse a reference that is neither a study file nor a plain study name (``studies.base.NAME``), as the command
+    line does: a name read back from a storage names a folder only once it passes this."""
+    if not (isinstance(ref, str) and (ref.endswith((".py", ".npz")) or NAME.fullmatch(ref))):
+        shown = ref if len(ref) <= 60 else ref[:60] + "..."
+        raise ValueError(f"{shown!r} is not a study name (letters, digits, _ and -, at most 100) nor a .py file; "
+                         f"it names no folder")
 
 
 def _definition(ref: str, out: str | Path) -> tuple[studies.Study | None, str | None]:

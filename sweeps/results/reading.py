@@ -1,11 +1,14 @@
 """Reading a finished (or running) sweep back: its trials, its best trial and config, its runs, its summary.
 
 ``best_config("sqrt")`` is the one line of reuse: the config of the best trial, ready for
-``mlpcore.fit``.
+``mlpcore.fit``. Every reader of a study takes it as an Optuna study (what ``sweeps.run`` returns) or by its
+name or file, with ``out=`` and ``storage=`` saying where it is stored (:func:`takes_name`).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 from collections import Counter
 from pathlib import Path
@@ -14,9 +17,9 @@ import optuna
 from optuna.trial import TrialState
 
 import studies
-from mlpcore import MODES, MLPConfig
+from mlpcore import MODES, MLPConfig, Model
 from sweeps.results.handle import open_sweep
-from sweeps.store.records import ENDINGS, ending
+from sweeps.store.records import ENDINGS, ending, study_attr
 
 
 def load(study: str, *, out: str | Path = "results", storage: str | None = None) -> optuna.Study:
@@ -25,22 +28,51 @@ def load(study: str, *, out: str | Path = "results", storage: str | None = None)
     return open_sweep(study, out=out, storage=storage).study
 
 
+def opened(study: "str | optuna.Study", *, out: str | Path = "results", storage: str | None = None) -> optuna.Study:
+    """``study`` itself when it is an Optuna study, else the stored sweep it names (:func:`load`)."""
+    if isinstance(study, optuna.Study):
+        return study
+    if not isinstance(study, str):
+        raise ValueError(f"study must be an optuna.Study, a study's name or a .py file, got {type(study).__name__}")
+    return load(study, out=out, storage=storage)
+
+
+def takes_name(read):
+    """Let ``read(opt, ...)``, a reader of an Optuna study, take the study's name (or file) too:
+    ``read("sqrt", out="results", storage=None)`` reads the sweep stored there."""
+
+    wants_files = "files" in inspect.signature(read).parameters
+
+    @functools.wraps(read)
+    def reader(study, *args, out: str | Path = "results", storage: str | None = None, **kwargs):
+        if isinstance(study, str) and wants_files and kwargs.get("files") is None:
+            sweep = open_sweep(study, out=out, storage=storage)  # a name: its trial files are known too
+            return read(sweep.study, *args, **(kwargs | {"files": sweep.files}))
+        return read(opened(study, out=out, storage=storage), *args, **kwargs)
+
+    return reader
+
+
+@takes_name
 def runs(opt: optuna.Study) -> list[dict]:
     """Every run (one per driver process) of the sweep: command, host, versions, start, end; oldest first."""
     found = [v for k, v in opt.user_attrs.items() if k.startswith("run:") and isinstance(v, dict)]
     return sorted(found, key=lambda r: r.get("started", ""))
 
 
+@takes_name
 def budget(opt: optuna.Study) -> int | None:
     """The trials the latest run asked the study to hold (``--trials``); the study's default before any run."""
     found = runs(opt)
     return found[-1].get("trials_requested") if found else opt.user_attrs.get("study", {}).get("trials")
 
 
+@takes_name
 def complete_trials(opt: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     return opt.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
 
 
+@takes_name
 def best_trial(opt: optuna.Study) -> optuna.trial.FrozenTrial:
     """The best trial: the lowest value among the completed trials, the lowest number on a tie.
 
@@ -52,15 +84,33 @@ def best_trial(opt: optuna.Study) -> optuna.trial.FrozenTrial:
     return min(trials, key=lambda t: (t.value, t.number))
 
 
-def best_config(study: str, *, out: str | Path = "results", storage: str | None = None) -> MLPConfig:
-    """The config of the best trial of the stored sweep of ``study``.
+def best_config(study: "str | optuna.Study", *, out: str | Path = "results", storage: str | None = None) -> MLPConfig:
+    """The config of the best trial of ``study``: its stored sweep by name or file, or an Optuna study.
 
     >>> cfg = sweeps.best_config("sqrt")
     >>> mlpcore.fit(cfg, x, y).model
     """
-    return MLPConfig.from_dict(best_trial(load(study, out=out, storage=storage)).user_attrs["config"])
+    return MLPConfig.from_dict(best_trial(opened(study, out=out, storage=storage)).user_attrs["config"])
 
 
+def best_model(study: str, *, out: str | Path = "results", storage: str | None = None) -> Model:
+    """The trained model of the best trial of the stored sweep of ``study``, as the trial trained it (its median
+    init seed): no refitting, it predicts what the trial predicted.
+
+    >>> model = sweeps.best_model("sqrt")
+    >>> model.predict(x)
+    """
+    sweep = open_sweep(study, out=out, storage=storage)
+    best = best_trial(sweep.study)
+    stored = sweep.files.read(best.number).get("model")
+    if stored is None:
+        raise ValueError(f"the best trial of {sweep.name!r} (trial {best.number}) has no trained model in "
+                         f"{str(sweep.files.folder)!r} (a sweep run before models were kept, or on another machine); "
+                         f"train its config: mlpcore.fit(sweeps.best_config({sweep.ref!r}), x, y)")
+    return Model.from_dict(stored)
+
+
+@takes_name
 def mode_counts(opt: optuna.Study) -> dict[str, int]:
     """Completed trials per failure mode, every mode present (worst first), plus failed trials (by their own
     error), then trials a driver stopped (see sweeps.store.records.ENDINGS)."""
@@ -84,7 +134,7 @@ def summary(opt: optuna.Study, out_dir: Path | None = None, baseline: str = "the
     lines.append("modes: " + ", ".join(f"{m} {counts[m]}" for m in (*MODES, "failed")))
     if trials:
         best = best_trial(opt)
-        base = opt.user_attrs.get("baseline", {})
+        base = study_attr(opt, "baseline", {})
         lines.append(f"best value {best.value:.4g} (trial {best.number}, mode {best.user_attrs.get('mode')})"
                      + (f"; {baseline}: {base['value']:.4g} ({base['mode']})" if "value" in base else ""))
         lines.append("best config: " + json.dumps(best.user_attrs["config"]))
@@ -94,10 +144,10 @@ def summary(opt: optuna.Study, out_dir: Path | None = None, baseline: str = "the
 
 
 def baseline_words(ref: str, definition: studies.Study) -> str:
-    """How ``diagnose`` names the baseline of study ``ref``: a seed's own config, a study file's, or for a study
+    """How ``diagnose`` names the baseline of study ``ref``: the question's own config, a study file's, or for a study
     of data, your config (``run --baseline``, ``from_arrays(baseline=...)``) or the engine's default without one."""
     if ref in studies.names():
-        return "the seed's baseline config"
+        return "the question's config"
     if ref.endswith(".py"):
         return "the study's baseline config"
     if definition.baseline == MLPConfig():

@@ -28,15 +28,18 @@ from pathlib import Path
 
 import numpy as np
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 import studies
+from mlpcore.warmup import announce as announce_compile
 from mlpcore.warmup import warm_up as warm_up_kernel
 from sweeps import space as search_space
 from sweeps.results.handle import Sweep, save_snapshot
+from sweeps.search.history import Chosen, History
 from sweeps.search.interrupts import handled, held
 from sweeps.search.pool import WorkerPool
 from sweeps.search.progress import Progress
+from sweeps.search.progress import mode_for as progress_mode
 from sweeps.search.provenance import iso, run_record
 from sweeps.search.pruning import DEFAULT as DEFAULT_PRUNER
 from sweeps.search.pruning import References, check_pruner
@@ -46,9 +49,11 @@ from sweeps.search.worker import prepare as prepare_worker
 from sweeps.store.factory import open_storage
 from sweeps.store.grouped import describe, grouped_writes
 from sweeps.store.liveness import Driver
-from sweeps.store.records import Settings, Stop, counts_as_done
+from sweeps.store.records import IN_FILES, PRUNED, Settings, Stop, as_stored, counts_as_done
+from sweeps.store.trialfiles import BASELINE as BASELINE_FILE
+from sweeps.store.trialfiles import TrialFiles
 
-__all__ = ["search", "trial_seeds", "BATCH"]
+__all__ = ["search", "trial_seeds", "trials_cap", "BATCH"]
 
 BATCH = 16
 """Trials asked ahead. The sampler learns from every told trial, so a small window searches
@@ -78,6 +83,11 @@ MAX_TRIALS = 1_000_000
 MAX_JOBS = 1024
 MAX_REPEATS = 1000
 """Bounds on run's numbers: far beyond any useful sweep, near enough to catch a typo."""
+
+
+def trials_cap() -> int:
+    """The most trials a sweep runs: ``SWEEPS_MAX_TRIALS`` (``sweeps.space.TRIALS_CAP_VARIABLE``), else MAX_TRIALS."""
+    return search_space.cap(search_space.TRIALS_CAP_VARIABLE) or MAX_TRIALS
 
 
 def trial_seeds(seed: int, number: int, repeats: int) -> list[int]:
@@ -117,6 +127,47 @@ def trial_sampler(space: search_space.Space, seed: int, number: int) -> optuna.s
     return SweepSampler(space, trial_seed)
 
 
+class NumberedSampler(optuna.samplers.BaseSampler):
+    """Draws each trial with the sampler of its own number (:func:`trial_sampler`): the number storage gave it
+    when it was asked, not the one its driver expected. Drivers that ask at the same moment get distinct numbers,
+    so they draw distinct points; one driver alone draws as before. Trial ``k < len(starts)`` takes start ``k``."""
+
+    def __init__(self, space: search_space.Space, seed: int, starts: list[dict] = (), history: History | None = None):
+        self.space, self.seed, self.starts, self.history = space, seed, list(starts), history
+        self._number: int | None = None
+        self._sampler: optuna.samplers.BaseSampler | None = None
+
+    def of(self, trial: FrozenTrial) -> optuna.samplers.BaseSampler:
+        if self._number != trial.number:
+            sampler = trial_sampler(self.space, self.seed, trial.number)
+            if self.history is not None and isinstance(sampler, SweepSampler):  # TPE on the trials held in memory
+                chosen = self.history.sample(sampler, sampler.fixed_space)
+                if chosen:  # else too few trials are finished to model: TPE samples at random, in the study
+                    sampler = Chosen(sampler.fixed_space, chosen, sampler, self.history)
+            self._number, self._sampler = trial.number, sampler
+        return self._sampler
+
+    def infer_relative_search_space(self, study, trial):
+        return {} if trial.number < len(self.starts) else self.of(trial).infer_relative_search_space(study, trial)
+
+    def sample_relative(self, study, trial, search_space):
+        if trial.number < len(self.starts) or not search_space:
+            return {}
+        return self.of(trial).sample_relative(study, trial, search_space)
+
+    def sample_independent(self, study, trial, param_name, param_distribution):
+        start = self.starts[trial.number] if trial.number < len(self.starts) else {}
+        if param_name in start:
+            return start[param_name]
+        return self.of(trial).sample_independent(study, trial, param_name, param_distribution)
+
+    def before_trial(self, study, trial):
+        self.of(trial).before_trial(study, trial)
+
+    def after_trial(self, study, trial, state, values):
+        self.of(trial).after_trial(study, trial, state, values)
+
+
 def check_whole(name: str, value, low: int, high: int) -> None:
     if not (isinstance(value, int) and not isinstance(value, bool) and low <= value <= high):
         raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
@@ -154,7 +205,8 @@ def search(
     trial_timeout : seconds after which a training (one seed of a trial) is stopped, its worker killed,
         and its trial failed.
     batch : trials asked ahead of the last told one (see the module docstring).
-    progress : show a status line on stderr; default: when stderr is a terminal.
+    progress : True: a status line on stderr; False: nothing; default: as fits where it runs, a status line in a
+        terminal, a bar in a notebook, a line every 30 s in a log (``sweeps.search.progress``).
     pruner : "none", "median" or "hyperband": stop hopeless trainings at a checkpoint (see `pruning.py`).
     argv : the command line recorded with the run (default ``sys.argv``).
 
@@ -170,6 +222,7 @@ def search(
     repeats = definition.repeats if repeats is None else repeats
     jobs = (os.cpu_count() or 1) if jobs is None else jobs
     check_whole("trials", trials, 1, MAX_TRIALS)
+    trials = min(trials, trials_cap())
     check_whole("jobs", jobs, 1, MAX_JOBS)
     check_whole("repeats", repeats, 1, MAX_REPEATS)
     check_whole("batch", batch, 1, MAX_TRIALS)
@@ -199,14 +252,15 @@ def search(
     if trial_timeout is not None:
         warm_up_kernel()  # compile here if need be, not in a worker's first trial, whose clock is running
     pool = WorkerPool(train_once, jobs, trial_timeout, prepare=(prepare_worker, (study,)))
-    opt = open_study(store, definition, settings, trial_sampler(space, seed, 0))
+    opt = open_study(store, definition, settings, NumberedSampler(space, seed, space.start_params(definition.starts)))
     if "baseline" not in opt.user_attrs or sum(counts_as_done(t) for t in opt.get_trials(deepcopy=False)) < trials:
+        announce_compile()  # the workers compile the kernel on a fresh install: one line, before they start
         pool.start()  # the workers start up (imports, the kernel) while this process gets ready to ask
     record = run_record(argv if argv is not None else sys.argv, started, describe(store), trials_requested=trials,
                         jobs=jobs, timeout=timeout, trial_timeout=trial_timeout)
-    bar = Progress(opt, trials, enabled=sys.stderr.isatty() if progress is None else progress,
+    bar = Progress(opt, trials, mode=progress_mode(progress),
                    done=sum(counts_as_done(t) for t in opt.get_trials(deepcopy=False)))
-    with handled(), Driver(opt, store) as driver:
+    with handled(), Driver(opt, store, TrialFiles.of(out_dir)) as driver:
         try:
             loop = AskTellLoop(opt, study, definition, space, settings, driver, pool, trials)
             if "baseline" not in opt.user_attrs:
@@ -235,11 +289,16 @@ class AskTellLoop:
         self.opt, self.study_ref, self.definition, self.space, self.settings = opt, study_ref, definition, space, settings
         self.driver, self.pool, self.total = driver, pool, total
         self.asked: deque = deque()  # (trial, params, seeds), oldest first
+        self.history = History()  # what the sampler models (see history.py)
+        opt.sampler = NumberedSampler(space, settings.seed, space.start_params(definition.starts), self.history)
+        self.settled, self.settled_done = 0, 0  # trials numbered below settled are finished; how many count
         self.runs: dict[int | str, list] = {}  # trial number (or BASELINE) -> its runs so far, by seed
         self.results: dict[int, dict] = {}  # trial number -> outcome waiting for its turn to be told
         self.last_reap = 0.0
         self.starts = space.start_params(definition.starts)
         self.references = References(opt.study_name, settings.pruner, definition.steps, settings.batch)
+        done = opt.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        self.best = min((t.value for t in done), default=float("inf"))  # a trial told below it keeps its model
 
     def go(self, *, deadline: float | None, bar: Progress) -> None:
         while True:
@@ -252,8 +311,13 @@ class AskTellLoop:
                 self.refill()
             if self.asked and self.asked[0][0].number in self.results:
                 trial = self.asked.popleft()[0]
+                outcome = self.results.pop(trial.number)
+                keep = "error" not in outcome and outcome["stopped"] != PRUNED and outcome["value"] < self.best
                 with held():
-                    tell(self.opt, trial, self.results.pop(trial.number), self.driver.store)
+                    tell(self.opt, trial, outcome, self.driver.store, self.driver.files, keep_model=keep,
+                         every_point=self.settings.pruner != "none")
+                if keep:
+                    self.best = outcome["value"]
                 bar.update(bar.done + 1)
                 continue  # refill after every single tell: that is what makes the history reproducible
             if len(self.pool):
@@ -281,7 +345,9 @@ class AskTellLoop:
             return
         del self.runs[key]
         if key == BASELINE:
-            self.opt.set_user_attr("baseline", combine(runs))
+            outcome = combine(runs)
+            self.driver.files.write(BASELINE_FILE, outcome)
+            self.opt.set_user_attr("baseline", as_stored("baseline", {k: v for k, v in outcome.items() if k not in IN_FILES}))
         else:
             self.results[key] = combine(runs)
 
@@ -291,39 +357,44 @@ class AskTellLoop:
         seeds = trial_seeds(self.settings.seed, BASELINE_KEY, self.settings.repeats)
         self.submit(BASELINE, None, seeds)
 
-    def counts(self) -> tuple[int, int]:
-        """(done, running) trials of the study, over every driver."""
-        snapshot = self.opt.get_trials(deepcopy=False)
-        return sum(counts_as_done(t) for t in snapshot), sum(t.state == TrialState.RUNNING for t in snapshot)
+    def counts(self, snapshot: list | None = None) -> tuple[int, int]:
+        """(done, running) trials of the study, over every driver; ``snapshot``: the study's trials, just read."""
+        snapshot = self.opt.get_trials(deepcopy=False) if snapshot is None else snapshot
+        # A finished trial never changes again: those below the first unfinished one are counted once.
+        while self.settled < len(snapshot) and snapshot[self.settled].state.is_finished():
+            self.settled_done += counts_as_done(snapshot[self.settled])
+            self.settled += 1
+        rest = snapshot[self.settled:]
+        return self.settled_done + sum(counts_as_done(t) for t in rest), sum(t.state == TrialState.RUNNING for t in rest)
 
     def refill(self) -> None:
         """Ask trials until ``batch`` are out, or the budget (over all drivers) is used."""
         while len(self.asked) < self.settings.batch:
             snapshot = self.opt.get_trials(deepcopy=False)
-            done = sum(counts_as_done(t) for t in snapshot)
-            running = sum(t.state == TrialState.RUNNING for t in snapshot)
+            done, running = self.counts(snapshot)
             if done + running >= self.total:
                 return
-            # The number the trial will get (exact with one driver; with several, only the seed differs).
             with held():  # a trial asked is stamped with this driver before any signal ends the sweep
-                trial, params, seeds = self.ask(number=len(snapshot))
+                trial, params, seeds = self.ask(snapshot)
                 if not self.within_budget(trial):
                     self.driver.fail(trial, Stop.OVER_BUDGET)
                     return
             self.asked.append((trial, params, seeds))
             self.submit(trial.number, params, seeds, self.references.rule(trial.number, snapshot))
 
-    def ask(self, number: int):
-        """Ask trial ``number`` with its own seeded sampler, stamped with its seeds and this driver."""
-        self.opt.sampler = trial_sampler(self.space, self.settings.seed, number)
-        if number < len(self.starts):
-            self.opt.enqueue_trial(self.starts[number], user_attrs={"start": True})
+    def ask(self, snapshot: list | None = None):
+        """Ask a trial, drawn by the sampler of the number storage gives it, stamped with its seeds and this driver.
+        TPE samples from the trials the driver holds in memory (``snapshot``: the study's trials, just read, or
+        read now; see history.py)."""
+        self.history.update(self.opt.get_trials(deepcopy=False) if snapshot is None else snapshot)
         trial = self.opt.ask()
         seeds = trial_seeds(self.settings.seed, trial.number, self.settings.repeats)
         with grouped_writes(self.driver.store):
             params = self.space.suggest(trial)
             trial.set_user_attr("seeds", seeds)
             trial.set_user_attr("driver", self.driver.id)
+            if trial.number < len(self.starts):
+                trial.set_user_attr("start", True)
             if len(self.starts) <= trial.number < EXPLORE_TRIALS:
                 trial.set_user_attr("explore", True)
         return trial, params, seeds

@@ -1,8 +1,8 @@
 """evaluate(): one trial, from plain data to plain data. Its trainings run in joblib worker processes.
 
 It takes the study's name (or file path), the trial's params and its seeds, and returns
-a JSON-able dict: objective value, failure mode(s), diagnosis, learning curve and
-predictions on the study's grid. A sweep runs it in two halves: ``train_once`` per seed in
+a JSON-able dict: objective value, failure mode(s), diagnosis, learning curve,
+predictions on the study's grid and the trained model. A sweep runs it in two halves: ``train_once`` per seed in
 the workers, ``combine`` in the driver. It never raises for a bad fit: a diverged network is
 a result. Anything else that goes wrong comes back as ``{"error": ...}``, so one broken
 trial fails alone.
@@ -22,7 +22,7 @@ import mlpcore
 import mlpcore.warmup
 import studies
 from sweeps.search import pruning
-from sweeps.space import Space
+from sweeps.space import Space, capped
 
 VALUE_CAP = 10.0
 """Objective of a diverged trial, and the most any trial scores. The objective is validation
@@ -106,7 +106,7 @@ def prepare(study_ref: str) -> None:
     """Ready a fresh worker before its first trial: imports, the study's data, the compiled kernel."""
     _single_threaded_blas()
     study_and_data(study_ref)
-    mlpcore.warmup.warm_up()
+    mlpcore.warmup.warm_up(quiet=True)  # the driver said it, once
     # What is loaded now lives as long as the worker: keep it out of the garbage collector's
     # sight. Each full collection would otherwise walk all of it, and loky runs one every second
     # between tasks (without psutil); benchmarks/README.md has the cost.
@@ -175,6 +175,7 @@ def _one_run(study, data, space: Space, params: dict[str, Any] | None, seed: int
         cfg = study.baseline.replace(seed=int(seed))
     else:
         cfg = space.to_config(study.baseline, params, seed=seed)
+    cfg = capped(cfg)  # SWEEPS_MAX_STEPS, for a smoke test
     var_y = float(np.var(data.y_val))
     # The driver reports the curve over diagnose's var_y (its formula here): the values the rule is made of.
     reported_var_y = float(np.mean((data.y_val - data.y_val.mean(axis=0)) ** 2)) or 1.0
@@ -206,6 +207,7 @@ def _one_run(study, data, space: Space, params: dict[str, Any] | None, seed: int
         "pruned_at": None if stop is None else stop.pruned_at,
         "train_seconds": r.seconds,
         "backend": r.backend,
+        "model": r.model.to_dict(),  # the driver keeps it for a trial that is the best when told
     }
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from sweeps.store.grouped import Grouped, GroupedJournalStorage, StorageError
 from sweeps.store.journal import SweepJournal
-from sweeps.store.masking import mask
+from sweeps.store.masking import mask, remember
 
 JOURNAL_NAME = "journal.log"
 RDB_SCHEMES = ("sqlite", "postgresql", "mysql")
@@ -42,6 +42,7 @@ def open_storage(url: str | None, out_dir: Path) -> Grouped:
     journal file elsewhere. A bare ``postgresql://`` is given to the installed driver (psycopg,
     else psycopg2). Every error is a StorageError, password masked.
     """
+    remember(url)  # its password is masked in any text from now on, whatever form an error gives it
     if url is None:
         return _journal(out_dir / JOURNAL_NAME)
     if url.startswith("journal:"):

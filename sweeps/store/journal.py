@@ -21,6 +21,9 @@ from sweeps.store.grouped import GroupedJournal, StorageError
 LOCK_GRACE_SECONDS = 10
 """Without flock: a journal write holds the lock for about a millisecond; a lock this old belongs to a dead writer."""
 TAIL_BLOCK = 4096
+JOURNAL_OPS = range(11)
+"""The record kinds (``op_code``) of Optuna's journal format that this Optuna replays: from 0 (create a study) to 10
+(discard trials). Another is refused with a line that says so, not left to the replay's bare AssertionError."""
 
 
 class FlockLock:
@@ -106,6 +109,11 @@ class SweepJournal(GroupedJournal):
         if not (isinstance(log, dict) and type(log.get("op_code")) is int and isinstance(log.get("worker_id"), str)):
             raise self.not_a_journal("its last complete line is not a journal record" if number is None
                                      else f"line {number + 1} is not a journal record")
+        if log["op_code"] not in JOURNAL_OPS:
+            where = "its last complete line" if number is None else f"line {number + 1}"
+            raise StorageError(f"{str(self.path)!r} holds a record this Optuna cannot read ({where}: op_code "
+                               f"{log['op_code']}, perhaps from a newer Optuna); it is left as it is; read it with the "
+                               f"Optuna that wrote it (pip install -U optuna), or give --storage another journal")
         return log
 
     def read_logs(self, log_number_from: int) -> Iterator[dict[str, Any]]:

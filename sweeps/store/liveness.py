@@ -26,6 +26,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from sweeps.store.grouped import grouped_writes
 from sweeps.store.records import Stop
+from sweeps.store.trialfiles import TrialFiles
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,23 @@ class DriverInfo:
         return now - self.beat > GRACE_SECONDS
 
 
+def process_identity(pid: int) -> dict:
+    """Who process ``pid`` of this machine is (host, pid, start time), as a driver's heartbeat says it: what a page
+    written for that process carries, so that a later look can tell whether it is still there."""
+    return {"host": HOST, "pid": pid, "start": _process_start(pid), "beat": time.time()}
+
+
+def is_gone(identity: dict, now: float | None = None) -> bool:
+    """Whether the process of ``identity`` (:func:`process_identity`, its ``beat`` refreshed while it lives) is dead:
+    on this machine, by the kernel; on another, when its beat is older than GRACE_SECONDS."""
+    try:
+        info = DriverInfo("", identity["host"], int(identity["pid"]), identity.get("start"),
+                          float(identity.get("beat", 0.0)))
+    except (KeyError, TypeError, ValueError):
+        return True  # an identity that does not read names no live process
+    return info.is_dead(time.time() if now is None else now)
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -81,8 +99,8 @@ def _pid_alive(pid: int) -> bool:
 class Driver:
     """This process as a driver of ``opt``, opened on ``store``: its id, its heartbeat thread, its view of the others."""
 
-    def __init__(self, opt: optuna.Study, store: BaseStorage):
-        self.opt, self.store = opt, store
+    def __init__(self, opt: optuna.Study, store: BaseStorage, files: TrialFiles | None = None):
+        self.opt, self.store, self.files = opt, store, files
         self.study_id = store.get_study_id_from_name(opt.study_name)
         self.id = uuid.uuid4().hex[:12]
         self.pid = os.getpid()
@@ -170,7 +188,8 @@ class Driver:
         return out
 
     def fail(self, trial: FrozenTrial | optuna.Trial, reason: Stop) -> bool:
-        """Fail a RUNNING trial, stopped for ``reason``; False when it had finished meanwhile."""
+        """Fail a RUNNING trial, stopped for ``reason``, and remove its file (a driver killed between writing it and
+        telling the trial leaves one); False when it had finished meanwhile."""
         trial_id = self.store.get_trial_id_from_study_id_trial_number(self.study_id, trial.number)
         try:
             with grouped_writes(self.store):
@@ -178,6 +197,8 @@ class Driver:
                 self.store.set_trial_state_values(trial_id, TrialState.FAIL)
         except UpdateFinishedTrialError:
             return False
+        if self.files is not None:
+            self.files.remove(trial.number)
         return True
 
     def reap(self) -> int:

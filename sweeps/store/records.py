@@ -1,9 +1,12 @@
 """The record schema of a stored sweep: what its study and trials hold, and how a trial's end is read back.
 
-Study user attrs: ``settings`` (seed, repeats, batch, pruner: what fixes the trajectory), ``space``,
+Study user attrs: ``made_by`` (the marker of a study sweeps created, written first: a study without it is
+foreign, and no command adopts or changes it), ``problem`` (what the search trains, part by part:
+``studies.Study.problem``), ``settings`` (seed, repeats, batch, pruner: what fixes the trajectory), ``space``,
 ``study`` (the declaration), ``grid`` (the true target), ``var_y_val``, ``baseline`` (the
 question's own config, evaluated like a trial), ``run:<driver>`` (provenance of each run) and
-``driver:<id>`` (heartbeats, see `sweeps.store.liveness`). Trial user attrs: :data:`RECORDED`, plus
+``driver:<id>`` (heartbeats, see `sweeps.store.liveness`). Trial user attrs: :data:`RECORDED` (and
+:data:`IN_FILES` in the trial's file), plus
 ``seeds`` and ``driver`` when asked, ``error`` and ``traceback`` when a trial raised, and
 ``stopped_by`` (a :class:`Stop` value) when a driver or the budget stopped it. A trial whose median
 run was pruned is told PRUNED; it counts as done, like a complete one.
@@ -14,7 +17,9 @@ This module is the one owner of those words: every writer and every reader goes 
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from optuna.trial import FrozenTrial, TrialState
 
@@ -25,10 +30,65 @@ PRUNED = "pruned"
 """The stop reason of a pruned training (``mlpcore.TrainResult.stopped``); its trial is told PRUNED."""
 
 RECORDED = ("mode", "modes", "values", "escape_rate", "seeds", "config", "metrics", "hints", "train_mse", "val_mse",
-            "approx_error", "curve", "grid_pred", "steps_done", "stopped", "seconds", "train_seconds", "backend",
-            "val_pred", "stops", "pruned_at")
-"""Everything a trial records as user attrs (the learning curve also as intermediate values); ``val_pred``
-(predictions on the validation rows) only when the study has more than one input feature."""
+            "approx_error", "steps_done", "stopped", "seconds", "train_seconds", "backend", "stops", "pruned_at")
+"""What a trial records as user attrs in the journal: what the sampler and the tables need."""
+
+IN_FILES = ("curve", "grid_pred", "val_pred", "model")
+"""What a trial records in its own file (`sweeps.store.trialfiles`), read only by what draws or reuses it: the
+learning curve, predictions on the grid, ``val_pred`` (on the held-out rows, when the study has more than one
+input feature) and ``model`` (the trained weights, kept for a trial that was the best when it was told). Sweeps
+stored before these files kept the first three as user attrs; readers take them from either place."""
+
+CURVE_POINTS = 6
+"""Without a pruner, a trial reports this many points of its validation curve as Optuna intermediate values (for
+optuna-dashboard's chart), evenly spread; its file has every point. A pruner's rules need every checkpoint."""
+
+
+AS_TEXT = ("space", "grid", "baseline")
+"""Study user attrs stored as JSON text: optuna-dashboard cuts a JSON value at 1024 characters (mid-JSON), and
+shows text whole. Read them with :func:`study_attr`."""
+
+
+def study_attr(opt, key: str, default: Any = None) -> Any:
+    """The study user attr ``key`` of ``opt`` (an ``optuna.Study``) as data, whether stored as text (:data:`AS_TEXT`)
+    or, as sweeps stored before, as JSON data; ``default`` when it is missing."""
+    value = opt.user_attrs.get(key, default)
+    return json.loads(value) if key in AS_TEXT and isinstance(value, str) else value
+
+
+def as_stored(key: str, value: Any) -> Any:
+    """``value`` as the study user attr ``key`` is stored (text for :data:`AS_TEXT`)."""
+    return json.dumps(value, separators=(",", ":")) if key in AS_TEXT else value
+
+
+MADE_BY = "made_by"
+"""The study user attr that marks a study sweeps created; its value is :data:`MARKER`."""
+MARKER = "sweeps"
+
+
+def is_ours(user_attrs: dict) -> bool:
+    """Whether a study with these user attrs was created by sweeps: it carries the marker, or (a sweep stored before
+    the marker existed) both the declaration and the settings sweeps writes at creation."""
+    return user_attrs.get(MADE_BY) == MARKER or ("settings" in user_attrs and "study" in user_attrs)
+
+
+def not_ours(name: str, where: str) -> ValueError:
+    """The one-line refusal of a study of that name that sweeps did not create."""
+    return ValueError(f"study {name!r} in {where} was not created by sweeps (a foreign Optuna study); it is left as "
+                      f"it is; use another --storage, or give yours another name (--name NAME)")
+
+
+def problem_differences(stored: dict, given: dict) -> list[str]:
+    """The parts of a study's problem (``studies.Study.problem``) that differ, in words: "other data", "training
+    budget 2000 steps, patience 20 there, 150 steps, patience 20 here"."""
+    said = []
+    for part, value in given.items():
+        was = stored.get(part)
+        if was is None or was == value:
+            continue
+        said.append(f"{part} {was} there, {value} here" if part == "training budget"
+                    else f"another {part}" if part in ("target", "baseline") else f"other {part}")
+    return said
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,18 @@ def workdir(tmp_path_factory, swept_tiny):
         (root / f"{stem}.py").write_text(TINY_STUDY.replace('name="tiny"', f"name={name!r}"))
     (root / "huge_steps.py").write_text(TINY_STUDY.replace("steps=150, repeats", "steps=10**9, repeats")
                                         .replace('name="tiny"', 'name="huge"'))
+    # the swept study's name, another problem (issue 31): other steps, other data, another baseline, another target
+    (root / "tiny_steps.py").write_text(TINY_STUDY.replace("steps=150, repeats", "steps=300, repeats"))
+    (root / "tiny_data.py").write_text(TINY_STUDY.replace("uniform(-2.0, 2.0, 60)", "uniform(-3.0, 3.0, 60)"))
+    (root / "tiny_baseline.py").write_text(TINY_STUDY.replace("lr=1e-4", "lr=1e-3"))
+    (root / "tiny_target.py").write_text(TINY_STUDY.replace("target=lambda x: np.sin(2 * x)", "target=np.cos"))
+    (root / "my data.csv").write_text("x,y\n" + "".join(f"{i},{i * i}\n" for i in range(20)))
+    (root / "semi.csv").write_text("x;y\n" + "".join(f"{i};{i * i}\n" for i in range(20)))
+    (root / "const.csv").write_text("x,y\n" + "".join(f"{i},3\n" for i in range(20)))
+    (root / "wide.csv").write_text(",".join(f"c{j}" for j in range(500)) + ",y\n"
+                                   + "".join(",".join(str((i * j) % 7) for j in range(501)) + "\n" for i in range(20)))
+    (root / "url.txt").write_text("redis://from-a-file\n")
+    (root / "empty.txt").write_text("\n")
     return root
 
 
@@ -99,6 +111,29 @@ CASES = [
     (["run", SWEPT, "--storage", "postgresql://127.0.0.1:1/none"], "cannot open storage 'postgresql://127.0.0.1:1/none':"),
     (["run", SWEPT, "--storage", "sqlite:///no/such/folder/x.db"], "cannot open storage 'sqlite:///no/such/folder/x.db':"),
     (["best", SWEPT, "--storage", "journal:no/such/folder/j.log"], "folder 'no/such/folder' of journal file does not exist"),
+    # a study is one problem (issue 31): the swept study's name with another problem is refused, nothing appended
+    (["run", "tiny_steps.py"], "study 'tiny' in results/tiny/journal.log is another problem (training budget 150 "
+                               "steps, patience 20 there, 300 steps, patience 20 here); nothing was added to it; give "
+                               "this one another name (--name NAME), or use another --out or --storage"),
+    (["run", "tiny_data.py"], "is another problem (other data; another target)"),
+    (["run", "tiny_baseline.py"], "is another problem (another baseline)"),
+    (["run", "tiny_target.py"], "is another problem (another target)"),
+    (["run", SWEPT, "--name", "a b"], "study name must be a plain name (letters, digits, _ and -, at most 100), got 'a b'"),
+    (["run", "my data.csv", "--x", "x", "--y", "y"], "the study would be named after the file, 'my data', which is "
+                                                     "not a plain name"),
+    (["run", "my data.csv", "--x", "x", "--y", "y", "--name", "../up"], "--name must be a plain name"),
+    # data beyond what can be swept (issue 31): refused before anything is written
+    (["run", "const.csv", "--x", "x", "--y", "y"], "study 'const': x and y gave a constant target (y = 3 in all 20 rows)"),
+    (["run", "wide.csv", "--x", ",".join(f"c{j}" for j in range(500)), "--y", "y"],
+     "500 input features make a prediction grid of 50,000 rows x 500 (25,000,000 numbers); at most 20,000,000 are "
+     "allowed, so at most 447 features with 100 grid points"),
+    # a storage URL from a file (issue 31): what it says is checked as --storage is
+    (["best", SWEPT, "--storage-file", "url.txt"], "storage URL 'redis://from-a-file' is not understood"),
+    (["best", SWEPT, "--storage-file", "empty.txt"], "storage file 'empty.txt' is empty; its first line must be the URL"),
+    (["best", SWEPT, "--storage-file", "nowhere.txt"], "storage file 'nowhere.txt' cannot be read (No such file"),
+    (["best", SWEPT, "--storage", "x.log", "--storage-file", "url.txt"], "not allowed with argument --storage"),
+    # an echoed value is cut (issue 31): a huge config value is not said whole
+    (["diagnose", SWEPT, "--config", '{"lr": "' + "9" * 100_000 + '"}'], "characters cut]"),
 ]
 
 

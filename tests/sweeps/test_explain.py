@@ -20,8 +20,10 @@ import pytest
 import mlpcore
 import studies
 import sweeps
+from mlpcore import diagnostics
 from sweeps.analysis.explain import ANALYSIS_NAME, REPEATS, _document, analyse, frames, stored_analysis
 from sweeps.analysis.lab import open_lab
+from sweeps.analysis.numpy_lines import program
 from sweeps.analysis.tuning import COARSE, SEEDS, Tuner
 from sweeps.results.handle import open_sweep
 
@@ -211,6 +213,32 @@ def test_the_config_to_copy_is_yours_fixed_rounded_and_without_what_it_does_not_
     assert copy["config"]["steps"] == 600 and mlpcore.MLPConfig.from_dict(copy["config"]).activation == "tanh"
 
 
+def test_the_fix_in_your_own_code_trains_in_plain_numpy_as_the_engine_says(docs, tmp_path):
+    """Each change of the fix, then the learning rate to copy, has its lines; the loop they fill
+    (plain NumPy) ends, from each of the analysis's seeds, in the mode the engine gives the fixed
+    config, and fits as often."""
+    doc, path = docs["xy"], write(tmp_path, "xy", XY.replace("ANSWER", ""))
+    shown = doc["fix"]["in_your_code"]
+    assert [e["setting"] for e in shown] == [*doc["fix"]["changes"], "lr"]
+    assert shown[-1]["value"] == doc["copy"]["lr"]
+    assert "x_mean" in shown[0]["code"] and "y_std" in shown[1]["code"]
+    assert [e["setting"] for e in docs["lr"]["fix"]["in_your_code"]] == ["lr"]  # the lr alone
+    data = studies.get(path).data()
+    fixed = mlpcore.MLPConfig.from_dict(doc["copy"]["config"])
+    x_val, y_val = data.x_val[:, None], data.y_val[:, None]
+    metrics = diagnostics.data_metrics(data.x_train[:, None], data.y_train[:, None], x_val, y_val)
+    ours, engine = [], []
+    for seed in SEEDS:
+        config = fixed.replace(seed=seed)
+        scope = {"x_train": data.x_train[:, None], "y_train": data.y_train[:, None], "x_new": x_val}
+        exec(program(config), scope)
+        pred = diagnostics.prediction_metrics(scope["y_new"], x_val, y_val, metrics)
+        ours.append(diagnostics.classify(metrics | pred, diverged=False))
+        engine.append(mlpcore.fit(config, data.x_train, data.y_train, x_val=data.x_val,
+                                  y_val=data.y_val).diagnosis.mode)
+    assert ours == engine and ours.count("fit") >= 4
+
+
 # --- hints and answers ----------------------------------------------------------------------------------
 
 
@@ -337,6 +365,10 @@ def test_the_cli_prints_the_answer_and_its_json_leads_with_what_was_found(swept,
     assert out["searched"] == {"candidates": 10, "exhaustive_up_to": 2} and len(out["lr_range"]) == 2
     text = cli("explain", path, "--out", str(root / "results"), "--jobs", "1", cwd=root).stdout.splitlines()
     assert text[0] == f"xy: {out['question']['sentence']}" and text[1] == out["fix"]["sentence"]
+    code = text[text.index("In your own NumPy loop, the lines that make each change (each under a "
+                           "comment saying where it goes):"):]
+    titles = [f"## {e['title']}" for e in out["fix"]["in_your_code"]]
+    assert [line for line in code if line.startswith("## ")] == titles
 
 
 def test_the_page_answers_the_question_first(swept):
@@ -349,6 +381,9 @@ def test_the_page_answers_the_question_first(swept):
     assert "Trained as you trained it (600 full-batch steps, lr 0.02)" in text
     assert "What was searched: 10 candidate changes, every set of up to 2 tried" in text
     assert 'class="map"' in text and "Your config, fixed" in text
+    assert text.index("In your own NumPy loop") < text.index("What was searched")
+    assert "<b>Standardise x (and new x before predicting)</b>" in text
+    assert "<pre><code># before training" in text
     assert text.index("Your config, fixed") < text.index("The sweep&#x27;s best trial")
     assert 'id="fig-ablation_path"' in text
 

@@ -10,6 +10,7 @@ from sweeps.report import page
 from sweeps.search import pruning
 from sweeps.results.reading import summary
 from sweeps.pipeline import run
+from sweeps.store.trialfiles import TrialFiles
 
 STEPS = 200
 GRID = checkpoint_steps(STEPS)
@@ -125,11 +126,12 @@ def test_pruned_trials_are_optunas_pruned_state_with_their_curve_and_count_as_do
     opt = run(tiny_study, trials=24, jobs=1, batch=2, pruner="median", progress=False, out=tmp_path)
     pruned = opt.get_trials(states=(TrialState.PRUNED,))
     assert pruned and not opt.get_trials(states=(TrialState.FAIL,))
+    files = TrialFiles.of(tmp_path / "tiny")
     for t in pruned:
-        a = t.user_attrs
+        a = t.user_attrs | files.read(t.number)
         assert a["stopped"] == "pruned" and a["steps_done"] == t.last_step < 150
         assert t.last_step == a["pruned_at"]["step"] and a["pruned_at"]["value"] > a["pruned_at"]["threshold"]
-        assert list(t.intermediate_values) == [s for s in a["curve"]["steps"]]
+        assert list(t.intermediate_values) == [s for s in a["curve"]["steps"]]  # a pruner's rules read every point
         assert t.value == t.intermediate_values[t.last_step]  # Optuna's value of a pruned trial: its last report
     complete = opt.get_trials(states=(TrialState.COMPLETE,))
     assert len(complete) + len(pruned) == 24

@@ -10,7 +10,8 @@ import sweeps
 from sweeps.results.reading import runs
 from sweeps.pipeline import run
 from sweeps.search.driver import BATCH, trial_seeds
-from sweeps.store.records import counts_as_done
+from sweeps.store.records import CURVE_POINTS, counts_as_done, study_attr
+from sweeps.store.trialfiles import TrialFiles
 from sweeps.space import Space
 from sweeps.search.worker import VALUE_CAP, evaluate
 
@@ -57,10 +58,11 @@ def test_everything_is_tracked(tmp_path, tiny_study):
     attrs = opt.user_attrs
     assert attrs["settings"] == {"seed": 0, "repeats": 3, "batch": BATCH, "pruner": "none"}
     assert {"versions", "host", "command", "started", "ended", "git"} <= set(runs(opt)[0])
-    assert len(attrs["grid"]["x"]) == 100 and attrs["baseline"]["mode"] in mlpcore_modes()
+    assert len(study_attr(opt, "grid")["x"]) == 100 and study_attr(opt, "baseline")["mode"] in mlpcore_modes()
     data = studies.get(tiny_study).data()
+    files = TrialFiles.of(tmp_path / "tiny")
     for t in opt.trials:
-        a = t.user_attrs
+        a = t.user_attrs | files.read(t.number)  # the journal's records, and what is large from the trial's file
         assert t.state == optuna.trial.TrialState.COMPLETE
         assert a["seeds"] == trial_seeds(0, t.number, 3) and len(a["values"]) == 3
         assert t.value == pytest.approx(np.median(a["values"]))
@@ -72,7 +74,7 @@ def test_everything_is_tracked(tmp_path, tiny_study):
                             y_val=data.y_val)
         assert (refit.diagnosis.mode, list(refit.diagnosis.hints)) == (a["mode"], a["hints"])
         curve = a["curve"]
-        assert len(t.intermediate_values) == sum(v is not None for v in curve["val"])
+        assert len(t.intermediate_values) == min(CURVE_POINTS, sum(v is not None for v in curve["val"]))
         assert max(t.intermediate_values) == curve["steps"][-1] == a["steps_done"]
         assert a["backend"] in ("numpy", "numba") and a["seconds"] > 0
 

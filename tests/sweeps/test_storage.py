@@ -377,14 +377,18 @@ def readme_block(heading: str) -> str:
 
 def test_the_readme_postgresql_commands_work_verbatim(tmp_path, postgres):
     block = readme_block("several machines: PostgreSQL")
-    placeholder = "postgresql://USER:PASSWORD@DBHOST/sweeps"
-    assert block.count(placeholder) == 2 and "--trials 2000" in block
+    # No password on any command line (issue 31): the URL, in SWEEPS_STORAGE, leaves it to libpq (PGPASSWORD here)
+    placeholder = "postgresql://USER@DBHOST/sweeps"
+    assert block.count(placeholder) == 1 and "--trials 2000" in block and "PASSWORD" not in block.replace(
+        "PGPASSWORD", "")
     # The driver it installs is the one a bare postgresql:// URL resolves to.
     package = re.search(r"pip install \"?([A-Za-z0-9_]+)", block).group(1)
     assert sqlalchemy.engine.make_url("postgresql://h/db").get_dialect().driver == package
     # Only the server's address and the budget differ from what the README says (2000 trials and the analysis
     # after them are for a real sweep; test_explain.py covers the analysis).
-    script = block.replace(placeholder, postgres.url("sweeps")).replace("--trials 2000", "--trials 2 --no-explain")
+    url = postgres.url("sweeps").replace(f":{postgres.password}@", "@")
+    script = block.replace(placeholder, url).replace("--trials 2000", "--trials 2 --no-explain")
+    assert postgres.password not in script
     env = {**postgres.env(), "PATH": f"{Path(sys.executable).parent}:{postgres.env()['PATH']}"}
     r = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env, capture_output=True,
                        text=True, timeout=600)

@@ -17,6 +17,8 @@ import sweeps
 from mlpcore import MLPConfig
 from sweeps.results import handle as userdata
 from sweeps.search.progress import Progress
+from sweeps.store.records import study_attr
+from sweeps.store.trialfiles import TrialFiles
 
 from conftest import main
 
@@ -85,10 +87,12 @@ def test_a_study_object_runs_in_worker_processes_and_writes_every_file(tmp_path)
     folder = tmp_path / "mine"
     assert {"journal.log", "study.npz", "best.json", "trials.csv", "report.html"} <= {p.name for p in folder.iterdir()}
     t = opt.best_trial
-    assert len(t.user_attrs["val_pred"]) == 12 and len(t.user_attrs["grid_pred"]) == 200
-    assert opt.user_attrs["grid"]["y"] is None and opt.user_attrs["study"]["features"] == 2
+    stored = TrialFiles.of(folder).read(t.number)  # what is large is in the trial's file, not in the journal
+    assert len(stored["val_pred"]) == 12 and len(stored["grid_pred"]) == 200
+    assert study_attr(opt, "grid")["y"] is None and opt.user_attrs["study"]["features"] == 2
     assert opt.metric_names == ["val_mse_over_var_y"]
-    assert isinstance(opt.user_attrs["space"]["lr"], dict)  # a JSON value, not a string of JSON
+    # JSON text, which optuna-dashboard shows whole (a JSON value longer than 1024 characters it cuts)
+    assert isinstance(opt.user_attrs["space"], str) and isinstance(study_attr(opt, "space")["lr"], dict)
     # Later commands find the study by its name, through the snapshot.
     assert userdata.find("mine", tmp_path).fingerprint() == mine.fingerprint()
     assert sweeps.best_config("mine", out=tmp_path) == MLPConfig.from_dict(t.user_attrs["config"])
@@ -114,7 +118,7 @@ def test_the_baseline_is_trained_exactly_as_declared(tmp_path):
     mine = studies.Study.from_arrays("asis", np.linspace(0, 1, 30), np.linspace(0, 1, 30) ** 2, baseline=base,
                                      steps=50, patience=5)
     opt = sweeps.run(mine, out=tmp_path, **QUICK)
-    stored = opt.user_attrs["baseline"]["config"]
+    stored = study_attr(opt, "baseline")["config"]
     assert stored == base.replace(seed=stored["seed"]).to_dict()
     assert opt.trials[0].user_attrs["config"]["patience"] == 5  # search trials take the study's budget
 
@@ -188,7 +192,7 @@ def frames_of(reports, name):
     from sweeps.results import frames as tidy
 
     out, opts = reports
-    return tidy.build(opts[name], userdata.find(name, out))
+    return tidy.build(opts[name], userdata.find(name, out), TrialFiles.of(out / name))
 
 
 def test_a_page_of_several_inputs_shows_predicted_against_actual_and_one_slice_per_input(reports):
@@ -209,7 +213,7 @@ from sweeps.report import drawing
 from sweeps.results.handle import open_sweep
 name, out = sys.argv[1:]
 sweep = open_sweep(name, out=out)
-frames = tidy.build(sweep.study, sweep.definition)
+frames = tidy.build(sweep.study, sweep.definition, sweep.files)
 several = [n for n in ("predicted_actual", "slices", "gallery_by_mode") if drawing.draw_figure(n, frames)]
 one, two = drawing.draw_figures(frames, processes=1), drawing.draw_figures(frames, processes=2)
 print(len(several), len(one), one == two, all(data.startswith(b"<svg") for data, _ in one.values()))
@@ -239,7 +243,8 @@ def test_the_slices_are_one_panel_per_input_with_each_nets_predictions_along_it(
     fig = figures.slices(f.predictions, tidy.slice_rows(f.data), number=best.number, fig=Figure())
     shown = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_xlabel() for ax in shown] == [f"x{j} (the other inputs at their medians)" for j in (1, 2, 3)]
-    grid = np.asarray(best.user_attrs["grid_pred"], dtype=float).reshape(3, -1)  # slice j: rows j*100 .. j*100+99
+    stored = TrialFiles.of(reports[0] / "three").read(best.number)["grid_pred"]
+    grid = np.asarray(stored, dtype=float).reshape(3, -1)  # slice j: rows j*100 .. j*100+99
     for j, ax in enumerate(shown):
         line = next(l for l in ax.lines if l.get_label().startswith(f"best trial #{best.number}"))
         np.testing.assert_allclose(line.get_ydata(), grid[j][np.isfinite(grid[j])])
@@ -273,8 +278,9 @@ def test_predicted_against_actual_plots_each_held_out_row_of_the_best_trial_and_
     ax = figures.predicted_actual(f.held_out, number=opt.best_trial.number, ax=Figure().add_subplot())
     lo, hi = ax.get_xlim()
     points = {c.get_label().split(":")[0]: c.get_offsets() for c in ax.collections}
-    for label, attrs in ((f"best trial #{opt.best_trial.number}", opt.best_trial.user_attrs),
-                         ("the question's config", opt.user_attrs["baseline"])):
+    files = TrialFiles.of(reports[0] / "three")
+    for label, attrs in ((f"best trial #{opt.best_trial.number}", files.read(opt.best_trial.number)),
+                         ("the question's config", files.read("baseline"))):
         expected = np.column_stack([y_val, np.clip(np.asarray(attrs["val_pred"], dtype=float), lo, hi)])
         np.testing.assert_allclose(points[label], expected)
 
@@ -310,4 +316,4 @@ def test_diagnose_and_runs_summary_name_the_baseline_alike(reports, capsys):
         assert capsys.readouterr().out.startswith(f"{name}: {words}, ")
         # a rerun with nothing left trains nothing and prints the run's summary
         assert main(["run", name, "--out", str(out), "--trials", "3", "--repeats", "1", "--no-progress", "--no-report"]) == 0
-        assert f"; {words}: {opts[name].user_attrs['baseline']['value']:.4g} (" in capsys.readouterr().out
+        assert f"; {words}: {study_attr(opts[name], 'baseline')['value']:.4g} (" in capsys.readouterr().out
