@@ -33,6 +33,8 @@ from sweeps import space as search_space
 from sweeps.analysis.advice import check_hints
 from sweeps.analysis.answer import check_answer
 from sweeps.analysis.causal import causal_map
+from sweeps.analysis.document import (Analysis, AtSearchBudget, BestTrial, Brief, Copy, Fix, Searched,
+                                      Step, Swap)
 from sweeps.analysis.evidence import Tally, change_text, seeds_text, show
 from sweeps.analysis.fixes import Changes, Search, candidates, changes_text, path, search, without
 from sweeps.analysis.lab import open_lab
@@ -48,12 +50,13 @@ logger = logging.getLogger(__name__)
 ANALYSIS_NAME = "analysis.json"
 
 FORMAT = 4
-"""The analysis document's layout (4: at the asker's budget, the learning rate retuned, the fix among candidates);
-a stored one of another layout is not read back, and the next ``explain`` or ``run`` rewrites it."""
+"""The analysis document's layout (:class:`sweeps.analysis.document.Analysis`; 4: at the asker's budget, the
+learning rate retuned, the fix among candidates); a stored one of another layout is not read back, and the next
+``explain`` or ``run`` rewrites it."""
 
 
 def analyse(sweep: Sweep | str, *, out: str | Path = "results", storage: str | None = None, repeats: int = REPEATS,
-            jobs: int | None = None, trials=None) -> dict:
+            jobs: int | None = None, trials=None) -> Analysis:
     """Run (or resume) the analysis of the stored ``sweep`` (its handle, or the study's name or file); return it as
     a plain-JSON document, also written to ``out/NAME/analysis.json``. ``trials`` is accepted for callers that hold
     the sweep's frames; the analysis reads only the sweep's best trial. Other parameters as :func:`explain`."""
@@ -77,7 +80,7 @@ def analyse(sweep: Sweep | str, *, out: str | Path = "results", storage: str | N
     return doc
 
 
-def _document(definition, tuner: Tuner, study: optuna.Study | None) -> dict[str, Any]:
+def _document(definition, tuner: Tuner, study: optuna.Study | None) -> Analysis:
     space = search_space.Space.of(definition)
     budget = definition.budget()
     asked = definition.baseline.replace(steps=budget.steps, batch_size=budget.batch_size)
@@ -129,7 +132,7 @@ def question_sentence(question: Tally, asked: MLPConfig, budget) -> str:
             f"config ends {question.modes_text()}.")
 
 
-def searched(found: Search) -> dict[str, Any]:
+def searched(found: Search) -> Searched:
     """What the fix search tried: the candidates, the sizes searched exhaustively, and beyond."""
     return {"candidates": len(found.candidates), "exhaustive_up_to": found.exhaustive_up_to,
             "sets_tried": {str(k): v for k, v in found.sizes().items()},
@@ -143,7 +146,7 @@ def _at(t) -> str:
     return f"lr {lo:.3g}" if lo == hi else f"any lr in {lo:.3g}-{hi:.3g}"
 
 
-def fix_document(found: Search, budget_words: str) -> dict[str, Any]:
+def fix_document(found: Search, budget_words: str) -> Fix:
     """The smallest fix, its evidence (each change alone, and the fix without it), what was searched, in words."""
     q = found.params
     n = len(found.candidates)
@@ -176,14 +179,14 @@ def _fixed(found: Search) -> MLPConfig:
     return found.config(found.fix).replace(lr=_to_copy(found.tuned[found.fix].middle_lr))
 
 
-def _brief(found: Search, changes: Changes) -> dict[str, Any]:
+def _brief(found: Search, changes: Changes) -> Brief:
     t = found.tuned[changes]
     best = t.best
     return {"escapes": t.escapes, "lr_range": list(t.lr_range) if t.escapes else None, "best_lr": t.best_lr,
             "fits": best.fits, "seeds": best.n, "modes_text": best.modes_text()}
 
 
-def fix_sentence(found: Search, fix: dict[str, Any], budget_words: str) -> str:
+def fix_sentence(found: Search, fix: Fix, budget_words: str) -> str:
     """``Your config escapes with 2 changes, the learning rate retuned: ...``, what each change does, and what was
     searched."""
     size, n = len(found.fix), len(found.candidates)
@@ -205,7 +208,7 @@ def fix_sentence(found: Search, fix: dict[str, Any], budget_words: str) -> str:
     return head + needed + f" No fix of fewer changes exists among these {n} candidates ({limit})."
 
 
-def _step(found: Search, changes: Changes, i: int) -> dict[str, Any]:
+def _step(found: Search, changes: Changes, i: int) -> Step:
     added = None if i == 0 else next(p for p in changes if p not in _prev(found, changes))
     t = found.tuned[changes]
     return {"step": i, "setting": None if added is None else added[0],
@@ -220,7 +223,7 @@ def _prev(found: Search, changes: Changes) -> set:
     return set(steps[at - 1])
 
 
-def swaps(found: Search) -> list[dict[str, Any]]:
+def swaps(found: Search) -> list[Swap]:
     """Each change of the fix swapped alone both ways: into the question's config, and out of the fixed one."""
     if not found.fix:
         return []
@@ -236,7 +239,7 @@ def swaps(found: Search) -> list[dict[str, Any]]:
     return out
 
 
-def at_search_budget(tuner: Tuner, definition, space, asked_found: Search) -> dict[str, Any] | None:
+def at_search_budget(tuner: Tuner, definition, space, asked_found: Search) -> AtSearchBudget | None:
     """The smallest fix at the sweep's own budget, where it is shorter than the asker's: the same search."""
     question = definition.baseline
     if (question.steps, question.batch_size) == (asked_found.question.steps, asked_found.question.batch_size):
@@ -271,7 +274,7 @@ def _to_copy(v: float) -> float:
     return float(f"{v:.3g}")
 
 
-def copy_config(found: Search) -> dict[str, Any] | None:
+def copy_config(found: Search) -> Copy | None:
     """Your config, fixed: the question's with the fix applied and a learning rate from the middle of its escaping
     range, floats to 3 significant digits, settings it does not read left out."""
     if found.fix is None:
@@ -287,7 +290,7 @@ def copy_config(found: Search) -> dict[str, Any] | None:
             "fits": t.best.fits, "seeds": t.best.n}
 
 
-def best_beside(tuner: Tuner, found: Search, study: optuna.Study, asked: MLPConfig) -> dict[str, Any] | None:
+def best_beside(tuner: Tuner, found: Search, study: optuna.Study, asked: MLPConfig) -> BestTrial | None:
     """The sweep's best trial, trained at the asker's budget from the same fresh seeds, beside the fixed config
     at its learning rate to copy: whether the two are tied within the spread of their seeds."""
     if not complete_trials(study) or found.fix is None:
@@ -313,7 +316,7 @@ def best_beside(tuner: Tuner, found: Search, study: optuna.Study, asked: MLPConf
 # --- reading it back ---------------------------------------------------------------------------
 
 
-def stored_analysis(sweep: Sweep) -> dict | None:
+def stored_analysis(sweep: Sweep) -> Analysis | None:
     """The analysis written beside ``sweep``, or None (none yet, another layout, or another study of that name)."""
     try:
         doc = json.loads((sweep.dir / ANALYSIS_NAME).read_text())
@@ -350,7 +353,7 @@ class Explanation(NamedTuple):
     sentence."""
 
 
-def frames(doc: dict) -> Explanation:
+def frames(doc: Analysis) -> Explanation:
     """The frames of an analysis document (as :func:`analyse` returns and writes it)."""
     import pandas as pd  # a notebook's, not the analysis's: imported when frames are asked for
 
@@ -392,7 +395,7 @@ def frames(doc: dict) -> Explanation:
     return Explanation(overview, question, hints, swaps_frame, path_frame, path_runs, fix_frame, map_frame, answer)
 
 
-def step_label(step: dict) -> str:
+def step_label(step: Step) -> str:
     """A path step as the figure's axis names it: ``your config``, then ``+ x_scaling standard``."""
     if step["setting"] is None:
         return "your config"

@@ -8,15 +8,19 @@ side.
 
 from __future__ import annotations
 
+import logging
 import signal
-
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from sweeps import space as space_vocabulary
 from sweeps.analysis.explain import frames as explanation_frames
 from sweeps.report import figures, hover
+from sweeps.report.layout import legend_width, place
 from sweeps.report.style import theme
 from sweeps.results import frames as tidy
+
+logger = logging.getLogger(__name__)
 
 SVG_RC = {"svg.fonttype": "none"}
 """Text stays text in the SVG: the browser sets it, it can be selected and searched, and the file is
@@ -120,8 +124,9 @@ def _several(f: tidy.Frames) -> bool:
 def _function_space(f: tidy.Frames, fig) -> str | None:
     if _several(f):
         return None
-    figures.function_space(_first_slice(f), f.data, ax=_axes(fig, 10.0, 4.2),
-                           number=f.headline["best_number"])
+    ax = figures.function_space(_first_slice(f), f.data, ax=_axes(fig, 10.0, 4.2),
+                                number=f.headline["best_number"])
+    place(fig, ax)
     known = f.headline["target_known"]
     return (("The true function, the training data" if known else "The training data") +
             f", what the question's own config learns{_run_of(f.headline, 'baseline_config')}, and the best "
@@ -147,7 +152,8 @@ def _each_trial(h: dict[str, Any]) -> str:
 def _predicted_actual(f: tidy.Frames, fig) -> str | None:
     if not _several(f):
         return None
-    figures.predicted_actual(f.held_out, number=f.headline["best_number"], ax=_axes(fig, 6.0, 5.6))
+    place(fig, figures.predicted_actual(f.held_out, number=f.headline["best_number"],
+                                        ax=_axes(fig, 6.0, 5.6)))
     n = f.held_out["row"].nunique()
     return (
         f"With {f.headline['features']} inputs no single curve shows a fit: here each of the {n} "
@@ -207,12 +213,18 @@ def history_figure(trials, headline: dict[str, Any], total: int | None = None, f
     """The history of a sweep's values (:func:`sweeps.report.figures.history`) as the page and the
     running page show it, with the reference lines of its ``headline``, in ``fig``; returns the
     Axes."""
-    return figures.history(trials, references(headline), total=total, ax=_axes(fig, WIDTH, 3.8))
+    ax = figures.history(trials, references(headline), total=total, ax=_axes(fig, WIDTH, 3.8))
+    legend = ax.get_legend()  # right of the Axes, 0.01 of its width away
+    texts = legend.get_texts()
+    keys = legend_width([t.get_text() for t in texts], texts[0].get_fontsize())
+    place(fig, ax, right=0.01 * WIDTH + keys)
+    return ax
 
 
 def _ablation_path(analysis: dict, fig) -> str:
     runs = explanation_frames(analysis).path_runs
-    figures.ablation_path(runs, ax=_axes(fig, min(WIDTH, 4.0 + 0.75 * runs["step"].nunique()), 4.6))
+    width = min(WIDTH, 4.0 + 0.75 * runs["step"].nunique())
+    place(fig, figures.ablation_path(runs, ax=_axes(fig, width, 4.6)))
     return (
         "The ablation path: from the question's config (left), the one change that most improves "
         "the median value at each step, to the target config (right); a dot per fresh init seed "
@@ -247,14 +259,20 @@ MAX_DRAWING_PROCESSES = 3
 
 
 def draw_figures(frames: tidy.Frames, analysis: dict | None = None,
-                 processes: int | None = None) -> dict[str, tuple[bytes, str]]:
+                 processes: int | None = None,
+                 helper: DrawingHelper | None = None) -> dict[str, tuple[bytes, str]]:
     """Each figure drawn once and encoded once: name -> (SVG bytes, caption), in page order, and the
     ablation path of ``analysis`` (a stored counterfactual analysis) last.
 
     The figures are drawn in ``processes`` forked processes, each figure whole by one, so the bytes
     are the same however many; default :func:`drawing_processes`. A figure is let go as soon as it
-    is encoded.
+    is encoded. ``helper``: a process of :func:`early_drawing` that draws them instead (this process
+    then imports neither matplotlib nor seaborn), or here if it fails.
     """
+    if helper is not None:
+        drawn = helper.draw(frames, analysis, processes)
+        if drawn is not None:
+            return drawn
     names = [*FIGURES, *([ABLATION_PATH] if analysis is not None else [])]
     prepare()
     processes = min(drawing_processes() if processes is None else processes, len(names))
@@ -307,6 +325,86 @@ def _import_drawing() -> None:
     import seaborn  # noqa: F401
 
 
+class DrawingHelper:
+    """A process forked to draw figures (:func:`early_drawing`): it imports matplotlib and seaborn
+    at once, then draws each (frames, analysis) it is sent with :func:`draw_figures`."""
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self._connection, theirs = context.Pipe()
+        # not daemonic: daemonic processes may not fork the processes that draw
+        self._process = context.Process(target=_help, args=(theirs, self._connection),
+                                        name="sweeps-drawing")
+        self._process.start()
+        theirs.close()
+
+    def draw(self, frames: tidy.Frames, analysis: dict | None,
+             processes: int | None) -> dict[str, tuple[bytes, str]] | None:
+        """What :func:`draw_figures` returns, drawn by the helper; None if it failed (the caller
+        draws them itself, and meets the failure there if it was the drawing's)."""
+        try:
+            self._connection.send((frames, analysis, processes))
+            return self._connection.recv()
+        except (EOFError, OSError):  # the helper died, or could not be sent the frames
+            return None
+
+    def close(self) -> None:
+        """End the helper: at once if it is still importing or drawing (a report that failed)."""
+        self._connection.close()
+        self._process.join(timeout=1.0)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join()
+
+
+def _help(connection, senders) -> None:
+    """A :class:`DrawingHelper`'s process: import, then draw what it is sent until the sender
+    closes, or ends (killed: its end of the pipe closes with it, as this process holds no copy)."""
+    senders.close()
+    _import_drawing()
+    while True:
+        try:
+            frames, analysis, processes = connection.recv()
+        except (EOFError, OSError):  # the sender closed, or is gone
+            return
+        try:
+            drawn = draw_figures(frames, analysis, processes)
+        except Exception:  # the sender draws it again, and reports the failure itself
+            logger.debug("drawing in the helper failed", exc_info=True)
+            drawn = None
+        try:
+            connection.send(drawn)
+        except OSError:  # the sender is gone
+            return
+
+
+@contextmanager
+def early_drawing() -> Iterator[DrawingHelper | None]:
+    """A :class:`DrawingHelper` started now, for :func:`draw_figures`'s ``helper``: it imports
+    matplotlib and seaborn on another core while this process reads a sweep and builds its frames.
+    None where this process has them already, or may not fork (:func:`drawing_processes`); the
+    helper is ended when the block ends.
+
+        >>> with early_drawing() as helper:
+        ...     drawn = draw_figures(tidy.build(study, definition), helper=helper)
+    """
+    import sys
+
+    helper = None
+    if "seaborn" not in sys.modules and _preparing is None and drawing_processes() > 1:
+        try:
+            helper = DrawingHelper()
+        except OSError:  # no process to be had: drawn here
+            helper = None
+    try:
+        yield helper
+    finally:
+        if helper is not None:
+            helper.close()
+
+
 _preparing = None
 """The thread of :func:`prepare_in_background`, until :func:`prepare` has waited for it."""
 
@@ -344,7 +442,7 @@ def draw_figure(name: str, frames: tidy.Frames,
     from matplotlib.figure import Figure
 
     with theme(SVG_RC):
-        fig = Figure(layout="constrained")  # not pyplot's: the report leaves its figures alone
+        fig = Figure()  # not pyplot's: the report leaves its figures alone; placed once, as drawn
         caption = _ablation_path(analysis, fig) if name == ABLATION_PATH else FIGURES[name](frames,
                                                                                             fig)
         return None if caption is None else (hover.svg_bytes(fig, salt=name), caption)
@@ -355,7 +453,7 @@ def history_svg(trials, headline: dict[str, Any], total: int | None = None) -> b
     from matplotlib.figure import Figure
 
     with theme(SVG_RC):
-        fig = Figure(layout="constrained")
+        fig = Figure()
         history_figure(trials, headline, total=total, fig=fig)
         return hover.svg_bytes(fig, salt="history")
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from mlpcore import MODES
 from sweeps.report.hover import titled
+from sweeps.report.layout import axis_room, legend_height, overhang, place
 from sweeps.report.style import (BEST_FIRST, CURVE_CLIP, DATA_COLOR, EMPTY_CELL, IMPORTANCE_COLORS,
                                  MODE_PALETTE, OBJECTIVE_LABEL, REFERENCE_COLOR, REFERENCE_STYLES,
                                  TARGET_COLOR, escape_cmap, fmt, theme, trials_text)
@@ -60,15 +61,15 @@ def _axes(ax):
 def _panels(fig, width: float, height: float, **subplots: Any):
     """(figure, axes): ``fig`` cleared and sized ``width`` x ``height`` inches, with
     ``subplots(**subplots)``; without ``fig``, a new pyplot figure (as seaborn's figure-level
-    functions make one)."""
+    functions make one). The panels are placed when drawn (:func:`sweeps.report.layout.place`)."""
     if fig is None:
         import matplotlib.pyplot as plt
 
-        fig = plt.figure(figsize=(width, height), layout="constrained")
+        fig = plt.figure(figsize=(width, height))
     else:
         fig.clear()
         fig.set_size_inches(width, height)
-        fig.set_layout_engine("constrained")
+        fig.set_layout_engine("none")
     return fig, fig.subplots(**subplots)
 
 
@@ -235,9 +236,16 @@ def mode_map(levers, params: list[str] | None = None, ncols: int = 3, fig=None):
     for ax, column in zip(axes.flat, columns):
         mode_shares(levers, [params[i] for i in column], ax=ax)
         ax.set_ylim(rows - 0.5, -0.5)  # one row height in every column
-    fig.legend(
+    legend = fig.legend(
         handles=mode_handles(), loc="outside upper center", ncols=len(MODES), frameon=False, title=
         "failure mode (share of trials per setting; numbers: trials, and the share that escaped)")
+    top = legend_height(1, legend.get_texts()[0].get_fontsize(), legend.get_title().get_fontsize())
+    # the counts right of each panel's bars, and the last column's long headings: room for them,
+    # as far as they reach at the panels' first width (as matplotlib's constrained layout does)
+    width = place(fig, axes, top=top)["panel_width"]
+    right_each = overhang(axes, width, outside=True)
+    place(fig, axes, top=top, right=max(0.0, overhang(axes.flat[-1], width) - right_each),
+          right_each=right_each)
     return fig
 
 
@@ -256,7 +264,7 @@ def escape_cells(settings, x: str, y: str):
 
 @themed
 def escape_heatmap(settings, x: str, y: str, ax=None, *, cbar: bool = True,
-                   xlabel: str | None = None, ylabel: str | None = None):
+                   xlabel: str | None = None, ylabel: str | None = None, cbar_ax=None):
     """The share of trials that escaped (mode fit) in each cell of two binned settings.
 
     Parameters
@@ -266,6 +274,7 @@ def escape_heatmap(settings, x: str, y: str, ax=None, *, cbar: bool = True,
     ax : matplotlib Axes, optional. Default: pyplot's current Axes.
     cbar : draw the colour scale.
     xlabel, ylabel : axis labels; default the settings' names.
+    cbar_ax : the Axes of the colour scale; default room taken from ``ax``.
 
     Returns
     -------
@@ -278,7 +287,7 @@ def escape_heatmap(settings, x: str, y: str, ax=None, *, cbar: bool = True,
                              for rs, ks in zip(rate.to_numpy(), n)], "")
     before = len(ax.collections)
     _sns().heatmap(rate.astype(float), mask=n == 0, annot=annot, fmt="", cmap=escape_cmap(), vmin=0,
-                   vmax=1, linewidths=0.5, linecolor="white", cbar=cbar, ax=ax,
+                   vmax=1, linewidths=0.5, linecolor="white", cbar=cbar, ax=ax, cbar_ax=cbar_ax,
                    annot_kws={"fontsize": 7.5}, xticklabels=[str(c) for c in rate.columns],
                    yticklabels=[str(i) for i in rate.index],
                    cbar_kws={"label": "share that escaped (fit)", "format": "{x:.0%}"})
@@ -325,14 +334,23 @@ def escape_heatmaps(settings, x: str, y: str, col: str | None = None, fig=None, 
     width = min(12.0, panel * len(values) + 1.6)
     fig, axes = _panels(fig, width, 0.42 * len(settings[y].cat.categories) + 2.1, ncols=len(values),
                         squeeze=False, sharey=True)
+    scale = fig.add_axes((0, 0, 1, 1))  # the colour scale's, placed beside the last panel below
     for i, (ax, value) in enumerate(zip(axes.flat, values)):
         part = settings if value is None else settings[settings[col] == value]
-        escape_heatmap(part, x, y, ax=ax, cbar=i == len(values) - 1, xlabel=xlabel, ylabel=ylabel)
+        last = i == len(values) - 1
+        escape_heatmap(part, x, y, ax=ax, cbar=last, xlabel=xlabel, ylabel=ylabel,
+                       cbar_ax=scale if last else None)
         if value is not None:
             ax.set_title(f"{col}={value}  ({trials_text(len(part))})", fontsize=10, y=TITLE_Y)
         if i:
             ax.set_ylabel("")
             ax.tick_params(axis="y", labelleft=False)
+    gap, bar = 0.12, 0.15  # inches from the last panel to the scale, and its width
+    # the panels apart as far as their turned tick labels reach left
+    place(fig, axes, right=gap + bar + axis_room(scale.yaxis, "right"), gap=0.3)
+    edge = axes.flat[-1].get_position()
+    inches = fig.get_size_inches()
+    scale.set_position((edge.x1 + gap / inches[0], edge.y0, bar / inches[0], edge.height))
     return fig
 
 
@@ -428,6 +446,8 @@ def importance_panels(importances, fig=None):
     for ax, (target, heading) in zip(axes, IMPORTANCE_TITLES.items()):
         importance_bars(importances, target, ax=ax, order=order)
         ax.set_title(heading, fontsize=10, y=TITLE_Y)
+    # a bar's text may reach past its panel's right edge: room for it, then placed again
+    place(fig, axes, right_each=overhang(axes, place(fig, axes)["panel_width"]))
     return fig
 
 
@@ -616,6 +636,7 @@ def mode_gallery(predictions, data=None, fig=None):
         _mode_title(ax, mode, int(counts.get(mode, 0)))
         ax.set_ylim(lo, hi)
     _outer_labels(axes)
+    place(fig, axes)
     return fig
 
 
@@ -705,6 +726,7 @@ def learning_curves(curves, references: dict[str, float | None] | None = None, p
     if handles:
         fig.legend(handles, labels, loc="outside upper center", ncols=len(handles), frameon=False,
                    fontsize=8)
+    place(fig, axes, top=legend_height(1, 8) if handles else 0.0)
     return fig
 
 
@@ -920,6 +942,7 @@ def slices(predictions, near=None, number: int | None = None, ncols: int = 3, fi
             ax.get_legend().remove()
     for ax in axes.flat[len(features):]:
         ax.set_visible(False)
+    place(fig, axes)
     return fig
 
 
@@ -962,4 +985,5 @@ def held_out_gallery(held_out, fig=None):
             ax.text(0.5, 0.5, NO_TRIAL, transform=ax.transAxes, ha="center", color="#888888")
         _mode_title(ax, mode, int(counts.get(mode, 0)))
     _outer_labels(axes)
+    place(fig, axes)
     return fig

@@ -14,7 +14,7 @@ import optuna
 
 from mlpcore.atomic import check_writable, replace_file
 from sweeps.analysis.explain import stored_analysis
-from sweeps.report.drawing import draw_figures
+from sweeps.report.drawing import DrawingHelper, draw_figures, early_drawing
 from sweeps.report.page import Live, index_page, page
 from sweeps.results import frames as tidy
 from sweeps.results.handle import Sweep, open_sweep
@@ -51,14 +51,15 @@ _UNSET = object()
 
 
 def write_report(sweep: Sweep, *, frames: tidy.Frames | None = None, analysis=_UNSET,
-                 live: Live | None = None) -> Path:
+                 live: Live | None = None, helper: DrawingHelper | None = None) -> Path:
     """Write ``report.html``, ``figures/*.svg``, ``trials.csv`` and ``headline.json`` (the page's numbers,
     as data) into the sweep's folder; returns the page's path.
 
     ``frames``: the sweep's frames, when the caller built them already (:func:`sweeps.results.frames.build`);
     ``analysis``: its counterfactual analysis, when the caller holds it (None: none), else the stored one is read.
     Every file is replaced atomically; the figures' bytes are encoded once and go both into the page and into
-    ``figures/``. ``live``: see :func:`sweeps.report.page.page`.
+    ``figures/``. ``live``: see :func:`sweeps.report.page.page`; ``helper``: the process that draws the
+    figures (:func:`sweeps.report.drawing.early_drawing`), default this one.
     """
     out_dir = sweep.dir
     fig_dir = out_dir / FIGURES_DIR
@@ -67,7 +68,7 @@ def write_report(sweep: Sweep, *, frames: tidy.Frames | None = None, analysis=_U
         check_writable(folder)
     frames = tidy.build(sweep.study, sweep.definition, sweep.files) if frames is None else frames
     analysis = stored_analysis(sweep) if analysis is _UNSET else analysis
-    drawn = draw_figures(frames, analysis)
+    drawn = draw_figures(frames, analysis, helper=helper)
     for name, (data, _) in drawn.items():
         replace_file(fig_dir / f"{name}.svg", data)
         (fig_dir / f"{name}.png").unlink(missing_ok=True)  # this figure as an earlier version wrote it
@@ -79,7 +80,8 @@ def write_report(sweep: Sweep, *, frames: tidy.Frames | None = None, analysis=_U
 
 def report(study: str, *, out: str | Path = "results", storage: str | None = None) -> Path:
     """Write the report of the stored sweep of ``study`` (a name or a study file); returns the page's path."""
-    return write_report(open_sweep(study, out=out, storage=storage))
+    with early_drawing() as helper:  # it imports the drawing while this process reads the sweep
+        return write_report(open_sweep(study, out=out, storage=storage), helper=helper)
 
 
 def write_all(*, out: str | Path = "results", storage: str | None = None) -> Path:
@@ -89,13 +91,14 @@ def write_all(*, out: str | Path = "results", storage: str | None = None) -> Pat
     if not names:
         raise ValueError(f"no sweep found in {mask(str(storage or out))!r}; run one first: python -m sweeps run STUDY")
     rows = []
-    for name in names:
-        try:
-            path = write_report(open_sweep(name, out=out, storage=storage, store=store))
-        except ValueError as e:  # no completed trial yet, a foreign study, a name that names no folder: listed only
-            rows.append({"study": ascii(name) if not name.isprintable() else name, "error": mask(str(e))})
-            continue
-        rows.append(json.loads((path.parent / HEADLINE_NAME).read_text()) | {"link": f"{name}/{REPORT_NAME}"})
+    with early_drawing() as helper:  # one helper draws every sweep's figures
+        for name in names:
+            try:
+                path = write_report(open_sweep(name, out=out, storage=storage, store=store), helper=helper)
+            except ValueError as e:  # no completed trial yet, a foreign study, a name that names no folder: listed
+                rows.append({"study": ascii(name) if not name.isprintable() else name, "error": mask(str(e))})
+                continue
+            rows.append(json.loads((path.parent / HEADLINE_NAME).read_text()) | {"link": f"{name}/{REPORT_NAME}"})
     Path(out).mkdir(parents=True, exist_ok=True)
     return replace_file(Path(out) / INDEX_NAME, index_page(rows))
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import binascii
 import math
 import warnings
-from typing import Callable
+from typing import Callable, TypedDict
 
 import numpy as np
 from optuna.trial import FrozenTrial, TrialState
@@ -52,8 +52,23 @@ STARTUP_TRIALS = 5
 REDUCTION_FACTOR = 3
 """HyperbandPruner's ``reduction_factor`` (Optuna's default): a rung keeps the best third."""
 
-Rule = dict
-"""Plain data handed to a worker: {"pruner", "steps": [int], "thresholds": [float]}, sorted by step."""
+class Rule(TypedDict):
+    """A trial's pruning rule, plain data handed to a worker: at each of ``steps`` (sorted), the
+    threshold its intermediate value must not break."""
+
+    pruner: str
+    """"median" or "hyperband" (never "none": that trial gets no rule)."""
+    steps: list[int]
+    thresholds: list[float]
+
+
+class PrunedAt(TypedDict):
+    """What stopped a training (:func:`callback`'s ``pruned_at``): the checkpoint, the value it
+    reported there and the threshold that value broke."""
+
+    step: int
+    value: float
+    threshold: float
 
 
 def check_pruner(pruner: str) -> None:
@@ -92,7 +107,7 @@ class References:
         steps, thresholds = (self.median if self.pruner == "median" else self.hyperband)(number, refs)
         if not steps:
             return None
-        return {"pruner": self.pruner, "steps": [int(s) for s in steps], "thresholds": [float(v) for v in thresholds]}
+        return Rule(pruner=self.pruner, steps=[int(s) for s in steps], thresholds=[float(v) for v in thresholds])
 
     def on_grid(self, values: dict[int, float]) -> np.ndarray:
         """A trial's intermediate values as a (k,) array on the checkpoint grid, NaN where it reported none."""
@@ -183,7 +198,7 @@ def callback(rule: Rule, var_y: float) -> Callable[[int, np.ndarray, np.ndarray]
             if best_so_far and steps[i] < step:
                 continue  # a median check is at its own step only
             if metric > thresholds[i]:
-                on_checkpoint.pruned_at = {"step": int(step), "value": metric, "threshold": thresholds[i]}
+                on_checkpoint.pruned_at = PrunedAt(step=int(step), value=metric, threshold=thresholds[i])
                 return PRUNED
         return None
 

@@ -14,7 +14,7 @@ import functools
 import gc
 import time
 import traceback
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -28,6 +28,63 @@ VALUE_CAP = 10.0
 """Objective of a diverged trial, and the most any trial scores. The objective is validation
 MSE over the target's variance (1.0 = a constant predictor), so 10 is plainly worse than
 doing nothing, yet finite: the sampler learns to avoid the region instead of choking on inf."""
+
+
+class Curve(TypedDict):
+    """A training's losses at its checkpoints (None where not finite)."""
+
+    steps: list[int]
+    train: list[float | None]
+    val: list[float | None]
+
+
+class _Run(TypedDict):
+    value: float
+    """The objective (:func:`objective`)."""
+    mode: str
+    metrics: dict[str, Any]
+    hints: list[str]
+    config: dict[str, Any]
+    seed: int
+    train_mse: float | None
+    val_mse: float | None
+    approx_error: float | None
+    """MSE against the true function on the study's grid, over its variance; None where unknown."""
+    curve: Curve
+    grid_pred: list[float | None]
+    steps_done: int
+    stopped: str | None
+    pruned_at: pruning.PrunedAt | None
+    train_seconds: float
+    backend: str
+    seconds: float
+
+
+class Run(_Run, total=False):
+    """One training's outcome (:func:`train_once`): plain data, from a worker to the driver."""
+
+    val_pred: list[float | None]
+    """The predictions on the validation rows, for a study of more than one input."""
+
+
+class Failure(TypedDict):
+    """A training or a trial that failed: the error in one line, where it was raised (or ""),
+    and the seconds it took."""
+
+    error: str
+    traceback: str
+    seconds: float
+
+
+class Outcome(Run):
+    """A trial's outcome (:func:`combine`): its median run, with every run's value, mode, stop and
+    seed in seed order, and the seconds of them all."""
+
+    values: list[float]
+    modes: list[str]
+    stops: list[str | None]
+    escape_rate: float
+    seeds: list[int]
 
 
 @functools.lru_cache(maxsize=8)
@@ -63,12 +120,13 @@ def objective(val_mse: float | None, var_y: float, mode: str) -> float:
     return float(min(val_mse / var_y, VALUE_CAP))
 
 
-def evaluate(study_ref: str, params: dict[str, Any], seeds: list[int]) -> dict[str, Any]:
+def evaluate(study_ref: str, params: dict[str, Any], seeds: list[int]) -> Outcome | Failure:
     """Train the trial's config once per seed; report the median run (and every run's value and mode)."""
     return combine([train_once(study_ref, params, seed) for seed in seeds])
 
 
-def train_once(study_ref: str, params: dict[str, Any] | None, seed: int, rule: pruning.Rule | None = None) -> dict[str, Any]:
+def train_once(study_ref: str, params: dict[str, Any] | None, seed: int,
+               rule: pruning.Rule | None = None) -> Run | Failure:
     """One training of the trial's config, from init seed ``seed``: a sweep's unit of work.
 
     ``params`` None trains the study's baseline as declared, but for the seed. ``rule`` (plain data from
@@ -82,12 +140,12 @@ def train_once(study_ref: str, params: dict[str, Any] | None, seed: int, rule: p
         _single_threaded_blas()
         run = _one_run(*study_and_data(study_ref), params, seed, rule)
     except Exception as e:  # reported as the trial's error; the sweep goes on
-        return {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc(limit=6),
-                "seconds": time.perf_counter() - t0}
+        return Failure(error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc(limit=6),
+                       seconds=time.perf_counter() - t0)
     return run | {"seconds": time.perf_counter() - t0}
 
 
-def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
+def combine(runs: list[Run | Failure]) -> Outcome | Failure:
     """A trial's outcome from its runs, in seed order: the median run, with every run's value and mode.
 
     A run that failed (an error, or a worker that died or overran) fails the trial, with the
@@ -112,6 +170,7 @@ def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _one_run(study, data, space: Space, params: dict[str, Any] | None, seed: int,
              rule: pruning.Rule | None) -> dict[str, Any]:
+    """A :class:`Run` but for its ``seconds``."""
     if params is None:
         cfg = study.baseline.replace(seed=int(seed))
     else:

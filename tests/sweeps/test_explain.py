@@ -407,3 +407,33 @@ def test_run_explains_after_the_search_and_before_the_report(tmp_path, cli):
 def test_the_seeds_are_fixed_and_not_the_sweeps():
     assert len(SEEDS) == REPEATS and len(set(SEEDS)) == REPEATS
     assert COARSE == (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0)
+
+
+def test_a_warm_run_replays_its_journal_once_and_builds_its_frames_once(swept, tmp_path, monkeypatch):
+    """A run of a stored sweep, with its analysis and its report: one handle of the sweep serves the search, the
+    analysis and the report (issue 30), so its journal is opened and replayed once, and its frames built once."""
+    from sweeps.results import frames as tidy
+    from sweeps.store import journal
+
+    path, root, _ = swept
+    shutil.copytree(root / "results", tmp_path / "results")
+    opened, replays, built = [], [], []
+    real_init, real_read, real_build = journal.SweepJournal.__init__, journal.SweepJournal.read_logs, tidy.build
+
+    def init(self, file, *args, **kwargs):
+        opened.append(Path(file).resolve())
+        real_init(self, file, *args, **kwargs)
+
+    def read_logs(self, log_number_from):
+        if log_number_from == 0:
+            replays.append(log_number_from)
+        return real_read(self, log_number_from)
+
+    monkeypatch.setattr(journal.SweepJournal, "__init__", init)
+    monkeypatch.setattr(journal.SweepJournal, "read_logs", read_logs)
+    monkeypatch.setattr(tidy, "build", lambda *a, **k: built.append(1) or real_build(*a, **k))
+    sweeps.run(path, jobs=1, out=tmp_path / "results", progress=False, report=True, explain=True)
+    assert (tmp_path / "results" / "xy" / "report.html").is_file()
+    assert opened == [(tmp_path / "results" / "xy" / "journal.log").resolve()]
+    assert len(replays) == 1
+    assert len(built) == 1
