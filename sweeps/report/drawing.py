@@ -227,7 +227,7 @@ def _ablation_path(analysis: dict, fig) -> str:
     place(fig, figures.ablation_path(runs, ax=_axes(fig, width, 4.6)))
     return (
         "The ablation path: from the question's config (left), the one change that most improves "
-        "the median value at each step, to the target config (right); a dot per fresh init seed "
+        "the median value at each step, to your config, fixed (right); a dot per fresh init seed "
         f"({runs['repeat'].nunique()} of them, the analysis's own, the "
         "same for every step), coloured by its mode, the line joins the medians.")
 
@@ -362,6 +362,10 @@ class DrawingHelper:
 def _help(connection, senders) -> None:
     """A :class:`DrawingHelper`'s process: import, then draw what it is sent until the sender
     closes, or ends (killed: its end of the pipe closes with it, as this process holds no copy)."""
+    # it inherited the CLI's handlers, which raise: Ctrl-C is its parent's to say, and SIGTERM (its parent
+    # ending it, at once, after bad input) ends it quietly
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     senders.close()
     _import_drawing()
     while True:

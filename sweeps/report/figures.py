@@ -788,7 +788,7 @@ def history(trials, references: dict[str, float | None] | None = None, total: in
 
 @themed
 def ablation_path(path_runs, ax=None):
-    """The ablation path: a column per step, from the question's config to the target config, a dot
+    """The ablation path: a column per step, from the question's config to the fixed one, a dot
     per seed (value, log scale) in its mode's colour, the medians joined.
 
     Parameters
@@ -812,7 +812,7 @@ def ablation_path(path_runs, ax=None):
     width = runs.groupby("step")["repeat"].transform("size").clip(lower=2) - 1
     # seeds side by side
     runs = runs.assign(at=runs["step"].map(column) - 0.18 + 0.36 * seeds / width)
-    ax.set_xlabel("question's config \u2192 one change at a time (greedy) \u2192 target config")
+    ax.set_xlabel("question's config \u2192 one change at a time (greedy) \u2192 your config, fixed")
     ax.set_ylabel(OBJECTIVE_LABEL)
     _log_y(ax)
     if len(runs):

@@ -94,7 +94,8 @@ def _tick_room(axis, side: str) -> tuple[float, float]:
     name = axis.axis_name
     pad = (rc[f"{name}tick.major.pad"] + rc[f"{name}tick.major.size"]) / 72
     params = axis.get_tick_params()
-    angle = np.radians(params.get("labelrotation", params.get("rotation", 0.0)) or 0.0)
+    turned = [t.get_rotation() for t in axis.get_ticklabels() if t.get_text()]  # set label by label, if so
+    angle = np.radians(max(turned, default=0.0) or params.get("labelrotation", params.get("rotation", 0.0)) or 0.0)
     width, height = text_width(texts, size), line_height(size)
     if name == "x":  # across: up/down
         across = abs(width * np.sin(angle)) + abs(height * np.cos(angle))
