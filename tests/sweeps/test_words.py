@@ -43,11 +43,12 @@ def test_figures_that_depend_on_init_seeds_say_which_and_how_many(swept_tiny, mo
 
     import sweeps
     from sweeps.results.reading import best_trial
+    from sweeps.store.records import study_attr
 
     monkeypatch.chdir(swept_tiny.folder)
     opt = sweeps.load("tiny.py")
     page = html.unescape((swept_tiny.folder / "results" / "tiny" / "report.html").read_text())
-    question_seed = opt.user_attrs["baseline"]["config"]["seed"]
+    question_seed = study_attr(opt, "baseline")["config"]["seed"]  # stored as JSON text (see records.as_stored)
     best_seed = best_trial(opt).user_attrs["config"]["seed"]
     assert (f"what the question's own config learns (init seed {question_seed}), and the best trial's fit "
             f"(init seed {best_seed})") in page  # the tiny study trains one init seed a trial
