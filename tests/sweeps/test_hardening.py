@@ -321,15 +321,22 @@ def test_a_signal_while_the_report_is_written_is_one_line_and_its_code(swept_tin
     root = swept_tiny.copy(tmp_path)
     page = root / "results" / "tiny" / "report.html"
     before = page.read_bytes()
-    report = subprocess.Popen([sys.executable, "-c", "import sys, sweeps.cli; print('ready', flush=True); "
-                               "sys.exit(sweeps.cli.main(['report', 'tiny.py']))"], cwd=root, stdout=subprocess.PIPE,
+    # the report waits once its frames are built, and says so: the signal lands inside it, every time
+    inside = ("import sys, time, sweeps.cli\n"
+              "from sweeps.results import frames\n"
+              "built = frames.build\n"
+              "def build(*args, **kwargs):\n"
+              "    out = built(*args, **kwargs)\n"
+              "    print('inside', flush=True)\n"
+              "    time.sleep(60)\n"
+              "    return out\n"
+              "frames.build = build\n"
+              "sys.exit(sweeps.cli.main(['report', 'tiny.py']))\n")
+    report = subprocess.Popen([sys.executable, "-c", inside], cwd=root, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, start_new_session=True)
-    assert report.stdout.readline() == "ready\n"
-    time.sleep(0.5)  # in the report: its frames, its figures (drawn in forked processes) or its files
-    os.killpg(report.pid, sig)  # as a terminal does: to the whole group, the drawing processes too
+    assert report.stdout.readline() == "inside\n"
+    os.killpg(report.pid, sig)  # as a terminal does: to the whole group, the drawing helper too
     out, err = report.communicate(timeout=60)
-    if report.returncode == 0:  # the report was quicker than the signal: nothing to see
-        pytest.skip("the report was written before the signal arrived")
     assert report.returncode == code, err
     assert err.count("\n") == 1 and err.startswith(words), err
     text = page.read_bytes()
