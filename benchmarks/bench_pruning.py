@@ -39,7 +39,7 @@ def one_run(study: str, seed: int, pruner: str, trials: int, jobs: int, extra: l
 
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     cmd = [sys.executable, "-m", "sweeps", "run", study, "--trials", str(trials), "--seed", str(seed), "--jobs",
-           str(jobs), "--pruner", pruner, "--out", str(out), "--no-report", "--no-progress", *extra]
+           str(jobs), "--pruner", pruner, "--out", str(out), "--no-report", "--no-explain", "--no-progress", *extra]
     t0, cpu0 = time.perf_counter(), _children_cpu()
     subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
     wall, cpu = time.perf_counter() - t0, _children_cpu() - cpu0
