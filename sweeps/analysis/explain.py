@@ -141,6 +141,11 @@ def searched(found: Search) -> Searched:
             "candidate_list": [{"setting": c.setting, "value": c.value} for c in found.candidates]}
 
 
+def _up_to(k: int) -> str:
+    """``set of up to 2 changes``; ``single change`` for 1."""
+    return "single change" if k == 1 else f"set of up to {k} changes"
+
+
 def _at(t) -> str:
     lo, hi = t.lr_range
     return f"lr {lo:.3g}" if lo == hi else f"any lr in {lo:.3g}-{hi:.3g}"
@@ -155,7 +160,7 @@ def fix_document(found: Search, budget_words: str) -> Fix:
                   if found.tried_beyond else "")
         return {"changes": None, "lr_range": None, "escape_rate": None, "fits": None, "seeds": None, "fit_by": None,
                 "evidence": [], "alternatives": [], "in_your_code": [],
-                "sentence": f"No set of up to {found.exhaustive_up_to} changes among the {n} candidates makes your "
+                "sentence": f"No {_up_to(found.exhaustive_up_to)} among the {n} candidates makes your "
                             f"config escape at any lr from 1e-06 to 1{beyond}, trained as you trained it "
                             f"({budget_words})."}
     t = found.tuned[found.fix]
@@ -202,8 +207,8 @@ def fix_sentence(found: Search, fix: Fix, budget_words: str) -> str:
     else:
         needed = " Each change is needed: " + "; ".join(
             f"without {e['setting']}, {e['without']['modes_text']} at its best rate" for e in fix["evidence"]) + "."
-    limit = (f"every set of up to {found.exhaustive_up_to} changes was tried" if not found.tried_beyond else
-             f"every set of up to {found.exhaustive_up_to} changes, and the {found.tried_beyond} most promising sets "
+    limit = (f"every {_up_to(found.exhaustive_up_to)} was tried" if not found.tried_beyond else
+             f"every {_up_to(found.exhaustive_up_to)}, and the {found.tried_beyond} most promising sets "
              f"of {found.exhaustive_up_to + 1}, were tried")
     return head + needed + f" No fix of fewer changes exists among these {n} candidates ({limit})."
 
@@ -248,7 +253,7 @@ def at_search_budget(tuner: Tuner, definition, space, asked_found: Search) -> At
     same = found.fix == asked_found.fix
     words = f"{question.steps:,} steps"
     if found.fix is None:
-        sentence = (f"At the sweep's own {words}, no set of up to {found.exhaustive_up_to} changes escapes; "
+        sentence = (f"At the sweep's own {words}, no {_up_to(found.exhaustive_up_to)} escapes; "
                     "the fix above needs your longer training.")
     elif same:
         sentence = f"At the sweep's own {words}, the smallest fix is the same."

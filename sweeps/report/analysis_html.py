@@ -50,8 +50,9 @@ def smallest_fix_html(doc: dict) -> str:
         parts.append(f'<p class="note">Other fixes of the same size escape too: {_e(alts)}.</p>')
     searched = doc["searched"]
     listed = ", ".join(f"{c['setting']}={show(c['value'], c['setting'])}" for c in searched["candidate_list"])
+    k = searched["exhaustive_up_to"]
     parts.append(f'<details class="note"><summary>What was searched: {searched["candidates"]} candidate changes, every '
-                 f"set of up to {searched['exhaustive_up_to']} tried"
+                 + ("single change" if k == 1 else f"set of up to {k}") + " tried"
                  + (f", and {searched['beyond']['tried']} of the {searched['beyond']['of']} sets of "
                     f"{searched['beyond']['size']}, the most promising first" if searched.get("beyond") else "")
                  + f"</summary>{_e(listed)}. Each set was trained at every lr from 1e-06 to 1 (decades, then "

@@ -178,6 +178,7 @@ def test_a_cause_the_best_config_lacks_is_found(docs, tmp_path):
     assert best.x_scaling == "none"
     found = [doc["fix"]["changes"], *(a["changes"] for a in doc["fix"]["alternatives"])]
     assert len(doc["fix"]["changes"]) == 1 and {"x_scaling": "standard"} in found
+    assert "every single change was tried" in doc["fix"]["sentence"]  # not "every set of up to 1 changes"
 
 
 def test_the_path_and_the_swaps_go_from_your_config_to_the_fixed_one(docs):
