@@ -117,7 +117,7 @@ def score(pred, data, metrics):
     var_y = float(np.var(data.y_val))
     if not np.all(np.isfinite(pred)):
         return 10.0, "diverged"
-    m = diagnostics.prediction_metrics(pred, data.x_val.reshape(-1, 1), data.y_val, metrics)
+    m = metrics | diagnostics.prediction_metrics(pred, data.x_val.reshape(-1, 1), data.y_val, metrics)
     return float(min(np.mean((pred - data.y_val) ** 2) / var_y, 10.0)), diagnostics.classify(m, False)
 
 
