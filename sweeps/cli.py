@@ -39,6 +39,7 @@ from sweeps.results.handle import find, open_sweep, run_reference
 from sweeps.results.reading import baseline_words, best_config, best_trial, budget, complete_trials, summary
 from sweeps.search.driver import search, trials_cap
 from sweeps.search.interrupts import Terminated, handled
+from sweeps.search.pool import release_workers
 from sweeps.search.pruning import DEFAULT as DEFAULT_PRUNER
 from sweeps.search.pruning import PRUNERS
 from sweeps.store.factory import open_storage
@@ -442,14 +443,18 @@ def _command(args) -> int:
             if hasattr(args, "storage"):
                 args.storage = storage_url(args)
                 remember(args.storage)  # its password masked in any line said from now on
-            return COMMANDS[args.command][0](args)
+            try:
+                return COMMANDS[args.command][0](args)
+            finally:  # the workers end now, not in the exit handlers (see sweeps.search.tracker)
+                release_workers()
     except ValueError as e:
         print(f"error: {cut(mask(str(e)))}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (MemoryError, ImportError) as e:  # a library that cannot be mapped into memory is out of memory too
-        if isinstance(e, ImportError) and not any(w in str(e) for w in OUT_OF_MEMORY_WORDS):
+    except (MemoryError, ImportError, RuntimeError) as e:  # a library or a thread with no room
+        if not isinstance(e, MemoryError) and not any(w in str(e) for w in OUT_OF_MEMORY_WORDS):
             raise
-        print(f"error: out of memory{f' ({cut(mask(str(e)), 120)})' if str(e) else ''}: a smaller config, a batch size or "
+        detail = f" ({cut(mask(str(e)), 160)})" if str(e) else ""
+        print(f"error: out of memory{detail}: a smaller config, a batch size or "
               f"fewer rows need less; anything finished is kept" + (f", {RESUME}" if args.command == "run" else ""),
               file=sys.stderr)
         return EXIT_NO_MEMORY
@@ -473,8 +478,9 @@ STOPPED_WORDS = {"run": f"the trials in flight are marked interrupted, finished 
 """What an interrupted command leaves, said after "interrupted:" (Ctrl-C) or "terminated (SIGTERM):"."""
 
 
-OUT_OF_MEMORY_WORDS = ("failed to map segment", "Cannot allocate memory")
-"""How the loader says that a shared library did not fit in memory (an ImportError under ``ulimit -v``)."""
+OUT_OF_MEMORY_WORDS = ("failed to map segment", "Cannot allocate memory", "can't start new thread")
+"""How the loader says that a shared library did not fit in memory (an ImportError under
+``ulimit -v``), and Python that a thread had no room for its stack (a RuntimeError)."""
 
 
 def operating_error(e: OSError) -> str:

@@ -266,12 +266,13 @@ def search(
             if "baseline" not in opt.user_attrs:
                 loop.submit_baseline()
             loop.go(deadline=None if timeout is None else started + timeout, bar=bar)
-        except KeyboardInterrupt:  # Ctrl-C or SIGTERM (interrupts.Terminated)
+        except (KeyboardInterrupt, MemoryError) as e:  # Ctrl-C or SIGTERM (interrupts.Terminated)
+            stop = Stop.INTERRUPTED if isinstance(e, KeyboardInterrupt) else Stop.OUT_OF_MEMORY
             with held():  # a second signal must not cut this short
                 pool.close()
                 for t in opt.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
                     if t.user_attrs.get("driver") == driver.id:
-                        driver.fail(t, Stop.INTERRUPTED)
+                        driver.fail(t, stop)
             raise
         finally:
             with held():
@@ -339,6 +340,9 @@ class AskTellLoop:
     def collect(self) -> None:
         """Wait for the next training to end; a trial whose trainings have all ended has its outcome."""
         (key, i), run = self.pool.next()
+        if run.get("out_of_memory"):  # the machine's limit, not the trial's: the sweep stops here
+            which = "the baseline" if key == BASELINE else f"trial {key}"
+            raise MemoryError(f"{which}: {run['error']}")
         runs = self.runs[key]
         runs[i] = run
         if any(r is None for r in runs):

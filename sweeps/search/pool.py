@@ -15,12 +15,16 @@ environment at spawn, both of which the time limit and WORKER_ENV need.)
 - a task over its time limit gets its worker killed (loky can only kill all workers: the
   innocent tasks that were running are started again, and lose nothing but time);
 - when a worker dies, every task that was running comes back as a suspect and is run again,
-  alone: one that kills its worker again, alone, is the culprit and fails (out of memory, a
-  crash); the others were bystanders (or the kill came from outside) and just finish late;
+  alone: one that kills its worker again, alone, is the culprit and fails (a crash); the others
+  were bystanders (or the kill came from outside) and just finish late. When the dead worker said
+  it ran out of memory, or the kernel killed a process for memory meanwhile (see
+  `sweeps.search.deaths`), the tasks that were running end at once, marked out of memory
+  (``failure``): the caller decides what that stops;
 - a worker killed while idle, or between a crash and the moment this process notices it, breaks
   the executor with no task of ours in it: a submit then finds it broken, the task waits, and
   the next submit goes to a fresh executor. A submit never raises;
-- every worker dies with this process, whatever killed it (see `sweeps.search.orphans`).
+- every worker dies with this process, whatever killed it (see `sweeps.search.orphans`);
+- loky's resource tracker, killed, is started again here, quietly (see `sweeps.search.tracker`).
 """
 
 from __future__ import annotations
@@ -37,7 +41,10 @@ from typing import Any, Callable, Iterator, Sequence
 
 from loky import BrokenProcessPool, get_reusable_executor
 
+from sweeps.search.deaths import (keep_stderr, last_line, last_words, oom_kills, out_of_memory,
+                                  stderr_folder)
 from sweeps.search.orphans import die_with_parent
+from sweeps.search.tracker import ensure_quiet as quiet_tracker
 
 logger = logging.getLogger(__name__)
 
@@ -62,29 +69,41 @@ def release_workers() -> None:
     """End the pools' worker processes now, not IDLE_SECONDS after their last task, and with them the threads
     that drive them in this process: the report forks its drawing processes only where no other thread runs.
     A pool used again afterwards gets fresh workers."""
+    if _executors:
+        quiet_tracker()  # their semaphores are released to it
     with quiet_manager():
         for executor in list(_executors):
             executor.shutdown(wait=True)
     _executors.clear()
 
 
-def failure(message: str, started: float) -> dict[str, Any]:
-    """The outcome of a task that did not return: a plain-data error, like worker.train_once's."""
-    return {"error": message, "traceback": "", "seconds": time.monotonic() - started}
+def failure(message: str, started: float, *, out_of_memory: bool = False) -> dict[str, Any]:
+    """The outcome of a task that did not return: a plain-data error, like worker.train_once's
+    (``out_of_memory``: its worker ran out of memory, marked as ``worker.Failure`` marks it)."""
+    out = {"error": message, "traceback": "", "seconds": time.monotonic() - started}
+    return (out | {"out_of_memory": True}) if out_of_memory else out
+
+
+KILLED_FOR_MEMORY = "killed by the kernel's out-of-memory killer"
+"""Why a worker that said nothing died, when the kernel killed a process for memory meanwhile."""
 
 
 def _crashed(fut: Future) -> bool:
     return isinstance(fut.exception(), BrokenProcessPool)
 
 
-def _start_worker(parent: int, prepare: tuple[Callable, tuple] | None) -> None:
-    """A worker's first act: die with ``parent`` (the driver), then run ``prepare``."""
+def _start_worker(parent: int, prepare: tuple[Callable, tuple] | None, stderr: str) -> None:
+    """A worker's first acts: its stderr into a file in folder ``stderr`` (see
+    `sweeps.search.deaths`), die with ``parent`` (the driver), then run ``prepare``."""
+    keep_stderr(stderr)
     die_with_parent(parent)
     if prepare is None:
         return
     init, args = prepare
     try:  # a worker whose initializer raises exits, and loky then breaks the whole pool
         init(*args)
+    except MemoryError:  # its tasks then run out of memory too, and the driver says so
+        pass
     except Exception as e:  # noqa: BLE001 - a task that needs what failed fails with the error itself, as its result
         logger.warning("a worker process could not prepare (%s: %s); its tasks report the error", type(e).__name__, e)
 
@@ -147,6 +166,7 @@ class WorkerPool:
         self._queue.append(key)
 
     def next(self) -> tuple[Any, Any]:
+        quiet_tracker()  # killed since the last look: started again now, not by loky at a release
         while not self._ready:
             if not self._args:
                 raise LookupError("no task is pending")
@@ -171,6 +191,7 @@ class WorkerPool:
     def close(self) -> None:
         """End the workers now (an interrupted sweep); tasks not yet returned are dropped."""
         if self._loky is not None:
+            quiet_tracker()
             with quiet_manager():
                 self._loky.shutdown(wait=True, kill_workers=True)
         self._loky = None
@@ -179,8 +200,11 @@ class WorkerPool:
 
     def _executor(self):
         if self._loky is None or self._loky not in _executors:  # none yet, or released (release_workers)
+            quiet_tracker()  # a new executor registers its semaphores; the one it replaces releases
             self._loky = get_reusable_executor(self.jobs, timeout=IDLE_SECONDS, env=WORKER_ENV,
-                                               initializer=_start_worker, initargs=(os.getpid(), self._prepare))
+                                               initializer=_start_worker,
+                                               initargs=(os.getpid(), self._prepare,
+                                                         str(stderr_folder())))
             _executors.add(self._loky)
         return self._loky
 
@@ -218,10 +242,16 @@ class WorkerPool:
 
     def _collect(self) -> None:
         running = self._running
+        kills = oom_kills()
         done, _ = wait(list(running), timeout=self._poll_seconds(), return_when=FIRST_COMPLETED)
         if any(_crashed(f) for f in done):
             # A dead worker breaks the pool: every running task ends now, one way or the other.
             wait(list(running))
+            words = last_words(stderr_folder())
+            # a process killed for memory while we waited: ours, most likely (the kernel picks the
+            # largest)
+            killed = kills is not None and (oom_kills() or 0) > kills
+            memory = out_of_memory(words) or (KILLED_FOR_MEMORY if killed else None)
             self._loky, self._broken = None, False
             culprit_known, self._suspect_running = self._suspect_running, False
             in_flight = list(running.items())
@@ -229,9 +259,15 @@ class WorkerPool:
             for fut, (key, started) in in_flight:
                 if not _crashed(fut):
                     self._ready.append((key, fut.result()))
+                elif memory:
+                    self._ready.append((key, failure(
+                        f"its worker process ran out of memory ({memory})", started,
+                        out_of_memory=True)))
                 elif culprit_known:
-                    self._ready.append((key, failure("the worker process running this trial died twice, the second "
-                                                     "time running alone (out of memory, or a crash)", started)))
+                    said = last_line(words)
+                    self._ready.append((key, failure(
+                        "the worker process running this trial died twice, the second time running "
+                        f"alone (a crash{f': {said}' if said else ''})", started)))
                 else:
                     self._suspects.append(key)
             return
@@ -242,6 +278,7 @@ class WorkerPool:
         overdue = self._overdue()
         if overdue:
             # loky kills workers all at once: fail the overdue tasks, start the others again.
+            quiet_tracker()
             self._executor().shutdown(wait=True, kill_workers=True)
             self._loky, self._broken = None, False
             for fut, (key, started) in list(running.items()):

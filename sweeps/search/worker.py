@@ -67,13 +67,20 @@ class Run(_Run, total=False):
     """The predictions on the validation rows, for a study of more than one input."""
 
 
-class Failure(TypedDict):
-    """A training or a trial that failed: the error in one line, where it was raised (or ""),
-    and the seconds it took."""
-
+class _Failure(TypedDict):
     error: str
     traceback: str
     seconds: float
+
+
+class Failure(_Failure, total=False):
+    """A training or a trial that failed: the error in one line, where it was raised (or ""),
+    and the seconds it took."""
+
+    out_of_memory: bool
+    """True when the machine had no memory for it (a MemoryError, or its worker killed for
+    memory): not the trial's own failure, so the sweep stops (``sweeps.search.driver``), and a
+    rerun trains it again."""
 
 
 class Outcome(Run):
@@ -139,6 +146,9 @@ def train_once(study_ref: str, params: dict[str, Any] | None, seed: int,
     try:
         _single_threaded_blas()
         run = _one_run(*study_and_data(study_ref), params, seed, rule)
+    except MemoryError as e:  # the machine's limit, not the trial's: said as such
+        return Failure(error=f"MemoryError: {e}" if str(e) else "MemoryError", traceback="",
+                       seconds=time.perf_counter() - t0, out_of_memory=True)
     except Exception as e:  # reported as the trial's error; the sweep goes on
         return Failure(error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc(limit=6),
                        seconds=time.perf_counter() - t0)

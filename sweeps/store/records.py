@@ -116,9 +116,12 @@ class Stop(enum.Enum):
     """Drivers asking at the same moment asked more than the budget held: given back."""
     DRIVER_DIED = "driver died"
     """Its driver died (killed, or a lost machine); another driver failed it."""
+    OUT_OF_MEMORY = "out of memory"
+    """A training of its driver (this trial's or another's) ran out of memory; it stopped."""
 
 
-ENDINGS = {Stop.INTERRUPTED: "interrupted", Stop.OVER_BUDGET: "given back", Stop.DRIVER_DIED: "lost with a dead driver"}
+ENDINGS = {Stop.INTERRUPTED: "interrupted", Stop.OVER_BUDGET: "given back",
+           Stop.DRIVER_DIED: "lost with a dead driver", Stop.OUT_OF_MEMORY: "stopped out of memory"}
 """How each stop reads in summaries."""
 
 _LEGACY_STOPS = (("over budget", Stop.OVER_BUDGET), ("its driver", Stop.DRIVER_DIED))

@@ -423,6 +423,68 @@ def test_out_of_memory_is_one_line_and_its_code(tmp_path, tiny_study):
     assert r.returncode == 71 and r.stderr.count("\n") == 1 and r.stderr.startswith("error: out of memory")
 
 
+WIDE = """
+import numpy as np
+from mlpcore import MLPConfig
+from studies import Study
+
+def sample(rng):
+    x = rng.uniform(-2.0, 2.0, 80_000)
+    return x, np.sin(2 * x)
+
+STUDY = Study(name="wide", title="4096 units on 80,000 rows", question="a test study",
+              target=lambda x: np.sin(2 * x), sample=sample, trials=4, steps=5, repeats=1,
+              space={"width": [4096], "lr": (1e-3, 1e-2)},
+              baseline=MLPConfig(hidden=(4096,), steps=5))
+"""
+
+ADDRESS_SPACE = 1200 << 20
+"""Room for Python, numpy and numba in each process (about 600 MB of address space each), not
+for a training of 4096 units on 80,000 rows, whose first layer asks for 2.4 GiB at once."""
+
+
+def test_a_worker_out_of_memory_stops_the_sweep_in_one_line_and_its_code(tmp_path):
+    import resource
+
+    import sweeps
+    from sweeps.store.records import Stop, counts_as_done, stop_reason
+
+    (tmp_path / "wide.py").write_text(WIDE)
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+
+    # one BLAS thread and two malloc arenas: the address space a process takes then depends little
+    # on the machine's cores
+    env = os.environ | {"OPENBLAS_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2"}
+    command = [sys.executable, "-m", "sweeps", "run", "wide.py", "--no-explain", "--jobs", "2"]
+    r = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                       preexec_fn=limited, env=env)
+    err = r.stderr
+    assert r.returncode == 71, err
+    assert err.count("\n") == 1 and err.startswith("error: out of memory (")
+    assert "Traceback" not in err
+    assert "MemoryError: Unable to allocate" in err, err
+    assert err.rstrip().endswith("anything finished is kept, run the same command again to resume")
+    opt = sweeps.load(str(tmp_path / "wide.py"), out=tmp_path / "results")
+    assert opt.trials
+    for t in opt.trials:  # stopped, not failed: run again by the same command
+        assert stop_reason(t) is Stop.OUT_OF_MEMORY and not counts_as_done(t)
+
+
+def test_a_thread_with_no_room_for_its_stack_is_out_of_memory(tiny_study, monkeypatch, capsys):
+    import studies.base
+
+    def no_thread(self):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(studies.base.Study, "data", no_thread)
+    assert main(["diagnose", tiny_study]) == 71
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("error: out of memory (can't start new thread): ")
+
+
 # --- 10. messages that say what to do ------------------------------------------------------------------------------
 
 

@@ -91,6 +91,47 @@ def test_pool_fails_only_the_task_that_kills_its_worker():
     assert "worker process running this trial died" in out[2]["error"]
 
 
+def _say_and_die(i, words):
+    if i == 2:
+        os.write(2, words.encode())
+        os.abort()
+    return i
+
+
+@pytest.mark.parametrize("words, error", [
+    ("LLVM ERROR: out of memory\n", "its worker process ran out of memory (LLVM ERROR: out of"),
+    ("something broke\n", "running alone (a crash: Fatal Python error: Aborted)")])
+def test_a_dying_worker_says_why_in_its_tasks_error_not_on_the_terminal(capfd, words, error):
+    """What a worker says on stderr as it dies (LLVM, Python's fatal-error dump) decides how its
+    task ends: out of memory (a sweep stops, exit 71) or a crash (its trial fails); none of it
+    reaches the driver's stderr."""
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    capfd.readouterr()
+    out = dict(WorkerPool(_say_and_die, 2).run([(i, words) for i in range(4)]))
+    assert error in out[2]["error"]
+    memory = "memory" in words
+    assert out[2].get("out_of_memory", False) == memory
+    for i in (0, 1, 3):  # a crash fails its task alone; no memory, every task in flight
+        assert out[i] == i or (memory and out[i]["out_of_memory"]), out[i]
+    assert capfd.readouterr().err == ""
+
+
+def test_a_worker_the_kernel_killed_for_memory_ends_its_tasks_out_of_memory(monkeypatch):
+    """SIGKILL from the out-of-memory killer leaves no words: the kernel's count of such kills
+    tells (here rising at every look, as it would while the kernel kills our worker)."""
+    import cloudpickle
+
+    from sweeps.search import pool
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    kills = iter(range(10**6))
+    monkeypatch.setattr(pool, "oom_kills", lambda: next(kills))
+    out = dict(WorkerPool(_kill_self, 2).run([(i,) for i in range(4)]))
+    assert out[2]["out_of_memory"] is True and "out-of-memory killer" in out[2]["error"]
+
+
 def _environment(names):
     return {name: os.environ.get(name) for name in names}
 
@@ -163,6 +204,29 @@ def test_an_outside_kill_of_a_worker_costs_a_rerun_not_a_trial(tmp_path, tiny_st
     assert proc.returncode == 0, err
     opt = sweeps.load(study, out=tmp_path / "results")
     assert len(opt.get_trials(states=(TrialState.COMPLETE,))) == 12
+
+
+def test_a_killed_resource_tracker_costs_nothing_and_prints_nothing(tmp_path, tiny_study):
+    """loky's tracker, killed mid-sweep, is started again when the driver next speaks to it: the
+    new one must not print a KeyError for each semaphore it never heard of (issue 31)."""
+    study = study_file(tmp_path, tiny_study, trials=8, steps=1500)
+    proc = start(study, "--jobs", "2", "--no-report", cwd=tmp_path)
+    journal = tmp_path / "results" / "tiny" / "journal.log"
+
+    def tracker() -> int | None:
+        command = b"from loky.backend.resource_tracker import main"
+        return next((p for p in _children(proc.pid) if command in _cmdline(p)), None)
+
+    assert _wait_until(lambda: tracker() is not None and _trials_created(journal) > 0
+                       or proc.poll() is not None)
+    killed = tracker()
+    assert killed is not None and proc.poll() is None  # mid-sweep: the driver still runs
+    os.kill(killed, signal.SIGKILL)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    opt = sweeps.load(study, out=tmp_path / "results")
+    assert len(opt.get_trials(states=(TrialState.COMPLETE,))) == 8
+    assert "Traceback" not in err and "KeyError" not in err and "resource_tracker" not in err, err
 
 
 def _children(pid: int) -> list[int]:
