@@ -89,6 +89,10 @@ def _add_titles(group, titles: str | list[str], salt: str) -> None:
         _title(group, titles)
         return
     elements = [child for child in group if child.tag != f"{{{SVG_NS}}}defs"]
+    if len(elements) == 1 and len(titles) > 1 and elements[0].tag == f"{{{SVG_NS}}}g":
+        # a collection of one colour, clipped: matplotlib draws its elements in one group of
+        # their own, under the clip path
+        elements = list(elements[0])
     if len(elements) != len(titles):
         logger.warning("figure %s: %d elements drawn, %d titles; titles left out", salt,
                        len(elements), len(titles))

@@ -1,6 +1,7 @@
 """figures.py: every figure from report frames of a synthetic in-memory study (no training, so it is
 quick), and the SVG the page inlines (drawing.py, hover.py)."""
 
+import dataclasses
 import re
 from xml.etree import ElementTree
 
@@ -56,8 +57,9 @@ def outcome(mode: str, rng) -> tuple[float, dict]:
     }
 
 
-@pytest.fixture(scope="module")
-def frames():
+def synthetic(modes: list[str]) -> optuna.Study:
+    """An in-memory study of one trial a mode in ``modes``, each shaped like its mode (``outcome``),
+    with the attrs a sweep stores."""
     rng = np.random.default_rng(0)
     opt = optuna.create_study(study_name="synthetic")
     opt.set_user_attr("space", space_to_json(SPACE))
@@ -67,8 +69,7 @@ def frames():
     base_value, base = outcome("linear", rng)
     opt.set_user_attr("baseline", base | {"value": base_value, "hints": ["scale x"]})
     sampler = optuna.samplers.RandomSampler(seed=0)
-    for i in range(40):
-        mode = MODES[i % 4 + 1] if i % 7 else "diverged"  # every mode, fit most often
+    for mode in modes:
         value, attrs = outcome(mode, rng)
         params = {k: sampler.sample_independent(opt, None, k, d) for k, d in SPACE.items()}
         opt.add_trial(
@@ -78,7 +79,13 @@ def frames():
                     s: v / 0.09
                     for s, v in zip(attrs["curve"]["steps"], attrs["curve"]["val"]) if v is not None
                 }))
-    return tidy.build(opt)
+    return opt
+
+
+@pytest.fixture(scope="module")
+def frames():
+    # every mode, fit most often
+    return tidy.build(synthetic([MODES[i % 4 + 1] if i % 7 else "diverged" for i in range(40)]))
 
 
 REFS = {"constant predictor": 1.0, "best straight line": 0.06, "noise floor": 0.002}
@@ -364,3 +371,57 @@ def test_ablation_path_draws_a_dot_per_seed_in_its_modes_colour_column_by_column
         f"{l}, seed {r}: {fmt(v)} ({m})"
         for l, r, v, m in zip(runs["label"], runs["repeat"], runs["value"], runs["mode"])
     ]
+
+
+SINGLE_ROWS = {"one fit among linear": ["linear"] * 4 + ["fit"], "a single trial": ["underfit"]}
+"""A sweep where a mode has exactly one trial, and one where every trial has one mode (issue 31)."""
+
+
+def of_inputs(f, inputs: int):
+    """``f`` as the frames of a study of ``inputs`` inputs: for two, held-out rows (the grid's) and
+    a slice per input (the same), as a study of several inputs has them."""
+    if inputs == 1:
+        return f
+    slices = pd.concat([f.predictions, f.predictions.assign(feature=1)], ignore_index=True)
+    return dataclasses.replace(f, held_out=held_out(f), predictions=slices,
+                               headline=f.headline | {"features": inputs})
+
+
+@pytest.mark.parametrize("inputs", [1, 2])
+@pytest.mark.parametrize("case", list(SINGLE_ROWS))
+def test_a_mode_of_one_trial_is_drawn_in_every_figure_and_the_report(tmp_path, case, inputs):
+    from sweeps.report.files import write_report
+    from sweeps.results.handle import Sweep
+
+    opt = synthetic(SINGLE_ROWS[case])
+    base = tidy.build(opt)
+    if inputs == 1:  # each figure function (those of several inputs make their frames from these)
+        for draw in SINGLE.values():
+            fig = Figure()
+            assert draw(base, fig.add_subplot()) is not None
+            svg_root(fig)
+        for draw in MULTI.values():
+            svg_root(draw(base, Figure()))
+    f = of_inputs(base, inputs)
+    page = write_report(Sweep("synthetic", None, None, tmp_path, None, None, opt), frames=f,
+                        analysis=None).read_text()
+    several = {"predicted_actual", "slices"}
+    shown = {"modes_by_setting", "escape_lr_init_scale", "escape_width_depth", "gallery_by_mode",
+             "learning_curves", "history"} | (several if inputs > 1 else {"function_space"})
+    for name in shown:
+        assert f'<figure id="fig-{name}">' in page, name
+
+    def tips(name: str) -> list[str]:
+        return titles(ElementTree.parse(tmp_path / "synthetic" / "figures" / f"{name}.svg").getroot())
+
+    done = tidy.complete(f.trials)
+    assert sum(t.startswith("trial #") for t in tips("history")) == len(done)
+    modes = set(done["mode"]) - {"diverged"}  # a diverged net has no finite prediction to draw
+    picks = figures.representatives(f.predictions)
+    if inputs == 1:  # each mode's panel draws its trial (the only one, for some), with its numbers
+        assert {f"trial #{picks[m]} ({m})" for m in modes} <= {
+            t.split(":")[0] for t in tips("gallery_by_mode")}
+    else:  # each held-out row a dot with its numbers: per mode, and the best trial's and the baseline's
+        rows = len(X)
+        assert sum(t.startswith("row ") for t in tips("gallery_by_mode")) == rows * len(modes)
+        assert sum(t.startswith("row ") for t in tips("predicted_actual")) == 2 * rows
