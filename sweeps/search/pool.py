@@ -142,6 +142,12 @@ class WorkerPool:
         """Tasks submitted and not yet returned by ``next``."""
         return len(self._args)
 
+    def room(self) -> int:
+        """Tasks the workers could take now, or have ready in the pipe, beyond those submitted and not returned
+        (negative when more are waiting). A caller that submits only while this is above zero keeps every
+        worker busy, and no task waits behind more than a pipe's worth of others."""
+        return self._slots - len(self._args)
+
     def submit(self, key: Any, args: tuple) -> None:
         self._args[key] = args
         self._queue.append(key)
