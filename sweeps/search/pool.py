@@ -142,11 +142,11 @@ class WorkerPool:
         """Tasks submitted and not yet returned by ``next``."""
         return len(self._args)
 
-    def room(self) -> int:
-        """Tasks the workers could take now, or have ready in the pipe, beyond those submitted and not returned
-        (negative when more are waiting). A caller that submits only while this is above zero keeps every
-        worker busy, and no task waits behind more than a pipe's worth of others."""
-        return self._slots - len(self._args)
+    def waiting(self) -> int:
+        """Tasks submitted and not yet handed to the workers. :meth:`next` hands one over as each task ends, so a
+        caller that submits more as soon as none waits keeps every worker busy, and its tasks wait only behind
+        those the workers hold (one each, and one in the pipe without a time limit) and each other."""
+        return len(self._queue) + len(self._suspects)
 
     def submit(self, key: Any, args: tuple) -> None:
         self._args[key] = args
