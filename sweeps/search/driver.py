@@ -150,8 +150,8 @@ class NumberedSampler(optuna.samplers.BaseSampler):
         if self._number != trial.number:
             sampler = trial_sampler(self.space, self.seed, trial.number)
             if self.history is not None and isinstance(sampler, SweepSampler):  # TPE on the trials held in memory
-                # {} when too few trials are held to model: TPE then draws each param at random, still counting
-                # the trials held, not those of the stored study (which may hold more: see History.update)
+                # {} when too few trials are held to model: TPE then draws each param at random,
+                # counting the trials held, not the stored study's (more: see History.update)
                 chosen = self.history.sample(sampler, sampler.fixed_space)
                 sampler = Chosen(sampler.fixed_space, chosen, sampler, self.history)
             self._number, self._sampler = trial.number, sampler
@@ -214,8 +214,8 @@ def search(
     timeout : seconds after which no new trial is started.
     trial_timeout : seconds after which a training (one seed of a trial) is stopped, its worker killed,
         and its trial failed.
-    batch : trials asked and not yet told, at most; trial n is drawn from trials 0..n - batch (see the module
-        docstring).
+    batch : trials asked and not yet told, at most; trial n is drawn from trials 0..n - batch
+        (see the module docstring).
     progress : True: a status line on stderr; False: nothing; default: as fits where it runs, a status line in a
         terminal, a bar in a notebook, a line every 30 s in a log (``sweeps.search.progress``).
     pruner : "none", "median" or "hyperband": stop hopeless trainings at a checkpoint (see `pruning.py`).
@@ -380,8 +380,8 @@ class AskTellLoop:
         return self.settled_done + sum(counts_as_done(t) for t in rest), sum(t.state == TrialState.RUNNING for t in rest)
 
     def refill(self) -> None:
-        """Ask trials while no training waits in the pool and fewer than ``batch`` are out, until the budget
-        (over all drivers) is used."""
+        """Ask trials while no training waits in the pool and fewer than ``batch`` are out, until
+        the budget (over all drivers) is used."""
         while len(self.asked) < self.settings.batch and not self.pool.waiting():
             snapshot = self.opt.get_trials(deepcopy=False)
             done, running = self.counts(snapshot)
@@ -398,10 +398,11 @@ class AskTellLoop:
     def ask(self, snapshot: list | None = None):
         """Ask a trial, drawn by the sampler of the number storage gives it, stamped with its seeds and this driver.
         TPE samples from the trials the driver holds in memory (``snapshot``: the study's trials, just read, or
-        read now; see history.py): all those finished, but for this driver's own numbered above n - batch."""
+        read now; see history.py): all those finished, but for this driver's own numbered above
+        n - batch."""
         snapshot = self.opt.get_trials(deepcopy=False) if snapshot is None else snapshot
-        # Storage numbers trials in order, so the trial asked next is number len(snapshot), unless another driver
-        # asks meanwhile: then its number is higher, and it is drawn from fewer of this driver's trials.
+        # Storage numbers trials in order, so the trial asked next is number len(snapshot), unless
+        # another driver asks meanwhile: then its number is higher, and it sees fewer of our trials.
         cut = len(snapshot) - self.settings.batch
         self.history.update(snapshot, hidden=self.mine[bisect.bisect_right(self.mine, cut):])
         trial = self.opt.ask()

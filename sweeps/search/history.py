@@ -52,9 +52,10 @@ class History:
         return optuna.create_study(study_name=NAME, direction="minimize", storage=self.storage)
 
     def update(self, trials: list[FrozenTrial], hidden: Collection[int] = ()) -> None:
-        """Copy the finished trials of ``trials`` (the stored study's, in number order) not copied yet,
-        but for those numbered in ``hidden`` (a later update copies them): the driver's own trials numbered
-        above n - batch, which trial n, about to be drawn, must not see (see sweeps.search.driver)."""
+        """Copy the finished trials of ``trials`` (the stored study's, in number order) not copied
+        yet, but for those numbered in ``hidden`` (a later update copies them): the driver's own
+        trials numbered above n - batch, which trial n, about to be drawn, must not see (see
+        sweeps.search.driver)."""
         new = [t for t in trials[self.low:] if t.state in MODELLED and t.number not in self.copied
                and t.number not in hidden]
         for t in sorted(new, key=lambda t: t.number):

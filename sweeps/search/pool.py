@@ -143,9 +143,10 @@ class WorkerPool:
         return len(self._args)
 
     def waiting(self) -> int:
-        """Tasks submitted and not yet handed to the workers. :meth:`next` hands one over as each task ends, so a
-        caller that submits more as soon as none waits keeps every worker busy, and its tasks wait only behind
-        those the workers hold (one each, and one in the pipe without a time limit) and each other."""
+        """Tasks submitted and not yet handed to the workers. :meth:`next` hands one over as each
+        task ends, so a caller that submits more as soon as none waits keeps every worker busy, and
+        its tasks wait only behind those the workers hold (one each, and one in the pipe without a
+        time limit) and each other."""
         return len(self._queue) + len(self._suspects)
 
     def submit(self, key: Any, args: tuple) -> None:

@@ -30,11 +30,12 @@ def test_same_seed_same_trials_whatever_the_jobs(tmp_path, tiny_study):
     assert not frame(tmp_path, tiny_study, "other")[cols].equals(a[cols])
 
 
-def test_trials_asked_when_the_workers_take_them_are_those_asked_a_window_ahead(tmp_path, tiny_study,
-                                                                                monkeypatch):
-    # A trial is asked only when no training waits for a worker, so a window's trials are asked at other moments
-    # with one worker or two, and more of them told by then: each is still drawn from trials 0..n - batch alone,
-    # as when the whole window was asked at once (as if none ever waited), past the exploration trials into TPE's.
+def test_trials_asked_when_the_workers_take_them_are_those_asked_a_window_ahead(
+        tmp_path, tiny_study, monkeypatch):
+    # A trial is asked only when no training waits for a worker, so a window's trials are asked at
+    # other moments with one worker or two, and more of them told by then: each is still drawn from
+    # trials 0..n - batch alone, as when the whole window was asked at once (as if none ever
+    # waited), past the exploration trials into TPE's.
     from sweeps.search.driver import EXPLORE_TRIALS
     from sweeps.search.pool import WorkerPool
 
@@ -195,8 +196,8 @@ def test_an_even_count_of_runs_gives_the_lower_middle_run_and_the_median(values,
 
 
 class _Pool:
-    """Stands in for the worker pool: keeps the trainings handed to it, runs none; with ``queue``, they wait until
-    ``take`` hands them to its workers (else none waits)."""
+    """Stands in for the worker pool: keeps the trainings handed to it, runs none; with ``queue``,
+    they wait until ``take`` hands them to its workers (else none waits)."""
 
     def __init__(self, queue: bool = False):
         self.tasks, self.queue, self.taken = [], queue, 0
@@ -264,8 +265,8 @@ def test_refill_asks_what_the_budget_has_left_and_no_more(tmp_path, tiny_study, 
 
 
 def test_refill_asks_a_trial_only_when_no_training_waits_for_a_worker(tmp_path, tiny_study):
-    # Optuna stamps a trial's start when it is asked: one asked while others wait for a worker would count its
-    # wait in the window as its own time (optuna-dashboard's Duration).
+    # Optuna stamps a trial's start when it is asked: one asked while others wait for a worker would
+    # count its wait in the window as its own time (optuna-dashboard's Duration).
     loop = _loop(tmp_path, tiny_study, 8, "")
     loop.pool = _Pool(queue=True)
     loop.refill()
