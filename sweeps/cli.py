@@ -29,15 +29,16 @@ import mlpcore
 import studies
 from mlpcore import estimate
 from studies.base import NAME
+from sweeps.analysis.advice import hint_seeds
 from sweeps.analysis.evidence import show
-from sweeps.analysis.explain import analyse
+from sweeps.analysis.explain import REPEATS, analyse
 from sweeps.pipeline import finish
 from sweeps.report.files import BEST_NAME, REPORT_NAME, TRIALS_NAME, stored_studies, write_all
 from sweeps.report.files import report as write_report
 from sweeps.report.live import LiveReport, settle_page
 from sweeps.results.handle import find, open_sweep, run_reference
 from sweeps.results.reading import baseline_words, best_config, best_trial, budget, complete_trials, summary
-from sweeps.search.driver import search, trials_cap
+from sweeps.search.driver import BATCH, search, trials_cap
 from sweeps.search.interrupts import Terminated, handled
 from sweeps.search.pool import release_workers
 from sweeps.search.pruning import DEFAULT as DEFAULT_PRUNER
@@ -231,7 +232,7 @@ def cmd_explain(args) -> int:
     if doc["answer"] is not None:
         print(doc["answer"]["sentence"])
     for h in doc["hints"]:
-        print(f"  hint ({h['verdict']}): {h['hint']}")
+        print(f"  hint ({h['verdict']}; {hint_seeds(h)}): {h['hint']}")
     for row in doc["map"]:
         cells = ", ".join(f"{c['label']}{'*' if c['fixed'] else ''} {c['fits']}/{c['seeds']}" for c in row["cells"])
         print(f"  {row['setting']:<18} {cells}")
@@ -275,6 +276,8 @@ def cmd_diagnose(args) -> int:
         cfg, which = best_config(args.study, out=args.out, storage=args.storage), "best config of the sweep"
     else:
         cfg, which = study.baseline, baseline_words(args.study, study)
+    if args.seed is not None:
+        cfg = cfg.replace(seed=args.seed)
     data = study.data()
     say_estimate(f"this training ({which})", cfg, data, "--timeout SEC stops it there and diagnoses the net so far")
     stop = None
@@ -282,7 +285,8 @@ def cmd_diagnose(args) -> int:
         end = time.monotonic() + args.timeout
         stop = lambda step, train, val: TIMEOUT_STOP if time.monotonic() > end else None  # noqa: E731
     r = mlpcore.fit(cfg, data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val, on_checkpoint=stop)
-    print(f"{study.name}: {which}, {r.steps_done} steps ({r.stopped}), {r.seconds:.2f}s on {r.backend}")
+    print(f"{study.name}: {which}, init seed {cfg.seed}, {r.steps_done} steps ({r.stopped}), "
+          f"{r.seconds:.2f}s on {r.backend}")
     if r.stopped == TIMEOUT_STOP:
         print(f"stopped by --timeout after {r.steps_done:,} of {cfg.steps:,} steps: the diagnosis is of the net so far")
     print(r.diagnosis)
@@ -343,6 +347,20 @@ def version() -> str:
             f"Python {platform.python_version()})")
 
 
+def repeats_words() -> str:
+    """The question studies' init seeds per trial, as declared: "3 for sqrt, square and
+    square_int, 1 for sine"."""
+    by: dict[int, list[str]] = {}
+    for name in studies.names():
+        by.setdefault(studies.get(name).repeats, []).append(name)
+    return ", ".join(f"{r} for {_and(names)}" for r, names in sorted(by.items(), reverse=True))
+
+
+def _and(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def build_parser() -> Parser:
     parser = Parser(prog=program(), description="Sweeps that show why a small MLP only fits a straight line.")
     parser.add_argument("--version", action="version", version=version(), help="print the version and exit")
@@ -361,11 +379,13 @@ def build_parser() -> Parser:
             p.add_argument("--jobs", type=whole(1), help="worker processes (default: all cores)")
             p.add_argument("--seed", type=whole(0), default=0, help="study seed (default 0)")
             p.add_argument("--repeats", type=whole(1), help="init seeds per trial, the value their median "
-                           "(default: the study's, 3 for the question studies)")
+                           f"(default: the study's: {repeats_words()})")
             p.add_argument("--timeout", type=seconds, help="start no new trial after this many seconds")
             p.add_argument("--trial-timeout", type=seconds, metavar="SEC",
                            help="stop (kill) and fail a trial one of whose trainings runs longer than this")
-            p.add_argument("--batch", type=whole(1), default=16, help="trials asked ahead of the oldest running one (default 16)")
+            p.add_argument("--batch", type=whole(1), default=BATCH,
+                           help="the most trials asked and not yet told: trial n is drawn knowing "
+                                f"trials 0..n - BATCH (default {BATCH})")
             p.add_argument("--pruner", choices=PRUNERS, default=DEFAULT_PRUNER,
                            help=f"stop hopeless trainings at a checkpoint (default {DEFAULT_PRUNER}; see benchmarks/README.md)")
             p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
@@ -378,7 +398,8 @@ def build_parser() -> Parser:
             p.add_argument("--explain", action=argparse.BooleanOptionalAction, default=True,
                            help="retrain the question's config and its swaps after the search (default: yes)")
         if name == "explain":
-            p.add_argument("--repeats", type=whole(1), default=5, help="fresh seeds per learning rate (default 5)")
+            p.add_argument("--repeats", type=whole(1), default=REPEATS,
+                           help=f"fresh init seeds per learning rate (default {REPEATS})")
             p.add_argument("--jobs", type=whole(1), help="worker processes (default: all cores)")
             p.add_argument("--json", action="store_true", help="print the analysis as JSON")
         if name == "diagnose":
@@ -389,6 +410,9 @@ def build_parser() -> Parser:
             which.add_argument("--config", metavar="FILE", help="a config JSON file (as `best` prints), or the JSON itself")
             p.add_argument("--timeout", type=seconds, metavar="SEC",
                            help="stop the training after this many seconds and diagnose the net so far")
+            p.add_argument("--seed", type=whole(0), metavar="N",
+                           help="the init seed to train from (default: the config's own); the "
+                                "report names the init seed of each diagnosis it shows")
     return parser
 
 

@@ -21,14 +21,50 @@ from mlpcore.diagnostics import HIGHER, LOWER
 from sweeps import space as search_space
 from sweeps.analysis.fixes import Search
 from sweeps.analysis.lab import Run
-from sweeps.analysis.tuning import COARSE, Tuned, Tuner
+from sweeps.analysis.tuning import COARSE, GRID_WORDS, Tuned, Tuner
 
 VERDICTS = ("borne out", "part of the fix", "not borne out", "untested")
 
 
+NUMBER = re.compile(r"-?\d[\d.e+-]*%?")
+"""A number in a hint's text: 60%, 2.21, 3.9e+03."""
+
+
 def hint_kind(hint: str) -> str:
     """The hint with its numbers blanked: the same rule on other seeds reads the same."""
-    return re.sub(r"-?\d[\d.e+-]*%?", "#", hint)
+    return NUMBER.sub("#", hint)
+
+
+def over_seeds(texts: list[str]) -> str:
+    """One kind of hint as several init seeds got it: each number they differ in as its range over
+    them ("60-80% of the relu units are dead"), the others as they are."""
+    words = NUMBER.split(texts[0])
+    numbers = [NUMBER.findall(t) for t in texts]
+    out = [words[0]]
+    for i, after in enumerate(words[1:]):
+        seen = [n[i] for n in numbers]
+        out += [seen[0] if len(set(seen)) == 1 else _range(seen), after]
+    return "".join(out)
+
+
+def _range(seen: list[str]) -> str:
+    """"60-80%" of ["80%", "60%", "70%"]; "-1 to 2.5" where a number is negative."""
+    def value(number: str) -> float:
+        m = re.match(r"-?\d+(\.\d*)?(e[+-]?\d+)?", number)
+        return float(m[0]) if m else 0.0
+
+    lo, hi = min(seen, key=value), max(seen, key=value)
+    if lo.endswith("%") and hi.endswith("%"):
+        return f"{lo[:-1]}-{hi}"
+    return f"{lo} to {hi}" if lo.startswith("-") or hi.startswith("-") else f"{lo}-{hi}"
+
+
+def hint_seeds(h: dict[str, Any]) -> str:
+    """Which init seeds got hint ``h`` (an entry of :func:`check_hints`): "3 of 5 init seeds:
+    2508653836, 3078145799, 3018974554", or "5 of 5 init seeds" when all did."""
+    seeds = h.get("init_seeds") or []
+    listed = f": {', '.join(map(str, seeds))}" if seeds and len(seeds) < h["of"] else ""
+    return f"{h['seeds']} of {h['of']} init seeds{listed}"
 
 
 def advice_text(alternative: dict[str, Any]) -> str:
@@ -38,17 +74,23 @@ def advice_text(alternative: dict[str, Any]) -> str:
 
 
 def check_hints(tuner: Tuner, found: Search, runs: list[Run]) -> list[dict[str, Any]]:
-    """Each hint the question's config gets over its seeds (``runs``), how many seeds get it, its advice tried and
-    its verdict, as plain JSON."""
+    """Each hint the question's config gets over its init seeds (``runs``, one a seed of
+    ``tuner.seeds``), how many and which seeds get it (its numbers as their range over them), its
+    advice tried and its verdict, as plain JSON."""
     kinds: dict[str, dict[str, Any]] = {}
-    for run in runs:
+    for seed, run in zip(tuner.seeds, runs):
         for hint, advice in zip(run.hints, run.advice or [()] * len(run.hints)):
-            entry = kinds.setdefault(hint_kind(hint), {"hint": hint, "advice": [dict(a) for a in advice], "seeds": 0})
-            entry["seeds"] += 1
+            entry = kinds.setdefault(hint_kind(hint), {"texts": [], "init_seeds": [],
+                                                       "advice": [dict(a) for a in advice]})
+            entry["texts"].append(hint)
+            entry["init_seeds"].append(seed)
     out = []
     for entry in kinds.values():
         tried = [_try(tuner, found, alternative) for alternative in entry["advice"]]
-        out.append(entry | {"of": len(runs), "tried": tried, **_verdict(found, entry["advice"], tried)})
+        out.append({"hint": over_seeds(entry["texts"]), "advice": entry["advice"],
+                    "seeds": len(entry["texts"]), "of": len(runs),
+                    "init_seeds": entry["init_seeds"], "tried": tried,
+                    **_verdict(found, entry["advice"], tried)})
     return out
 
 
@@ -60,7 +102,8 @@ def _try(tuner: Tuner, found: Search, alternative: dict[str, Any]) -> dict[str, 
     lrs = tuple(lr for lr in COARSE if direction is None or (lr < own if direction == LOWER else lr > own))
     said = advice_text(alternative)
     if not lrs:
-        return {"advice": said, "tested": False, "why": f"no rate of the grid (1e-06 to 1) is {direction} than {own:g}"}
+        return {"advice": said, "tested": False,
+                "why": f"no rate of the grid ({GRID_WORDS}) is {direction} than {own:g}"}
     config = search_space.apply(found.question, changes)
     tuned: Tuned = tuner.tune({0: config}, {0: lrs}, complete=True)[0]
     best = tuned.best

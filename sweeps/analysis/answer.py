@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 from sweeps.analysis.evidence import seeds_text
 from sweeps.analysis.fixes import Changes, Search, changes_text, without
-from sweeps.analysis.tuning import Tuned, Tuner
+from sweeps.analysis.tuning import GRID_WORDS, Tuned, Tuner
 
 VERDICTS = ("not needed", "agrees", "agrees, with more", "disagrees")
 
@@ -57,7 +57,7 @@ def check_answer(tuner: Tuner, found: Search, answer, answer_params: Mapping[str
         return out | {"sentence": f"{head} alone it does not escape ({tuned.best.modes_text()} at its best rate), "
                                   f"but it does with {changes_text(extra, q)} as well ({_at(t)})."}
     return out | {"verdict": "disagrees", "more": None,
-                  "sentence": f"{head} it does not escape at any learning rate from 1e-06 to 1 "
+                  "sentence": f"{head} it does not escape at any learning rate from {GRID_WORDS} "
                               f"({tuned.best.modes_text()} at its best rate, {tuned.best_lr:.3g}), and no one more "
                               "change, nor the rest of the smallest fix, escapes with it that does not escape without "
                               "it. The evidence disagrees."}

@@ -164,7 +164,9 @@ class Analysis(TypedDict):
     path: list[Step]
     swaps: list[Swap]
     hints: list[dict[str, Any]]
-    """Each hint of the question's diagnosis, its advice tried (:mod:`sweeps.analysis.advice`)."""
+    """Each hint of the question's diagnosis over its init seeds: the seeds that got it
+    (``init_seeds``), its numbers as their range over them, its advice tried
+    (:mod:`sweeps.analysis.advice`)."""
     answer: dict[str, Any] | None
     """The thread's answer, tried (:mod:`sweeps.analysis.answer`); None where the study has none."""
     map: list[dict[str, Any]]

@@ -39,7 +39,7 @@ from sweeps.analysis.evidence import Tally, change_text, seeds_text, show
 from sweeps.analysis.fixes import Changes, Search, candidates, changes_text, path, search, without
 from sweeps.analysis.lab import open_lab
 from sweeps.analysis.numpy_lines import in_your_code
-from sweeps.analysis.tuning import COARSE, REPEATS, Tuner
+from sweeps.analysis.tuning import COARSE, GRID_WORDS, REPEATS, Tuner
 from sweeps.results.handle import Sweep, open_sweep
 from sweeps.results.reading import best_trial, complete_trials
 
@@ -49,10 +49,11 @@ logger = logging.getLogger(__name__)
 
 ANALYSIS_NAME = "analysis.json"
 
-FORMAT = 4
-"""The analysis document's layout (:class:`sweeps.analysis.document.Analysis`; 4: at the asker's budget, the
-learning rate retuned, the fix among candidates); a stored one of another layout is not read back, and the next
-``explain`` or ``run`` rewrites it."""
+FORMAT = 5
+"""The analysis document's layout (:class:`sweeps.analysis.document.Analysis`; 4: at the asker's
+budget, the learning rate retuned, the fix among candidates; 5: each hint names its init seeds,
+and its numbers read as their range over them); a stored one of another layout is not read back,
+and the next ``explain`` or ``run`` rewrites it."""
 
 
 def analyse(sweep: Sweep | str, *, out: str | Path = "results", storage: str | None = None, repeats: int = REPEATS,
@@ -161,8 +162,8 @@ def fix_document(found: Search, budget_words: str) -> Fix:
         return {"changes": None, "lr_range": None, "escape_rate": None, "fits": None, "seeds": None, "fit_by": None,
                 "evidence": [], "alternatives": [], "in_your_code": [],
                 "sentence": f"No {_up_to(found.exhaustive_up_to)} among the {n} candidates makes your "
-                            f"config escape at any lr from 1e-06 to 1{beyond}, trained as you trained it "
-                            f"({budget_words})."}
+                            f"config escape at any lr from {GRID_WORDS}{beyond}, "
+                            f"trained as you trained it ({budget_words})."}
     t = found.tuned[found.fix]
     best = t.best
     evidence = []
@@ -387,8 +388,9 @@ def frames(doc: Analysis) -> Explanation:
                               for e in fix["evidence"]],
                              columns=["setting", "from", "to", "change", "without_fits", "without_modes",
                                       "alone_fits", "alone_modes"])
-    hints = pd.DataFrame([{k: h[k] for k in ("hint", "seeds", "of", "verdict", "evidence")} for h in doc["hints"]],
-                         columns=["hint", "seeds", "of", "verdict", "evidence"])
+    hint_columns = ["hint", "seeds", "of", "init_seeds", "verdict", "evidence"]
+    hints = pd.DataFrame([{k: h[k] for k in hint_columns} for h in doc["hints"]],
+                         columns=hint_columns)
     map_columns = ["setting", "value", "label", "fixed", "question", "escapes", "escape_rate", "fits", "seeds",
                    "best_lr", "modes_text"]
     map_frame = pd.DataFrame([{"setting": row["setting"], **{k: c[k] for k in map_columns[1:]}}

@@ -38,6 +38,9 @@ def grid_lr(j: int) -> float:
 COARSE = tuple(grid_lr(2 * k) for k in range(-6, 1))
 """Learning rates every variant is tried at: the decades of the default search range, 1e-6 to 1."""
 
+GRID_WORDS = f"{COARSE[0]:g} to {COARSE[-1]:g}"
+"""The grid's range as the analysis's sentences say it: "1e-06 to 1"."""
+
 
 CENTER = 1e-2
 """Where a variant's learning rates are tried from, outwards: where scaled data and Adam usually escape."""

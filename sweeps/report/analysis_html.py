@@ -10,6 +10,7 @@ import html
 import json
 from typing import Any, Callable
 
+from sweeps.analysis.advice import hint_seeds
 from sweeps.analysis.evidence import needed_fits, seeds_text, show
 from sweeps.analysis.lab import FAR, PACE
 
@@ -55,7 +56,8 @@ def smallest_fix_html(doc: dict) -> str:
                  + ("single change" if k == 1 else f"set of up to {k}") + " tried"
                  + (f", and {searched['beyond']['tried']} of the {searched['beyond']['of']} sets of "
                     f"{searched['beyond']['size']}, the most promising first" if searched.get("beyond") else "")
-                 + f"</summary>{_e(listed)}. Each set was trained at every lr from 1e-06 to 1 (decades, then "
+                 + f"</summary>{_e(listed)}. Each set was trained at every lr from "
+                 f"{doc['lr_grid'][0]:g} to {doc['lr_grid'][-1]:g} (decades, then "
                  f"half-decades around those that escape), from {doc['repeats']} fresh init seeds, "
                  f"{_e(budget['words'])}; a set escapes when {needed_fits(doc['repeats'])} of its {doc['repeats']} "
                  "init seeds fit at one lr. A training stops once it fits, or once it could not come within "
@@ -152,11 +154,15 @@ def decides_html(doc: dict) -> str:
 
 
 def hints_html(doc: dict) -> str:
-    """The question's hints over its seeds, each with its own advice tried."""
-    items = "".join(f"<li>{_e(h['hint'])} <span class=\"small\">({h['seeds']} of {h['of']} init seeds; "
+    """The question's hints over its init seeds, each naming the seeds that got it (a number that
+    differs between them reads as its range), with its own advice tried."""
+    items = "".join(f"<li>{_e(h['hint'])} <span class=\"small\">({hint_seeds(h)}; "
                     f"<b>{VERDICT_WORDS[h['verdict']]}</b>: {_e(h['evidence'])})</span></li>" for h in doc["hints"])
-    return (f"<p>The diagnosis of your config, trained as you trained it, over {seeds_text(doc['question']['seeds'])} "
-            f"(each hint's advice tried on your config, the learning rate retuned):</p><ul>{items}</ul>")
+    named = f" ({', '.join(map(str, doc['seeds']))})" if doc.get("seeds") else ""
+    asked = f"{_e(doc['budget']['words'])}, lr {doc['question']['lr']:g}"
+    return (f"<p>The diagnosis of your config, trained as you trained it ({asked}), over "
+            f"{seeds_text(doc['question']['seeds'])}{named} (each hint's advice tried on your "
+            f"config, the learning rate retuned):</p><ul>{items}</ul>")
 
 
 def swaps_html(doc: dict) -> str:

@@ -100,7 +100,8 @@ def headline_html(h: dict[str, Any], decides: str | None = None) -> str:
          + (f"{h['failed']} failed to run" if h["failed"] else "all ran")),
         ("escaped the linear fit", f"{share:.0%}", f"{h['escaped']} of {h['trials']} trials ended {badge('fit')}"),
         ("best value", fmt(h["best_value"]), f"trial #{h['best_number']} {badge(h['best_mode'])}; " + "; ".join(versus)),
-        ("the question's own config", fmt(h["baseline_value"]), badge(h["baseline_mode"]) if h["baseline_mode"] else "not evaluated"),
+        ("the question's own config", fmt(h["baseline_value"]),
+         f"{badge(h['baseline_mode'])}{_as_swept(h)}" if h["baseline_mode"] else "not evaluated"),
     ]
     cards_html = "".join(f'<div class="card"><div class="small">{t}</div><div class="big">{b}</div>'
                          f'<div class="small">{s}</div></div>' for t, b, s in cards)
@@ -122,11 +123,36 @@ def headline_html(h: dict[str, Any], decides: str | None = None) -> str:
             f'constant):</p>{mode_strip(h["modes"])}{levers_html}')
 
 
-def diagnosis_html(h: dict[str, Any]) -> str:
-    """Why the question's config fails (its hints) and what the best config changes."""
+def _as_swept(h: dict[str, Any]) -> str:
+    """How the sweep trained the question's config: "; the median of 3 init seeds, 1,000 steps"."""
+    seeds, steps = h.get("baseline_seeds") or [], (h.get("baseline_config") or {}).get("steps")
+    said = [f"the median of {len(seeds)} init seeds" if len(seeds) > 1 else f"init seed {seeds[0]}"]
+    said = (said if seeds else []) + ([f"{steps:,} steps"] if steps else [])
+    return "; " + ", ".join(said) if said else ""
+
+
+def diagnosis_html(h: dict[str, Any], command: str | None = None) -> str:
+    """Why the question's config fails (its hints, naming the init seed they are of, and
+    ``command``, the ``diagnose`` command line that repeats them given the seed) and what the best
+    config changes."""
     hints = "".join(f"<li>{html.escape(x)}</li>" for x in h["baseline_hints"])
-    parts = [f"<p>The question's own config ends {badge(h['baseline_mode'])} with value {fmt(h['baseline_value'])}."
-             + (f" The diagnosis says:</p><ul>{hints}</ul>" if hints else "</p>")]
+    seeds, seed = h.get("baseline_seeds") or [], h.get("baseline_seed")
+    steps = (h.get("baseline_config") or {}).get("steps")
+    ends = (f"<p>The question's own config ends {badge(h['baseline_mode'])} with value "
+            f"{fmt(h['baseline_value'])}")
+    if seeds and seed is not None:
+        again = (f" (<code>{html.escape(command)} --seed {seed}</code> repeats it)" if command
+                 else "")
+        trained = f" at {steps:,} steps" if steps else ""
+        if len(seeds) > 1:
+            listed = ", ".join(map(str, seeds))
+            ends += (f", the median of its {len(seeds)} init seeds ({listed}){trained}. "
+                     f"The diagnosis of the median one, init seed {seed}{again}")
+        else:
+            ends += f" from init seed {seed}{trained}. Its diagnosis{again}"
+        parts = [ends + (f" says:</p><ul>{hints}</ul>" if hints else " gives no hint.</p>")]
+    else:
+        parts = [ends + "." + (f" The diagnosis says:</p><ul>{hints}</ul>" if hints else "</p>")]
     base, best = h["baseline_config"] or {}, h["best_config"] or {}
     ignore = {*space_vocabulary.SET_BY_SWEEP, *space_vocabulary.inert(best)}  # the sweep's seeds; settings that do nothing
     changed = [k for k in best if k not in ignore and base.get(k) != best.get(k)]
@@ -203,7 +229,9 @@ class Context(NamedTuple):
 
 def _glance(c: Context) -> str:
     if c.analysis is None:
-        return headline_html(c.frames.headline) + diagnosis_html(c.frames.headline)
+        where = "" if str(c.out) == "results" else f" --out {c.out}"
+        command = f"python -m sweeps diagnose {c.ref}{where}"
+        return headline_html(c.frames.headline) + diagnosis_html(c.frames.headline, command)
     return headline_html(c.frames.headline, analysis_html.decides_html(c.analysis)) + analysis_html.hints_html(c.analysis)
 
 

@@ -474,7 +474,9 @@ def headline(opt: optuna.Study, trials=None, levers=None) -> dict[str, Any]:
     line_value (the best straight line's MSE over var_y) and noise_value (noise_sd**2 / var_y; when the
     study does not know its noise, the noise floor the diagnosis estimated from the data, and
     ``noise_estimated`` is True); features (d) and target_known; the question's config's value, mode
-    and hints; and ``levers``: the settings whose values split escape rates most, as sentences.
+    and hints, with its init seeds (``baseline_seeds``) and the one its hints and config are of
+    (``baseline_seed``, the median run's); and ``levers``: the settings whose values split escape
+    rates most, as sentences.
     """
     trials = trials_frame(opt) if trials is None else trials
     done = complete(trials)
@@ -494,6 +496,8 @@ def headline(opt: optuna.Study, trials=None, levers=None) -> dict[str, Any]:
            "line_value": _metric_ratio(base, done, "line_mse"), "noise_value": noise_value,
            "noise_estimated": noise_sd is None, "features": features(opt), "target_known": target_known(opt),
            "baseline_value": base.get("value"), "baseline_mode": base.get("mode"), "baseline_hints": base.get("hints", []),
+           # the hints and the config are of one init seed, the median run's, of those named here
+           "baseline_seed": base.get("seed"), "baseline_seeds": base.get("seeds", []),
            "baseline_config": base.get("config"), "best_value": None, "best_number": None, "best_mode": None,
            "best_config": None, "levers": [], "levers_on": int(trials["explore"].sum()) if len(trials) else 0}
     if len(done):

@@ -1,12 +1,20 @@
 """The sweep driver: ask trials, evaluate them in worker processes, record and tell them.
 
-Only this process touches the storage. It keeps a window of ``batch`` trials asked (16 by
-default, whatever ``jobs`` is) and tells them in trial order; right after telling trial k it
-asks one more. So trial k + batch is always asked knowing exactly trials 0..k (the ones in
-between are running, and not modelled: see CONSTANT_LIAR), and each trial's sampler is
-seeded from (study seed, trial number): the same seed gives the same trials, params and
-values with one worker or many. Unlike rounds with a barrier, the window never leaves a
-worker idle while one slow trial finishes, unless the slow one is the oldest of the window.
+Only this process touches the storage. It keeps at most ``batch`` trials asked and not yet
+told (16 by default, whatever ``jobs`` is) and tells them in trial order. Trial n is drawn
+knowing exactly trials 0..n - batch (the ones in between are running, and not modelled: see
+CONSTANT_LIAR; or told since, and hidden from its sampler: see History.update), and each
+trial's sampler is seeded from (study seed, trial number): the same seed gives the same
+trials, params and values with one worker or many. Unlike rounds with a
+barrier, the window never leaves a worker idle while one slow trial finishes, unless the slow
+one is the oldest of the window.
+
+A trial is asked only when no training waits in the pool for a worker (``WorkerPool.waiting``),
+not as soon as the window has room: Optuna stamps a trial's start when it is asked, and
+optuna-dashboard shows complete - start as its "Duration", which then is the trial's own time
+(and its wait behind the trainings the workers hold, and for older trials to be told), not its
+wait in the window. Its trainings are in the pool before the next one ends, so a worker that
+finishes still finds the next training ready.
 
 With a pruner, trial n's trainings are handed the thresholds computed from trials numbered at
 most n - batch, all told before trial n is asked: pruning decisions too are the same with one
@@ -56,10 +64,11 @@ from sweeps.store.trialfiles import TrialFiles
 __all__ = ["search", "trial_seeds", "trials_cap", "BATCH"]
 
 BATCH = 16
-"""Trials asked ahead. The sampler learns from every told trial, so a small window searches
-better, and a large one keeps more workers busy while one slow trial is the oldest (trial
-times spread over two orders of magnitude: 8 left one of 2 workers idle a third of the time
-on sine). It shapes the study, so it does not follow --jobs; raise it with many cores."""
+"""At most this many trials asked and not yet told; trial n is drawn knowing trials 0..n - BATCH.
+The sampler learns from every told trial, so a small window searches better, and a large one
+keeps more workers busy while one slow trial is the oldest (trial times spread over two orders
+of magnitude: 8 left one of 2 workers idle a third of the time on sine). It shapes the study,
+so it does not follow --jobs; raise it with many cores."""
 
 BASELINE = "baseline"
 BASELINE_KEY = 0xBA5E
@@ -141,9 +150,10 @@ class NumberedSampler(optuna.samplers.BaseSampler):
         if self._number != trial.number:
             sampler = trial_sampler(self.space, self.seed, trial.number)
             if self.history is not None and isinstance(sampler, SweepSampler):  # TPE on the trials held in memory
+                # {} when too few trials are held to model: TPE then draws each param at random,
+                # counting the trials held, not the stored study's (more: see History.update)
                 chosen = self.history.sample(sampler, sampler.fixed_space)
-                if chosen:  # else too few trials are finished to model: TPE samples at random, in the study
-                    sampler = Chosen(sampler.fixed_space, chosen, sampler, self.history)
+                sampler = Chosen(sampler.fixed_space, chosen, sampler, self.history)
             self._number, self._sampler = trial.number, sampler
         return self._sampler
 
@@ -204,7 +214,8 @@ def search(
     timeout : seconds after which no new trial is started.
     trial_timeout : seconds after which a training (one seed of a trial) is stopped, its worker killed,
         and its trial failed.
-    batch : trials asked ahead of the last told one (see the module docstring).
+    batch : trials asked and not yet told, at most; trial n is drawn from trials 0..n - batch
+        (see the module docstring).
     progress : True: a status line on stderr; False: nothing; default: as fits where it runs, a status line in a
         terminal, a bar in a notebook, a line every 30 s in a log (``sweeps.search.progress``).
     pruner : "none", "median" or "hyperband": stop hopeless trainings at a checkpoint (see `pruning.py`).
@@ -290,6 +301,7 @@ class AskTellLoop:
         self.opt, self.study_ref, self.definition, self.space, self.settings = opt, study_ref, definition, space, settings
         self.driver, self.pool, self.total = driver, pool, total
         self.asked: deque = deque()  # (trial, params, seeds), oldest first
+        self.mine: list[int] = []  # the numbers of the trials this loop asked, in order
         self.history = History()  # what the sampler models (see history.py)
         opt.sampler = NumberedSampler(space, settings.seed, space.start_params(definition.starts), self.history)
         self.settled, self.settled_done = 0, 0  # trials numbered below settled are finished; how many count
@@ -372,8 +384,9 @@ class AskTellLoop:
         return self.settled_done + sum(counts_as_done(t) for t in rest), sum(t.state == TrialState.RUNNING for t in rest)
 
     def refill(self) -> None:
-        """Ask trials until ``batch`` are out, or the budget (over all drivers) is used."""
-        while len(self.asked) < self.settings.batch:
+        """Ask trials while no training waits in the pool and fewer than ``batch`` are out, until
+        the budget (over all drivers) is used."""
+        while len(self.asked) < self.settings.batch and not self.pool.waiting():
             snapshot = self.opt.get_trials(deepcopy=False)
             done, running = self.counts(snapshot)
             if done + running >= self.total:
@@ -389,9 +402,15 @@ class AskTellLoop:
     def ask(self, snapshot: list | None = None):
         """Ask a trial, drawn by the sampler of the number storage gives it, stamped with its seeds and this driver.
         TPE samples from the trials the driver holds in memory (``snapshot``: the study's trials, just read, or
-        read now; see history.py)."""
-        self.history.update(self.opt.get_trials(deepcopy=False) if snapshot is None else snapshot)
+        read now; see history.py): all those finished, but for this driver's own numbered above
+        n - batch."""
+        snapshot = self.opt.get_trials(deepcopy=False) if snapshot is None else snapshot
+        # Storage numbers trials in order, so the trial asked next is number len(snapshot), unless
+        # another driver asks meanwhile: then its number is higher, and it sees fewer of our trials.
+        cut = len(snapshot) - self.settings.batch
+        self.history.update(snapshot, hidden=self.mine[bisect.bisect_right(self.mine, cut):])
         trial = self.opt.ask()
+        self.mine.append(trial.number)
         seeds = trial_seeds(self.settings.seed, trial.number, self.settings.repeats)
         with grouped_writes(self.driver.store):
             params = self.space.suggest(trial)

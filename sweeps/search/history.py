@@ -17,6 +17,8 @@ choice in its ``sampler`` user attr.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
@@ -49,14 +51,19 @@ class History:
         self.storage = optuna.storages.InMemoryStorage()
         return optuna.create_study(study_name=NAME, direction="minimize", storage=self.storage)
 
-    def update(self, trials: list[FrozenTrial]) -> None:
-        """Copy the finished trials of ``trials`` (the stored study's, in number order) not copied yet."""
-        new = [t for t in trials[self.low:] if t.state in MODELLED and t.number not in self.copied]
+    def update(self, trials: list[FrozenTrial], hidden: Collection[int] = ()) -> None:
+        """Copy the finished trials of ``trials`` (the stored study's, in number order) not copied
+        yet, but for those numbered in ``hidden`` (a later update copies them): the driver's own
+        trials numbered above n - batch, which trial n, about to be drawn, must not see (see
+        sweeps.search.driver)."""
+        new = [t for t in trials[self.low:] if t.state in MODELLED and t.number not in self.copied
+               and t.number not in hidden]
         for t in sorted(new, key=lambda t: t.number):
             self.study.add_trial(t)
             self.held.append(t)
             self.copied.add(t.number)
-        while self.low < len(trials) and trials[self.low].state.is_finished():
+        while (self.low < len(trials) and trials[self.low].state.is_finished()
+               and trials[self.low].number not in hidden):
             self.low += 1
         if len(self.held) > self.window:
             self._rebuild()

@@ -161,6 +161,13 @@ class WorkerPool:
         """Tasks submitted and not yet returned by ``next``."""
         return len(self._args)
 
+    def waiting(self) -> int:
+        """Tasks submitted and not yet handed to the workers. :meth:`next` hands one over as each
+        task ends, so a caller that submits more as soon as none waits keeps every worker busy, and
+        its tasks wait only behind those the workers hold (one each, and one in the pipe without a
+        time limit) and each other."""
+        return len(self._queue) + len(self._suspects)
+
     def submit(self, key: Any, args: tuple) -> None:
         self._args[key] = args
         self._queue.append(key)

@@ -30,6 +30,26 @@ def test_same_seed_same_trials_whatever_the_jobs(tmp_path, tiny_study):
     assert not frame(tmp_path, tiny_study, "other")[cols].equals(a[cols])
 
 
+def test_trials_asked_when_the_workers_take_them_are_those_asked_a_window_ahead(
+        tmp_path, tiny_study, monkeypatch):
+    # A trial is asked only when no training waits for a worker, so a window's trials are asked at
+    # other moments with one worker or two, and more of them told by then: each is still drawn from
+    # trials 0..n - batch alone, as when the whole window was asked at once (as if none ever
+    # waited), past the exploration trials into TPE's.
+    from sweeps.search.driver import EXPLORE_TRIALS
+    from sweeps.search.pool import WorkerPool
+
+    trials = EXPLORE_TRIALS + 12
+    kw = dict(trials=trials, batch=4, seed=3, progress=False)
+    run(tiny_study, jobs=1, out=tmp_path / "one", **kw)
+    run(tiny_study, jobs=2, out=tmp_path / "two", **kw)
+    monkeypatch.setattr(WorkerPool, "waiting", lambda self: 0)
+    run(tiny_study, jobs=2, out=tmp_path / "ahead", **kw)
+    one, two, ahead = (frame(tmp_path, tiny_study, out) for out in ("one", "two", "ahead"))
+    cols = [c for c in one.columns if c.startswith("params_")] + ["value", "mode"]
+    assert len(one) == trials and one[cols].equals(two[cols]) and one[cols].equals(ahead[cols])
+
+
 def test_resume_runs_only_what_is_missing(tmp_path, tiny_study):
     run(tiny_study, trials=8, jobs=1, out=tmp_path / "split", progress=False)
     first = frame(tmp_path, tiny_study, "split")
@@ -176,13 +196,20 @@ def test_an_even_count_of_runs_gives_the_lower_middle_run_and_the_median(values,
 
 
 class _Pool:
-    """Stands in for the worker pool: keeps the trainings handed to it, runs none."""
+    """Stands in for the worker pool: keeps the trainings handed to it, runs none; with ``queue``,
+    they wait until ``take`` hands them to its workers (else none waits)."""
 
-    def __init__(self):
-        self.tasks = []
+    def __init__(self, queue: bool = False):
+        self.tasks, self.queue, self.taken = [], queue, 0
 
     def submit(self, key, args):
         self.tasks.append(key)
+
+    def waiting(self):
+        return len(self.tasks) - self.taken if self.queue else 0
+
+    def take(self):
+        self.taken = len(self.tasks)
 
     def __len__(self):
         return len(self.tasks)
@@ -235,6 +262,20 @@ def test_refill_asks_what_the_budget_has_left_and_no_more(tmp_path, tiny_study, 
     trials = loop.opt.get_trials()
     assert len(trials) == len(kinds) + asked and len(loop.pool.tasks) == asked == len(loop.asked)
     assert [t.state for t in trials[len(kinds):]] == [optuna.trial.TrialState.RUNNING] * asked
+
+
+def test_refill_asks_a_trial_only_when_no_training_waits_for_a_worker(tmp_path, tiny_study):
+    # Optuna stamps a trial's start when it is asked: one asked while others wait for a worker would
+    # count its wait in the window as its own time (optuna-dashboard's Duration).
+    loop = _loop(tmp_path, tiny_study, 8, "")
+    loop.pool = _Pool(queue=True)
+    loop.refill()
+    assert [t.number for t, *_ in loop.asked] == [0] and len(loop.opt.get_trials()) == 1
+    loop.refill()  # trial 0's training still waits
+    assert len(loop.opt.get_trials()) == 1
+    loop.pool.take()  # the workers take it
+    loop.refill()
+    assert [t.number for t, *_ in loop.asked] == [0, 1] and len(loop.opt.get_trials()) == 2
 
 
 def test_trial_seeds_are_fixed_by_the_trial_and_shared_by_no_other_training():
