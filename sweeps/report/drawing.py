@@ -259,20 +259,14 @@ MAX_DRAWING_PROCESSES = 3
 
 
 def draw_figures(frames: tidy.Frames, analysis: dict | None = None,
-                 processes: int | None = None,
-                 helper: DrawingHelper | None = None) -> dict[str, tuple[bytes, str]]:
+                 processes: int | None = None) -> dict[str, tuple[bytes, str]]:
     """Each figure drawn once and encoded once: name -> (SVG bytes, caption), in page order, and the
     ablation path of ``analysis`` (a stored counterfactual analysis) last.
 
     The figures are drawn in ``processes`` forked processes, each figure whole by one, so the bytes
     are the same however many; default :func:`drawing_processes`. A figure is let go as soon as it
-    is encoded. ``helper``: a process of :func:`early_drawing` that draws them instead (this process
-    then imports neither matplotlib nor seaborn), or here if it fails.
+    is encoded. :func:`begin_drawing` has them drawn by a helper process instead.
     """
-    if helper is not None:
-        drawn = helper.draw(frames, analysis, processes)
-        if drawn is not None:
-            return drawn
     names = [*FIGURES, *([ABLATION_PATH] if analysis is not None else [])]
     prepare()
     processes = min(drawing_processes() if processes is None else processes, len(names))
@@ -307,6 +301,28 @@ def draw_figures(frames: tidy.Frames, analysis: dict | None = None,
         if drawn[name] is undrawn:
             drawn[name] = draw_figure(name, frames, analysis)
     return {name: d for name, d in drawn.items() if d is not None}
+
+
+def begin_drawing(frames: tidy.Frames, analysis: dict | None = None,
+                  helper: DrawingHelper | None = None) -> Callable[[], dict[str, tuple[bytes, str]]]:
+    """:func:`draw_figures`, begun now: returns the function that returns what it returns. With a
+    ``helper`` (:func:`early_drawing`), the helper draws while this process goes on (to the parts
+    of the page that need no figure), and this process imports neither matplotlib nor seaborn;
+    without one, or if it fails, they are drawn here when the function is called.
+
+        >>> drawn = begin_drawing(frames, helper=helper)
+        >>> ...                                      # the page's other parts
+        >>> figures = drawn()
+    """
+    if helper is None:
+        return lambda: draw_figures(frames, analysis)
+    pending = helper.begin(frames, analysis, None)
+
+    def result() -> dict[str, tuple[bytes, str]]:
+        drawn = pending()
+        return draw_figures(frames, analysis) if drawn is None else drawn
+
+    return result
 
 
 def prepare() -> None:
@@ -349,6 +365,29 @@ class DrawingHelper:
             return self._connection.recv()
         except (EOFError, OSError):  # the helper died, or could not be sent the frames
             return None
+
+    def begin(self, frames: tidy.Frames, analysis: dict | None,
+              processes: int | None) -> Callable[[], dict[str, tuple[bytes, str]] | None]:
+        """:meth:`draw`, begun in a thread of this process, which goes on meanwhile (sending waits
+        until the helper has imported what it draws with); returns the function that waits for what
+        it returns."""
+        import threading
+
+        drawn: list = [None]
+
+        def draw() -> None:
+            drawn[0] = self.draw(frames, analysis, processes)
+
+        # daemonic: a report ended by an error or a signal does not wait for it at exit (the helper
+        # is ended with the report, which ends the wait for its answer)
+        sender = threading.Thread(target=draw, name="sweeps-drawing-sender", daemon=True)
+        sender.start()
+
+        def result() -> dict[str, tuple[bytes, str]] | None:
+            sender.join()
+            return drawn[0]
+
+        return result
 
     def close(self) -> None:
         """End the helper: at once if it is still importing or drawing (a report that failed)."""
