@@ -325,20 +325,42 @@ def begin_drawing(frames: tidy.Frames, analysis: dict | None = None,
     return result
 
 
-def prepare() -> None:
+def prepare(own_process: bool = False) -> None:
     """Import what drawing needs, at once: a process does it before it forks processes to draw.
-    Waits for :func:`prepare_in_background`'s thread, if one was started."""
+    Waits for :func:`prepare_in_background`'s thread, if one was started. ``own_process``: this
+    process only draws the report's figures (the drawing helper, the running page's process), so
+    seaborn comes without its optional scipy (:func:`_import_drawing`)."""
     global _preparing
     if _preparing is not None:
         _preparing.join()
         _preparing = None
-    _import_drawing()
+    _import_drawing(own_process)
 
 
-def _import_drawing() -> None:
+SCIPY_FOR_SEABORN = ("scipy.stats", "scipy.cluster")
+"""What seaborn imports of scipy if it can, for its kernel density estimates and its clustering,
+which no figure of the report draws: most of the time ``import seaborn`` takes."""
+
+
+def _import_drawing(own_process: bool = False) -> None:
+    """matplotlib's Figure and SVG backend, and seaborn; in a process of the report's own
+    (``own_process``), seaborn without scipy (:data:`SCIPY_FOR_SEABORN`), an optional dependency
+    of seaborn's, which then uses its own KDE and offers no clustering."""
+    import sys
+
     import matplotlib.backends.backend_svg  # noqa: F401
     import matplotlib.figure  # noqa: F401
-    import seaborn  # noqa: F401
+
+    hide = own_process and not any(name in sys.modules for name in ("seaborn", *SCIPY_FOR_SEABORN))
+    if hide:  # None in sys.modules: importing the name raises ImportError, and seaborn goes without
+        sys.modules.update(dict.fromkeys(SCIPY_FOR_SEABORN))
+    try:
+        import seaborn  # noqa: F401
+    finally:
+        # hidden only while seaborn is imported: a later import of scipy.stats finds it as usual
+        for name in SCIPY_FOR_SEABORN if hide else ():
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
 
 
 class DrawingHelper:
@@ -406,7 +428,7 @@ def _help(connection, senders) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     senders.close()
-    _import_drawing()
+    _import_drawing(own_process=True)
     while True:
         try:
             frames, analysis, processes = connection.recv()

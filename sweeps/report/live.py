@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from sweeps.report.drawing import prepare
 
-    prepare()  # matplotlib and seaborn, likewise
+    prepare(own_process=True)  # matplotlib and seaborn, likewise
 
     page = Rewriter(args.study, args.out, os.environ.get(STORAGE_VARIABLE), args.total, args.interval, driver)
     said: set[str] = set()
