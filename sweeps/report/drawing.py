@@ -303,8 +303,9 @@ def draw_figures(frames: tidy.Frames, analysis: dict | None = None,
     return {name: d for name, d in drawn.items() if d is not None}
 
 
-def begin_drawing(frames: tidy.Frames, analysis: dict | None = None,
-                  helper: DrawingHelper | None = None) -> Callable[[], dict[str, tuple[bytes, str]]]:
+def begin_drawing(
+        frames: tidy.Frames, analysis: dict | None = None,
+        helper: DrawingHelper | None = None) -> Callable[[], dict[str, tuple[bytes, str]]]:
     """:func:`draw_figures`, begun now: returns the function that returns what it returns. With a
     ``helper`` (:func:`early_drawing`), the helper draws while this process goes on (to the parts
     of the page that need no figure), and this process imports neither matplotlib nor seaborn;

@@ -78,9 +78,9 @@ def write_report(sweep: Sweep, *, frames: tidy.Frames | None = None, analysis=_U
     for name, (data, _) in drawn.items():
         replace_file(fig_dir / f"{name}.svg", data)
         (fig_dir / f"{name}.png").unlink(missing_ok=True)  # this figure as an earlier version wrote it
-    return replace_file(out_dir / REPORT_NAME, page(sweep.study, frames, drawn, ref=sweep.ref, out=sweep.out,
-                                                    storage=sweep.storage, live=live, analysis=analysis,
-                                                    prebuilt=prebuilt))
+    text = page(sweep.study, frames, drawn, ref=sweep.ref, out=sweep.out, storage=sweep.storage,
+                live=live, analysis=analysis, prebuilt=prebuilt)
+    return replace_file(out_dir / REPORT_NAME, text)
 
 
 def report(study: str, *, out: str | Path = "results", storage: str | None = None) -> Path:

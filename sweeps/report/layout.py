@@ -34,7 +34,7 @@ def text_width(texts: Sequence[str], size, weight: str = "normal") -> float:
     from matplotlib.font_manager import FontProperties, findfont
 
     prop = FontProperties(size=size, weight=weight)
-    font = findfont(prop)  # the file the settings now in force pick: part of what a width depends on
+    font = findfont(prop)  # the file that the settings in force pick: a width depends on it too
     lines = {line for text in texts for line in str(text).split("\n") if line}
     return max((_line_width(line, prop, font) for line in lines), default=0.0) / 72
 

@@ -11,10 +11,11 @@ behind it, and runs at a lower priority (NICENESS), so the sweep's workers have 
 a still copy of the study (:func:`frozen`: the page's numbers all see the same trials) through a storage
 object of its own (like optuna-dashboard, a second reader of the same journal or database); a storage URL
 reaches it in its environment, never on its command line, where any user's ``ps`` would show a password.
-It starts :data:`START_AFTER` seconds into the sweep (a shorter sweep has no running page: its full report
-follows at once), writes the first page as soon as a trial is complete, then rewrites it every ``interval``
-seconds, and after a rewrite that took ``c`` seconds of CPU it rests at least ``c / BUDGET`` seconds. It ends
-when :meth:`LiveReport.close` terminates it, or when the driver's end closes its stdin.
+It starts :data:`START_AFTER` seconds into the sweep (a shorter sweep has no running page: its
+full report follows at once), writes the first page as soon as a trial is complete, then rewrites
+it every ``interval`` seconds, and after a rewrite that took ``c`` seconds of CPU it rests at least
+``c / BUDGET`` seconds. It ends when :meth:`LiveReport.close` terminates it, or when the driver's
+end closes its stdin.
 """
 
 from __future__ import annotations
@@ -45,10 +46,11 @@ from sweeps.store.masking import mask
 from sweeps.store.records import counts_as_done
 
 START_AFTER = 20.0
-"""Seconds into the sweep before the rewriting process starts. Its start (an interpreter that imports pandas,
-matplotlib and seaborn) is the largest cost it has: a sweep that ends sooner has no use for a running page (its
-full report follows at once) and pays nothing for one; a longer one pays it once, and then at most BUDGET of a
-core for the rewrites (benchmarks/README.md, "Issue 30: live page")."""
+"""Seconds into the sweep before the rewriting process starts. Its start (an interpreter that
+imports pandas, matplotlib and seaborn) is the largest cost it has: a sweep that ends sooner has no
+use for a running page (its full report follows at once) and pays nothing for one; a longer one
+pays it once, then at most BUDGET of a core for the rewrites (benchmarks/README.md, "Issue 30: live
+page")."""
 INTERVAL = 5.0
 """Seconds between two rewrites of the live page (at least): often enough to follow a sweep, rarely enough that
 the rewrites take a few percent of one core (benchmarks/README.md)."""
@@ -78,7 +80,8 @@ class LiveReport:
     """
 
     def __init__(self, study: str, *, out: str | Path = "results", storage: str | None = None,
-                 total: int | None = None, interval: float | None = None, start_after: float | None = None):
+                 total: int | None = None, interval: float | None = None,
+                 start_after: float | None = None):
         self.study, self.out, self.storage = study, out, storage
         self.interval = INTERVAL if interval is None else interval
         self.start_after = START_AFTER if start_after is None else start_after
@@ -113,7 +116,7 @@ class LiveReport:
         return self
 
     def _spawn(self) -> None:
-        """Start the rewriting process, and the thread that follows what it says; not once closed."""
+        """Start the rewriting process and the thread that reads what it says; not once closed."""
         command = [sys.executable, "-m", "sweeps.report.live", self.study, "--out", str(self.out),
                    "--interval", str(self.interval)] + ([] if self.total is None else ["--total", str(self.total)])
         env = os.environ | ({STORAGE_VARIABLE: self.storage} if self.storage else {})
@@ -121,8 +124,8 @@ class LiveReport:
             if self._closed:
                 return
             try:
-                self._process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                                 text=True)
+                self._process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE,
+                                                 stdout=subprocess.PIPE, text=True)
             except OSError as e:  # e.g. no process to be had: the sweep runs without its live page
                 warnings.warn(f"no live report during this run ({e})", RuntimeWarning, stacklevel=2)
                 return

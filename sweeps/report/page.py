@@ -239,7 +239,8 @@ def _copy(c: Context) -> str:
 
 
 EVERY_TRIAL = "Every trial"
-"""The title of the section that lists every trial (:mod:`sweeps.report.explorer`): it needs no figure."""
+"""The title of the section that lists every trial (:mod:`sweeps.report.explorer`): it needs no
+figure."""
 
 SECTIONS: list[tuple[str, Callable[[Context], str | None]]] = [
     ("Your question: the smallest fix", _smallest_fix),
@@ -292,7 +293,8 @@ def page(opt: optuna.Study, frames: tidy.Frames, figures: dict[str, tuple[bytes,
 
     ``live`` marks a page written while the sweep runs: it says how far the sweep is and reloads itself.
     ``analysis`` (the stored counterfactual analysis, `sweeps.analysis.explain`) adds the smallest fix and the swap tests.
-    ``prebuilt``: sections built already (title -> HTML, as their builder returns it), e.g. while the figures were drawn.
+    ``prebuilt``: sections built already (title -> HTML, as their builder returns it), such as while
+    the figures were drawn.
     """
     h = frames.headline
     context = Context(opt, frames, figures, ref, out, storage, analysis)

@@ -184,9 +184,11 @@ def test_a_drawing_process_imports_seaborn_without_scipy_and_a_later_import_of_s
     import sys
 
     own = ("import sys; from sweeps.report import drawing; drawing.prepare(own_process=True)\n"
-           "import seaborn._statistics as s; assert s._no_scipy and 'scipy.stats' not in sys.modules\n"
+           "import seaborn._statistics as s\n"
+           "assert s._no_scipy and 'scipy.stats' not in sys.modules\n"
            "import scipy.stats; assert scipy.stats.norm.cdf(0) == 0.5")
-    user = ("import scipy.stats; from sweeps.report import drawing; drawing.prepare(own_process=True)\n"
+    user = ("import scipy.stats; from sweeps.report import drawing\n"
+            "drawing.prepare(own_process=True)\n"
             "import seaborn._statistics as s; assert not s._no_scipy")
     for code in (own, user):
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

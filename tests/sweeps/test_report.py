@@ -421,16 +421,18 @@ def test_the_rewriting_process_ends_with_its_driver_and_leaves_no_temporary_file
     live._process.stdin.close()  # what the driver's end does to it
     assert live._process.wait(timeout=120) == 0
     live.close()
-    with LiveReport(path, out=out, total=40, interval=0.05, start_after=0) as live:  # closed while it imports
+    # closed while it imports
+    with LiveReport(path, out=out, total=40, interval=0.05, start_after=0) as live:
         time.sleep(0.3)
     # SIGTERM: through sys.exit(143) and the files' cleanup, or (still importing) before it had written anything
     assert live._process.returncode in (143, -signal.SIGTERM) and live.rewrites == 0
     assert not list(folder.rglob("*.tmp"))
 
 
-def test_a_sweep_that_ends_before_the_page_would_start_has_no_running_page_and_no_process(sweep, tmp_path):
-    """The rewriting process starts start_after seconds into the sweep: a sweep closed before then leaves
-    no process behind and the page as it was; one closed after it was started is ended as before."""
+def test_a_sweep_that_ends_before_the_page_starts_has_no_running_page_and_no_process(sweep):
+    """The rewriting process starts start_after seconds into the sweep: a sweep closed before then
+    leaves no process behind and the page as it was; one closed after it was started is ended as
+    before."""
     from sweeps.report.live import START_AFTER, LiveReport
 
     path, out, opt = sweep[:3]
