@@ -83,6 +83,30 @@ def test_levers_count_every_completed_trial_once_per_parameter(sweep):
     assert rows.to_dict() == {"full": stored.count(None), "8": stored.count(8)}
 
 
+@pytest.mark.parametrize("which", ["every trial", "exploration trials", "first five", "none"])
+def test_each_levers_row_holds_the_numbers_of_its_values_trials(sweep, which):
+    """Row by row, what pandas' groupby gives for each value (or bin) of each setting, empty ones
+    too: trials, escaped, escape rate, best and median value, the trials of each mode."""
+    _, _, opt, frames, _ = sweep
+    trials = {"every trial": frames.trials, "exploration trials": tidy.explored(frames.trials),
+              "first five": frames.trials.iloc[:5], "none": frames.trials.iloc[:0]}[which]
+    settings = tidy.settings_frame(trials, frames.space)
+    levers = tidy.levers_frame(opt, trials).set_index(["param", "value"])
+    expected = 0
+    for param in frames.space:
+        for label, group in settings.groupby(param, observed=False, sort=True):
+            row = levers.loc[(param, str(label))]
+            assert row["trials"] == len(group) and row["escaped"] == group["escaped"].sum()
+            for column, want in (("escape_rate", group["escaped"].mean() if len(group) else np.nan),
+                                 ("best_value", group["value"].min()),
+                                 ("median_value", group["value"].median())):
+                assert row[column] == want or (np.isnan(row[column]) and np.isnan(want)), column
+            counts = group["mode"].value_counts()
+            assert [row[m] for m in MODES] == [counts.get(m, 0) for m in MODES]
+            expected += 1
+    assert len(levers) == expected
+
+
 def test_headline_numbers_are_what_the_frames_say(sweep):
     _, _, opt, frames, _ = sweep
     h, done = frames.headline, tidy.complete(frames.trials)
