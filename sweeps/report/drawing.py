@@ -259,20 +259,14 @@ MAX_DRAWING_PROCESSES = 3
 
 
 def draw_figures(frames: tidy.Frames, analysis: dict | None = None,
-                 processes: int | None = None,
-                 helper: DrawingHelper | None = None) -> dict[str, tuple[bytes, str]]:
+                 processes: int | None = None) -> dict[str, tuple[bytes, str]]:
     """Each figure drawn once and encoded once: name -> (SVG bytes, caption), in page order, and the
     ablation path of ``analysis`` (a stored counterfactual analysis) last.
 
     The figures are drawn in ``processes`` forked processes, each figure whole by one, so the bytes
     are the same however many; default :func:`drawing_processes`. A figure is let go as soon as it
-    is encoded. ``helper``: a process of :func:`early_drawing` that draws them instead (this process
-    then imports neither matplotlib nor seaborn), or here if it fails.
+    is encoded. :func:`begin_drawing` has them drawn by a helper process instead.
     """
-    if helper is not None:
-        drawn = helper.draw(frames, analysis, processes)
-        if drawn is not None:
-            return drawn
     names = [*FIGURES, *([ABLATION_PATH] if analysis is not None else [])]
     prepare()
     processes = min(drawing_processes() if processes is None else processes, len(names))
@@ -309,20 +303,65 @@ def draw_figures(frames: tidy.Frames, analysis: dict | None = None,
     return {name: d for name, d in drawn.items() if d is not None}
 
 
-def prepare() -> None:
+def begin_drawing(
+        frames: tidy.Frames, analysis: dict | None = None,
+        helper: DrawingHelper | None = None) -> Callable[[], dict[str, tuple[bytes, str]]]:
+    """:func:`draw_figures`, begun now: returns the function that returns what it returns. With a
+    ``helper`` (:func:`early_drawing`), the helper draws while this process goes on (to the parts
+    of the page that need no figure), and this process imports neither matplotlib nor seaborn;
+    without one, or if it fails, they are drawn here when the function is called.
+
+        >>> drawn = begin_drawing(frames, helper=helper)
+        >>> ...                                      # the page's other parts
+        >>> figures = drawn()
+    """
+    if helper is None:
+        return lambda: draw_figures(frames, analysis)
+    pending = helper.begin(frames, analysis, None)
+
+    def result() -> dict[str, tuple[bytes, str]]:
+        drawn = pending()
+        return draw_figures(frames, analysis) if drawn is None else drawn
+
+    return result
+
+
+def prepare(own_process: bool = False) -> None:
     """Import what drawing needs, at once: a process does it before it forks processes to draw.
-    Waits for :func:`prepare_in_background`'s thread, if one was started."""
+    Waits for :func:`prepare_in_background`'s thread, if one was started. ``own_process``: this
+    process only draws the report's figures (the drawing helper, the running page's process), so
+    seaborn comes without its optional scipy (:func:`_import_drawing`)."""
     global _preparing
     if _preparing is not None:
         _preparing.join()
         _preparing = None
-    _import_drawing()
+    _import_drawing(own_process)
 
 
-def _import_drawing() -> None:
+SCIPY_FOR_SEABORN = ("scipy.stats", "scipy.cluster")
+"""What seaborn imports of scipy if it can, for its kernel density estimates and its clustering,
+which no figure of the report draws: most of the time ``import seaborn`` takes."""
+
+
+def _import_drawing(own_process: bool = False) -> None:
+    """matplotlib's Figure and SVG backend, and seaborn; in a process of the report's own
+    (``own_process``), seaborn without scipy (:data:`SCIPY_FOR_SEABORN`), an optional dependency
+    of seaborn's, which then uses its own KDE and offers no clustering."""
+    import sys
+
     import matplotlib.backends.backend_svg  # noqa: F401
     import matplotlib.figure  # noqa: F401
-    import seaborn  # noqa: F401
+
+    hide = own_process and not any(name in sys.modules for name in ("seaborn", *SCIPY_FOR_SEABORN))
+    if hide:  # None in sys.modules: importing the name raises ImportError, and seaborn goes without
+        sys.modules.update(dict.fromkeys(SCIPY_FOR_SEABORN))
+    try:
+        import seaborn  # noqa: F401
+    finally:
+        # hidden only while seaborn is imported: a later import of scipy.stats finds it as usual
+        for name in SCIPY_FOR_SEABORN if hide else ():
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
 
 
 class DrawingHelper:
@@ -350,6 +389,29 @@ class DrawingHelper:
         except (EOFError, OSError):  # the helper died, or could not be sent the frames
             return None
 
+    def begin(self, frames: tidy.Frames, analysis: dict | None,
+              processes: int | None) -> Callable[[], dict[str, tuple[bytes, str]] | None]:
+        """:meth:`draw`, begun in a thread of this process, which goes on meanwhile (sending waits
+        until the helper has imported what it draws with); returns the function that waits for what
+        it returns."""
+        import threading
+
+        drawn: list = [None]
+
+        def draw() -> None:
+            drawn[0] = self.draw(frames, analysis, processes)
+
+        # daemonic: a report ended by an error or a signal does not wait for it at exit (the helper
+        # is ended with the report, which ends the wait for its answer)
+        sender = threading.Thread(target=draw, name="sweeps-drawing-sender", daemon=True)
+        sender.start()
+
+        def result() -> dict[str, tuple[bytes, str]] | None:
+            sender.join()
+            return drawn[0]
+
+        return result
+
     def close(self) -> None:
         """End the helper: at once if it is still importing or drawing (a report that failed)."""
         self._connection.close()
@@ -367,7 +429,7 @@ def _help(connection, senders) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     senders.close()
-    _import_drawing()
+    _import_drawing(own_process=True)
     while True:
         try:
             frames, analysis, processes = connection.recv()

@@ -245,16 +245,17 @@ def _points(frames: tidy.Frames) -> dict[str, list]:
 def _curve_data(frames: tidy.Frames) -> dict[str, Any]:
     """Each run's learning curve (train and validation), and the reference values, by name."""
     c = frames.curves
-    runs = {}
-    for (source, number), rows in c.groupby(["source", "number"], dropna=False, sort=False):
-        run: dict[str, Any] = {}
-        for split, part in rows.groupby("split", sort=False):
-            rel = part["rel"].to_numpy(dtype=float)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                decades = np.where(rel > 0, np.log10(np.where(rel > 0, rel, 1.0)), np.nan)
-            run[split] = pack(decades, *CURVE_DECADES)
-            run["steps"] = _steps(part["step"].to_numpy())
-        runs[_run_key(source, number)] = run
+    runs: dict[str, dict[str, Any]] = {}
+    # one grouping by run and split (each run's splits in the order they come, as by run, then by
+    # split): a grouping within each run costs more than its curves
+    for (source, number, split), part in c.groupby(["source", "number", "split"], dropna=False,
+                                                   sort=False):
+        run = runs.setdefault(_run_key(source, number), {})
+        rel = part["rel"].to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            decades = np.where(rel > 0, np.log10(np.where(rel > 0, rel, 1.0)), np.nan)
+        run[split] = pack(decades, *CURVE_DECADES)
+        run["steps"] = _steps(part["step"].to_numpy())
     h = frames.headline
     noise = "estimated noise floor" if h.get("noise_estimated") else "noise floor"
     refs = [["constant predictor", 1.0], ["best straight line", _round(h.get("line_value"))],

@@ -14,8 +14,9 @@ import optuna
 
 from mlpcore.atomic import check_writable, replace_file
 from sweeps.analysis.explain import stored_analysis
-from sweeps.report.drawing import DrawingHelper, draw_figures, early_drawing
-from sweeps.report.page import Live, index_page, page
+from sweeps.report.drawing import DrawingHelper, begin_drawing, early_drawing
+from sweeps.report.explorer import explorer_html
+from sweeps.report.page import EVERY_TRIAL, Live, index_page, page
 from sweeps.results import frames as tidy
 from sweeps.results.handle import Sweep, open_sweep
 from sweeps.results.reading import best_trial, complete_trials
@@ -68,14 +69,18 @@ def write_report(sweep: Sweep, *, frames: tidy.Frames | None = None, analysis=_U
         check_writable(folder)
     frames = tidy.build(sweep.study, sweep.definition, sweep.files) if frames is None else frames
     analysis = stored_analysis(sweep) if analysis is _UNSET else analysis
-    drawn = draw_figures(frames, analysis, helper=helper)
+    drawing = begin_drawing(frames, analysis, helper=helper)
+    # what needs no figure, while a helper draws them
+    write_trials_csv(frames.trials, out_dir)
+    replace_file(out_dir / HEADLINE_NAME, json.dumps(frames.headline, indent=2, default=str) + "\n")
+    prebuilt = {EVERY_TRIAL: explorer_html(frames)}
+    drawn = drawing()
     for name, (data, _) in drawn.items():
         replace_file(fig_dir / f"{name}.svg", data)
         (fig_dir / f"{name}.png").unlink(missing_ok=True)  # this figure as an earlier version wrote it
-    write_trials_csv(frames.trials, out_dir)
-    replace_file(out_dir / HEADLINE_NAME, json.dumps(frames.headline, indent=2, default=str) + "\n")
-    return replace_file(out_dir / REPORT_NAME, page(sweep.study, frames, drawn, ref=sweep.ref, out=sweep.out,
-                                                    storage=sweep.storage, live=live, analysis=analysis))
+    text = page(sweep.study, frames, drawn, ref=sweep.ref, out=sweep.out, storage=sweep.storage,
+                live=live, analysis=analysis, prebuilt=prebuilt)
+    return replace_file(out_dir / REPORT_NAME, text)
 
 
 def report(study: str, *, out: str | Path = "results", storage: str | None = None) -> Path:

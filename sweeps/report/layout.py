@@ -14,6 +14,7 @@ gives as extra inches on a side.
 
 from __future__ import annotations
 
+import functools
 from typing import Sequence
 
 import numpy as np
@@ -30,13 +31,22 @@ def _points(size) -> float:
 
 def text_width(texts: Sequence[str], size, weight: str = "normal") -> float:
     """Inches of the widest line of ``texts`` at font ``size`` (points or a name) and ``weight``."""
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.textpath import text_to_path
+    from matplotlib.font_manager import FontProperties, findfont
 
     prop = FontProperties(size=size, weight=weight)
-    lines = [line for text in texts for line in str(text).split("\n") if line]
-    return max((text_to_path.get_text_width_height_descent(line, prop, ismath=False)[0]
-                for line in lines), default=0.0) / 72
+    font = findfont(prop)  # the file that the settings in force pick: a width depends on it too
+    lines = {line for text in texts for line in str(text).split("\n") if line}
+    return max((_line_width(line, prop, font) for line in lines), default=0.0) / 72
+
+
+@functools.lru_cache(maxsize=4096)
+def _line_width(line: str, prop, font: str) -> float:
+    """Points one line of text takes in ``prop`` (a FontProperties: family, style, weight, size),
+    set in the font file ``font``: remembered, as the figures measure the same labels again and
+    again."""
+    from matplotlib.textpath import text_to_path
+
+    return text_to_path.get_text_width_height_descent(line, prop, ismath=False)[0]
 
 
 def line_height(size, lines: int = 1) -> float:

@@ -11,9 +11,11 @@ behind it, and runs at a lower priority (NICENESS), so the sweep's workers have 
 a still copy of the study (:func:`frozen`: the page's numbers all see the same trials) through a storage
 object of its own (like optuna-dashboard, a second reader of the same journal or database); a storage URL
 reaches it in its environment, never on its command line, where any user's ``ps`` would show a password.
-It writes the first page as soon as a trial is complete, then rewrites it every ``interval`` seconds, and
-after a rewrite that took ``c`` seconds of CPU it rests at least ``c / BUDGET`` seconds. It ends when
-:meth:`LiveReport.close` terminates it, or when the driver's end closes its stdin.
+It starts :data:`START_AFTER` seconds into the sweep (a shorter sweep has no running page: its
+full report follows at once), writes the first page as soon as a trial is complete, then rewrites
+it every ``interval`` seconds, and after a rewrite that took ``c`` seconds of CPU it rests at least
+``c / BUDGET`` seconds. It ends when :meth:`LiveReport.close` terminates it, or when the driver's
+end closes its stdin.
 """
 
 from __future__ import annotations
@@ -43,6 +45,12 @@ from sweeps.store.liveness import is_gone, process_identity
 from sweeps.store.masking import mask
 from sweeps.store.records import counts_as_done
 
+START_AFTER = 20.0
+"""Seconds into the sweep before the rewriting process starts. Its start (an interpreter that
+imports pandas, matplotlib and seaborn) is the largest cost it has: a sweep that ends sooner has no
+use for a running page (its full report follows at once) and pays nothing for one; a longer one
+pays it once, then at most BUDGET of a core for the rewrites (benchmarks/README.md, "Issue 30: live
+page")."""
 INTERVAL = 5.0
 """Seconds between two rewrites of the live page (at least): often enough to follow a sweep, rarely enough that
 the rewrites take a few percent of one core (benchmarks/README.md)."""
@@ -67,12 +75,16 @@ class LiveReport:
     out, storage : where the sweep is stored, as for ``run``.
     total : the trials the sweep runs to (for "running: 57 of 120 trials"); default the study's budget.
     interval : seconds between rewrites, at least (default :data:`INTERVAL`).
+    start_after : seconds after :meth:`start` before the rewriting process starts (default
+        :data:`START_AFTER`; 0: at once).
     """
 
     def __init__(self, study: str, *, out: str | Path = "results", storage: str | None = None,
-                 total: int | None = None, interval: float | None = None):
+                 total: int | None = None, interval: float | None = None,
+                 start_after: float | None = None):
         self.study, self.out, self.storage = study, out, storage
         self.interval = INTERVAL if interval is None else interval
+        self.start_after = START_AFTER if start_after is None else start_after
         self.total = total
         self.rewrites = 0
         """Pages the rewriting process has written."""
@@ -82,6 +94,9 @@ class LiveReport:
         """Seconds from :meth:`start` to the first page written, None before."""
         self._process: subprocess.Popen | None = None
         self._reader: threading.Thread | None = None
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()  # between the timer that starts the process and close()
+        self._closed = False
         self._started = 0.0
         self._page: str | None = None  # the page the process last said it wrote
 
@@ -91,22 +106,39 @@ class LiveReport:
                 self.total = studies.get(self.study).trials
             except ValueError:  # a study known only by its stored sweep: the banner gives the trials done
                 pass
+        self._started = time.monotonic()
+        if self.start_after > 0:
+            self._timer = threading.Timer(self.start_after, self._spawn)
+            self._timer.daemon = True  # a driver that leaves on an error does not wait for it
+            self._timer.start()
+        else:
+            self._spawn()
+        return self
+
+    def _spawn(self) -> None:
+        """Start the rewriting process and the thread that reads what it says; not once closed."""
         command = [sys.executable, "-m", "sweeps.report.live", self.study, "--out", str(self.out),
                    "--interval", str(self.interval)] + ([] if self.total is None else ["--total", str(self.total)])
         env = os.environ | ({STORAGE_VARIABLE: self.storage} if self.storage else {})
-        self._started = time.monotonic()
-        try:
-            self._process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                             text=True)
-        except OSError as e:  # e.g. no process to be had: the sweep runs without its live page
-            warnings.warn(f"no live report during this run ({e})", RuntimeWarning, stacklevel=2)
-            return self
-        self._reader = threading.Thread(target=self._read, name="live-report", daemon=True)
-        self._reader.start()
-        return self
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                self._process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE,
+                                                 stdout=subprocess.PIPE, text=True)
+            except OSError as e:  # e.g. no process to be had: the sweep runs without its live page
+                warnings.warn(f"no live report during this run ({e})", RuntimeWarning, stacklevel=2)
+                return
+            self._reader = threading.Thread(target=self._read, name="live-report", daemon=True)
+            self._reader.start()
 
     def close(self) -> None:
         """Stop; a rewrite in progress is cut short (every file it writes is replaced whole or not at all)."""
+        with self._lock:
+            self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer.join()
         if self._process is None:
             return
         if self._process.poll() is None:
@@ -282,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from sweeps.report.drawing import prepare
 
-    prepare()  # matplotlib and seaborn, likewise
+    prepare(own_process=True)  # matplotlib and seaborn, likewise
 
     page = Rewriter(args.study, args.out, os.environ.get(STORAGE_VARIABLE), args.total, args.interval, driver)
     said: set[str] = set()

@@ -266,6 +266,10 @@ def _copy(c: Context) -> str:
     return reuse() if c.analysis is None else analysis_html.copy_html(c.analysis, reuse)
 
 
+EVERY_TRIAL = "Every trial"
+"""The title of the section that lists every trial (:mod:`sweeps.report.explorer`): it needs no
+figure."""
+
 SECTIONS: list[tuple[str, Callable[[Context], str | None]]] = [
     ("Your question: the smallest fix", _smallest_fix),
     ("At a glance", _glance),
@@ -274,7 +278,7 @@ SECTIONS: list[tuple[str, Callable[[Context], str | None]]] = [
     ("In function space", lambda c: _no_target_note(c) + c.figs("function_space", "predicted_actual", "slices",
                                                                "gallery_by_mode")),
     ("Learning", lambda c: c.figs("learning_curves", "history")),
-    ("Every trial", lambda c: explorer.explorer_html(c.frames)),
+    (EVERY_TRIAL, lambda c: explorer.explorer_html(c.frames)),
     ("What to copy", _copy),
 ]
 """The page's sections in order: (title, builder). A builder returns the section's HTML, or None to leave it
@@ -312,15 +316,19 @@ def live_html(live: Live | None) -> tuple[str, str]:
 
 def page(opt: optuna.Study, frames: tidy.Frames, figures: dict[str, tuple[bytes, str]], *, ref: str,
          out: str | Path = "results", storage: str | None = None, live: Live | None = None,
-         analysis: dict | None = None) -> str:
+         analysis: dict | None = None, prebuilt: dict[str, str] | None = None) -> str:
     """The whole report page as one HTML string (figures given as SVG bytes with captions).
 
     ``live`` marks a page written while the sweep runs: it says how far the sweep is and reloads itself.
     ``analysis`` (the stored counterfactual analysis, `sweeps.analysis.explain`) adds the smallest fix and the swap tests.
+    ``prebuilt``: sections built already (title -> HTML, as their builder returns it), such as while
+    the figures were drawn.
     """
     h = frames.headline
     context = Context(opt, frames, figures, ref, out, storage, analysis)
-    built = [(title, content) for title, build in SECTIONS if (content := build(context)) is not None]
+    prebuilt = prebuilt or {}
+    built = [(title, content) for title, build in SECTIONS
+             if (content := prebuilt[title] if title in prebuilt else build(context)) is not None]
     body = "".join(f'<section id="{section_id(t)}"><h2>{i}. {t}</h2>{content}</section>'
                    for i, (t, content) in enumerate(built, 1))
     head, banner = live_html(live)

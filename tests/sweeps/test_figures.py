@@ -183,6 +183,25 @@ def test_no_figure_changes_matplotlibs_settings_or_pyplots_figures(frames):
     assert dict(matplotlib.rcParams) == before and plt.get_fignums() == figures_before
 
 
+def test_a_drawing_process_imports_seaborn_without_scipy_and_a_later_import_of_scipy_works():
+    """The helper and the running page's process import seaborn without its optional scipy, and
+    scipy.stats stays importable in them; a process that has scipy.stats already (a user's) keeps
+    seaborn's full import."""
+    import subprocess
+    import sys
+
+    own = ("import sys; from sweeps.report import drawing; drawing.prepare(own_process=True)\n"
+           "import seaborn._statistics as s\n"
+           "assert s._no_scipy and 'scipy.stats' not in sys.modules\n"
+           "import scipy.stats; assert scipy.stats.norm.cdf(0) == 0.5")
+    user = ("import scipy.stats; from sweeps.report import drawing\n"
+            "drawing.prepare(own_process=True)\n"
+            "import seaborn._statistics as s; assert not s._no_scipy")
+    for code in (own, user):
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+
+
 def test_one_distinct_colour_per_mode_and_the_mode_column_orders_a_users_own_plot(frames):
     import seaborn as sns
 

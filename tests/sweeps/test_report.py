@@ -83,6 +83,30 @@ def test_levers_count_every_completed_trial_once_per_parameter(sweep):
     assert rows.to_dict() == {"full": stored.count(None), "8": stored.count(8)}
 
 
+@pytest.mark.parametrize("which", ["every trial", "exploration trials", "first five", "none"])
+def test_each_levers_row_holds_the_numbers_of_its_values_trials(sweep, which):
+    """Row by row, what pandas' groupby gives for each value (or bin) of each setting, empty ones
+    too: trials, escaped, escape rate, best and median value, the trials of each mode."""
+    _, _, opt, frames, _ = sweep
+    trials = {"every trial": frames.trials, "exploration trials": tidy.explored(frames.trials),
+              "first five": frames.trials.iloc[:5], "none": frames.trials.iloc[:0]}[which]
+    settings = tidy.settings_frame(trials, frames.space)
+    levers = tidy.levers_frame(opt, trials).set_index(["param", "value"])
+    expected = 0
+    for param in frames.space:
+        for label, group in settings.groupby(param, observed=False, sort=True):
+            row = levers.loc[(param, str(label))]
+            assert row["trials"] == len(group) and row["escaped"] == group["escaped"].sum()
+            for column, want in (("escape_rate", group["escaped"].mean() if len(group) else np.nan),
+                                 ("best_value", group["value"].min()),
+                                 ("median_value", group["value"].median())):
+                assert row[column] == want or (np.isnan(row[column]) and np.isnan(want)), column
+            counts = group["mode"].value_counts()
+            assert [row[m] for m in MODES] == [counts.get(m, 0) for m in MODES]
+            expected += 1
+    assert len(levers) == expected
+
+
 def test_headline_numbers_are_what_the_frames_say(sweep):
     _, _, opt, frames, _ = sweep
     h, done = frames.headline, tidy.complete(frames.trials)
@@ -390,7 +414,7 @@ def test_one_process_rewrites_the_page_as_the_sweep_grows_and_the_final_page_rep
     def shown() -> str:
         return page.read_text() if page.exists() else ""
 
-    with LiveReport(str(path), out=out, total=8, interval=0.05) as live:
+    with LiveReport(str(path), out=out, total=8, interval=0.05, start_after=0) as live:
         for stage in (4, 8):  # the sweep runs in two parts; the page follows each
             opt = sweeps.run(str(path), trials=stage, jobs=1, out=out, progress=False)
             deadline = time.monotonic() + 120
@@ -417,15 +441,37 @@ def test_the_rewriting_process_ends_with_its_driver_and_leaves_no_temporary_file
 
     path, out, opt = sweep[:3]
     folder = out / opt.study_name
-    live = LiveReport(path, out=out, total=40, interval=0.05).start()
+    live = LiveReport(path, out=out, total=40, interval=0.05, start_after=0).start()
     live._process.stdin.close()  # what the driver's end does to it
     assert live._process.wait(timeout=120) == 0
     live.close()
-    with LiveReport(path, out=out, total=40, interval=0.05) as live:  # closed while it imports
+    # closed while it imports
+    with LiveReport(path, out=out, total=40, interval=0.05, start_after=0) as live:
         time.sleep(0.3)
     # SIGTERM: through sys.exit(143) and the files' cleanup, or (still importing) before it had written anything
     assert live._process.returncode in (143, -signal.SIGTERM) and live.rewrites == 0
     assert not list(folder.rglob("*.tmp"))
+
+
+def test_a_sweep_that_ends_before_the_page_starts_has_no_running_page_and_no_process(sweep):
+    """The rewriting process starts start_after seconds into the sweep: a sweep closed before then
+    leaves no process behind and the page as it was; one closed after it was started is ended as
+    before."""
+    from sweeps.report.live import START_AFTER, LiveReport
+
+    path, out, opt = sweep[:3]
+    page = out / opt.study_name / files.REPORT_NAME
+    before = page.read_bytes()
+    assert START_AFTER > 0 and LiveReport(path, out=out).start_after == START_AFTER
+    with LiveReport(path, out=out, total=40, interval=0.05, start_after=30) as live:
+        time.sleep(0.2)
+    assert live._process is None and live.rewrites == 0 and page.read_bytes() == before
+    with LiveReport(path, out=out, total=40, interval=0.05, start_after=0.2) as live:
+        deadline = time.monotonic() + 120
+        while live._process is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert live._process is not None and live._process.returncode is not None
+    page.write_bytes(before)  # the module's sweep as the other tests read it
 
 
 def test_no_page_is_written_before_the_sweep_is_stored(tmp_path):
