@@ -126,8 +126,9 @@ def headline_html(h: dict[str, Any], decides: str | None = None) -> str:
 def _as_swept(h: dict[str, Any]) -> str:
     """How the sweep trained the question's config: "; the median of 3 init seeds, 1,000 steps"."""
     seeds, steps = h.get("baseline_seeds") or [], (h.get("baseline_config") or {}).get("steps")
-    said = [f"the median of {len(seeds)} init seeds" if len(seeds) > 1 else f"init seed {seeds[0]}"]
-    said = (said if seeds else []) + ([f"{steps:,} steps"] if steps else [])
+    said = [] if not seeds else [
+        f"the median of {len(seeds)} init seeds" if len(seeds) > 1 else f"init seed {seeds[0]}"]
+    said += [f"{steps:,} steps"] if steps else []
     return "; " + ", ".join(said) if said else ""
 
 
