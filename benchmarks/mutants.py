@@ -108,8 +108,8 @@ MUTANTS = (
            "an integer setting at its maximum is refused"),
     # --- sweeps/store ------------------------------------------------------------------------
     Mutant("records-lost-done", "sweeps/store/records.py",
-           '"error" in t.user_attrs)',
-           '("error" in t.user_attrs or stop_reason(t) is Stop.DRIVER_DIED))',
+           '"error" in t.user_attrs\n',
+           '("error" in t.user_attrs or stop_reason(t) is Stop.DRIVER_DIED)\n',
            (RECORDS,), "a trial lost with a dead driver counts as done"),
     Mutant("records-legacy-stop", "sweeps/store/records.py",
            "value.startswith(start)", "value == start", (RECORDS,),

@@ -1,4 +1,5 @@
-"""sweeps: Optuna studies over the seed problems, evaluated in parallel worker processes, fully tracked.
+"""sweeps: Optuna studies over the seed problems, evaluated in parallel worker processes, fully
+tracked.
 
     python -m sweeps run sqrt            # sweep, explain, report
     >>> import sweeps, mlpcore
@@ -6,8 +7,9 @@
     >>> model = mlpcore.fit(cfg, x, y).model
 
 The package is in layers, each importing only those below it: ``store`` (where a sweep lives) <
-``results`` (reading it back) < ``search`` (the driver, the workers) < ``analysis`` (the counterfactual
-evidence) < ``report`` (figures and pages) < ``pipeline`` (a run end to end) < ``cli``.
+``results`` (reading it back) < ``search`` (the driver, the workers) < ``analysis`` (the
+counterfactual evidence) < ``report`` (figures and pages) < ``pipeline`` (a run end to end) <
+``cli``.
 """
 
 from mlpcore import __version__  # one version for the distribution (mlpcore, studies, sweeps)

@@ -3,7 +3,8 @@ import sys
 
 
 def _before_the_command(signum, frame):
-    """Ctrl-C or SIGTERM while the command line starts (its imports): one line and the code, as during a command."""
+    """Ctrl-C or SIGTERM while the command line starts (its imports): one line and the code, as
+    during a command."""
     said = "interrupted" if signum == signal.SIGINT else "terminated (SIGTERM)"
     print(f"{said}: the command had not begun; nothing was changed", file=sys.stderr)
     sys.exit(128 + signum)

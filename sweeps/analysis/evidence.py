@@ -1,8 +1,10 @@
-"""What retrainings show, in numbers and words: the tally of one config over fresh init seeds, and how a change reads.
+"""What retrainings show, in numbers and words: the tally of one config over fresh init seeds, and
+how a change reads.
 
-A :class:`Tally` is one config (a variant at one learning rate) trained from the analysis's fresh seeds: how
-often it escaped (reached ``fit``), its median value and its modes. A config *escapes* when at least
-:data:`ESCAPE_RATE` of its seeds fit. This module trains nothing (see `sweeps.analysis.lab`).
+A :class:`Tally` is one config (a variant at one learning rate) trained from the analysis's fresh
+seeds: how often it escaped (reached ``fit``), its median value and its modes. A config *escapes*
+when at least :data:`ESCAPE_RATE` of its seeds fit. This module trains nothing (see
+`sweeps.analysis.lab`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ def needed_fits(repeats: int) -> int:
 
 @dataclass(frozen=True)
 class Tally:
-    """The runs of one config, in seed order, out of ``repeats`` seeds (fewer while it is being trained)."""
+    """The runs of one config, in seed order, out of ``repeats`` seeds (fewer while it is being
+    trained)."""
 
     runs: tuple[Run, ...]
     repeats: int
@@ -95,8 +98,16 @@ class Tally:
         return f"fits {self.fits} of {self.n} init seeds"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"seeds": self.n, "fits": self.fits, "escape_rate": self.escape_rate, "value": self.value,
-                "mode": self.mode, "modes": self.modes, "modes_text": self.modes_text(), "fit_by": self.fit_by}
+        return {
+            "seeds": self.n,
+            "fits": self.fits,
+            "escape_rate": self.escape_rate,
+            "value": self.value,
+            "mode": self.mode,
+            "modes": self.modes,
+            "modes_text": self.modes_text(),
+            "fit_by": self.fit_by,
+        }
 
 
 def seeds_text(n: int) -> str:
@@ -110,8 +121,8 @@ def differs(a: Any, b: Any) -> bool:
 
 
 def show(value: Any, setting: str | None = None) -> str:
-    """A setting's value as the page prints it: 3 significant digits for floats, ``None`` as the setting's
-    label for it (batch size: full) or none."""
+    """A setting's value as the page prints it: 3 significant digits for floats, ``None`` as the
+    setting's label for it (batch size: full) or none."""
     if value is None:
         return NONE_LABELS.get(setting, "none")
     if isinstance(value, float):

@@ -1,15 +1,18 @@
-"""The smallest fix: the fewest changes to the question's config that make it escape, the learning rate retuned.
+"""The smallest fix: the fewest changes to the question's config that make it escape, the learning
+rate retuned.
 
-The changes are searched among real candidates, not toward one config the sweep happened to find: every other
-value of each categorical setting of the study's space, and a few canonical values of each numeric one
-(:data:`CANONICAL`). The learning rate is no candidate: every set of changes is tried at every rate of the grid
-(`sweeps.analysis.tuning`), so "only the learning rate" is a fix of size 0.
+The changes are searched among real candidates, not toward one config the sweep happened to find:
+every other value of each categorical setting of the study's space, and a few canonical values of
+each numeric one (:data:`CANONICAL`). The learning rate is no candidate: every set of changes is
+tried at every rate of the grid (`sweeps.analysis.tuning`), so "only the learning rate" is a fix of
+size 0.
 
-Sets of up to :data:`EXHAUSTIVE_SIZE` changes are searched exhaustively, smallest first: the first size with an
-escaping set is the fix's, and no fix of fewer changes exists among the candidates. Each change of it is
-needed (the fix without it is a smaller set, which was tried and does not escape). Past that size, sets of
-one change more are tried in order of promise (:func:`promise`: how near their subsets came), a bounded number,
-and the page says so. Nothing here reads the sweep: the fix is the same from any sweep of the study.
+Sets of up to :data:`EXHAUSTIVE_SIZE` changes are searched exhaustively, smallest first: the first
+size with an escaping set is the fix's, and no fix of fewer changes exists among the candidates.
+Each change of it is needed (the fix without it is a smaller set, which was tried and does not
+escape). Past that size, sets of one change more are tried in order of promise (:func:`promise`: how
+near their subsets came), a bounded number, and the page says so. Nothing here reads the sweep: the
+fix is the same from any sweep of the study.
 """
 
 from __future__ import annotations
@@ -30,18 +33,23 @@ EXHAUSTIVE_SIZE = 2
 """Sets of up to this many changes are all tried."""
 
 BEYOND = 400
-"""Sets of one change more than EXHAUSTIVE_SIZE tried (the most promising first) when no smaller set escapes."""
+"""Sets of one change more than EXHAUSTIVE_SIZE tried (the most promising first) when no smaller
+set escapes."""
 
 CANONICAL: dict[str, tuple[Any, ...]] = {
-    "width": (3, 10, 32), "depth": (1, 2, 3), "init_scale": (0.01, 0.1, 1.0), "weight_decay": (0.0,),
-    "bias_init": (0.0, 0.1), **{f"width_{i}": (3, 10, 32) for i in (1, 2, 3)},
+    "width": (3, 10, 32),
+    "depth": (1, 2, 3),
+    "init_scale": (0.01, 0.1, 1.0),
+    "weight_decay": (0.0,),
+    "bias_init": (0.0, 0.1),
+    **{f"width_{i}": (3, 10, 32) for i in (1, 2, 3)},
 }
 """The values a numeric setting is tried at. A value outside the study's range is left out, but for
 ``weight_decay`` 0 (none: its range's low end stands for it)."""
 
 NOT_CANDIDATES = frozenset({"lr", "steps", "patience", "momentum"})
-"""Settings no fix changes: the learning rate (retuned for every set), the budget (the asker's), and momentum
-(read only by the momentum optimizer, which a fix may choose with its own coefficient)."""
+"""Settings no fix changes: the learning rate (retuned for every set), the budget (the asker's), and
+momentum (read only by the momentum optimizer, which a fix may choose with its own coefficient)."""
 
 Changes = tuple[tuple[str, Any], ...]
 """A set of changes: (setting, value) pairs, in the candidates' order (the canonical spelling)."""
@@ -64,7 +72,9 @@ def candidates(space: search_space.Space, question: Mapping[str, Any]) -> list[C
         if name in NOT_CANDIDATES:
             continue
         for value in _values(name, dist):
-            if differs(value, question.get(name)) and not (name in search_space.inert(question | {name: value})):
+            if differs(value, question.get(name)) and not (
+                name in search_space.inert(question | {name: value})
+            ):
                 out.append(Candidate(name, value))
     return out
 
@@ -75,34 +85,47 @@ def _values(name: str, dist: BaseDistribution) -> tuple[Any, ...]:
     integer = isinstance(dist, IntDistribution)
     values = CANONICAL.get(name)
     if values is None:  # a numeric setting of a study's own: its ends and its middle
-        mid = math.sqrt(dist.low * dist.high) if getattr(dist, "log", False) and dist.low > 0 else (dist.low + dist.high) / 2
+        mid = (
+            math.sqrt(dist.low * dist.high)
+            if getattr(dist, "log", False) and dist.low > 0
+            else (dist.low + dist.high) / 2
+        )
         values = (dist.low, mid, dist.high)
-    kept = [v for v in values if dist.low <= v <= dist.high or (name == "weight_decay" and v == 0.0)]
+    kept = [
+        v for v in values if dist.low <= v <= dist.high or (name == "weight_decay" and v == 0.0)
+    ]
     return tuple(dict.fromkeys(int(round(v)) if integer else float(v) for v in kept))
 
 
 def sets_of(cands: Sequence[Candidate], size: int) -> list[Changes]:
-    """Every set of ``size`` candidates that changes ``size`` different settings, in the candidates' order."""
-    return [tuple(c.pair for c in combo) for combo in itertools.combinations(cands, size)
-            if len({c.setting for c in combo}) == size]
+    """Every set of ``size`` candidates that changes ``size`` different settings, in the
+    candidates' order."""
+    return [
+        tuple(c.pair for c in combo)
+        for combo in itertools.combinations(cands, size)
+        if len({c.setting for c in combo}) == size
+    ]
 
 
 def changes_text(changes: Changes, question: Mapping[str, Any]) -> str:
-    """``x_scaling none -> standard, activation relu -> tanh`` (empty: ``only the learning rate``)."""
+    """``x_scaling none -> standard, activation relu -> tanh`` (empty: ``only the learning
+    rate``)."""
     if not changes:
         return "only the learning rate"
     return ", ".join(f"{k} {show(question.get(k), k)} -> {show(v, k)}" for k, v in changes)
 
 
 def promise(tuned: Tuned) -> tuple[float, float]:
-    """How near a set that did not escape came, best first: the most seeds fit at one rate, the lowest median value."""
+    """How near a set that did not escape came, best first: the most seeds fit at one rate, the
+    lowest median value."""
     best = tuned.best
     return (-best.escape_rate, best.value)
 
 
 @dataclass
 class Search:
-    """A fix search from one question config: every set tried, with its tuning, and what was found."""
+    """A fix search from one question config: every set tried, with its tuning, and what was
+    found."""
 
     question: MLPConfig
     """The question's config as trained here (the budget set, its lr to be retuned)."""
@@ -118,7 +141,8 @@ class Search:
     exhaustive_up_to: int = 0
     """Every set of up to this many changes was tried."""
     tried_beyond: int = 0
-    """Sets of one change more tried, the most promising first (0 when the fix was found within the exhaustive sizes)."""
+    """Sets of one change more tried, the most promising first (0 when the fix was found within the
+    exhaustive sizes)."""
     total_beyond: int = 0
     """How many such sets there are."""
 
@@ -131,12 +155,14 @@ class Search:
         return tuple(sorted(changes, key=lambda p: (order.get(p, len(order)), str(p))))
 
     def values(self, setting: str) -> list[Any]:
-        """The values a setting takes among the question's and the candidates', in the space's order (numbers
-        increasing)."""
+        """The values a setting takes among the question's and the candidates', in the space's order
+        (numbers increasing)."""
         found = [self.params[setting], *(c.value for c in self.candidates if c.setting == setting)]
         dist = self.space.distributions[setting]
         if isinstance(dist, CategoricalDistribution):
-            return [v for v in dist.choices if v in found] + [v for v in dict.fromkeys(found) if v not in dist.choices]
+            return [v for v in dist.choices if v in found] + [
+                v for v in dict.fromkeys(found) if v not in dist.choices
+            ]
         return sorted(dict.fromkeys(found))
 
     def tune(self, tuner: Tuner, sets: Iterable[Changes]) -> dict[Changes, Tuned]:
@@ -154,9 +180,17 @@ class Search:
         return dict(sorted(counts.items()))
 
 
-def search(tuner: Tuner, question: MLPConfig, space: search_space.Space, cands: list[Candidate], *,
-           exhaustive_size: int = EXHAUSTIVE_SIZE, beyond: int = BEYOND) -> Search:
-    """The smallest fix of ``question`` among ``cands`` (see the module docstring); its escaping sets refined."""
+def search(
+    tuner: Tuner,
+    question: MLPConfig,
+    space: search_space.Space,
+    cands: list[Candidate],
+    *,
+    exhaustive_size: int = EXHAUSTIVE_SIZE,
+    beyond: int = BEYOND,
+) -> Search:
+    """The smallest fix of ``question`` among ``cands`` (see the module docstring); its escaping
+    sets refined."""
     found = Search(question, space, space.params_of(question), cands)
     found.tune(tuner, [()])
     size, escaping = 0, [()] if found.tuned[()].escapes else []
@@ -177,8 +211,9 @@ def search(tuner: Tuner, question: MLPConfig, space: search_space.Space, cands: 
 
 
 def _beyond(tuner: Tuner, found: Search, size: int, limit: int) -> list[Changes]:
-    """Sets of ``size`` changes, the most promising first (by their most promising subset of one change less),
-    ``limit`` of them at most, in batches; the escaping ones of the first batch that has any."""
+    """Sets of ``size`` changes, the most promising first (by their most promising subset of one
+    change less), ``limit`` of them at most, in batches; the escaping ones of the first batch that
+    has any."""
     smaller = {s: promise(t) for s, t in found.tuned.items() if len(s) == size - 1}
     order = {c.pair: i for i, c in enumerate(found.candidates)}
     sets = sets_of(found.candidates, size)
@@ -190,7 +225,7 @@ def _beyond(tuner: Tuner, found: Search, size: int, limit: int) -> list[Changes]
 
     ranked = sorted(sets, key=key)[:limit]
     for start in range(0, len(ranked), 50):
-        batch = ranked[start:start + 50]
+        batch = ranked[start : start + 50]
         found.tune(tuner, batch)
         found.tried_beyond = start + len(batch)
         escaping = [s for s in batch if found.tuned[s].escapes]
@@ -200,7 +235,8 @@ def _beyond(tuner: Tuner, found: Search, size: int, limit: int) -> list[Changes]
 
 
 def _rank(t: Tuned) -> tuple:
-    """Better first: the highest escape rate at its best rate, the widest escaping range, the lowest median value."""
+    """Better first: the highest escape rate at its best rate, the widest escaping range, the
+    lowest median value."""
     return (-t.best.escape_rate, -len(t.escaping), t.best.value)
 
 
@@ -214,13 +250,20 @@ def without(changes: Changes, setting: str) -> Changes:
 
 
 def path(found: Search) -> list[Changes]:
-    """The greedy path from the question's config to the fixed one: at each step, of the fix's changes not yet
-    made, the one whose set is best (most seeds fit at its best rate, then the lowest median value)."""
+    """The greedy path from the question's config to the fixed one: at each step, of the fix's
+    changes not yet made, the one whose set is best (most seeds fit at its best rate, then the
+    lowest median value)."""
     if not found.fix:
         return [()]
     steps, current = [()], ()
     while len(current) < len(found.fix):
-        options = [tuple(p for p in found.fix if p in current or p == add) for add in found.fix if add not in current]
-        current = min(options, key=lambda s: (promise(found.tuned[s]), cands_order(s, found.candidates)))
+        options = [
+            tuple(p for p in found.fix if p in current or p == add)
+            for add in found.fix
+            if add not in current
+        ]
+        current = min(
+            options, key=lambda s: (promise(found.tuned[s]), cands_order(s, found.candidates))
+        )
         steps.append(current)
     return steps

@@ -31,8 +31,8 @@ so its text shows at the size it was laid out for."""
 
 
 def _labels(space: dict[str, Any]) -> dict[str, str]:
-    """Axis labels: the space's title of each parameter, and its bins where searched on a log scale.
-    """
+    """Axis labels: the space's title of each parameter, and its bins where searched on a log
+    scale."""
     return {
         p: space_vocabulary.title(p) + (" (decade bins)" if getattr(d, "log", False) else "")
         for p, d in space.items()
@@ -43,13 +43,14 @@ def references(h: dict[str, Any]) -> dict[str, float | None]:
     """The reference values a headline ``h`` knows, by the name a figure's line gets (None where
     unknown)."""
     return {
-        "constant predictor": 1.0, "best straight line": h["line_value"],
-        noise_name(h): h["noise_value"]
+        "constant predictor": 1.0,
+        "best straight line": h["line_value"],
+        noise_name(h): h["noise_value"],
     }
 
 
 def noise_name(h: dict[str, Any]) -> str:
-    """"noise floor", or "estimated noise floor" when the study does not know its noise (the
+    """ "noise floor", or "estimated noise floor" when the study does not know its noise (the
     diagnosis estimated it)."""
     return "estimated noise floor" if h.get("noise_estimated") else "noise floor"
 
@@ -66,9 +67,12 @@ def _modes_by_setting(f: tidy.Frames, fig) -> str:
         "How each setting's trials ended. Bars stack the failure modes, escaped (fit, green) "
         "first; numbers give the trials with that setting and the share that escaped. Numbers are "
         "put in bins (log-scale decades where the sweep searched them on a log scale). Computed on "
-        f"every trial ({f.headline['trials']}), as the sampler chose them: it tries promising settings "
-        "more often, so a share says what was tried alongside what, and a rarely tried value's share "
-        "is rough.")
+        f"every trial ({f.headline['trials']}), as the sampler chose them: it tries promising "
+        "settings "
+        "more often, so a share says what was tried alongside what, and a rarely tried value's "
+        "share "
+        "is rough."
+    )
 
 
 def _escape_lr_init_scale(f: tidy.Frames, fig) -> str | None:
@@ -76,12 +80,19 @@ def _escape_lr_init_scale(f: tidy.Frames, fig) -> str | None:
         return None
     col = "x_scaling" if "x_scaling" in f.settings else None
     labels = _labels(f.space)
-    figures.escape_heatmaps(f.settings, "lr", "init_scale", col, fig=fig, xlabel=labels["lr"],
-                            ylabel=labels["init_scale"])
+    figures.escape_heatmaps(
+        f.settings,
+        "lr",
+        "init_scale",
+        col,
+        fig=fig,
+        xlabel=labels["lr"],
+        ylabel=labels["init_scale"],
+    )
     return (
-        "Share of trials that escaped the linear fit, by learning rate and initial weight scale" +
-        (", one panel per input scaling." if col else ".") +
-        " Each cell: the share, and its trials; grey: none. Every trial counts, as the sampler "
+        "Share of trials that escaped the linear fit, by learning rate and initial weight scale"
+        + (", one panel per input scaling." if col else ".")
+        + " Each cell: the share, and its trials; grey: none. Every trial counts, as the sampler "
         "chose them (so the shares lean to what it found promising)."
     )
 
@@ -90,10 +101,13 @@ def _escape_width_depth(f: tidy.Frames, fig) -> str | None:
     if not {"width", "depth"} <= set(f.settings):
         return None
     labels = _labels(f.space)
-    figures.escape_heatmaps(f.settings, "width", "depth", None, fig=fig, xlabel=labels["width"],
-                            ylabel=labels["depth"])
-    return ("Share of trials that escaped, by network width and depth; every trial counts, as the "
-            "sampler chose them.")
+    figures.escape_heatmaps(
+        f.settings, "width", "depth", None, fig=fig, xlabel=labels["width"], ylabel=labels["depth"]
+    )
+    return (
+        "Share of trials that escaped, by network width and depth; every trial counts, as the "
+        "sampler chose them."
+    )
 
 
 def _importance(f: tidy.Frames, fig) -> str | None:
@@ -124,18 +138,23 @@ def _several(f: tidy.Frames) -> bool:
 def _function_space(f: tidy.Frames, fig) -> str | None:
     if _several(f):
         return None
-    ax = figures.function_space(_first_slice(f), f.data, ax=_axes(fig, 10.0, 4.2),
-                                number=f.headline["best_number"])
+    ax = figures.function_space(
+        _first_slice(f), f.data, ax=_axes(fig, 10.0, 4.2), number=f.headline["best_number"]
+    )
     place(fig, ax)
     known = f.headline["target_known"]
-    return (("The true function, the training data" if known else "The training data") +
-            f", what the question's own config learns{_run_of(f.headline, 'baseline_config')}, and the best "
-            f"trial's fit{_run_of(f.headline, 'best_config')}.")
+    return (
+        ("The true function, the training data" if known else "The training data")
+        + f", what the question's own config learns{_run_of(f.headline, 'baseline_config')}, and "
+        "the best "
+        f"trial's fit{_run_of(f.headline, 'best_config')}."
+    )
 
 
 def _run_of(h: dict[str, Any], config: str) -> str:
-    """Which training of a config (``h[config]``, the question's or the best trial's) a figure shows: `` (init
-    seed 123, the median of its 3)``; empty when the config or its seed is not known."""
+    """Which training of a config (``h[config]``, the question's or the best trial's) a figure
+    shows: `` (init seed 123, the median of its 3)``; empty when the config or its seed is not
+    known."""
     seed = (h.get(config) or {}).get("seed")
     if seed is None:
         return ""
@@ -146,21 +165,30 @@ def _run_of(h: dict[str, Any], config: str) -> str:
 def _each_trial(h: dict[str, Any]) -> str:
     """How a trial's line or value was chosen from its init seeds, for a caption."""
     repeats = h.get("repeats", 1)
-    return f" (each trial's median of its {repeats} init seeds)" if repeats > 1 else " (one init seed a trial)"
+    return (
+        f" (each trial's median of its {repeats} init seeds)"
+        if repeats > 1
+        else " (one init seed a trial)"
+    )
 
 
 def _predicted_actual(f: tidy.Frames, fig) -> str | None:
     if not _several(f):
         return None
-    place(fig, figures.predicted_actual(f.held_out, number=f.headline["best_number"],
-                                        ax=_axes(fig, 6.0, 5.6)))
+    place(
+        fig,
+        figures.predicted_actual(
+            f.held_out, number=f.headline["best_number"], ax=_axes(fig, 6.0, 5.6)
+        ),
+    )
     n = f.held_out["row"].nunique()
     return (
         f"With {f.headline['features']} inputs no single curve shows a fit: here each of the {n} "
         "held-out (validation) rows, which no net trained on, is a point at its actual value and "
         "the net's prediction, for the best trial and for the question's own config. On the "
         "dashed diagonal a prediction is exact; a flat row of points is a constant prediction. "
-        "Predictions beyond the plot are drawn at its edge.")
+        "Predictions beyond the plot are drawn at its edge."
+    )
 
 
 def _slices(f: tidy.Frames, fig) -> str | None:
@@ -173,9 +201,11 @@ def _slices(f: tidy.Frames, fig) -> str | None:
         "One slice per input: that input runs over its training range while the others sit at "
         "their training medians, and the lines are what the best trial's net and the question's "
         "config's net predict along it"
-        + (" (black: the true function)" if known else "") +
-        f". Grey dots: the {tidy.SLICE_SHARE:.0%} of training rows nearest the slice (in the other "
-        "inputs, standardized); they scatter around the slice by what the other inputs add.")
+        + (" (black: the true function)" if known else "")
+        + f". Grey dots: the {tidy.SLICE_SHARE:.0%} of training rows nearest the slice (in the "
+        "other "
+        "inputs, standardized); they scatter around the slice by what the other inputs add."
+    )
 
 
 def _gallery_by_mode(f: tidy.Frames, fig) -> str:
@@ -184,29 +214,41 @@ def _gallery_by_mode(f: tidy.Frames, fig) -> str:
         return (
             "What each failure mode looks like here: for each mode, the trial with the median "
             "value among that mode's trials, its held-out predictions against the actual values "
-            f"(dashed: exact){_each_trial(f.headline)}.")
+            f"(dashed: exact){_each_trial(f.headline)}."
+        )
     figures.mode_gallery(_first_slice(f), f.data, fig=fig)
     return (
         "What each failure mode looks like here: for each mode, the trial with the median value "
         "among that mode's "
-        "trials" + _each_trial(f.headline) + (", over the true function (black)" if f.headline["target_known"] else "")
-        + (" and the training data (grey)." if f.data is not None else "."))
+        "trials"
+        + _each_trial(f.headline)
+        + (", over the true function (black)" if f.headline["target_known"] else "")
+        + (" and the training data (grey)." if f.data is not None else ".")
+    )
 
 
 def _learning_curves(f: tidy.Frames, fig) -> str:
     figures.learning_curves(f.curves, references(f.headline), fig=fig)
-    noise = ("the noise floor as estimated from the data (the study does not know its noise)"
-             if f.headline.get("noise_estimated") else "the noise floor where the study knows it")
+    noise = (
+        "the noise floor as estimated from the data (the study does not know its noise)"
+        if f.headline.get("noise_estimated")
+        else "the noise floor where the study knows it"
+    )
     return (
-        f"Validation loss during training for a sample of trials of each mode{_each_trial(f.headline)} "
+        "Validation loss during training for a sample of trials of each "
+        f"mode{_each_trial(f.headline)} "
         "(log scale); a dot where each run "
-        f"ended. Horizontal lines: a constant prediction (1), the best straight line, and {noise}.")
+        f"ended. Horizontal lines: a constant prediction (1), the best straight line, and {noise}."
+    )
 
 
 def _history(f: tidy.Frames, fig) -> str:
     history_figure(f.trials, f.headline, fig=fig)
-    return (f"Every trial's value{_each_trial(f.headline)} in the order the sampler tried them, coloured by "
-            "mode, with the best so far.")
+    return (
+        f"Every trial's value{_each_trial(f.headline)} in the order the sampler tried them, "
+        "coloured by "
+        "mode, with the best so far."
+    )
 
 
 def history_figure(trials, headline: dict[str, Any], total: int | None = None, fig=None):
@@ -229,7 +271,8 @@ def _ablation_path(analysis: dict, fig) -> str:
         "The ablation path: from the question's config (left), the one change that most improves "
         "the median value at each step, to your config, fixed (right); a dot per fresh init seed "
         f"({runs['repeat'].nunique()} of them, the analysis's own, the "
-        "same for every step), coloured by its mode, the line joins the medians.")
+        "same for every step), coloured by its mode, the line joins the medians."
+    )
 
 
 FIGURES: dict[str, Callable] = {
@@ -250,16 +293,22 @@ figure needs."""
 
 ABLATION_PATH = "ablation_path"
 """The name of the figure of the counterfactual analysis, after the others on the page."""
-SLOWEST_FIRST = ("modes_by_setting", "gallery_by_mode", "learning_curves", "escape_lr_init_scale",
-                 "slices")
+SLOWEST_FIRST = (
+    "modes_by_setting",
+    "gallery_by_mode",
+    "learning_curves",
+    "escape_lr_init_scale",
+    "slices",
+)
 """The figures that take longest to draw: handed out first, so that no process is left with one at
 the end."""
 MAX_DRAWING_PROCESSES = 3
 """More would not be faster on the drawing of a seed study's figures (benchmarks/README.md)."""
 
 
-def draw_figures(frames: tidy.Frames, analysis: dict | None = None,
-                 processes: int | None = None) -> dict[str, tuple[bytes, str]]:
+def draw_figures(
+    frames: tidy.Frames, analysis: dict | None = None, processes: int | None = None
+) -> dict[str, tuple[bytes, str]]:
     """Each figure drawn once and encoded once: name -> (SVG bytes, caption), in page order, and the
     ablation path of ``analysis`` (a stored counterfactual analysis) last.
 
@@ -284,8 +333,12 @@ def draw_figures(frames: tidy.Frames, analysis: dict | None = None,
         gc.freeze()
         # forked: the children have this process's imports and frames; only figures' bytes come back
         try:
-            with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
-                                     initializer=_hold, initargs=(frames, analysis)) as pool:
+            with ProcessPoolExecutor(
+                processes,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_hold,
+                initargs=(frames, analysis),
+            ) as pool:
                 try:
                     drawn |= zip(order, pool.map(_draw_held, order))
                 # e.g. a live page cut short: the figures not yet begun are not drawn
@@ -304,8 +357,8 @@ def draw_figures(frames: tidy.Frames, analysis: dict | None = None,
 
 
 def begin_drawing(
-        frames: tidy.Frames, analysis: dict | None = None,
-        helper: DrawingHelper | None = None) -> Callable[[], dict[str, tuple[bytes, str]]]:
+    frames: tidy.Frames, analysis: dict | None = None, helper: DrawingHelper | None = None
+) -> Callable[[], dict[str, tuple[bytes, str]]]:
     """:func:`draw_figures`, begun now: returns the function that returns what it returns. With a
     ``helper`` (:func:`early_drawing`), the helper draws while this process goes on (to the parts
     of the page that need no figure), and this process imports neither matplotlib nor seaborn;
@@ -374,13 +427,15 @@ class DrawingHelper:
         context = multiprocessing.get_context("fork")
         self._connection, theirs = context.Pipe()
         # not daemonic: daemonic processes may not fork the processes that draw
-        self._process = context.Process(target=_help, args=(theirs, self._connection),
-                                        name="sweeps-drawing")
+        self._process = context.Process(
+            target=_help, args=(theirs, self._connection), name="sweeps-drawing"
+        )
         self._process.start()
         theirs.close()
 
-    def draw(self, frames: tidy.Frames, analysis: dict | None,
-             processes: int | None) -> dict[str, tuple[bytes, str]] | None:
+    def draw(
+        self, frames: tidy.Frames, analysis: dict | None, processes: int | None
+    ) -> dict[str, tuple[bytes, str]] | None:
         """What :func:`draw_figures` returns, drawn by the helper; None if it failed (the caller
         draws them itself, and meets the failure there if it was the drawing's)."""
         try:
@@ -389,8 +444,9 @@ class DrawingHelper:
         except (EOFError, OSError):  # the helper died, or could not be sent the frames
             return None
 
-    def begin(self, frames: tidy.Frames, analysis: dict | None,
-              processes: int | None) -> Callable[[], dict[str, tuple[bytes, str]] | None]:
+    def begin(
+        self, frames: tidy.Frames, analysis: dict | None, processes: int | None
+    ) -> Callable[[], dict[str, tuple[bytes, str]] | None]:
         """:meth:`draw`, begun in a thread of this process, which goes on meanwhile (sending waits
         until the helper has imported what it draws with); returns the function that waits for what
         it returns."""
@@ -424,8 +480,8 @@ class DrawingHelper:
 def _help(connection, senders) -> None:
     """A :class:`DrawingHelper`'s process: import, then draw what it is sent until the sender
     closes, or ends (killed: its end of the pipe closes with it, as this process holds no copy)."""
-    # it inherited the CLI's handlers, which raise: Ctrl-C is its parent's to say, and SIGTERM (its parent
-    # ending it, at once, after bad input) ends it quietly
+    # it inherited the CLI's handlers, which raise: Ctrl-C is its parent's to say, and SIGTERM (its
+    # parent ending it, at once, after bad input) ends it quietly
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     senders.close()
@@ -501,16 +557,18 @@ def drawing_processes() -> int:
     return max(1, min(len(os.sched_getaffinity(0)), MAX_DRAWING_PROCESSES))
 
 
-def draw_figure(name: str, frames: tidy.Frames,
-                analysis: dict | None = None) -> tuple[bytes, str] | None:
+def draw_figure(
+    name: str, frames: tidy.Frames, analysis: dict | None = None
+) -> tuple[bytes, str] | None:
     """Figure ``name`` (of FIGURES, or ABLATION_PATH) drawn and written: (SVG bytes, caption), or
     None where the study lacks what it needs."""
     from matplotlib.figure import Figure
 
     with theme(SVG_RC):
         fig = Figure()  # not pyplot's: the report leaves its figures alone; placed once, as drawn
-        caption = _ablation_path(analysis, fig) if name == ABLATION_PATH else FIGURES[name](frames,
-                                                                                            fig)
+        caption = (
+            _ablation_path(analysis, fig) if name == ABLATION_PATH else FIGURES[name](frames, fig)
+        )
         return None if caption is None else (hover.svg_bytes(fig, salt=name), caption)
 
 
@@ -531,8 +589,8 @@ _held: tuple = ()
 def _hold(frames: tidy.Frames, analysis: dict | None) -> None:
     global _held
     _held = (frames, analysis)
-    # A drawing process only draws: Ctrl-C (sent to the whole group) is its parent's to say, and SIGTERM ends it
-    # quietly (it inherited the parent's handlers, which raise)
+    # A drawing process only draws: Ctrl-C (sent to the whole group) is its parent's to say, and
+    # SIGTERM ends it quietly (it inherited the parent's handlers, which raise)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 

@@ -21,8 +21,15 @@ import numpy as np
 from optuna.distributions import CategoricalDistribution, IntDistribution
 
 from sweeps import space as space_vocabulary
-from sweeps.report.style import (BEST_FIRST, CURVE_CLIP, DATA_COLOR, MODE_PALETTE, TARGET_COLOR,
-                                 fmt, text_color)
+from sweeps.report.style import (
+    BEST_FIRST,
+    CURVE_CLIP,
+    DATA_COLOR,
+    MODE_PALETTE,
+    TARGET_COLOR,
+    fmt,
+    text_color,
+)
 from sweeps.results import frames as tidy
 
 DATA_ID = "explore-data"
@@ -52,8 +59,10 @@ def pack(values, lo: float, hi: float) -> str:
 
 def unpack(text: str, lo: float, hi: float) -> np.ndarray:
     """What :func:`pack` packed (NaN where a number was missing), as the page's script reads it."""
-    codes = np.array([ALPHABET.index(a) * 64 + ALPHABET.index(b)
-                      for a, b in zip(text[::2], text[1::2])], dtype=float)
+    codes = np.array(
+        [ALPHABET.index(a) * 64 + ALPHABET.index(b) for a, b in zip(text[::2], text[1::2])],
+        dtype=float,
+    )
     out = lo + codes / (LEVELS - 1) * (hi - lo)
     return np.where(codes == LEVELS, np.nan, out)
 
@@ -109,16 +118,32 @@ def _axis(param: str, dist) -> dict[str, Any]:
     where searched on a log scale)."""
     title = space_vocabulary.title(param)
     if isinstance(dist, CategoricalDistribution):
-        return {"name": param, "title": title,
-                "levels": [tidy.value_label(param, c) for c in dist.choices]}
-    return _numeric_axis(param, title, float(dist.low), float(dist.high),
-                         bool(getattr(dist, "log", False)), isinstance(dist, IntDistribution))
+        return {
+            "name": param,
+            "title": title,
+            "levels": [tidy.value_label(param, c) for c in dist.choices],
+        }
+    return _numeric_axis(
+        param,
+        title,
+        float(dist.low),
+        float(dist.high),
+        bool(getattr(dist, "log", False)),
+        isinstance(dist, IntDistribution),
+    )
 
 
-def _numeric_axis(name: str, title: str, lo: float, hi: float, log: bool,
-                  integer: bool = False) -> dict[str, Any]:
-    return {"name": name, "title": title, "log": log, "lo": lo, "hi": hi,
-            "ticks": _ticks(lo, hi, log, integer)}
+def _numeric_axis(
+    name: str, title: str, lo: float, hi: float, log: bool, integer: bool = False
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "title": title,
+        "log": log,
+        "lo": lo,
+        "hi": hi,
+        "ticks": _ticks(lo, hi, log, integer),
+    }
 
 
 def _ticks(lo: float, hi: float, log: bool, integer: bool) -> list[list]:
@@ -169,13 +194,24 @@ def explorer_data(frames: tidy.Frames) -> dict[str, Any]:
         settings = settings_of(r, space)
         codes = [_code(p, settings[p], d) if p in settings else None for p, d in space.items()]
         mode = r["mode"] if isinstance(r["mode"], str) else None
-        rows.append([int(r["number"]), r["state"], mode, _round(r["value"]),
-                     _round(r["seconds"], 3), codes])
-    axes = [*(_axis(p, d) for p, d in space.items()),
-            {"name": "mode", "title": "mode", "levels": list(BEST_FIRST)}, _value_axis(values)]
-    return {"columns": [*COLUMNS, *space], "axes": axes, "palette": MODE_PALETTE,
-            "colors": {"target": TARGET_COLOR, "data": DATA_COLOR}, "alphabet": ALPHABET,
-            "trials": rows, "fit": _fit_data(frames), "curves": _curve_data(frames)}
+        rows.append(
+            [int(r["number"]), r["state"], mode, _round(r["value"]), _round(r["seconds"], 3), codes]
+        )
+    axes = [
+        *(_axis(p, d) for p, d in space.items()),
+        {"name": "mode", "title": "mode", "levels": list(BEST_FIRST)},
+        _value_axis(values),
+    ]
+    return {
+        "columns": [*COLUMNS, *space],
+        "axes": axes,
+        "palette": MODE_PALETTE,
+        "colors": {"target": TARGET_COLOR, "data": DATA_COLOR},
+        "alphabet": ALPHABET,
+        "trials": rows,
+        "fit": _fit_data(frames),
+        "curves": _curve_data(frames),
+    }
 
 
 def _searched(frames: tidy.Frames) -> dict[str, Any]:
@@ -215,13 +251,20 @@ def _fit_data(frames: tidy.Frames) -> dict[str, Any]:
     span = view[1] - view[0]
     packed = [view[0] - span, view[1] + span]
     nets = p[p["source"] != "target"]
-    by_net = {_run_key(source, number): pack(rows["y"].to_numpy(dtype=float), *packed)
-              for (source, number), rows in nets.groupby(["source", "number"], dropna=False,
-                                                          sort=False)}
-    return {"features": int(frames.headline.get("features", 1)),
-            "x": [_round(v) for v in grid["x"]], "feature": [int(v) for v in grid["feature"]],
-            "target": pack(target, *packed) if np.isfinite(target).any() else None,
-            "points": points, "view": [_round(v) for v in view], "packed": packed, "nets": by_net}
+    by_net = {
+        _run_key(source, number): pack(rows["y"].to_numpy(dtype=float), *packed)
+        for (source, number), rows in nets.groupby(["source", "number"], dropna=False, sort=False)
+    }
+    return {
+        "features": int(frames.headline.get("features", 1)),
+        "x": [_round(v) for v in grid["x"]],
+        "feature": [int(v) for v in grid["feature"]],
+        "target": pack(target, *packed) if np.isfinite(target).any() else None,
+        "points": points,
+        "view": [_round(v) for v in view],
+        "packed": packed,
+        "nets": by_net,
+    }
 
 
 def _run_key(source: str, number) -> str:
@@ -236,10 +279,16 @@ def _points(frames: tidy.Frames) -> dict[str, list]:
         return {"x": [], "y": [], "feature": []}
     if frames.headline.get("features", 1) > 1:
         rows = tidy.slice_rows(frames.data)
-        return {"x": [_round(v) for v in rows["x"]], "y": [_round(v) for v in rows["y"]],
-                "feature": [int(v) for v in rows["feature"]]}
-    return {"x": [_round(v) for v in frames.data["x"]],
-            "y": [_round(v) for v in frames.data["y"]], "feature": [0] * len(frames.data)}
+        return {
+            "x": [_round(v) for v in rows["x"]],
+            "y": [_round(v) for v in rows["y"]],
+            "feature": [int(v) for v in rows["feature"]],
+        }
+    return {
+        "x": [_round(v) for v in frames.data["x"]],
+        "y": [_round(v) for v in frames.data["y"]],
+        "feature": [0] * len(frames.data),
+    }
 
 
 def _curve_data(frames: tidy.Frames) -> dict[str, Any]:
@@ -248,8 +297,9 @@ def _curve_data(frames: tidy.Frames) -> dict[str, Any]:
     runs: dict[str, dict[str, Any]] = {}
     # one grouping by run and split (each run's splits in the order they come, as by run, then by
     # split): a grouping within each run costs more than its curves
-    for (source, number, split), part in c.groupby(["source", "number", "split"], dropna=False,
-                                                   sort=False):
+    for (source, number, split), part in c.groupby(
+        ["source", "number", "split"], dropna=False, sort=False
+    ):
         run = runs.setdefault(_run_key(source, number), {})
         rel = part["rel"].to_numpy(dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -258,8 +308,11 @@ def _curve_data(frames: tidy.Frames) -> dict[str, Any]:
         run["steps"] = _steps(part["step"].to_numpy())
     h = frames.headline
     noise = "estimated noise floor" if h.get("noise_estimated") else "noise floor"
-    refs = [["constant predictor", 1.0], ["best straight line", _round(h.get("line_value"))],
-            [noise, _round(h.get("noise_value"))]]
+    refs = [
+        ["constant predictor", 1.0],
+        ["best straight line", _round(h.get("line_value"))],
+        [noise, _round(h.get("noise_value"))],
+    ]
     return {"packed": list(CURVE_DECADES), "refs": [r for r in refs if r[1]], "runs": runs}
 
 
@@ -286,8 +339,9 @@ def table_html(frames: tidy.Frames) -> str:
     """Every trial as a table row, best value first: number, mode (or its state when it has none),
     value, seconds, and the settings its config reads (a dot where it reads none)."""
     space = _searched(frames)
-    head = "".join(f'<th title="sort by {html.escape(c)}">{html.escape(c)}</th>'
-                   for c in [*COLUMNS, *space])
+    head = "".join(
+        f'<th title="sort by {html.escape(c)}">{html.escape(c)}</th>' for c in [*COLUMNS, *space]
+    )
     rows = []
     for _, r in _table_order(frames.trials).iterrows():
         n = int(r["number"])
@@ -298,13 +352,21 @@ def table_html(frames: tidy.Frames) -> str:
             why = f' title="{html.escape(error[:300])}"' if isinstance(error, str) else ""
             mode = f'<span class="state"{why}>{html.escape(str(r["state"]).lower())}</span>'
         settings = settings_of(r, space)
-        cells = "".join(f"<td>{html.escape(setting_text(p, settings[p], d))}</td>"
-                        if p in settings else '<td class="na">·</td>' for p, d in space.items())
-        rows.append(f'<tr id="trial-{n}"><td>{n}</td><td>{mode}</td><td>{fmt(_number(r["value"]))}'
-                    f"</td><td>{fmt(_number(r['seconds']))}</td>{cells}</tr>")
-    return ('<div class="table-box" id="trials-box">'
-            f'<table class="compact explore" id="{TABLE_ID}">'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
+        cells = "".join(
+            f"<td>{html.escape(setting_text(p, settings[p], d))}</td>"
+            if p in settings
+            else '<td class="na">·</td>'
+            for p, d in space.items()
+        )
+        rows.append(
+            f'<tr id="trial-{n}"><td>{n}</td><td>{mode}</td><td>{fmt(_number(r["value"]))}'
+            f"</td><td>{fmt(_number(r['seconds']))}</td>{cells}</tr>"
+        )
+    return (
+        '<div class="table-box" id="trials-box">'
+        f'<table class="compact explore" id="{TABLE_ID}">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
 
 
 def _number(x: Any) -> float | None:
@@ -325,8 +387,9 @@ def script() -> str:
 
 def style() -> str:
     """The explorer's CSS: the table's box, the mode badges by class, the viewer and the axes."""
-    badges = "".join(f".m-{m}{{background:{c};color:{text_color(c)}}}"
-                     for m, c in MODE_PALETTE.items())
+    badges = "".join(
+        f".m-{m}{{background:{c};color:{text_color(c)}}}" for m, c in MODE_PALETTE.items()
+    )
     return STYLE + badges
 
 
@@ -359,23 +422,29 @@ padding:2px 6px;border-radius:4px;white-space:nowrap;display:none}
 def explorer_html(frames: tidy.Frames) -> str:
     """The section: parallel coordinates, the filter, the table, its data and its script (its CSS
     is :func:`style`, in the page's head)."""
-    chips = "".join(f'<label><input type="checkbox" data-mode="{m}" checked> '
-                    f'<span class="mode m-{m}">{m}</span></label>' for m in BEST_FIRST)
-    return ("<h3>Settings against mode and value</h3>"
-            '<p class="note">One line a trial, coloured by its mode, through each setting it read '
-            "(a setting it did not read sits at n/a), its mode and its value (lower is better; "
-            "log scales where the search drew on a log scale). Hover a line to name it; drag along "
-            "an axis to keep only the trials within (a click on the axis clears it); click a line "
-            "to open that trial below.</p>"
-            '<div id="pcp"><noscript><p class="note">(Drawn by the page\'s script.)</p></noscript>'
-            "</div><h3>The trials</h3>"
-            '<div class="explore-tools">'
-            '<input type="search" id="trial-filter" aria-label="filter the trials" '
-            'placeholder="filter: e.g. mode=fit lr&lt;0.01 activation=tanh, or any text">'
-            f'{chips}<button type="button" id="trial-clear">clear filters</button>'
-            '<span class="note" id="trial-count"></span></div>'
-            '<p class="note">Click a column to sort by it (again: the other way); click a row to '
-            "see the trial's predictions on the grid against the data and the true function, and "
-            "its learning curve. A dot: a setting this trial's config does not read.</p>"
-            + table_html(frames) + _json_block(explorer_data(frames))
-            + f"<script>{script()}</script>")
+    chips = "".join(
+        f'<label><input type="checkbox" data-mode="{m}" checked> '
+        f'<span class="mode m-{m}">{m}</span></label>'
+        for m in BEST_FIRST
+    )
+    return (
+        "<h3>Settings against mode and value</h3>"
+        '<p class="note">One line a trial, coloured by its mode, through each setting it read '
+        "(a setting it did not read sits at n/a), its mode and its value (lower is better; "
+        "log scales where the search drew on a log scale). Hover a line to name it; drag along "
+        "an axis to keep only the trials within (a click on the axis clears it); click a line "
+        "to open that trial below.</p>"
+        '<div id="pcp"><noscript><p class="note">(Drawn by the page\'s script.)</p></noscript>'
+        "</div><h3>The trials</h3>"
+        '<div class="explore-tools">'
+        '<input type="search" id="trial-filter" aria-label="filter the trials" '
+        'placeholder="filter: e.g. mode=fit lr&lt;0.01 activation=tanh, or any text">'
+        f'{chips}<button type="button" id="trial-clear">clear filters</button>'
+        '<span class="note" id="trial-count"></span></div>'
+        '<p class="note">Click a column to sort by it (again: the other way); click a row to '
+        "see the trial's predictions on the grid against the data and the true function, and "
+        "its learning curve. A dot: a setting this trial's config does not read.</p>"
+        + table_html(frames)
+        + _json_block(explorer_data(frames))
+        + f"<script>{script()}</script>"
+    )

@@ -3,7 +3,8 @@
 
     >>> import sweeps
     >>> from sweeps.results import frames
-    >>> f = frames.build("sqrt")  # by name: its data and trial files (curves, predictions) come along
+    >>> f = frames.build("sqrt")  # by name: its data and trial files (curves, predictions) come
+    along
     >>> ax = sweeps.report.history(f.trials)    # one Axes: ``ax=`` in (default: the current one)
     >>> fig = sweeps.report.mode_map(f.levers)  # small multiples: ``fig=`` in (default: a new one)
 
@@ -26,9 +27,22 @@ import numpy as np
 from mlpcore import MODES
 from sweeps.report.hover import titled
 from sweeps.report.layout import axis_room, legend_height, overhang, place
-from sweeps.report.style import (BEST_FIRST, CURVE_CLIP, DATA_COLOR, EMPTY_CELL, IMPORTANCE_COLORS,
-                                 MODE_PALETTE, OBJECTIVE_LABEL, REFERENCE_COLOR, REFERENCE_STYLES,
-                                 TARGET_COLOR, escape_cmap, fmt, theme, trials_text)
+from sweeps.report.style import (
+    BEST_FIRST,
+    CURVE_CLIP,
+    DATA_COLOR,
+    EMPTY_CELL,
+    IMPORTANCE_COLORS,
+    MODE_PALETTE,
+    OBJECTIVE_LABEL,
+    REFERENCE_COLOR,
+    REFERENCE_STYLES,
+    TARGET_COLOR,
+    escape_cmap,
+    fmt,
+    theme,
+    trials_text,
+)
 from sweeps.results.frames import complete, no_contrast_text
 from sweeps.space import title
 
@@ -41,6 +55,7 @@ NO_TRIAL = "no trial ended here"
 def themed(draw):
     """Draw inside seaborn's theme (:func:`sweeps.report.style.theme`), matplotlib's settings
     untouched after."""
+
     @functools.wraps(draw)
     def inside(*args, **kwargs):
         with theme():
@@ -156,16 +171,30 @@ def mode_shares(levers, params: str | list[str] | None = None, ax=None):
         headings.append((len(rows) + len(headings), title(param)))
         for row in setting_rows(levers, param).itertuples(index=False):
             rows.append((len(rows) + len(headings), row))
-    counts = pd.DataFrame([{"at": at, "mode": m, "count": getattr(row, m)} for at, row in rows
-                           for m in MODES])
+    counts = pd.DataFrame(
+        [{"at": at, "mode": m, "count": getattr(row, m)} for at, row in rows for m in MODES]
+    )
     counts = counts[counts["count"] > 0] if len(counts) else counts
     # labels first: seaborn then skips measuring the ticks
     ax.set(xlabel="share of trials", ylabel="setting")
     if len(counts):
         # hue in MODES order: seaborn stacks the last level first, so fit is on the left
-        _sns().histplot(counts, y="at", hue="mode", weights="count", multiple="fill", discrete=True,
-                        shrink=0.75, hue_order=list(MODES), palette=MODE_PALETTE, alpha=1,
-                        legend=False, ax=ax, edgecolor="white", linewidth=0.5)
+        _sns().histplot(
+            counts,
+            y="at",
+            hue="mode",
+            weights="count",
+            multiple="fill",
+            discrete=True,
+            shrink=0.75,
+            hue_order=list(MODES),
+            palette=MODE_PALETTE,
+            alpha=1,
+            legend=False,
+            ax=ax,
+            edgecolor="white",
+            linewidth=0.5,
+        )
     by_at = dict(rows)
     by_colour = {MODE_PALETTE[m].lower(): m for m in MODES}
     for bar in list(ax.patches):
@@ -179,8 +208,15 @@ def mode_shares(levers, params: str | list[str] | None = None, ax=None):
         titled(bar, f"{row.param} = {row.value}: {mode} in {of}")
     for at, row in rows:
         text = f"n={row.trials}, {row.escape_rate:.0%} fit" if row.trials else "not sampled"
-        ax.text(1.02, at, text, va="center", ha="left", fontsize=8,
-                color="#333333" if row.trials else "#999999")
+        ax.text(
+            1.02,
+            at,
+            text,
+            va="center",
+            ha="left",
+            fontsize=8,
+            color="#333333" if row.trials else "#999999",
+        )
     for at, name in headings:
         ax.text(0, at + 0.2, name, va="center", ha="left", fontsize=9.5, fontweight="bold")
     ax.set_yticks([at for at, _ in rows], [str(row.value) for _, row in rows])
@@ -231,21 +267,32 @@ def mode_map(levers, params: list[str] | None = None, ncols: int = 3, fig=None):
     sizes = [1 + int((levers["param"] == p).sum()) for p in params]
     columns = _columns(sizes, min(ncols, max(1, len(params))))
     rows = max(sum(sizes[i] for i in column) for column in columns)
-    fig, axes = _panels(fig, 4.0 * len(columns), 0.22 * rows + 1.3, ncols=len(columns),
-                        squeeze=False)
+    fig, axes = _panels(
+        fig, 4.0 * len(columns), 0.22 * rows + 1.3, ncols=len(columns), squeeze=False
+    )
     for ax, column in zip(axes.flat, columns):
         mode_shares(levers, [params[i] for i in column], ax=ax)
         ax.set_ylim(rows - 0.5, -0.5)  # one row height in every column
     legend = fig.legend(
-        handles=mode_handles(), loc="outside upper center", ncols=len(MODES), frameon=False, title=
-        "failure mode (share of trials per setting; numbers: trials, and the share that escaped)")
+        handles=mode_handles(),
+        loc="outside upper center",
+        ncols=len(MODES),
+        frameon=False,
+        title="failure mode (share of trials per setting; numbers: trials, and the share that "
+        "escaped)",
+    )
     top = legend_height(1, legend.get_texts()[0].get_fontsize(), legend.get_title().get_fontsize())
     # the counts right of each panel's bars, and the last column's long headings: room for them,
     # as far as they reach at the panels' first width (as matplotlib's constrained layout does)
     width = place(fig, axes, top=top)["panel_width"]
     right_each = overhang(axes, width, outside=True)
-    place(fig, axes, top=top, right=max(0.0, overhang(axes.flat[-1], width) - right_each),
-          right_each=right_each)
+    place(
+        fig,
+        axes,
+        top=top,
+        right=max(0.0, overhang(axes.flat[-1], width) - right_each),
+        right_each=right_each,
+    )
     return fig
 
 
@@ -263,8 +310,17 @@ def escape_cells(settings, x: str, y: str):
 
 
 @themed
-def escape_heatmap(settings, x: str, y: str, ax=None, *, cbar: bool = True,
-                   xlabel: str | None = None, ylabel: str | None = None, cbar_ax=None):
+def escape_heatmap(
+    settings,
+    x: str,
+    y: str,
+    ax=None,
+    *,
+    cbar: bool = True,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    cbar_ax=None,
+):
     """The share of trials that escaped (mode fit) in each cell of two binned settings.
 
     Parameters
@@ -283,20 +339,40 @@ def escape_heatmap(settings, x: str, y: str, ax=None, *, cbar: bool = True,
     ax = _axes(ax)
     rate, count = escape_cells(settings, x, y)
     n = count.to_numpy()
-    annot = np.where(n > 0, [[f"{r:.0%}\nn={k}" for r, k in zip(rs, ks)]
-                             for rs, ks in zip(rate.to_numpy(), n)], "")
+    annot = np.where(
+        n > 0,
+        [[f"{r:.0%}\nn={k}" for r, k in zip(rs, ks)] for rs, ks in zip(rate.to_numpy(), n)],
+        "",
+    )
     before = len(ax.collections)
-    _sns().heatmap(rate.astype(float), mask=n == 0, annot=annot, fmt="", cmap=escape_cmap(), vmin=0,
-                   vmax=1, linewidths=0.5, linecolor="white", cbar=cbar, ax=ax, cbar_ax=cbar_ax,
-                   annot_kws={"fontsize": 7.5}, xticklabels=[str(c) for c in rate.columns],
-                   yticklabels=[str(i) for i in rate.index],
-                   cbar_kws={"label": "share that escaped (fit)", "format": "{x:.0%}"})
+    _sns().heatmap(
+        rate.astype(float),
+        mask=n == 0,
+        annot=annot,
+        fmt="",
+        cmap=escape_cmap(),
+        vmin=0,
+        vmax=1,
+        linewidths=0.5,
+        linecolor="white",
+        cbar=cbar,
+        ax=ax,
+        cbar_ax=cbar_ax,
+        annot_kws={"fontsize": 7.5},
+        xticklabels=[str(c) for c in rate.columns],
+        yticklabels=[str(i) for i in rate.index],
+        cbar_kws={"label": "share that escaped (fit)", "format": "{x:.0%}"},
+    )
     mesh = _new(ax.collections, before)[0]
-    titled(mesh, [
-        f"{y} {yv}, {x} {xv}: " +
-        (f"{rate.loc[yv, xv]:.0%} of {trials_text(k)} escaped" if k else "no trial")
-        for yv, ks in zip(rate.index, n) for xv, k in zip(rate.columns, ks)
-    ])
+    titled(
+        mesh,
+        [
+            f"{y} {yv}, {x} {xv}: "
+            + (f"{rate.loc[yv, xv]:.0%} of {trials_text(k)} escaped" if k else "no trial")
+            for yv, ks in zip(rate.index, n)
+            for xv, k in zip(rate.columns, ks)
+        ],
+    )
     ax.set_xlabel(xlabel or x)  # after seaborn's heatmap, which names the axes after the columns
     ax.set_ylabel((ylabel or y).replace(": ", ":\n", 1))  # a long setting's title on two lines
     ax.set_facecolor(EMPTY_CELL)
@@ -309,8 +385,16 @@ def escape_heatmap(settings, x: str, y: str, ax=None, *, cbar: bool = True,
 
 
 @themed
-def escape_heatmaps(settings, x: str, y: str, col: str | None = None, fig=None, *,
-                    xlabel: str | None = None, ylabel: str | None = None):
+def escape_heatmaps(
+    settings,
+    x: str,
+    y: str,
+    col: str | None = None,
+    fig=None,
+    *,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+):
     """:func:`escape_heatmap` in one panel per value of ``col`` that some trial has, with one colour
     scale.
 
@@ -327,19 +411,35 @@ def escape_heatmaps(settings, x: str, y: str, col: str | None = None, fig=None, 
     -------
     The Figure.
     """
-    values = [None] if col is None else [
-        v for v in settings[col].cat.categories if (settings[col] == v).any()
-    ]
+    values = (
+        [None]
+        if col is None
+        else [v for v in settings[col].cat.categories if (settings[col] == v).any()]
+    )
     panel = max(3.0, 0.55 * len(settings[x].cat.categories) + 1.0)
     width = min(12.0, panel * len(values) + 1.6)
-    fig, axes = _panels(fig, width, 0.42 * len(settings[y].cat.categories) + 2.1, ncols=len(values),
-                        squeeze=False, sharey=True)
+    fig, axes = _panels(
+        fig,
+        width,
+        0.42 * len(settings[y].cat.categories) + 2.1,
+        ncols=len(values),
+        squeeze=False,
+        sharey=True,
+    )
     scale = fig.add_axes((0, 0, 1, 1))  # the colour scale's, placed beside the last panel below
     for i, (ax, value) in enumerate(zip(axes.flat, values)):
         part = settings if value is None else settings[settings[col] == value]
         last = i == len(values) - 1
-        escape_heatmap(part, x, y, ax=ax, cbar=last, xlabel=xlabel, ylabel=ylabel,
-                       cbar_ax=scale if last else None)
+        escape_heatmap(
+            part,
+            x,
+            y,
+            ax=ax,
+            cbar=last,
+            xlabel=xlabel,
+            ylabel=ylabel,
+            cbar_ax=scale if last else None,
+        )
         if value is not None:
             ax.set_title(f"{col}={value}  ({trials_text(len(part))})", fontsize=10, y=TITLE_Y)
         if i:
@@ -357,7 +457,8 @@ def escape_heatmaps(settings, x: str, y: str, col: str | None = None, fig=None, 
 # --- importance -----------------------------------------------------------------------------------
 
 IMPORTANCE_TITLES = {
-    "objective": "for the objective (best tenth of trials)", "escape": "for escaping (mode fit)"
+    "objective": "for the objective (best tenth of trials)",
+    "escape": "for escaping (mode fit)",
 }
 
 
@@ -367,8 +468,11 @@ def importance_labels(importances, target: str, order: list[str]):
     target had no contrast at all)."""
     rows = importances[importances["target"] == target].set_index("param").reindex(order)
     values = rows["importance"].to_numpy(dtype=float)
-    flat = ~rows["contrast"].fillna(True).astype(
-        bool).to_numpy() if "contrast" in rows else np.zeros(len(rows), bool)
+    flat = (
+        ~rows["contrast"].fillna(True).astype(bool).to_numpy()
+        if "contrast" in rows
+        else np.zeros(len(rows), bool)
+    )
     texts = [
         no_contrast_text(row) if no else "n/a" if np.isnan(v) else f"{v:.2f}"
         for v, no, (_, row) in zip(values, flat, rows.iterrows())
@@ -382,8 +486,11 @@ def importance_order(importances) -> list[str]:
         t: importances[importances["target"] == t].set_index("param")["importance"]
         for t in IMPORTANCE_TITLES
     }
-    return list((by["escape"].fillna(0) + by["objective"].fillna(0)).sort_values(
-        ascending=False, kind="stable").index)
+    return list(
+        (by["escape"].fillna(0) + by["objective"].fillna(0))
+        .sort_values(ascending=False, kind="stable")
+        .index
+    )
 
 
 @themed
@@ -413,14 +520,29 @@ def importance_bars(importances, target: str, ax=None, order: list[str] | None =
     # first: seaborn skips the ticks
     ax.set(xlabel="importance (PED-ANOVA, sums to 1)", ylabel="setting")
     before = len(ax.patches)
-    _sns().barplot(pd.DataFrame({"param": order, "importance": shown}), x="importance", y="param",
-                   order=order, color=IMPORTANCE_COLORS.get(target, "#555555"), saturation=1,
-                   errorbar=None, width=0.7, ax=ax)
+    _sns().barplot(
+        pd.DataFrame({"param": order, "importance": shown}),
+        x="importance",
+        y="param",
+        order=order,
+        color=IMPORTANCE_COLORS.get(target, "#555555"),
+        saturation=1,
+        errorbar=None,
+        width=0.7,
+        ax=ax,
+    )
     for bar, param, text in zip(_new(ax.patches, before), order, texts):
         titled(bar, f"{param}: {text}")
     for i, (v, no, text) in enumerate(zip(shown, flat, texts)):
-        ax.text(v + 0.01, i, text, va="center", fontsize=8, color="#777777" if no else "#111111",
-                style="italic" if no else "normal")
+        ax.text(
+            v + 0.01,
+            i,
+            text,
+            va="center",
+            fontsize=8,
+            color="#777777" if no else "#111111",
+            style="italic" if no else "normal",
+        )
     ax.set_xlim(0, max(0.1, float(np.nanmax(values, initial=0)) * 1.25))
     ax.set_ylabel("")
     ax.grid(axis="y", visible=False)
@@ -458,8 +580,9 @@ def _y_limits(predictions, data=None) -> tuple[float, float]:
     """The target's (and data's) range with a margin: wild predictions leave the plot, not squash
     it. Without either (no known target, no data), the predictions' own range."""
     target = predictions.loc[predictions["source"] == "target", "y"]
-    ys = np.r_[target.to_numpy(dtype=float),
-               data["y"].to_numpy(dtype=float) if data is not None else []]
+    ys = np.r_[
+        target.to_numpy(dtype=float), data["y"].to_numpy(dtype=float) if data is not None else []
+    ]
     if not np.isfinite(ys).any():
         ys = predictions["y"].to_numpy(dtype=float)
     if not np.isfinite(ys).any():
@@ -500,8 +623,15 @@ def best_number(rows) -> int | None:
 
 
 @themed
-def function_space(predictions, data=None, ax=None, number: int | None = None, *,
-                   xlabel: str = "x (the study's input)", data_label: str = "training data"):
+def function_space(
+    predictions,
+    data=None,
+    ax=None,
+    number: int | None = None,
+    *,
+    xlabel: str = "x (the study's input)",
+    data_label: str = "training data",
+):
     """The target (where the study knows it), the training data, the question's config's fit and a
     trial's fit.
 
@@ -522,26 +652,65 @@ def function_space(predictions, data=None, ax=None, number: int | None = None, *
     ax.set_ylabel("y (the study's target)")
     train = _training(data)
     if train is not None and len(train):
-        _sns().scatterplot(train, x="x", y="y", s=9, color=DATA_COLOR, alpha=0.8, linewidth=0,
-                           label=data_label, ax=ax, zorder=1)
+        _sns().scatterplot(
+            train,
+            x="x",
+            y="y",
+            s=9,
+            color=DATA_COLOR,
+            alpha=0.8,
+            linewidth=0,
+            label=data_label,
+            ax=ax,
+            zorder=1,
+        )
     base = predictions[predictions["source"] == "baseline"]
     if len(base):
         value = fmt(float(base["value"].iloc[0]))
         text = f"the question's config: {base['mode'].iloc[0]}, value {value}"
-        _line(ax, base, "x", "y", text, color=MODE_PALETTE.get(base["mode"].iloc[0], "#555555"),
-              lw=2, ls="--", label=text, zorder=4)
+        _line(
+            ax,
+            base,
+            "x",
+            "y",
+            text,
+            color=MODE_PALETTE.get(base["mode"].iloc[0], "#555555"),
+            lw=2,
+            ls="--",
+            label=text,
+            zorder=4,
+        )
     number = best_number(predictions) if number is None else number
     best = predictions[(predictions["source"] == "trial") & (predictions["number"] == number)]
     if len(best):
         value = fmt(float(best["value"].iloc[0]))
         text = f"best trial #{number}: {best['mode'].iloc[0]}, value {value}"
-        _line(ax, best, "x", "y", text, color=MODE_PALETTE.get(best["mode"].iloc[0], "#555555"),
-              lw=3.5, alpha=0.85, label=text, zorder=5)
+        _line(
+            ax,
+            best,
+            "x",
+            "y",
+            text,
+            color=MODE_PALETTE.get(best["mode"].iloc[0], "#555555"),
+            lw=3.5,
+            alpha=0.85,
+            label=text,
+            zorder=5,
+        )
     target = _known_target(predictions)
     # thin and on top: a perfect fit shows as a band around it, not hiding it
     if target is not None:
-        _line(ax, target, "x", "y", "true target", color=TARGET_COLOR, lw=1.3, label="true target",
-              zorder=6)
+        _line(
+            ax,
+            target,
+            "x",
+            "y",
+            "true target",
+            color=TARGET_COLOR,
+            lw=1.3,
+            label="true target",
+            zorder=6,
+        )
     ax.set_ylim(*_y_limits(predictions, data))
     ax.legend(loc="best", fontsize=8, framealpha=0.9)
     return ax
@@ -558,32 +727,57 @@ def representatives(predictions) -> dict[str, int]:
 
 
 def _note(ax, text: str) -> None:
-    ax.text(0.03, 0.97, text, transform=ax.transAxes, va="top", fontsize=8,
-            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
+    ax.text(
+        0.03,
+        0.97,
+        text,
+        transform=ax.transAxes,
+        va="top",
+        fontsize=8,
+        bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
+    )
 
 
 def _mode_title(ax, mode: str, n: int) -> None:
-    ax.set_title(f"{mode} ({trials_text(n)})", color=MODE_PALETTE[mode], fontweight="bold",
-                 fontsize=10, y=TITLE_Y)
+    ax.set_title(
+        f"{mode} ({trials_text(n)})",
+        color=MODE_PALETTE[mode],
+        fontweight="bold",
+        fontsize=10,
+        y=TITLE_Y,
+    )
 
 
 def _gallery_lines(ax, target, rows, mode: str) -> None:
-    """The true function (thin, black, where known) and a mode's fit (thick, in its colour), titled.
-    """
+    """The true function (thin, black, where known) and a mode's fit (thick, in its colour),
+    titled."""
     import pandas as pd
 
     number = int(rows["number"].iloc[0]) if len(rows) else None
-    name = f"trial #{number} ({mode}): value {fmt(float(rows['value'].iloc[0]))}" if len(
-        rows) else ""
-    parts = ([target.assign(line="the true function")]
-             if target is not None else []) + ([rows.assign(line=name)] if len(rows) else [])
+    name = (
+        f"trial #{number} ({mode}): value {fmt(float(rows['value'].iloc[0]))}" if len(rows) else ""
+    )
+    parts = ([target.assign(line="the true function")] if target is not None else []) + (
+        [rows.assign(line=name)] if len(rows) else []
+    )
     lines = pd.concat(parts)
     order = [n for n in ("the true function", name) if n and (lines["line"] == n).any()]
     before = len(ax.lines)
-    _sns().lineplot(lines, x="x", y="y", hue="line", hue_order=order, size="line", size_order=order,
-                    sizes={"the true function": 1.1,
-                           name: 3.0}, estimator=None, sort=False, legend=False, ax=ax,
-                    palette={"the true function": TARGET_COLOR, name: MODE_PALETTE[mode]})
+    _sns().lineplot(
+        lines,
+        x="x",
+        y="y",
+        hue="line",
+        hue_order=order,
+        size="line",
+        size_order=order,
+        sizes={"the true function": 1.1, name: 3.0},
+        estimator=None,
+        sort=False,
+        legend=False,
+        ax=ax,
+        palette={"the true function": TARGET_COLOR, name: MODE_PALETTE[mode]},
+    )
     for line, text in zip(_new(ax.lines, before), order):
         titled(line, text)
         line.set_zorder(3 if text == "the true function" else 2)
@@ -617,11 +811,13 @@ def mode_gallery(predictions, data=None, fig=None):
         ax.set_xlabel("x")
         ax.set_ylabel("y")
         if train is not None and len(train):
-            _sns().scatterplot(train, x="x", y="y", s=3, color=DATA_COLOR, alpha=0.5, linewidth=0,
-                               ax=ax)
+            _sns().scatterplot(
+                train, x="x", y="y", s=3, color=DATA_COLOR, alpha=0.5, linewidth=0, ax=ax
+            )
         rows = trials[trials["number"] == picks[mode]] if mode in picks else trials.iloc[:0]
         if target is not None or len(
-                rows):  # the true function and the mode's fit: one seaborn call
+            rows
+        ):  # the true function and the mode's fit: one seaborn call
             _gallery_lines(ax, target, rows, mode)
         if len(rows):
             ys = rows["y"].to_numpy(dtype=float)
@@ -644,13 +840,19 @@ def mode_gallery(predictions, data=None, fig=None):
 
 
 def _references(ax, references: dict[str, float | None] | None) -> None:
-    """A horizontal line, dashed by its name, at each reference value that has a place on the axis.
-    """
+    """A horizontal line, dashed by its name, at each reference value that has a place on the
+    axis."""
     for name, value in (references or {}).items():
         if value is None or not np.isfinite(value) or (value <= 0 and ax.get_yscale() == "log"):
             continue
-        line = ax.axhline(value, color=REFERENCE_COLOR, lw=1, ls=REFERENCE_STYLES.get(name, "-."),
-                          label=name, zorder=2)
+        line = ax.axhline(
+            value,
+            color=REFERENCE_COLOR,
+            lw=1,
+            ls=REFERENCE_STYLES.get(name, "-."),
+            label=name,
+            zorder=2,
+        )
         titled(line, f"{name}: {fmt(value)}")
 
 
@@ -661,20 +863,29 @@ def curve_picks(curves, per_mode: int = 12) -> dict:
     val = curves[(curves["source"] == "trial") & (curves["split"] == "val")]
     out = {}
     for mode in BEST_FIRST:
-        runs = val[val["mode"] == mode].drop_duplicates("number").sort_values(["value", "number"],
-                                                                              kind="stable")
+        runs = (
+            val[val["mode"] == mode]
+            .drop_duplicates("number")
+            .sort_values(["value", "number"], kind="stable")
+        )
         spread = np.unique(
-            np.linspace(0,
-                        len(runs) - 1, min(per_mode, len(runs))).round().astype(int))
+            np.linspace(0, len(runs) - 1, min(per_mode, len(runs))).round().astype(int)
+        )
         picked = runs["number"].iloc[spread]
-        out[mode] = (runs, [(int(number), rows.dropna(subset=["rel"]))
-                            for number, rows in val[val["number"].isin(picked)].groupby("number")])
+        out[mode] = (
+            runs,
+            [
+                (int(number), rows.dropna(subset=["rel"]))
+                for number, rows in val[val["number"].isin(picked)].groupby("number")
+            ],
+        )
     return out
 
 
 @themed
-def learning_curves(curves, references: dict[str, float | None] | None = None, per_mode: int = 12,
-                    fig=None):
+def learning_curves(
+    curves, references: dict[str, float | None] | None = None, per_mode: int = 12, fig=None
+):
     """Validation loss (relative to var(y), log scale) against the step, one panel per mode, fit
     first.
 
@@ -697,8 +908,9 @@ def learning_curves(curves, references: dict[str, float | None] | None = None, p
         _log_y(ax)
         ax.set_xlabel("training step")
         ax.set_ylabel(OBJECTIVE_LABEL)
-        drawn = [(number, rows.assign(rel=rows["rel"].clip(upper=CURVE_CLIP)))
-                 for number, rows in picked]
+        drawn = [
+            (number, rows.assign(rel=rows["rel"].clip(upper=CURVE_CLIP))) for number, rows in picked
+        ]
         drawn = [(number, rows[_drawable(rows["rel"])]) for number, rows in drawn]
         drawn = [(number, rows) for number, rows in drawn if len(rows)]
         if drawn:
@@ -707,32 +919,64 @@ def learning_curves(curves, references: dict[str, float | None] | None = None, p
             lines = pd.concat([rows for _, rows in drawn])
             before = len(ax.lines)
             # a dot where each run ended: early for a plateau stop or a divergence
-            _sns().lineplot(lines, x="step", y="rel", units="number", estimator=None,
-                            color=MODE_PALETTE[mode], lw=1, alpha=0.75, marker="o", markersize=3.5,
-                            markeredgewidth=0, markevery=[-1], ax=ax)
+            _sns().lineplot(
+                lines,
+                x="step",
+                y="rel",
+                units="number",
+                estimator=None,
+                color=MODE_PALETTE[mode],
+                lw=1,
+                alpha=0.75,
+                marker="o",
+                markersize=3.5,
+                markeredgewidth=0,
+                markevery=[-1],
+                ax=ax,
+            )
             # one line a unit, by number
             for line, (number, rows) in zip(_new(ax.lines, before), drawn):
                 titled(line, f"trial #{number}: value {fmt(float(rows['value'].iloc[0]))}")
         if any((rows["rel"] > CURVE_CLIP).any() for _, rows in picked):
-            ax.text(0.97, 0.97, f"losses above {CURVE_CLIP:g} drawn at {CURVE_CLIP:g}",
-                    transform=ax.transAxes, ha="right", va="top", fontsize=7.5, color="#555555")
+            ax.text(
+                0.97,
+                0.97,
+                f"losses above {CURVE_CLIP:g} drawn at {CURVE_CLIP:g}",
+                transform=ax.transAxes,
+                ha="right",
+                va="top",
+                fontsize=7.5,
+                color="#555555",
+            )
         if not len(runs):
             ax.text(0.5, 0.5, NO_TRIAL, transform=ax.transAxes, ha="center", color="#888888")
         _references(ax, references)
-        ax.set_title(f"{mode} ({len(picked)} of {len(runs)})", color=MODE_PALETTE[mode],
-                     fontweight="bold", fontsize=10, y=TITLE_Y)
+        ax.set_title(
+            f"{mode} ({len(picked)} of {len(runs)})",
+            color=MODE_PALETTE[mode],
+            fontweight="bold",
+            fontsize=10,
+            y=TITLE_Y,
+        )
     _outer_labels(axes)
     handles, labels = axes[0].get_legend_handles_labels()
     if handles:
-        fig.legend(handles, labels, loc="outside upper center", ncols=len(handles), frameon=False,
-                   fontsize=8)
+        fig.legend(
+            handles,
+            labels,
+            loc="outside upper center",
+            ncols=len(handles),
+            frameon=False,
+            fontsize=8,
+        )
     place(fig, axes, top=legend_height(1, 8) if handles else 0.0)
     return fig
 
 
 @themed
-def history(trials, references: dict[str, float | None] | None = None, total: int | None = None,
-            ax=None):
+def history(
+    trials, references: dict[str, float | None] | None = None, total: int | None = None, ax=None
+):
     """Every completed trial's value in the order the sampler tried them (log scale), coloured by
     mode, with the best so far.
 
@@ -758,28 +1002,64 @@ def history(trials, references: dict[str, float | None] | None = None, total: in
     _log_y(ax)
     if len(done):
         before = len(ax.collections)
-        _sns().scatterplot(done, x="number", y="value", hue="mode", hue_order=present,
-                           palette=MODE_PALETTE, s=22, linewidth=0, legend=False, ax=ax, zorder=3)
+        _sns().scatterplot(
+            done,
+            x="number",
+            y="value",
+            hue="mode",
+            hue_order=present,
+            palette=MODE_PALETTE,
+            s=22,
+            linewidth=0,
+            legend=False,
+            ax=ax,
+            zorder=3,
+        )
         titled(
-            _new(ax.collections, before)[0], [
+            _new(ax.collections, before)[0],
+            [
                 f"trial #{n}: {fmt(v)} ({m})"
                 for n, v, m in zip(done["number"], done["value"], done["mode"])
-            ])
+            ],
+        )
         best = done.assign(best=done["value"].cummin())
-        _line(ax, best, "number", "best", "best so far", color=TARGET_COLOR, lw=1.5,
-              drawstyle="steps-post", zorder=4)
+        _line(
+            ax,
+            best,
+            "number",
+            "best",
+            "best so far",
+            color=TARGET_COLOR,
+            lw=1.5,
+            drawstyle="steps-post",
+            zorder=4,
+        )
     _references(ax, references)
     last = max([total or 0, *(done["number"] + 1)], default=1)
     ax.set_xlim(-0.5, last + 0.5)
     from matplotlib.lines import Line2D
 
     keys = [
-        Line2D([], [], ls="", marker="o", markersize=6, markeredgewidth=0, color=MODE_PALETTE[m],
-               label=m) for m in present
+        Line2D(
+            [],
+            [],
+            ls="",
+            marker="o",
+            markersize=6,
+            markeredgewidth=0,
+            color=MODE_PALETTE[m],
+            label=m,
+        )
+        for m in present
     ] + [Line2D([], [], color=TARGET_COLOR, lw=1.5, label="best so far")]
     references_drawn = [line for line in ax.lines if line.get_label() in (references or {})]
-    ax.legend(handles=keys + references_drawn, loc="center left", bbox_to_anchor=(1.01, 0.5),
-              fontsize=8, frameon=False)
+    ax.legend(
+        handles=keys + references_drawn,
+        loc="center left",
+        bbox_to_anchor=(1.01, 0.5),
+        fontsize=8,
+        frameon=False,
+    )
     return ax
 
 
@@ -812,26 +1092,60 @@ def ablation_path(path_runs, ax=None):
     width = runs.groupby("step")["repeat"].transform("size").clip(lower=2) - 1
     # seeds side by side
     runs = runs.assign(at=runs["step"].map(column) - 0.18 + 0.36 * seeds / width)
-    ax.set_xlabel("question's config \u2192 one change at a time (greedy) \u2192 your config, fixed")
+    ax.set_xlabel(
+        "question's config \u2192 one change at a time (greedy) \u2192 your config, fixed"
+    )
     ax.set_ylabel(OBJECTIVE_LABEL)
     _log_y(ax)
     if len(runs):
-        medians = runs.groupby(
-            "step", as_index=False)["value"].median().assign(at=lambda f: f["step"].map(column))
-        _line(ax, medians, "at", "value", "the median of each step", color="#333333", lw=1.2,
-              marker="_", markersize=18, markeredgewidth=1.6, zorder=2)
+        medians = (
+            runs.groupby("step", as_index=False)["value"]
+            .median()
+            .assign(at=lambda f: f["step"].map(column))
+        )
+        _line(
+            ax,
+            medians,
+            "at",
+            "value",
+            "the median of each step",
+            color="#333333",
+            lw=1.2,
+            marker="_",
+            markersize=18,
+            markeredgewidth=1.6,
+            zorder=2,
+        )
         before = len(ax.collections)
         present = [m for m in BEST_FIRST if (runs["mode"] == m).any()]
-        _sns().scatterplot(runs, x="at", y="value", hue="mode", hue_order=present,
-                           palette=MODE_PALETTE, s=40, edgecolor="white", linewidth=0.5,
-                           legend=False, ax=ax, zorder=3)
+        _sns().scatterplot(
+            runs,
+            x="at",
+            y="value",
+            hue="mode",
+            hue_order=present,
+            palette=MODE_PALETTE,
+            s=40,
+            edgecolor="white",
+            linewidth=0.5,
+            legend=False,
+            ax=ax,
+            zorder=3,
+        )
         titled(
-            _new(ax.collections, before)[0], [
+            _new(ax.collections, before)[0],
+            [
                 f"{labels[column[s]]}, seed {r}: {fmt(v)} ({m})"
                 for s, r, v, m in zip(runs["step"], runs["repeat"], runs["value"], runs["mode"])
-            ])
-        ax.legend(handles=mode_handles(present), loc="best", fontsize=8, title="mode of a seed",
-                  title_fontsize=8)
+            ],
+        )
+        ax.legend(
+            handles=mode_handles(present),
+            loc="best",
+            fontsize=8,
+            title="mode of a seed",
+            title_fontsize=8,
+        )
     ax.set_xticks(range(len(steps)), labels, rotation=30, ha="right")
     ax.set_xlim(-0.5, len(steps) - 0.5)
     return ax
@@ -849,8 +1163,9 @@ def _held_out_limits(rows) -> tuple[float, float]:
 
 
 def _diagonal(ax, lo: float, hi: float) -> None:
-    line, = ax.plot([lo, hi], [lo, hi], color=TARGET_COLOR, lw=1, ls="--",
-                    label="predicted = actual", zorder=1)
+    (line,) = ax.plot(
+        [lo, hi], [lo, hi], color=TARGET_COLOR, lw=1, ls="--", label="predicted = actual", zorder=1
+    )
     titled(line, "predicted = actual")
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
@@ -866,10 +1181,12 @@ def _held_out_dots(ax, rows, lo: float, hi: float, **style) -> None:
     before = len(ax.collections)
     _sns().scatterplot(shown, x="actual", y="shown", ax=ax, zorder=3, legend=False, **style)
     titled(
-        _new(ax.collections, before)[0], [
+        _new(ax.collections, before)[0],
+        [
             f"row {r}: actual {fmt(a)}, predicted {fmt(p)}"
             for r, a, p in zip(rows["row"], rows["actual"], rows["predicted"])
-        ])
+        ],
+    )
 
 
 @themed
@@ -895,16 +1212,29 @@ def predicted_actual(held_out, number: int | None = None, ax=None):
     ax.set_xlabel("actual y (held-out rows)")
     ax.set_ylabel("predicted y")
     number = best_number(held_out) if number is None else number
-    for rows, label, marker, size in ((held_out[held_out["source"] == "baseline"],
-                                       "the question's config", "X", 30),
-                                      (held_out[(held_out["source"] == "trial")
-                                                & (held_out["number"] == number)],
-                                       f"best trial #{number}", "o", 18)):
+    for rows, label, marker, size in (
+        (held_out[held_out["source"] == "baseline"], "the question's config", "X", 30),
+        (
+            held_out[(held_out["source"] == "trial") & (held_out["number"] == number)],
+            f"best trial #{number}",
+            "o",
+            18,
+        ),
+    ):
         if len(rows):
             mode = rows["mode"].iloc[0]
-            _held_out_dots(ax, rows, lo, hi, marker=marker, s=size, alpha=0.8, linewidth=0,
-                           color=MODE_PALETTE.get(mode, "#555555"),
-                           label=f"{label}: {mode}, value {fmt(float(rows['value'].iloc[0]))}")
+            _held_out_dots(
+                ax,
+                rows,
+                lo,
+                hi,
+                marker=marker,
+                s=size,
+                alpha=0.8,
+                linewidth=0,
+                color=MODE_PALETTE.get(mode, "#555555"),
+                label=f"{label}: {mode}, value {fmt(float(rows['value'].iloc[0]))}",
+            )
     ax.set_aspect("equal", adjustable="box")
     ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
     return ax
@@ -935,12 +1265,17 @@ def slices(predictions, near=None, number: int | None = None, ncols: int = 3, fi
     fig, axes = _panels(fig, 4.0 * ncols, 3.5 * nrows, nrows=nrows, ncols=ncols, squeeze=False)
     for ax, j in zip(axes.flat, features):
         rows = near[near["feature"] == j] if near is not None else None
-        function_space(predictions[predictions["feature"] == j], rows, ax=ax, number=number,
-                       xlabel=f"x{j + 1} (the other inputs at their medians)",
-                       data_label="training rows near the slice")
+        function_space(
+            predictions[predictions["feature"] == j],
+            rows,
+            ax=ax,
+            number=number,
+            xlabel=f"x{j + 1} (the other inputs at their medians)",
+            data_label="training rows near the slice",
+        )
         if j:
             ax.get_legend().remove()
-    for ax in axes.flat[len(features):]:
+    for ax in axes.flat[len(features) :]:
         ax.set_visible(False)
     place(fig, axes)
     return fig

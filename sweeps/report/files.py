@@ -1,5 +1,6 @@
-"""The files a sweep leaves beside its storage, each replaced atomically: best.json, trials.csv, and the report
-(report.html, figures/, headline.json); with ``--all``, every stored sweep's report and an index page.
+"""The files a sweep leaves beside its storage, each replaced atomically: best.json, trials.csv, and
+the report (report.html, figures/, headline.json); with ``--all``, every stored sweep's report and
+an index page.
 
     python -m sweeps report sqrt        # results/sqrt/report.html, figures/*.svg, trials.csv
     python -m sweeps report --all       # every study's report and results/index.html
@@ -32,14 +33,25 @@ TRIALS_NAME = "trials.csv"
 
 
 def write_outputs(sweep: Sweep, trials) -> None:
-    """best.json (when a trial is complete) and trials.csv (``trials``: its :func:`~sweeps.results.frames.trials_frame`)
-    beside the journal."""
+    """best.json (when a trial is complete) and trials.csv (``trials``: its
+    :func:`~sweeps.results.frames.trials_frame`) beside the journal."""
     opt = sweep.study
     if complete_trials(opt):
         best = best_trial(opt)
-        replace_file(sweep.dir / BEST_NAME, json.dumps({"study": opt.study_name, "trial": best.number, "value": best.value,
-                                                       "mode": best.user_attrs.get("mode"),
-                                                       "config": best.user_attrs["config"]}, indent=2) + "\n")
+        replace_file(
+            sweep.dir / BEST_NAME,
+            json.dumps(
+                {
+                    "study": opt.study_name,
+                    "trial": best.number,
+                    "value": best.value,
+                    "mode": best.user_attrs.get("mode"),
+                    "config": best.user_attrs["config"],
+                },
+                indent=2,
+            )
+            + "\n",
+        )
     write_trials_csv(trials, sweep.dir)
 
 
@@ -51,21 +63,31 @@ def write_trials_csv(trials, out_dir: Path) -> Path:
 _UNSET = object()
 
 
-def write_report(sweep: Sweep, *, frames: tidy.Frames | None = None, analysis=_UNSET,
-                 live: Live | None = None, helper: DrawingHelper | None = None) -> Path:
-    """Write ``report.html``, ``figures/*.svg``, ``trials.csv`` and ``headline.json`` (the page's numbers,
-    as data) into the sweep's folder; returns the page's path.
+def write_report(
+    sweep: Sweep,
+    *,
+    frames: tidy.Frames | None = None,
+    analysis=_UNSET,
+    live: Live | None = None,
+    helper: DrawingHelper | None = None,
+) -> Path:
+    """Write ``report.html``, ``figures/*.svg``, ``trials.csv`` and ``headline.json`` (the page's
+    numbers, as data) into the sweep's folder; returns the page's path.
 
-    ``frames``: the sweep's frames, when the caller built them already (:func:`sweeps.results.frames.build`);
-    ``analysis``: its counterfactual analysis, when the caller holds it (None: none), else the stored one is read.
-    Every file is replaced atomically; the figures' bytes are encoded once and go both into the page and into
-    ``figures/``. ``live``: see :func:`sweeps.report.page.page`; ``helper``: the process that draws the
-    figures (:func:`sweeps.report.drawing.early_drawing`), default this one.
+    ``frames``: the sweep's frames, when the caller built them already
+    (:func:`sweeps.results.frames.build`); ``analysis``: its counterfactual analysis, when the
+    caller holds it (None: none), else the stored one is read. Every file is replaced atomically;
+    the figures' bytes are encoded once and go both into the page and into ``figures/``. ``live``:
+    see :func:`sweeps.report.page.page`; ``helper``: the process that draws the figures
+    (:func:`sweeps.report.drawing.early_drawing`), default this one.
     """
     out_dir = sweep.dir
     fig_dir = out_dir / FIGURES_DIR
     fig_dir.mkdir(parents=True, exist_ok=True)
-    for folder in (out_dir, fig_dir):  # a read-only folder is said at once, not after the page is drawn
+    for folder in (
+        out_dir,
+        fig_dir,
+    ):  # a read-only folder is said at once, not after the page is drawn
         check_writable(folder)
     frames = tidy.build(sweep.study, sweep.definition, sweep.files) if frames is None else frames
     analysis = stored_analysis(sweep) if analysis is _UNSET else analysis
@@ -77,41 +99,77 @@ def write_report(sweep: Sweep, *, frames: tidy.Frames | None = None, analysis=_U
     drawn = drawing()
     for name, (data, _) in drawn.items():
         replace_file(fig_dir / f"{name}.svg", data)
-        (fig_dir / f"{name}.png").unlink(missing_ok=True)  # this figure as an earlier version wrote it
-    text = page(sweep.study, frames, drawn, ref=sweep.ref, out=sweep.out, storage=sweep.storage,
-                live=live, analysis=analysis, prebuilt=prebuilt)
+        (fig_dir / f"{name}.png").unlink(
+            missing_ok=True
+        )  # this figure as an earlier version wrote it
+    text = page(
+        sweep.study,
+        frames,
+        drawn,
+        ref=sweep.ref,
+        out=sweep.out,
+        storage=sweep.storage,
+        live=live,
+        analysis=analysis,
+        prebuilt=prebuilt,
+    )
     return replace_file(out_dir / REPORT_NAME, text)
 
 
 def report(study: str, *, out: str | Path = "results", storage: str | None = None) -> Path:
-    """Write the report of the stored sweep of ``study`` (a name or a study file); returns the page's path."""
+    """Write the report of the stored sweep of ``study`` (a name or a study file); returns the
+    page's path."""
     with early_drawing() as helper:  # it imports the drawing while this process reads the sweep
         return write_report(open_sweep(study, out=out, storage=storage), helper=helper)
 
 
 def write_all(*, out: str | Path = "results", storage: str | None = None) -> Path:
-    """Every stored sweep's report, and ``out/index.html`` linking them; an error when there is none."""
-    store = None if storage is None else open_storage(storage, Path(out))  # one opening serves every sweep in it
+    """Every stored sweep's report, and ``out/index.html`` linking them; an error when there is
+    none."""
+    store = (
+        None if storage is None else open_storage(storage, Path(out))
+    )  # one opening serves every sweep in it
     names = stored_studies(out, store)
     if not names:
-        raise ValueError(f"no sweep found in {mask(str(storage or out))!r}; run one first: python -m sweeps run STUDY")
+        raise ValueError(
+            f"no sweep found in {mask(str(storage or out))!r}; run one first: python -m sweeps run "
+            "STUDY"
+        )
     rows = []
     with early_drawing() as helper:  # one helper draws every sweep's figures
         for name in names:
             try:
-                path = write_report(open_sweep(name, out=out, storage=storage, store=store), helper=helper)
-            except ValueError as e:  # no completed trial yet, a foreign study, a name that names no folder: listed
-                rows.append({"study": ascii(name) if not name.isprintable() else name, "error": mask(str(e))})
+                path = write_report(
+                    open_sweep(name, out=out, storage=storage, store=store), helper=helper
+                )
+            except (
+                ValueError
+            ) as e:  # no completed trial yet, a foreign study, a name that names no folder: listed
+                rows.append(
+                    {
+                        "study": ascii(name) if not name.isprintable() else name,
+                        "error": mask(str(e)),
+                    }
+                )
                 continue
-            rows.append(json.loads((path.parent / HEADLINE_NAME).read_text()) | {"link": f"{name}/{REPORT_NAME}"})
+            rows.append(
+                json.loads((path.parent / HEADLINE_NAME).read_text())
+                | {"link": f"{name}/{REPORT_NAME}"}
+            )
     Path(out).mkdir(parents=True, exist_ok=True)
     return replace_file(Path(out) / INDEX_NAME, index_page(rows))
 
 
 def stored_studies(out: str | Path, store=None) -> list[str]:
-    """Names of the sweeps stored in ``store`` (an opened storage), or in the journal files ``out/*/journal.log``."""
+    """Names of the sweeps stored in ``store`` (an opened storage), or in the journal files
+    ``out/*/journal.log``."""
     if store is not None:
-        return sorted(n for n in optuna.get_all_study_names(store)
-                      if not n.endswith(":explain"))  # a sweep's analysis (sweeps.analysis.explain), not a sweep
+        return sorted(
+            n for n in optuna.get_all_study_names(store) if not n.endswith(":explain")
+        )  # a sweep's analysis (sweeps.analysis.explain), not a sweep
     root = Path(out)
-    return sorted(d.name for d in root.iterdir() if (d / JOURNAL_NAME).is_file()) if root.is_dir() else []
+    return (
+        sorted(d.name for d in root.iterdir() if (d / JOURNAL_NAME).is_file())
+        if root.is_dir()
+        else []
+    )

@@ -47,8 +47,9 @@ def svg_bytes(fig, salt: str) -> bytes:
     import matplotlib as mpl
     from matplotlib.backends.backend_svg import FigureCanvasSVG
 
-    found = [a for a in list(_TITLES)
-             if _root(a) is fig]  # not fig.findobj: it makes every axis's ticks
+    found = [
+        a for a in list(_TITLES) if _root(a) is fig
+    ]  # not fig.findobj: it makes every axis's ticks
     for i, artist in enumerate(found):
         artist.set_gid(f"hover-{i}")
     buffer = io.StringIO()
@@ -57,8 +58,7 @@ def svg_bytes(fig, salt: str) -> bytes:
         FigureCanvasSVG(fig).print_svg(buffer, metadata={"Date": None})
     root = ElementTree.fromstring(buffer.getvalue())
     by_id = {
-        g.get("id"): g
-        for g in root.iter(f"{{{SVG_NS}}}g") if g.get("id", "").startswith("hover-")
+        g.get("id"): g for g in root.iter(f"{{{SVG_NS}}}g") if g.get("id", "").startswith("hover-")
     }
     for i, artist in enumerate(found):
         group = by_id.get(f"hover-{i}")
@@ -94,8 +94,12 @@ def _add_titles(group, titles: str | list[str], salt: str) -> None:
         # their own, under the clip path
         elements = list(elements[0])
     if len(elements) != len(titles):
-        logger.warning("figure %s: %d elements drawn, %d titles; titles left out", salt,
-                       len(elements), len(titles))
+        logger.warning(
+            "figure %s: %d elements drawn, %d titles; titles left out",
+            salt,
+            len(elements),
+            len(titles),
+        )
         return
     for element, text in zip(elements, titles):
         _title(element, text)

@@ -63,13 +63,16 @@ def legend_height(rows: int, size, title_size=None) -> float:
     fs = _points(size)
     pads = 2 * rc["legend.borderpad"] + (rows - 1) * rc["legend.labelspacing"]
     pads += rc["legend.borderaxespad"]
-    return rows * line_height(size) + pads * fs / 72 + (line_height(title_size)
-                                                       if title_size is not None else 0.0)
+    return (
+        rows * line_height(size)
+        + pads * fs / 72
+        + (line_height(title_size) if title_size is not None else 0.0)
+    )
 
 
 def legend_width(labels: Sequence[str], size) -> float:
-    """Inches a one-column legend of ``labels`` at font ``size`` takes, with its pads and handles.
-    """
+    """Inches a one-column legend of ``labels`` at font ``size`` takes, with its pads and
+    handles."""
     import matplotlib as mpl
 
     rc = mpl.rcParams
@@ -104,8 +107,12 @@ def _tick_room(axis, side: str) -> tuple[float, float]:
     name = axis.axis_name
     pad = (rc[f"{name}tick.major.pad"] + rc[f"{name}tick.major.size"]) / 72
     params = axis.get_tick_params()
-    turned = [t.get_rotation() for t in axis.get_ticklabels() if t.get_text()]  # set label by label, if so
-    angle = np.radians(max(turned, default=0.0) or params.get("labelrotation", params.get("rotation", 0.0)) or 0.0)
+    turned = [
+        t.get_rotation() for t in axis.get_ticklabels() if t.get_text()
+    ]  # set label by label, if so
+    angle = np.radians(
+        max(turned, default=0.0) or params.get("labelrotation", params.get("rotation", 0.0)) or 0.0
+    )
     width, height = text_width(texts, size), line_height(size)
     if name == "x":  # across: up/down
         across = abs(width * np.sin(angle)) + abs(height * np.cos(angle))
@@ -131,8 +138,10 @@ def _title_room(ax) -> float:
     text = ax.title.get_text()
     if not text:
         return 0.0
-    return (line_height(ax.title.get_fontsize(), text.count("\n") + 1) +
-            mpl.rcParams["axes.titlepad"] / 72)
+    return (
+        line_height(ax.title.get_fontsize(), text.count("\n") + 1)
+        + mpl.rcParams["axes.titlepad"] / 72
+    )
 
 
 def axis_room(axis, side: str) -> float:
@@ -153,18 +162,21 @@ def overhang(axes, panel_width: float, outside: bool = False) -> float:
             share = x if text.get_transform() == ax.transAxes else (x - lo) / (hi - lo)
             if outside and share <= 1:
                 continue
-            reach = share * panel_width + text_width([text.get_text()], text.get_fontsize(),
-                                                     text.get_fontweight())
+            reach = share * panel_width + text_width(
+                [text.get_text()], text.get_fontsize(), text.get_fontweight()
+            )
             past = max(past, reach - panel_width)
     return past
 
 
 def needs(ax) -> dict[str, float]:
-    """Inches the texts around ``ax`` take on each side: its tick labels and axis labels, its title.
-    """
+    """Inches the texts around ``ax`` take on each side: its tick labels and axis labels, its
+    title."""
     return {
-        "left": axis_room(ax.yaxis, "left"), "bottom": axis_room(ax.xaxis, "bottom"),
-        "top": _title_room(ax), "right": _last_tick_room(ax.xaxis)
+        "left": axis_room(ax.yaxis, "left"),
+        "bottom": axis_room(ax.xaxis, "bottom"),
+        "top": _title_room(ax),
+        "right": _last_tick_room(ax.xaxis),
     }
 
 
@@ -178,8 +190,17 @@ def _last_tick_room(axis) -> float:
     return text_width(texts[-1:], size) / 2
 
 
-def place(fig, axes, *, left: float = 0.0, right: float = 0.0, top: float = 0.0,
-          bottom: float = 0.0, right_each: float = 0.0, gap: float = 0.0) -> dict[str, float]:
+def place(
+    fig,
+    axes,
+    *,
+    left: float = 0.0,
+    right: float = 0.0,
+    top: float = 0.0,
+    bottom: float = 0.0,
+    right_each: float = 0.0,
+    gap: float = 0.0,
+) -> dict[str, float]:
     """Place ``axes`` (an Axes, or a grid of them as ``subplots`` returns it) in ``fig`` once: the
     margins and the gaps between panels are what the texts around them take (:func:`needs`), plus
     the extra inches given for each side of the figure and ``right_each`` on the right of every
@@ -202,15 +223,33 @@ def place(fig, axes, *, left: float = 0.0, right: float = 0.0, top: float = 0.0,
         "bottom": EDGE + bottom + most(rows[-1], "bottom"),
     }
     width, height = fig.get_size_inches()
-    wgap = max([gap, *(2 * EDGE + right_each + most(cols[j - 1], "right") + most(cols[j], "left")
-                       for j in range(1, ncols))])
-    hgap = max([gap, *(2 * EDGE + most(rows[i - 1], "bottom") + most(rows[i], "top")
-                       for i in range(1, nrows))])
+    wgap = max(
+        [
+            gap,
+            *(
+                2 * EDGE + right_each + most(cols[j - 1], "right") + most(cols[j], "left")
+                for j in range(1, ncols)
+            ),
+        ]
+    )
+    hgap = max(
+        [
+            gap,
+            *(
+                2 * EDGE + most(rows[i - 1], "bottom") + most(rows[i], "top")
+                for i in range(1, nrows)
+            ),
+        ]
+    )
     panel_w = (width - margins["left"] - margins["right"] - (ncols - 1) * wgap) / ncols
     panel_h = (height - margins["top"] - margins["bottom"] - (nrows - 1) * hgap) / nrows
     fig.set_layout_engine("none")
-    fig.subplots_adjust(left=margins["left"] / width, right=1 - margins["right"] / width,
-                        bottom=margins["bottom"] / height, top=1 - margins["top"] / height,
-                        wspace=wgap / panel_w if ncols > 1 else 0.0,
-                        hspace=hgap / panel_h if nrows > 1 else 0.0)
+    fig.subplots_adjust(
+        left=margins["left"] / width,
+        right=1 - margins["right"] / width,
+        bottom=margins["bottom"] / height,
+        top=1 - margins["top"] / height,
+        wspace=wgap / panel_w if ncols > 1 else 0.0,
+        hspace=hgap / panel_h if nrows > 1 else 0.0,
+    )
     return margins | {"panel_width": panel_w, "panel_height": panel_h}

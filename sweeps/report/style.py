@@ -38,8 +38,10 @@ ESCAPE_STOPS = ("#FFFFFF", "#BFE6D9", MODE_PALETTE["fit"], "#00513B")
 """The escape-rate colour scale, evenly spaced over 0-100%: white, through the fit colour, to a dark
 green."""
 REFERENCE_STYLES = {
-    "constant predictor": ":", "best straight line": "--", "noise floor": "-.",
-    "estimated noise floor": "-."
+    "constant predictor": ":",
+    "best straight line": "--",
+    "noise floor": "-.",
+    "estimated noise floor": "-.",
 }
 """A reference line's dashes, by its name (:func:`sweeps.report.drawing.references`)."""
 REFERENCE_COLOR = "#444444"
@@ -61,9 +63,12 @@ def theme(rc: dict[str, Any] | None = None) -> Iterator[None]:
     import seaborn as sns
     from cycler import cycler
 
-    settings = {**sns.axes_style(THEME["style"]),
-                **sns.plotting_context(THEME["context"], font_scale=THEME["font_scale"]),
-                "axes.prop_cycle": cycler(color=sns.color_palette(THEME["palette"])), **(rc or {})}
+    settings = {
+        **sns.axes_style(THEME["style"]),
+        **sns.plotting_context(THEME["context"], font_scale=THEME["font_scale"]),
+        "axes.prop_cycle": cycler(color=sns.color_palette(THEME["palette"])),
+        **(rc or {}),
+    }
     with mpl.rc_context(settings):
         try:
             yield
@@ -73,9 +78,10 @@ def theme(rc: dict[str, Any] | None = None) -> Iterator[None]:
 
 
 SESSION_SETTINGS = ("interactive",)
-"""Settings that are the session's, not the theme's, and stay as a figure left them: pyplot, imported for the first
-time while a figure draws, turns ``interactive`` on in Jupyter (so that its inline backend shows each figure);
-undoing it would leave every later figure of the session unshown."""
+"""Settings that are the session's, not the theme's, and stay as a figure left them: pyplot,
+imported for the first time while a figure draws, turns ``interactive`` on in Jupyter (so that its
+inline backend shows each figure); undoing it would leave every later figure of the session
+unshown."""
 
 
 def escape_cmap():
@@ -88,7 +94,7 @@ def escape_cmap():
 
 def text_color(hex_color: str) -> str:
     """Black or white, whichever reads on ``hex_color``."""
-    r, g, b = (int(hex_color[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    r, g, b = (int(hex_color[i : i + 2], 16) / 255 for i in (1, 3, 5))
     return "#111111" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.5 else "#ffffff"
 
 
@@ -99,5 +105,5 @@ def fmt(value: float | None, digits: int = 3) -> str:
 
 
 def trials_text(n: int) -> str:
-    """"1 trial", "5 trials"."""
+    """ "1 trial", "5 trials"."""
     return f"{n} trial" if n == 1 else f"{n} trials"

@@ -1,20 +1,25 @@
 """Tidy pandas frames from a stored study (no drawing): one row per trial, flat columns.
 
-``build(opt)`` gathers everything the report page shows; each piece is also a function of its own. Each takes
-the study as an Optuna study or by its name or file (``build("sqrt")``, ``trials_frame("sqrt", out="results")``):
+``build(opt)`` gathers everything the report page shows; each piece is also a function of its own.
+Each takes the study as an Optuna study or by its name or file (``build("sqrt")``,
+``trials_frame("sqrt", out="results")``):
 
 - :func:`trials_frame`       one row per trial: params_*, mode, value, metrics_*
 - :func:`curves_frame`       learning curves, long: one row per (trial, split, step)
-- :func:`predictions_frame`  predictions on the study's grid, long, with the target and the question's config
-- :func:`held_out_frame`     d > 1 inputs: each net's predictions on the held-out rows against their actual values
+- :func:`predictions_frame`  predictions on the study's grid, long, with the target and the
+  question's config
+- :func:`held_out_frame`     d > 1 inputs: each net's predictions on the held-out rows against their
+  actual values
 - :func:`slice_rows`         d > 1 inputs: the training rows nearest each slice of the grid
-- :func:`levers_frame`       per setting value (categorical, or a bin of a number): trials, escape rate, modes
-- :func:`importances_frame`  Optuna's PED-ANOVA importance of each parameter, for the objective and for escaping
+- :func:`levers_frame`       per setting value (categorical, or a bin of a number): trials, escape
+  rate, modes
+- :func:`importances_frame`  Optuna's PED-ANOVA importance of each parameter, for the objective and
+  for escaping
 - :func:`headline`           the numbers the page opens with
 
-A trial *escapes* when its mode is ``fit`` (the linear fit, and every other failure, left behind). Every
-frame's ``mode`` column is an ordered categorical over ``mlpcore.MODES``, worst to best (:func:`mode_column`),
-so that pandas and seaborn sort, group and colour modes in that order.
+A trial *escapes* when its mode is ``fit`` (the linear fit, and every other failure, left behind).
+Every frame's ``mode`` column is an ordered categorical over ``mlpcore.MODES``, worst to best
+(:func:`mode_column`), so that pandas and seaborn sort, group and colour modes in that order.
 """
 
 from __future__ import annotations
@@ -43,7 +48,8 @@ ESCAPE_MODE = "fit"
 """The mode of a training that escaped every failure: the one a sweep is after."""
 
 MIN_LEVER_TRIALS = 5
-"""A setting value needs this many trials before its escape rate is quoted as a lever; fewer is noise."""
+"""A setting value needs this many trials before its escape rate is quoted as a lever; fewer is
+noise."""
 
 OBJECTIVE_QUANTILE = 0.1
 """PED-ANOVA's "good" trials for the objective: the best tenth."""
@@ -52,17 +58,21 @@ NONE_LABELS = {"batch_size": "full"}
 """How a parameter's ``None`` reads (batch_size None trains on the full batch)."""
 
 SLICE_SHARE = 0.1
-"""The share of training rows drawn beside a slice of the grid in d > 1 inputs: those nearest to it."""
+"""The share of training rows drawn beside a slice of the grid in d > 1 inputs: those nearest to
+it."""
 
 NO_CONTRAST_SHARE = 0.6
-"""A setting kept at one value (or bin) in this share of the trials leaves PED-ANOVA little to compare..."""
+"""A setting kept at one value (or bin) in this share of the trials leaves PED-ANOVA little to
+compare..."""
 NO_CONTRAST_SCORE = 0.01
-"""...and when it then scores below this (about nothing), the score is "no contrast", not a number."""
+"""...and when it then scores below this (about nothing), the score is "no contrast", not a
+number."""
 
 
 @takes_name
 def trials_frame(opt: optuna.Study):
-    """One row per trial: number, state, value, ``params_*``, mode, escape rate, ``metrics_*``, timings.
+    """One row per trial: number, state, value, ``params_*``, mode, escape rate, ``metrics_*``,
+    timings.
 
     Curves and grid predictions are left out (see :func:`curves_frame`); every column is flat.
     ``approx_error`` (the distance to the true function on the grid) only when the study knows it.
@@ -74,12 +84,21 @@ def trials_frame(opt: optuna.Study):
         a = t.user_attrs
         row = {"number": t.number, "state": t.state.name, "value": t.value}
         row |= {f"params_{k}": v for k, v in t.params.items()}
-        row |= {"mode": a.get("mode"), "escape_rate": a.get("escape_rate"), "train_mse": a.get("train_mse"),
-                "val_mse": a.get("val_mse"), "approx_error": a.get("approx_error"), "steps_done": a.get("steps_done"),
-                "stopped": a.get("stopped"), "seconds": a.get("seconds"), "backend": a.get("backend"),
-                "error": a.get("error")}
+        row |= {
+            "mode": a.get("mode"),
+            "escape_rate": a.get("escape_rate"),
+            "train_mse": a.get("train_mse"),
+            "val_mse": a.get("val_mse"),
+            "approx_error": a.get("approx_error"),
+            "steps_done": a.get("steps_done"),
+            "stopped": a.get("stopped"),
+            "seconds": a.get("seconds"),
+            "backend": a.get("backend"),
+            "error": a.get("error"),
+        }
         row |= {f"metrics_{k}": v for k, v in (a.get("metrics") or {}).items()}
-        row["explore"] = bool(a.get("explore"))  # drawn at random (sweeps.search.driver.EXPLORE_TRIALS)
+        # drawn at random (sweeps.search.driver.EXPLORE_TRIALS)
+        row["explore"] = bool(a.get("explore"))
         rows.append(row)
     out = pd.DataFrame(rows)
     if len(out):
@@ -89,7 +108,8 @@ def trials_frame(opt: optuna.Study):
 
 
 def mode_column(values):
-    """Failure modes as an ordered pandas Categorical over ``mlpcore.MODES``, worst to best (missing: NaN)."""
+    """Failure modes as an ordered pandas Categorical over ``mlpcore.MODES``, worst to best
+    (missing: NaN)."""
     import pandas as pd
 
     return pd.Categorical(values, categories=MODES, ordered=True)
@@ -108,7 +128,8 @@ def features(opt: optuna.Study) -> int:
 
 
 def explored(trials):
-    """The exploration trials of a :func:`trials_frame` (unbiased: no model chose them), or all when it has none."""
+    """The exploration trials of a :func:`trials_frame` (unbiased: no model chose them), or all
+    when it has none."""
     return trials[trials["explore"]] if len(trials) and trials["explore"].any() else trials
 
 
@@ -126,20 +147,30 @@ def _completed(opt: optuna.Study) -> list[optuna.trial.FrozenTrial]:
 
 @takes_name
 def curves_frame(opt: optuna.Study, files: TrialFiles | None = None):
-    """Learning curves, long: source (trial / baseline), number, mode, value, split (train / val), step, mse, rel.
+    """Learning curves, long: source (trial / baseline), number, mode, value, split (train / val),
+    step, mse, rel.
 
-    ``rel`` is the MSE over the variance of the validation target, the objective's scale
-    (1.0 = a constant predictor); None (non-finite) losses are NaN. ``files``: the sweep's trial files
-    (``Sweep.files``), where the curves are; a sweep stored before them kept its curves in the journal.
+    ``rel`` is the MSE over the variance of the validation target, the objective's scale (1.0 = a
+    constant predictor); None (non-finite) losses are NaN. ``files``: the sweep's trial files
+    (``Sweep.files``), where the curves are; a sweep stored before them kept its curves in the
+    journal.
     """
-    columns: dict[str, list] = {k: [] for k in ("source", "number", "mode", "value", "split", "step", "mse", "rel")}
-    for source, number, value, a in _nets(opt, "curve", files):  # columns gathered as arrays, one frame at the end
+    columns: dict[str, list] = {
+        k: [] for k in ("source", "number", "mode", "value", "split", "step", "mse", "rel")
+    }
+    # columns gathered as arrays, one frame at the end
+    for source, number, value, a in _nets(opt, "curve", files):
         steps = np.asarray(a["curve"]["steps"])
         var_y = (a.get("metrics") or {}).get("var_y") or 1.0
         for split in ("train", "val"):
             mse = _floats(a["curve"][split])
-            for key, v in (("source", source), ("number", number), ("mode", a.get("mode")), ("value", value),
-                           ("split", split)):
+            for key, v in (
+                ("source", source),
+                ("number", number),
+                ("mode", a.get("mode")),
+                ("value", value),
+                ("split", split),
+            ):
                 columns[key].append([v] * len(steps))
             columns["step"].append(steps)
             columns["mse"].append(mse)
@@ -157,7 +188,9 @@ def _long_frame(columns: dict[str, list]):
     import pandas as pd
 
     out = pd.DataFrame({k: np.concatenate(v) if v else [] for k, v in columns.items()})
-    out["number"] = pd.array(out["number"].tolist(), dtype="Int64") if len(out) else pd.array([], dtype="Int64")
+    out["number"] = (
+        pd.array(out["number"].tolist(), dtype="Int64") if len(out) else pd.array([], dtype="Int64")
+    )
     out["mode"] = mode_column(out["mode"])
     for key in ("value", "mse", "rel"):
         if key in out:
@@ -167,42 +200,72 @@ def _long_frame(columns: dict[str, list]):
 
 @takes_name
 def predictions_frame(opt: optuna.Study, files: TrialFiles | None = None):
-    """Predictions on the study's grid, long: source (target / baseline / trial), number, mode, value, x, y, feature.
+    """Predictions on the study's grid, long: source (target / baseline / trial), number, mode,
+    value, x, y, feature.
 
-    The target rows are the true function (NaN when the study does not know it); non-finite predictions
-    are NaN. With d > 1 input features the grid is d slices: ``feature`` j's rows vary input j (``x`` is
-    its value) with the others at their training medians; with one feature, ``feature`` is 0. ``files``: as
-    for :func:`curves_frame`.
+    The target rows are the true function (NaN when the study does not know it); non-finite
+    predictions are NaN. With d > 1 input features the grid is d slices: ``feature`` j's rows vary
+    input j (``x`` is its value) with the others at their training medians; with one feature,
+    ``feature`` is 0. ``files``: as for :func:`curves_frame`.
     """
     import pandas as pd
 
     grid = study_attr(opt, "grid")
     if not grid:
-        return pd.DataFrame(columns=["source", "number", "mode", "value", "x", "y", "feature"]).assign(
-            mode=lambda f: mode_column(f["mode"]))
+        return pd.DataFrame(
+            columns=["source", "number", "mode", "value", "x", "y", "feature"]
+        ).assign(mode=lambda f: mode_column(f["mode"]))
     x = np.asarray(grid["x"], dtype=float)
     feature = np.asarray(grid.get("feature") or np.zeros(len(x), dtype=int))
     if x.ndim == 2:
         x = x[np.arange(len(x)), feature]
     target = np.full(len(x), np.nan) if grid["y"] is None else np.asarray(grid["y"], dtype=float)
-    parts = [pd.DataFrame({"source": "target", "number": None, "mode": None, "value": np.nan, "x": x, "y": target,
-                           "feature": feature})]
+    parts = [
+        pd.DataFrame(
+            {
+                "source": "target",
+                "number": None,
+                "mode": None,
+                "value": np.nan,
+                "x": x,
+                "y": target,
+                "feature": feature,
+            }
+        )
+    ]
     for source, number, value, a in _nets(opt, "grid_pred", files):
-        parts.append(pd.DataFrame({"source": source, "number": number, "mode": a.get("mode"), "value": value,
-                                   "x": x, "y": _floats(a["grid_pred"]), "feature": feature}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "source": source,
+                    "number": number,
+                    "mode": a.get("mode"),
+                    "value": value,
+                    "x": x,
+                    "y": _floats(a["grid_pred"]),
+                    "feature": feature,
+                }
+            )
+        )
     out = pd.concat(parts, ignore_index=True).astype({"number": "Int64"})
     return out.assign(mode=mode_column(out["mode"]))
 
 
-def _nets(opt: optuna.Study, key: str, files: TrialFiles | None = None) -> list[tuple[str, int | None, float | None, dict]]:
-    """(source, number, value, records) of the question's config and of every completed trial that recorded ``key``:
-    its user attrs, with what its file in ``files`` holds."""
+def _nets(
+    opt: optuna.Study, key: str, files: TrialFiles | None = None
+) -> list[tuple[str, int | None, float | None, dict]]:
+    """(source, number, value, records) of the question's config and of every completed trial that
+    recorded ``key``: its user attrs, with what its file in ``files`` holds."""
     base = study_attr(opt, "baseline", {})
     if files is not None:
         base = base | files.read(BASELINE)
     nets = [("baseline", None, base.get("value"), base)] if key in base else []
     for t in _completed(opt):
-        a = t.user_attrs if key in t.user_attrs or files is None else t.user_attrs | files.read(t.number)
+        a = (
+            t.user_attrs
+            if key in t.user_attrs or files is None
+            else t.user_attrs | files.read(t.number)
+        )
         if key in a:
             nets.append(("trial", t.number, t.value, a))
     return nets
@@ -210,30 +273,49 @@ def _nets(opt: optuna.Study, key: str, files: TrialFiles | None = None) -> list[
 
 @takes_name
 def held_out_frame(opt: optuna.Study, y_val: np.ndarray, files: TrialFiles | None = None):
-    """Predictions on the held-out (validation) rows against their actual values ``y_val`` (n_val,), long:
-    source (baseline / trial), number, mode, value, row, actual, predicted (NaN where not finite).
+    """Predictions on the held-out (validation) rows against their actual values ``y_val`` (n_val,),
+    long: source (baseline / trial), number, mode, value, row, actual, predicted (NaN where not
+    finite).
 
-    Trials record these predictions only with d > 1 input features (``val_pred``); otherwise the frame is empty.
+    Trials record these predictions only with d > 1 input features (``val_pred``); otherwise the
+    frame is empty.
     """
     import pandas as pd
 
     actual = np.asarray(y_val, dtype=float).ravel()
-    parts = [pd.DataFrame({"source": source, "number": number, "mode": a.get("mode"), "value": value,
-                           "row": np.arange(len(actual)), "actual": actual, "predicted": _floats(a["val_pred"])})
-             for source, number, value, a in _nets(opt, "val_pred", files) if len(a["val_pred"]) == len(actual)]
+    parts = [
+        pd.DataFrame(
+            {
+                "source": source,
+                "number": number,
+                "mode": a.get("mode"),
+                "value": value,
+                "row": np.arange(len(actual)),
+                "actual": actual,
+                "predicted": _floats(a["val_pred"]),
+            }
+        )
+        for source, number, value, a in _nets(opt, "val_pred", files)
+        if len(a["val_pred"]) == len(actual)
+    ]
     if not parts:
-        parts = [pd.DataFrame(columns=["source", "number", "mode", "value", "row", "actual", "predicted"])]
+        parts = [
+            pd.DataFrame(
+                columns=["source", "number", "mode", "value", "row", "actual", "predicted"]
+            )
+        ]
     out = pd.concat(parts, ignore_index=True).astype({"number": "Int64"})
     return out.assign(mode=mode_column(out["mode"]))
 
 
 def slice_rows(data, share: float = SLICE_SHARE):
-    """For d > 1 inputs, the training rows of a :func:`data_frame` nearest each slice of the grid, long:
-    feature (j, from 0), x (input j + 1), y, distance.
+    """For d > 1 inputs, the training rows of a :func:`data_frame` nearest each slice of the grid,
+    long: feature (j, from 0), x (input j + 1), y, distance.
 
-    Slice j runs input j + 1 with the others at their training medians; a row's distance to it is that of
-    its other inputs from those medians, each over its standard deviation. The nearest ``share`` of the
-    rows (at least one) are kept, so a slice's rows scatter by what the other inputs add.
+    Slice j runs input j + 1 with the others at their training medians; a row's distance to it is
+    that of its other inputs from those medians, each over its standard deviation. The nearest
+    ``share`` of the rows (at least one) are kept, so a slice's rows scatter by what the other
+    inputs add.
     """
     import pandas as pd
 
@@ -247,13 +329,26 @@ def slice_rows(data, share: float = SLICE_SHARE):
     for j, column in enumerate(columns):
         distance = np.sqrt(np.sum(np.delete(z, j, axis=1) ** 2, axis=1))
         near = np.argsort(distance, kind="stable")[:keep]
-        parts.append(pd.DataFrame({"feature": j, "x": train[column].to_numpy()[near], "y": train["y"].to_numpy()[near],
-                                   "distance": distance[near]}))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["feature", "x", "y", "distance"])
+        parts.append(
+            pd.DataFrame(
+                {
+                    "feature": j,
+                    "x": train[column].to_numpy()[near],
+                    "y": train["y"].to_numpy()[near],
+                    "distance": distance[near],
+                }
+            )
+        )
+    return (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=["feature", "x", "y", "distance"])
+    )
 
 
 def data_frame(d):
-    """The study's training and validation points (x, y, split), from its data (``studies.Study.data()``).
+    """The study's training and validation points (x, y, split), from its data
+    (``studies.Study.data()``).
 
     With d > 1 input features, ``x`` is the first and ``x1`` .. ``xd`` are all of them."""
     import pandas as pd
@@ -262,7 +357,9 @@ def data_frame(d):
         columns = {} if x.ndim == 1 else {f"x{j + 1}": x[:, j] for j in range(x.shape[1])}
         return pd.DataFrame({"x": x if x.ndim == 1 else x[:, 0], "y": y, "split": split, **columns})
 
-    return pd.concat([part(d.x_train, d.y_train, "train"), part(d.x_val, d.y_val, "val")], ignore_index=True)
+    return pd.concat(
+        [part(d.x_train, d.y_train, "train"), part(d.x_val, d.y_val, "val")], ignore_index=True
+    )
 
 
 # --- the search space and its bins -------------------------------------------------------------
@@ -275,18 +372,22 @@ def search_space(opt: optuna.Study) -> dict[str, Any]:
 
 
 def value_label(param: str, value: Any) -> str:
-    """How a categorical value reads on the page: ``None`` batch size is "full", others as Python prints them."""
+    """How a categorical value reads on the page: ``None`` batch size is "full", others as Python
+    prints them."""
     return NONE_LABELS.get(param, "none") if value is None else str(value)
 
 
 def choice_labels(values, param: str, choices) -> list[str]:
     """Labels of categorical values as a frame column holds them: pandas turns [None, 1, 8] into
     [NaN, 1.0, 8.0], so each value is matched back to the choice it came from."""
+
     def choice(v):
         if v is None or (isinstance(v, float) and math.isnan(v)):
             return None
         is_bool = isinstance(v, (bool, np.bool_))  # True == 1, so a bool matches only a bool
-        return next((c for c in choices if c is not None and isinstance(c, bool) == is_bool and c == v), v)
+        return next(
+            (c for c in choices if c is not None and isinstance(c, bool) == is_bool and c == v), v
+        )
 
     return [value_label(param, choice(v)) for v in values]
 
@@ -296,11 +397,16 @@ def bin_edges(dist) -> np.ndarray | None:
     decades on a log float, powers of two on a log int, each value of a small int range."""
     if isinstance(dist, FloatDistribution):
         if dist.log:
-            return 10.0 ** np.arange(math.floor(math.log10(dist.low)), math.ceil(math.log10(dist.high)) + 1)
+            return 10.0 ** np.arange(
+                math.floor(math.log10(dist.low)), math.ceil(math.log10(dist.high)) + 1
+            )
         return np.linspace(dist.low, dist.high, 6)
     if isinstance(dist, IntDistribution):
-        if dist.log:  # powers of two; the top bin takes in the high end (64-128, not 64-127 and 128)
-            inner = 2.0 ** np.arange(math.ceil(math.log2(dist.low)), math.ceil(math.log2(dist.high)))
+        # powers of two; the top bin takes in the high end (64-128, not 64-127 and 128)
+        if dist.log:
+            inner = 2.0 ** np.arange(
+                math.ceil(math.log2(dist.low)), math.ceil(math.log2(dist.high))
+            )
             return np.unique(np.r_[[dist.low], inner, [dist.high + 1]])
         if dist.high - dist.low <= 8:
             return np.arange(dist.low, dist.high + 2, dtype=float)
@@ -311,7 +417,10 @@ def bin_edges(dist) -> np.ndarray | None:
 def bin_labels(edges: np.ndarray, integer: bool) -> list[str]:
     """Readable labels of the bins [edges[i], edges[i+1])."""
     if integer:
-        return [f"{a:.0f}" if b - a == 1 else f"{a:.0f}–{b - 1:.0f}" for a, b in zip(edges[:-1], edges[1:])]
+        return [
+            f"{a:.0f}" if b - a == 1 else f"{a:.0f}–{b - 1:.0f}"
+            for a, b in zip(edges[:-1], edges[1:])
+        ]
     return [f"{_short(a)}–{_short(b)}" for a, b in zip(edges[:-1], edges[1:])]
 
 
@@ -331,14 +440,17 @@ def setting_column(trials, param: str, dist):
     edges = bin_edges(dist)
     if edges is None:
         order = [value_label(param, c) for c in dist.choices]
-        return pd.Categorical(choice_labels(values, param, dist.choices), categories=order, ordered=True)
+        return pd.Categorical(
+            choice_labels(values, param, dist.choices), categories=order, ordered=True
+        )
     labels = bin_labels(edges, isinstance(dist, IntDistribution))
     return pd.cut(values.astype(float), edges, right=False, labels=labels, include_lowest=True)
 
 
 def settings_frame(trials, space: dict[str, Any]):
-    """One row per completed trial: number, mode, value, escaped, and one ordered categorical column per
-    parameter holding its value's label (categorical) or its bin (numeric), as heatmaps and levers group them."""
+    """One row per completed trial: number, mode, value, escaped, and one ordered categorical column
+    per parameter holding its value's label (categorical) or its bin (numeric), as heatmaps and
+    levers group them."""
     done = complete(trials)
     out = done[["number", "mode", "value", "escaped"]].reset_index(drop=True)
     for param, dist in space.items():
@@ -349,8 +461,9 @@ def settings_frame(trials, space: dict[str, Any]):
 
 @takes_name
 def levers_frame(opt: optuna.Study, trials=None):
-    """Per parameter and value (categorical) or bin (numeric): trials, escaped, escape rate, best and median
-    value, and the number of trials in each mode (one column per mode), in the space's order."""
+    """Per parameter and value (categorical) or bin (numeric): trials, escaped, escape rate, best
+    and median value, and the number of trials in each mode (one column per mode), in the space's
+    order."""
     import pandas as pd
 
     space = search_space(opt)
@@ -371,13 +484,30 @@ def levers_frame(opt: optuna.Study, trials=None):
         starts = np.searchsorted(codes[order], np.arange(len(labels) + 1))
         for label, start, end in zip(labels, starts[:-1], starts[1:]):
             group = order[start:end]
-            rows.append({"param": param, "kind": kind, "value": str(label), "trials": len(group),
-                         "escaped": int(escaped[group].sum()),
-                         "escape_rate": escaped[group].mean() if len(group) else np.nan,
-                         "best_value": _skipping_nan(np.min, values[group]),
-                         "median_value": _skipping_nan(np.median, values[group]),
-                         **{m: int((modes[group] == m).sum()) for m in MODES}})
-    columns = ["param", "kind", "value", "trials", "escaped", "escape_rate", "best_value", "median_value", *MODES]
+            rows.append(
+                {
+                    "param": param,
+                    "kind": kind,
+                    "value": str(label),
+                    "trials": len(group),
+                    "escaped": int(escaped[group].sum()),
+                    "escape_rate": escaped[group].mean() if len(group) else np.nan,
+                    "best_value": _skipping_nan(np.min, values[group]),
+                    "median_value": _skipping_nan(np.median, values[group]),
+                    **{m: int((modes[group] == m).sum()) for m in MODES},
+                }
+            )
+    columns = [
+        "param",
+        "kind",
+        "value",
+        "trials",
+        "escaped",
+        "escape_rate",
+        "best_value",
+        "median_value",
+        *MODES,
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -388,9 +518,9 @@ def _skipping_nan(reduce, values: np.ndarray) -> float:
 
 
 def lever_ranking(levers, min_trials: int = MIN_LEVER_TRIALS):
-    """One row per parameter: its best and worst value (among those with ``min_trials``), the spread of
-    their escape rates, and ``weight``, that spread with small counts discounted, by which the rows are
-    ranked. Parameters with fewer than two such values are left out."""
+    """One row per parameter: its best and worst value (among those with ``min_trials``), the spread
+    of their escape rates, and ``weight``, that spread with small counts discounted, by which the
+    rows are ranked. Parameters with fewer than two such values are left out."""
     import pandas as pd
 
     rows = []
@@ -400,15 +530,36 @@ def lever_ranking(levers, min_trials: int = MIN_LEVER_TRIALS):
         # Ranked by the rate with one escape and one miss added (Laplace), so that 0 of 5 counts for
         # less than 0 of 50; the raw rates are what is shown.
         smoothed = (group["escaped"] + 1) / (group["trials"] + 2)
-        ranked = group.assign(smoothed=smoothed).sort_values(["smoothed", "trials"], ascending=[False, False],
-                                                             kind="stable")
+        ranked = group.assign(smoothed=smoothed).sort_values(
+            ["smoothed", "trials"], ascending=[False, False], kind="stable"
+        )
         best, worst = ranked.iloc[0], ranked.iloc[-1]
-        rows.append({"param": param, "kind": best["kind"], "best": best["value"], "best_rate": best["escape_rate"],
-                     "best_trials": best["trials"], "worst": worst["value"], "worst_rate": worst["escape_rate"],
-                     "worst_trials": worst["trials"], "spread": best["escape_rate"] - worst["escape_rate"],
-                     "weight": best["smoothed"] - worst["smoothed"]})
-    columns = ["param", "kind", "best", "best_rate", "best_trials", "worst", "worst_rate", "worst_trials", "spread",
-               "weight"]
+        rows.append(
+            {
+                "param": param,
+                "kind": best["kind"],
+                "best": best["value"],
+                "best_rate": best["escape_rate"],
+                "best_trials": best["trials"],
+                "worst": worst["value"],
+                "worst_rate": worst["escape_rate"],
+                "worst_trials": worst["trials"],
+                "spread": best["escape_rate"] - worst["escape_rate"],
+                "weight": best["smoothed"] - worst["smoothed"],
+            }
+        )
+    columns = [
+        "param",
+        "kind",
+        "best",
+        "best_rate",
+        "best_trials",
+        "worst",
+        "worst_rate",
+        "worst_trials",
+        "spread",
+        "weight",
+    ]
     out = pd.DataFrame(rows, columns=columns)
     return out.sort_values("weight", ascending=False, kind="stable").reset_index(drop=True)
 
@@ -417,8 +568,11 @@ def lever_sentence(row) -> str:
     """A ranking row in words: ``x_scaling=standard: 91% escape (n=40); none: 4% (n=35)``
     (a numeric parameter names its bins: ``lr in 0.001-0.01: ...``)."""
     sep = "=" if row["kind"] == "categorical" else " in "
-    return (f"{row['param']}{sep}{row['best']}: {row['best_rate']:.0%} escape (n={row['best_trials']}); "
-            f"{row['worst']}: {row['worst_rate']:.0%} (n={row['worst_trials']})")
+    return (
+        f"{row['param']}{sep}{row['best']}: {row['best_rate']:.0%} escape "
+        f"(n={row['best_trials']}); "
+        f"{row['worst']}: {row['worst_rate']:.0%} (n={row['worst_trials']})"
+    )
 
 
 # --- importance and headline -------------------------------------------------------------------
@@ -429,14 +583,14 @@ def importances_frame(opt: optuna.Study, settings=None):
     """PED-ANOVA importance of each parameter (normalised to sum 1 per target), long: param, target,
     importance, top_value, top_share, contrast.
 
-    ``objective``: what sets the best tenth of trials apart; ``escape``: what sets the escaped trials
-    (mode fit) apart from the rest. PED-ANOVA needs no extra dependency and draws nothing at random,
-    so the same study gives the same importances. A target without contrast (fewer than two good trials,
-    or every trial escaped / none did) has NaN importances.
+    ``objective``: what sets the best tenth of trials apart; ``escape``: what sets the escaped
+    trials (mode fit) apart from the rest. PED-ANOVA needs no extra dependency and draws nothing at
+    random, so the same study gives the same importances. A target without contrast (fewer than two
+    good trials, or every trial escaped / none did) has NaN importances.
 
-    PED-ANOVA compares the good trials with all the trials the sampler drew, so a setting the sampler
-    kept at one value (``top_value``, the label or bin of :func:`settings_frame`) in ``top_share`` of the
-    trials (at least :data:`NO_CONTRAST_SHARE`) and that scores about nothing
+    PED-ANOVA compares the good trials with all the trials the sampler drew, so a setting the
+    sampler kept at one value (``top_value``, the label or bin of :func:`settings_frame`) in
+    ``top_share`` of the trials (at least :data:`NO_CONTRAST_SHARE`) and that scores about nothing
     (below :data:`NO_CONTRAST_SCORE`) has ``contrast`` False: its score says the sample cannot tell,
     not that the setting does not matter.
     """
@@ -448,9 +602,14 @@ def importances_frame(opt: optuna.Study, settings=None):
     settings = settings_frame(trials_frame(opt), space) if settings is None else settings
     params = [p for p in space if any(p in t.params for t in trials)]
     escaped = sum(t.user_attrs.get("mode") == ESCAPE_MODE for t in trials)
-    targets = {"objective": (None, OBJECTIVE_QUANTILE, math.ceil(OBJECTIVE_QUANTILE * len(trials)) >= 2),
-               "escape": (lambda t: float(t.user_attrs.get("mode") != ESCAPE_MODE),
-                          escaped / max(len(trials), 1), 0 < escaped < len(trials))}
+    targets = {
+        "objective": (None, OBJECTIVE_QUANTILE, math.ceil(OBJECTIVE_QUANTILE * len(trials)) >= 2),
+        "escape": (
+            lambda t: float(t.user_attrs.get("mode") != ESCAPE_MODE),
+            escaped / max(len(trials), 1),
+            0 < escaped < len(trials),
+        ),
+    }
     tops = {p: _top_value(settings[p]) if p in settings else (None, np.nan) for p in params}
     rows = []
     for name, (target, quantile, contrast) in targets.items():
@@ -458,15 +617,30 @@ def importances_frame(opt: optuna.Study, settings=None):
         if contrast and params:
             with warnings.catch_warnings():  # PED-ANOVA warns about its own caveats on every call
                 warnings.simplefilter("ignore")
-                found = get_param_importances(opt, evaluator=PedAnovaImportanceEvaluator(target_quantile=quantile),
-                                              params=params, target=target, normalize=True)
+                found = get_param_importances(
+                    opt,
+                    evaluator=PedAnovaImportanceEvaluator(target_quantile=quantile),
+                    params=params,
+                    target=target,
+                    normalize=True,
+                )
             scores |= found
         for p, v in scores.items():
             top, share = tops[p]
             flat = bool(share >= NO_CONTRAST_SHARE and (np.isnan(v) or v < NO_CONTRAST_SCORE))
-            rows.append({"param": p, "target": name, "importance": float(v), "top_value": top, "top_share": share,
-                         "contrast": not flat})
-    return pd.DataFrame(rows, columns=["param", "target", "importance", "top_value", "top_share", "contrast"])
+            rows.append(
+                {
+                    "param": p,
+                    "target": name,
+                    "importance": float(v),
+                    "top_value": top,
+                    "top_share": share,
+                    "contrast": not flat,
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["param", "target", "importance", "top_value", "top_share", "contrast"]
+    )
 
 
 def _top_value(column) -> tuple[str | None, float]:
@@ -478,7 +652,8 @@ def _top_value(column) -> tuple[str | None, float]:
 
 
 def no_contrast_text(row) -> str:
-    """An importance row without contrast, in words: ``no contrast: the sampler chose standard in 68% of trials``."""
+    """An importance row without contrast, in words: ``no contrast: the sampler chose standard in
+    68% of trials``."""
     return f"no contrast: the sampler chose {row['top_value']} in {row['top_share']:.0%} of trials"
 
 
@@ -487,8 +662,8 @@ def headline(opt: optuna.Study, trials=None, levers=None) -> dict[str, Any]:
     """The numbers the page opens with, as plain data.
 
     trials / failed / escaped / escape_share; best_value, best_number, best_mode, best_config;
-    line_value (the best straight line's MSE over var_y) and noise_value (noise_sd**2 / var_y; when the
-    study does not know its noise, the noise floor the diagnosis estimated from the data, and
+    line_value (the best straight line's MSE over var_y) and noise_value (noise_sd**2 / var_y; when
+    the study does not know its noise, the noise floor the diagnosis estimated from the data, and
     ``noise_estimated`` is True); features (d) and target_known; the question's config's value, mode
     and hints, with its init seeds (``baseline_seeds``) and the one its hints and config are of
     (``baseline_seed``, the median run's); and ``levers``: the settings whose values split escape
@@ -501,34 +676,63 @@ def headline(opt: optuna.Study, trials=None, levers=None) -> dict[str, Any]:
     base = study_attr(opt, "baseline", {})
     var_y = opt.user_attrs.get("var_y_val")
     noise_sd = about.get("noise_sd")
-    noise_value = (_metric_ratio(base, done, "noise_floor") if noise_sd is None
-                   else noise_sd**2 / var_y if noise_sd and var_y else None)
-    out = {"study": opt.study_name, "title": about.get("title", ""), "question": about.get("question", ""),
-           "trials": len(done), "failed": int((trials["state"] == "FAIL").sum()) if len(trials) else 0,
-           "pruned": int((trials["state"] == "PRUNED").sum()) if len(trials) else 0,
-           "repeats": opt.user_attrs.get("settings", {}).get("repeats", 1),
-           "escaped": int(done["escaped"].sum()), "escape_share": float(done["escaped"].mean()) if len(done) else None,
-           "modes": {m: int((done["mode"] == m).sum()) for m in MODES},
-           "line_value": _metric_ratio(base, done, "line_mse"), "noise_value": noise_value,
-           "noise_estimated": noise_sd is None, "features": features(opt), "target_known": target_known(opt),
-           "baseline_value": base.get("value"), "baseline_mode": base.get("mode"), "baseline_hints": base.get("hints", []),
-           # the hints and the config are of one init seed, the median run's, of those named here
-           "baseline_seed": base.get("seed"), "baseline_seeds": base.get("seeds", []),
-           "baseline_config": base.get("config"), "best_value": None, "best_number": None, "best_mode": None,
-           "best_config": None, "levers": [], "levers_on": int(trials["explore"].sum()) if len(trials) else 0}
+    noise_value = (
+        _metric_ratio(base, done, "noise_floor")
+        if noise_sd is None
+        else noise_sd**2 / var_y
+        if noise_sd and var_y
+        else None
+    )
+    out = {
+        "study": opt.study_name,
+        "title": about.get("title", ""),
+        "question": about.get("question", ""),
+        "trials": len(done),
+        "failed": int((trials["state"] == "FAIL").sum()) if len(trials) else 0,
+        "pruned": int((trials["state"] == "PRUNED").sum()) if len(trials) else 0,
+        "repeats": opt.user_attrs.get("settings", {}).get("repeats", 1),
+        "escaped": int(done["escaped"].sum()),
+        "escape_share": float(done["escaped"].mean()) if len(done) else None,
+        "modes": {m: int((done["mode"] == m).sum()) for m in MODES},
+        "line_value": _metric_ratio(base, done, "line_mse"),
+        "noise_value": noise_value,
+        "noise_estimated": noise_sd is None,
+        "features": features(opt),
+        "target_known": target_known(opt),
+        "baseline_value": base.get("value"),
+        "baseline_mode": base.get("mode"),
+        "baseline_hints": base.get("hints", []),
+        # the hints and the config are of one init seed, the median run's, of those named here
+        "baseline_seed": base.get("seed"),
+        "baseline_seeds": base.get("seeds", []),
+        "baseline_config": base.get("config"),
+        "best_value": None,
+        "best_number": None,
+        "best_mode": None,
+        "best_config": None,
+        "levers": [],
+        "levers_on": int(trials["explore"].sum()) if len(trials) else 0,
+    }
     if len(done):
         best = best_trial(opt)
-        out |= {"best_value": float(best.value), "best_number": best.number, "best_mode": best.user_attrs.get("mode"),
-                "best_config": best.user_attrs.get("config")}
+        out |= {
+            "best_value": float(best.value),
+            "best_number": best.number,
+            "best_mode": best.user_attrs.get("mode"),
+            "best_config": best.user_attrs.get("config"),
+        }
     ranking = lever_ranking(levers)
-    out["levers"] = [{"param": r["param"], "sentence": lever_sentence(r), "spread": float(r["spread"])}
-                     for _, r in ranking.iterrows() if r["spread"] > 0]
+    out["levers"] = [
+        {"param": r["param"], "sentence": lever_sentence(r), "spread": float(r["spread"])}
+        for _, r in ranking.iterrows()
+        if r["spread"] > 0
+    ]
     return out
 
 
 def _metric_ratio(base: dict, done, metric: str) -> float | None:
-    """A metric of the data (the same for every trial: line_mse, noise_floor) over var_y: the baseline's, else
-    the trials' median."""
+    """A metric of the data (the same for every trial: line_mse, noise_floor) over var_y: the
+    baseline's, else the trials' median."""
     m = base.get("metrics") or {}
     if m.get(metric) is not None and m.get("var_y"):
         return m[metric] / m["var_y"]
@@ -539,7 +743,8 @@ def _metric_ratio(base: dict, done, metric: str) -> float | None:
 
 @dataclass(frozen=True)
 class Frames:
-    """Everything the report page shows, as frames (see the module docstring) and the headline dict."""
+    """Everything the report page shows, as frames (see the module docstring) and the headline
+    dict."""
 
     trials: pd.DataFrame
     """:func:`trials_frame`, every trial."""
@@ -565,35 +770,58 @@ class Frames:
     """:func:`held_out_frame` when the study's definition is known, else None."""
 
 
-def build(opt: "optuna.Study | str", definition=None, files: TrialFiles | None = None, *, out="results",
-          storage: str | None = None) -> Frames:
-    """All the frames of a study: an Optuna study, or a stored sweep by its name or file (in ``out`` or
-    ``storage``); ``definition`` (a ``studies.Study``, known from a name) adds its data points; ``files`` (the
-    sweep's trial files, ``Sweep.files``, known from a name) its curves and predictions."""
+def build(
+    opt: "optuna.Study | str",
+    definition=None,
+    files: TrialFiles | None = None,
+    *,
+    out="results",
+    storage: str | None = None,
+) -> Frames:
+    """All the frames of a study: an Optuna study, or a stored sweep by its name or file (in ``out``
+    or ``storage``); ``definition`` (a ``studies.Study``, known from a name) adds its data points;
+    ``files`` (the sweep's trial files, ``Sweep.files``, known from a name) its curves and
+    predictions."""
     if not isinstance(opt, optuna.Study):
         sweep = open_sweep(opt, out=out, storage=storage) if isinstance(opt, str) else None
         if sweep is None:
-            raise ValueError(f"study must be an optuna.Study, a study's name or a .py file, got {type(opt).__name__}")
+            raise ValueError(
+                "study must be an optuna.Study, a study's name or a .py file, got "
+                f"{type(opt).__name__}"
+            )
         opt, definition = sweep.study, sweep.definition if definition is None else definition
         files = sweep.files if files is None else files
     trials = trials_frame(opt)
     if not len(complete(trials)):
-        raise ValueError(f"sweep {opt.study_name!r} has no completed trial yet; run: python -m sweeps run {opt.study_name}")
+        raise ValueError(
+            f"sweep {opt.study_name!r} has no completed trial yet; run: python -m "
+            f"sweeps run {opt.study_name}"
+        )
     levers = levers_frame(opt, explored(trials))
     space = search_space(opt)
     settings = settings_frame(trials, space)
     data = None if definition is None else definition.data()
     files = None if files is None else files.remembering()
-    return Frames(trials=trials, settings=settings, curves=curves_frame(opt, files),
-                  predictions=predictions_frame(opt, files),
-                  levers=levers, tried=levers_frame(opt, trials), importances=importances_frame(opt, settings),
-                  space=space,
-                  headline=headline(opt, trials, levers), data=None if data is None else data_frame(data),
-                  held_out=None if data is None else held_out_frame(opt, data.y_val, files))
+    return Frames(
+        trials=trials,
+        settings=settings,
+        curves=curves_frame(opt, files),
+        predictions=predictions_frame(opt, files),
+        levers=levers,
+        tried=levers_frame(opt, trials),
+        importances=importances_frame(opt, settings),
+        space=space,
+        headline=headline(opt, trials, levers),
+        data=None if data is None else data_frame(data),
+        held_out=None if data is None else held_out_frame(opt, data.y_val, files),
+    )
 
 
 def config_json(config: dict | None) -> str:
-    """A config as JSON, one setting a line (lists kept on their line), as MLPConfig.from_json reads it."""
+    """A config as JSON, one setting a line (lists kept on their line), as MLPConfig.from_json
+    reads it."""
     if not config:
         return json.dumps(config)
-    return "{\n" + ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in config.items()) + "\n}"
+    return (
+        "{\n" + ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in config.items()) + "\n}"
+    )

@@ -1,8 +1,10 @@
-"""Reading a finished (or running) sweep back: its trials, its best trial and config, its runs, its summary.
+"""Reading a finished (or running) sweep back: its trials, its best trial and config, its runs, its
+summary.
 
 ``best_config("sqrt")`` is the one line of reuse: the config of the best trial, ready for
-``mlpcore.fit``. Every reader of a study takes it as an Optuna study (what ``sweeps.run`` returns) or by its
-name or file, with ``out=`` and ``storage=`` saying where it is stored (:func:`takes_name`).
+``mlpcore.fit``. Every reader of a study takes it as an Optuna study (what ``sweeps.run`` returns)
+or by its name or file, with ``out=`` and ``storage=`` saying where it is stored
+(:func:`takes_name`).
 """
 
 from __future__ import annotations
@@ -23,17 +25,24 @@ from sweeps.store.records import ENDINGS, ending, study_attr
 
 
 def load(study: str, *, out: str | Path = "results", storage: str | None = None) -> optuna.Study:
-    """The stored sweep of ``study`` (a name, or a study file's path) as an Optuna study; a clear error when there
-    is none. (:func:`sweeps.results.handle.open_sweep` gives it with its definition and storage.)"""
+    """The stored sweep of ``study`` (a name, or a study file's path) as an Optuna study; a clear
+    error when there is none. (:func:`sweeps.results.handle.open_sweep` gives it with its definition
+    and storage.)"""
     return open_sweep(study, out=out, storage=storage).study
 
 
-def opened(study: "str | optuna.Study", *, out: str | Path = "results", storage: str | None = None) -> optuna.Study:
-    """``study`` itself when it is an Optuna study, else the stored sweep it names (:func:`load`)."""
+def opened(
+    study: "str | optuna.Study", *, out: str | Path = "results", storage: str | None = None
+) -> optuna.Study:
+    """``study`` itself when it is an Optuna study, else the stored sweep it names
+    (:func:`load`)."""
     if isinstance(study, optuna.Study):
         return study
     if not isinstance(study, str):
-        raise ValueError(f"study must be an optuna.Study, a study's name or a .py file, got {type(study).__name__}")
+        raise ValueError(
+            "study must be an optuna.Study, a study's name or a .py file, got "
+            f"{type(study).__name__}"
+        )
     return load(study, out=out, storage=storage)
 
 
@@ -46,7 +55,8 @@ def takes_name(read):
     @functools.wraps(read)
     def reader(study, *args, out: str | Path = "results", storage: str | None = None, **kwargs):
         if isinstance(study, str) and wants_files and kwargs.get("files") is None:
-            sweep = open_sweep(study, out=out, storage=storage)  # a name: its trial files are known too
+            # a name: its trial files are known too
+            sweep = open_sweep(study, out=out, storage=storage)
             return read(sweep.study, *args, **(kwargs | {"files": sweep.files}))
         return read(opened(study, out=out, storage=storage), *args, **kwargs)
 
@@ -55,16 +65,22 @@ def takes_name(read):
 
 @takes_name
 def runs(opt: optuna.Study) -> list[dict]:
-    """Every run (one per driver process) of the sweep: command, host, versions, start, end; oldest first."""
+    """Every run (one per driver process) of the sweep: command, host, versions, start, end; oldest
+    first."""
     found = [v for k, v in opt.user_attrs.items() if k.startswith("run:") and isinstance(v, dict)]
     return sorted(found, key=lambda r: r.get("started", ""))
 
 
 @takes_name
 def budget(opt: optuna.Study) -> int | None:
-    """The trials the latest run asked the study to hold (``--trials``); the study's default before any run."""
+    """The trials the latest run asked the study to hold (``--trials``); the study's default before
+    any run."""
     found = runs(opt)
-    return found[-1].get("trials_requested") if found else opt.user_attrs.get("study", {}).get("trials")
+    return (
+        found[-1].get("trials_requested")
+        if found
+        else opt.user_attrs.get("study", {}).get("trials")
+    )
 
 
 @takes_name
@@ -76,7 +92,8 @@ def complete_trials(opt: optuna.Study) -> list[optuna.trial.FrozenTrial]:
 def best_trial(opt: optuna.Study) -> optuna.trial.FrozenTrial:
     """The best trial: the lowest value among the completed trials, the lowest number on a tie.
 
-    The one definition of "best" that the summary, ``best.json``, ``best_config`` and the report use.
+    The one definition of "best" that the summary, ``best.json``, ``best_config`` and the report
+    use.
     """
     trials = complete_trials(opt)
     if not trials:
@@ -84,18 +101,23 @@ def best_trial(opt: optuna.Study) -> optuna.trial.FrozenTrial:
     return min(trials, key=lambda t: (t.value, t.number))
 
 
-def best_config(study: "str | optuna.Study", *, out: str | Path = "results", storage: str | None = None) -> MLPConfig:
-    """The config of the best trial of ``study``: its stored sweep by name or file, or an Optuna study.
+def best_config(
+    study: "str | optuna.Study", *, out: str | Path = "results", storage: str | None = None
+) -> MLPConfig:
+    """The config of the best trial of ``study``: its stored sweep by name or file, or an Optuna
+    study.
 
     >>> cfg = sweeps.best_config("sqrt")
     >>> mlpcore.fit(cfg, x, y).model
     """
-    return MLPConfig.from_dict(best_trial(opened(study, out=out, storage=storage)).user_attrs["config"])
+    return MLPConfig.from_dict(
+        best_trial(opened(study, out=out, storage=storage)).user_attrs["config"]
+    )
 
 
 def best_model(study: str, *, out: str | Path = "results", storage: str | None = None) -> Model:
-    """The trained model of the best trial of the stored sweep of ``study``, as the trial trained it (its median
-    init seed): no refitting, it predicts what the trial predicted.
+    """The trained model of the best trial of the stored sweep of ``study``, as the trial trained it
+    (its median init seed): no refitting, it predicts what the trial predicted.
 
     >>> model = sweeps.best_model("sqrt")
     >>> model.predict(x)
@@ -104,39 +126,53 @@ def best_model(study: str, *, out: str | Path = "results", storage: str | None =
     best = best_trial(sweep.study)
     stored = sweep.files.read(best.number).get("model")
     if stored is None:
-        raise ValueError(f"the best trial of {sweep.name!r} (trial {best.number}) has no trained model in "
-                         f"{str(sweep.files.folder)!r} (a sweep run before models were kept, or on another machine); "
-                         f"train its config: mlpcore.fit(sweeps.best_config({sweep.ref!r}), x, y)")
+        raise ValueError(
+            f"the best trial of {sweep.name!r} (trial {best.number}) has no trained "
+            "model in "
+            f"{str(sweep.files.folder)!r} (a sweep run before models were kept, or on "
+            "another machine); "
+            f"train its config: mlpcore.fit(sweeps.best_config({sweep.ref!r}), x, y)"
+        )
     return Model.from_dict(stored)
 
 
 @takes_name
 def mode_counts(opt: optuna.Study) -> dict[str, int]:
-    """Completed trials per failure mode, every mode present (worst first), plus failed trials (by their own
-    error), then trials a driver stopped (see sweeps.store.records.ENDINGS)."""
+    """Completed trials per failure mode, every mode present (worst first), plus failed trials (by
+    their own error), then trials a driver stopped (see sweeps.store.records.ENDINGS)."""
     counts = Counter(t.user_attrs.get("mode") for t in complete_trials(opt))
     ends = Counter(ending(t) for t in opt.get_trials(deepcopy=False, states=(TrialState.FAIL,)))
-    return {m: counts.get(m, 0) for m in MODES} | {e: ends[e] for e in ("failed", *ENDINGS.values())}
+    return {m: counts.get(m, 0) for m in MODES} | {
+        e: ends[e] for e in ("failed", *ENDINGS.values())
+    }
 
 
-def summary(opt: optuna.Study, out_dir: Path | None = None, baseline: str = "the study's baseline config") -> str:
-    """The closing words of a run: best value, its config, modes, and where the outputs are. ``baseline``: how
-    the baseline is named (:func:`baseline_words`, as ``diagnose`` names it)."""
+def summary(
+    opt: optuna.Study, out_dir: Path | None = None, baseline: str = "the study's baseline config"
+) -> str:
+    """The closing words of a run: best value, its config, modes, and where the outputs are.
+    ``baseline``: how the baseline is named (:func:`baseline_words`, as ``diagnose`` names it)."""
     trials = complete_trials(opt)
     counts = mode_counts(opt)
     repeats = opt.user_attrs.get("settings", {}).get("repeats", 1)
     each = f" (each the median of {repeats} init seeds)" if repeats > 1 else ""
     pruned = len(opt.get_trials(deepcopy=False, states=(TrialState.PRUNED,)))
-    done = (f"{len(trials) + pruned}/{budget(opt)} trials: {len(trials)} complete, {pruned} pruned" if pruned
-            else f"{len(trials)}/{budget(opt)} trials complete")
-    stopped = "".join(f", {n} {e}" for e, n in list(counts.items())[len(MODES) + 1:] if n)
+    done = (
+        f"{len(trials) + pruned}/{budget(opt)} trials: {len(trials)} complete, {pruned} pruned"
+        if pruned
+        else f"{len(trials)}/{budget(opt)} trials complete"
+    )
+    stopped = "".join(f", {n} {e}" for e, n in list(counts.items())[len(MODES) + 1 :] if n)
     lines = [f"study {opt.study_name}: {done}{each}, {counts['failed']} failed{stopped}"]
     lines.append("modes: " + ", ".join(f"{m} {counts[m]}" for m in (*MODES, "failed")))
     if trials:
         best = best_trial(opt)
         base = study_attr(opt, "baseline", {})
-        lines.append(f"best value {best.value:.4g} (trial {best.number}, mode {best.user_attrs.get('mode')})"
-                     + (f"; {baseline}: {base['value']:.4g} ({base['mode']})" if "value" in base else ""))
+        lines.append(
+            f"best value {best.value:.4g} (trial {best.number}, mode "
+            f"{best.user_attrs.get('mode')})"
+            + (f"; {baseline}: {base['value']:.4g} ({base['mode']})" if "value" in base else "")
+        )
         lines.append("best config: " + json.dumps(best.user_attrs["config"]))
     if out_dir is not None:
         lines.append(f"outputs: {out_dir}/ (best.json, trials.csv)")
@@ -144,8 +180,9 @@ def summary(opt: optuna.Study, out_dir: Path | None = None, baseline: str = "the
 
 
 def baseline_words(ref: str, definition: studies.Study) -> str:
-    """How ``diagnose`` names the baseline of study ``ref``: the question's own config, a study file's, or for a study
-    of data, your config (``run --baseline``, ``from_arrays(baseline=...)``) or the engine's default without one."""
+    """How ``diagnose`` names the baseline of study ``ref``: the question's own config, a study
+    file's, or for a study of data, your config (``run --baseline``, ``from_arrays(baseline=...)``)
+    or the engine's default without one."""
     if ref in studies.names():
         return "the question's config"
     if ref.endswith(".py"):

@@ -18,8 +18,15 @@ import shutil
 import tempfile
 from pathlib import Path
 
-MEMORY_WORDS = ("MemoryError", "out of memory", "Cannot allocate memory", "Memory allocation",
-                "failed to map segment", "can't start new thread", "std::bad_alloc")
+MEMORY_WORDS = (
+    "MemoryError",
+    "out of memory",
+    "Cannot allocate memory",
+    "Memory allocation",
+    "failed to map segment",
+    "can't start new thread",
+    "std::bad_alloc",
+)
 """How Python, LLVM (numba's compiler), OpenBLAS, the loader and C++ say memory ran out."""
 
 LAST_BYTES = 16_384

@@ -95,28 +95,40 @@ MAX_REPEATS = 1000
 
 
 def trials_cap() -> int:
-    """The most trials a sweep runs: ``SWEEPS_MAX_TRIALS`` (``sweeps.space.TRIALS_CAP_VARIABLE``), else MAX_TRIALS."""
+    """The most trials a sweep runs: ``SWEEPS_MAX_TRIALS`` (``sweeps.space.TRIALS_CAP_VARIABLE``),
+    else MAX_TRIALS."""
     return search_space.cap(search_space.TRIALS_CAP_VARIABLE) or MAX_TRIALS
 
 
 def trial_seeds(seed: int, number: int, repeats: int) -> list[int]:
-    """The init seeds of trial ``number``: derived from (study seed, trial number), recorded on the trial."""
-    return [int(s) for s in np.random.SeedSequence([seed, number]).generate_state(repeats, dtype=np.uint32)]
+    """The init seeds of trial ``number``: derived from (study seed, trial number), recorded on the
+    trial."""
+    return [
+        int(s)
+        for s in np.random.SeedSequence([seed, number]).generate_state(repeats, dtype=np.uint32)
+    ]
 
 
 class SweepSampler(optuna.samplers.TPESampler):
-    """Multivariate TPE over a study's fixed search space; its conditional parameters (momentum, read only by
-    the momentum optimizer) each by univariate TPE over the trials that drew them.
+    """Multivariate TPE over a study's fixed search space; its conditional parameters (momentum,
+    read only by the momentum optimizer) each by univariate TPE over the trials that drew them.
 
-    The space never changes within a study, so it is given, not inferred: Optuna would
-    otherwise intersect the params of every past trial on each ask, a cost that grows with
-    the study, since each trial gets a fresh, freshly seeded sampler. A conditional parameter stays out of
-    the joint model, which learns only from trials holding all of its parameters.
+    The space never changes within a study, so it is given, not inferred: Optuna would otherwise
+    intersect the params of every past trial on each ask, a cost that grows with the study, since
+    each trial gets a fresh, freshly seeded sampler. A conditional parameter stays out of the joint
+    model, which learns only from trials holding all of its parameters.
     """
 
     def __init__(self, space: search_space.Space, seed: int):
-        super().__init__(seed=seed, n_startup_trials=STARTUP_TRIALS, multivariate=True, constant_liar=CONSTANT_LIAR)
-        self.fixed_space = {n: d for n, d in space.distributions.items() if n not in space.conditional}
+        super().__init__(
+            seed=seed,
+            n_startup_trials=STARTUP_TRIALS,
+            multivariate=True,
+            constant_liar=CONSTANT_LIAR,
+        )
+        self.fixed_space = {
+            n: d for n, d in space.distributions.items() if n not in space.conditional
+        }
 
     def infer_relative_search_space(self, study, trial):
         return self.fixed_space
@@ -137,11 +149,18 @@ def trial_sampler(space: search_space.Space, seed: int, number: int) -> optuna.s
 
 
 class NumberedSampler(optuna.samplers.BaseSampler):
-    """Draws each trial with the sampler of its own number (:func:`trial_sampler`): the number storage gave it
-    when it was asked, not the one its driver expected. Drivers that ask at the same moment get distinct numbers,
-    so they draw distinct points; one driver alone draws as before. Trial ``k < len(starts)`` takes start ``k``."""
+    """Draws each trial with the sampler of its own number (:func:`trial_sampler`): the number
+    storage gave it when it was asked, not the one its driver expected. Drivers that ask at the same
+    moment get distinct numbers, so they draw distinct points; one driver alone draws as before.
+    Trial ``k < len(starts)`` takes start ``k``."""
 
-    def __init__(self, space: search_space.Space, seed: int, starts: list[dict] = (), history: History | None = None):
+    def __init__(
+        self,
+        space: search_space.Space,
+        seed: int,
+        starts: list[dict] = (),
+        history: History | None = None,
+    ):
         self.space, self.seed, self.starts, self.history = space, seed, list(starts), history
         self._number: int | None = None
         self._sampler: optuna.samplers.BaseSampler | None = None
@@ -149,7 +168,9 @@ class NumberedSampler(optuna.samplers.BaseSampler):
     def of(self, trial: FrozenTrial) -> optuna.samplers.BaseSampler:
         if self._number != trial.number:
             sampler = trial_sampler(self.space, self.seed, trial.number)
-            if self.history is not None and isinstance(sampler, SweepSampler):  # TPE on the trials held in memory
+            if self.history is not None and isinstance(
+                sampler, SweepSampler
+            ):  # TPE on the trials held in memory
                 # {} when too few trials are held to model: TPE then draws each param at random,
                 # counting the trials held, not the stored study's (more: see History.update)
                 chosen = self.history.sample(sampler, sampler.fixed_space)
@@ -158,7 +179,11 @@ class NumberedSampler(optuna.samplers.BaseSampler):
         return self._sampler
 
     def infer_relative_search_space(self, study, trial):
-        return {} if trial.number < len(self.starts) else self.of(trial).infer_relative_search_space(study, trial)
+        return (
+            {}
+            if trial.number < len(self.starts)
+            else self.of(trial).infer_relative_search_space(study, trial)
+        )
 
     def sample_relative(self, study, trial, search_space):
         if trial.number < len(self.starts) or not search_space:
@@ -203,8 +228,10 @@ def search(
 
     Parameters
     ----------
-    study : a study name (``studies.names()``), the path of a ``.py`` file defining STUDY or of a snapshot
-        ``.npz``, or a ``studies.Study`` (saved as ``out/NAME/study.npz``, the file its workers load).
+    study : a study name (``studies.names()``), the path of a ``.py`` file defining STUDY or of a
+            snapshot
+        ``.npz``, or a ``studies.Study`` (saved as ``out/NAME/study.npz``, the file its workers
+        load).
     trials : the study's total; a rerun only runs what is missing. Default: the study's budget.
     jobs : worker processes; default all cores.
     seed : the study's seed; trial seeds and the sampler derive from it.
@@ -212,13 +239,16 @@ def search(
     storage : an Optuna storage URL; default a journal file ``out/STUDY/journal.log``.
     out : the results root; a study's files go to ``out/STUDY/``.
     timeout : seconds after which no new trial is started.
-    trial_timeout : seconds after which a training (one seed of a trial) is stopped, its worker killed,
+    trial_timeout : seconds after which a training (one seed of a trial) is stopped, its worker
+                    killed,
         and its trial failed.
     batch : trials asked and not yet told, at most; trial n is drawn from trials 0..n - batch
         (see the module docstring).
-    progress : True: a status line on stderr; False: nothing; default: as fits where it runs, a status line in a
+    progress : True: a status line on stderr; False: nothing; default: as fits where it runs, a
+               status line in a
         terminal, a bar in a notebook, a line every 30 s in a log (``sweeps.search.progress``).
-    pruner : "none", "median" or "hyperband": stop hopeless trainings at a checkpoint (see `pruning.py`).
+    pruner : "none", "median" or "hyperband": stop hopeless trainings at a checkpoint (see
+             `pruning.py`).
     argv : the command line recorded with the run (default ``sys.argv``).
 
     Returns
@@ -227,7 +257,9 @@ def search(
     """
     ref = study.name if isinstance(study, studies.Study) else study
     definition = study if isinstance(study, studies.Study) else studies.get(study)
-    if isinstance(study, str) and study.endswith((".py", ".npz")):  # workers outlive a chdir: give them the file
+    if isinstance(study, str) and study.endswith(
+        (".py", ".npz")
+    ):  # workers outlive a chdir: give them the file
         study = str(Path(study).resolve())
     trials = definition.trials if trials is None else trials
     repeats = definition.repeats if repeats is None else repeats
@@ -240,11 +272,15 @@ def search(
     check_whole("seed", seed, 0, 2**32 - 1)
     check_pruner(pruner)
     for name, limit in (("timeout", timeout), ("trial_timeout", trial_timeout)):
-        if limit is not None and not (isinstance(limit, (int, float)) and np.isfinite(limit) and limit > 0):
+        if limit is not None and not (
+            isinstance(limit, (int, float)) and np.isfinite(limit) and limit > 0
+        ):
             raise ValueError(f"{name} must be a number of seconds > 0, got {limit!r}")
-    definition.data()  # a study whose data are broken is bad input: said now, before anything is written
+    # a study whose data are broken is bad input: said now, before anything is written
+    definition.data()
     space = search_space.Space.of(definition)  # a bad search space is bad input too
-    # Its budget within the engine's bounds (mlpcore.config); a point of its space beyond them fails its trial alone.
+    # Its budget within the engine's bounds (mlpcore.config); a point of its space beyond them fails
+    # its trial alone.
     space.to_config(definition.baseline, space.params_of(definition.baseline), seed=0)
     out_dir = Path(out) / definition.name
     created = [p for p in (out_dir, *out_dir.parents) if not p.exists()]  # deepest first
@@ -261,16 +297,38 @@ def search(
         raise
     started = time.time()
     if trial_timeout is not None:
-        warm_up_kernel()  # compile here if need be, not in a worker's first trial, whose clock is running
+        # compile here if need be, not in a worker's first trial, whose clock is running
+        warm_up_kernel()
     pool = WorkerPool(train_once, jobs, trial_timeout, prepare=(prepare_worker, (study,)))
-    opt = open_study(store, definition, settings, NumberedSampler(space, seed, space.start_params(definition.starts)))
-    if "baseline" not in opt.user_attrs or sum(counts_as_done(t) for t in opt.get_trials(deepcopy=False)) < trials:
-        announce_compile()  # the workers compile the kernel on a fresh install: one line, before they start
-        pool.start()  # the workers start up (imports, the kernel) while this process gets ready to ask
-    record = run_record(argv if argv is not None else sys.argv, started, describe(store), trials_requested=trials,
-                        jobs=jobs, timeout=timeout, trial_timeout=trial_timeout)
-    bar = Progress(opt, trials, mode=progress_mode(progress),
-                   done=sum(counts_as_done(t) for t in opt.get_trials(deepcopy=False)))
+    opt = open_study(
+        store,
+        definition,
+        settings,
+        NumberedSampler(space, seed, space.start_params(definition.starts)),
+    )
+    if (
+        "baseline" not in opt.user_attrs
+        or sum(counts_as_done(t) for t in opt.get_trials(deepcopy=False)) < trials
+    ):
+        # the workers compile the kernel on a fresh install: one line, before they start
+        announce_compile()
+        # the workers start up (imports, the kernel) while this process gets ready to ask
+        pool.start()
+    record = run_record(
+        argv if argv is not None else sys.argv,
+        started,
+        describe(store),
+        trials_requested=trials,
+        jobs=jobs,
+        timeout=timeout,
+        trial_timeout=trial_timeout,
+    )
+    bar = Progress(
+        opt,
+        trials,
+        mode=progress_mode(progress),
+        done=sum(counts_as_done(t) for t in opt.get_trials(deepcopy=False)),
+    )
     with handled(), Driver(opt, store, TrialFiles.of(out_dir)) as driver:
         try:
             loop = AskTellLoop(opt, study, definition, space, settings, driver, pool, trials)
@@ -296,22 +354,50 @@ def search(
 class AskTellLoop:
     """One driver's loop over the window of asked trials (see the module docstring)."""
 
-    def __init__(self, opt, study_ref: str, definition, space: search_space.Space, settings: Settings, driver: Driver,
-                 pool: WorkerPool, total: int):
-        self.opt, self.study_ref, self.definition, self.space, self.settings = opt, study_ref, definition, space, settings
+    def __init__(
+        self,
+        opt,
+        study_ref: str,
+        definition,
+        space: search_space.Space,
+        settings: Settings,
+        driver: Driver,
+        pool: WorkerPool,
+        total: int,
+    ):
+        self.opt, self.study_ref, self.definition, self.space, self.settings = (
+            opt,
+            study_ref,
+            definition,
+            space,
+            settings,
+        )
         self.driver, self.pool, self.total = driver, pool, total
         self.asked: deque = deque()  # (trial, params, seeds), oldest first
         self.mine: list[int] = []  # the numbers of the trials this loop asked, in order
         self.history = History()  # what the sampler models (see history.py)
-        opt.sampler = NumberedSampler(space, settings.seed, space.start_params(definition.starts), self.history)
-        self.settled, self.settled_done = 0, 0  # trials numbered below settled are finished; how many count
-        self.runs: dict[int | str, list] = {}  # trial number (or BASELINE) -> its runs so far, by seed
-        self.results: dict[int, dict] = {}  # trial number -> outcome waiting for its turn to be told
+        opt.sampler = NumberedSampler(
+            space, settings.seed, space.start_params(definition.starts), self.history
+        )
+        self.settled, self.settled_done = (
+            0,
+            0,
+        )  # trials numbered below settled are finished; how many count
+        self.runs: dict[
+            int | str, list
+        ] = {}  # trial number (or BASELINE) -> its runs so far, by seed
+        self.results: dict[
+            int, dict
+        ] = {}  # trial number -> outcome waiting for its turn to be told
         self.last_reap = 0.0
         self.starts = space.start_params(definition.starts)
-        self.references = References(opt.study_name, settings.pruner, definition.steps, settings.batch)
+        self.references = References(
+            opt.study_name, settings.pruner, definition.steps, settings.batch
+        )
         done = opt.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        self.best = min((t.value for t in done), default=float("inf"))  # a trial told below it keeps its model
+        self.best = min(
+            (t.value for t in done), default=float("inf")
+        )  # a trial told below it keeps its model
 
     def go(self, *, deadline: float | None, bar: Progress) -> None:
         while True:
@@ -325,14 +411,27 @@ class AskTellLoop:
             if self.asked and self.asked[0][0].number in self.results:
                 trial = self.asked.popleft()[0]
                 outcome = self.results.pop(trial.number)
-                keep = "error" not in outcome and outcome["stopped"] != PRUNED and outcome["value"] < self.best
+                keep = (
+                    "error" not in outcome
+                    and outcome["stopped"] != PRUNED
+                    and outcome["value"] < self.best
+                )
                 with held():
-                    tell(self.opt, trial, outcome, self.driver.store, self.driver.files, keep_model=keep,
-                         every_point=self.settings.pruner != "none")
+                    tell(
+                        self.opt,
+                        trial,
+                        outcome,
+                        self.driver.store,
+                        self.driver.files,
+                        keep_model=keep,
+                        every_point=self.settings.pruner != "none",
+                    )
                 if keep:
                     self.best = outcome["value"]
                 bar.update(bar.done + 1)
-                continue  # refill after every single tell: that is what makes the history reproducible
+                # refill after every single tell: that is what makes the history
+                # reproducible
+                continue
             if len(self.pool):
                 self.collect()
                 continue
@@ -341,16 +440,20 @@ class AskTellLoop:
             if done >= self.total or (deadline is not None and now >= deadline):
                 return
             if running:
-                time.sleep(WAIT_SECONDS)  # the rest runs in other drivers: wait for it, or for them to die
+                time.sleep(
+                    WAIT_SECONDS
+                )  # the rest runs in other drivers: wait for it, or for them to die
 
     def submit(self, key: int | str, params: dict | None, seeds: list[int], rule=None) -> None:
-        """Hand trial ``key``'s trainings to the workers, one task per seed, with its pruning rule."""
+        """Hand trial ``key``'s trainings to the workers, one task per seed, with its pruning
+        rule."""
         self.runs[key] = [None] * len(seeds)
         for i, seed in enumerate(seeds):
             self.pool.submit((key, i), (self.study_ref, params, seed, rule))
 
     def collect(self) -> None:
-        """Wait for the next training to end; a trial whose trainings have all ended has its outcome."""
+        """Wait for the next training to end; a trial whose trainings have all ended has its
+        outcome."""
         (key, i), run = self.pool.next()
         if run.get("out_of_memory"):  # the machine's limit, not the trial's: the sweep stops here
             which = "the baseline" if key == BASELINE else f"trial {key}"
@@ -363,25 +466,32 @@ class AskTellLoop:
         if key == BASELINE:
             outcome = combine(runs)
             self.driver.files.write(BASELINE_FILE, outcome)
-            self.opt.set_user_attr("baseline", as_stored("baseline", {k: v for k, v in outcome.items() if k not in IN_FILES}))
+            self.opt.set_user_attr(
+                "baseline",
+                as_stored("baseline", {k: v for k, v in outcome.items() if k not in IN_FILES}),
+            )
         else:
             self.results[key] = combine(runs)
 
     def submit_baseline(self) -> None:
-        """Evaluate the study's baseline, as declared but for its init seeds, among the first trials; it is
-        stored as the study's attribute."""
+        """Evaluate the study's baseline, as declared but for its init seeds, among the first
+        trials; it is stored as the study's attribute."""
         seeds = trial_seeds(self.settings.seed, BASELINE_KEY, self.settings.repeats)
         self.submit(BASELINE, None, seeds)
 
     def counts(self, snapshot: list | None = None) -> tuple[int, int]:
-        """(done, running) trials of the study, over every driver; ``snapshot``: the study's trials, just read."""
+        """(done, running) trials of the study, over every driver; ``snapshot``: the study's
+        trials, just read."""
         snapshot = self.opt.get_trials(deepcopy=False) if snapshot is None else snapshot
-        # A finished trial never changes again: those below the first unfinished one are counted once.
+        # A finished trial never changes again: those below the first unfinished one are counted
+        # once.
         while self.settled < len(snapshot) and snapshot[self.settled].state.is_finished():
             self.settled_done += counts_as_done(snapshot[self.settled])
             self.settled += 1
-        rest = snapshot[self.settled:]
-        return self.settled_done + sum(counts_as_done(t) for t in rest), sum(t.state == TrialState.RUNNING for t in rest)
+        rest = snapshot[self.settled :]
+        return self.settled_done + sum(counts_as_done(t) for t in rest), sum(
+            t.state == TrialState.RUNNING for t in rest
+        )
 
     def refill(self) -> None:
         """Ask trials while no training waits in the pool and fewer than ``batch`` are out, until
@@ -391,7 +501,9 @@ class AskTellLoop:
             done, running = self.counts(snapshot)
             if done + running >= self.total:
                 return
-            with held():  # a trial asked is stamped with this driver before any signal ends the sweep
+            with (
+                held()
+            ):  # a trial asked is stamped with this driver before any signal ends the sweep
                 trial, params, seeds = self.ask(snapshot)
                 if not self.within_budget(trial):
                     self.driver.fail(trial, Stop.OVER_BUDGET)
@@ -400,15 +512,15 @@ class AskTellLoop:
             self.submit(trial.number, params, seeds, self.references.rule(trial.number, snapshot))
 
     def ask(self, snapshot: list | None = None):
-        """Ask a trial, drawn by the sampler of the number storage gives it, stamped with its seeds and this driver.
-        TPE samples from the trials the driver holds in memory (``snapshot``: the study's trials, just read, or
-        read now; see history.py): all those finished, but for this driver's own numbered above
-        n - batch."""
+        """Ask a trial, drawn by the sampler of the number storage gives it, stamped with its seeds
+        and this driver. TPE samples from the trials the driver holds in memory (``snapshot``: the
+        study's trials, just read, or read now; see history.py): all those finished, but for this
+        driver's own numbered above n - batch."""
         snapshot = self.opt.get_trials(deepcopy=False) if snapshot is None else snapshot
         # Storage numbers trials in order, so the trial asked next is number len(snapshot), unless
         # another driver asks meanwhile: then its number is higher, and it sees fewer of our trials.
         cut = len(snapshot) - self.settings.batch
-        self.history.update(snapshot, hidden=self.mine[bisect.bisect_right(self.mine, cut):])
+        self.history.update(snapshot, hidden=self.mine[bisect.bisect_right(self.mine, cut) :])
         trial = self.opt.ask()
         self.mine.append(trial.number)
         seeds = trial_seeds(self.settings.seed, trial.number, self.settings.repeats)
@@ -431,8 +543,11 @@ class AskTellLoop:
         """
         if trial.number < self.total:  # its rank is at most its number: no need to look
             return True
-        alive = sorted(t.number for t in self.opt.get_trials(deepcopy=False)
-                       if counts_as_done(t) or t.state == TrialState.RUNNING)
+        alive = sorted(
+            t.number
+            for t in self.opt.get_trials(deepcopy=False)
+            if counts_as_done(t) or t.state == TrialState.RUNNING
+        )
         return bisect.bisect_left(alive, trial.number) < self.total
 
 

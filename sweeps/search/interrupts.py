@@ -28,7 +28,9 @@ _pending: type[KeyboardInterrupt] | None = None
 
 def _on_signal(signum: int, frame) -> None:
     global _pending
-    if _held and _pending is None:  # a second signal does not wait (a write that hangs, a user who insists)
+    if (
+        _held and _pending is None
+    ):  # a second signal does not wait (a write that hangs, a user who insists)
         _pending = RAISES[signum]
         return
     raise RAISES[signum]()
@@ -36,7 +38,8 @@ def _on_signal(signum: int, frame) -> None:
 
 @contextmanager
 def handled() -> Iterator[None]:
-    """SIGINT and SIGTERM raise (see the module docstring) within this block; the old handlers after it.
+    """SIGINT and SIGTERM raise (see the module docstring) within this block; the old handlers after
+    it.
 
     Outside the main thread (where Python cannot set handlers) it does nothing.
     """
@@ -55,7 +58,8 @@ def handled() -> Iterator[None]:
 
 @contextmanager
 def held() -> Iterator[None]:
-    """A signal that arrives within this block is raised when the block (the outermost one) has ended."""
+    """A signal that arrives within this block is raised when the block (the outermost one) has
+    ended."""
     global _held, _pending
     _held += 1
     try:

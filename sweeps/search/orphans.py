@@ -17,14 +17,16 @@ import sys
 import threading
 
 PR_SET_PDEATHSIG = 1
-"""prctl option: the signal this process gets when the thread that started it ends (linux/prctl.h)."""
+"""prctl option: the signal this process gets when the thread that started it ends
+(linux/prctl.h)."""
 
 POLL_SECONDS = 1.0
 """How often the watchdog thread looks at the parent."""
 
 
 def die_with_parent(parent: int) -> None:
-    """Make this process end when process ``parent`` (its parent now) ends; end now if it is gone already."""
+    """Make this process end when process ``parent`` (its parent now) ends; end now if it is gone
+    already."""
     _parent_death_signal(signal.SIGKILL)
     if os.getppid() != parent:  # it died before the signal was set: nobody will send it
         os._exit(1)
@@ -43,7 +45,8 @@ def _parent_death_signal(sig: int) -> bool:
 
 
 def _watch(parent: int) -> None:
-    """Poll the parent; a new parent means the old one died (orphans are adopted by another process)."""
+    """Poll the parent; a new parent means the old one died (orphans are adopted by another
+    process)."""
     stop = threading.Event()
     while not stop.wait(POLL_SECONDS):
         if os.getppid() != parent:

@@ -1,4 +1,5 @@
-"""Worker processes that fail one task at a time: a loky executor, with crash isolation and time limits.
+"""Worker processes that fail one task at a time: a loky executor, with crash isolation and time
+limits.
 
 ``joblib.Parallel`` aborts a whole batch when one worker dies or one task overruns its time
 limit. A sweep must instead fail that one trial and go on, so this module drives a loky
@@ -41,34 +42,47 @@ from typing import Any, Callable, Iterator, Sequence
 
 from loky import BrokenProcessPool, get_reusable_executor
 
-from sweeps.search.deaths import (keep_stderr, last_line, last_words, oom_kills, out_of_memory,
-                                  stderr_folder)
+from sweeps.search.deaths import (
+    keep_stderr,
+    last_line,
+    last_words,
+    oom_kills,
+    out_of_memory,
+    stderr_folder,
+)
 from sweeps.search.orphans import die_with_parent
 from sweeps.search.tracker import ensure_quiet as quiet_tracker
 
 logger = logging.getLogger(__name__)
 
-WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-              "MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(64 << 20)}
-"""Tiny matrices gain nothing from BLAS threads; one thread per worker keeps jobs from fighting for cores.
+WORKER_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "MALLOC_MMAP_THRESHOLD_": str(32 << 20),
+    "MALLOC_TRIM_THRESHOLD_": str(64 << 20),
+}
+"""Tiny matrices gain nothing from BLAS threads; one thread per worker keeps jobs from fighting for
+cores.
 
 glibc's malloc maps arrays over 128 KiB fresh from the kernel and returns them on free, so a
 training that allocates the same few work arrays at every checkpoint would fault in fresh zeroed
-pages each time; keeping freed memory (up to 64 MiB) spares the kernel that work (benchmarks/README.md
-has the figures). Other C libraries ignore these variables."""
+pages each time; keeping freed memory (up to 64 MiB) spares the kernel that work
+(benchmarks/README.md has the figures). Other C libraries ignore these variables."""
 
 IDLE_SECONDS = 300
 """Idle workers stay this long, so successive sweeps in one process reuse them."""
 
 
 _executors: weakref.WeakSet = weakref.WeakSet()
-"""The loky executors the pools of this process have got (loky reuses one while its configuration stays)."""
+"""The loky executors the pools of this process have got (loky reuses one while its configuration
+stays)."""
 
 
 def release_workers() -> None:
-    """End the pools' worker processes now, not IDLE_SECONDS after their last task, and with them the threads
-    that drive them in this process: the report forks its drawing processes only where no other thread runs.
-    A pool used again afterwards gets fresh workers."""
+    """End the pools' worker processes now, not IDLE_SECONDS after their last task, and with them
+    the threads that drive them in this process: the report forks its drawing processes only where
+    no other thread runs. A pool used again afterwards gets fresh workers."""
     if _executors:
         quiet_tracker()  # their semaphores are released to it
     with quiet_manager():
@@ -104,8 +118,13 @@ def _start_worker(parent: int, prepare: tuple[Callable, tuple] | None, stderr: s
         init(*args)
     except MemoryError:  # its tasks then run out of memory too, and the driver says so
         pass
-    except Exception as e:  # noqa: BLE001 - a task that needs what failed fails with the error itself, as its result
-        logger.warning("a worker process could not prepare (%s: %s); its tasks report the error", type(e).__name__, e)
+    # a task that needs what failed fails with the error itself, as its result
+    except Exception as e:  # noqa: BLE001
+        logger.warning(
+            "a worker process could not prepare (%s: %s); its tasks report the error",
+            type(e).__name__,
+            e,
+        )
 
 
 MANAGER_THREAD = "ExecutorManagerThread"
@@ -114,10 +133,12 @@ MANAGER_THREAD = "ExecutorManagerThread"
 
 @contextlib.contextmanager
 def quiet_manager() -> Iterator[None]:
-    """Drop what loky's manager thread raises while the workers are killed on purpose (an interrupt).
+    """Drop what loky's manager thread raises while the workers are killed on purpose (an
+    interrupt).
 
     Killing the workers breaks the pipes the manager thread is reading; the traceback it would print
-    says nothing the interrupt's one line does not. Exceptions of every other thread are shown as before.
+    says nothing the interrupt's one line does not. Exceptions of every other thread are shown as
+    before.
     """
     shown = threading.excepthook
 
@@ -140,11 +161,18 @@ class WorkerPool:
     error outcome (see :func:`failure`) instead of raising.
     """
 
-    def __init__(self, fn: Callable, jobs: int, time_limit: float | None = None, *,
-                 prepare: tuple[Callable, tuple] | None = None):
+    def __init__(
+        self,
+        fn: Callable,
+        jobs: int,
+        time_limit: float | None = None,
+        *,
+        prepare: tuple[Callable, tuple] | None = None,
+    ):
         """``prepare = (init, args)``: every worker runs ``init(*args)`` once when it starts, before
         its first task (imports, caches, a compile); an error there is ignored, so a task that
-        needs what failed fails with the error itself. Call ``start()`` to start the workers early."""
+        needs what failed fails with the error itself. Call ``start()`` to start the workers
+        early."""
         self.fn, self.jobs, self.time_limit = fn, jobs, time_limit
         self._slots = jobs if time_limit is not None else jobs + 1
         self._prepare = prepare
@@ -155,7 +183,9 @@ class WorkerPool:
         self._suspect_running = False
         self._ready: deque[tuple[Any, Any]] = deque()
         self._loky = None  # the executor, got once; again after a crash or a kill has broken it
-        self._broken = False  # a submit found the executor broken: start nothing until what runs has ended
+        self._broken = (
+            False  # a submit found the executor broken: start nothing until what runs has ended
+        )
 
     def __len__(self) -> int:
         """Tasks submitted and not yet returned by ``next``."""
@@ -179,7 +209,8 @@ class WorkerPool:
                 raise LookupError("no task is pending")
             self._schedule()
             self._collect()
-        self._schedule()  # the freed worker starts its next task while the caller handles this result
+        # the freed worker starts its next task while the caller handles this result
+        self._schedule()
         key, result = self._ready.popleft()
         del self._args[key]
         return key, result
@@ -206,19 +237,27 @@ class WorkerPool:
             queue.clear()
 
     def _executor(self):
-        if self._loky is None or self._loky not in _executors:  # none yet, or released (release_workers)
+        if (
+            self._loky is None or self._loky not in _executors
+        ):  # none yet, or released (release_workers)
             quiet_tracker()  # a new executor registers its semaphores; the one it replaces releases
-            self._loky = get_reusable_executor(self.jobs, timeout=IDLE_SECONDS, env=WORKER_ENV,
-                                               initializer=_start_worker,
-                                               initargs=(os.getpid(), self._prepare,
-                                                         str(stderr_folder())))
+            self._loky = get_reusable_executor(
+                self.jobs,
+                timeout=IDLE_SECONDS,
+                env=WORKER_ENV,
+                initializer=_start_worker,
+                initargs=(os.getpid(), self._prepare, str(stderr_folder())),
+            )
             _executors.add(self._loky)
         return self._loky
 
     def _submit(self, fn: Callable, *args) -> Future | None:
         """``fn(*args)`` handed to the executor; None when it was found broken (a worker died)."""
         if self._broken and not self._running:
-            self._loky, self._broken = None, False  # what ran on the broken one has ended: take a fresh one
+            self._loky, self._broken = (
+                None,
+                False,
+            )  # what ran on the broken one has ended: take a fresh one
         if self._broken:
             return None
         try:
@@ -228,10 +267,13 @@ class WorkerPool:
             return None
 
     def _start(self, key: Any, waiting: deque) -> bool:
-        """Start task ``key`` (taken from ``waiting``); False, and ``key`` back in front, if it could not be."""
+        """Start task ``key`` (taken from ``waiting``); False, and ``key`` back in front, if it
+        could not be."""
         fut = self._submit(self.fn, *self._args[key])
         if fut is None and not self._running:
-            fut = self._submit(self.fn, *self._args[key])  # nothing of ours ran on the broken one: start afresh
+            fut = self._submit(
+                self.fn, *self._args[key]
+            )  # nothing of ours ran on the broken one: start afresh
         if fut is None:
             waiting.appendleft(key)
             return False
@@ -267,14 +309,29 @@ class WorkerPool:
                 if not _crashed(fut):
                     self._ready.append((key, fut.result()))
                 elif memory:
-                    self._ready.append((key, failure(
-                        f"its worker process ran out of memory ({memory})", started,
-                        out_of_memory=True)))
+                    self._ready.append(
+                        (
+                            key,
+                            failure(
+                                f"its worker process ran out of memory ({memory})",
+                                started,
+                                out_of_memory=True,
+                            ),
+                        )
+                    )
                 elif culprit_known:
                     said = last_line(words)
-                    self._ready.append((key, failure(
-                        "the worker process running this trial died twice, the second time running "
-                        f"alone (a crash{f': {said}' if said else ''})", started)))
+                    self._ready.append(
+                        (
+                            key,
+                            failure(
+                                "the worker process running this trial died twice, the second time "
+                                "running "
+                                f"alone (a crash{f': {said}' if said else ''})",
+                                started,
+                            ),
+                        )
+                    )
                 else:
                     self._suspects.append(key)
             return
@@ -290,8 +347,15 @@ class WorkerPool:
             self._loky, self._broken = None, False
             for fut, (key, started) in list(running.items()):
                 if fut in overdue:
-                    self._ready.append((key, failure(f"the trial ran over its time limit of {self.time_limit:g} s",
-                                                     started)))
+                    self._ready.append(
+                        (
+                            key,
+                            failure(
+                                f"the trial ran over its time limit of {self.time_limit:g} s",
+                                started,
+                            ),
+                        )
+                    )
                 else:
                     self._queue.appendleft(key)
             running.clear()
@@ -307,4 +371,6 @@ class WorkerPool:
         if self.time_limit is None:
             return set()
         now = time.monotonic()
-        return {fut for fut, (_, started) in self._running.items() if now - started > self.time_limit}
+        return {
+            fut for fut, (_, started) in self._running.items() if now - started > self.time_limit
+        }

@@ -1,9 +1,11 @@
 """How a running sweep shows its progress, wherever it runs.
 
 - in a terminal: one status line on stderr, redrawn in place;
-- in a notebook (a Jupyter kernel): tqdm's notebook bar (tqdm comes with Optuna; without ipywidgets, tqdm's text
+- in a notebook (a Jupyter kernel): tqdm's notebook bar (tqdm comes with Optuna; without ipywidgets,
+  tqdm's text
   bar);
-- anywhere else (a log file, CI): one plain line every ``LOG_EVERY`` seconds, and a last one at the end.
+- anywhere else (a log file, CI): one plain line every ``LOG_EVERY`` seconds, and a last one at the
+  end.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ MODES = (TERMINAL, NOTEBOOK, LOG)
 
 
 def mode_for(progress: bool | None, stream=None) -> str | None:
-    """How to show progress on ``stream`` (default stderr): ``progress`` True asks for the terminal's status line
-    anyway, False for nothing; None picks by where the sweep runs (a terminal, a notebook, or a log)."""
+    """How to show progress on ``stream`` (default stderr): ``progress`` True asks for the
+    terminal's status line anyway, False for nothing; None picks by where the sweep runs (a
+    terminal, a notebook, or a log)."""
     if progress is not None:
         return TERMINAL if progress else None
     stream = sys.stderr if stream is None else stream
@@ -35,15 +38,18 @@ def mode_for(progress: bool | None, stream=None) -> str | None:
 
 
 def in_notebook() -> bool:
-    """Whether this process is a Jupyter kernel (IPython's ZMQ shell); IPython is never imported here."""
+    """Whether this process is a Jupyter kernel (IPython's ZMQ shell); IPython is never imported
+    here."""
     ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    shell = (
+        ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    )
     return type(shell).__name__ == "ZMQInteractiveShell"
 
 
 class Progress:
-    """Trials done of total (those of earlier runs included), best value, how many escaped, trials per second and
-    the time left at that rate, shown as ``mode`` says.
+    """Trials done of total (those of earlier runs included), best value, how many escaped, trials
+    per second and the time left at that rate, shown as ``mode`` says.
 
     Parameters
     ----------
@@ -56,8 +62,17 @@ class Progress:
     every : seconds between two lines in a log.
     """
 
-    def __init__(self, opt: optuna.Study, total: int, *, enabled: bool = True, done: int = 0, stream=None,
-                 mode: str | None = TERMINAL, every: float = LOG_EVERY):
+    def __init__(
+        self,
+        opt: optuna.Study,
+        total: int,
+        *,
+        enabled: bool = True,
+        done: int = 0,
+        stream=None,
+        mode: str | None = TERMINAL,
+        every: float = LOG_EVERY,
+    ):
         if mode is not None and mode not in MODES:
             raise ValueError(f"progress mode must be one of {MODES}, got {mode!r}")
         self.opt, self.total, self.every = opt, total, every
@@ -87,10 +102,13 @@ class Progress:
         """The terminal's status text after ``elapsed`` seconds of this run."""
         filled = int(BAR_WIDTH * min(self.done, self.total) / self.total)
         bar = f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}]"
-        return f"{self.opt.study_name} {bar} {self.done}/{self.total} trials  {self.facts(elapsed)} "
+        return (
+            f"{self.opt.study_name} {bar} {self.done}/{self.total} trials  {self.facts(elapsed)} "
+        )
 
     def facts(self, elapsed: float, *, rate: bool = True) -> str:
-        """Best value, trials escaped, seconds so far and (with ``rate``) trials per second and the time left."""
+        """Best value, trials escaped, seconds so far and (with ``rate``) trials per second and the
+        time left."""
         trials = self.opt.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         best = min((t.value for t in trials), default=None)
         escaped = sum(t.user_attrs.get("mode") == "fit" for t in trials)
@@ -102,7 +120,10 @@ class Progress:
         ran = self.done - self.start_done
         if ran > 0:
             per_second = ran / elapsed if elapsed > 0 else float("inf")
-            parts.append(f"{per_second:.2g} trials/s, ETA {_duration(max(self.total - self.done, 0) / per_second)}")
+            parts.append(
+                f"{per_second:.2g} trials/s, ETA "
+                f"{_duration(max(self.total - self.done, 0) / per_second)}"
+            )
         return "  ".join(parts)
 
     def close(self) -> None:
@@ -110,18 +131,26 @@ class Progress:
             self.stream.write("\n")
         elif self.mode == NOTEBOOK and self._bar is not None:
             self._bar.close()
-        elif self.mode == LOG and self.lines:  # a log that said where the sweep was also says where it ended
+        elif (
+            self.mode == LOG and self.lines
+        ):  # a log that said where the sweep was also says where it ended
             self._log(time.time())
 
     def _log(self, now: float) -> None:
-        self.stream.write(f"{self.opt.study_name}: {self.done}/{self.total} trials  {self.facts(now - self.t0)}\n")
+        self.stream.write(
+            f"{self.opt.study_name}: {self.done}/{self.total} trials  {self.facts(now - self.t0)}\n"
+        )
         self.stream.flush()
         self.logged, self.lines = now, self.lines + 1
 
     def _notebook_bar(self):
         if self._bar is None:
-            options = dict(total=self.total, initial=min(self.done, self.total), desc=self.opt.study_name,
-                           unit="trial")
+            options = dict(
+                total=self.total,
+                initial=min(self.done, self.total),
+                desc=self.opt.study_name,
+                unit="trial",
+            )
             if importlib.util.find_spec("ipywidgets") is not None:
                 from tqdm.notebook import tqdm as notebook_tqdm
 

@@ -14,10 +14,15 @@ from sweeps.store.masking import mask
 
 
 def run_record(argv: list[str], started: float, where: str, **settings: Any) -> dict[str, Any]:
-    """The provenance of one run, as stored in its study: command line and storage (passwords masked),
-    start, the run's ``settings`` (trials, jobs, timeouts) and `environment`."""
-    return {"command": mask(" ".join(argv)), "started": iso(started), **settings, "storage": mask(where),
-            **environment()}
+    """The provenance of one run, as stored in its study: command line and storage (passwords
+    masked), start, the run's ``settings`` (trials, jobs, timeouts) and `environment`."""
+    return {
+        "command": mask(" ".join(argv)),
+        "started": iso(started),
+        **settings,
+        "storage": mask(where),
+        **environment(),
+    }
 
 
 def environment() -> dict[str, Any]:
@@ -30,14 +35,22 @@ def environment() -> dict[str, Any]:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             versions[pkg] = None
-    return {"python": platform.python_version(), "versions": versions, "git": git_commit(),
-            "host": socket.gethostname(), "user": _user(), "platform": platform.platform()}
+    return {
+        "python": platform.python_version(),
+        "versions": versions,
+        "git": git_commit(),
+        "host": socket.gethostname(),
+        "user": _user(),
+        "platform": platform.platform(),
+    }
 
 
 def git_commit() -> str | None:
     here = Path(__file__).resolve().parent
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None

@@ -15,9 +15,9 @@ MSE over the target's variance, at the checkpoint steps):
   the median of the COMPLETE reference trials' values at that step is pruned.
 - hyperband (``HyperbandPruner`` over ``SuccessiveHalvingPruner``): trial n's bracket is Optuna's
   (crc32 of "study_trial" over the brackets' budgets); rung r of bracket b is reached at the first
-  checkpoint at or after ``min_resource * eta ** (b + r)``, and a training whose value there is
-  not among the best 1/eta of its bracket's reference trials at that rung (itself included) is
-  pruned. The references are COMPLETE and PRUNED trials, as Optuna's rung values include pruned ones.
+  checkpoint at or after ``min_resource * eta ** (b + r)``, and a training whose value there is not
+  among the best 1/eta of its bracket's reference trials at that rung (itself included) is pruned.
+  The references are COMPLETE and PRUNED trials, as Optuna's rung values include pruned ones.
 
 Repeats: each seed's training of a trial is its own task and stops on its own against the same
 rule. The trial is its median run (by value, seeds in order, see ``worker.combine``), as for its
@@ -52,6 +52,7 @@ STARTUP_TRIALS = 5
 REDUCTION_FACTOR = 3
 """HyperbandPruner's ``reduction_factor`` (Optuna's default): a rung keeps the best third."""
 
+
 class Rule(TypedDict):
     """A trial's pruning rule, plain data handed to a worker: at each of ``steps`` (sorted), the
     threshold its intermediate value must not break."""
@@ -77,7 +78,8 @@ def check_pruner(pruner: str) -> None:
 
 
 class References:
-    """The curves of a study's finished trials on the checkpoint grid, and the rule each new trial gets.
+    """The curves of a study's finished trials on the checkpoint grid, and the rule each new trial
+    gets.
 
     Parameters
     ----------
@@ -92,25 +94,41 @@ class References:
         self.study_name, self.pruner, self.batch = study_name, pruner, batch
         self.grid = checkpoint_steps(steps)
         self.warmup = int(math.ceil(WARMUP_SHARE * steps))
-        self.curves: dict[int, tuple[bool, np.ndarray]] = {}  # number -> (COMPLETE?, (k,) values, NaN where none)
+        self.curves: dict[
+            int, tuple[bool, np.ndarray]
+        ] = {}  # number -> (COMPLETE?, (k,) values, NaN where none)
         self.brackets = hyperband_budgets(steps + 1, max(self.warmup, 1), REDUCTION_FACTOR)
 
     def rule(self, number: int, trials: list[FrozenTrial]) -> Rule | None:
-        """The rule of trial ``number``, from those of ``trials`` numbered at most number - batch."""
+        """The rule of trial ``number``, from those of ``trials`` numbered at most number -
+        batch."""
         if self.pruner == "none":
             return None
         for t in trials:
-            if t.number <= number - self.batch and t.number not in self.curves \
-                    and t.state in (TrialState.COMPLETE, TrialState.PRUNED):
-                self.curves[t.number] = (t.state == TrialState.COMPLETE, self.on_grid(t.intermediate_values))
+            if (
+                t.number <= number - self.batch
+                and t.number not in self.curves
+                and t.state in (TrialState.COMPLETE, TrialState.PRUNED)
+            ):
+                self.curves[t.number] = (
+                    t.state == TrialState.COMPLETE,
+                    self.on_grid(t.intermediate_values),
+                )
         refs = [(c, v) for n, (c, v) in self.curves.items() if n <= number - self.batch]
-        steps, thresholds = (self.median if self.pruner == "median" else self.hyperband)(number, refs)
+        steps, thresholds = (self.median if self.pruner == "median" else self.hyperband)(
+            number, refs
+        )
         if not steps:
             return None
-        return Rule(pruner=self.pruner, steps=[int(s) for s in steps], thresholds=[float(v) for v in thresholds])
+        return Rule(
+            pruner=self.pruner,
+            steps=[int(s) for s in steps],
+            thresholds=[float(v) for v in thresholds],
+        )
 
     def on_grid(self, values: dict[int, float]) -> np.ndarray:
-        """A trial's intermediate values as a (k,) array on the checkpoint grid, NaN where it reported none."""
+        """A trial's intermediate values as a (k,) array on the checkpoint grid, NaN where it
+        reported none."""
         out = np.full(len(self.grid), np.nan)
         for i, s in enumerate(self.grid):
             if int(s) in values:
@@ -118,12 +136,15 @@ class References:
         return out
 
     def median(self, number: int, refs: list) -> tuple[list, list]:
-        """MedianPruner: the median of the COMPLETE references at each checkpoint from the warm-up on."""
+        """MedianPruner: the median of the COMPLETE references at each checkpoint from the warm-up
+        on."""
         complete = [v for c, v in refs if c]
         if len(complete) < max(STARTUP_TRIALS, 1):
             return [], []
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # a step no reference reached: NaN, no check
+            warnings.simplefilter(
+                "ignore", RuntimeWarning
+            )  # a step no reference reached: NaN, no check
             med = np.nanpercentile(np.array(complete), 50.0, axis=0)
         keep = (self.grid >= self.warmup) & np.isfinite(med)
         return self.grid[keep].tolist(), med[keep].tolist()
@@ -131,23 +152,36 @@ class References:
     def hyperband(self, number: int, refs: list) -> tuple[list, list]:
         """Successive halving in trial ``number``'s bracket: each rung's promotion threshold."""
         bracket = hyperband_bracket(self.study_name, number, self.brackets)
-        in_bracket = [v for n, (c, v) in sorted(self.curves.items()) if n <= number - self.batch
-                      and hyperband_bracket(self.study_name, n, self.brackets) == bracket]
+        in_bracket = [
+            v
+            for n, (c, v) in sorted(self.curves.items())
+            if n <= number - self.batch
+            and hyperband_bracket(self.study_name, n, self.brackets) == bracket
+        ]
         steps, thresholds = [], []
         rung = 0
-        while (promotion := max(self.warmup, 1) * REDUCTION_FACTOR ** (bracket + rung)) <= self.grid[-1]:
+        while (
+            promotion := max(self.warmup, 1) * REDUCTION_FACTOR ** (bracket + rung)
+        ) <= self.grid[-1]:
             at = first_finite_at_or_after(self.grid, promotion, in_bracket)
-            if at is not None and len(at):  # none reached this rung: promoted (Optuna's first-trial rule)
+            if at is not None and len(
+                at
+            ):  # none reached this rung: promoted (Optuna's first-trial rule)
                 competing = np.sort(at)
-                idx = max((len(competing) + 1) // REDUCTION_FACTOR - 1, 0)  # the trial itself competes too
+                idx = max(
+                    (len(competing) + 1) // REDUCTION_FACTOR - 1, 0
+                )  # the trial itself competes too
                 steps.append(int(self.grid[np.searchsorted(self.grid, promotion)]))
                 thresholds.append(float(competing[idx]))
             rung += 1
         return steps, thresholds
 
 
-def first_finite_at_or_after(grid: np.ndarray, step: int, curves: list[np.ndarray]) -> np.ndarray | None:
-    """Each curve's first finite value at a checkpoint >= ``step`` (its rung value), for curves that have one."""
+def first_finite_at_or_after(
+    grid: np.ndarray, step: int, curves: list[np.ndarray]
+) -> np.ndarray | None:
+    """Each curve's first finite value at a checkpoint >= ``step`` (its rung value), for curves
+    that have one."""
     start = int(np.searchsorted(grid, step))
     if start >= len(grid):
         return None
@@ -160,7 +194,8 @@ def first_finite_at_or_after(grid: np.ndarray, step: int, curves: list[np.ndarra
 
 
 def hyperband_budgets(max_resource: int, min_resource: int, eta: int) -> list[int]:
-    """Optuna's trial allocation budget of each bracket (HyperbandPruner._calculate_trial_allocation_budget)."""
+    """Optuna's trial allocation budget of each bracket
+    (HyperbandPruner._calculate_trial_allocation_budget)."""
     n = math.floor(math.log(max_resource / min_resource, eta)) + 1
     return [math.ceil(n * eta ** (n - 1 - b) / (n - b)) for b in range(n)]
 
@@ -183,7 +218,9 @@ def callback(rule: Rule, var_y: float) -> Callable[[int, np.ndarray, np.ndarray]
     A checkpoint whose loss is not finite is not reported, so it is not checked (as in Optuna).
     """
     steps, thresholds = rule["steps"], rule["thresholds"]
-    best_so_far = rule["pruner"] == "median"  # median compares the best value so far; a rung the value now
+    best_so_far = (
+        rule["pruner"] == "median"
+    )  # median compares the best value so far; a rung the value now
     state = {"next": 0, "best": math.inf}
 
     def on_checkpoint(step: int, train_loss: np.ndarray, val_loss: np.ndarray) -> str | None:
@@ -198,7 +235,9 @@ def callback(rule: Rule, var_y: float) -> Callable[[int, np.ndarray, np.ndarray]
             if best_so_far and steps[i] < step:
                 continue  # a median check is at its own step only
             if metric > thresholds[i]:
-                on_checkpoint.pruned_at = PrunedAt(step=int(step), value=metric, threshold=thresholds[i])
+                on_checkpoint.pruned_at = PrunedAt(
+                    step=int(step), value=metric, threshold=thresholds[i]
+                )
                 return PRUNED
         return None
 

@@ -1,11 +1,11 @@
-"""evaluate(): one trial, from plain data to plain data. Its trainings run in joblib worker processes.
+"""evaluate(): one trial, from plain data to plain data. Its trainings run in joblib worker
+processes.
 
-It takes the study's name (or file path), the trial's params and its seeds, and returns
-a JSON-able dict: objective value, failure mode(s), diagnosis, learning curve,
-predictions on the study's grid and the trained model. A sweep runs it in two halves: ``train_once`` per seed in
-the workers, ``combine`` in the driver. It never raises for a bad fit: a diverged network is
-a result. Anything else that goes wrong comes back as ``{"error": ...}``, so one broken
-trial fails alone.
+It takes the study's name (or file path), the trial's params and its seeds, and returns a JSON-able
+dict: objective value, failure mode(s), diagnosis, learning curve, predictions on the study's grid
+and the trained model. A sweep runs it in two halves: ``train_once`` per seed in the workers,
+``combine`` in the driver. It never raises for a bad fit: a diverged network is a result. Anything
+else that goes wrong comes back as ``{"error": ...}``, so one broken trial fails alone.
 """
 
 from __future__ import annotations
@@ -110,7 +110,8 @@ def _single_threaded_blas() -> None:
 
 
 def prepare(study_ref: str) -> None:
-    """Ready a fresh worker before its first trial: imports, the study's data, the compiled kernel."""
+    """Ready a fresh worker before its first trial: imports, the study's data, the compiled
+    kernel."""
     _single_threaded_blas()
     study_and_data(study_ref)
     mlpcore.warmup.warm_up(quiet=True)  # the driver said it, once
@@ -128,16 +129,18 @@ def objective(val_mse: float | None, var_y: float, mode: str) -> float:
 
 
 def evaluate(study_ref: str, params: dict[str, Any], seeds: list[int]) -> Outcome | Failure:
-    """Train the trial's config once per seed; report the median run (and every run's value and mode)."""
+    """Train the trial's config once per seed; report the median run (and every run's value and
+    mode)."""
     return combine([train_once(study_ref, params, seed) for seed in seeds])
 
 
-def train_once(study_ref: str, params: dict[str, Any] | None, seed: int,
-               rule: pruning.Rule | None = None) -> Run | Failure:
+def train_once(
+    study_ref: str, params: dict[str, Any] | None, seed: int, rule: pruning.Rule | None = None
+) -> Run | Failure:
     """One training of the trial's config, from init seed ``seed``: a sweep's unit of work.
 
-    ``params`` None trains the study's baseline as declared, but for the seed. ``rule`` (plain data from
-    `pruning.References`) stops the training early when it breaks it.
+    ``params`` None trains the study's baseline as declared, but for the seed. ``rule`` (plain data
+    from `pruning.References`) stops the training early when it breaks it.
 
     A sweep hands each seed of a trial to the workers as its own task, so the repeats of a
     trial run side by side and no worker idles behind the last trial's last seeds.
@@ -147,16 +150,24 @@ def train_once(study_ref: str, params: dict[str, Any] | None, seed: int,
         _single_threaded_blas()
         run = _one_run(*study_and_data(study_ref), params, seed, rule)
     except MemoryError as e:  # the machine's limit, not the trial's: said as such
-        return Failure(error=f"MemoryError: {e}" if str(e) else "MemoryError", traceback="",
-                       seconds=time.perf_counter() - t0, out_of_memory=True)
+        return Failure(
+            error=f"MemoryError: {e}" if str(e) else "MemoryError",
+            traceback="",
+            seconds=time.perf_counter() - t0,
+            out_of_memory=True,
+        )
     except Exception as e:  # reported as the trial's error; the sweep goes on
-        return Failure(error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc(limit=6),
-                       seconds=time.perf_counter() - t0)
+        return Failure(
+            error=f"{type(e).__name__}: {e}",
+            traceback=traceback.format_exc(limit=6),
+            seconds=time.perf_counter() - t0,
+        )
     return run | {"seconds": time.perf_counter() - t0}
 
 
 def combine(runs: list[Run | Failure]) -> Outcome | Failure:
-    """A trial's outcome from its runs, in seed order: the median run, with every run's value and mode.
+    """A trial's outcome from its runs, in seed order: the median run, with every run's value and
+    mode.
 
     A run that failed (an error, or a worker that died or overran) fails the trial, with the
     first such run's error.
@@ -178,8 +189,9 @@ def combine(runs: list[Run | Failure]) -> Outcome | Failure:
     }
 
 
-def _one_run(study, data, space: Space, params: dict[str, Any] | None, seed: int,
-             rule: pruning.Rule | None) -> dict[str, Any]:
+def _one_run(
+    study, data, space: Space, params: dict[str, Any] | None, seed: int, rule: pruning.Rule | None
+) -> dict[str, Any]:
     """A :class:`Run` but for its ``seconds``."""
     if params is None:
         cfg = study.baseline.replace(seed=int(seed))
@@ -187,10 +199,13 @@ def _one_run(study, data, space: Space, params: dict[str, Any] | None, seed: int
         cfg = space.to_config(study.baseline, params, seed=seed)
     cfg = capped(cfg)  # SWEEPS_MAX_STEPS, for a smoke test
     var_y = float(np.var(data.y_val))
-    # The driver reports the curve over diagnose's var_y (its formula here): the values the rule is made of.
+    # The driver reports the curve over diagnose's var_y (its formula here): the values the rule is
+    # made of.
     reported_var_y = float(np.mean((data.y_val - data.y_val.mean(axis=0)) ** 2)) or 1.0
     stop = None if rule is None else pruning.callback(rule, reported_var_y)
-    r = mlpcore.fit(cfg, data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val, on_checkpoint=stop)
+    r = mlpcore.fit(
+        cfg, data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val, on_checkpoint=stop
+    )
     d = r.diagnosis
     grid_pred = r.model.predict(data.x_grid)
     approx = None
@@ -198,7 +213,9 @@ def _one_run(study, data, space: Space, params: dict[str, Any] | None, seed: int
         with np.errstate(all="ignore"):
             approx = float(np.mean((grid_pred - data.y_grid) ** 2) / np.var(data.y_grid))
     extra = {}
-    if data.features > 1:  # predicted against actual: the one view of a fit in d > 1 that needs no slicing
+    if (
+        data.features > 1
+    ):  # predicted against actual: the one view of a fit in d > 1 that needs no slicing
         extra["val_pred"] = _list(r.model.predict(data.x_val))
     return extra | {
         "value": objective(d.metrics.get("mse"), var_y, d.mode),
@@ -210,7 +227,11 @@ def _one_run(study, data, space: Space, params: dict[str, Any] | None, seed: int
         "train_mse": _finite_or_none(r.curve.train_loss[-1]),
         "val_mse": d.metrics.get("mse"),
         "approx_error": approx if approx is not None and np.isfinite(approx) else None,
-        "curve": {"steps": r.curve.steps.tolist(), "train": _list(r.curve.train_loss), "val": _list(r.curve.val_loss)},
+        "curve": {
+            "steps": r.curve.steps.tolist(),
+            "train": _list(r.curve.train_loss),
+            "val": _list(r.curve.val_loss),
+        },
         "grid_pred": _list(grid_pred),
         "steps_done": r.steps_done,
         "stopped": r.stopped,

@@ -1,8 +1,9 @@
-"""A sweep stored in a database: on PostgreSQL the journal as the rows of one table (`TableJournal`), elsewhere
-(sqlite, mysql) Optuna's RDB schema (`GroupedRDBStorage`); both group writes as :mod:`sweeps.store.factory` says.
+"""A sweep stored in a database: on PostgreSQL the journal as the rows of one table
+(`TableJournal`), elsewhere (sqlite, mysql) Optuna's RDB schema (`GroupedRDBStorage`); both group
+writes as :mod:`sweeps.store.factory` says.
 
-Imported by `sweeps.store.factory.open_storage` only for a database URL, so a sweep in a journal file never
-imports SQLAlchemy.
+Imported by `sweeps.store.factory.open_storage` only for a database URL, so a sweep in a journal
+file never imports SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from sweeps.store.grouped import Grouped, GroupedJournal, StorageError
 
 
 class TableJournal(GroupedJournal):
-    """Optuna's journal as the rows of one PostgreSQL table, ``sweeps_journal(seq, log)``; a group is one insert.
+    """Optuna's journal as the rows of one PostgreSQL table, ``sweeps_journal(seq, log)``; a group
+    is one insert.
 
     Parameters
     ----------
@@ -50,23 +52,36 @@ class TableJournal(GroupedJournal):
         self.url, self.where, self.connect_args = url, where, connect_args
         self.local = threading.local()
         self.engine = sqlalchemy.create_engine(url, connect_args=connect_args)
-        self.reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")  # no BEGIN, no ROLLBACK: one trip
+        self.reads = self.engine.execution_options(
+            isolation_level="AUTOCOMMIT"
+        )  # no BEGIN, no ROLLBACK: one trip
         self.fresh_until = 0.0
         metadata = sqlalchemy.MetaData()
         self.table = sqlalchemy.Table(
-            self.TABLE, metadata,
+            self.TABLE,
+            metadata,
             sqlalchemy.Column("seq", sqlalchemy.BigInteger, primary_key=True, autoincrement=False),
-            sqlalchemy.Column("log", sqlalchemy.Text, nullable=False))
+            sqlalchemy.Column("log", sqlalchemy.Text, nullable=False),
+        )
         with self.engine.begin() as conn:
-            conn.execute(sqlalchemy.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+            conn.execute(
+                sqlalchemy.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY}
+            )
             inspector = sqlalchemy.inspect(conn)
-            columns = ({c["name"] for c in inspector.get_columns(self.TABLE)} if inspector.has_table(self.TABLE)
-                       else self.COLUMNS)
+            columns = (
+                {c["name"] for c in inspector.get_columns(self.TABLE)}
+                if inspector.has_table(self.TABLE)
+                else self.COLUMNS
+            )
             if columns != self.COLUMNS:
-                raise StorageError(f"table {self.TABLE!r} in {where!r} is not a sweeps journal "
-                                   f"(columns {', '.join(sorted(columns))}); it is left as it is")
+                raise StorageError(
+                    f"table {self.TABLE!r} in {where!r} is not a sweeps journal "
+                    f"(columns {', '.join(sorted(columns))}); it is left as it is"
+                )
             metadata.create_all(conn, checkfirst=True)
-        self.next_seq = sqlalchemy.select(sqlalchemy.func.coalesce(sqlalchemy.func.max(self.table.c.seq) + 1, 0))
+        self.next_seq = sqlalchemy.select(
+            sqlalchemy.func.coalesce(sqlalchemy.func.max(self.table.c.seq) + 1, 0)
+        )
         self.lock = sqlalchemy.text(f"LOCK TABLE {self.TABLE} IN EXCLUSIVE MODE")
 
     def __getstate__(self) -> dict[str, Any]:
@@ -81,11 +96,16 @@ class TableJournal(GroupedJournal):
             return
         table = self.table
         with self.reads.connect() as conn:
-            rows = conn.execute(sqlalchemy.select(table.c.seq, table.c.log).where(table.c.seq >= log_number_from)
-                                .order_by(table.c.seq)).all()
+            rows = conn.execute(
+                sqlalchemy.select(table.c.seq, table.c.log)
+                .where(table.c.seq >= log_number_from)
+                .order_by(table.c.seq)
+            ).all()
         self.fresh_until = now + self.FRESH_SECONDS
         for expected, (seq, log) in enumerate(rows, log_number_from):
-            if seq != expected:  # never by the writers' lock; stop at a gap rather than skip a record
+            if (
+                seq != expected
+            ):  # never by the writers' lock; stop at a gap rather than skip a record
                 return
             yield json.loads(log)
 
@@ -95,12 +115,18 @@ class TableJournal(GroupedJournal):
         with self.engine.begin() as conn:
             conn.execute(self.lock)
             first = conn.execute(self.next_seq).scalar_one()
-            conn.execute(self.table.insert(), [{"seq": first + i, "log": json.dumps(log, separators=(",", ":"))}
-                                               for i, log in enumerate(logs)])
+            conn.execute(
+                self.table.insert(),
+                [
+                    {"seq": first + i, "log": json.dumps(log, separators=(",", ":"))}
+                    for i, log in enumerate(logs)
+                ],
+            )
 
 
 SCHEMA_LOCK_KEY = int.from_bytes(b"sweepsJ1", "big") >> 1
-"""The advisory lock under which drivers starting together look for the journal table and create it."""
+"""The advisory lock under which drivers starting together look for the journal table and create
+it."""
 
 
 class GroupedRDBStorage(RDBStorage, Grouped):
@@ -135,7 +161,9 @@ class GroupedRDBStorage(RDBStorage, Grouped):
         super().__setstate__(state)
         self.local = threading.local()
 
-    def set_trial_intermediate_value(self, trial_id: int, step: int, intermediate_value: float) -> None:
+    def set_trial_intermediate_value(
+        self, trial_id: int, step: int, intermediate_value: float
+    ) -> None:
         held = getattr(self.local, "values", None)
         if held is None:
             super().set_trial_intermediate_value(trial_id, step, intermediate_value)
@@ -143,14 +171,24 @@ class GroupedRDBStorage(RDBStorage, Grouped):
             held.setdefault(trial_id, {})[step] = intermediate_value
 
     def write_values(self, conn: sqlalchemy.Connection, held: dict[int, dict[int, float]]) -> None:
-        """Write the held intermediate values of each trial, as Optuna stores them, in two statements a trial."""
+        """Write the held intermediate values of each trial, as Optuna stores them, in two
+        statements a trial."""
         if self.values_table is None:
-            self.values_table = sqlalchemy.Table("trial_intermediate_values", sqlalchemy.MetaData(), autoload_with=conn)
+            self.values_table = sqlalchemy.Table(
+                "trial_intermediate_values", sqlalchemy.MetaData(), autoload_with=conn
+            )
         table = self.values_table
         for trial_id, steps in held.items():
-            conn.execute(table.delete().where(table.c.trial_id == trial_id, table.c.step.in_(list(steps))))
-            conn.execute(table.insert(), [{"trial_id": trial_id, "step": step, **_stored_value(v)}
-                                          for step, v in steps.items()])
+            conn.execute(
+                table.delete().where(table.c.trial_id == trial_id, table.c.step.in_(list(steps)))
+            )
+            conn.execute(
+                table.insert(),
+                [
+                    {"trial_id": trial_id, "step": step, **_stored_value(v)}
+                    for step, v in steps.items()
+                ],
+            )
 
     @contextlib.contextmanager
     def grouped(self) -> Iterator[None]:
@@ -179,14 +217,19 @@ class GroupedRDBStorage(RDBStorage, Grouped):
 
 
 def _stored_value(value: float) -> dict[str, Any]:
-    """An intermediate value as Optuna's table holds it: the float, or None and the kind of non-finite value."""
+    """An intermediate value as Optuna's table holds it: the float, or None and the kind of
+    non-finite value."""
     if math.isnan(value):
         return {"intermediate_value": None, "intermediate_value_type": "NAN"}
     if math.isinf(value):
-        return {"intermediate_value": None, "intermediate_value_type": "INF_POS" if value > 0 else "INF_NEG"}
+        return {
+            "intermediate_value": None,
+            "intermediate_value_type": "INF_POS" if value > 0 else "INF_NEG",
+        }
     return {"intermediate_value": float(value), "intermediate_value_type": "FINITE"}
 
 
 JOIN_MODES = {"sqlite": "rollback_only"}
-"""How a group's sessions join its transaction, where not by savepoints: pysqlite commits at the release of
-an outermost savepoint (SQLAlchemy documents it), so on SQLite Optuna's commits inside a group only flush."""
+"""How a group's sessions join its transaction, where not by savepoints: pysqlite commits at the
+release of an outermost savepoint (SQLAlchemy documents it), so on SQLite Optuna's commits inside a
+group only flush."""

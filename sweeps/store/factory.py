@@ -1,12 +1,13 @@
-"""Where a sweep is stored, and how its writes are grouped: a journal file by default, a database on request.
+"""Where a sweep is stored, and how its writes are grouped: a journal file by default, a database on
+request.
 
-The default journal file needs no server and is read by ``optuna-dashboard`` as it is. On
-PostgreSQL (several machines) the same journal lives in one table (`sweeps.store.database.TableJournal`),
-and other database URLs (sqlite, mysql) use Optuna's RDB storage. Every storage a sweep opens can
-group writes: inside ``grouped_writes(storage)`` the ~120 records that finish one trial
-(learning curve, diagnosis, state) become one locked, fsynced journal append (`SweepJournal`),
-one insert of rows (`TableJournal`; both on Optuna's public `BaseJournalBackend`), or one
-database transaction (`sweeps.store.database.GroupedRDBStorage`). A group is all or nothing: one that raises writes
+The default journal file needs no server and is read by ``optuna-dashboard`` as it is. On PostgreSQL
+(several machines) the same journal lives in one table (`sweeps.store.database.TableJournal`), and
+other database URLs (sqlite, mysql) use Optuna's RDB storage. Every storage a sweep opens can group
+writes: inside ``grouped_writes(storage)`` the ~120 records that finish one trial (learning curve,
+diagnosis, state) become one locked, fsynced journal append (`SweepJournal`), one insert of rows
+(`TableJournal`; both on Optuna's public `BaseJournalBackend`), or one database transaction
+(`sweeps.store.database.GroupedRDBStorage`). A group is all or nothing: one that raises writes
 nothing. A storage that cannot group is refused, never silently written record by record.
 
 Why a journal table on PostgreSQL rather than Optuna's RDB schema: the RDB storage spends a
@@ -34,6 +35,7 @@ SCHEMA_ATTEMPTS = 5
 CONNECT_TIMEOUT = 10
 """Seconds before an unreachable database server is reported as such."""
 
+
 def open_storage(url: str | None, out_dir: Path) -> Grouped:
     """The storage a sweep writes: ``url``, or the journal file ``out_dir/journal.log``.
 
@@ -46,18 +48,22 @@ def open_storage(url: str | None, out_dir: Path) -> Grouped:
     if url is None:
         return _journal(out_dir / JOURNAL_NAME)
     if url.startswith("journal:"):
-        return _journal(Path(url[len("journal:"):]))
+        return _journal(Path(url[len("journal:") :]))
     if url.endswith(".log") and "://" not in url:
         return _journal(Path(url))
     shown = mask(url)
     scheme = url.split(":", 1)[0].split("+", 1)[0]
     if "://" not in url or scheme not in RDB_SCHEMES:
-        raise StorageError(f"storage URL {shown!r} is not understood; use an Optuna RDB URL "
-                           f"({', '.join(s + '://...' for s in RDB_SCHEMES)}), journal:PATH, or a PATH ending in .log")
+        raise StorageError(
+            f"storage URL {shown!r} is not understood; use an Optuna RDB URL "
+            f"({', '.join(s + '://...' for s in RDB_SCHEMES)}), journal:PATH, or a PATH ending in "
+            ".log"
+        )
     if url.startswith("postgresql://"):
-        url = _postgres_driver(shown) + url[len("postgresql"):]
+        url = _postgres_driver(shown) + url[len("postgresql") :]
     connect_args = {"connect_timeout": CONNECT_TIMEOUT} if scheme in ("postgresql", "mysql") else {}
-    # Imported here, not at the top, to save start-up time: a journal file never needs SQLAlchemy, a slow import.
+    # Imported here, not at the top, to save start-up time: a journal file never needs SQLAlchemy, a
+    # slow import.
     from sweeps.store.database import GroupedRDBStorage, TableJournal
 
     if scheme == "postgresql":
@@ -69,12 +75,16 @@ def open_storage(url: str | None, out_dir: Path) -> Grouped:
             raise StorageError(f"cannot open storage {shown!r}: {mask(_first_line(e))}") from None
     for attempt in range(SCHEMA_ATTEMPTS):
         try:
-            return GroupedRDBStorage(url, shown, engine_kwargs={"pool_pre_ping": True, "connect_args": connect_args})
+            return GroupedRDBStorage(
+                url, shown, engine_kwargs={"pool_pre_ping": True, "connect_args": connect_args}
+            )
         except Exception as e:  # SQLAlchemy and drivers raise many types; all mean "cannot open"
             first = _first_line(e)
             # Drivers starting together on an empty database race to create Optuna's tables;
             # the losers see "already exists" / "duplicate key" and only need to look again.
-            if attempt + 1 < SCHEMA_ATTEMPTS and ("already exists" in first or "duplicate key" in first):
+            if attempt + 1 < SCHEMA_ATTEMPTS and (
+                "already exists" in first or "duplicate key" in first
+            ):
                 time.sleep(0.2 * (attempt + 1))
                 continue
             raise StorageError(f"cannot open storage {shown!r}: {mask(first)}") from None
@@ -85,11 +95,14 @@ def _first_line(e: Exception) -> str:
 
 
 def _postgres_driver(shown: str) -> str:
-    """The SQLAlchemy dialect+driver for a bare postgresql:// URL: the first installed of POSTGRES_DRIVERS."""
+    """The SQLAlchemy dialect+driver for a bare postgresql:// URL: the first installed of
+    POSTGRES_DRIVERS."""
     for module, dialect in POSTGRES_DRIVERS:
         if importlib.util.find_spec(module) is not None:
             return dialect
-    raise StorageError(f"cannot open storage {shown!r}: no PostgreSQL driver is installed; {POSTGRES_INSTALL}")
+    raise StorageError(
+        f"cannot open storage {shown!r}: no PostgreSQL driver is installed; {POSTGRES_INSTALL}"
+    )
 
 
 def _journal(path: Path) -> GroupedJournalStorage:
@@ -102,7 +115,11 @@ def _journal(path: Path) -> GroupedJournalStorage:
     except StorageError:
         raise
     except PermissionError:
-        raise StorageError(f"journal file {str(path)!r} cannot be written (permission denied)") from None
+        raise StorageError(
+            f"journal file {str(path)!r} cannot be written (permission denied)"
+        ) from None
     except Exception as e:  # a journal whose records do not replay
-        raise StorageError(f"journal file {str(path)!r} cannot be read ({type(e).__name__}: {e}); "
-                           f"it is left as it is") from None
+        raise StorageError(
+            f"journal file {str(path)!r} cannot be read ({type(e).__name__}: {e}); "
+            f"it is left as it is"
+        ) from None

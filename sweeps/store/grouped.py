@@ -1,5 +1,6 @@
-"""Storages whose writes can be grouped: a trial's records and its final state as one journal append, one insert of
-rows, or one database transaction, all or nothing (see `sweeps.store.factory` for which storage does which).
+"""Storages whose writes can be grouped: a trial's records and its final state as one journal
+append, one insert of rows, or one database transaction, all or nothing (see `sweeps.store.factory`
+for which storage does which).
 
 A storage that cannot group is refused, never silently written record by record.
 """
@@ -15,13 +16,14 @@ from optuna.storages.journal import BaseJournalBackend
 
 
 class StorageError(ValueError):
-    """A storage that cannot be opened or written: malformed URL, unreachable server, a file that is not a journal."""
-
+    """A storage that cannot be opened or written: malformed URL, unreachable server, a file that
+    is not a journal."""
 
 
 class GroupedJournal(BaseJournalBackend):
-    """A journal backend whose appends can be grouped: inside ``grouped()`` this thread's appends are held,
-    then written together by ``write`` (all or nothing). Subclasses implement ``read_logs`` and ``write``.
+    """A journal backend whose appends can be grouped: inside ``grouped()`` this thread's appends
+    are held, then written together by ``write`` (all or nothing). Subclasses implement
+    ``read_logs`` and ``write``.
 
     Only writes that need no answer from the journal may be grouped (values, attributes, params,
     a trial's final state); creating a study or a trial reads its id back, so it is never grouped.
@@ -56,7 +58,8 @@ class GroupedJournal(BaseJournalBackend):
 
 
 class Grouped:
-    """A storage whose writes can be grouped: ``grouped()`` (all or nothing) and ``where`` (for messages)."""
+    """A storage whose writes can be grouped: ``grouped()`` (all or nothing) and ``where`` (for
+    messages)."""
 
     where: str
 
@@ -65,7 +68,8 @@ class Grouped:
 
 
 class GroupedJournalStorage(JournalStorage, Grouped):
-    """Optuna's JournalStorage on a `GroupedJournal`: ``grouped()`` makes the writes inside one append."""
+    """Optuna's JournalStorage on a `GroupedJournal`: ``grouped()`` makes the writes inside one
+    append."""
 
     def __init__(self, journal: GroupedJournal, where: str):
         self.journal, self.where = journal, where
@@ -76,12 +80,17 @@ class GroupedJournalStorage(JournalStorage, Grouped):
 
 
 def grouped_writes(storage: BaseStorage) -> contextlib.AbstractContextManager:
-    """The writes inside, as one journal append or one transaction (all or nothing); a TypeError for other storages."""
+    """The writes inside, as one journal append or one transaction (all or nothing); a TypeError
+    for other storages."""
     if not isinstance(storage, Grouped):
-        raise TypeError(f"{type(storage).__name__} cannot group writes; open the storage with sweeps.store.factory.open_storage")
+        raise TypeError(
+            f"{type(storage).__name__} cannot group writes; open the storage with "
+            "sweeps.store.factory.open_storage"
+        )
     return storage.grouped()
 
 
 def describe(storage: BaseStorage) -> str:
-    """Where a storage lives, for messages and records: the journal path or the URL, password masked."""
+    """Where a storage lives, for messages and records: the journal path or the URL, password
+    masked."""
     return storage.where if isinstance(storage, Grouped) else type(storage).__name__

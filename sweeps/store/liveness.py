@@ -57,30 +57,46 @@ class DriverInfo:
     ended: bool = False
 
     def to_dict(self) -> dict:
-        return {"host": self.host, "pid": self.pid, "start": self.start, "beat": self.beat, "ended": self.ended}
+        return {
+            "host": self.host,
+            "pid": self.pid,
+            "start": self.start,
+            "beat": self.beat,
+            "ended": self.ended,
+        }
 
     def is_dead(self, now: float) -> bool:
-        """Whether this driver is gone: it said goodbye, its process is gone (same host) or its heartbeat is stale."""
+        """Whether this driver is gone: it said goodbye, its process is gone (same host) or its
+        heartbeat is stale."""
         if self.ended:
             return True
         if self.host == HOST:
             # Same machine: ask the kernel, no need to wait out the grace period.
-            return _process_start(self.pid) != self.start if self.start else not _pid_alive(self.pid)
+            return (
+                _process_start(self.pid) != self.start if self.start else not _pid_alive(self.pid)
+            )
         return now - self.beat > GRACE_SECONDS
 
 
 def process_identity(pid: int) -> dict:
-    """Who process ``pid`` of this machine is (host, pid, start time), as a driver's heartbeat says it: what a page
-    written for that process carries, so that a later look can tell whether it is still there."""
+    """Who process ``pid`` of this machine is (host, pid, start time), as a driver's heartbeat says
+    it: what a page written for that process carries, so that a later look can tell whether it is
+    still there."""
     return {"host": HOST, "pid": pid, "start": _process_start(pid), "beat": time.time()}
 
 
 def is_gone(identity: dict, now: float | None = None) -> bool:
-    """Whether the process of ``identity`` (:func:`process_identity`, its ``beat`` refreshed while it lives) is dead:
-    on this machine, by the kernel; on another, when its beat is older than GRACE_SECONDS."""
+    """Whether the process of ``identity`` (:func:`process_identity`, its ``beat`` refreshed while
+    it lives) is dead: on this machine, by the kernel; on another, when its beat is older than
+    GRACE_SECONDS."""
     try:
-        info = DriverInfo("", identity["host"], int(identity["pid"]), identity.get("start"),
-                          float(identity.get("beat", 0.0)))
+        info = DriverInfo(
+            "",
+            identity["host"],
+            int(identity["pid"]),
+            identity.get("start"),
+            float(identity.get("beat", 0.0)),
+        )
     except (KeyError, TypeError, ValueError):
         return True  # an identity that does not read names no live process
     return info.is_dead(time.time() if now is None else now)
@@ -97,7 +113,8 @@ def _pid_alive(pid: int) -> bool:
 
 
 class Driver:
-    """This process as a driver of ``opt``, opened on ``store``: its id, its heartbeat thread, its view of the others."""
+    """This process as a driver of ``opt``, opened on ``store``: its id, its heartbeat thread, its
+    view of the others."""
 
     def __init__(self, opt: optuna.Study, store: BaseStorage, files: TrialFiles | None = None):
         self.opt, self.store, self.files = opt, store, files
@@ -125,42 +142,74 @@ class Driver:
             self._thread.join()
         try:
             self.beat(ended=True)
-        except Exception as e:  # noqa: BLE001 - storage gone at exit: the others see the silence instead
-            # Leaving on an error, the caller says that error (often this one); leaving well, this is news.
-            logger.log(logging.DEBUG if kind is not None else logging.WARNING,
-                       "driver %s could not record its end (%s: %s); other drivers will take it for dead once its "
-                       "heartbeat is %g s old", self.id, type(e).__name__, e, GRACE_SECONDS)
+        # storage gone at exit: the others see the silence instead
+        except Exception as e:  # noqa: BLE001
+            # Leaving on an error, the caller says that error (often this one); leaving well, this
+            # is news.
+            logger.log(
+                logging.DEBUG if kind is not None else logging.WARNING,
+                "driver %s could not record its end (%s: %s); other drivers will take it for dead "
+                "once its "
+                "heartbeat is %g s old",
+                self.id,
+                type(e).__name__,
+                e,
+                GRACE_SECONDS,
+            )
 
     def _loop(self) -> None:
-        """Beat every HEARTBEAT_SECONDS. A beat that fails is retried at the next; a failure is said once when it
-        starts, again once it has lasted GRACE_SECONDS (other drivers may then fail this one's trials), and its end."""
+        """Beat every HEARTBEAT_SECONDS. A beat that fails is retried at the next; a failure is said
+        once when it starts, again once it has lasted GRACE_SECONDS (other drivers may then fail
+        this one's trials), and its end."""
         failing_since: float | None = None
         said_dead = False
         while not self._stop.wait(HEARTBEAT_SECONDS):
             try:
                 self.beat()
-            except Exception as e:  # noqa: BLE001 - a storage hiccup must not kill the sweep; the next beat retries
+            # a storage hiccup must not kill the sweep; the next beat retries
+            except Exception as e:  # noqa: BLE001
                 now = time.monotonic()
                 if failing_since is None:
                     failing_since = now
-                    logger.warning("driver %s: a heartbeat failed (%s: %s); retrying every %g s",
-                                   self.id, type(e).__name__, e, HEARTBEAT_SECONDS)
+                    logger.warning(
+                        "driver %s: a heartbeat failed (%s: %s); retrying every %g s",
+                        self.id,
+                        type(e).__name__,
+                        e,
+                        HEARTBEAT_SECONDS,
+                    )
                 elif not said_dead and now - failing_since > GRACE_SECONDS:
                     said_dead = True
-                    logger.error("driver %s: no heartbeat recorded for %.0f s (%s: %s); other drivers may take it for "
-                                 "dead and run its trials again", self.id, now - failing_since, type(e).__name__, e)
+                    logger.error(
+                        "driver %s: no heartbeat recorded for %.0f s (%s: %s); other drivers may "
+                        "take it for "
+                        "dead and run its trials again",
+                        self.id,
+                        now - failing_since,
+                        type(e).__name__,
+                        e,
+                    )
                 continue
             if failing_since is not None:
-                logger.warning("driver %s: heartbeats recorded again after %.0f s", self.id,
-                               time.monotonic() - failing_since)
+                logger.warning(
+                    "driver %s: heartbeats recorded again after %.0f s",
+                    self.id,
+                    time.monotonic() - failing_since,
+                )
                 failing_since, said_dead = None, False
 
     def drivers(self) -> dict[str, DriverInfo]:
         out = {}
         for key, d in self.opt.user_attrs.items():
             if key.startswith(PREFIX) and isinstance(d, dict):
-                out[key[len(PREFIX):]] = DriverInfo(key[len(PREFIX):], d.get("host"), d.get("pid", -1), d.get("start"),
-                                                    d.get("beat", 0.0), d.get("ended", False))
+                out[key[len(PREFIX) :]] = DriverInfo(
+                    key[len(PREFIX) :],
+                    d.get("host"),
+                    d.get("pid", -1),
+                    d.get("start"),
+                    d.get("beat", 0.0),
+                    d.get("ended", False),
+                )
         return out
 
     def stale(self, trials: list[FrozenTrial]) -> list[FrozenTrial]:
@@ -188,8 +237,9 @@ class Driver:
         return out
 
     def fail(self, trial: FrozenTrial | optuna.Trial, reason: Stop) -> bool:
-        """Fail a RUNNING trial, stopped for ``reason``, and remove its file (a driver killed between writing it and
-        telling the trial leaves one); False when it had finished meanwhile."""
+        """Fail a RUNNING trial, stopped for ``reason``, and remove its file (a driver killed
+        between writing it and telling the trial leaves one); False when it had finished
+        meanwhile."""
         trial_id = self.store.get_trial_id_from_study_id_trial_number(self.study_id, trial.number)
         try:
             with grouped_writes(self.store):

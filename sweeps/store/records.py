@@ -1,15 +1,16 @@
-"""The record schema of a stored sweep: what its study and trials hold, and how a trial's end is read back.
+"""The record schema of a stored sweep: what its study and trials hold, and how a trial's end is
+read back.
 
-Study user attrs: ``made_by`` (the marker of a study sweeps created, written first: a study without it is
-foreign, and no command adopts or changes it), ``problem`` (what the search trains, part by part:
-``studies.Study.problem``), ``settings`` (seed, repeats, batch, pruner: what fixes the trajectory), ``space``,
-``study`` (the declaration), ``grid`` (the true target), ``var_y_val``, ``baseline`` (the
-question's own config, evaluated like a trial), ``run:<driver>`` (provenance of each run) and
-``driver:<id>`` (heartbeats, see `sweeps.store.liveness`). Trial user attrs: :data:`RECORDED` (and
-:data:`IN_FILES` in the trial's file), plus
-``seeds`` and ``driver`` when asked, ``error`` and ``traceback`` when a trial raised, and
-``stopped_by`` (a :class:`Stop` value) when a driver or the budget stopped it. A trial whose median
-run was pruned is told PRUNED; it counts as done, like a complete one.
+Study user attrs: ``made_by`` (the marker of a study sweeps created, written first: a study without
+it is foreign, and no command adopts or changes it), ``problem`` (what the search trains, part by
+part: ``studies.Study.problem``), ``settings`` (seed, repeats, batch, pruner: what fixes the
+trajectory), ``space``, ``study`` (the declaration), ``grid`` (the true target), ``var_y_val``,
+``baseline`` (the question's own config, evaluated like a trial), ``run:<driver>`` (provenance of
+each run) and ``driver:<id>`` (heartbeats, see `sweeps.store.liveness`). Trial user attrs:
+:data:`RECORDED` (and :data:`IN_FILES` in the trial's file), plus ``seeds`` and ``driver`` when
+asked, ``error`` and ``traceback`` when a trial raised, and ``stopped_by`` (a :class:`Stop` value)
+when a driver or the budget stopped it. A trial whose median run was pruned is told PRUNED; it
+counts as done, like a complete one.
 
 This module is the one owner of those words: every writer and every reader goes through it.
 """
@@ -27,31 +28,52 @@ METRIC_NAME = "val_mse_over_var_y"
 """The objective's name, as optuna-dashboard shows it: validation MSE over the target's variance."""
 
 PRUNED = "pruned"
-"""The stop reason of a pruned training (``mlpcore.TrainResult.stopped``); its trial is told PRUNED."""
+"""The stop reason of a pruned training (``mlpcore.TrainResult.stopped``); its trial is told
+PRUNED."""
 
-RECORDED = ("mode", "modes", "values", "escape_rate", "seeds", "config", "metrics", "hints", "train_mse", "val_mse",
-            "approx_error", "steps_done", "stopped", "seconds", "train_seconds", "backend", "stops", "pruned_at")
+RECORDED = (
+    "mode",
+    "modes",
+    "values",
+    "escape_rate",
+    "seeds",
+    "config",
+    "metrics",
+    "hints",
+    "train_mse",
+    "val_mse",
+    "approx_error",
+    "steps_done",
+    "stopped",
+    "seconds",
+    "train_seconds",
+    "backend",
+    "stops",
+    "pruned_at",
+)
 """What a trial records as user attrs in the journal: what the sampler and the tables need."""
 
 IN_FILES = ("curve", "grid_pred", "val_pred", "model")
-"""What a trial records in its own file (`sweeps.store.trialfiles`), read only by what draws or reuses it: the
-learning curve, predictions on the grid, ``val_pred`` (on the held-out rows, when the study has more than one
-input feature) and ``model`` (the trained weights, kept for a trial that was the best when it was told). Sweeps
-stored before these files kept the first three as user attrs; readers take them from either place."""
+"""What a trial records in its own file (`sweeps.store.trialfiles`), read only by what draws or
+reuses it: the learning curve, predictions on the grid, ``val_pred`` (on the held-out rows, when the
+study has more than one input feature) and ``model`` (the trained weights, kept for a trial that was
+the best when it was told). Sweeps stored before these files kept the first three as user attrs;
+readers take them from either place."""
 
 CURVE_POINTS = 6
-"""Without a pruner, a trial reports this many points of its validation curve as Optuna intermediate values (for
-optuna-dashboard's chart), evenly spread; its file has every point. A pruner's rules need every checkpoint."""
+"""Without a pruner, a trial reports this many points of its validation curve as Optuna intermediate
+values (for optuna-dashboard's chart), evenly spread; its file has every point. A pruner's rules
+need every checkpoint."""
 
 
 AS_TEXT = ("space", "grid", "baseline")
-"""Study user attrs stored as JSON text: optuna-dashboard cuts a JSON value at 1024 characters (mid-JSON), and
-shows text whole. Read them with :func:`study_attr`."""
+"""Study user attrs stored as JSON text: optuna-dashboard cuts a JSON value at 1024 characters
+(mid-JSON), and shows text whole. Read them with :func:`study_attr`."""
 
 
 def study_attr(opt, key: str, default: Any = None) -> Any:
-    """The study user attr ``key`` of ``opt`` (an ``optuna.Study``) as data, whether stored as text (:data:`AS_TEXT`)
-    or, as sweeps stored before, as JSON data; ``default`` when it is missing."""
+    """The study user attr ``key`` of ``opt`` (an ``optuna.Study``) as data, whether stored as text
+    (:data:`AS_TEXT`) or, as sweeps stored before, as JSON data; ``default`` when it is missing."""
     value = opt.user_attrs.get(key, default)
     return json.loads(value) if key in AS_TEXT and isinstance(value, str) else value
 
@@ -67,27 +89,36 @@ MARKER = "sweeps"
 
 
 def is_ours(user_attrs: dict) -> bool:
-    """Whether a study with these user attrs was created by sweeps: it carries the marker, or (a sweep stored before
-    the marker existed) both the declaration and the settings sweeps writes at creation."""
+    """Whether a study with these user attrs was created by sweeps: it carries the marker, or (a
+    sweep stored before the marker existed) both the declaration and the settings sweeps writes at
+    creation."""
     return user_attrs.get(MADE_BY) == MARKER or ("settings" in user_attrs and "study" in user_attrs)
 
 
 def not_ours(name: str, where: str) -> ValueError:
     """The one-line refusal of a study of that name that sweeps did not create."""
-    return ValueError(f"study {name!r} in {where} was not created by sweeps (a foreign Optuna study); it is left as "
-                      f"it is; use another --storage, or give yours another name (--name NAME)")
+    return ValueError(
+        f"study {name!r} in {where} was not created by sweeps (a foreign Optuna study); it is left "
+        "as "
+        f"it is; use another --storage, or give yours another name (--name NAME)"
+    )
 
 
 def problem_differences(stored: dict, given: dict) -> list[str]:
-    """The parts of a study's problem (``studies.Study.problem``) that differ, in words: "other data", "training
-    budget 2000 steps, patience 20 there, 150 steps, patience 20 here"."""
+    """The parts of a study's problem (``studies.Study.problem``) that differ, in words: "other
+    data", "training budget 2000 steps, patience 20 there, 150 steps, patience 20 here"."""
     said = []
     for part, value in given.items():
         was = stored.get(part)
         if was is None or was == value:
             continue
-        said.append(f"{part} {was} there, {value} here" if part == "training budget"
-                    else f"another {part}" if part in ("target", "baseline") else f"other {part}")
+        said.append(
+            f"{part} {was} there, {value} here"
+            if part == "training budget"
+            else f"another {part}"
+            if part in ("target", "baseline")
+            else f"other {part}"
+        )
     return said
 
 
@@ -104,11 +135,17 @@ class Settings:
     """What a study stored before a setting existed ran with."""
 
     def to_dict(self) -> dict[str, int | str]:
-        return {"seed": self.seed, "repeats": self.repeats, "batch": self.batch, "pruner": self.pruner}
+        return {
+            "seed": self.seed,
+            "repeats": self.repeats,
+            "batch": self.batch,
+            "pruner": self.pruner,
+        }
 
 
 class Stop(enum.Enum):
-    """Why a driver, not the trial's own training, ended a RUNNING trial: its ``stopped_by`` attr. Each is run again."""
+    """Why a driver, not the trial's own training, ended a RUNNING trial: its ``stopped_by`` attr.
+    Each is run again."""
 
     INTERRUPTED = "interrupted"
     """Its driver was stopped by Ctrl-C or SIGTERM."""
@@ -120,8 +157,12 @@ class Stop(enum.Enum):
     """A training of its driver (this trial's or another's) ran out of memory; it stopped."""
 
 
-ENDINGS = {Stop.INTERRUPTED: "interrupted", Stop.OVER_BUDGET: "given back",
-           Stop.DRIVER_DIED: "lost with a dead driver", Stop.OUT_OF_MEMORY: "stopped out of memory"}
+ENDINGS = {
+    Stop.INTERRUPTED: "interrupted",
+    Stop.OVER_BUDGET: "given back",
+    Stop.DRIVER_DIED: "lost with a dead driver",
+    Stop.OUT_OF_MEMORY: "stopped out of memory",
+}
 """How each stop reads in summaries."""
 
 _LEGACY_STOPS = (("over budget", Stop.OVER_BUDGET), ("its driver", Stop.DRIVER_DIED))
@@ -129,7 +170,8 @@ _LEGACY_STOPS = (("over budget", Stop.OVER_BUDGET), ("its driver", Stop.DRIVER_D
 
 
 def stop_reason(t: FrozenTrial) -> Stop | None:
-    """Why a driver stopped trial ``t``; None when no driver did (it ran to its end, or failed by its own error)."""
+    """Why a driver stopped trial ``t``; None when no driver did (it ran to its end, or failed by
+    its own error)."""
     value = t.user_attrs.get("stopped_by")
     if not isinstance(value, str):
         return None
@@ -140,8 +182,8 @@ def stop_reason(t: FrozenTrial) -> Stop | None:
 
 
 def ending(t: FrozenTrial) -> str:
-    """How a trial ended: its state's name in lower case (``complete``, ``running``...), ``failed`` (by its own
-    error) or one of :data:`ENDINGS`' values (stopped by a driver)."""
+    """How a trial ended: its state's name in lower case (``complete``, ``running``...), ``failed``
+    (by its own error) or one of :data:`ENDINGS`' values (stopped by a driver)."""
     if t.state != TrialState.FAIL:
         return t.state.name.lower()
     stop = stop_reason(t)
@@ -149,5 +191,8 @@ def ending(t: FrozenTrial) -> str:
 
 
 def counts_as_done(t: FrozenTrial) -> bool:
-    """A trial that used up budget: complete, pruned, or failed by its own error (not stopped by a driver)."""
-    return t.state in (TrialState.COMPLETE, TrialState.PRUNED) or (t.state == TrialState.FAIL and "error" in t.user_attrs)
+    """A trial that used up budget: complete, pruned, or failed by its own error (not stopped by a
+    driver)."""
+    return t.state in (TrialState.COMPLETE, TrialState.PRUNED) or (
+        t.state == TrialState.FAIL and "error" in t.user_attrs
+    )

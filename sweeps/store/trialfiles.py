@@ -1,17 +1,22 @@
-"""What is large about a trial, in a file of its own beside the journal: ``out/STUDY/trials/NUMBER.json.gz``.
+"""What is large about a trial, in a file of its own beside the journal:
+``out/STUDY/trials/NUMBER.json.gz``.
 
-The journal is replayed whole every time a sweep is opened, so it holds only what the sampler and the
-tables need (params, value, mode, metrics: `sweeps.store.records.RECORDED`). The learning curve, the
-predictions on the grid (and on the held-out rows) and, for a trial that was the best when it was told,
-the trained model, go to one gzip'd JSON file per trial (floats written with repr: read back bit for bit),
-read only by what draws or reuses them.
+The journal is replayed whole every time a sweep is opened, so it holds only what the sampler and
+the tables need (params, value, mode, metrics: `sweeps.store.records.RECORDED`). The learning curve,
+the predictions on the grid (and on the held-out rows) and, for a trial that was the best when it
+was told, the trained model, go to one gzip'd JSON file per trial (floats written with repr: read
+back bit for bit), read only by what draws or reuses them.
 
-- Tied to the trial: named by its number, unique in the study, so drivers sharing a study never write
+- Tied to the trial: named by its number, unique in the study, so drivers sharing a study never
+  write
   the same file, and a resume finds every file of the trials it kept.
-- Written atomically (`mlpcore.atomic`) and before the trial is told: a told trial has its file whole.
-- Gone with its trial: a trial a driver fails (interrupted, given back, lost with a dead driver; it is run
-  again under a new number) has its file removed, if a driver killed between the two writes left one.
-- The same for every storage: beside a journal file, or under ``--out`` for a database URL. With several
+- Written atomically (`mlpcore.atomic`) and before the trial is told: a told trial has its file
+  whole.
+- Gone with its trial: a trial a driver fails (interrupted, given back, lost with a dead driver; it
+  is run again under a new number) has its file removed, if a driver killed between the two writes
+  left one.
+- The same for every storage: beside a journal file, or under ``--out`` for a database URL. With
+  several
   machines on one database, each machine's folder holds the files of the trials its drivers ran: the
   tables are whole everywhere, the curves of other machines' trials are drawn where their files are.
 """
@@ -43,8 +48,8 @@ class TrialFiles:
         self.memo: dict | None = {} if memo else None
 
     def remembering(self) -> "TrialFiles":
-        """The same files, each read once and then remembered (told trials' files never change): for a reader of
-        every trial, such as the report."""
+        """The same files, each read once and then remembered (told trials' files never change): for
+        a reader of every trial, such as the report."""
         return TrialFiles(self.folder, memo=True)
 
     @classmethod
@@ -53,18 +58,26 @@ class TrialFiles:
         return cls(Path(out_dir) / FOLDER)
 
     def path(self, number: int | str) -> Path:
-        """The file of trial ``number`` (or of ``"baseline"``, the study's baseline evaluated like a trial)."""
+        """The file of trial ``number`` (or of ``"baseline"``, the study's baseline evaluated like
+        a trial)."""
         return self.folder / f"{number if number == BASELINE else int(number)}{SUFFIX}"
 
     def write(self, number: int | str, data: dict[str, Any]) -> Path:
-        """Write trial ``number``'s large records (those of ``records.IN_FILES`` it made), atomically."""
+        """Write trial ``number``'s large records (those of ``records.IN_FILES`` it made),
+        atomically."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        text = json.dumps({k: data[k] for k in IN_FILES if data.get(k) is not None}, separators=(",", ":"),
-                          default=_plain)
-        return replace_file(self.path(number), gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0))
+        text = json.dumps(
+            {k: data[k] for k in IN_FILES if data.get(k) is not None},
+            separators=(",", ":"),
+            default=_plain,
+        )
+        return replace_file(
+            self.path(number), gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0)
+        )
 
     def read(self, number: int | str) -> dict[str, Any]:
-        """Trial ``number``'s large records; {} when it has no file here (not told yet, or told elsewhere)."""
+        """Trial ``number``'s large records; {} when it has no file here (not told yet, or told
+        elsewhere)."""
         if self.memo is not None:
             if number not in self.memo:
                 self.memo[number] = TrialFiles(self.folder).read(number)
@@ -73,8 +86,16 @@ class TrialFiles:
             return json.loads(gzip.decompress(self.path(number).read_bytes()))
         except FileNotFoundError:
             return {}
-        except (OSError, ValueError, EOFError) as e:  # a damaged file: its trial is drawn without it
-            logger.warning("trial file %s cannot be read (%s); its trial is shown without it", self.path(number), e)
+        except (
+            OSError,
+            ValueError,
+            EOFError,
+        ) as e:  # a damaged file: its trial is drawn without it
+            logger.warning(
+                "trial file %s cannot be read (%s); its trial is shown without it",
+                self.path(number),
+                e,
+            )
             return {}
 
     def remove(self, number: int) -> bool:
@@ -89,7 +110,7 @@ class TrialFiles:
         """The trial numbers that have a file here, in order."""
         if not self.folder.is_dir():
             return []
-        found = (p.name[:-len(SUFFIX)] for p in self.folder.iterdir() if p.name.endswith(SUFFIX))
+        found = (p.name[: -len(SUFFIX)] for p in self.folder.iterdir() if p.name.endswith(SUFFIX))
         return sorted(int(n) for n in found if n.isdigit())
 
 
