@@ -14,6 +14,7 @@ from optuna.trial import TrialState
 
 import sweeps
 from sweeps.search.pool import WorkerPool
+from sweeps.search.tracker import _cmdline
 from sweeps.store.records import counts_as_done
 
 import pgcluster
@@ -234,12 +235,6 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in out]
 
 
-def _cmdline(pid: int) -> bytes:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read()
-    except OSError:
-        return b""
 
 
 def test_trial_timeout_fails_the_stuck_trials_and_the_sweep_goes_on(tmp_path, tiny_study):
