@@ -435,8 +435,9 @@ def sample(rng):
 STUDY = Study(name="wide", title="4096 units on 80,000 rows", question="a test study",
               target=lambda x: np.sin(2 * x), sample=sample, trials=4, steps=5, repeats=1,
               space={"width": [4096], "lr": (1e-3, 1e-2)},
-              baseline=MLPConfig(hidden=(4096,), steps=5))
+              baseline=MLPConfig(hidden=(8,), steps=5))
 """
+# the baseline fits in memory and the trials do not: a trial's worker is the one that runs out
 
 ADDRESS_SPACE = 1200 << 20
 """Room for Python, numpy and numba in each process (about 600 MB of address space each), not
@@ -447,8 +448,10 @@ def test_a_worker_out_of_memory_stops_the_sweep_in_one_line_and_its_code(tmp_pat
     import resource
 
     import sweeps
+    from mlpcore.warmup import warm_up
     from sweeps.store.records import Stop, counts_as_done, stop_reason
 
+    warm_up(quiet=True)  # the kernel compiled, and cached, here: not under the limit, in a worker
     (tmp_path / "wide.py").write_text(WIDE)
 
     def limited() -> None:
@@ -464,7 +467,7 @@ def test_a_worker_out_of_memory_stops_the_sweep_in_one_line_and_its_code(tmp_pat
     assert r.returncode == 71, err
     assert err.count("\n") == 1 and err.startswith("error: out of memory (")
     assert "Traceback" not in err
-    assert "MemoryError: Unable to allocate" in err, err
+    assert "MemoryError" in err, err
     assert err.rstrip().endswith("anything finished is kept, run the same command again to resume")
     opt = sweeps.load(str(tmp_path / "wide.py"), out=tmp_path / "results")
     assert opt.trials

@@ -397,7 +397,10 @@ def test_ctrl_c_during_an_ask_leaves_nothing_for_a_rerun_to_wait_for(tmp_path, t
         runner.search(tiny_study, trials=8, jobs=1, out=tmp_path, progress=False)
     opt = sweeps.load(tiny_study, out=tmp_path)
     assert len(opt.trials) == 3 and not opt.get_trials(states=(TrialState.RUNNING,))
-    assert all(t.user_attrs["stopped_by"] == "interrupted" for t in opt.trials)
+    # trials are asked just in time, so those before the third may have finished before the Ctrl-C
+    assert all(t.state == TrialState.COMPLETE or t.user_attrs["stopped_by"] == "interrupted"
+               for t in opt.trials)
+    assert opt.trials[-1].user_attrs["stopped_by"] == "interrupted"
 
 
 def test_sigterm_is_ctrl_c_exit_143_and_the_workers_end(tmp_path, tiny_study):
