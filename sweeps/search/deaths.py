@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -32,6 +33,9 @@ MEMORY_WORDS = (
 LAST_BYTES = 16_384
 """What is read of a dead worker's stderr at most: its end, where it said why it died."""
 
+FOLDER_PREFIX = "sweeps-workers-"
+"""The start of a stderr folder's name in the temporary directory; the driver's pid follows."""
+
 _folder: Path | None = None
 """The folder of this process's workers' stderr files, made when a pool first needs it."""
 _owner: int | None = None
@@ -39,10 +43,12 @@ _owner: int | None = None
 
 def stderr_folder() -> Path:
     """The folder of this process's workers' stderr files, one a worker, named by its pid; it is
-    removed when this process exits."""
+    removed when this process exits, and by the next one when it was killed."""
     global _folder, _owner
     if _folder is None or _owner != os.getpid():
-        _folder, _owner = Path(tempfile.mkdtemp(prefix="sweeps-workers-")), os.getpid()
+        _remove_orphans(Path(tempfile.gettempdir()))
+        _owner = os.getpid()
+        _folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{_owner}-"))
         atexit.register(_remove, _folder, _owner)
     return _folder
 
@@ -52,10 +58,35 @@ def _remove(folder: Path, owner: int) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _remove_orphans(temp: Path) -> None:
+    """The stderr folders of drivers that are gone (killed: their exit handler did not run)."""
+    named = re.compile(rf"{re.escape(FOLDER_PREFIX)}(\d+)-")
+    with contextlib.suppress(OSError):
+        for folder in temp.iterdir():
+            owner = named.match(folder.name)
+            if owner and not _exists(int(owner[1])):
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's
+        return True
+    return True
+
+
 def keep_stderr(folder: str | os.PathLike) -> None:
-    """In a worker: its stderr (file descriptor 2, under ``sys.stderr``) into ``folder/PID``."""
+    """In a worker: its stderr (file descriptor 2, under ``sys.stderr``) into ``folder/PID``; left
+    as it is where that cannot be written."""
     path = os.path.join(folder, str(os.getpid()))
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.makedirs(folder, exist_ok=True)  # removed from under its driver (a cleaner of /tmp)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    except OSError:
+        return
     os.dup2(fd, 2)
     os.close(fd)
 

@@ -119,6 +119,27 @@ def test_a_dying_worker_says_why_in_its_tasks_error_not_on_the_terminal(capfd, w
     assert capfd.readouterr().err == ""
 
 
+def test_the_stderr_folder_of_a_killed_driver_is_removed_by_the_next(tmp_path, monkeypatch):
+    """A driver killed outright runs no exit handler: its workers' stderr folder is left, until the
+    next driver's first pool removes it (and no folder of a driver still running)."""
+    import tempfile
+
+    from sweeps.search import deaths
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    left = tmp_path / f"{deaths.FOLDER_PREFIX}{gone.pid}-abc"
+    left.mkdir()
+    (left / "123").write_text("Fatal Python error: Aborted\n")
+    running = tmp_path / f"{deaths.FOLDER_PREFIX}{os.getpid()}-def"
+    running.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(deaths, "_folder", None)
+    folder = deaths.stderr_folder()
+    assert folder.is_dir() and folder.parent == tmp_path
+    assert not left.exists() and running.is_dir()
+
+
 def test_a_worker_the_kernel_killed_for_memory_ends_its_tasks_out_of_memory(monkeypatch):
     """SIGKILL from the out-of-memory killer leaves no words: the kernel's count of such kills
     tells (here rising at every look, as it would while the kernel kills our worker)."""
