@@ -2,6 +2,7 @@ from pathlib import Path
 
 import numpy as np
 import optuna
+from optuna.trial import TrialState
 import pytest
 
 import mlpcore
@@ -48,6 +49,34 @@ def test_trials_asked_when_the_workers_take_them_are_those_asked_a_window_ahead(
     one, two, ahead = (frame(tmp_path, tiny_study, out) for out in ("one", "two", "ahead"))
     cols = [c for c in one.columns if c.startswith("params_")] + ["value", "mode"]
     assert len(one) == trials and one[cols].equals(two[cols]) and one[cols].equals(ahead[cols])
+
+
+def test_a_trial_too_early_to_model_draws_as_in_a_study_of_the_trials_held(tiny_study):
+    # The driver's sampler may hold fewer trials than the stored study (it hides those told since
+    # the trial's window opened). A trial with too few held to model draws at random, counting
+    # those held: as in a study of them alone, not as TPE modelling the stored study would.
+    from sweeps.search.driver import EXPLORE_TRIALS, NumberedSampler
+    from sweeps.search.history import History
+
+    space, n = Space.of(studies.get(tiny_study)), EXPLORE_TRIALS + 8
+
+    def study(complete) -> optuna.Study:  # n trials drawn at random, those ``complete`` says told
+        opt = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=5))
+        for i in range(n):
+            trial = opt.ask()
+            space.suggest(trial)
+            opt.tell(trial, float(i % 7)) if complete(i) else opt.tell(trial, state=TrialState.FAIL)
+        return opt
+
+    def drawn(opt: optuna.Study, history: History | None) -> dict:  # trial n, as the driver would
+        opt.sampler = NumberedSampler(space, 0, [], history)
+        return space.suggest(opt.ask())
+
+    held = History()
+    held.update(study(lambda i: True).get_trials(deepcopy=False)[:5])
+    alone = drawn(study(lambda i: i < 5), None)
+    assert drawn(study(lambda i: True), held) == alone
+    assert drawn(study(lambda i: True), None) != alone  # TPE modelling the stored study: other
 
 
 def test_resume_runs_only_what_is_missing(tmp_path, tiny_study):
