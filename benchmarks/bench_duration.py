@@ -9,9 +9,9 @@ for each tree in turn, ``python -m sweeps run cheap.py --no-explain --no-report`
 its own on that tree's code, on a cheap study (sqrt at ``--steps`` steps a training,
 ``--repeats`` init seeds a trial). Per tree (medians over the rounds):
 
-- the run's wall seconds and CPU seconds (the driver's and its workers'), and trials per second
-  in the steady state (from the first told trial to the last: a run starts its workers first, and
-  the driver before the change asked its first window meanwhile);
+- the run's wall seconds, its driver's CPU seconds (with its workers' if it reaped them), and
+  trials per second in the steady state (from the first told trial to the last: a run starts its
+  workers first, and the driver before the change asked its first window meanwhile);
 - the median Duration optuna-dashboard shows (``datetime_complete - datetime_start``), and the
   median of the trial's own seconds (its trainings' wall time in the workers, summed: the
   ``seconds`` attr);
@@ -19,14 +19,14 @@ its own on that tree's code, on a cheap study (sqrt at ``--steps`` steps a train
 
 ``--default`` also runs the default sqrt sweep (120 trials, ``--jobs 1`` and ``--jobs 2``) on each
 tree once, and says whether all four hold the same trials. The rounds alternate the order of the
-trees, so a load that changes slows both.
+trees, so a load that changes slows both; ``--together`` runs both trees of a round at the same
+time instead, for a machine whose load changes faster than a run.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -45,16 +45,26 @@ STUDY = studies.get("sqrt").replace(name="cheap", title="sqrt, {steps} steps a t
 '''
 
 
+def start(tree: Path, folder: Path, study: str, args: list[str]) -> subprocess.Popen:
+    """``python -m sweeps run STUDY ARGS`` on ``tree``'s code in ``folder``, started."""
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    return subprocess.Popen([sys.executable, "-m", "sweeps", "run", study, "--no-explain",
+                             "--no-report", "--no-progress", *args], cwd=folder, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def finish(process: subprocess.Popen, started: float) -> tuple[float, float]:
+    """(wall s, the driver's CPU s) of a run :func:`start` started at ``started``."""
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise SystemExit(f"a run failed with exit code {process.returncode}")
+    return time.perf_counter() - started, usage.ru_utime + usage.ru_stime
+
+
 def sweep(tree: Path, folder: Path, study: str, args: list[str]) -> tuple[float, float]:
     """``python -m sweeps run STUDY ARGS`` on ``tree``'s code in ``folder``: (wall s, CPU s)."""
-    env = dict(os.environ, PYTHONPATH=str(tree))
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "sweeps", "run", study, "--no-explain", "--no-report",
-                    "--no-progress", *args], cwd=folder, env=env, check=True, capture_output=True)
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return finish(start(tree, folder, study, args), time.perf_counter())
 
 
 def trials_of(journal: Path) -> list[optuna.trial.FrozenTrial]:
@@ -74,7 +84,7 @@ def figures(trials, wall: float, cpu: float) -> dict[str, float]:
     done = sorted((t for t in trials if t.datetime_complete is not None),
                   key=lambda t: t.datetime_complete)
     span = (done[-1].datetime_complete - done[0].datetime_complete).total_seconds()
-    return {"wall s": wall, "cpu s": cpu, "trials/s": (len(done) - 1) / span,
+    return {"wall s": wall, "driver cpu s": cpu, "trials/s": (len(done) - 1) / span,
             "median Duration s": statistics.median(t.duration.total_seconds() for t in done),
             "median own s": statistics.median(t.user_attrs["seconds"] for t in done)}
 
@@ -92,6 +102,9 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--together", action="store_true",
+                   help="each round, run both trees at the same time (on a machine whose load "
+                        "changes, both see the same)")
     p.add_argument("--default", action="store_true",
                    help="also the default sqrt sweep, --jobs 1 and 2, once per tree")
     a = p.parse_args()
@@ -102,13 +115,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for r in range(a.rounds):
-            seen = {}
+            seen, runs = {}, {}
             for name in (list(trees) if r % 2 == 0 else list(reversed(trees))):
                 folder = tmp / f"{name}-{r}"
                 folder.mkdir()
                 study = CHEAP.format(steps=a.steps, repeats=a.repeats, trials=a.trials)
                 (folder / "cheap.py").write_text(study)
-                wall, cpu = sweep(trees[name], folder, "cheap.py", ["--jobs", str(a.jobs)])
+                runs[name] = folder, start(trees[name], folder, "cheap.py", ["--jobs", str(a.jobs)])
+                runs[name] += (time.perf_counter(),)
+                if not a.together:
+                    runs[name] = folder, finish(*runs[name][1:])
+            for name, (folder, *run) in runs.items():
+                wall, cpu = finish(*run) if a.together else run[0]
                 trials = trials_of(folder / "results" / "cheap" / "journal.log")
                 rows[name].append(figures(trials, wall, cpu))
                 seen[name] = outcome(trials)

@@ -9,12 +9,11 @@ trials, params and values with one worker or many. Unlike rounds with a
 barrier, the window never leaves a worker idle while one slow trial finishes, unless the slow
 one is the oldest of the window.
 
-A trial is asked only when no training waits in the pool for a worker (``WorkerPool.waiting``),
-not as soon as the window has room: Optuna stamps a trial's start when it is asked, and
-optuna-dashboard shows complete - start as its "Duration", which then is the trial's own time
-(and its wait behind the trainings the workers hold, and for older trials to be told), not its
-wait in the window. Its trainings are in the pool before the next one ends, so a worker that
-finishes still finds the next training ready.
+A trial is asked only when the workers want more trainings (``WorkerPool.wanted``: enough to
+keep each busy, and one ready to hand over), not as soon as the window has room: Optuna stamps a
+trial's start when it is asked, and optuna-dashboard shows complete - start as its "Duration",
+which then is the trial's own time (with its wait behind the few trainings ahead of it, and for
+older trials to be told), not its wait in the window.
 
 With a pruner, trial n's trainings are handed the thresholds computed from trials numbered at
 most n - batch, all told before trial n is asked: pruning decisions too are the same with one
@@ -494,9 +493,9 @@ class AskTellLoop:
         )
 
     def refill(self) -> None:
-        """Ask trials while no training waits in the pool and fewer than ``batch`` are out, until
+        """Ask trials while the workers want more trainings and fewer than ``batch`` are out, until
         the budget (over all drivers) is used."""
-        while len(self.asked) < self.settings.batch and not self.pool.waiting():
+        while len(self.asked) < self.settings.batch and self.pool.wanted() > 0:
             snapshot = self.opt.get_trials(deepcopy=False)
             done, running = self.counts(snapshot)
             if done + running >= self.total:

@@ -191,12 +191,13 @@ class WorkerPool:
         """Tasks submitted and not yet returned by ``next``."""
         return len(self._args)
 
-    def waiting(self) -> int:
-        """Tasks submitted and not yet handed to the workers. :meth:`next` hands one over as each
-        task ends, so a caller that submits more as soon as none waits keeps every worker busy, and
-        its tasks wait only behind those the workers hold (one each, and one in the pipe without a
-        time limit) and each other."""
-        return len(self._queue) + len(self._suspects)
+    def wanted(self) -> int:
+        """How many more tasks keep every worker busy with one more ready: the workers' slots (one
+        each, and one in the pipe without a time limit) and one to hand over in :meth:`next` as the
+        first of them ends, less the tasks submitted and not yet returned. A caller that submits
+        while this is above zero keeps the workers as busy as a long queue would, and its tasks wait
+        behind no more than that."""
+        return self._slots + 1 - len(self._args)
 
     def submit(self, key: Any, args: tuple) -> None:
         self._args[key] = args

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import numpy as np
 import optuna
+from optuna.trial import TrialState
 import pytest
 
 import mlpcore
@@ -32,10 +33,10 @@ def test_same_seed_same_trials_whatever_the_jobs(tmp_path, tiny_study):
 
 def test_trials_asked_when_the_workers_take_them_are_those_asked_a_window_ahead(
         tmp_path, tiny_study, monkeypatch):
-    # A trial is asked only when no training waits for a worker, so a window's trials are asked at
-    # other moments with one worker or two, and more of them told by then: each is still drawn from
-    # trials 0..n - batch alone, as when the whole window was asked at once (as if none ever
-    # waited), past the exploration trials into TPE's.
+    # A trial is asked only when the workers want one, so a window's trials are asked at other
+    # moments with one worker or two, and more of them told by then: each is still drawn from
+    # trials 0..n - batch alone, as when the whole window was asked at once (as if the workers
+    # always wanted more), past the exploration trials into TPE's.
     from sweeps.search.driver import EXPLORE_TRIALS
     from sweeps.search.pool import WorkerPool
 
@@ -43,11 +44,39 @@ def test_trials_asked_when_the_workers_take_them_are_those_asked_a_window_ahead(
     kw = dict(trials=trials, batch=4, seed=3, progress=False)
     run(tiny_study, jobs=1, out=tmp_path / "one", **kw)
     run(tiny_study, jobs=2, out=tmp_path / "two", **kw)
-    monkeypatch.setattr(WorkerPool, "waiting", lambda self: 0)
+    monkeypatch.setattr(WorkerPool, "wanted", lambda self: 10**6)
     run(tiny_study, jobs=2, out=tmp_path / "ahead", **kw)
     one, two, ahead = (frame(tmp_path, tiny_study, out) for out in ("one", "two", "ahead"))
     cols = [c for c in one.columns if c.startswith("params_")] + ["value", "mode"]
     assert len(one) == trials and one[cols].equals(two[cols]) and one[cols].equals(ahead[cols])
+
+
+def test_a_trial_too_early_to_model_draws_as_in_a_study_of_the_trials_held(tiny_study):
+    # The driver's sampler may hold fewer trials than the stored study (it hides those told since
+    # the trial's window opened). A trial with too few held to model draws at random, counting
+    # those held: as in a study of them alone, not as TPE modelling the stored study would.
+    from sweeps.search.driver import EXPLORE_TRIALS, NumberedSampler
+    from sweeps.search.history import History
+
+    space, n = Space.of(studies.get(tiny_study)), EXPLORE_TRIALS + 8
+
+    def study(complete) -> optuna.Study:  # n trials drawn at random, those ``complete`` says told
+        opt = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=5))
+        for i in range(n):
+            trial = opt.ask()
+            space.suggest(trial)
+            opt.tell(trial, float(i % 7)) if complete(i) else opt.tell(trial, state=TrialState.FAIL)
+        return opt
+
+    def drawn(opt: optuna.Study, history: History | None) -> dict:  # trial n, as the driver would
+        opt.sampler = NumberedSampler(space, 0, [], history)
+        return space.suggest(opt.ask())
+
+    held = History()
+    held.update(study(lambda i: True).get_trials(deepcopy=False)[:5])
+    alone = drawn(study(lambda i: i < 5), None)
+    assert drawn(study(lambda i: True), held) == alone
+    assert drawn(study(lambda i: True), None) != alone  # TPE modelling the stored study: other
 
 
 def test_resume_runs_only_what_is_missing(tmp_path, tiny_study):
@@ -196,20 +225,17 @@ def test_an_even_count_of_runs_gives_the_lower_middle_run_and_the_median(values,
 
 
 class _Pool:
-    """Stands in for the worker pool: keeps the trainings handed to it, runs none; with ``queue``,
-    they wait until ``take`` hands them to its workers (else none waits)."""
+    """Stands in for the worker pool: keeps the trainings handed to it, runs none; it wants
+    ``wants`` of them (default: any number)."""
 
-    def __init__(self, queue: bool = False):
-        self.tasks, self.queue, self.taken = [], queue, 0
+    def __init__(self, wants: int = 10**6):
+        self.tasks, self.wants = [], wants
 
     def submit(self, key, args):
         self.tasks.append(key)
 
-    def waiting(self):
-        return len(self.tasks) - self.taken if self.queue else 0
-
-    def take(self):
-        self.taken = len(self.tasks)
+    def wanted(self):
+        return self.wants - len(self.tasks)
 
     def __len__(self):
         return len(self.tasks)
@@ -264,18 +290,18 @@ def test_refill_asks_what_the_budget_has_left_and_no_more(tmp_path, tiny_study, 
     assert [t.state for t in trials[len(kinds):]] == [optuna.trial.TrialState.RUNNING] * asked
 
 
-def test_refill_asks_a_trial_only_when_no_training_waits_for_a_worker(tmp_path, tiny_study):
-    # Optuna stamps a trial's start when it is asked: one asked while others wait for a worker would
+def test_refill_asks_a_trial_only_when_the_workers_want_one(tmp_path, tiny_study):
+    # Optuna stamps a trial's start when it is asked: one asked before the workers want it would
     # count its wait in the window as its own time (optuna-dashboard's Duration).
     loop = _loop(tmp_path, tiny_study, 8, "")
-    loop.pool = _Pool(queue=True)
-    loop.refill()
-    assert [t.number for t, *_ in loop.asked] == [0] and len(loop.opt.get_trials()) == 1
-    loop.refill()  # trial 0's training still waits
-    assert len(loop.opt.get_trials()) == 1
-    loop.pool.take()  # the workers take it
+    loop.pool = _Pool(wants=2)
     loop.refill()
     assert [t.number for t, *_ in loop.asked] == [0, 1] and len(loop.opt.get_trials()) == 2
+    loop.refill()  # nothing more wanted
+    assert len(loop.opt.get_trials()) == 2
+    loop.pool.tasks.pop(0)  # a training ended
+    loop.refill()
+    assert [t.number for t, *_ in loop.asked] == [0, 1, 2] and len(loop.opt.get_trials()) == 3
 
 
 def test_trial_seeds_are_fixed_by_the_trial_and_shared_by_no_other_training():
