@@ -17,6 +17,7 @@ from mlpcore.atomic import check_writable, replace_file
 from sweeps.analysis.explain import stored_analysis
 from sweeps.report.drawing import DrawingHelper, begin_drawing, early_drawing
 from sweeps.report.explorer import explorer_html
+from sweeps.report.kept import DRAWN_NAME, drawing_key, keep_figures, kept_figures
 from sweeps.report.page import EVERY_TRIAL, Live, index_page, page
 from sweeps.results import frames as tidy
 from sweeps.results.handle import Sweep, open_sweep
@@ -91,17 +92,21 @@ def write_report(
         check_writable(folder)
     frames = tidy.build(sweep.study, sweep.definition, sweep.files) if frames is None else frames
     analysis = stored_analysis(sweep) if analysis is _UNSET else analysis
-    drawing = begin_drawing(frames, analysis, helper=helper)
+    key = drawing_key(frames, analysis)
+    kept = kept_figures(fig_dir, key)  # the figures of the last report, if drawn from the same
+    drawing = (lambda: kept) if kept is not None else begin_drawing(frames, analysis, helper=helper)
     # what needs no figure, while a helper draws them
     write_trials_csv(frames.trials, out_dir)
     replace_file(out_dir / HEADLINE_NAME, json.dumps(frames.headline, indent=2, default=str) + "\n")
     prebuilt = {EVERY_TRIAL: explorer_html(frames)}
     drawn = drawing()
-    for name, (data, _) in drawn.items():
+    for name, (data, _) in drawn.items() if kept is None else ():
         replace_file(fig_dir / f"{name}.svg", data)
         (fig_dir / f"{name}.png").unlink(
             missing_ok=True
         )  # this figure as an earlier version wrote it
+    if kept is None:
+        keep_figures(fig_dir, key, drawn)
     text = page(
         sweep.study,
         frames,
@@ -119,8 +124,11 @@ def write_report(
 def report(study: str, *, out: str | Path = "results", storage: str | None = None) -> Path:
     """Write the report of the stored sweep of ``study`` (a name or a study file); returns the
     page's path."""
-    with early_drawing() as helper:  # it imports the drawing while this process reads the sweep
-        return write_report(open_sweep(study, out=out, storage=storage), helper=helper)
+    sweep = open_sweep(study, out=out, storage=storage)
+    if (sweep.dir / FIGURES_DIR / DRAWN_NAME).is_file():  # likely kept: no drawing to prepare
+        return write_report(sweep)
+    with early_drawing() as helper:  # it imports the drawing while this process builds the frames
+        return write_report(sweep, helper=helper)
 
 
 def write_all(*, out: str | Path = "results", storage: str | None = None) -> Path:

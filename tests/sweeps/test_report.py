@@ -1,10 +1,12 @@
 """sweeps.results.frames and the report page, from one small real sweep that ends in every mode."""
 
 import base64
+import dataclasses
 import html
 import json
 import math
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +24,7 @@ import mlpcore
 import sweeps
 from mlpcore import MODES
 from sweeps.results import frames as tidy
-from sweeps.report import drawing, figures, files
+from sweeps.report import drawing, figures, files, kept
 from sweeps.report import page as report_page
 from sweeps.results.handle import find, open_sweep
 from sweeps.store.masking import mask
@@ -374,12 +376,49 @@ def test_every_output_file_is_replaced_atomically(sweep, monkeypatch):
         return mlpcore.atomic.replace_file(path, data, **kw)
 
     monkeypatch.setattr(files, "replace_file", spy)
+    monkeypatch.setattr(kept, "replace_file", spy)
     path, out, opt = sweep[:3]
+    # figures kept from the last report are read back, not written: these are drawn again
+    (out / opt.study_name / files.FIGURES_DIR / kept.DRAWN_NAME).unlink(missing_ok=True)
     files.write_all(out=out)
     files.write_outputs(open_sweep(path, out=out), tidy.trials_frame(opt))
     figures = {f.name for f in (out / opt.study_name / files.FIGURES_DIR).iterdir()}
     assert {"report.html", "headline.json", "trials.csv", "index.html", "best.json"} | figures <= set(written)
     assert len(figures) >= 7
+
+
+def written_page(path) -> str:
+    """A report page without the time it was written."""
+    return re.sub(r"Report written [^<]*", "", path.read_text())
+
+
+def test_a_report_of_what_the_last_report_drew_from_reads_its_figures_back(sweep, tmp_path, monkeypatch):
+    """The same frames, analysis and code: the figures of figures/ are read back, not drawn, and the
+    page is the same; a figure file changed since, or other frames, and they are drawn again."""
+    path, out, opt = sweep[:3]
+    folder = tmp_path / "results"
+    shutil.copytree(out, folder)
+    first = files.report(path, out=folder)  # the figures it draws, or kept from the sweep's report
+    page, figures_dir = written_page(first), first.parent / files.FIGURES_DIR
+    svgs = {f.name: f.read_bytes() for f in figures_dir.glob("*.svg")}
+
+    def undrawable(*args, **kwargs):
+        raise AssertionError("drawn again")
+
+    with monkeypatch.context() as m:
+        m.setattr(files, "begin_drawing", undrawable)
+        assert written_page(files.report(path, out=folder)) == page
+    assert {f.name: f.read_bytes() for f in figures_dir.glob("*.svg")} == svgs
+    (figures_dir / "history.svg").write_bytes(svgs["history.svg"].replace(b"trial #", b"trial no. "))
+    drawn = []
+    real = files.begin_drawing
+    monkeypatch.setattr(files, "begin_drawing", lambda *a, **k: drawn.append(1) or real(*a, **k))
+    assert written_page(files.report(path, out=folder)) == page and drawn == [1]
+    assert (figures_dir / "history.svg").read_bytes() == svgs["history.svg"]
+    fewer = open_sweep(path, out=folder)
+    frames = tidy.build(fewer.study, fewer.definition, fewer.files)
+    files.write_report(fewer, frames=dataclasses.replace(frames, trials=frames.trials.iloc[:-1]))
+    assert drawn == [1, 1]
 
 
 def test_a_live_page_says_running_and_reloads_and_the_final_one_does_not(sweep, tmp_path):

@@ -1,0 +1,84 @@
+"""Figures kept from the last report of a sweep, and the key of what they were drawn from: a report
+whose frames, analysis and drawing code are those of the figures in ``figures/`` reads them back
+instead of drawing them again (``report`` after ``run``, or a second ``report``: the same bytes,
+without importing matplotlib and seaborn).
+
+The key is a hash of the frames (pickled) and the analysis (as JSON), of the drawing code's sources
+and of the versions of the libraries that draw; ``figures/drawn.json`` holds it beside each
+figure's caption and the hash of its SVG bytes, so that a figure changed or removed since is drawn
+again.
+
+    >>> key = drawing_key(frames, analysis)
+    >>> drawn = kept_figures(fig_dir, key)          # None: draw them
+    >>> keep_figures(fig_dir, key, drawn)           # after writing figures/*.svg
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from importlib import metadata
+from pathlib import Path
+
+from mlpcore.atomic import replace_file
+
+DRAWN_NAME = "drawn.json"
+"""The file in ``figures/`` that holds the key of its figures, their captions and their hashes."""
+LIBRARIES = ("matplotlib", "seaborn", "pandas", "numpy")
+"""The libraries whose versions are part of the key: they draw, or hold what is drawn."""
+_CODE = Path(__file__).resolve().parents[2]
+_SOURCES = ("sweeps", "mlpcore")
+"""The packages whose sources are part of the key (a change anywhere in them draws again)."""
+
+
+def drawing_key(frames, analysis) -> str:
+    """The hash of what a report's figures are drawn from: ``frames``, ``analysis``, the code's
+    sources and the drawing libraries' versions."""
+    digest = hashlib.sha256()
+    digest.update(pickle.dumps(frames, protocol=5))
+    # as JSON: the analysis a run holds and the one read back from its storage differ only in types
+    # (a tuple stored as a list)
+    digest.update(json.dumps(analysis, sort_keys=True, default=repr).encode())
+    for package in _SOURCES:
+        for path in sorted((_CODE / package).rglob("*.py")):
+            digest.update(path.relative_to(_CODE).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+    for library in LIBRARIES:
+        try:
+            digest.update(f"{library} {metadata.version(library)}\0".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{library} -\0".encode())
+    return digest.hexdigest()
+
+
+def kept_figures(fig_dir: Path, key: str) -> dict[str, tuple[bytes, str]] | None:
+    """The figures of ``fig_dir`` as :func:`sweeps.report.drawing.draw_figures` returns them (name
+    -> (SVG bytes, caption), in page order), when they were drawn from ``key`` and are unchanged
+    since; else None."""
+    try:
+        stored = json.loads((fig_dir / DRAWN_NAME).read_text(encoding="utf-8"))
+        if stored.get("key") != key:
+            return None
+        drawn = {}
+        for name, caption, sha in stored["figures"]:
+            data = (fig_dir / f"{name}.svg").read_bytes()
+            if hashlib.sha256(data).hexdigest() != sha:
+                return None
+            drawn[name] = (data, caption)
+        return drawn
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        TypeError,
+    ):  # none kept, or not as this module keeps them
+        return None
+
+
+def keep_figures(fig_dir: Path, key: str, drawn: dict[str, tuple[bytes, str]]) -> Path:
+    """Record ``drawn`` (written into ``fig_dir`` already) as the figures of ``key``."""
+    figures = [
+        [name, caption, hashlib.sha256(data).hexdigest()] for name, (data, caption) in drawn.items()
+    ]
+    return replace_file(fig_dir / DRAWN_NAME, json.dumps({"key": key, "figures": figures}) + "\n")
