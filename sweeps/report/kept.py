@@ -56,23 +56,21 @@ def kept_figures(fig_dir: Path, key: str) -> dict[str, tuple[bytes, str]] | None
     """The figures of ``fig_dir`` as :func:`sweeps.report.drawing.draw_figures` returns them (name
     -> (SVG bytes, caption), in page order), when they were drawn from ``key`` and are unchanged
     since; else None."""
+    # none kept, or not as this module keeps them: drawn again
     try:
         stored = json.loads((fig_dir / DRAWN_NAME).read_text(encoding="utf-8"))
         if stored.get("key") != key:
             return None
         drawn = {}
         for name, caption, sha in stored["figures"]:
+            if not name.isidentifier():  # a figure's name, never a path
+                return None
             data = (fig_dir / f"{name}.svg").read_bytes()
             if hashlib.sha256(data).hexdigest() != sha:
                 return None
             drawn[name] = (data, caption)
         return drawn
-    except (
-        OSError,
-        ValueError,
-        KeyError,
-        TypeError,
-    ):  # none kept, or not as this module keeps them
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
