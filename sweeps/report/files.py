@@ -80,7 +80,8 @@ def write_report(
     caller holds it (None: none), else the stored one is read. Every file is replaced atomically;
     the figures' bytes are encoded once and go both into the page and into ``figures/``. ``live``:
     see :func:`sweeps.report.page.page`; ``helper``: the process that draws the figures
-    (:func:`sweeps.report.drawing.early_drawing`), default this one.
+    (:func:`sweeps.report.drawing.early_drawing`), default this one. Figures in ``figures/`` drawn
+    from the same frames, analysis and code are read back instead (:mod:`sweeps.report.kept`).
     """
     out_dir = sweep.dir
     fig_dir = out_dir / FIGURES_DIR
