@@ -14,7 +14,7 @@ import numpy as np
 import optuna
 from optuna.exceptions import DuplicatedStudyError, UpdateFinishedTrialError
 from optuna.storages import BaseStorage
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 import studies
 from sweeps import space as search_space
@@ -185,12 +185,18 @@ def tell(
             trial.number,
             outcome if keep_model else {k: v for k, v in outcome.items() if k != "model"},
         )
+    number = trial.number
+    trial_id = store.get_trial_id_from_study_id_trial_number(
+        store.get_study_id_from_name(opt.study_name), number
+    )
+    # what the trial was stamped with when asked is not written again
+    stamped = trial.user_attrs if isinstance(trial, FrozenTrial) else {}
     try:
         with grouped_writes(store):
             if "error" in outcome:
-                trial.set_user_attr("error", outcome["error"])
-                trial.set_user_attr("traceback", outcome["traceback"])
-                opt.tell(trial, state=TrialState.FAIL)
+                store.set_trial_user_attr(trial_id, "error", outcome["error"])
+                store.set_trial_user_attr(trial_id, "traceback", outcome["traceback"])
+                opt.tell(number, state=TrialState.FAIL)
                 return
             var_y = outcome["metrics"]["var_y"] or 1.0
             points = [
@@ -206,16 +212,16 @@ def tell(
                     )
                 ]
             for step, v in points:
-                trial.report(v / var_y, step)
+                store.set_trial_intermediate_value(trial_id, int(step), float(v / var_y))
             for key in RECORDED + (() if files is not None else IN_FILES[:-1]):
-                if key in outcome:
-                    trial.set_user_attr(key, outcome[key])
+                if key in outcome and not (key in stamped and stamped[key] == outcome[key]):
+                    store.set_trial_user_attr(trial_id, key, outcome[key])
             if (
                 outcome["stopped"] == PRUNED
             ):  # see sweeps/pruning.py; Optuna's value: the last reported one
-                opt.tell(trial, state=TrialState.PRUNED)
+                opt.tell(number, state=TrialState.PRUNED)
             else:
-                opt.tell(trial, outcome["value"])
+                opt.tell(number, outcome["value"])
     except (UpdateFinishedTrialError, ValueError):
         # Optuna says "finished" either way: UpdateFinishedTrialError from a record, ValueError from
         # tell itself

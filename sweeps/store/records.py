@@ -8,7 +8,8 @@ trajectory), ``space``, ``study`` (the declaration), ``grid`` (the true target),
 ``baseline`` (the question's own config, evaluated like a trial), ``run:<driver>`` (provenance of
 each run) and ``driver:<id>`` (heartbeats, see `sweeps.store.liveness`). Trial user attrs:
 :data:`RECORDED` (and :data:`IN_FILES` in the trial's file), plus ``seeds`` and ``driver`` when
-asked, ``error`` and ``traceback`` when a trial raised, and ``stopped_by`` (a :class:`Stop` value)
+asked (a trial is created with them and its params in one record; ``seeds`` is not written again
+when it is told), ``error`` and ``traceback`` when a trial raised, and ``stopped_by`` (a :class:`Stop` value)
 when a driver or the budget stopped it. A trial whose median run was pruned is told PRUNED; it
 counts as done, like a complete one.
 
@@ -150,7 +151,8 @@ class Stop(enum.Enum):
     INTERRUPTED = "interrupted"
     """Its driver was stopped by Ctrl-C or SIGTERM."""
     OVER_BUDGET = "over budget"
-    """Drivers asking at the same moment asked more than the budget held: given back."""
+    """Drivers asking at the same moment asked more than the budget held, or one drew a trial for
+    the number another then took: given back."""
     DRIVER_DIED = "driver died"
     """Its driver died (killed, or a lost machine); another driver failed it."""
     OUT_OF_MEMORY = "out of memory"
