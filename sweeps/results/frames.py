@@ -38,7 +38,7 @@ from mlpcore import MODES
 from sweeps.results.handle import open_sweep
 from sweeps.results.reading import best_trial, takes_name
 from sweeps.space import space_from_json
-from sweeps.store.records import study_attr
+from sweeps.store.records import study_attr, trial_attrs
 from sweeps.store.trialfiles import BASELINE, TrialFiles
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ def trials_frame(opt: optuna.Study):
 
     rows = []
     for t in opt.get_trials(deepcopy=False):
-        a = t.user_attrs
+        a = trial_attrs(t.user_attrs)
         row = {"number": t.number, "state": t.state.name, "value": t.value}
         row |= {f"params_{k}": v for k, v in t.params.items()}
         row |= {
@@ -261,11 +261,8 @@ def _nets(
         base = base | files.read(BASELINE)
     nets = [("baseline", None, base.get("value"), base)] if key in base else []
     for t in _completed(opt):
-        a = (
-            t.user_attrs
-            if key in t.user_attrs or files is None
-            else t.user_attrs | files.read(t.number)
-        )
+        a = trial_attrs(t.user_attrs)
+        a = a if key in a or files is None else a | files.read(t.number)
         if key in a:
             nets.append(("trial", t.number, t.value, a))
     return nets

@@ -6,6 +6,7 @@ What the records are is `sweeps.store.records`; this module writes them.
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from typing import Any
@@ -22,9 +23,11 @@ from sweeps.search import history
 from sweeps.store.records import (
     CURVE_POINTS,
     IN_FILES,
+    IN_OUTCOME,
     MADE_BY,
     MARKER,
     METRIC_NAME,
+    OUTCOME,
     PRUNED,
     RECORDED,
     Settings,
@@ -216,10 +219,16 @@ def tell(
             for key in RECORDED + (() if files is not None else IN_FILES[:-1]):
                 if key in outcome and not (key in stamped and stamped[key] == outcome[key]):
                     store.set_trial_user_attr(trial_id, key, outcome[key])
-            if (
-                outcome["stopped"] == PRUNED
-            ):  # see sweeps/pruning.py; Optuna's value: the last reported one
-                opt.tell(number, state=TrialState.PRUNED)
+            store.set_trial_user_attr(
+                trial_id, OUTCOME, {k: outcome[k] for k in IN_OUTCOME if k in outcome}
+            )
+            if outcome["stopped"] == PRUNED:  # see sweeps/pruning.py
+                # Optuna's value of a pruned trial, as Study.tell gives it: its last report. Told
+                # here, as the reports are held in the group and Study.tell would not see them.
+                last = float(points[-1][1] / var_y) if points else math.nan
+                store.set_trial_state_values(
+                    trial_id, TrialState.PRUNED, None if math.isnan(last) else [last]
+                )
             else:
                 opt.tell(number, outcome["value"])
     except (UpdateFinishedTrialError, ValueError):

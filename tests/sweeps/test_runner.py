@@ -11,7 +11,7 @@ import sweeps
 from sweeps.results.reading import runs
 from sweeps.pipeline import run
 from sweeps.search.driver import BATCH, trial_seeds
-from sweeps.store.records import CURVE_POINTS, counts_as_done, study_attr
+from sweeps.store.records import CURVE_POINTS, counts_as_done, study_attr, trial_attrs
 from sweeps.store.trialfiles import TrialFiles
 from sweeps.space import Space
 from sweeps.search.worker import VALUE_CAP, evaluate
@@ -111,7 +111,7 @@ def test_everything_is_tracked(tmp_path, tiny_study):
     data = studies.get(tiny_study).data()
     files = TrialFiles.of(tmp_path / "tiny")
     for t in opt.trials:
-        a = t.user_attrs | files.read(t.number)  # the journal's records, and what is large from the trial's file
+        a = trial_attrs(t.user_attrs) | files.read(t.number)  # the journal's records, and what is large from the trial's file
         assert t.state == optuna.trial.TrialState.COMPLETE
         assert a["seeds"] == trial_seeds(0, t.number, 3) and len(a["values"]) == 3
         assert t.value == pytest.approx(np.median(a["values"]))
@@ -133,7 +133,7 @@ def test_repeats_default_to_the_study_budget(tmp_path, tiny_study):
     study.write_text(Path(tiny_study).read_text().replace("repeats=1", "repeats=2"))
     opt = run(str(study), trials=2, jobs=1, out=tmp_path, progress=False)
     assert opt.user_attrs["settings"]["repeats"] == 2
-    assert [len(t.user_attrs["values"]) for t in opt.trials] == [2, 2]
+    assert [len(trial_attrs(t.user_attrs)["values"]) for t in opt.trials] == [2, 2]
     assert studies.get("sqrt").repeats == 3  # the seed studies: a best config must fit whatever the seed
 
 
