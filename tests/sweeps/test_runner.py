@@ -290,6 +290,21 @@ def test_refill_asks_what_the_budget_has_left_and_no_more(tmp_path, tiny_study, 
     assert [t.state for t in trials[len(kinds):]] == [optuna.trial.TrialState.RUNNING] * asked
 
 
+def test_a_trial_drawn_for_a_number_another_driver_took_is_given_back_and_drawn_again(tmp_path, tiny_study):
+    # A trial is drawn for the number storage will give it, then created whole; a driver asking meanwhile
+    # takes that number: the trial drawn for it (now numbered one more) is given back, the next ask draws anew.
+    loop = _loop(tmp_path, tiny_study, 8, "dd")
+    before = loop.opt.get_trials(deepcopy=False)[:]  # what this driver read, before another driver asked
+    loop.opt.ask()  # the other driver's trial 2
+    assert loop.ask(before) is None
+    given_back = loop.opt.get_trials()[3]
+    assert given_back.state == optuna.trial.TrialState.FAIL and given_back.user_attrs["stopped_by"] == "over budget"
+    trial, params, seeds = loop.ask()
+    assert trial.number == 4 and trial.state == optuna.trial.TrialState.RUNNING
+    assert seeds == trial.user_attrs["seeds"] == trial_seeds(0, 4, 1) and trial.user_attrs["driver"] == loop.driver.id
+    assert {k: trial.params[k] for k in params} == params
+
+
 def test_refill_asks_a_trial_only_when_the_workers_want_one(tmp_path, tiny_study):
     # Optuna stamps a trial's start when it is asked: one asked before the workers want it would
     # count its wait in the window as its own time (optuna-dashboard's Duration).
