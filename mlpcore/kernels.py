@@ -254,7 +254,8 @@ def log1p_unit(u):
 SHIFT = 6755399441055744.0
 """1.5 * 2**52: x + SHIFT rounds x (|x| < 2**51) to an integer k, held in the low bits of the sum's IEEE bits."""
 TANH_CLAMP = 40.0
-"""-2|z| is clamped to -40 in tanh: expm1 is -1 in float64 from -38 on, so tanh is 1 there either way."""
+"""Where :func:`expm1_nonpositive` clamps its argument: expm1 is -1 in float64 from -38 on, so the result is
+the same either way."""
 
 
 @intrinsic
@@ -274,20 +275,50 @@ def _pow2_shifted(typingctx, kd):
     return sig, codegen
 
 
+@_inner(forceinline=True, fastmath=ELEMENTWISE_MATH)
+def _expm1_negative(y):
+    """expm1(y) for y < 0 (see :func:`expm1_nonpositive`)."""
+    yc = y if y > -TANH_CLAMP else -TANH_CLAMP
+    kd = yc * INV_LN2 + SHIFT
+    k = kd - SHIFT
+    r = (yc - k * LN2_HI) - k * LN2_LO
+    scale = _pow2_shifted(kd)
+    return scale * _expm1_small(r) + (scale - 1.0)
+
+
+@_public(forceinline=True, fastmath=ELEMENTWISE_MATH)
+def expm1_nonpositive(y):
+    """expm1(y) for y <= 0 (NaN as NaN): :func:`expm1` there bit for bit, in about half its time.
+
+    2**k is one piece (k >= -58 once y is clamped to -40, where expm1 is already -1 in float64) and k
+    comes from the SHIFT rounding, not a float-to-integer conversion, which AVX2 has no vector
+    instruction for: a loop over samples stays vectorized (tests/mlpcore/test_kernels.py).
+    """
+    return _expm1_negative(y) if y < 0.0 else y  # NaN, and the sign of a zero, pass through
+
+
+@_public(forceinline=True, fastmath=ELEMENTWISE_MATH)
+def exp_nonpositive(y):
+    """e ** y for y <= 0 (NaN as NaN): :func:`exp` there bit for bit, with k and its halves by the SHIFT
+    rounding (see :func:`expm1_nonpositive`)."""
+    yc = y if y > -_CLAMP else -_CLAMP
+    kd = yc * INV_LN2 + SHIFT
+    k = kd - SHIFT
+    r = (yc - k * LN2_HI) - k * LN2_LO
+    half = (0.5 * k - 0.25) + SHIFT  # floor(k / 2), as exp's k >> 1, plus SHIFT
+    rest = (k - (half - SHIFT)) + SHIFT
+    e = ((1.0 + _expm1_small(r)) * _pow2_shifted(half)) * _pow2_shifted(rest)
+    return e if y == y else y
+
+
 @_public(forceinline=True, fastmath=ELEMENTWISE_MATH)
 def tanh(z):
     """tanh(z) = -t / (2 + t) with t = expm1(-2|z|), signed as z (exact at ±0, ±1 at ±inf, NaN as NaN).
 
-    expm1 written for arguments in [-40, 0] (2**k in one piece, k by the SHIFT rounding), bit for bit
-    :func:`expm1` there (tests/mlpcore/test_kernels.py), in two thirds of its time.
+    t by :func:`expm1_nonpositive`'s formula (without its test of zero and NaN, which tanh makes itself): bit
+    for bit :func:`expm1` (tests/mlpcore/test_kernels.py).
     """
-    y = -2.0 * abs(z)
-    y = y if y > -TANH_CLAMP else -TANH_CLAMP
-    kd = y * INV_LN2 + SHIFT
-    k = kd - SHIFT
-    r = (y - k * LN2_HI) - k * LN2_LO
-    scale = _pow2_shifted(kd)
-    t = scale * _expm1_small(r) + (scale - 1.0)
+    t = _expm1_negative(-2.0 * abs(z))
     return math.copysign(-t / (2.0 + t), z) if z == z else z
 
 
@@ -331,7 +362,7 @@ def _act_and_slope(code, z, leaky_slope):
     if code == LEAKY_RELU:
         return (z if z > 0.0 else leaky_slope * z), (1.0 if z > 0.0 else leaky_slope)
     if code == ELU:
-        a = z if z > 0.0 else (expm1(z) if z != 0.0 else 0.0)  # np.minimum(z, 0) is z, but +0 at z = -0
+        a = z if z > 0.0 else (expm1_nonpositive(z) if z != 0.0 else 0.0)  # np.minimum(z, 0) is z, but +0 at z = -0
         return a, (1.0 if z > 0.0 else a + 1.0)
     if code == TANH:
         a = tanh(z)
@@ -339,7 +370,7 @@ def _act_and_slope(code, z, leaky_slope):
     if code == SIGMOID:
         a = 0.5 * (1.0 + tanh(0.5 * z))
         return a, a * (1.0 - a)
-    return (z if not z <= 0.0 else 0.0) + log1p_unit(exp(-abs(z))), 0.5 * (1.0 + tanh(0.5 * z))  # SOFTPLUS
+    return (z if not z <= 0.0 else 0.0) + log1p_unit(exp_nonpositive(-abs(z))), 0.5 * (1.0 + tanh(0.5 * z))  # SOFTPLUS
 
 
 # --- one compiled copy of a pass per code -------------------------------------------------------------

@@ -208,7 +208,10 @@ def engine_digest() -> str:
 class Cache:
     """The outcomes of trainings, by key, in one SQLite file (written only by this process, one
     transaction per batch of outcomes: a kill loses at most the batch being written, and leaves the
-    file whole)."""
+    file whole).
+
+    An ``error`` outcome is not kept: it may be the machine's (out of memory, a worker killed from
+    outside) rather than the config's, and a rerun must try that training again."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -233,7 +236,11 @@ class Cache:
         with self.db:
             self.db.executemany(
                 "INSERT OR REPLACE INTO runs VALUES (?, ?)",
-                [(k, json.dumps(r.to_dict(), separators=(",", ":"))) for k, r in outcomes.items()],
+                [
+                    (k, json.dumps(r.to_dict(), separators=(",", ":")))
+                    for k, r in outcomes.items()
+                    if r.mode != "error"
+                ],
             )
 
     def __len__(self) -> int:

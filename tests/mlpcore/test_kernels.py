@@ -539,6 +539,18 @@ def test_tanh_is_the_expm1_formula_bit_for_bit():
     assert (got.view(np.int64) == want.view(np.int64)).all()  # the same bits, signed zeros and NaN included
 
 
+@pytest.mark.parametrize("fast, general", [("expm1_nonpositive", "expm1"), ("exp_nonpositive", "exp")])
+def test_the_nonpositive_forms_are_the_general_ones_bit_for_bit(fast, general):
+    """elu's expm1 and softplus's exp take only y <= 0, in a form that vectorizes: no result moved."""
+    args = -np.abs(np.concatenate([_rng.uniform(-50, 50, 20_000), _rng.standard_normal(20_000) * 1e-8,
+                                   np.geomspace(1e-300, 1000, 20_000), _rng.uniform(700, 760, 2_000), SPECIALS,
+                                   [38.0, 40.0, 41.0, 1e300, 5e-324]]))
+    args = np.concatenate([args, [np.nan, 0.0, -0.0]])
+    got = np.array([getattr(kernels, fast)(v) for v in args.tolist()])
+    want = np.array([getattr(kernels, general)(v) for v in args.tolist()])
+    assert (got.view(np.int64) == want.view(np.int64)).all()  # the same bits, signed zeros and NaN included
+
+
 @pytest.mark.parametrize("case", [pytest.param(GRID[i], id=_id(GRID[i])) for i in (1, 7)])
 def test_the_checkpoint_callback_stops_both_backends_at_the_same_point(case):
     cfg = _config(*case)

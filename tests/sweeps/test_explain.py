@@ -22,7 +22,7 @@ import studies
 import sweeps
 from mlpcore import diagnostics
 from sweeps.analysis.explain import ANALYSIS_NAME, REPEATS, _document, analyse, frames, stored_analysis
-from sweeps.analysis.lab import open_lab
+from sweeps.analysis.lab import Cache, Run, open_lab
 from sweeps.analysis.numpy_lines import program
 from sweeps.analysis.tuning import COARSE, SEEDS, Tuner
 from sweeps.results.handle import open_sweep
@@ -438,3 +438,14 @@ def test_a_warm_run_replays_its_journal_once_and_builds_its_frames_once(swept, t
     assert opened == [(tmp_path / "results" / "xy" / "journal.log").resolve()]
     assert len(replays) == 1
     assert len(built) == 1
+
+
+def test_an_error_is_not_kept_so_a_rerun_trains_it_again(tmp_path):
+    """An error may be the machine's (out of memory, a worker killed from outside), not the config's: the
+    analysis's store of trainings keeps what trained and forgets what failed."""
+    cache = Cache(tmp_path / "analysis.sqlite")
+    cache.put({"trained": Run("fit", 0.001, 40, "fit"), "failed": Run("error", 1.0, 0, "MemoryError: ")})
+    cache.close()
+    again = Cache(tmp_path / "analysis.sqlite")
+    assert again.get(["trained", "failed"]) == {"trained": Run("fit", 0.001, 40, "fit")}
+    again.close()
