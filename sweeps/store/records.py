@@ -7,11 +7,11 @@ part: ``studies.Study.problem``), ``settings`` (seed, repeats, batch, pruner: wh
 trajectory), ``space``, ``study`` (the declaration), ``grid`` (the true target), ``var_y_val``,
 ``baseline`` (the question's own config, evaluated like a trial), ``run:<driver>`` (provenance of
 each run) and ``driver:<id>`` (heartbeats, see `sweeps.store.liveness`). Trial user attrs:
-:data:`RECORDED` and :data:`OUTCOME` (and :data:`IN_FILES` in the trial's file), plus ``seeds`` and ``driver`` when
-asked (a trial is created with them and its params in one record; ``seeds`` is not written again
-when it is told), ``error`` and ``traceback`` when a trial raised, and ``stopped_by`` (a :class:`Stop` value)
-when a driver or the budget stopped it. A trial whose median run was pruned is told PRUNED; it
-counts as done, like a complete one.
+:data:`RECORDED` and :data:`OUTCOME` (and :data:`IN_FILES` in the trial's file), plus ``seeds``
+and ``driver`` when asked (a trial is created with them and its params in one record; ``seeds`` is
+not written again when it is told), ``error`` and ``traceback`` when a trial raised, and
+``stopped_by`` (a :class:`Stop` value) when a driver or the budget stopped it. A trial whose
+median run was pruned is told PRUNED; it counts as done, like a complete one.
 
 This module is the one owner of those words: every writer and every reader goes through it.
 """
