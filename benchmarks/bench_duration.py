@@ -40,6 +40,7 @@ HERE = Path(__file__).resolve().parents[1]
 
 CHEAP = '''
 import studies
+from sweeps.store.records import trial_attrs
 STUDY = studies.get("sqrt").replace(name="cheap", title="sqrt, {steps} steps a training",
                                     steps={steps}, repeats={repeats}, trials={trials})
 '''
@@ -86,7 +87,7 @@ def figures(trials, wall: float, cpu: float) -> dict[str, float]:
     span = (done[-1].datetime_complete - done[0].datetime_complete).total_seconds()
     return {"wall s": wall, "driver cpu s": cpu, "trials/s": (len(done) - 1) / span,
             "median Duration s": statistics.median(t.duration.total_seconds() for t in done),
-            "median own s": statistics.median(t.user_attrs["seconds"] for t in done)}
+            "median own s": statistics.median(trial_attrs(t.user_attrs)["seconds"] for t in done)}
 
 
 def shown(row: dict[str, float]) -> str:

@@ -36,6 +36,7 @@ def one_run(study: str, seed: int, pruner: str, trials: int, jobs: int, extra: l
     from optuna.trial import TrialState
 
     from sweeps.results.reading import load
+    from sweeps.store.records import trial_attrs
 
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     cmd = [sys.executable, "-m", "sweeps", "run", study, "--trials", str(trials), "--seed", str(seed), "--jobs",
@@ -47,9 +48,9 @@ def one_run(study: str, seed: int, pruner: str, trials: int, jobs: int, extra: l
     opt = load(study, out=str(out))
     finished = opt.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
     complete = [t for t in finished if t.state == TrialState.COMPLETE]
-    steps = sum(t.user_attrs["steps_done"] for t in finished)
+    steps = sum(trial_attrs(t.user_attrs)["steps_done"] for t in finished)
     budget = sum(t.user_attrs["config"]["steps"] for t in finished)
-    return {"wall": wall, "cpu": cpu, "train": sum(t.user_attrs["seconds"] for t in finished), "steps": steps / budget,
+    return {"wall": wall, "cpu": cpu, "train": sum(trial_attrs(t.user_attrs)["seconds"] for t in finished), "steps": steps / budget,
             "best": min(t.value for t in complete), "escaped": sum(t.user_attrs["mode"] == "fit" for t in complete),
             "pruned": len(finished) - len(complete), "n": len(finished)}
 

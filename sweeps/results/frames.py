@@ -38,7 +38,7 @@ from mlpcore import MODES
 from sweeps.results.handle import open_sweep
 from sweeps.results.reading import best_trial, takes_name
 from sweeps.space import space_from_json
-from sweeps.store.records import study_attr
+from sweeps.store.records import study_attr, trial_attrs
 from sweeps.store.trialfiles import BASELINE, TrialFiles
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ def trials_frame(opt: optuna.Study):
 
     rows = []
     for t in opt.get_trials(deepcopy=False):
-        a = t.user_attrs
+        a = trial_attrs(t.user_attrs)
         row = {"number": t.number, "state": t.state.name, "value": t.value}
         row |= {f"params_{k}": v for k, v in t.params.items()}
         row |= {
@@ -220,34 +220,33 @@ def predictions_frame(opt: optuna.Study, files: TrialFiles | None = None):
     if x.ndim == 2:
         x = x[np.arange(len(x)), feature]
     target = np.full(len(x), np.nan) if grid["y"] is None else np.asarray(grid["y"], dtype=float)
-    parts = [
-        pd.DataFrame(
-            {
-                "source": "target",
-                "number": None,
-                "mode": None,
-                "value": np.nan,
-                "x": x,
-                "y": target,
-                "feature": feature,
-            }
-        )
-    ]
+    # column by column, one frame at the end: a frame a trial is most of the time at 10,000 trials
+    rows = [("target", None, None, np.nan, target)]
     for source, number, value, a in _nets(opt, "grid_pred", files):
-        parts.append(
-            pd.DataFrame(
-                {
-                    "source": source,
-                    "number": number,
-                    "mode": a.get("mode"),
-                    "value": value,
-                    "x": x,
-                    "y": _floats(a["grid_pred"]),
-                    "feature": feature,
-                }
+        y = _floats(a["grid_pred"])
+        if len(y) != len(x):
+            raise ValueError(
+                f"{source} {number}: {len(y)} predictions on a grid of {len(x)} points"
             )
-        )
-    out = pd.concat(parts, ignore_index=True).astype({"number": "Int64"})
+        rows.append((source, number, a.get("mode"), value, y))
+    n = len(x)
+
+    def repeated(i: int) -> np.ndarray:
+        return np.repeat(np.array([r[i] for r in rows], dtype=object), n)
+
+    out = pd.DataFrame(
+        {
+            "source": repeated(0),
+            "number": pd.array(repeated(1).tolist(), dtype="Int64"),
+            "mode": repeated(2),
+            "value": np.repeat(
+                np.array([np.nan if r[3] is None else r[3] for r in rows], dtype=float), n
+            ),
+            "x": np.tile(x, len(rows)),
+            "y": np.concatenate([r[4] for r in rows]),
+            "feature": np.tile(feature, len(rows)),
+        }
+    )
     return out.assign(mode=mode_column(out["mode"]))
 
 
@@ -261,11 +260,8 @@ def _nets(
         base = base | files.read(BASELINE)
     nets = [("baseline", None, base.get("value"), base)] if key in base else []
     for t in _completed(opt):
-        a = (
-            t.user_attrs
-            if key in t.user_attrs or files is None
-            else t.user_attrs | files.read(t.number)
-        )
+        a = trial_attrs(t.user_attrs)
+        a = a if key in a or files is None else a | files.read(t.number)
         if key in a:
             nets.append(("trial", t.number, t.value, a))
     return nets

@@ -148,10 +148,11 @@ def trial_sampler(space: search_space.Space, seed: int, number: int) -> optuna.s
 
 
 class NumberedSampler(optuna.samplers.BaseSampler):
-    """Draws each trial with the sampler of its own number (:func:`trial_sampler`): the number
-    storage gave it when it was asked, not the one its driver expected. Drivers that ask at the same
-    moment get distinct numbers, so they draw distinct points; one driver alone draws as before.
-    Trial ``k < len(starts)`` takes start ``k``."""
+    """Draws each trial with the sampler of its own number (:func:`trial_sampler`): ``number``
+    when pinned (the number storage will give the trial, the driver drawing it on a draft before
+    it is stored: see `AskTellLoop.ask`), else the trial's. Drivers that ask at the same moment get
+    distinct numbers, so they draw distinct points; one driver alone draws as before. Trial
+    ``k < len(starts)`` takes start ``k``."""
 
     def __init__(
         self,
@@ -161,12 +162,17 @@ class NumberedSampler(optuna.samplers.BaseSampler):
         history: History | None = None,
     ):
         self.space, self.seed, self.starts, self.history = space, seed, list(starts), history
+        self.number: int | None = None  # pinned: the number every trial is drawn for
         self._number: int | None = None
         self._sampler: optuna.samplers.BaseSampler | None = None
 
+    def number_of(self, trial: FrozenTrial) -> int:
+        return trial.number if self.number is None else self.number
+
     def of(self, trial: FrozenTrial) -> optuna.samplers.BaseSampler:
-        if self._number != trial.number:
-            sampler = trial_sampler(self.space, self.seed, trial.number)
+        number = self.number_of(trial)
+        if self._number != number:
+            sampler = trial_sampler(self.space, self.seed, number)
             if self.history is not None and isinstance(
                 sampler, SweepSampler
             ):  # TPE on the trials held in memory
@@ -174,23 +180,24 @@ class NumberedSampler(optuna.samplers.BaseSampler):
                 # counting the trials held, not the stored study's (more: see History.update)
                 chosen = self.history.sample(sampler, sampler.fixed_space)
                 sampler = Chosen(sampler.fixed_space, chosen, sampler, self.history)
-            self._number, self._sampler = trial.number, sampler
+            self._number, self._sampler = number, sampler
         return self._sampler
 
     def infer_relative_search_space(self, study, trial):
         return (
             {}
-            if trial.number < len(self.starts)
+            if self.number_of(trial) < len(self.starts)
             else self.of(trial).infer_relative_search_space(study, trial)
         )
 
     def sample_relative(self, study, trial, search_space):
-        if trial.number < len(self.starts) or not search_space:
+        if self.number_of(trial) < len(self.starts) or not search_space:
             return {}
         return self.of(trial).sample_relative(study, trial, search_space)
 
     def sample_independent(self, study, trial, param_name, param_distribution):
-        start = self.starts[trial.number] if trial.number < len(self.starts) else {}
+        number = self.number_of(trial)
+        start = self.starts[number] if number < len(self.starts) else {}
         if param_name in start:
             return start[param_name]
         return self.of(trial).sample_independent(study, trial, param_name, param_distribution)
@@ -199,7 +206,9 @@ class NumberedSampler(optuna.samplers.BaseSampler):
         self.of(trial).before_trial(study, trial)
 
     def after_trial(self, study, trial, state, values):
-        self.of(trial).after_trial(study, trial, state, values)
+        # not self.of(trial): a trial told is not the one drawn last, and its draw is not needed to
+        # tell it (Optuna's TPE and random samplers do nothing after a trial but pass it on)
+        trial_sampler(self.space, self.seed, trial.number).after_trial(study, trial, state, values)
 
 
 def check_whole(name: str, value, low: int, high: int) -> None:
@@ -375,9 +384,10 @@ class AskTellLoop:
         self.asked: deque = deque()  # (trial, params, seeds), oldest first
         self.mine: list[int] = []  # the numbers of the trials this loop asked, in order
         self.history = History()  # what the sampler models (see history.py)
-        opt.sampler = NumberedSampler(
+        self.sampler = NumberedSampler(
             space, settings.seed, space.start_params(definition.starts), self.history
         )
+        opt.sampler = self.sampler
         self.settled, self.settled_done = (
             0,
             0,
@@ -503,7 +513,10 @@ class AskTellLoop:
             with (
                 held()
             ):  # a trial asked is stamped with this driver before any signal ends the sweep
-                trial, params, seeds = self.ask(snapshot)
+                asked = self.ask(snapshot)
+                if asked is None:
+                    continue
+                trial, params, seeds = asked
                 if not self.within_budget(trial):
                     self.driver.fail(trial, Stop.OVER_BUDGET)
                     return
@@ -512,25 +525,46 @@ class AskTellLoop:
 
     def ask(self, snapshot: list | None = None):
         """Ask a trial, drawn by the sampler of the number storage gives it, stamped with its seeds
-        and this driver. TPE samples from the trials the driver holds in memory (``snapshot``: the
-        study's trials, just read, or read now; see history.py): all those finished, but for this
-        driver's own numbered above n - batch."""
+        and this driver; None when another driver took that number meanwhile (the trial is given
+        back, and the next ask draws for the next number). TPE samples from the trials the driver
+        holds in memory (``snapshot``: the study's trials, just read, or read now; see history.py):
+        all those finished, but for this driver's own numbered above n - batch.
+
+        The params are drawn on a draft (`History.draw`) for the number the trial will get, then the
+        trial is created whole, params, seeds and stamps, in one storage record: a killed driver
+        leaves no trial half-stamped, and the journal one record a trial, not one a param."""
         snapshot = self.opt.get_trials(deepcopy=False) if snapshot is None else snapshot
         # Storage numbers trials in order, so the trial asked next is number len(snapshot), unless
         # another driver asks meanwhile: then its number is higher, and it sees fewer of our trials.
-        cut = len(snapshot) - self.settings.batch
+        number = len(snapshot)
+        cut = number - self.settings.batch
         self.history.update(snapshot, hidden=self.mine[bisect.bisect_right(self.mine, cut) :])
-        trial = self.opt.ask()
+        self.sampler.number = number
+        try:
+            params, draft = self.history.draw(self.sampler, self.space.suggest)
+        finally:
+            self.sampler.number = None
+        seeds = trial_seeds(self.settings.seed, number, self.settings.repeats)
+        stamps = {"seeds": seeds, "driver": self.driver.id}
+        if number < len(self.starts):
+            stamps["start"] = True
+        if len(self.starts) <= number < EXPLORE_TRIALS:
+            stamps["explore"] = True
+        store = self.driver.store
+        trial_id = store.create_new_trial(
+            self.driver.study_id,
+            template_trial=optuna.trial.create_trial(
+                state=TrialState.RUNNING,
+                params=draft.params,
+                distributions=draft.distributions,
+                user_attrs=stamps,
+            ),
+        )
+        trial = store.get_trial(trial_id)
         self.mine.append(trial.number)
-        seeds = trial_seeds(self.settings.seed, trial.number, self.settings.repeats)
-        with grouped_writes(self.driver.store):
-            params = self.space.suggest(trial)
-            trial.set_user_attr("seeds", seeds)
-            trial.set_user_attr("driver", self.driver.id)
-            if trial.number < len(self.starts):
-                trial.set_user_attr("start", True)
-            if len(self.starts) <= trial.number < EXPLORE_TRIALS:
-                trial.set_user_attr("explore", True)
+        if trial.number != number:  # drawn for a number another driver took: given back
+            self.driver.fail(trial, Stop.OVER_BUDGET)
+            return None
         return trial, params, seeds
 
     def within_budget(self, trial) -> bool:

@@ -18,7 +18,7 @@ study records this choice in its ``sampler`` user attr.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -30,6 +30,8 @@ KEEP_BEST = 25
 """Trials kept by value when the copy is rebuilt: Optuna's default gamma never takes more than 25
 as "good"."""
 NAME = "sampled-from"
+DRAFTS = "drafts"
+"""The in-memory study where :meth:`History.draw` draws each trial's params, never stored."""
 MODELLED = (TrialState.COMPLETE, TrialState.PRUNED)
 """The states TPE (without constant liar) reads."""
 
@@ -53,6 +55,10 @@ class History:
     def _empty(self) -> optuna.Study:
         """A new empty in-memory study (in a new storage) to hold the copies."""
         self.storage = optuna.storages.InMemoryStorage()
+        # drafts live as long as the copy: at most a window's worth of them are held
+        self.drafts = optuna.create_study(
+            study_name=DRAFTS, direction="minimize", storage=self.storage
+        )
         return optuna.create_study(study_name=NAME, direction="minimize", storage=self.storage)
 
     def update(self, trials: list[FrozenTrial], hidden: Collection[int] = ()) -> None:
@@ -98,6 +104,18 @@ class History:
         """``sampler``'s params for the next trial, from the trials held; {} when it samples none
         (too few)."""
         return sampler.sample_relative(self.fresh(), None, space)
+
+
+    def draw(
+        self, sampler: optuna.samplers.BaseSampler, suggest: Callable[[optuna.Trial], dict]
+    ) -> tuple[dict, optuna.Trial]:
+        """A trial's params drawn by ``sampler`` through ``suggest`` (``Space.suggest``) on a draft
+        trial of an in-memory study, as Optuna's ``Trial`` draws them: (what ``suggest`` returns,
+        the draft, whose ``params`` and ``distributions`` the stored trial then takes whole, in one
+        record). ``sampler`` must draw by the stored trial's number, not the draft's."""
+        self.drafts.sampler = sampler
+        draft = self.drafts.ask()
+        return suggest(draft), draft
 
 
 class Chosen(optuna.samplers.BaseSampler):

@@ -6,6 +6,7 @@ What the records are is `sweeps.store.records`; this module writes them.
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from typing import Any
@@ -14,7 +15,7 @@ import numpy as np
 import optuna
 from optuna.exceptions import DuplicatedStudyError, UpdateFinishedTrialError
 from optuna.storages import BaseStorage
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 import studies
 from sweeps import space as search_space
@@ -22,9 +23,11 @@ from sweeps.search import history
 from sweeps.store.records import (
     CURVE_POINTS,
     IN_FILES,
+    IN_OUTCOME,
     MADE_BY,
     MARKER,
     METRIC_NAME,
+    OUTCOME,
     PRUNED,
     RECORDED,
     Settings,
@@ -185,12 +188,18 @@ def tell(
             trial.number,
             outcome if keep_model else {k: v for k, v in outcome.items() if k != "model"},
         )
+    number = trial.number
+    trial_id = store.get_trial_id_from_study_id_trial_number(
+        store.get_study_id_from_name(opt.study_name), number
+    )
+    # what the trial was stamped with when asked is not written again
+    stamped = trial.user_attrs if isinstance(trial, FrozenTrial) else {}
     try:
         with grouped_writes(store):
             if "error" in outcome:
-                trial.set_user_attr("error", outcome["error"])
-                trial.set_user_attr("traceback", outcome["traceback"])
-                opt.tell(trial, state=TrialState.FAIL)
+                store.set_trial_user_attr(trial_id, "error", outcome["error"])
+                store.set_trial_user_attr(trial_id, "traceback", outcome["traceback"])
+                opt.tell(number, state=TrialState.FAIL)
                 return
             var_y = outcome["metrics"]["var_y"] or 1.0
             points = [
@@ -206,16 +215,22 @@ def tell(
                     )
                 ]
             for step, v in points:
-                trial.report(v / var_y, step)
+                store.set_trial_intermediate_value(trial_id, int(step), float(v / var_y))
             for key in RECORDED + (() if files is not None else IN_FILES[:-1]):
-                if key in outcome:
-                    trial.set_user_attr(key, outcome[key])
-            if (
-                outcome["stopped"] == PRUNED
-            ):  # see sweeps/pruning.py; Optuna's value: the last reported one
-                opt.tell(trial, state=TrialState.PRUNED)
+                if key in outcome and not (key in stamped and stamped[key] == outcome[key]):
+                    store.set_trial_user_attr(trial_id, key, outcome[key])
+            store.set_trial_user_attr(
+                trial_id, OUTCOME, {k: outcome[k] for k in IN_OUTCOME if k in outcome}
+            )
+            if outcome["stopped"] == PRUNED:  # see sweeps/pruning.py
+                # Optuna's value of a pruned trial, as Study.tell gives it: its last report. Told
+                # here, as the reports are held in the group and Study.tell would not see them.
+                last = float(points[-1][1] / var_y) if points else math.nan
+                store.set_trial_state_values(
+                    trial_id, TrialState.PRUNED, None if math.isnan(last) else [last]
+                )
             else:
-                opt.tell(trial, outcome["value"])
+                opt.tell(number, outcome["value"])
     except (UpdateFinishedTrialError, ValueError):
         # Optuna says "finished" either way: UpdateFinishedTrialError from a record, ValueError from
         # tell itself

@@ -7,10 +7,11 @@ part: ``studies.Study.problem``), ``settings`` (seed, repeats, batch, pruner: wh
 trajectory), ``space``, ``study`` (the declaration), ``grid`` (the true target), ``var_y_val``,
 ``baseline`` (the question's own config, evaluated like a trial), ``run:<driver>`` (provenance of
 each run) and ``driver:<id>`` (heartbeats, see `sweeps.store.liveness`). Trial user attrs:
-:data:`RECORDED` (and :data:`IN_FILES` in the trial's file), plus ``seeds`` and ``driver`` when
-asked, ``error`` and ``traceback`` when a trial raised, and ``stopped_by`` (a :class:`Stop` value)
-when a driver or the budget stopped it. A trial whose median run was pruned is told PRUNED; it
-counts as done, like a complete one.
+:data:`RECORDED` and :data:`OUTCOME` (and :data:`IN_FILES` in the trial's file), plus ``seeds``
+and ``driver`` when asked (a trial is created with them and its params in one record; ``seeds`` is
+not written again when it is told), ``error`` and ``traceback`` when a trial raised, and
+``stopped_by`` (a :class:`Stop` value) when a driver or the budget stopped it. A trial whose
+median run was pruned is told PRUNED; it counts as done, like a complete one.
 
 This module is the one owner of those words: every writer and every reader goes through it.
 """
@@ -31,15 +32,17 @@ PRUNED = "pruned"
 """The stop reason of a pruned training (``mlpcore.TrainResult.stopped``); its trial is told
 PRUNED."""
 
-RECORDED = (
-    "mode",
+RECORDED = ("mode", "seeds", "config", "metrics", "hints")
+"""What a trial records as user attrs of their own in the journal: what the sampler and the tables
+need, and what optuna-dashboard shows a trial by (its mode, config, metrics)."""
+
+OUTCOME = "outcome"
+"""The trial user attr holding :data:`IN_OUTCOME`, one dict: one journal record, not one a key."""
+
+IN_OUTCOME = (
     "modes",
     "values",
     "escape_rate",
-    "seeds",
-    "config",
-    "metrics",
-    "hints",
     "train_mse",
     "val_mse",
     "approx_error",
@@ -51,7 +54,18 @@ RECORDED = (
     "stops",
     "pruned_at",
 )
-"""What a trial records as user attrs in the journal: what the sampler and the tables need."""
+"""The rest of a trial's outcome in the journal, in its :data:`OUTCOME` attr (sweeps stored before
+kept each as an attr of its own): read them with :func:`trial_attrs`."""
+
+
+def trial_attrs(user_attrs: dict) -> dict:
+    """A trial's user attrs, flat: :data:`OUTCOME`'s keys beside the others, whether stored in it or
+    (as sweeps stored before) each as an attr of its own."""
+    inner = user_attrs.get(OUTCOME)
+    if not isinstance(inner, dict):
+        return user_attrs
+    return {**inner, **{k: v for k, v in user_attrs.items() if k != OUTCOME}}
+
 
 IN_FILES = ("curve", "grid_pred", "val_pred", "model")
 """What a trial records in its own file (`sweeps.store.trialfiles`), read only by what draws or
@@ -150,7 +164,8 @@ class Stop(enum.Enum):
     INTERRUPTED = "interrupted"
     """Its driver was stopped by Ctrl-C or SIGTERM."""
     OVER_BUDGET = "over budget"
-    """Drivers asking at the same moment asked more than the budget held: given back."""
+    """Drivers asking at the same moment asked more than the budget held, or one drew a trial for
+    the number another then took: given back."""
     DRIVER_DIED = "driver died"
     """Its driver died (killed, or a lost machine); another driver failed it."""
     OUT_OF_MEMORY = "out of memory"

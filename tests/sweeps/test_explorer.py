@@ -23,6 +23,7 @@ from sweeps.report import explorer, files
 from sweeps.report.style import fmt
 from sweeps.results import frames as tidy
 from sweeps.results.handle import open_sweep
+from sweeps.store.records import trial_attrs
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 NAMESPACES = {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
@@ -73,7 +74,7 @@ def test_every_trial_has_a_row_with_its_numbers_and_only_the_settings_its_config
     for t in trials:
         cells = rows[t.number]
         mode = t.user_attrs.get("mode") or t.state.name.lower()
-        assert cells[:4] == [str(t.number), mode, fmt(t.value), fmt(t.user_attrs.get("seconds"))]
+        assert cells[:4] == [str(t.number), mode, fmt(t.value), fmt(trial_attrs(t.user_attrs).get("seconds"))]
         for p, cell in zip(space, cells[4:]):
             expected = cell_text(p, t.params[p], frames.space[p]) if p in t.params else "·"
             assert cell == expected, (t.number, p)
@@ -104,7 +105,7 @@ def test_the_embedded_data_parses_and_holds_each_trials_settings_fit_and_curve(e
         t = trials[number]
         assert (state, mode) == (t.state.name, t.user_attrs.get("mode"))
         assert value == pytest.approx(t.value, rel=1e-3)
-        assert seconds == pytest.approx(t.user_attrs["seconds"], rel=1e-2)
+        assert seconds == pytest.approx(trial_attrs(t.user_attrs)["seconds"], rel=1e-2)
         for p, code in zip(space, settings):
             dist = frames.space[p]
             if p not in t.params:

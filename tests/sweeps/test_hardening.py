@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 import optuna
+from optuna.trial import TrialState
 import pytest
 
 import pgcluster
@@ -214,19 +215,23 @@ def _asker(tmp_path, tiny_study, store=None):
 
 
 def test_a_trial_is_drawn_by_the_number_storage_gave_it(tmp_path, tiny_study):
-    """Driver a expects trial n, but driver b asks first and gets it: a's trial (n + 1) is drawn as trial n + 1 is,
-    not as trial n (which b drew)."""
+    """Driver a draws trial n, but driver b asks first and gets it: a's trial, created whole with the params drawn
+    for n, is numbered n + 1; it is given back (failed, never trained), and a's next trial is drawn as its own
+    number is, not as trial n (which b drew)."""
     (tmp_path / "alone").mkdir()
     alone = _asker(tmp_path / "alone", tiny_study)
-    lone = [alone.ask()[1] for _ in range(4)]
+    lone = [alone.ask()[1] for _ in range(5)]
     a, b = _asker(tmp_path, tiny_study), _asker(tmp_path, tiny_study)
     a.ask(), a.ask()  # trials 0 and 1
-    ask = a.opt.ask
-    a.opt.ask = lambda *args, **kw: (b.ask(), ask(*args, **kw))[1]  # b's ask lands between a's look and a's ask
+    draw = a.history.draw
+    a.history.draw = lambda *args: (b.ask(), draw(*args))[1]  # b's ask lands between a's look and a's trial
+    assert a.ask() is None
+    a.history.draw = draw
     trial, params, _ = a.ask()
-    assert trial.number == 3 and params == lone[3]
-    got = [t.params for t in a.opt.get_trials(deepcopy=False)]
-    assert got[2] == lone[2] and got[2] != got[3]
+    assert trial.number == 4 and params == lone[4]
+    got = a.opt.get_trials(deepcopy=False)
+    assert got[2].params == lone[2] and got[3].state == TrialState.FAIL
+    assert got[3].user_attrs["stopped_by"] == "over budget"
 
 
 def test_several_drivers_asking_at_once_draw_distinct_points(tmp_path, tiny_study):
@@ -245,7 +250,12 @@ def test_several_drivers_asking_at_once_draw_distinct_points(tmp_path, tiny_stud
         t.join()
     trials = drivers[0].opt.get_trials(deepcopy=False)
     assert len(trials) == 24
-    assert len({json.dumps(t.params, sort_keys=True) for t in trials}) == 24
+    # A trial drawn for a number another driver took is given back, never trained: the rest are distinct.
+    given_back = [t for t in trials if t.state == TrialState.FAIL]
+    assert all(t.user_attrs["stopped_by"] == "over budget" for t in given_back)
+    running = [t for t in trials if t.state == TrialState.RUNNING]
+    assert len(running) + len(given_back) == 24 and running
+    assert len({json.dumps(t.params, sort_keys=True) for t in running}) == len(running)
 
 
 # --- 5. the page knows when it is stale ------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from sweeps.search import pruning
 from sweeps.results.reading import summary
 from sweeps.pipeline import run
 from sweeps.store.trialfiles import TrialFiles
+from sweeps.store.records import trial_attrs
 
 STEPS = 200
 GRID = checkpoint_steps(STEPS)
@@ -117,7 +118,8 @@ def test_pruning_decisions_are_the_same_whatever_the_jobs(tmp_path, tiny_study, 
     one = run(tiny_study, jobs=1, out=tmp_path / "one", **kw)
     two = run(tiny_study, jobs=2, out=tmp_path / "two", **kw)
     assert _pruned_steps(one) == _pruned_steps(two)
-    assert [t.user_attrs["stops"] for t in one.trials] == [t.user_attrs["stops"] for t in two.trials]
+    assert [trial_attrs(t.user_attrs)["stops"] for t in one.trials] == [
+        trial_attrs(t.user_attrs)["stops"] for t in two.trials]
     pruned = one.get_trials(states=(TrialState.PRUNED,))
     assert pruned and len(pruned) < 24  # both kinds of decision were taken
 
@@ -128,7 +130,7 @@ def test_pruned_trials_are_optunas_pruned_state_with_their_curve_and_count_as_do
     assert pruned and not opt.get_trials(states=(TrialState.FAIL,))
     files = TrialFiles.of(tmp_path / "tiny")
     for t in pruned:
-        a = t.user_attrs | files.read(t.number)
+        a = trial_attrs(t.user_attrs) | files.read(t.number)
         assert a["stopped"] == "pruned" and a["steps_done"] == t.last_step < 150
         assert t.last_step == a["pruned_at"]["step"] and a["pruned_at"]["value"] > a["pruned_at"]["threshold"]
         assert list(t.intermediate_values) == [s for s in a["curve"]["steps"]]  # a pruner's rules read every point

@@ -11,7 +11,7 @@ import sweeps
 from sweeps.results.reading import runs
 from sweeps.pipeline import run
 from sweeps.search.driver import BATCH, trial_seeds
-from sweeps.store.records import CURVE_POINTS, counts_as_done, study_attr
+from sweeps.store.records import CURVE_POINTS, counts_as_done, study_attr, trial_attrs
 from sweeps.store.trialfiles import TrialFiles
 from sweeps.space import Space
 from sweeps.search.worker import VALUE_CAP, evaluate
@@ -111,7 +111,7 @@ def test_everything_is_tracked(tmp_path, tiny_study):
     data = studies.get(tiny_study).data()
     files = TrialFiles.of(tmp_path / "tiny")
     for t in opt.trials:
-        a = t.user_attrs | files.read(t.number)  # the journal's records, and what is large from the trial's file
+        a = trial_attrs(t.user_attrs) | files.read(t.number)  # the journal's records, and what is large from the trial's file
         assert t.state == optuna.trial.TrialState.COMPLETE
         assert a["seeds"] == trial_seeds(0, t.number, 3) and len(a["values"]) == 3
         assert t.value == pytest.approx(np.median(a["values"]))
@@ -133,7 +133,7 @@ def test_repeats_default_to_the_study_budget(tmp_path, tiny_study):
     study.write_text(Path(tiny_study).read_text().replace("repeats=1", "repeats=2"))
     opt = run(str(study), trials=2, jobs=1, out=tmp_path, progress=False)
     assert opt.user_attrs["settings"]["repeats"] == 2
-    assert [len(t.user_attrs["values"]) for t in opt.trials] == [2, 2]
+    assert [len(trial_attrs(t.user_attrs)["values"]) for t in opt.trials] == [2, 2]
     assert studies.get("sqrt").repeats == 3  # the seed studies: a best config must fit whatever the seed
 
 
@@ -288,6 +288,21 @@ def test_refill_asks_what_the_budget_has_left_and_no_more(tmp_path, tiny_study, 
     trials = loop.opt.get_trials()
     assert len(trials) == len(kinds) + asked and len(loop.pool.tasks) == asked == len(loop.asked)
     assert [t.state for t in trials[len(kinds):]] == [optuna.trial.TrialState.RUNNING] * asked
+
+
+def test_a_trial_drawn_for_a_number_another_driver_took_is_given_back_and_drawn_again(tmp_path, tiny_study):
+    # A trial is drawn for the number storage will give it, then created whole; a driver asking meanwhile
+    # takes that number: the trial drawn for it (now numbered one more) is given back, the next ask draws anew.
+    loop = _loop(tmp_path, tiny_study, 8, "dd")
+    before = loop.opt.get_trials(deepcopy=False)[:]  # what this driver read, before another driver asked
+    loop.opt.ask()  # the other driver's trial 2
+    assert loop.ask(before) is None
+    given_back = loop.opt.get_trials()[3]
+    assert given_back.state == optuna.trial.TrialState.FAIL and given_back.user_attrs["stopped_by"] == "over budget"
+    trial, params, seeds = loop.ask()
+    assert trial.number == 4 and trial.state == optuna.trial.TrialState.RUNNING
+    assert seeds == trial.user_attrs["seeds"] == trial_seeds(0, 4, 1) and trial.user_attrs["driver"] == loop.driver.id
+    assert {k: trial.params[k] for k in params} == params
 
 
 def test_refill_asks_a_trial_only_when_the_workers_want_one(tmp_path, tiny_study):

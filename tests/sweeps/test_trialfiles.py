@@ -4,6 +4,7 @@ The files are checked where a sweep leaves them (``run`` by the real CLI), throu
 them in a sweep (``tracking.tell``, ``Driver.fail``), and through what reads them (the frames, ``best_model``).
 """
 
+import json
 import os
 
 import numpy as np
@@ -17,7 +18,7 @@ from sweeps.results.reading import best_trial, complete_trials
 from sweeps.search.tracking import tell
 from sweeps.store.factory import open_storage
 from sweeps.store.liveness import Driver
-from sweeps.store.records import CURVE_POINTS, IN_FILES, Stop, study_attr
+from sweeps.store.records import CURVE_POINTS, IN_FILES, OUTCOME, RECORDED, Stop, study_attr
 from sweeps.store.trialfiles import TrialFiles
 
 from conftest import main
@@ -46,6 +47,26 @@ def test_a_sweeps_journal_holds_the_small_records_and_each_trial_file_the_large(
     assert set(frames.curves.dropna(subset=["number"])["number"]) == {t.number for t in done}
     assert set(frames.predictions[frames.predictions["source"] == "trial"]["number"]) == {t.number for t in done}
     assert (frames.curves["source"] == "baseline").any() and "curve" not in study_attr(sweep.study, "baseline")
+
+
+def test_a_trial_is_created_in_one_record_and_told_in_a_bounded_few(swept_tiny, tmp_path):
+    """The journal's size a trial does not grow with its params or its outcome's keys: one record creates the
+    trial with its params and stamps, and its tell writes its few own attrs, one outcome, a handful of curve
+    points and its state."""
+    folder = swept_tiny.copy(tmp_path) / "results"
+    sweep = open_sweep("tiny", out=folder)
+    with open(folder / "tiny" / "journal.log", "rb") as f:
+        logs = [json.loads(line) for line in f]
+    created = [log for log in logs if log["op_code"] == 4]  # Optuna's CREATE_TRIAL
+    assert not [log for log in logs if log["op_code"] == 5]  # no SET_TRIAL_PARAM: the params came with the trial
+    trials = sweep.study.get_trials(deepcopy=False)
+    assert len(created) == len(trials)
+    for log, t in zip(created, trials):
+        assert log["state"] == optuna.trial.TrialState.RUNNING.value and log["params"] and set(log["params"]) == set(t.params)
+        assert {"seeds", "driver"} <= set(log["user_attrs"])
+        told = [r for r in logs if r.get("trial_id") == t.number]  # one study: trial ids are its numbers
+        assert len(told) <= CURVE_POINTS + len(RECORDED) + 1 + 1  # curve points, own attrs, the outcome, the state
+        assert OUTCOME in t.user_attrs and "seeds" in t.user_attrs
 
 
 def test_the_best_model_predicts_what_its_trial_predicted(swept_tiny, tmp_path):
