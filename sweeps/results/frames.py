@@ -24,10 +24,12 @@ Every frame's ``mode`` column is an ordered categorical over ``mlpcore.MODES``, 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,6 +37,7 @@ import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from mlpcore import MODES
+from mlpcore.atomic import replace_file
 from sweeps.results.handle import open_sweep
 from sweeps.results.reading import best_trial, takes_name
 from sweeps.space import space_from_json
@@ -574,8 +577,14 @@ def lever_sentence(row) -> str:
 # --- importance and headline -------------------------------------------------------------------
 
 
+IMPORTANCES_NAME = "importances.json"
+"""Where a sweep's folder keeps its last importances and the key of the trials they are of: a report
+of the same trials reads them back instead of importing ``optuna.importance``, which imports
+scikit-learn and SciPy when they are installed."""
+
+
 @takes_name
-def importances_frame(opt: optuna.Study, settings=None):
+def importances_frame(opt: optuna.Study, settings=None, keep: Path | None = None):
     """PED-ANOVA importance of each parameter (normalised to sum 1 per target), long: param, target,
     importance, top_value, top_share, contrast.
 
@@ -591,11 +600,49 @@ def importances_frame(opt: optuna.Study, settings=None):
     not that the setting does not matter.
     """
     import pandas as pd
-    from optuna.importance import PedAnovaImportanceEvaluator, get_param_importances
 
+    columns = ["param", "target", "importance", "top_value", "top_share", "contrast"]
     trials = _completed(opt)
     space = search_space(opt)
     settings = settings_frame(trials_frame(opt), space) if settings is None else settings
+    key = _importances_key(trials, settings)
+    if keep is not None and (rows := _kept_importances(keep / IMPORTANCES_NAME, key)) is not None:
+        return pd.DataFrame(rows, columns=columns)
+    text = json.dumps({"key": key, "rows": _importance_rows(opt, trials, space, settings)})
+    if keep is not None:
+        try:  # a cache: a folder that cannot take it costs the next report the computation
+            replace_file(keep / IMPORTANCES_NAME, text + "\n")
+        except OSError:
+            pass
+    # the rows as read back, so that a frame computed and one read back are the same to the bit
+    # (a NaN's sign included): the figures kept from it (sweeps.report.kept) are then found again
+    return pd.DataFrame(json.loads(text)["rows"], columns=columns)
+
+
+def _importances_key(trials, settings) -> str:
+    """The hash of what :func:`importances_frame` reads: the completed trials' params, values and
+    modes, the settings frame, Optuna's version and this module's source."""
+    digest = hashlib.sha256()
+    digest.update(optuna.__version__.encode() + b"\0" + Path(__file__).read_bytes())
+    seen = [(t.number, t.params, t.value, t.user_attrs.get("mode")) for t in trials]
+    digest.update(json.dumps(seen, sort_keys=True, default=repr).encode())
+    digest.update(settings.to_json(orient="split", date_format="iso").encode())
+    return digest.hexdigest()
+
+
+def _kept_importances(path: Path, key: str) -> list[dict] | None:
+    """The rows kept at ``path`` when they are of ``key``; else None (none kept, or other)."""
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+        return kept["rows"] if kept["key"] == key and isinstance(kept["rows"], list) else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _importance_rows(opt: optuna.Study, trials, space, settings) -> list[dict]:
+    """:func:`importances_frame`'s rows, computed."""
+    from optuna.importance import PedAnovaImportanceEvaluator, get_param_importances
+
     params = [p for p in space if any(p in t.params for t in trials)]
     escaped = sum(t.user_attrs.get("mode") == ESCAPE_MODE for t in trials)
     targets = {
@@ -634,9 +681,7 @@ def importances_frame(opt: optuna.Study, settings=None):
                     "contrast": not flat,
                 }
             )
-    return pd.DataFrame(
-        rows, columns=["param", "target", "importance", "top_value", "top_share", "contrast"]
-    )
+    return rows
 
 
 def _top_value(column) -> tuple[str | None, float]:
@@ -805,7 +850,9 @@ def build(
         predictions=predictions_frame(opt, files),
         levers=levers,
         tried=levers_frame(opt, trials),
-        importances=importances_frame(opt, settings),
+        importances=importances_frame(
+            opt, settings, None if files is None else files.folder.parent
+        ),
         space=space,
         headline=headline(opt, trials, levers),
         data=None if data is None else data_frame(data),

@@ -1,10 +1,12 @@
 """sweeps.results.frames and the report page, from one small real sweep that ends in every mode."""
 
 import base64
+import copy
 import dataclasses
 import html
 import json
 import math
+import pickle
 import re
 import shutil
 import signal
@@ -419,6 +421,34 @@ def test_a_report_of_what_the_last_report_drew_from_reads_its_figures_back(sweep
     frames = tidy.build(fewer.study, fewer.definition, fewer.files)
     files.write_report(fewer, frames=dataclasses.replace(frames, trials=frames.trials.iloc[:-1]))
     assert drawn == [1, 1]
+
+
+def test_importances_of_the_same_trials_are_read_back_and_of_others_computed(sweep, tmp_path, monkeypatch):
+    """A sweep's folder keeps its importances with the key of the trials they are of: the same trials read
+    them back (no optuna.importance, which imports scikit-learn where it is installed), the same frame;
+    a kept file of another shape is computed again, and another trial's value changes the key."""
+    path, out, opt = sweep[:3]
+    folder = tmp_path / "results"
+    shutil.copytree(out, folder)
+    (folder / "mixed" / tidy.IMPORTANCES_NAME).unlink(missing_ok=True)
+    stored = open_sweep(path, out=folder)
+    computed = []
+    real = tidy._importance_rows
+    monkeypatch.setattr(tidy, "_importance_rows", lambda *a: computed.append(1) or real(*a))
+    first = tidy.build(stored.study, stored.definition, stored.files).importances
+    assert computed == [1] and (folder / "mixed" / tidy.IMPORTANCES_NAME).is_file()
+    again = tidy.build(stored.study, stored.definition, stored.files).importances
+    assert computed == [1]
+    assert pickle.dumps(again) == pickle.dumps(first)  # the same bytes: the figures kept from them found again
+    pd.testing.assert_frame_equal(first, tidy.importances_frame(stored.study))  # nothing kept: computed
+    (folder / "mixed" / tidy.IMPORTANCES_NAME).write_text('{"key": 1}')
+    pd.testing.assert_frame_equal(tidy.build(stored.study, stored.definition, stored.files).importances, first)
+    assert computed == [1, 1, 1]
+    trials = tidy._completed(stored.study)
+    settings = tidy.settings_frame(tidy.trials_frame(stored.study), tidy.search_space(stored.study))
+    moved = copy.deepcopy(trials[0])
+    moved.value = trials[0].value * 2
+    assert tidy._importances_key(trials, settings) != tidy._importances_key([moved, *trials[1:]], settings)
 
 
 def test_a_live_page_says_running_and_reloads_and_the_final_one_does_not(sweep, tmp_path):
