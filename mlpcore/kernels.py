@@ -276,12 +276,20 @@ def _pow2_shifted(typingctx, kd):
 
 
 @_inner(forceinline=True, fastmath=ELEMENTWISE_MATH)
-def _expm1_negative(y):
-    """expm1(y) for y < 0 (see :func:`expm1_nonpositive`)."""
-    yc = y if y > -TANH_CLAMP else -TANH_CLAMP
+def _reduce_shifted(y, clamp):
+    """(kd, k, r) with y = k ln2 + r, |r| <= ln2 / 2 and kd = k + SHIFT, for y clamped to [-clamp, 0]:
+    :func:`_reduce` with k by the SHIFT rounding, no float-to-integer conversion, which AVX2 has no
+    vector instruction for."""
+    yc = y if y > -clamp else -clamp
     kd = yc * INV_LN2 + SHIFT
     k = kd - SHIFT
-    r = (yc - k * LN2_HI) - k * LN2_LO
+    return kd, k, (yc - k * LN2_HI) - k * LN2_LO
+
+
+@_inner(forceinline=True, fastmath=ELEMENTWISE_MATH)
+def _expm1_negative(y):
+    """expm1(y) for y < 0 (see :func:`expm1_nonpositive`)."""
+    kd, _, r = _reduce_shifted(y, TANH_CLAMP)
     scale = _pow2_shifted(kd)
     return scale * _expm1_small(r) + (scale - 1.0)
 
@@ -291,8 +299,7 @@ def expm1_nonpositive(y):
     """expm1(y) for y <= 0 (NaN as NaN): :func:`expm1` there bit for bit, in about half its time.
 
     2**k is one piece (k >= -58 once y is clamped to -40, where expm1 is already -1 in float64) and k
-    comes from the SHIFT rounding, not a float-to-integer conversion, which AVX2 has no vector
-    instruction for: a loop over samples stays vectorized (tests/mlpcore/test_kernels.py).
+    comes from :func:`_reduce_shifted`: a loop over samples stays vectorized (tests/mlpcore/test_kernels.py).
     """
     return _expm1_negative(y) if y < 0.0 else y  # NaN, and the sign of a zero, pass through
 
@@ -300,11 +307,8 @@ def expm1_nonpositive(y):
 @_public(forceinline=True, fastmath=ELEMENTWISE_MATH)
 def exp_nonpositive(y):
     """e ** y for y <= 0 (NaN as NaN): :func:`exp` there bit for bit, with k and its halves by the SHIFT
-    rounding (see :func:`expm1_nonpositive`)."""
-    yc = y if y > -_CLAMP else -_CLAMP
-    kd = yc * INV_LN2 + SHIFT
-    k = kd - SHIFT
-    r = (yc - k * LN2_HI) - k * LN2_LO
+    rounding (:func:`_reduce_shifted`)."""
+    _, k, r = _reduce_shifted(y, _CLAMP)
     half = (0.5 * k - 0.25) + SHIFT  # floor(k / 2), as exp's k >> 1, plus SHIFT
     rest = (k - (half - SHIFT)) + SHIFT
     e = ((1.0 + _expm1_small(r)) * _pow2_shifted(half)) * _pow2_shifted(rest)
