@@ -212,10 +212,16 @@ def cmd_list(args) -> int:
             continue
         opt = sweep.study
         settle_page(sweep)
-        done = complete_trials(opt)
-        best = f"{best_trial(opt).value:9.4g}" if done else f"{'-':>9}"
+        # a kept replay knows these without decoding a trial (sweeps.store.replay)
+        kept = getattr(sweep.store, "summary", None)
+        if kept is not None:
+            done, best_value = kept["complete"], (kept["best"] or {}).get("value")
+        else:
+            trials = complete_trials(opt)
+            done, best_value = len(trials), best_trial(opt).value if trials else None
+        best = f"{best_value:9.4g}" if best_value is not None else f"{'-':>9}"
         title = title or opt.user_attrs.get("study", {}).get("title", "")
-        print(f"{shown:<16} {f'{len(done)}/{budget(opt)}':>9} {best}  {title}")
+        print(f"{shown:<16} {f'{done}/{budget(opt)}':>9} {best}  {title}")
     return 0
 
 

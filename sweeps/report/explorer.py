@@ -18,6 +18,7 @@ from importlib import resources
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from optuna.distributions import CategoricalDistribution, IntDistribution
 
 from sweeps import space as space_vocabulary
@@ -83,7 +84,7 @@ def _present(v: Any) -> bool:
 
 
 def settings_of(row, space: dict[str, Any]) -> dict[str, Any]:
-    """A :func:`~sweeps.results.frames.trials_frame` row's searched settings that its config reads:
+    """A :func:`~sweeps.results.frames.trials_frame` row's (a dict or a Series) searched settings that its config reads:
     name -> value as sampled (``None`` for the choice None, such as full batch).
 
     A parameter the trial did not draw (momentum under Adam) is left out; so is one its settings
@@ -190,7 +191,7 @@ def explorer_data(frames: tidy.Frames) -> dict[str, Any]:
     trials = _table_order(frames.trials)
     values = trials["value"].to_numpy(dtype=float) if len(trials) else np.array([])
     rows = []
-    for _, r in trials.iterrows():
+    for r in trials.to_dict("records"):  # rows as dicts: a Series a row costs ~100x more
         settings = settings_of(r, space)
         codes = [_code(p, settings[p], d) if p in settings else None for p, d in space.items()]
         mode = r["mode"] if isinstance(r["mode"], str) else None
@@ -251,9 +252,10 @@ def _fit_data(frames: tidy.Frames) -> dict[str, Any]:
     span = view[1] - view[0]
     packed = [view[0] - span, view[1] + span]
     nets = p[p["source"] != "target"]
+    y = nets["y"].to_numpy(dtype=float)
     by_net = {
-        _run_key(source, number): pack(rows["y"].to_numpy(dtype=float), *packed)
-        for (source, number), rows in nets.groupby(["source", "number"], dropna=False, sort=False)
+        _run_key(source, number): pack(y[rows], *packed)
+        for (source, number), rows in _runs(nets, ["source", "number"])
     }
     return {
         "features": int(frames.headline.get("features", 1)),
@@ -265,6 +267,26 @@ def _fit_data(frames: tidy.Frames) -> dict[str, Any]:
         "packed": packed,
         "nets": by_net,
     }
+
+
+def _runs(frame, keys: list[str]):
+    """(key values, rows) of each group of ``frame`` by ``keys``, in the order the groups come, as
+    ``groupby(keys, sort=False, dropna=False)`` gives them: slices where each group's rows are
+    together (the frames build them so), without pandas's cost a group."""
+    if not len(frame):
+        return []
+    codes = [pd.factorize(frame[k], use_na_sentinel=False)[0] for k in keys]
+    change = np.zeros(len(frame), dtype=bool)
+    change[0] = True
+    for c in codes:
+        change[1:] |= c[1:] != c[:-1]
+    starts = np.flatnonzero(change)
+    if len({tuple(c[i] for c in codes) for i in starts}) < len(starts):  # a group's rows apart
+        table = frame.reset_index(drop=True)
+        return [(key, part.index.to_numpy()) for key, part in table.groupby(keys, dropna=False, sort=False)]
+    values = [frame[k].to_numpy(dtype=object) for k in keys]
+    ends = np.append(starts[1:], len(frame))
+    return [(tuple(v[a] for v in values), slice(a, b)) for a, b in zip(starts, ends)]
 
 
 def _run_key(source: str, number) -> str:
@@ -297,15 +319,13 @@ def _curve_data(frames: tidy.Frames) -> dict[str, Any]:
     runs: dict[str, dict[str, Any]] = {}
     # one grouping by run and split (each run's splits in the order they come, as by run, then by
     # split): a grouping within each run costs more than its curves
-    for (source, number, split), part in c.groupby(
-        ["source", "number", "split"], dropna=False, sort=False
-    ):
+    rel, step = c["rel"].to_numpy(dtype=float), c["step"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        decades = np.where(rel > 0, np.log10(np.where(rel > 0, rel, 1.0)), np.nan)
+    for (source, number, split), rows in _runs(c, ["source", "number", "split"]):
         run = runs.setdefault(_run_key(source, number), {})
-        rel = part["rel"].to_numpy(dtype=float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            decades = np.where(rel > 0, np.log10(np.where(rel > 0, rel, 1.0)), np.nan)
-        run[split] = pack(decades, *CURVE_DECADES)
-        run["steps"] = _steps(part["step"].to_numpy())
+        run[split] = pack(decades[rows], *CURVE_DECADES)
+        run["steps"] = _steps(step[rows])
     h = frames.headline
     noise = "estimated noise floor" if h.get("noise_estimated") else "noise floor"
     refs = [
@@ -343,7 +363,7 @@ def table_html(frames: tidy.Frames) -> str:
         f'<th title="sort by {html.escape(c)}">{html.escape(c)}</th>' for c in [*COLUMNS, *space]
     )
     rows = []
-    for _, r in _table_order(frames.trials).iterrows():
+    for r in _table_order(frames.trials).to_dict("records"):
         n = int(r["number"])
         if isinstance(r["mode"], str):
             mode = f'<span class="mode m-{r["mode"]}">{r["mode"]}</span>'

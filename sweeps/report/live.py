@@ -221,7 +221,7 @@ class LiveReport:
             return None
         try:
             return settle_page(
-                open_sweep(self.study, out=self.out, storage=self.storage), stopped=True
+                open_sweep(self.study, out=self.out, storage=self.storage, fresh=True), stopped=True
             )
         # leaving on an error already: the next command settles the page
         except Exception:  # noqa: BLE001
@@ -279,7 +279,7 @@ class Rewriter:
         trial (or is not stored yet: the driver creates it after this process starts)."""
         if self._opened is None:
             try:
-                self._opened = open_sweep(self.study, out=self.out, storage=self.storage)
+                self._opened = open_sweep(self.study, out=self.out, storage=self.storage, fresh=True)
             except ValueError:
                 return None
         if not complete_trials(

@@ -7,7 +7,7 @@ a later ``report``, ``best`` or ``diagnose`` cannot import a study that is not a
 search saves such a study as ``out/NAME/study.npz`` (data split once, baseline, space, budget;
 written atomically) and every process loads that one file (:func:`save_snapshot`, :func:`resolve`).
 
-    >>> sweep = open_sweep("sqrt")          # one opening: one replay of the journal
+    >>> sweep = open_sweep("sqrt")          # one opening: the journal's kept replay, or a replay
     >>> sweep.study.best_value, sweep.definition.baseline, sweep.dir
 """
 
@@ -21,6 +21,7 @@ import optuna
 import studies
 from studies.base import NAME
 from sweeps.store.factory import JOURNAL_NAME, open_storage
+from sweeps.store import replay
 from sweeps.store.grouped import Grouped, describe
 from sweeps.store.records import is_ours, not_ours
 from sweeps.store.trialfiles import TrialFiles
@@ -46,8 +47,9 @@ class Sweep:
     """The results root; the sweep's files are in ``out/NAME/``."""
     storage: str | None
     """The storage URL as given; None for the journal file ``out/NAME/journal.log``."""
-    store: Grouped
-    """The opened storage (a journal is replayed once, when it is opened)."""
+    store: "Grouped | replay.ReplayedStorage"
+    """The opened storage (a journal is replayed once, when it is opened), or its kept replay
+    (read-only: `sweeps.store.replay`)."""
     study: optuna.Study
     """The Optuna study on ``store``."""
 
@@ -78,12 +80,16 @@ def open_sweep(
     out: str | Path = "results",
     storage: str | None = None,
     store: Grouped | None = None,
+    fresh: bool = False,
 ) -> Sweep:
     """The stored sweep of ``ref``, opened once; a one-line ValueError naming the study and where it
     was looked for.
 
     ``store``: the storage of ``storage``, when the caller has opened it already (several sweeps in
-    one database).
+    one database). A sweep in its own journal file opens from the journal's kept replay while that
+    is current (read-only: `sweeps.store.replay`); otherwise the journal is replayed and, unless
+    ``fresh``, its replay kept for the next reader. ``fresh``: always replay, keep nothing (a page
+    that follows a running sweep).
     """
     check_name(ref)
     definition, worker_ref = _definition(ref, out)
@@ -99,9 +105,12 @@ def open_sweep(
         raise ValueError(
             f"no sweep of {name!r} in {str(out_dir)!r}; run: python -m sweeps run {ref}"
         )
-    store = open_storage(storage, out_dir) if store is None else store
+    own = store is None and storage is None  # the sweep's own journal file
+    kept = replay.load(out_dir / JOURNAL_NAME) if own and not fresh else None
     try:
-        study = optuna.load_study(study_name=name, storage=store)
+        with replay.no_collection():
+            store = kept or (open_storage(storage, out_dir) if store is None else store)
+            study = optuna.load_study(study_name=name, storage=store)
     except KeyError:
         if definition is None and not ref.endswith(".py"):
             raise ValueError(
@@ -114,6 +123,8 @@ def open_sweep(
         ) from None
     if not is_ours(study.user_attrs):
         raise not_ours(name, describe(store))
+    if own and not fresh and kept is None:
+        replay.keep(store, name)
     return Sweep(ref, definition, worker_ref, Path(out), storage, store, study)
 
 

@@ -53,6 +53,7 @@ from sweeps.search.pruning import References, check_pruner
 from sweeps.search.tracking import open_study, tell
 from sweeps.search.worker import combine, train_once
 from sweeps.search.worker import prepare as prepare_worker
+from sweeps.store import replay
 from sweeps.store.factory import open_storage
 from sweeps.store.grouped import describe, grouped_writes
 from sweeps.store.liveness import Driver
@@ -356,6 +357,8 @@ def search(
                 bar.close()
                 record["ended"] = iso(time.time())
                 opt.set_user_attr(f"run:{driver.id}", record)
+    if storage is None:  # this driver's last write is done: the next reader opens without a replay
+        replay.keep(store, opt.study_name)
     return Sweep(ref, definition, study, Path(out), storage, store, opt)
 
 

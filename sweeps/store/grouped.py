@@ -93,4 +93,5 @@ def grouped_writes(storage: BaseStorage) -> contextlib.AbstractContextManager:
 def describe(storage: BaseStorage) -> str:
     """Where a storage lives, for messages and records: the journal path or the URL, password
     masked."""
-    return storage.where if isinstance(storage, Grouped) else type(storage).__name__
+    where = getattr(storage, "where", None)  # Grouped storages, and a journal's kept replay
+    return where if isinstance(where, str) else type(storage).__name__
