@@ -11,6 +11,7 @@ two characters a number, so a 1,000-trial page stays a few megabytes.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import math
@@ -40,6 +41,7 @@ ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 """The 64 characters of :func:`pack`, in code order (URL-safe base64's)."""
 LEVELS = 64 * 64 - 1
 """Codes 0..LEVELS - 1 hold a number; code LEVELS is a missing one."""
+_ALPHABET_BYTES = np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)
 CURVE_DECADES = (-9.0, math.log10(CURVE_CLIP))
 """The range a learning curve's log10(MSE / var(y)) is packed over: losses above CURVE_CLIP are
 drawn at it, as in the learning-curves figure."""
@@ -55,7 +57,9 @@ def pack(values, lo: float, hi: float) -> str:
     v = np.asarray(values, dtype=float)
     codes = np.clip(np.round((v - lo) / (hi - lo) * (LEVELS - 1)), 0, LEVELS - 1)
     codes = np.where(np.isfinite(v), codes, LEVELS).astype(int)
-    return "".join(ALPHABET[c >> 6] + ALPHABET[c & 63] for c in codes)
+    out = np.empty(2 * len(codes), dtype=np.uint8)
+    out[0::2], out[1::2] = _ALPHABET_BYTES[codes >> 6], _ALPHABET_BYTES[codes & 63]
+    return out.tobytes().decode("ascii")
 
 
 def unpack(text: str, lo: float, hi: float) -> np.ndarray:
@@ -84,8 +88,9 @@ def _present(v: Any) -> bool:
 
 
 def settings_of(row, space: dict[str, Any]) -> dict[str, Any]:
-    """A :func:`~sweeps.results.frames.trials_frame` row's (a dict or a Series) searched settings that its config reads:
-    name -> value as sampled (``None`` for the choice None, such as full batch).
+    """A :func:`~sweeps.results.frames.trials_frame` row's (a dict or a Series) searched settings
+    that its config reads: name -> value as sampled (``None`` for the choice None, such as full
+    batch).
 
     A parameter the trial did not draw (momentum under Adam) is left out; so is one its settings
     make inert. A categorical column holds NaN for the choice None (pandas makes it so).
@@ -96,13 +101,23 @@ def settings_of(row, space: dict[str, Any]) -> dict[str, Any]:
         if isinstance(dist, CategoricalDistribution):
             if not _present(v) and None not in dist.choices:
                 continue
-            labels = [tidy.value_label(p, c) for c in dist.choices]
-            label = tidy.choice_labels([v], p, dist.choices)[0]
-            out[p] = dist.choices[labels.index(label)] if label in labels else v
+            key = "nan" if isinstance(v, float) and math.isnan(v) else (type(v), v)
+            i = _choice_index(p, key, tuple(dist.choices))
+            out[p] = dist.choices[i] if i is not None else v
         elif _present(v):
             out[p] = int(v) if isinstance(dist, IntDistribution) else float(v)
     inert = space_vocabulary.inert(out)
     return {p: v for p, v in out.items() if p not in inert}
+
+
+@functools.lru_cache(maxsize=4096)
+def _choice_index(param: str, key: Any, choices: tuple) -> int | None:
+    """The index of the choice a column's value (``key``: "nan", or its type and itself) came from
+    (None: none); :func:`settings_of` asks it once a distinct value, not once a trial."""
+    v = math.nan if key == "nan" else key[1]
+    labels = [tidy.value_label(param, c) for c in choices]
+    label = tidy.choice_labels([v], param, choices)[0]
+    return labels.index(label) if label in labels else None
 
 
 def setting_text(param: str, value: Any, dist) -> str:
@@ -254,8 +269,8 @@ def _fit_data(frames: tidy.Frames) -> dict[str, Any]:
     nets = p[p["source"] != "target"]
     y = nets["y"].to_numpy(dtype=float)
     by_net = {
-        _run_key(source, number): pack(y[rows], *packed)
-        for (source, number), rows in _runs(nets, ["source", "number"])
+        _run_key(source, number): text
+        for (source, number), text in _packed_runs(nets, ["source", "number"], y, *packed)
     }
     return {
         "features": int(frames.headline.get("features", 1)),
@@ -283,10 +298,23 @@ def _runs(frame, keys: list[str]):
     starts = np.flatnonzero(change)
     if len({tuple(c[i] for c in codes) for i in starts}) < len(starts):  # a group's rows apart
         table = frame.reset_index(drop=True)
-        return [(key, part.index.to_numpy()) for key, part in table.groupby(keys, dropna=False, sort=False)]
+        return [
+            (key, part.index.to_numpy())
+            for key, part in table.groupby(keys, dropna=False, sort=False)
+        ]
     values = [frame[k].to_numpy(dtype=object) for k in keys]
     ends = np.append(starts[1:], len(frame))
     return [(tuple(v[a] for v in values), slice(a, b)) for a, b in zip(starts, ends)]
+
+
+def _packed_runs(frame, keys: list[str], values: np.ndarray, lo: float, hi: float, groups=None):
+    """(key values, :func:`pack`-ed values) of each group of :func:`_runs`: packed at once, each
+    group's text a slice of it (two characters a value)."""
+    groups = _runs(frame, keys) if groups is None else groups
+    if any(not isinstance(rows, slice) for _, rows in groups):
+        return [(key, pack(values[rows], lo, hi)) for key, rows in groups]
+    text = pack(values, lo, hi)
+    return [(key, text[2 * rows.start : 2 * rows.stop]) for key, rows in groups]
 
 
 def _run_key(source: str, number) -> str:
@@ -322,9 +350,11 @@ def _curve_data(frames: tidy.Frames) -> dict[str, Any]:
     rel, step = c["rel"].to_numpy(dtype=float), c["step"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         decades = np.where(rel > 0, np.log10(np.where(rel > 0, rel, 1.0)), np.nan)
-    for (source, number, split), rows in _runs(c, ["source", "number", "split"]):
+    groups = _runs(c, ["source", "number", "split"])
+    texts = _packed_runs(c, ["source", "number", "split"], decades, *CURVE_DECADES, groups=groups)
+    for ((source, number, split), rows), (_, text) in zip(groups, texts):
         run = runs.setdefault(_run_key(source, number), {})
-        run[split] = pack(decades[rows], *CURVE_DECADES)
+        run[split] = text
         run["steps"] = _steps(step[rows])
     h = frames.headline
     noise = "estimated noise floor" if h.get("noise_estimated") else "noise floor"

@@ -279,7 +279,9 @@ class Rewriter:
         trial (or is not stored yet: the driver creates it after this process starts)."""
         if self._opened is None:
             try:
-                self._opened = open_sweep(self.study, out=self.out, storage=self.storage, fresh=True)
+                self._opened = open_sweep(
+                    self.study, out=self.out, storage=self.storage, fresh=True
+                )
             except ValueError:
                 return None
         if not complete_trials(

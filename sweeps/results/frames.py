@@ -158,27 +158,26 @@ def curves_frame(opt: optuna.Study, files: TrialFiles | None = None):
     (``Sweep.files``), where the curves are; a sweep stored before them kept its curves in the
     journal.
     """
-    columns: dict[str, list] = {
-        k: [] for k in ("source", "number", "mode", "value", "split", "step", "mse", "rel")
-    }
-    # columns gathered as arrays, one frame at the end
+    # a curve's labels once each, repeated at the end; its numbers as arrays: one frame at the end
+    labels: dict[str, list] = {k: [] for k in ("source", "number", "mode", "value", "split")}
+    numbers: dict[str, list] = {k: [] for k in ("step", "mse", "rel")}
+    lengths = []
     for source, number, value, a in _nets(opt, "curve", files):
         steps = np.asarray(a["curve"]["steps"])
         var_y = (a.get("metrics") or {}).get("var_y") or 1.0
         for split in ("train", "val"):
             mse = _floats(a["curve"][split])
-            for key, v in (
-                ("source", source),
-                ("number", number),
-                ("mode", a.get("mode")),
-                ("value", value),
-                ("split", split),
-            ):
-                columns[key].append([v] * len(steps))
-            columns["step"].append(steps)
-            columns["mse"].append(mse)
-            columns["rel"].append(mse / var_y)
-    return _long_frame(columns)
+            for key, v in zip(labels, (source, number, a.get("mode"), value, split)):
+                labels[key].append(v)
+            lengths.append(len(steps))
+            numbers["step"].append(steps)
+            numbers["mse"].append(mse)
+            numbers["rel"].append(mse / var_y)
+    repeated = {
+        k: [np.repeat(np.array(v, dtype=object), lengths)] if lengths else []
+        for k, v in labels.items()
+    }
+    return _long_frame(repeated | numbers)
 
 
 def _floats(values) -> np.ndarray:
@@ -388,7 +387,14 @@ def choice_labels(values, param: str, choices) -> list[str]:
             (c for c in choices if c is not None and isinstance(c, bool) == is_bool and c == v), v
         )
 
-    return [value_label(param, choice(v)) for v in values]
+    labels: dict = {}  # one match a distinct value: a column holds a few, many times
+    out = []
+    for v in values:
+        key = "nan" if isinstance(v, float) and math.isnan(v) else (type(v), v)
+        if key not in labels:
+            labels[key] = value_label(param, choice(v))
+        out.append(labels[key])
+    return out
 
 
 def bin_edges(dist) -> np.ndarray | None:

@@ -8,9 +8,10 @@ kept replay was taken from, and the few figures ``list`` prints), the study, the
 :func:`load` gives it back behind Optuna's public storage interface (:class:`ReplayedStorage`, a
 read-only ``BaseStorage``), so ``optuna.load_study`` and every reader of trials work unchanged.
 
-A kept replay is used only while the journal is the one it was taken from: the same file (device,
-inode), not written since (size, modification and change times: the kernel sets the change time on
-every write, and no program can set it back) and the same last bytes (SHA-256 of up to its last MiB).
+A kept replay is used only while the journal is the one it was taken from: the same file
+(device, inode), not written since (size, modification and change times: the kernel sets the
+change time on every write, and no program can set it back) and the same last bytes (SHA-256 of
+up to its last MiB). A copied folder is another file: its first reader replays it.
 Any append (a trial, a driver's heartbeat) makes it stale, and the reader replays the journal as
 before. It is taken from a storage that has just replayed the journal to its end (:func:`keep`),
 keyed by exactly the bytes that replay read (`SweepJournal.offsets`): a writer appending meanwhile
@@ -27,9 +28,10 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Container, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Container, Iterator, Sequence
+from typing import Any
 
 import optuna
 from optuna.distributions import BaseDistribution, distribution_to_json, json_to_distribution
@@ -84,8 +86,9 @@ def summary(trials: Sequence[FrozenTrial]) -> dict[str, Any]:
 
 
 def keep(storage: BaseStorage, study_name: str) -> Path | None:
-    """Write the kept replay of ``storage``'s journal (a sweep's own ``journal.log``) as it replays now;
-    None when the journal changed meanwhile (nothing is written)."""
+    """Write the kept replay of ``storage``'s journal (a sweep's own ``journal.log``) as it
+    replays now; None when the journal changed meanwhile, or the file cannot be written (nothing
+    is written)."""
     journal = getattr(storage, "journal", None)
     if not isinstance(journal, SweepJournal):
         return None
@@ -172,10 +175,10 @@ def _current(journal: Path, line: bytes) -> dict[str, Any] | None:
         return None
 
 
-def load(journal: Path) -> "ReplayedStorage | None":
+def load(journal: Path) -> ReplayedStorage | None:
     """The sweep of ``journal`` from its kept replay, read-only; None when there is no current one
-    (the caller replays the journal). The file is read whole at once (an atomic replacement meanwhile
-    cannot mix two), its trials decoded when first asked for."""
+    (the caller replays the journal). The file is read whole at once (an atomic replacement
+    meanwhile cannot mix two), its trials decoded when first asked for."""
     try:
         data = path_of(journal).read_bytes()
     except OSError:
@@ -197,9 +200,9 @@ def load(journal: Path) -> "ReplayedStorage | None":
 
 @contextlib.contextmanager
 def no_collection() -> Iterator[None]:
-    """Python's cyclic garbage collector paused inside (and resumed after, if it ran before): reading
-    a large sweep makes millions of dicts and lists, none of them cyclic, and the collector would pass
-    over all of them again and again (a third of the reading time at 10,000 trials)."""
+    """Python's cyclic garbage collector paused inside (and resumed after, if it ran before):
+    reading a large sweep makes millions of dicts and lists, none of them cyclic, and the collector
+    would pass over all of them again and again (a third of the reading time at 10,000 trials)."""
     was = gc.isenabled()
     gc.disable()
     try:
@@ -253,6 +256,9 @@ class ReplayedStorage(BaseStorage):
     @property
     def trials(self) -> list[FrozenTrial]:
         """Every trial, decoded on first use."""
+        return self._decode()
+
+    def _decode(self) -> list[FrozenTrial]:
         if self._trials is None:
             try:
                 with no_collection():
@@ -269,8 +275,8 @@ class ReplayedStorage(BaseStorage):
 
     def _refuse(self, *args, **kwargs):
         raise TypeError(
-            f"the sweep in {self.where!r} was opened read-only (from its kept replay); open it with "
-            "open_sweep(..., fresh=True) to write"
+            f"the sweep in {self.where!r} was opened read-only (from its kept replay); open it "
+            "with open_sweep(..., fresh=True) to write"
         )
 
     create_new_study = delete_study = set_study_user_attr = set_study_system_attr = _refuse
@@ -304,23 +310,21 @@ class ReplayedStorage(BaseStorage):
 
     def get_all_studies(self):
         raise TypeError(
-            f"the kept replay of {self.where!r} holds one study, {self.name!r}; open it by that name"
+            f"the kept replay of {self.where!r} holds one study, {self.name!r}; open it by that "
+            "name"
         )
 
     def get_trial_id_from_study_id_trial_number(self, study_id: int, trial_number: int) -> int:
         self._check(study_id)
-        self.trials
+        self._decode()
         return self._ids[trial_number]
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
-        self.trials
+        self._decode()
         return self._by_id[trial_id]
 
     def get_all_trials(
-        self,
-        study_id: int,
-        deepcopy: bool = True,
-        states: Container[TrialState] | None = None,
+        self, study_id: int, deepcopy: bool = True, states: Container[TrialState] | None = None
     ) -> list[FrozenTrial]:
         self._check(study_id)
         trials = self.trials if states is None else [t for t in self.trials if t.state in states]

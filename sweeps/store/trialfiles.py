@@ -80,8 +80,11 @@ class TrialFiles:
         elsewhere)."""
         if self.memo is not None:
             if number not in self.memo:
-                self.memo[number] = TrialFiles(self.folder).read(number)
+                self.memo[number] = self._read(number)
             return self.memo[number]
+        return self._read(number)
+
+    def _read(self, number: int | str) -> dict[str, Any]:
         try:
             return json.loads(gzip.decompress(self.path(number).read_bytes()))
         except FileNotFoundError:
