@@ -12,10 +12,48 @@ counterfactual evidence) < ``report`` (figures and pages) < ``pipeline`` (a run 
 ``cli``.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from mlpcore import __version__  # one version for the distribution (mlpcore, studies, sweeps)
-from sweeps.analysis.explain import explain
-from sweeps.pipeline import run
-from sweeps.results.frames import trials_frame
-from sweeps.results.reading import best_config, best_model, load
+
+if TYPE_CHECKING:
+    from sweeps.analysis.explain import explain
+    from sweeps.pipeline import run
+    from sweeps.results.frames import trials_frame
+    from sweeps.results.reading import best_config, best_model, load
+
+_HOMES = {
+    "run": "sweeps.pipeline",
+    "explain": "sweeps.analysis.explain",
+    "trials_frame": "sweeps.results.frames",
+    "best_config": "sweeps.results.reading",
+    "best_model": "sweeps.results.reading",
+    "load": "sweeps.results.reading",
+}
+"""Where each name of the API lives: imported on first use, so that a command or a reader that
+needs only part of the package (``list``, ``best_config``) does not import the search, the analysis
+and the report."""
+
+
+_PARTS = ("analysis", "cli", "pipeline", "report", "results", "search", "space", "store")
+"""The package's modules, imported on first use as well (``sweeps.report.report("sqrt")``)."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PARTS:
+        return importlib.import_module(f"sweeps.{name}")
+    if name not in _HOMES:
+        raise AttributeError(f"module 'sweeps' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOMES[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*__all__, *_PARTS})
+
 
 __all__ = ["__version__", "run", "explain", "best_config", "best_model", "load", "trials_frame"]

@@ -19,7 +19,6 @@ from importlib import resources
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from optuna.distributions import CategoricalDistribution, IntDistribution
 
 from sweeps import space as space_vocabulary
@@ -288,6 +287,8 @@ def _runs(frame, keys: list[str]):
     """(key values, rows) of each group of ``frame`` by ``keys``, in the order the groups come, as
     ``groupby(keys, sort=False, dropna=False)`` gives them: slices where each group's rows are
     together (the frames build them so), without pandas's cost a group."""
+    import pandas as pd
+
     if not len(frame):
         return []
     codes = [pd.factorize(frame[k], use_na_sentinel=False)[0] for k in keys]
