@@ -78,6 +78,28 @@ class DriverInfo:
         return now - self.beat > GRACE_SECONDS
 
 
+def drivers_of(user_attrs: dict) -> dict[str, DriverInfo]:
+    """The drivers a study's user attrs record (their heartbeats), by id."""
+    out = {}
+    for key, d in user_attrs.items():
+        if key.startswith(PREFIX) and isinstance(d, dict):
+            out[key[len(PREFIX) :]] = DriverInfo(
+                key[len(PREFIX) :],
+                d.get("host"),
+                d.get("pid", -1),
+                d.get("start"),
+                d.get("beat", 0.0),
+                d.get("ended", False),
+            )
+    return out
+
+
+def any_running(user_attrs: dict) -> bool:
+    """Whether some driver of the study these are the user attrs of is still running."""
+    now = time.time()
+    return any(not d.is_dead(now) for d in drivers_of(user_attrs).values())
+
+
 def process_identity(pid: int) -> dict:
     """Who process ``pid`` of this machine is (host, pid, start time), as a driver's heartbeat says
     it: what a page written for that process carries, so that a later look can tell whether it is
@@ -199,18 +221,7 @@ class Driver:
                 failing_since, said_dead = None, False
 
     def drivers(self) -> dict[str, DriverInfo]:
-        out = {}
-        for key, d in self.opt.user_attrs.items():
-            if key.startswith(PREFIX) and isinstance(d, dict):
-                out[key[len(PREFIX) :]] = DriverInfo(
-                    key[len(PREFIX) :],
-                    d.get("host"),
-                    d.get("pid", -1),
-                    d.get("start"),
-                    d.get("beat", 0.0),
-                    d.get("ended", False),
-                )
-        return out
+        return drivers_of(self.opt.user_attrs)
 
     def stale(self, trials: list[FrozenTrial]) -> list[FrozenTrial]:
         """RUNNING trials whose driver is dead.

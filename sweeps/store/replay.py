@@ -41,6 +41,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from mlpcore.atomic import replace_file
 from sweeps.store.journal import SweepJournal
+from sweeps.store.liveness import any_running
 from sweeps.store.records import counts_as_done
 
 logger = logging.getLogger(__name__)
@@ -87,8 +88,8 @@ def summary(trials: Sequence[FrozenTrial]) -> dict[str, Any]:
 
 def keep(storage: BaseStorage, study_name: str) -> Path | None:
     """Write the kept replay of ``storage``'s journal (a sweep's own ``journal.log``) as it
-    replays now; None when the journal changed meanwhile, or the file cannot be written (nothing
-    is written)."""
+    replays now; None when the journal changed meanwhile, a driver of the study still runs, or the
+    file cannot be written (nothing is written)."""
     journal = getattr(storage, "journal", None)
     if not isinstance(journal, SweepJournal):
         return None
@@ -108,6 +109,8 @@ def _write(storage: BaseStorage, journal: SweepJournal, study_name: str) -> Path
     system_attrs = storage.get_study_system_attrs(study_id)
     directions = storage.get_study_directions(study_id)
     ids = [storage.get_trial_id_from_study_id_trial_number(study_id, t.number) for t in trials]
+    if any_running(user_attrs):  # its journal grows: the replay would be stale in seconds
+        return None
     key = _key(journal.path, end) if journal.offsets[-1] == end else None
     if key is None:  # records were appended while it was read: the state read is no one key's
         return None

@@ -3,6 +3,7 @@ gives, any write to the journal makes it stale, it is read-only, and a damaged o
 
 import json
 import os
+import time
 from pathlib import Path
 
 import optuna
@@ -123,3 +124,18 @@ def test_list_prints_a_kept_sweep_from_its_header_without_decoding_a_trial(sweep
     monkeypatch.setattr(replay, "_trial", no_trials)
     assert main(["list", "--out", str(sweep_dir)]) == 0
     assert capsys.readouterr().out == replaying
+
+
+def test_no_replay_is_kept_while_a_driver_of_the_sweep_still_runs(sweep_dir):
+    from sweeps.store.liveness import PREFIX, process_identity
+
+    journal = sweep_dir / "tiny" / "journal.log"
+    storage = open_storage(None, sweep_dir / "tiny")
+    study = optuna.load_study(study_name="tiny", storage=storage)
+    beat = {**process_identity(os.getpid()), "beat": time.time(), "ended": False}  # this process: alive
+    study.set_user_attr(PREFIX + "alive", beat)
+    assert replay.keep(storage, "tiny") is None  # its journal grows while it runs
+    assert replay.header(journal) is None
+    study.set_user_attr(PREFIX + "alive", {**beat, "ended": True})
+    assert replay.keep(storage, "tiny") is not None
+    assert replay.header(journal)["summary"] == replay.summary(study.trials)
