@@ -19,6 +19,7 @@ from sweeps import space
 from sweeps.analysis import fixes, tuning
 from sweeps.analysis.evidence import needed_fits
 from sweeps.report import live
+from sweeps.results import frames
 from sweeps.search import driver, history, progress
 from sweeps.search.worker import VALUE_CAP
 from sweeps.store import liveness, records
@@ -103,6 +104,9 @@ FACTS = {
         r"rewrites it every (\d+) s \(less often when a rewrite is slow, so it takes at most "
         r"(\d+)% of a core\)",
         lambda: (live.INTERVAL, 100 * live.BUDGET)),
+    "the trials a page shows": (
+        r"past (\S+) trials the page shows (\S+) of them one by one, the (\S+) best and (\S+) spread",
+        lambda: (frames.SHOWN, frames.SHOWN, frames.SHOWN // 2, frames.SHOWN - frames.SHOWN // 2)),
     "a diverged trial's value": (
         r"a diverged trial scores (\d+)", lambda: (VALUE_CAP,)),
     "the grid": (

@@ -202,7 +202,7 @@ def explorer_data(frames: tidy.Frames) -> dict[str, Any]:
     :data:`CURVE_DECADES`.
     """
     space = _searched(frames)
-    trials = _table_order(frames.trials)
+    trials = _shown(frames)
     values = trials["value"].to_numpy(dtype=float) if len(trials) else np.array([])
     rows = []
     for r in trials.to_dict("records"):  # rows as dicts: a Series a row costs ~100x more
@@ -246,6 +246,28 @@ def _code(param: str, value: Any, dist) -> float | int | None:
 def _table_order(trials):
     """Every trial, best value first (the table's first order), trials without a value last."""
     return trials.sort_values(["value", "number"], kind="stable", na_position="last")
+
+
+def _shown(frames: tidy.Frames):
+    """The trials the section shows (:func:`~sweeps.results.frames.shown_numbers`), in the table's
+    first order."""
+    trials = _table_order(frames.trials)
+    return trials if frames.shown is None else trials[trials["number"].isin(frames.shown)]
+
+
+def shown_note(frames: tidy.Frames) -> str:
+    """What the section leaves out of a large sweep, in a sentence ("" when it shows every
+    trial)."""
+    if frames.shown is None:
+        return ""
+    total, shown = len(frames.trials), len(frames.shown)
+    return (
+        f'<p class="note"><strong>{total:,} trials: this section shows {shown:,} of them</strong>, '
+        f"the {shown // 2:,} best and {shown - shown // 2:,} spread evenly over the rest in order "
+        "of value. Every trial is counted in the figures above and listed in "
+        "<code>trials.csv</code> beside this page; the learning curves and fits are picked among "
+        "the ones shown here.</p>"
+    )
 
 
 def _fit_data(frames: tidy.Frames) -> dict[str, Any]:
@@ -394,7 +416,7 @@ def table_html(frames: tidy.Frames) -> str:
         f'<th title="sort by {html.escape(c)}">{html.escape(c)}</th>' for c in [*COLUMNS, *space]
     )
     rows = []
-    for r in _table_order(frames.trials).to_dict("records"):
+    for r in _shown(frames).to_dict("records"):
         n = int(r["number"])
         if isinstance(r["mode"], str):
             mode = f'<span class="mode m-{r["mode"]}">{r["mode"]}</span>'
@@ -479,7 +501,7 @@ def explorer_html(frames: tidy.Frames) -> str:
         for m in BEST_FIRST
     )
     return (
-        "<h3>Settings against mode and value</h3>"
+        shown_note(frames) + "<h3>Settings against mode and value</h3>"
         '<p class="note">One line a trial, coloured by its mode, through each setting it read '
         "(a setting it did not read sits at n/a), its mode and its value (lower is better; "
         "log scales where the search drew on a log scale). Hover a line to name it; drag along "

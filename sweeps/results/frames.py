@@ -144,25 +144,46 @@ def complete(trials):
     return done.assign(escaped=done["mode"] == ESCAPE_MODE)
 
 
+SHOWN = 2000
+"""Trials a report shows one by one at most (a row of the table, a line of the explorer, a learning
+curve, predictions): a page of ten thousand would be tens of megabytes, and its report would read
+every trial's file. Every trial stays in ``trials.csv`` and in what the figures count."""
+
+
+def shown_numbers(trials, most: int | None = None) -> frozenset[int] | None:
+    """The numbers of the trials (a :func:`trials_frame`) a report shows one by one: None (every
+    trial) up to ``most`` (default :data:`SHOWN`); past that the ``most // 2`` best (lowest value,
+    then number; trials without a value last) and the others spread evenly over the rest in that
+    order, so that every mode the sweep met is seen."""
+    most = SHOWN if most is None else most
+    if len(trials) <= most:
+        return None
+    order = trials.sort_values(["value", "number"], kind="stable", na_position="last")
+    order = order["number"].to_numpy(dtype=int)
+    best, rest = order[: most // 2], order[most // 2 :]
+    spread = np.linspace(0, len(rest) - 1, most - len(best)).round().astype(int)
+    return frozenset(int(n) for n in np.concatenate([best, rest[spread]]))
+
+
 def _completed(opt: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     return opt.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
 
 
 @takes_name
-def curves_frame(opt: optuna.Study, files: TrialFiles | None = None):
+def curves_frame(opt: optuna.Study, files: TrialFiles | None = None, numbers=None):
     """Learning curves, long: source (trial / baseline), number, mode, value, split (train / val),
     step, mse, rel.
 
     ``rel`` is the MSE over the variance of the validation target, the objective's scale (1.0 = a
     constant predictor); None (non-finite) losses are NaN. ``files``: the sweep's trial files
     (``Sweep.files``), where the curves are; a sweep stored before them kept its curves in the
-    journal.
+    journal. ``numbers``: only these trials' (and the baseline's), as :func:`shown_numbers` picks.
     """
     # a curve's labels once each, repeated at the end; its numbers as arrays: one frame at the end
     labels: dict[str, list] = {k: [] for k in ("source", "number", "mode", "value", "split")}
-    numbers: dict[str, list] = {k: [] for k in ("step", "mse", "rel")}
+    arrays: dict[str, list] = {k: [] for k in ("step", "mse", "rel")}
     lengths = []
-    for source, number, value, a in _nets(opt, "curve", files):
+    for source, number, value, a in _nets(opt, "curve", files, numbers):
         steps = np.asarray(a["curve"]["steps"])
         var_y = (a.get("metrics") or {}).get("var_y") or 1.0
         for split in ("train", "val"):
@@ -170,14 +191,14 @@ def curves_frame(opt: optuna.Study, files: TrialFiles | None = None):
             for key, v in zip(labels, (source, number, a.get("mode"), value, split)):
                 labels[key].append(v)
             lengths.append(len(steps))
-            numbers["step"].append(steps)
-            numbers["mse"].append(mse)
-            numbers["rel"].append(mse / var_y)
+            arrays["step"].append(steps)
+            arrays["mse"].append(mse)
+            arrays["rel"].append(mse / var_y)
     repeated = {
         k: [np.repeat(np.array(v, dtype=object), lengths)] if lengths else []
         for k, v in labels.items()
     }
-    return _long_frame(repeated | numbers)
+    return _long_frame(repeated | arrays)
 
 
 def _floats(values) -> np.ndarray:
@@ -201,14 +222,14 @@ def _long_frame(columns: dict[str, list]):
 
 
 @takes_name
-def predictions_frame(opt: optuna.Study, files: TrialFiles | None = None):
+def predictions_frame(opt: optuna.Study, files: TrialFiles | None = None, numbers=None):
     """Predictions on the study's grid, long: source (target / baseline / trial), number, mode,
     value, x, y, feature.
 
     The target rows are the true function (NaN when the study does not know it); non-finite
     predictions are NaN. With d > 1 input features the grid is d slices: ``feature`` j's rows vary
     input j (``x`` is its value) with the others at their training medians; with one feature,
-    ``feature`` is 0. ``files``: as for :func:`curves_frame`.
+    ``feature`` is 0. ``files``, ``numbers``: as for :func:`curves_frame`.
     """
     import pandas as pd
 
@@ -224,7 +245,7 @@ def predictions_frame(opt: optuna.Study, files: TrialFiles | None = None):
     target = np.full(len(x), np.nan) if grid["y"] is None else np.asarray(grid["y"], dtype=float)
     # column by column, one frame at the end: a frame a trial is most of the time at 10,000 trials
     rows = [("target", None, None, np.nan, target)]
-    for source, number, value, a in _nets(opt, "grid_pred", files):
+    for source, number, value, a in _nets(opt, "grid_pred", files, numbers):
         y = _floats(a["grid_pred"])
         if len(y) != len(x):
             raise ValueError(
@@ -253,15 +274,18 @@ def predictions_frame(opt: optuna.Study, files: TrialFiles | None = None):
 
 
 def _nets(
-    opt: optuna.Study, key: str, files: TrialFiles | None = None
+    opt: optuna.Study, key: str, files: TrialFiles | None = None, numbers=None
 ) -> list[tuple[str, int | None, float | None, dict]]:
     """(source, number, value, records) of the question's config and of every completed trial that
-    recorded ``key``: its user attrs, with what its file in ``files`` holds."""
+    recorded ``key`` (of those in ``numbers``, when given): its user attrs, with what its file in
+    ``files`` holds."""
     base = study_attr(opt, "baseline", {})
     if files is not None:
         base = base | files.read(BASELINE)
     nets = [("baseline", None, base.get("value"), base)] if key in base else []
     for t in _completed(opt):
+        if numbers is not None and t.number not in numbers:
+            continue
         a = trial_attrs(t.user_attrs)
         a = a if key in a or files is None else a | files.read(t.number)
         if key in a:
@@ -270,7 +294,9 @@ def _nets(
 
 
 @takes_name
-def held_out_frame(opt: optuna.Study, y_val: np.ndarray, files: TrialFiles | None = None):
+def held_out_frame(
+    opt: optuna.Study, y_val: np.ndarray, files: TrialFiles | None = None, numbers=None
+):
     """Predictions on the held-out (validation) rows against their actual values ``y_val`` (n_val,),
     long: source (baseline / trial), number, mode, value, row, actual, predicted (NaN where not
     finite).
@@ -293,7 +319,7 @@ def held_out_frame(opt: optuna.Study, y_val: np.ndarray, files: TrialFiles | Non
                 "predicted": _floats(a["val_pred"]),
             }
         )
-        for source, number, value, a in _nets(opt, "val_pred", files)
+        for source, number, value, a in _nets(opt, "val_pred", files, numbers)
         if len(a["val_pred"]) == len(actual)
     ]
     if not parts:
@@ -815,6 +841,9 @@ class Frames:
     """:func:`data_frame` when the study's definition is known, else None."""
     held_out: pd.DataFrame | None = None
     """:func:`held_out_frame` when the study's definition is known, else None."""
+    shown: frozenset[int] | None = None
+    """The trials the page shows one by one, with their curves and predictions
+    (:func:`shown_numbers`); None: every trial."""
 
 
 def build(
@@ -849,11 +878,12 @@ def build(
     settings = settings_frame(trials, space)
     data = None if definition is None else definition.data()
     files = None if files is None else files.remembering()
+    shown = shown_numbers(trials)
     return Frames(
         trials=trials,
         settings=settings,
-        curves=curves_frame(opt, files),
-        predictions=predictions_frame(opt, files),
+        curves=curves_frame(opt, files, shown),
+        predictions=predictions_frame(opt, files, shown),
         levers=levers,
         tried=levers_frame(opt, trials),
         importances=importances_frame(
@@ -862,7 +892,8 @@ def build(
         space=space,
         headline=headline(opt, trials, levers),
         data=None if data is None else data_frame(data),
-        held_out=None if data is None else held_out_frame(opt, data.y_val, files),
+        held_out=None if data is None else held_out_frame(opt, data.y_val, files, shown),
+        shown=shown,
     )
 
 

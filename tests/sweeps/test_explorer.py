@@ -269,3 +269,38 @@ def test_the_pages_script_sorts_filters_opens_a_trial_and_brushes_in_chromium(ex
     assert len(out["hot"]) == 1 and modes[out["hot"][0]] == mode
     assert set(out["brushed"]) == set(done[done["mode"] == mode]["number"])
     assert out["faded"] == len(frames.trials) - len(out["brushed"])  # the lines left out, greyed
+
+
+def test_shown_numbers_keep_every_trial_up_to_the_bound_then_the_best_half_and_a_spread_to_the_worst():
+    trials = pd.DataFrame({"number": range(10), "value": [0.5, 0.1, np.nan, 0.3, 0.9, 0.2, 0.8, 0.4, 0.7, 0.6]})
+    assert tidy.shown_numbers(trials, most=10) is None
+    shown = tidy.shown_numbers(trials, most=6)
+    order = [1, 5, 3, 7, 0, 9, 8, 6, 4, 2]  # by value, the trial without one last
+    assert len(shown) == 6 and set(order[:3]) <= shown  # the best half
+    assert {7, 8, 2} <= shown  # the rest spread evenly, from its best to its last (no value)
+
+
+def test_a_sweep_past_the_bound_shows_its_best_and_a_spread_and_reads_only_their_files(
+    explored, swept_tiny, monkeypatch
+):
+    opt, every, _ = explored
+    sweep = open_sweep(str(swept_tiny.folder / "tiny.py"), out=swept_tiny.folder / "results")
+    read = []
+    original = type(sweep.files).read
+    monkeypatch.setattr(type(sweep.files), "read", lambda self, n: read.append(n) or original(self, n))
+    monkeypatch.setattr(tidy, "SHOWN", 4)
+    frames = tidy.build(sweep.study, sweep.definition, sweep.files)
+    assert len(frames.shown) == 4 and len(frames.trials) == len(every.trials) > 4
+    assert frames.shown == tidy.shown_numbers(every.trials, most=4)
+    assert set(read) == {*frames.shown, "baseline"}  # no other trial's file is opened
+    curves = set(frames.curves["number"].dropna().astype(int))
+    done = set(every.trials.loc[every.trials["state"] == "COMPLETE", "number"])
+    assert set(every.curves["number"].dropna().astype(int)) == done  # every completed trial's curve
+    assert curves == frames.shown & done and curves  # only the shown ones'
+    assert set(frames.predictions["number"].dropna().astype(int)) == curves
+    pd.testing.assert_frame_equal(frames.trials, every.trials)  # counted whole
+    text = explorer.explorer_html(frames)
+    assert set(rows_of(text)) == set(frames.shown)
+    assert {row[0] for row in data_of(text)["trials"]} == set(frames.shown)
+    assert f"{len(every.trials):,} trials: this section shows 4 of them" in text
+    assert "this section shows" not in explorer.explorer_html(every)
