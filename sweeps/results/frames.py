@@ -415,7 +415,7 @@ def choice_labels(values, param: str, choices) -> list[str]:
 
     labels: dict = {}  # one match a distinct value: a column holds a few, many times
     out = []
-    for v in values:
+    for v in values.tolist() if hasattr(values, "tolist") else values:  # plain Python values
         key = "nan" if isinstance(v, float) and math.isnan(v) else (type(v), v)
         if key not in labels:
             labels[key] = value_label(param, choice(v))
