@@ -25,17 +25,17 @@ from sweeps.store.records import ENDINGS, ending, study_attr
 
 
 def load(study: str, *, out: str | Path = "results", storage: str | None = None) -> optuna.Study:
-    """The stored sweep of ``study`` (a name, or a study file's path) as an Optuna study; a clear
-    error when there is none. (:func:`sweeps.results.handle.open_sweep` gives it with its definition
-    and storage.)"""
-    return open_sweep(study, out=out, storage=storage).study
+    """The stored sweep of ``study`` (a name, or a study file's path) as an Optuna study you may
+    also write to (its journal replayed); a clear error when there is none.
+    (:func:`sweeps.results.handle.open_sweep` gives it with its definition and storage.)"""
+    return open_sweep(study, out=out, storage=storage, fresh=True).study
 
 
 def opened(
     study: "str | optuna.Study", *, out: str | Path = "results", storage: str | None = None
 ) -> optuna.Study:
-    """``study`` itself when it is an Optuna study, else the stored sweep it names
-    (:func:`load`)."""
+    """``study`` itself when it is an Optuna study, else the stored sweep it names, to read (from
+    the journal's kept replay when it is current: `sweeps.store.replay`)."""
     if isinstance(study, optuna.Study):
         return study
     if not isinstance(study, str):
@@ -43,7 +43,7 @@ def opened(
             "study must be an optuna.Study, a study's name or a .py file, got "
             f"{type(study).__name__}"
         )
-    return load(study, out=out, storage=storage)
+    return open_sweep(study, out=out, storage=storage).study
 
 
 def takes_name(read):

@@ -139,3 +139,13 @@ def test_no_replay_is_kept_while_a_driver_of_the_sweep_still_runs(sweep_dir):
     study.set_user_attr(PREFIX + "alive", {**beat, "ended": True})
     assert replay.keep(storage, "tiny") is not None
     assert replay.header(journal)["summary"] == replay.summary(study.trials)
+
+
+def test_sweeps_load_gives_a_study_to_write_to_and_the_readers_read_the_kept_replay(sweep_dir):
+    import sweeps
+
+    study = sweeps.load("tiny", out=sweep_dir)
+    study.set_user_attr("mine", 1)  # a user's study is theirs to write
+    assert sweeps.load("tiny", out=sweep_dir).user_attrs["mine"] == 1
+    assert sweeps.best_config("tiny", out=sweep_dir) == sweeps.best_config(study)
+    assert isinstance(open_sweep("tiny", out=sweep_dir).store, replay.ReplayedStorage)  # kept again
