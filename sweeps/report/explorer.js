@@ -103,7 +103,8 @@
       t.line.setAttribute("class", t.on ? "" : "out");
       k += t.on;
     }
-    count.textContent = "showing " + k + " of " + T.length + " trials";
+    count.textContent = "showing " + k + " of " + T.length + " trials" +
+      (D.total ? " (of the sweep's " + D.total.toLocaleString("en") + ")" : "");
     if (detail) detail.hidden = !byNumber.get(open).on;
   }
   filter.addEventListener("input", function () { terms = parse(filter.value); apply(); });

@@ -303,4 +303,7 @@ def test_a_sweep_past_the_bound_shows_its_best_and_a_spread_and_reads_only_their
     assert set(rows_of(text)) == set(frames.shown)
     assert {row[0] for row in data_of(text)["trials"]} == set(frames.shown)
     assert f"{len(every.trials):,} trials: this section shows 4 of them" in text
+    assert data_of(text)["total"] == len(every.trials) and "total" not in data_of(
+        explorer.explorer_html(every)
+    )
     assert "this section shows" not in explorer.explorer_html(every)
