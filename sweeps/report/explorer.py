@@ -195,8 +195,9 @@ def explorer_data(frames: tidy.Frames) -> dict[str, Any]:
     """What the page's script draws from, as plain data (:data:`DATA_ID`'s JSON).
 
     ``axes``: one per setting, then mode and value (see :func:`_axis`); ``trials``: one list per
-    trial shown (``total``: the sweep's trials, when it shows fewer), in the table's order: [number, state, mode, value, seconds, settings], a setting as its
-    level's index (categorical), its value (numeric) or None (not read); ``fit``: the grid, the
+    trial shown (``total``: the sweep's trials, when it shows fewer), in the table's order:
+    [number, state, mode, value, seconds, settings], a setting as its level's index
+    (categorical), its value (numeric) or None (not read); ``fit``: the grid, the
     target, the data points and each trial's predictions, :func:`pack`-ed over ``fit["packed"]``;
     ``curves``: each trial's learning curve, log10(MSE / var(y)) packed over
     :data:`CURVE_DECADES`.

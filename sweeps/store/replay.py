@@ -15,8 +15,9 @@ up to its last MiB). A copied folder is another file: its first reader replays i
 Any append (a trial, a driver's heartbeat) makes it stale, and the reader replays the journal as
 before. It is taken from a storage that has just replayed the journal to its end (:func:`keep`),
 keyed by exactly the bytes that replay read (`SweepJournal.offsets`): a writer appending meanwhile
-makes the key stale, never a kept replay of other records than its key's. It is written atomically,
-and only beside the default journal of a sweep's own folder.
+makes the key stale, never a kept replay of other records than its key's. None is kept while a
+driver of the sweep runs (its journal grows). It is written atomically, and only beside the default
+journal of a sweep's own folder.
 """
 
 from __future__ import annotations
