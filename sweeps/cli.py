@@ -41,9 +41,9 @@ from sweeps.results.handle import find, open_sweep, run_reference
 from sweeps.results.reading import (
     baseline_words,
     best_config,
-    best_trial,
     budget,
     complete_trials,
+    completed_and_best,
     summary,
 )
 from sweeps.search.driver import BATCH, search, trials_cap
@@ -212,13 +212,7 @@ def cmd_list(args) -> int:
             continue
         opt = sweep.study
         settle_page(sweep)
-        # a kept replay knows these without decoding a trial (sweeps.store.replay)
-        kept = getattr(sweep.store, "summary", None)
-        if kept is not None:
-            done, best_value = kept["complete"], (kept["best"] or {}).get("value")
-        else:
-            trials = complete_trials(opt)
-            done, best_value = len(trials), best_trial(opt).value if trials else None
+        done, best_value = completed_and_best(sweep)
         best = f"{best_value:9.4g}" if best_value is not None else f"{'-':>9}"
         title = title or opt.user_attrs.get("study", {}).get("title", "")
         print(f"{shown:<16} {f'{done}/{budget(opt)}':>9} {best}  {title}")

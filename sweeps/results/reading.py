@@ -21,7 +21,8 @@ from optuna.trial import TrialState
 import studies
 from mlpcore import MODES, MLPConfig, Model
 from sweeps.results.handle import open_sweep
-from sweeps.store.records import ENDINGS, ending, study_attr
+from sweeps.store.records import ENDINGS, best_of, ending, study_attr
+from sweeps.store.replay import ReplayedStorage
 
 
 def load(study: str, *, out: str | Path = "results", storage: str | None = None) -> optuna.Study:
@@ -90,15 +91,12 @@ def complete_trials(opt: optuna.Study) -> list[optuna.trial.FrozenTrial]:
 
 @takes_name
 def best_trial(opt: optuna.Study) -> optuna.trial.FrozenTrial:
-    """The best trial: the lowest value among the completed trials, the lowest number on a tie.
-
-    The one definition of "best" that the summary, ``best.json``, ``best_config`` and the report
-    use.
-    """
-    trials = complete_trials(opt)
-    if not trials:
+    """The best trial (`sweeps.store.records.best_of`): the lowest value among the completed trials,
+    the lowest number on a tie."""
+    best = best_of(complete_trials(opt))
+    if best is None:
         raise ValueError(f"sweep {opt.study_name!r} has no completed trial yet")
-    return min(trials, key=lambda t: (t.value, t.number))
+    return best
 
 
 def best_config(
@@ -134,6 +132,17 @@ def best_model(study: str, *, out: str | Path = "results", storage: str | None =
             f"train its config: mlpcore.fit(sweeps.best_config({sweep.ref!r}), x, y)"
         )
     return Model.from_dict(stored)
+
+
+def completed_and_best(sweep) -> tuple[int, float | None]:
+    """How many trials of ``sweep`` (a `sweeps.results.handle.Sweep`) completed, and the best value
+    (None: none); from its kept replay's header when it was opened from one, so that no trial is
+    decoded (`sweeps.store.replay`)."""
+    if isinstance(sweep.store, ReplayedStorage):
+        kept = sweep.store.summary
+        return kept["complete"], (kept["best"] or {}).get("value")
+    trials = complete_trials(sweep.study)
+    return len(trials), best_trial(sweep.study).value if trials else None
 
 
 @takes_name

@@ -211,3 +211,10 @@ def counts_as_done(t: FrozenTrial) -> bool:
     return t.state in (TrialState.COMPLETE, TrialState.PRUNED) or (
         t.state == TrialState.FAIL and "error" in t.user_attrs
     )
+
+
+def best_of(complete: list[FrozenTrial]) -> FrozenTrial | None:
+    """The best of completed trials: the lowest value, the lowest number on a tie (None: none).
+    The one definition of "best" that the summary, ``best.json``, ``best_config``, the report and
+    ``list`` use."""
+    return min(complete, key=lambda t: (t.value, t.number)) if complete else None

@@ -43,7 +43,7 @@ from optuna.trial import FrozenTrial, TrialState
 from mlpcore.atomic import replace_file
 from sweeps.store.journal import SweepJournal
 from sweeps.store.liveness import any_running
-from sweeps.store.records import counts_as_done
+from sweeps.store.records import best_of
 
 logger = logging.getLogger(__name__)
 
@@ -75,13 +75,11 @@ def _key(journal: Path, end: int) -> dict[str, Any] | None:
 
 
 def summary(trials: Sequence[FrozenTrial]) -> dict[str, Any]:
-    """The figures ``list`` prints of a sweep: trials done and complete, the best (lowest value,
-    lowest number on a tie, as `sweeps.results.reading.best_trial`)."""
+    """What ``list`` prints of a sweep, known without decoding a trial: its completed trials and the
+    best of them (`records.best_of`)."""
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    best = min(complete, key=lambda t: (t.value, t.number)) if complete else None
+    best = best_of(complete)
     return {
-        "trials": len(trials),
-        "done": sum(counts_as_done(t) for t in trials),
         "complete": len(complete),
         "best": None if best is None else {"number": best.number, "value": best.value},
     }
