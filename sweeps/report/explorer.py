@@ -245,15 +245,10 @@ def _code(param: str, value: Any, dist) -> float | int | None:
     return labels.index(label) if label in labels else None
 
 
-def _table_order(trials):
-    """Every trial, best value first (the table's first order), trials without a value last."""
-    return trials.sort_values(["value", "number"], kind="stable", na_position="last")
-
-
 def _shown(frames: tidy.Frames):
     """The trials the section shows (:func:`~sweeps.results.frames.shown_numbers`), in the table's
     first order."""
-    trials = _table_order(frames.trials)
+    trials = tidy.best_first(frames.trials)
     return trials if frames.shown is None else trials[trials["number"].isin(frames.shown)]
 
 

@@ -150,16 +150,21 @@ curve, predictions): a page of ten thousand would be tens of megabytes, and its 
 every trial's file. Every trial stays in ``trials.csv`` and in what the figures count."""
 
 
+def best_first(trials):
+    """A :func:`trials_frame`'s rows, best value first (then the lowest number), trials without a
+    value last: the report table's first order."""
+    return trials.sort_values(["value", "number"], kind="stable", na_position="last")
+
+
 def shown_numbers(trials, most: int | None = None) -> frozenset[int] | None:
     """The numbers of the trials (a :func:`trials_frame`) a report shows one by one: None (every
-    trial) up to ``most`` (default :data:`SHOWN`); past that the ``most // 2`` best (lowest value,
-    then number; trials without a value last) and the others spread evenly over the rest in that
-    order, so that every mode the sweep met is seen."""
+    trial) up to ``most`` (default :data:`SHOWN`); past that the ``most // 2`` first in
+    :func:`best_first` order and the others spread evenly over the rest in that order, so that
+    every mode the sweep met is seen."""
     most = SHOWN if most is None else most
     if len(trials) <= most:
         return None
-    order = trials.sort_values(["value", "number"], kind="stable", na_position="last")
-    order = order["number"].to_numpy(dtype=int)
+    order = best_first(trials)["number"].to_numpy(dtype=int)
     best, rest = order[: most // 2], order[most // 2 :]
     spread = np.linspace(0, len(rest) - 1, most - len(best)).round().astype(int)
     return frozenset(int(n) for n in np.concatenate([best, rest[spread]]))
