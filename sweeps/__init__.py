@@ -15,6 +15,7 @@ counterfactual evidence) < ``report`` (figures and pages) < ``pipeline`` (a run 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from typing import TYPE_CHECKING, Any
 
 from mlpcore import __version__  # one version for the distribution (mlpcore, studies, sweeps)
@@ -38,22 +39,23 @@ needs only part of the package (``list``, ``best_config``) does not import the s
 and the report."""
 
 
-_PARTS = ("analysis", "cli", "pipeline", "report", "results", "search", "space", "store")
-"""The package's modules, imported on first use as well (``sweeps.report.report("sqrt")``)."""
-
-
 def __getattr__(name: str) -> Any:
-    if name in _PARTS:
-        return importlib.import_module(f"sweeps.{name}")
-    if name not in _HOMES:
-        raise AttributeError(f"module 'sweeps' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_HOMES[name]), name)
-    globals()[name] = value
-    return value
+    if name in _HOMES:
+        value = getattr(importlib.import_module(_HOMES[name]), name)
+        globals()[name] = value
+        return value
+    if not name.startswith("_"):  # a module of the package, imported on first use as well
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"{__name__}.{name}":
+                raise
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted({*__all__, *_PARTS})
+    modules = (m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+    return sorted({*__all__, *modules})
 
 
 __all__ = ["__version__", "run", "explain", "best_config", "best_model", "load", "trials_frame"]
