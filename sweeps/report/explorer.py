@@ -285,11 +285,9 @@ def _fit_data(frames: tidy.Frames) -> dict[str, Any]:
     span = view[1] - view[0]
     packed = [view[0] - span, view[1] + span]
     nets = p[p["source"] != "target"]
-    y = nets["y"].to_numpy(dtype=float)
-    by_net = {
-        _run_key(source, number): text
-        for (source, number), text in _packed_runs(nets, ["source", "number"], y, *packed)
-    }
+    order, groups = _runs(nets, ["source", "number"])
+    text = pack(nets["y"].to_numpy(dtype=float)[order], *packed)  # packed at once, sliced by net
+    by_net = {_run_key(source, number): _chars(text, rows) for (source, number), rows in groups}
     return {
         "features": int(frames.headline.get("features", 1)),
         "x": [_round(v) for v in grid["x"]],
@@ -302,39 +300,26 @@ def _fit_data(frames: tidy.Frames) -> dict[str, Any]:
     }
 
 
-def _runs(frame, keys: list[str]):
-    """(key values, rows) of each group of ``frame`` by ``keys``, in the order the groups come, as
-    ``groupby(keys, sort=False, dropna=False)`` gives them: slices where each group's rows are
-    together (the frames build them so), without pandas's cost a group."""
-    import pandas as pd
-
+def _runs(frame, keys: list[str]) -> tuple[np.ndarray, list[tuple[tuple, slice]]]:
+    """``frame``'s rows grouped by ``keys`` as ``groupby(keys, sort=False, dropna=False)`` groups
+    them, without pandas's cost a group: ``order``, the row positions group after group, and each
+    group's key values with its slice of ``order``."""
     if not len(frame):
-        return []
-    codes = [pd.factorize(frame[k], use_na_sentinel=False)[0] for k in keys]
-    change = np.zeros(len(frame), dtype=bool)
-    change[0] = True
-    for c in codes:
-        change[1:] |= c[1:] != c[:-1]
-    starts = np.flatnonzero(change)
-    if len({tuple(c[i] for c in codes) for i in starts}) < len(starts):  # a group's rows apart
-        table = frame.reset_index(drop=True)
-        return [
-            (key, part.index.to_numpy())
-            for key, part in table.groupby(keys, dropna=False, sort=False)
-        ]
-    values = [frame[k].to_numpy(dtype=object) for k in keys]
-    ends = np.append(starts[1:], len(frame))
-    return [(tuple(v[a] for v in values), slice(a, b)) for a, b in zip(starts, ends)]
+        return np.arange(0), []
+    ids = frame.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    order = np.argsort(ids, kind="stable")
+    bounds = np.searchsorted(ids[order], np.arange(ids.max() + 2))
+    firsts = order[bounds[:-1]]
+    values = [frame[k].to_numpy(dtype=object)[firsts] for k in keys]
+    return order, [
+        (tuple(v[g] for v in values), slice(a, b))
+        for g, (a, b) in enumerate(zip(bounds[:-1], bounds[1:]))
+    ]
 
 
-def _packed_runs(frame, keys: list[str], values: np.ndarray, lo: float, hi: float, groups=None):
-    """(key values, :func:`pack`-ed values) of each group of :func:`_runs`: packed at once, each
-    group's text a slice of it (two characters a value)."""
-    groups = _runs(frame, keys) if groups is None else groups
-    if any(not isinstance(rows, slice) for _, rows in groups):
-        return [(key, pack(values[rows], lo, hi)) for key, rows in groups]
-    text = pack(values, lo, hi)
-    return [(key, text[2 * rows.start : 2 * rows.stop]) for key, rows in groups]
+def _chars(text: str, rows: slice) -> str:
+    """The :func:`pack`-ed values of ``rows`` in ``text`` (two characters a value)."""
+    return text[2 * rows.start : 2 * rows.stop]
 
 
 def _run_key(source: str, number) -> str:
@@ -367,14 +352,14 @@ def _curve_data(frames: tidy.Frames) -> dict[str, Any]:
     runs: dict[str, dict[str, Any]] = {}
     # one grouping by run and split (each run's splits in the order they come, as by run, then by
     # split): a grouping within each run costs more than its curves
-    rel, step = c["rel"].to_numpy(dtype=float), c["step"].to_numpy()
+    order, groups = _runs(c, ["source", "number", "split"])
+    rel, step = c["rel"].to_numpy(dtype=float)[order], c["step"].to_numpy()[order]
     with np.errstate(divide="ignore", invalid="ignore"):
         decades = np.where(rel > 0, np.log10(np.where(rel > 0, rel, 1.0)), np.nan)
-    groups = _runs(c, ["source", "number", "split"])
-    texts = _packed_runs(c, ["source", "number", "split"], decades, *CURVE_DECADES, groups=groups)
-    for ((source, number, split), rows), (_, text) in zip(groups, texts):
+    text = pack(decades, *CURVE_DECADES)  # packed at once, sliced by run
+    for (source, number, split), rows in groups:
         run = runs.setdefault(_run_key(source, number), {})
-        run[split] = text
+        run[split] = _chars(text, rows)
         run["steps"] = _steps(step[rows])
     h = frames.headline
     noise = "estimated noise floor" if h.get("noise_estimated") else "noise floor"

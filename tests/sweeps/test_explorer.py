@@ -307,3 +307,15 @@ def test_a_sweep_past_the_bound_shows_its_best_and_a_spread_and_reads_only_their
         explorer.explorer_html(every)
     )
     assert "this section shows" not in explorer.explorer_html(every)
+
+
+def test_runs_group_rows_as_pandas_groups_them_wherever_a_groups_rows_are():
+    rng = np.random.default_rng(0)
+    f = pd.DataFrame({"source": rng.choice(["trial", "baseline"], 200), "split": rng.choice(["train", "val"], 200),
+                      "number": pd.array(rng.choice([1, 2, None], 200), dtype="Int64"), "v": np.arange(200)})
+    order, groups = explorer._runs(f, ["source", "number", "split"])
+    expected = list(f.groupby(["source", "number", "split"], sort=False, dropna=False))
+    assert len(groups) == len(expected) == 12
+    for (key, rows), (want, part) in zip(groups, expected):
+        assert np.array_equal(f["v"].to_numpy()[order][rows], part["v"].to_numpy())
+        assert [None if pd.isna(k) else k for k in key] == [None if pd.isna(k) else k for k in want]
