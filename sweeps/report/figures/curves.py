@@ -7,12 +7,12 @@ import numpy as np
 
 from mlpcore import MODES
 from sweeps.report.figures.parts import (
-    NO_TRIAL,
     TITLE_Y,
     added,
     ax_or_current,
     drawable,
     log_y,
+    no_trial,
     outer_labels,
     panels,
     seaborn,
@@ -144,7 +144,7 @@ def learning_curves(
                 color="#555555",
             )
         if not len(runs):
-            ax.text(0.5, 0.5, NO_TRIAL, transform=ax.transAxes, ha="center", color="#888888")
+            no_trial(ax)
         _references(ax, references)
         ax.set_title(
             f"{mode} ({len(picked)} of {len(runs)})",

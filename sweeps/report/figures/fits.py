@@ -8,11 +8,11 @@ import numpy as np
 
 from mlpcore import MODES
 from sweeps.report.figures.parts import (
-    NO_TRIAL,
     added,
     ax_or_current,
     corner_note,
     mode_title,
+    no_trial,
     outer_labels,
     panels,
     seaborn,
@@ -166,6 +166,13 @@ def representatives(predictions) -> dict[str, int]:
     return out
 
 
+def mode_picks(frame):
+    """A gallery's trials: the trial rows of ``frame`` (predictions or held-out rows), the trial it
+    shows a mode (:func:`representatives`) and each mode's number of trials."""
+    trials = frame[frame["source"] == "trial"]
+    return trials, representatives(trials), trials.drop_duplicates("number")["mode"].value_counts()
+
+
 def _gallery_lines(ax, target, rows, mode: str) -> None:
     """The true function (thin, black, where known) and a mode's fit (thick, in its colour),
     titled."""
@@ -219,9 +226,7 @@ def mode_gallery(predictions, data=None, fig=None):
     The Figure.
     """
     fig, axes = panels(fig, 12.0, 3.0, ncols=len(MODES), sharex=True, sharey=True)
-    trials = predictions[predictions["source"] == "trial"]
-    picks = representatives(predictions)
-    counts = trials.drop_duplicates("number")["mode"].value_counts()
+    trials, picks, counts = mode_picks(predictions)
     target = _known_target(predictions)
     train = _training(data)
     lo, hi = _y_limits(predictions, data)
@@ -246,7 +251,7 @@ def mode_gallery(predictions, data=None, fig=None):
                 note += "\nprediction mostly off the plot"
             corner_note(ax, note)
         else:
-            ax.text(0.5, 0.5, NO_TRIAL, transform=ax.transAxes, ha="center", color="#888888")
+            no_trial(ax)
         mode_title(ax, mode, int(counts.get(mode, 0)))
         ax.set_ylim(lo, hi)
     outer_labels(axes)

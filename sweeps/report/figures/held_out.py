@@ -7,13 +7,13 @@ from __future__ import annotations
 import numpy as np
 
 from mlpcore import MODES
-from sweeps.report.figures.fits import best_number, function_space, representatives
+from sweeps.report.figures.fits import best_number, function_space, mode_picks
 from sweeps.report.figures.parts import (
-    NO_TRIAL,
     added,
     ax_or_current,
     corner_note,
     mode_title,
+    no_trial,
     outer_labels,
     panels,
     seaborn,
@@ -167,9 +167,7 @@ def held_out_gallery(held_out, fig=None):
     The Figure.
     """
     fig, axes = panels(fig, 12.0, 3.1, ncols=len(MODES), sharex=True, sharey=True)
-    trials = held_out[held_out["source"] == "trial"]
-    picks = representatives(trials)
-    counts = trials.drop_duplicates("number")["mode"].value_counts()
+    trials, picks, counts = mode_picks(held_out)
     lo, hi = _held_out_limits(held_out) if len(held_out) else (-1.0, 1.0)
     for ax, mode in zip(axes, BEST_FIRST):
         ax.set_xlabel("actual y")
@@ -187,7 +185,7 @@ def held_out_gallery(held_out, fig=None):
                 note += f"\n{off} of {len(rows)} beyond the plot, drawn at its edge"
             corner_note(ax, note)
         else:
-            ax.text(0.5, 0.5, NO_TRIAL, transform=ax.transAxes, ha="center", color="#888888")
+            no_trial(ax)
         mode_title(ax, mode, int(counts.get(mode, 0)))
     outer_labels(axes)
     place(fig, axes)

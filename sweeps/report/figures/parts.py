@@ -18,6 +18,11 @@ skips matplotlib's placement of titles, which measures every tick label at each 
 NO_TRIAL = "no trial ended here"
 
 
+def no_trial(ax) -> None:
+    """Say on a mode's panel that no trial ended in that mode."""
+    ax.text(0.5, 0.5, NO_TRIAL, transform=ax.transAxes, ha="center", color="#888888")
+
+
 def themed(draw):
     """Draw inside seaborn's theme (:func:`sweeps.report.style.theme`), matplotlib's settings
     untouched after."""
