@@ -4,8 +4,11 @@
 The journal is replayed whole every time a sweep is opened, so it holds only what the sampler and
 the tables need (params, value, mode, metrics: `sweeps.store.records.RECORDED`). The learning curve,
 the predictions on the grid (and on the held-out rows) and, for a trial that was the best when it
-was told, the trained model, go to one gzip'd JSON file per trial (floats written with repr: read
-back bit for bit), read only by what draws or reuses them.
+was told, the trained model, go to one gzip'd JSON file per trial, read only by what draws or reuses
+them. The curve's and the predictions' numbers are packed (:data:`PACKED`): each list one base64
+string of its little-endian 64-bit values, read back bit for bit without parsing a decimal text
+(a report reads 2,000 files; files written before hold the lists as JSON numbers, read the same).
+A non-finite value reads as None either way.
 
 - Tied to the trial: named by its number, unique in the study, so drivers sharing a study never
   write
@@ -23,12 +26,15 @@ back bit for bit), read only by what draws or reuses them.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import logging
 import math
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from mlpcore.atomic import replace_file
 from sweeps.store.records import IN_FILES
@@ -38,6 +44,11 @@ logger = logging.getLogger(__name__)
 FOLDER = "trials"
 BASELINE = "baseline"
 SUFFIX = ".json.gz"
+PACKED = {"curve": ("steps", "train", "val"), "grid_pred": None, "val_pred": None}
+"""The numeric lists a trial file packs: record -> its lists' keys (None: the record is the list).
+The model is written as it is (it is read once, by ``best_model``)."""
+FLOATS, INTS = "<f8", "<i8"
+"""The two packings, named in the file by their NumPy type: ``{"<f8": BASE64}``, or ``"<i8"``."""
 
 
 class TrialFiles:
@@ -67,7 +78,7 @@ class TrialFiles:
         atomically."""
         self.folder.mkdir(parents=True, exist_ok=True)
         text = json.dumps(
-            {k: data[k] for k in IN_FILES if data.get(k) is not None},
+            {k: _packed(k, data[k]) for k in IN_FILES if data.get(k) is not None},
             separators=(",", ":"),
             default=_plain,
         )
@@ -86,13 +97,16 @@ class TrialFiles:
 
     def _read(self, number: int | str) -> dict[str, Any]:
         try:
-            return json.loads(gzip.decompress(self.path(number).read_bytes()))
+            stored = json.loads(gzip.decompress(self.path(number).read_bytes()))
+            return {k: _unpacked(k, v) for k, v in stored.items()}
         except FileNotFoundError:
             return {}
         except (
             OSError,
             ValueError,
             EOFError,
+            TypeError,
+            AttributeError,
         ) as e:  # a damaged file: its trial is drawn without it
             logger.warning(
                 "trial file %s cannot be read (%s); its trial is shown without it",
@@ -115,6 +129,48 @@ class TrialFiles:
             return []
         found = (p.name[: -len(SUFFIX)] for p in self.folder.iterdir() if p.name.endswith(SUFFIX))
         return sorted(int(n) for n in found if n.isdigit())
+
+
+def _packed(record: str, value):
+    """``value`` of ``record`` as a trial file stores it: the lists of :data:`PACKED` packed."""
+    if record not in PACKED:
+        return value
+    if PACKED[record] is None:
+        return _pack(value)
+    return {k: _pack(v) if k in PACKED[record] else v for k, v in value.items()}
+
+
+def _unpacked(record: str, value):
+    """``value`` of ``record`` as :meth:`TrialFiles.write` was given it (packed or not)."""
+    if record not in PACKED:
+        return value
+    if PACKED[record] is None:
+        return _unpack(value)
+    return {k: _unpack(v) if k in PACKED[record] else v for k, v in value.items()}
+
+
+def _pack(values) -> dict[str, str]:
+    """A list of numbers (None: non-finite) as one string: integers as such, else floats."""
+    values = list(values)
+    ints = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values)
+    kind = INTS if ints else FLOATS
+    array = np.array(values, dtype=kind)  # NumPy reads None as NaN
+    if kind == FLOATS:
+        array[~np.isfinite(array)] = np.nan
+    return {kind: base64.b64encode(array.tobytes()).decode("ascii")}
+
+
+def _unpack(value) -> list:
+    """The list of numbers ``value`` holds (None for a non-finite one); a list as it is."""
+    if isinstance(value, list):
+        return value
+    ((kind, text),) = value.items()
+    if kind not in (FLOATS, INTS):
+        raise ValueError(f"a list packed as {kind!r}, not one of {FLOATS!r}, {INTS!r}")
+    array = np.frombuffer(base64.b64decode(text, validate=True), dtype=kind)
+    if kind == INTS or not np.isnan(array).any():
+        return array.tolist()
+    return [None if math.isnan(v) else v for v in array.tolist()]
 
 
 def _plain(value):

@@ -4,7 +4,10 @@ The files are checked where a sweep leaves them (``run`` by the real CLI), throu
 them in a sweep (``tracking.tell``, ``Driver.fail``), and through what reads them (the frames, ``best_model``).
 """
 
+import base64
+import gzip
 import json
+import logging
 import os
 
 import numpy as np
@@ -106,6 +109,41 @@ def test_a_trial_file_is_replaced_whole_or_not_at_all(tmp_path, monkeypatch):
         files.write(3, _outcome(0.25) | {"grid_pred": [1.0, 2.0]})
     monkeypatch.undo()
     assert files.read(3) == before and sorted(p.name for p in files.folder.iterdir()) == ["3.json.gz"]
+
+
+def test_a_trial_files_lists_are_packed_and_read_back_bit_for_bit(tmp_path):
+    files = TrialFiles(tmp_path / "trials")
+    steps = list(range(0, 300_001, 3_000))
+    train = [float(v) for v in np.random.default_rng(0).lognormal(size=len(steps))] + [None]
+    written = {"curve": {"steps": steps + [300_001], "train": train, "val": train[::-1]},
+               "grid_pred": [0.1, None, float(np.nextafter(1.0, 2.0)), -0.0], "model": {"theta": [[1.0, 2.5]]}}
+    files.write(7, written | {"val_pred": [1.5, float("nan"), float("inf")]})
+    stored = json.loads(gzip.decompress(files.path(7).read_bytes()))
+    assert set(stored["curve"]["steps"]) == {"<i8"} and set(stored["curve"]["train"]) == {"<f8"}
+    assert set(stored["grid_pred"]) == {"<f8"} and stored["model"] == written["model"]  # the model as it is
+    back = files.read(7)
+    assert back == written | {"val_pred": [1.5, None, None]}  # a non-finite value reads as None, as before
+    assert all(type(s) is int for s in back["curve"]["steps"]) and str(back["grid_pred"][3]) == "-0.0"
+
+
+def test_a_trial_file_written_before_the_packing_reads_the_same(tmp_path):
+    files = TrialFiles(tmp_path / "trials")
+    before = {"curve": {"steps": [0, 10], "train": [2.0, None], "val": [1.0, 0.5]}, "grid_pred": [0.25, None]}
+    files.folder.mkdir()
+    files.path(3).write_bytes(gzip.compress(json.dumps(before).encode()))
+    files.write(4, before)
+    assert files.read(3) == files.read(4) == before and files.path(3).read_bytes() != files.path(4).read_bytes()
+
+
+@pytest.mark.parametrize("packed", [{"<f8": "not base64!"}, {"<f8": base64.b64encode(b"seven b").decode()},
+                                    {"<f4": ""}, {"<f8": "", "<i8": ""}, 3.5])
+def test_a_damaged_packed_list_leaves_its_trial_drawn_without_its_file(tmp_path, caplog, packed):
+    files = TrialFiles(tmp_path / "trials")
+    files.folder.mkdir()
+    files.path(5).write_bytes(gzip.compress(json.dumps({"grid_pred": packed}).encode()))
+    with caplog.at_level(logging.WARNING, logger="sweeps.store.trialfiles"):
+        assert files.read(5) == {}
+    assert "trial file" in caplog.text and "cannot be read" in caplog.text
 
 
 def test_trial_files_are_found_again_after_a_resume(tmp_path, tiny_study):
