@@ -17,7 +17,7 @@ from mlpcore.atomic import check_writable, replace_file
 from sweeps.analysis.explain import stored_analysis
 from sweeps.report.drawing import DrawingHelper, begin_drawing, early_drawing
 from sweeps.report.explorer import explorer_html
-from sweeps.report.kept import DRAWN_NAME, drawing_key, keep_figures, kept_figures
+from sweeps.report.kept import DRAWN_NAME, drawing_key, keep_figures, kept_figures, kept_table
 from sweeps.report.page import EVERY_TRIAL, Live, index_page, page
 from sweeps.results import frames as tidy
 from sweeps.results.handle import Sweep, open_sweep
@@ -56,9 +56,12 @@ def write_outputs(sweep: Sweep, trials) -> None:
     write_trials_csv(trials, sweep.dir)
 
 
-def write_trials_csv(trials, out_dir: Path) -> Path:
-    """``out_dir/trials.csv`` from a :func:`sweeps.results.frames.trials_frame`, atomically."""
-    return replace_file(out_dir / TRIALS_NAME, trials.to_csv(index=False))
+def write_trials_csv(trials, out_dir: Path) -> str:
+    """``out_dir/trials.csv`` from a :func:`sweeps.results.frames.trials_frame`, atomically; returns
+    its text."""
+    text = trials.to_csv(index=False)
+    replace_file(out_dir / TRIALS_NAME, text)
+    return text
 
 
 _UNSET = object()
@@ -81,7 +84,8 @@ def write_report(
     the figures' bytes are encoded once and go both into the page and into ``figures/``. ``live``:
     see :func:`sweeps.report.page.page`; ``helper``: the process that draws the figures
     (:func:`sweeps.report.drawing.early_drawing`), default this one. Figures in ``figures/`` drawn
-    from the same frames, analysis and code are read back instead (:mod:`sweeps.report.kept`).
+    from the same frames, analysis and code are read back instead, and ``trials.csv`` written from
+    them is left as it is (:mod:`sweeps.report.kept`).
     """
     out_dir = sweep.dir
     fig_dir = out_dir / FIGURES_DIR
@@ -97,7 +101,9 @@ def write_report(
     kept = kept_figures(fig_dir, key)  # the figures of the last report, if drawn from the same
     drawing = (lambda: kept) if kept is not None else begin_drawing(frames, analysis, helper=helper)
     # what needs no figure, while a helper draws them
-    write_trials_csv(frames.trials, out_dir)
+    table = None
+    if kept is None or not kept_table(fig_dir, key, out_dir / TRIALS_NAME):
+        table = write_trials_csv(frames.trials, out_dir)
     replace_file(out_dir / HEADLINE_NAME, json.dumps(frames.headline, indent=2, default=str) + "\n")
     prebuilt = {EVERY_TRIAL: explorer_html(frames)}
     drawn = drawing()
@@ -107,7 +113,7 @@ def write_report(
             missing_ok=True
         )  # this figure as an earlier version wrote it
     if kept is None:
-        keep_figures(fig_dir, key, drawn)
+        keep_figures(fig_dir, key, drawn, table)
     text = page(
         sweep.study,
         frames,

@@ -1,16 +1,18 @@
 """Figures kept from the last report of a sweep, and the key of what they were drawn from: a report
 whose frames, analysis and drawing code are those of the figures in ``figures/`` reads them back
 instead of drawing them again (``report`` after ``run``, or a second ``report``: the same bytes,
-without importing matplotlib and seaborn).
+without importing matplotlib and seaborn). The trials' table (``trials.csv``) is kept the same way:
+written from the same frames, it would be the same bytes.
 
 The key is a hash of the frames (pickled) and the analysis (as JSON), of the drawing code's sources
 and of the versions of the libraries that draw; ``figures/drawn.json`` holds it beside each
-figure's caption and the hash of its SVG bytes, so that a figure changed or removed since is drawn
-again.
+figure's caption and the hash of its SVG bytes, and the hash of the table, so that a file changed
+or removed since is written again.
 
     >>> key = drawing_key(frames, analysis)
     >>> drawn = kept_figures(fig_dir, key)          # None: draw them
-    >>> keep_figures(fig_dir, key, drawn)           # after writing figures/*.svg
+    >>> kept_table(fig_dir, key, table_path)        # False: write the table
+    >>> keep_figures(fig_dir, key, drawn, table)    # after writing figures/*.svg and the table
 """
 
 from __future__ import annotations
@@ -74,9 +76,24 @@ def kept_figures(fig_dir: Path, key: str) -> dict[str, tuple[bytes, str]] | None
         return None
 
 
-def keep_figures(fig_dir: Path, key: str, drawn: dict[str, tuple[bytes, str]]) -> Path:
-    """Record ``drawn`` (written into ``fig_dir`` already) as the figures of ``key``."""
+def kept_table(fig_dir: Path, key: str, table: Path) -> bool:
+    """Whether the file ``table`` is the table the report of ``key`` wrote, unchanged since."""
+    try:
+        stored = json.loads((fig_dir / DRAWN_NAME).read_text(encoding="utf-8"))
+        return (
+            stored.get("key") == key
+            and isinstance(stored.get("table"), str)
+            and hashlib.sha256(table.read_bytes()).hexdigest() == stored["table"]
+        )
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def keep_figures(fig_dir: Path, key: str, drawn: dict[str, tuple[bytes, str]], table: str) -> Path:
+    """Record ``drawn`` (written into ``fig_dir`` already) and ``table`` (the text of the trials'
+    table, written already) as the report of ``key``."""
     figures = [
         [name, caption, hashlib.sha256(data).hexdigest()] for name, (data, caption) in drawn.items()
     ]
-    return replace_file(fig_dir / DRAWN_NAME, json.dumps({"key": key, "figures": figures}) + "\n")
+    kept = {"key": key, "figures": figures, "table": hashlib.sha256(table.encode()).hexdigest()}
+    return replace_file(fig_dir / DRAWN_NAME, json.dumps(kept) + "\n")

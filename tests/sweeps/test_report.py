@@ -26,6 +26,7 @@ import mlpcore
 import sweeps
 from mlpcore import MODES
 from sweeps.results import frames as tidy
+from mlpcore.atomic import replace_file
 from sweeps.report import drawing, figures, files, kept
 from sweeps.report import page as report_page
 from sweeps.results.handle import find, open_sweep
@@ -407,9 +408,17 @@ def test_a_report_of_what_the_last_report_drew_from_reads_its_figures_back(sweep
     def undrawable(*args, **kwargs):
         raise AssertionError("drawn again")
 
+    table = folder / opt.study_name / files.TRIALS_NAME
+    written = []
     with monkeypatch.context() as m:
         m.setattr(files, "begin_drawing", undrawable)
+        m.setattr(files, "replace_file", lambda p, data: written.append(p.name) or replace_file(p, data))
         assert written_page(files.report(path, out=folder)) == page
+        assert files.TRIALS_NAME not in written and files.REPORT_NAME in written  # the same table: kept
+        csv = table.read_bytes()
+        table.write_bytes(csv.replace(b"COMPLETE", b"complete"))  # changed since: written again, the same
+        files.report(path, out=folder)
+        assert written.count(files.TRIALS_NAME) == 1 and table.read_bytes() == csv
     assert {f.name: f.read_bytes() for f in figures_dir.glob("*.svg")} == svgs
     (figures_dir / "history.svg").write_bytes(svgs["history.svg"].replace(b"trial #", b"trial no. "))
     drawn = []
