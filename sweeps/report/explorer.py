@@ -32,6 +32,7 @@ from sweeps.report.style import (
     text_color,
 )
 from sweeps.results import frames as tidy
+from sweeps.store.replay import no_collection
 
 DATA_ID = "explore-data"
 """The id of the page's JSON block."""
@@ -191,7 +192,7 @@ def _value_axis(values: np.ndarray) -> dict[str, Any]:
 # --- the page's data ---------------------------------------------------------------------------
 
 
-def explorer_data(frames: tidy.Frames) -> dict[str, Any]:
+def explorer_data(frames: tidy.Frames, rows: list | None = None) -> dict[str, Any]:
     """What the page's script draws from, as plain data (:data:`DATA_ID`'s JSON).
 
     ``axes``: one per setting, then mode and value (see :func:`_axis`); ``trials``: one list per
@@ -200,17 +201,16 @@ def explorer_data(frames: tidy.Frames) -> dict[str, Any]:
     (categorical), its value (numeric) or None (not read); ``fit``: the grid, the
     target, the data points and each trial's predictions, :func:`pack`-ed over ``fit["packed"]``;
     ``curves``: each trial's learning curve, log10(MSE / var(y)) packed over
-    :data:`CURVE_DECADES`.
+    :data:`CURVE_DECADES`. ``rows``: :func:`shown_rows`, when the caller holds them.
     """
     space = _searched(frames)
-    trials = _shown(frames)
-    values = trials["value"].to_numpy(dtype=float) if len(trials) else np.array([])
-    rows = []
-    for r in trials.to_dict("records"):  # rows as dicts: a Series a row costs ~100x more
-        settings = settings_of(r, space)
+    rows = shown_rows(frames) if rows is None else rows
+    values = np.array([r["value"] for r, _ in rows], dtype=float)
+    trials = []
+    for r, settings in rows:
         codes = [_code(p, settings[p], d) if p in settings else None for p, d in space.items()]
         mode = r["mode"] if isinstance(r["mode"], str) else None
-        rows.append(
+        trials.append(
             [int(r["number"]), r["state"], mode, _round(r["value"]), _round(r["seconds"], 3), codes]
         )
     axes = [
@@ -224,7 +224,7 @@ def explorer_data(frames: tidy.Frames) -> dict[str, Any]:
         "palette": MODE_PALETTE,
         "colors": {"target": TARGET_COLOR, "data": DATA_COLOR},
         "alphabet": ALPHABET,
-        "trials": rows,
+        "trials": trials,
         **({} if frames.shown is None else {"total": len(frames.trials)}),
         "fit": _fit_data(frames),
         "curves": _curve_data(frames),
@@ -240,9 +240,15 @@ def _code(param: str, value: Any, dist) -> float | int | None:
     """A setting as the page's data holds it: its level's index (categorical), else its value."""
     if not isinstance(dist, CategoricalDistribution):
         return _round(value)
-    labels = [tidy.value_label(param, c) for c in dist.choices]
+    labels = _labels(param, tuple(dist.choices))
     label = tidy.value_label(param, value)
     return labels.index(label) if label in labels else None
+
+
+@functools.lru_cache(maxsize=256)
+def _labels(param: str, choices: tuple) -> list[str]:
+    """How each choice of ``param`` reads, in order (asked once a parameter, not once a cell)."""
+    return [tidy.value_label(param, c) for c in choices]
 
 
 def _shown(frames: tidy.Frames):
@@ -250,6 +256,13 @@ def _shown(frames: tidy.Frames):
     first order."""
     trials = tidy.best_first(frames.trials)
     return trials if frames.shown is None else trials[trials["number"].isin(frames.shown)]
+
+
+def shown_rows(frames: tidy.Frames) -> list[tuple[dict, dict]]:
+    """The trials the section shows, in the table's first order: each row as a dict (a Series a row
+    costs ~100x more) with the settings its config reads (:func:`settings_of`)."""
+    space = _searched(frames)
+    return [(r, settings_of(r, space)) for r in _shown(frames).to_dict("records")]
 
 
 def shown_note(frames: tidy.Frames) -> str:
@@ -390,15 +403,16 @@ def steps_of(packed: dict[str, Any]) -> list[int]:
 # --- the section -------------------------------------------------------------------------------
 
 
-def table_html(frames: tidy.Frames) -> str:
+def table_html(frames: tidy.Frames, rows: list | None = None) -> str:
     """Every trial as a table row, best value first: number, mode (or its state when it has none),
-    value, seconds, and the settings its config reads (a dot where it reads none)."""
+    value, seconds, and the settings its config reads (a dot where it reads none). ``rows``:
+    :func:`shown_rows`, when the caller holds them."""
     space = _searched(frames)
     head = "".join(
         f'<th title="sort by {html.escape(c)}">{html.escape(c)}</th>' for c in [*COLUMNS, *space]
     )
-    rows = []
-    for r in _shown(frames).to_dict("records"):
+    lines = []
+    for r, settings in shown_rows(frames) if rows is None else rows:
         n = int(r["number"])
         if isinstance(r["mode"], str):
             mode = f'<span class="mode m-{r["mode"]}">{r["mode"]}</span>'
@@ -406,21 +420,20 @@ def table_html(frames: tidy.Frames) -> str:
             error = r.get("error")
             why = f' title="{html.escape(error[:300])}"' if isinstance(error, str) else ""
             mode = f'<span class="state"{why}>{html.escape(str(r["state"]).lower())}</span>'
-        settings = settings_of(r, space)
         cells = "".join(
             f"<td>{html.escape(setting_text(p, settings[p], d))}</td>"
             if p in settings
             else '<td class="na">·</td>'
             for p, d in space.items()
         )
-        rows.append(
+        lines.append(
             f'<tr id="trial-{n}"><td>{n}</td><td>{mode}</td><td>{fmt(_number(r["value"]))}'
             f"</td><td>{fmt(_number(r['seconds']))}</td>{cells}</tr>"
         )
     return (
         '<div class="table-box" id="trials-box">'
         f'<table class="compact explore" id="{TABLE_ID}">'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(lines)}</tbody></table></div>"
     )
 
 
@@ -477,6 +490,9 @@ padding:2px 6px;border-radius:4px;white-space:nowrap;display:none}
 def explorer_html(frames: tidy.Frames) -> str:
     """The section: parallel coordinates, the filter, the table, its data and its script (its CSS
     is :func:`style`, in the page's head)."""
+    with no_collection():  # a dict a row, a list a cell: many objects, no cycles among them
+        rows = shown_rows(frames)
+        table, data = table_html(frames, rows), _json_block(explorer_data(frames, rows))
     chips = "".join(
         f'<label><input type="checkbox" data-mode="{m}" checked> '
         f'<span class="mode m-{m}">{m}</span></label>'
@@ -499,7 +515,7 @@ def explorer_html(frames: tidy.Frames) -> str:
         '<p class="note">Click a column to sort by it (again: the other way); click a row to '
         "see the trial's predictions on the grid against the data and the true function, and "
         "its learning curve. A dot: a setting this trial's config does not read.</p>"
-        + table_html(frames)
-        + _json_block(explorer_data(frames))
+        + table
+        + data
         + f"<script>{script()}</script>"
     )

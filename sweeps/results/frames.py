@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import pickle
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ from sweeps.results.handle import open_sweep
 from sweeps.results.reading import best_trial, takes_name
 from sweeps.space import space_from_json
 from sweeps.store.records import study_attr, trial_attrs
+from sweeps.store.replay import no_collection
 from sweeps.store.trialfiles import BASELINE, TrialFiles
 
 if TYPE_CHECKING:
@@ -208,7 +210,7 @@ def curves_frame(opt: optuna.Study, files: TrialFiles | None = None, numbers=Non
 
 def _floats(values) -> np.ndarray:
     """A stored list of numbers as floats, None (a non-finite value) as NaN."""
-    return np.array([np.nan if v is None else v for v in values], dtype=float)
+    return np.array(values, dtype=float)  # NumPy reads None as NaN
 
 
 def _long_frame(columns: dict[str, list]):
@@ -496,14 +498,16 @@ def settings_frame(trials, space: dict[str, Any]):
 
 
 @takes_name
-def levers_frame(opt: optuna.Study, trials=None):
+def levers_frame(opt: optuna.Study, trials=None, settings=None):
     """Per parameter and value (categorical) or bin (numeric): trials, escaped, escape rate, best
     and median value, and the number of trials in each mode (one column per mode), in the space's
-    order."""
+    order. ``trials``: these (a :func:`trials_frame`), default every trial; ``settings``: their
+    :func:`settings_frame`, when the caller holds it."""
     import pandas as pd
 
     space = search_space(opt)
-    settings = settings_frame(trials_frame(opt) if trials is None else trials, space)
+    if settings is None:
+        settings = settings_frame(trials_frame(opt) if trials is None else trials, space)
     escaped = settings["escaped"].to_numpy(dtype=bool)
     values = settings["value"].to_numpy(dtype=float)
     modes = settings["mode"].to_numpy(dtype=object)
@@ -661,8 +665,9 @@ def _importances_key(trials, settings) -> str:
     modes, the settings frame, Optuna's version and this module's source."""
     digest = hashlib.sha256()
     digest.update(optuna.__version__.encode() + b"\0" + Path(__file__).read_bytes())
-    seen = [(t.number, t.params, t.value, t.user_attrs.get("mode")) for t in trials]
-    digest.update(json.dumps(seen, sort_keys=True, default=repr).encode())
+    # pickled (floats as their bits), each trial's params in the order of their names
+    seen = [(t.number, sorted(t.params.items()), t.value, t.user_attrs.get("mode")) for t in trials]
+    digest.update(pickle.dumps(seen, protocol=5))
     digest.update(settings.to_json(orient="split", date_format="iso").encode())
     return digest.hexdigest()
 
@@ -872,15 +877,21 @@ def build(
             )
         opt, definition = sweep.study, sweep.definition if definition is None else definition
         files = sweep.files if files is None else files
+    with no_collection():  # every trial read: many objects, no cycles among them
+        return _build(opt, definition, files)
+
+
+def _build(opt: optuna.Study, definition, files: TrialFiles | None) -> Frames:
     trials = trials_frame(opt)
     if not len(complete(trials)):
         raise ValueError(
             f"sweep {opt.study_name!r} has no completed trial yet; run: python -m "
             f"sweeps run {opt.study_name}"
         )
-    levers = levers_frame(opt, explored(trials))
     space = search_space(opt)
     settings = settings_frame(trials, space)
+    sample = explored(trials)
+    levers = levers_frame(opt, sample, settings[settings["number"].isin(sample["number"])])
     data = None if definition is None else definition.data()
     files = None if files is None else files.remembering()
     shown = shown_numbers(trials)
@@ -890,7 +901,7 @@ def build(
         curves=curves_frame(opt, files, shown),
         predictions=predictions_frame(opt, files, shown),
         levers=levers,
-        tried=levers_frame(opt, trials),
+        tried=levers_frame(opt, trials, settings),
         importances=importances_frame(
             opt, settings, None if files is None else files.folder.parent
         ),
