@@ -78,7 +78,7 @@ class TrialFiles:
         atomically."""
         self.folder.mkdir(parents=True, exist_ok=True)
         text = json.dumps(
-            {k: _packed(k, data[k]) for k in IN_FILES if data.get(k) is not None},
+            {k: _lists(k, data[k], _pack) for k in IN_FILES if data.get(k) is not None},
             separators=(",", ":"),
             default=_plain,
         )
@@ -98,7 +98,7 @@ class TrialFiles:
     def _read(self, number: int | str) -> dict[str, Any]:
         try:
             stored = json.loads(gzip.decompress(self.path(number).read_bytes()))
-            return {k: _unpacked(k, v) for k, v in stored.items()}
+            return {k: _lists(k, v, _unpack) for k, v in stored.items()}
         except FileNotFoundError:
             return {}
         except (
@@ -131,22 +131,13 @@ class TrialFiles:
         return sorted(int(n) for n in found if n.isdigit())
 
 
-def _packed(record: str, value):
-    """``value`` of ``record`` as a trial file stores it: the lists of :data:`PACKED` packed."""
+def _lists(record: str, value, convert):
+    """``value`` of ``record`` with ``convert`` applied to each list :data:`PACKED` names in it."""
     if record not in PACKED:
         return value
     if PACKED[record] is None:
-        return _pack(value)
-    return {k: _pack(v) if k in PACKED[record] else v for k, v in value.items()}
-
-
-def _unpacked(record: str, value):
-    """``value`` of ``record`` as :meth:`TrialFiles.write` was given it (packed or not)."""
-    if record not in PACKED:
-        return value
-    if PACKED[record] is None:
-        return _unpack(value)
-    return {k: _unpack(v) if k in PACKED[record] else v for k, v in value.items()}
+        return convert(value)
+    return {k: convert(v) if k in PACKED[record] else v for k, v in value.items()}
 
 
 def _pack(values) -> dict[str, str]:
