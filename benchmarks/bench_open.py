@@ -118,7 +118,7 @@ def main() -> None:
         n = grow(out, grown, args.study, args.copies)
         small = work / f"small{i}"
         shutil.copytree(out / args.study, small / args.study,
-                        ignore=shutil.ignore_patterns("report.html", "*.flock"))
+                        ignore=shutil.ignore_patterns("report.html", "*.flock", "figures"))
         size = (grown / args.study / "journal.log").stat().st_size
         print(f"{spec}: {n} trials, journal {size:,} B ({size / n:,.0f} B a trial)")
         setups.append((spec, tree, grown, small))
