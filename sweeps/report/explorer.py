@@ -262,7 +262,13 @@ def shown_rows(frames: tidy.Frames) -> list[tuple[dict, dict]]:
     """The trials the section shows, in the table's first order: each row as a dict (a Series a row
     costs ~100x more) with the settings its config reads (:func:`settings_of`)."""
     space = _searched(frames)
-    return [(r, settings_of(r, space)) for r in _shown(frames).to_dict("records")]
+    shown = _shown(frames)
+    read = [c for c in (*ROW_COLUMNS, *(f"params_{p}" for p in space)) if c in shown]
+    return [(r, settings_of(r, space)) for r in shown[read].to_dict("records")]
+
+
+ROW_COLUMNS = ("number", "state", "mode", "value", "seconds", "error")
+"""The columns of a trials frame a shown row is read for, beside its settings' ``params_*``."""
 
 
 def shown_note(frames: tidy.Frames) -> str:
