@@ -149,3 +149,25 @@ def test_sweeps_load_gives_a_study_to_write_to_and_the_readers_read_the_kept_rep
     assert sweeps.load("tiny", out=sweep_dir).user_attrs["mine"] == 1
     assert sweeps.best_config("tiny", out=sweep_dir) == sweeps.best_config(study)
     assert isinstance(open_sweep("tiny", out=sweep_dir).store, replay.ReplayedStorage)  # kept again
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_reading_a_sweep_leaves_the_garbage_collector_as_it_found_it(sweep_dir, enabled):
+    """The readers pause Python's cyclic collector (`replay.no_collection`): a library's caller finds it as it
+    left it, after a read that failed too."""
+    import gc
+
+    from sweeps.report.explorer import explorer_html
+    from sweeps.results import frames
+
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        sweep = open_sweep("tiny", out=sweep_dir)
+        built = frames.build(sweep.study, sweep.definition, sweep.files)
+        assert gc.isenabled() is enabled and explorer_html(built) and gc.isenabled() is enabled
+        with pytest.raises(ValueError, match="no completed trial"):
+            frames.build(optuna.create_study(study_name="empty"))
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
