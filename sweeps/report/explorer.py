@@ -101,8 +101,7 @@ def settings_of(row, space: dict[str, Any]) -> dict[str, Any]:
         if isinstance(dist, CategoricalDistribution):
             if not _present(v) and None not in dist.choices:
                 continue
-            key = "nan" if isinstance(v, float) and math.isnan(v) else (type(v), v)
-            i = _choice_index(p, key, tuple(dist.choices))
+            i = _choice_index(p, tidy.value_key(v), tuple(dist.choices))
             out[p] = dist.choices[i] if i is not None else v
         elif _present(v):
             out[p] = int(v) if isinstance(dist, IntDistribution) else float(v)
@@ -112,10 +111,11 @@ def settings_of(row, space: dict[str, Any]) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=4096)
 def _choice_index(param: str, key: Any, choices: tuple) -> int | None:
-    """The index of the choice a column's value (``key``: "nan", or its type and itself) came from
-    (None: none); :func:`settings_of` asks it once a distinct value, not once a trial."""
+    """The index of the choice a column's value came from (``key``: the value's
+    :func:`~sweeps.results.frames.value_key`; None: none); :func:`settings_of` asks it once a
+    distinct value, not once a trial."""
     v = math.nan if key == "nan" else key[1]
-    labels = [tidy.value_label(param, c) for c in choices]
+    labels = _labels(param, choices)
     label = tidy.choice_labels([v], param, choices)[0]
     return labels.index(label) if label in labels else None
 

@@ -408,6 +408,12 @@ def value_label(param: str, value: Any) -> str:
     return NONE_LABELS.get(param, "none") if value is None else str(value)
 
 
+def value_key(v: Any) -> Any:
+    """A column's value as a key that tells values apart as choices are told apart: every NaN one
+    key (NaN != NaN), and a bool not its int (True == 1)."""
+    return "nan" if isinstance(v, float) and math.isnan(v) else (type(v), v)
+
+
 def choice_labels(values, param: str, choices) -> list[str]:
     """Labels of categorical values as a frame column holds them: pandas turns [None, 1, 8] into
     [NaN, 1.0, 8.0], so each value is matched back to the choice it came from."""
@@ -423,7 +429,7 @@ def choice_labels(values, param: str, choices) -> list[str]:
     labels: dict = {}  # one match a distinct value: a column holds a few, many times
     out = []
     for v in values.tolist() if hasattr(values, "tolist") else values:  # plain Python values
-        key = "nan" if isinstance(v, float) and math.isnan(v) else (type(v), v)
+        key = value_key(v)
         if key not in labels:
             labels[key] = value_label(param, choice(v))
         out.append(labels[key])
