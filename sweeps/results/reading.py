@@ -22,7 +22,7 @@ import studies
 from mlpcore import MODES, MLPConfig, Model
 from sweeps.results.handle import open_sweep
 from sweeps.store.records import ENDINGS, best_of, ending, study_attr
-from sweeps.store.replay import ReplayedStorage
+from sweeps.store import replay
 
 
 def load(study: str, *, out: str | Path = "results", storage: str | None = None) -> optuna.Study:
@@ -138,11 +138,11 @@ def completed_and_best(sweep) -> tuple[int, float | None]:
     """How many trials of ``sweep`` (a `sweeps.results.handle.Sweep`) completed, and the best value
     (None: none); from its kept replay's header when it was opened from one, so that no trial is
     decoded (`sweeps.store.replay`)."""
-    if isinstance(sweep.store, ReplayedStorage):
-        kept = sweep.store.summary
-        return kept["complete"], (kept["best"] or {}).get("value")
-    trials = complete_trials(sweep.study)
-    return len(trials), best_trial(sweep.study).value if trials else None
+    if isinstance(sweep.store, replay.ReplayedStorage):
+        found = sweep.store.summary
+    else:
+        found = replay.summary(sweep.study.get_trials(deepcopy=False))
+    return found["complete"], (found["best"] or {}).get("value")
 
 
 @takes_name
