@@ -98,7 +98,7 @@ def finish(
     if not complete_trials(sweep.study):
         write_outputs(sweep, tidy.trials_frame(sweep.study))
         return Finished(None, None)
-    frames = tidy.build(sweep.study, sweep.definition, sweep.files)
+    frames = tidy.build(sweep)
     write_outputs(sweep, frames.trials)
     if report and explain:
         # matplotlib and seaborn imported while the analysis's workers train

@@ -95,7 +95,7 @@ def write_report(
         fig_dir,
     ):  # a read-only folder is said at once, not after the page is drawn
         check_writable(folder)
-    frames = tidy.build(sweep.study, sweep.definition, sweep.files) if frames is None else frames
+    frames = tidy.build(sweep) if frames is None else frames
     analysis = stored_analysis(sweep) if analysis is _UNSET else analysis
     key = drawing_key(frames, analysis)
     kept = kept_figures(fig_dir, key)  # the figures of the last report, if drawn from the same

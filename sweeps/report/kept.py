@@ -4,7 +4,8 @@ instead of drawing them again (``report`` after ``run``, or a second ``report``:
 without importing matplotlib and seaborn). The trials' table (``trials.csv``) is kept the same way:
 written from the same frames, it would be the same bytes.
 
-The key is a hash of the frames (pickled) and the analysis (as JSON), of the drawing code's sources
+The key is a hash of the frames (by their values: `sweeps.results.fingerprint`) and the analysis (as
+JSON), of the drawing code's sources
 and of the versions of the libraries that draw; ``figures/drawn.json`` holds it beside each
 figure's caption and the hash of its SVG bytes, and the hash of the table, so that a file changed
 or removed since is written again.
@@ -19,11 +20,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 from importlib import metadata
 from pathlib import Path
 
 from mlpcore.atomic import replace_file
+from sweeps.results import fingerprint
 
 DRAWN_NAME = "drawn.json"
 """The file in ``figures/`` that holds the key of its figures, their captions and their hashes."""
@@ -38,7 +39,7 @@ def drawing_key(frames, analysis) -> str:
     """The hash of what a report's figures are drawn from: ``frames``, ``analysis``, the code's
     sources and the drawing libraries' versions."""
     digest = hashlib.sha256()
-    digest.update(pickle.dumps(frames, protocol=5))
+    fingerprint.update(digest, frames)
     # as JSON: the analysis a run holds and the one read back from its storage differ only in types
     # (a tuple stored as a list)
     digest.update(json.dumps(analysis, sort_keys=True, default=repr).encode())

@@ -39,10 +39,11 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 
 from mlpcore import MODES
 from mlpcore.atomic import replace_file
-from sweeps.results.handle import open_sweep
+from sweeps.results import kept_trials
+from sweeps.results.handle import Sweep, open_sweep
 from sweeps.results.reading import best_trial, takes_name
 from sweeps.space import space_from_json
-from sweeps.store.records import study_attr, trial_attrs
+from sweeps.store.records import IN_FILES, study_attr, trial_attrs
 from sweeps.store.replay import no_collection
 from sweeps.store.trialfiles import BASELINE, TrialFiles
 
@@ -177,7 +178,7 @@ def _completed(opt: optuna.Study) -> list[optuna.trial.FrozenTrial]:
 
 
 @takes_name
-def curves_frame(opt: optuna.Study, files: TrialFiles | None = None, numbers=None):
+def curves_frame(opt: optuna.Study, files: TrialFiles | None = None, numbers=None, trials=None):
     """Learning curves, long: source (trial / baseline), number, mode, value, split (train / val),
     step, mse, rel.
 
@@ -185,12 +186,13 @@ def curves_frame(opt: optuna.Study, files: TrialFiles | None = None, numbers=Non
     constant predictor); None (non-finite) losses are NaN. ``files``: the sweep's trial files
     (``Sweep.files``), where the curves are; a sweep stored before them kept its curves in the
     journal. ``numbers``: only these trials' (and the baseline's), as :func:`shown_numbers` picks.
+    ``trials``: the study's :func:`trials_frame`, when the caller holds it (see :func:`_nets`).
     """
     # a curve's labels once each, repeated at the end; its numbers as arrays: one frame at the end
     labels: dict[str, list] = {k: [] for k in ("source", "number", "mode", "value", "split")}
     arrays: dict[str, list] = {k: [] for k in ("step", "mse", "rel")}
     lengths = []
-    for source, number, value, a in _nets(opt, "curve", files, numbers):
+    for source, number, value, a in _nets(opt, "curve", files, numbers, trials):
         steps = np.asarray(a["curve"]["steps"])
         var_y = (a.get("metrics") or {}).get("var_y") or 1.0
         for split in ("train", "val"):
@@ -229,14 +231,16 @@ def _long_frame(columns: dict[str, list]):
 
 
 @takes_name
-def predictions_frame(opt: optuna.Study, files: TrialFiles | None = None, numbers=None):
+def predictions_frame(
+    opt: optuna.Study, files: TrialFiles | None = None, numbers=None, trials=None
+):
     """Predictions on the study's grid, long: source (target / baseline / trial), number, mode,
     value, x, y, feature.
 
     The target rows are the true function (NaN when the study does not know it); non-finite
     predictions are NaN. With d > 1 input features the grid is d slices: ``feature`` j's rows vary
     input j (``x`` is its value) with the others at their training medians; with one feature,
-    ``feature`` is 0. ``files``, ``numbers``: as for :func:`curves_frame`.
+    ``feature`` is 0. ``files``, ``numbers``, ``trials``: as for :func:`curves_frame`.
     """
     import pandas as pd
 
@@ -252,7 +256,7 @@ def predictions_frame(opt: optuna.Study, files: TrialFiles | None = None, number
     target = np.full(len(x), np.nan) if grid["y"] is None else np.asarray(grid["y"], dtype=float)
     # column by column, one frame at the end: a frame a trial is most of the time at 10,000 trials
     rows = [("target", None, None, np.nan, target)]
-    for source, number, value, a in _nets(opt, "grid_pred", files, numbers):
+    for source, number, value, a in _nets(opt, "grid_pred", files, numbers, trials):
         y = _floats(a["grid_pred"])
         if len(y) != len(x):
             raise ValueError(
@@ -281,15 +285,22 @@ def predictions_frame(opt: optuna.Study, files: TrialFiles | None = None, number
 
 
 def _nets(
-    opt: optuna.Study, key: str, files: TrialFiles | None = None, numbers=None
+    opt: optuna.Study, key: str, files: TrialFiles | None = None, numbers=None, trials=None
 ) -> list[tuple[str, int | None, float | None, dict]]:
     """(source, number, value, records) of the question's config and of every completed trial that
     recorded ``key`` (of those in ``numbers``, when given): its user attrs, with what its file in
-    ``files`` holds."""
+    ``files`` holds.
+
+    With ``trials`` (the study's :func:`trials_frame`, of a sweep whose trials keep none of their
+    records in the journal: :func:`records_in_journal`) a trial's number, value and mode are read
+    from the frame and its ``key`` from its file alone, and no trial is decoded.
+    """
     base = study_attr(opt, "baseline", {})
     if files is not None:
         base = base | files.read(BASELINE)
     nets = [("baseline", None, base.get("value"), base)] if key in base else []
+    if files is not None and trials is not None:
+        return nets + _nets_in_files(key, files, numbers, trials)
     for t in _completed(opt):
         if numbers is not None and t.number not in numbers:
             continue
@@ -300,9 +311,44 @@ def _nets(
     return nets
 
 
+def records_in_journal(opt: optuna.Study) -> bool:
+    """Whether a completed trial keeps its curve or predictions in the journal (a sweep stored
+    before its trial files, `sweeps.store.records.IN_FILES`), not in its file only."""
+    return any(
+        key in trial_attrs(t.user_attrs)
+        for t in _completed(opt)
+        for key in IN_FILES
+        if key != "model"
+    )
+
+
+def _nets_in_files(
+    key: str, files: TrialFiles, numbers, trials
+) -> list[tuple[str, int | None, float | None, dict]]:
+    """:func:`_nets`' trials from the frame ``trials`` and the trials' files: the records a trial's
+    net is drawn by (``key``, its mode, its metric ``var_y``)."""
+    done = trials[trials["state"] == "COMPLETE"]
+    if numbers is not None:
+        done = done[done["number"].isin(list(numbers))]
+    var_y = done["metrics_var_y"].tolist() if "metrics_var_y" in done else [None] * len(done)
+    found = []
+    for number, value, mode, v in zip(
+        done["number"].tolist(), done["value"].tolist(), done["mode"].tolist(), var_y
+    ):
+        a = files.read(number)
+        if key not in a:
+            continue
+        a = a | {
+            "mode": mode if isinstance(mode, str) else None,
+            "metrics": {"var_y": None if v is None or math.isnan(v) else v},
+        }
+        found.append(("trial", number, value, a))
+    return found
+
+
 @takes_name
 def held_out_frame(
-    opt: optuna.Study, y_val: np.ndarray, files: TrialFiles | None = None, numbers=None
+    opt: optuna.Study, y_val: np.ndarray, files: TrialFiles | None = None, numbers=None, trials=None
 ):
     """Predictions on the held-out (validation) rows against their actual values ``y_val`` (n_val,),
     long: source (baseline / trial), number, mode, value, row, actual, predicted (NaN where not
@@ -326,7 +372,7 @@ def held_out_frame(
                 "predicted": _floats(a["val_pred"]),
             }
         )
-        for source, number, value, a in _nets(opt, "val_pred", files, numbers)
+        for source, number, value, a in _nets(opt, "val_pred", files, numbers, trials)
         if len(a["val_pred"]) == len(actual)
     ]
     if not parts:
@@ -631,7 +677,7 @@ scikit-learn and SciPy when they are installed."""
 
 
 @takes_name
-def importances_frame(opt: optuna.Study, settings=None, keep: Path | None = None):
+def importances_frame(opt: optuna.Study, settings=None, keep: Path | None = None, trials=None):
     """PED-ANOVA importance of each parameter (normalised to sum 1 per target), long: param, target,
     importance, top_value, top_share, contrast.
 
@@ -645,17 +691,21 @@ def importances_frame(opt: optuna.Study, settings=None, keep: Path | None = None
     ``top_share`` of the trials (at least :data:`NO_CONTRAST_SHARE`) and that scores about nothing
     (below :data:`NO_CONTRAST_SCORE`) has ``contrast`` False: its score says the sample cannot tell,
     not that the setting does not matter.
+
+    ``keep``: the folder where they are kept (:data:`IMPORTANCES_NAME`) and read back; ``trials``:
+    the study's :func:`trials_frame`, when the caller holds it.
     """
     import pandas as pd
 
     columns = ["param", "target", "importance", "top_value", "top_share", "contrast"]
-    trials = _completed(opt)
     space = search_space(opt)
-    settings = settings_frame(trials_frame(opt), space) if settings is None else settings
+    trials = trials_frame(opt) if trials is None else trials
+    settings = settings_frame(trials, space) if settings is None else settings
     key = _importances_key(trials, settings)
     if keep is not None and (rows := _kept_importances(keep / IMPORTANCES_NAME, key)) is not None:
         return pd.DataFrame(rows, columns=columns)
-    text = json.dumps({"key": key, "rows": _importance_rows(opt, trials, space, settings)})
+    rows = _importance_rows(opt, _completed(opt), space, settings)
+    text = json.dumps({"key": key, "rows": rows})
     if keep is not None:
         try:  # a cache: a folder that cannot take it costs the next report the computation
             replace_file(keep / IMPORTANCES_NAME, text + "\n")
@@ -668,12 +718,14 @@ def importances_frame(opt: optuna.Study, settings=None, keep: Path | None = None
 
 def _importances_key(trials, settings) -> str:
     """The hash of what :func:`importances_frame` reads: the completed trials' params, values and
-    modes, the settings frame, Optuna's version and this module's source."""
+    modes (of their :func:`trials_frame` ``trials``), the settings frame, Optuna's version and this
+    module's source."""
     digest = hashlib.sha256()
     digest.update(optuna.__version__.encode() + b"\0" + Path(__file__).read_bytes())
-    # pickled (floats as their bits), each trial's params in the order of their names
-    seen = [(t.number, sorted(t.params.items()), t.value, t.user_attrs.get("mode")) for t in trials]
-    digest.update(pickle.dumps(seen, protocol=5))
+    done = complete(trials)
+    # pickled (floats as their bits), the params in the order of their names
+    read = ["number", "value", "mode", *sorted(c for c in done if c.startswith("params_"))]
+    digest.update(pickle.dumps([(c, done[c].tolist()) for c in read], protocol=5))
     digest.update(settings.to_json(orient="split", date_format="iso").encode())
     return digest.hexdigest()
 
@@ -746,8 +798,22 @@ def no_contrast_text(row) -> str:
     return f"no contrast: the sampler chose {row['top_value']} in {row['top_share']:.0%} of trials"
 
 
+def best_record(opt: optuna.Study) -> dict[str, Any] | None:
+    """What the headline reads of the best trial (`reading.best_trial`): its number, value, mode
+    and config; None when no trial completed."""
+    if not _completed(opt):
+        return None
+    best = best_trial(opt)
+    return {
+        "number": best.number,
+        "value": best.value,
+        "mode": best.user_attrs.get("mode"),
+        "config": best.user_attrs.get("config"),
+    }
+
+
 @takes_name
-def headline(opt: optuna.Study, trials=None, levers=None) -> dict[str, Any]:
+def headline(opt: optuna.Study, trials=None, levers=None, best=None) -> dict[str, Any]:
     """The numbers the page opens with, as plain data.
 
     trials / failed / escaped / escape_share; best_value, best_number, best_mode, best_config;
@@ -756,7 +822,8 @@ def headline(opt: optuna.Study, trials=None, levers=None) -> dict[str, Any]:
     ``noise_estimated`` is True); features (d) and target_known; the question's config's value, mode
     and hints, with its init seeds (``baseline_seeds``) and the one its hints and config are of
     (``baseline_seed``, the median run's); and ``levers``: the settings whose values split escape
-    rates most, as sentences.
+    rates most, as sentences. ``trials``, ``levers``, ``best``: the study's :func:`trials_frame`,
+    :func:`levers_frame` and :func:`best_record`, when the caller holds them.
     """
     trials = trials_frame(opt) if trials is None else trials
     done = complete(trials)
@@ -802,13 +869,13 @@ def headline(opt: optuna.Study, trials=None, levers=None) -> dict[str, Any]:
         "levers": [],
         "levers_on": int(trials["explore"].sum()) if len(trials) else 0,
     }
-    if len(done):
-        best = best_trial(opt)
+    best = best_record(opt) if best is None and len(done) else best
+    if best is not None:
         out |= {
-            "best_value": float(best.value),
-            "best_number": best.number,
-            "best_mode": best.user_attrs.get("mode"),
-            "best_config": best.user_attrs.get("config"),
+            "best_value": float(best["value"]),
+            "best_number": best["number"],
+            "best_mode": best["mode"],
+            "best_config": best["config"],
         }
     ranking = lever_ranking(levers)
     out["levers"] = [
@@ -863,32 +930,41 @@ class Frames:
 
 
 def build(
-    opt: "optuna.Study | str",
+    opt: "optuna.Study | str | Sweep",
     definition=None,
     files: TrialFiles | None = None,
     *,
     out="results",
     storage: str | None = None,
 ) -> Frames:
-    """All the frames of a study: an Optuna study, or a stored sweep by its name or file (in ``out``
-    or ``storage``); ``definition`` (a ``studies.Study``, known from a name) adds its data points;
-    ``files`` (the sweep's trial files, ``Sweep.files``, known from a name) its curves and
-    predictions."""
+    """All the frames of a study: an Optuna study, or a stored sweep (a ``Sweep``, or its name or
+    file, in ``out`` or ``storage``); ``definition`` (a ``studies.Study``, known from a sweep) adds
+    its data points; ``files`` (the sweep's trial files, ``Sweep.files``, known from a sweep) its
+    curves and predictions. A sweep opened from its kept replay reads its trials frame from
+    beside it when one was kept, and keeps it otherwise (`sweeps.results.kept_trials`)."""
+    store = None
     if not isinstance(opt, optuna.Study):
-        sweep = open_sweep(opt, out=out, storage=storage) if isinstance(opt, str) else None
-        if sweep is None:
+        sweep = open_sweep(opt, out=out, storage=storage) if isinstance(opt, str) else opt
+        if not isinstance(sweep, Sweep):
             raise ValueError(
-                "study must be an optuna.Study, a study's name or a .py file, got "
+                "study must be an optuna.Study, a Sweep, a study's name or a .py file, got "
                 f"{type(opt).__name__}"
             )
         opt, definition = sweep.study, sweep.definition if definition is None else definition
-        files = sweep.files if files is None else files
+        files, store = sweep.files if files is None else files, sweep.store
     with no_collection():  # every trial read: many objects, no cycles among them
-        return _build(opt, definition, files)
+        return _build(opt, definition, files, store)
 
 
-def _build(opt: optuna.Study, definition, files: TrialFiles | None) -> Frames:
-    trials = trials_frame(opt)
+def _build(opt: optuna.Study, definition, files: TrialFiles | None, store=None) -> Frames:
+    kept = kept_trials.load(store)
+    if kept is None:
+        trials, best = trials_frame(opt), best_record(opt)
+        kept_trials.keep(store, trials, best, records_in_journal(opt))
+        framed = None  # the trials are decoded: the nets are read from them
+    else:
+        trials, best = kept.trials, kept.best
+        framed = None if kept.in_journal else trials
     if not len(complete(trials)):
         raise ValueError(
             f"sweep {opt.study_name!r} has no completed trial yet; run: python -m "
@@ -904,17 +980,17 @@ def _build(opt: optuna.Study, definition, files: TrialFiles | None) -> Frames:
     return Frames(
         trials=trials,
         settings=settings,
-        curves=curves_frame(opt, files, shown),
-        predictions=predictions_frame(opt, files, shown),
+        curves=curves_frame(opt, files, shown, framed),
+        predictions=predictions_frame(opt, files, shown, framed),
         levers=levers,
         tried=levers_frame(opt, trials, settings),
         importances=importances_frame(
-            opt, settings, None if files is None else files.folder.parent
+            opt, settings, None if files is None else files.folder.parent, trials
         ),
         space=space,
-        headline=headline(opt, trials, levers),
+        headline=headline(opt, trials, levers, best),
         data=None if data is None else data_frame(data),
-        held_out=None if data is None else held_out_frame(opt, data.y_val, files, shown),
+        held_out=None if data is None else held_out_frame(opt, data.y_val, files, shown, framed),
         shown=shown,
     )
 

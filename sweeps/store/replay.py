@@ -194,7 +194,7 @@ def load(journal: Path) -> ReplayedStorage | None:
         third = data.index(b"\n", second) + 1
         study = json.loads(data[first:second])
         dists = [json_to_distribution(d) for d in json.loads(data[second:third])["distributions"]]
-        return ReplayedStorage(journal, head["summary"], study, dists, data[third:])
+        return ReplayedStorage(journal, head, study, dists, data[third:])
     except (ValueError, KeyError, TypeError, IndexError, AttributeError) as e:
         logger.info("kept replay of %s not read (%s); replaying the journal", journal, e)
         return None
@@ -233,20 +233,22 @@ def _trial(r: dict[str, Any], dists: list[BaseDistribution]) -> FrozenTrial:
 
 class ReplayedStorage(BaseStorage):
     """One study as its kept replay holds it, read-only: every write is refused (a TypeError), never
-    lost. ``summary`` is the header's (`summary`), known before any trial is decoded."""
+    lost. ``summary`` is the header's (`summary`), known before any trial is decoded; ``key``, what
+    the kept replay was taken from (a file kept beside it from the same trials may hold it too:
+    `sweeps.results.kept_trials`)."""
 
     STUDY_ID = 0
 
     def __init__(
         self,
         journal: Path,
-        summary: dict[str, Any],
+        head: dict[str, Any],
         study: dict[str, Any],
         distributions: list[BaseDistribution],
         trial_lines: bytes,
     ):
         self.where = str(journal)
-        self.summary = summary
+        self.summary, self.key = head["summary"], head["key"]
         self.name = study["name"]
         self.directions = [StudyDirection[d] for d in study["directions"]]
         self.user_attrs, self.system_attrs = study["user_attrs"], study["system_attrs"]

@@ -1,7 +1,6 @@
 """sweeps.results.frames and the report page, from one small real sweep that ends in every mode."""
 
 import base64
-import copy
 import dataclasses
 import html
 import json
@@ -453,11 +452,16 @@ def test_importances_of_the_same_trials_are_read_back_and_of_others_computed(swe
     (folder / "mixed" / tidy.IMPORTANCES_NAME).write_text('{"key": 1}')
     pd.testing.assert_frame_equal(tidy.build(stored.study, stored.definition, stored.files).importances, first)
     assert computed == [1, 1, 1]
-    trials = tidy._completed(stored.study)
-    settings = tidy.settings_frame(tidy.trials_frame(stored.study), tidy.search_space(stored.study))
-    moved = copy.deepcopy(trials[0])
-    moved.value = trials[0].value * 2
-    assert tidy._importances_key(trials, settings) != tidy._importances_key([moved, *trials[1:]], settings)
+    trials = tidy.trials_frame(stored.study)
+    settings = tidy.settings_frame(trials, tidy.search_space(stored.study))
+    first_done = trials.index[trials["state"] == "COMPLETE"][0]
+    moved = trials.copy()
+    moved.loc[first_done, "value"] *= 2
+    other = trials.copy()
+    other.loc[first_done, "params_lr"] *= 2  # a param's value, its bin the same
+    key = tidy._importances_key(trials, settings)
+    assert key == tidy._importances_key(trials.copy(), settings)
+    assert key != tidy._importances_key(moved, settings) and key != tidy._importances_key(other, settings)
 
 
 def test_a_live_page_says_running_and_reloads_and_the_final_one_does_not(sweep, tmp_path):
