@@ -5,8 +5,8 @@ without importing matplotlib and seaborn). The trials' table (``trials.csv``) is
 written from the same frames, it would be the same bytes.
 
 The key is a hash of the frames (by their values: `sweeps.results.fingerprint`) and the analysis (as
-JSON), of the drawing code's sources
-and of the versions of the libraries that draw; ``figures/drawn.json`` holds it beside each
+JSON), of the code's sources and of the versions of the libraries that draw
+(`fingerprint.code_digest`); ``figures/drawn.json`` holds it beside each
 figure's caption and the hash of its SVG bytes, and the hash of the table, so that a file changed
 or removed since is written again.
 
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from importlib import metadata
 from pathlib import Path
 
 from mlpcore.atomic import replace_file
@@ -28,11 +27,6 @@ from sweeps.results import fingerprint
 
 DRAWN_NAME = "drawn.json"
 """The file in ``figures/`` that holds the key of its figures, their captions and their hashes."""
-LIBRARIES = ("matplotlib", "seaborn", "pandas", "numpy")
-"""The libraries whose versions are part of the key: they draw, or hold what is drawn."""
-_CODE = Path(__file__).resolve().parents[2]
-_SOURCES = ("sweeps", "mlpcore")
-"""The packages whose sources are part of the key (a change anywhere in them draws again)."""
 
 
 def drawing_key(frames, analysis) -> str:
@@ -43,15 +37,7 @@ def drawing_key(frames, analysis) -> str:
     # as JSON: the analysis a run holds and the one read back from its storage differ only in types
     # (a tuple stored as a list)
     digest.update(json.dumps(analysis, sort_keys=True, default=repr).encode())
-    for package in _SOURCES:
-        for path in sorted((_CODE / package).rglob("*.py")):
-            digest.update(path.relative_to(_CODE).as_posix().encode() + b"\0")
-            digest.update(path.read_bytes())
-    for library in LIBRARIES:
-        try:
-            digest.update(f"{library} {metadata.version(library)}\0".encode())
-        except metadata.PackageNotFoundError:
-            digest.update(f"{library} -\0".encode())
+    digest.update(fingerprint.code_digest().encode())
     return digest.hexdigest()
 
 
