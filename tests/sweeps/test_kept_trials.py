@@ -63,6 +63,15 @@ def test_a_second_build_reads_the_kept_frame_decodes_no_trial_and_gives_the_same
     same_frames(decoded, first)
 
 
+def test_a_run_keeps_the_frame_of_its_report_beside_the_replay_its_driver_kept(swept_tiny, monkeypatch):
+    out = swept_tiny.folder / "results"
+    sweep = open_sweep("tiny", out=out)
+    kept = kept_trials.load(sweep.store)
+    assert kept is not None  # the run's own report kept it
+    monkeypatch.setattr(replay, "_trial", no_trials)
+    pd.testing.assert_frame_equal(tidy.build(sweep).trials, kept.trials)
+
+
 def test_a_report_from_the_kept_frame_reads_its_figures_back_and_writes_the_same_page(sweep_dir, monkeypatch):
     page = files.report("tiny", out=sweep_dir).read_text()
     assert (sweep_dir / "tiny" / kept_trials.NAME).is_file()
@@ -82,10 +91,9 @@ def test_a_journal_written_since_is_framed_again_and_kept_again(sweep_dir):
     last = study.trials[-1]
     study.add_trial(optuna.trial.create_trial(params=last.params, distributions=last.distributions,
                                               value=last.value, user_attrs=last.user_attrs))
-    assert len(built(sweep_dir).trials) == len(study.trials)  # the journal replayed: not a kept replay
-    sweep = open_sweep("tiny", out=sweep_dir)
-    assert isinstance(sweep.store, replay.ReplayedStorage)  # kept again, with another key
-    assert kept_trials.load(sweep.store) is None
+    sweep = open_sweep("tiny", out=sweep_dir)  # the journal replayed, and its replay kept again (another key)
+    assert not isinstance(sweep.store, replay.ReplayedStorage)
+    assert kept_trials.load(sweep.store) is None  # the frame kept is of the replay before
     assert len(tidy.build(sweep).trials) == len(study.trials)
     assert len(kept_trials.load(open_sweep("tiny", out=sweep_dir).store).trials) == len(study.trials)
 
@@ -127,13 +135,18 @@ def test_a_frame_is_kept_only_beside_a_kept_replay_and_only_when_it_reads_back_t
     sweep = open_sweep("tiny", out=sweep_dir)
     trials = tidy.trials_frame(sweep.study)
     path = sweep_dir / "tiny" / kept_trials.NAME
-    replayed = open_sweep("tiny", out=sweep_dir, fresh=True).store
-    assert kept_trials.keep(replayed, trials, None, False) is None and not path.exists()
+    replayed = open_sweep("tiny", out=sweep_dir, fresh=True).store  # the journal, replayed by Optuna
+    (sweep_dir / "tiny" / replay.NAME).rename(sweep_dir / "kept")
+    assert kept_trials.keep(replayed, trials, None, False) is None and not path.exists()  # no kept replay
+    (sweep_dir / "kept").rename(sweep_dir / "tiny" / replay.NAME)
     odd = trials.assign(error=[{1, 2}] * len(trials))  # a value JSON cannot hold
     assert kept_trials.keep(sweep.store, odd, None, False) is None and not path.exists()
     odd = trials.assign(error=[(1, 2)] * len(trials))  # ... or would read back as another type
     assert kept_trials.keep(sweep.store, odd, None, False) is None and not path.exists()
     assert kept_trials.keep(sweep.store, trials, None, False) == path
+    path.unlink()
+    assert kept_trials.keep(replayed, trials, None, False) == path  # the journal its replay is current for
+    assert kept_trials.load(sweep.store) is not None and kept_trials.load(replayed) is not None
 
 
 def test_a_sweep_that_keeps_its_curves_in_the_journal_draws_them_from_its_decoded_trials(sweep_dir, tmp_path):
