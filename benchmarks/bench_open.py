@@ -20,8 +20,9 @@ Then, in a fresh process each, interleaved over ``rounds``, every sweep on its o
 - ``list``: ``python -m sweeps list --out DIR``;
 - ``report``: ``python -m sweeps report STUDY --out DIR``, on the grown sweep and on the sweep as
   given (issue 33's target: at most 3x), each after one first report that is not timed in the
-  table (printed): that one draws the figures, and the timed ones find them kept
-  (`sweeps.report.kept`), as every ``report`` after a run does.
+  table (printed): that one draws the figures and computes the importances (neither is copied),
+  and the timed ones find them kept (`sweeps.report.kept`), with the trials frame
+  (`sweeps.results.kept_trials`), as every ``report`` after a run does.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ import time
 from pathlib import Path
 
 TRIAL_OPS = (5, 6, 7, 8)  # the records of an existing trial, by its trial_id
+NOT_COPIED = ("journal.log.flock", "report.html", "importances.json", "journal.replay", "journal.frame")
+"""Left out of both copies, so that each first report works as one after its sweep changed: it
+computes the importances and draws the figures (and keeps its trials frame), whatever the given
+folder held from earlier reports."""
 
 
 def grow(src: Path, dst: Path, study: str, copies: int) -> int:
@@ -47,7 +52,7 @@ def grow(src: Path, dst: Path, study: str, copies: int) -> int:
     out = dst / study
     out.mkdir(parents=True, exist_ok=True)
     for f in (src / study).iterdir():
-        if f.is_file() and f.name not in ("journal.log", "journal.log.flock", "report.html"):
+        if f.is_file() and f.name not in ("journal.log", *NOT_COPIED):
             shutil.copy2(f, out / f.name)
     with open(out / "journal.log", "wb") as f:
         for k in range(copies):
@@ -118,7 +123,7 @@ def main() -> None:
         n = grow(out, grown, args.study, args.copies)
         small = work / f"small{i}"
         shutil.copytree(out / args.study, small / args.study,
-                        ignore=shutil.ignore_patterns("report.html", "*.flock", "figures"))
+                        ignore=shutil.ignore_patterns(*NOT_COPIED, "figures"))
         size = (grown / args.study / "journal.log").stat().st_size
         print(f"{spec}: {n} trials, journal {size:,} B ({size / n:,.0f} B a trial)")
         setups.append((spec, tree, grown, small))
