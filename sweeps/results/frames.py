@@ -186,7 +186,9 @@ def curves_frame(opt: optuna.Study, files: TrialFiles | None = None, numbers=Non
     constant predictor); None (non-finite) losses are NaN. ``files``: the sweep's trial files
     (``Sweep.files``), where the curves are; a sweep stored before them kept its curves in the
     journal. ``numbers``: only these trials' (and the baseline's), as :func:`shown_numbers` picks.
-    ``trials``: the study's :func:`trials_frame`, when the caller holds it (see :func:`_nets`).
+    ``trials``: the study's :func:`trials_frame`, to read each trial's number, value and mode from
+    instead of its decoded trial, for a sweep whose trials keep their curves and predictions in
+    their files alone (:func:`records_in_journal` is False; see :func:`_nets`).
     """
     # a curve's labels once each, repeated at the end; its numbers as arrays: one frame at the end
     labels: dict[str, list] = {k: [] for k in ("source", "number", "mode", "value", "split")}
