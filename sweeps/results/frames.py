@@ -962,7 +962,8 @@ def _build(opt: optuna.Study, definition, files: TrialFiles | None, store=None) 
     kept = kept_trials.load(store)
     if kept is None:
         trials, best = trials_frame(opt), best_record(opt)
-        kept_trials.keep(store, trials, best, records_in_journal(opt))
+        if kept_trials.keeps(store):  # (a live page's storage, a database: never)
+            kept_trials.keep(store, trials, best, records_in_journal(opt))
         framed = None  # the trials are decoded: the nets are read from them
     else:
         trials, best = kept.trials, kept.best

@@ -70,6 +70,11 @@ def _replay(store) -> tuple[Path, dict[str, Any]] | None:
     return None
 
 
+def keeps(store) -> bool:
+    """Whether :func:`keep` keeps a frame of ``store``'s trials: it has a current kept replay."""
+    return _replay(store) is not None
+
+
 def load(store) -> KeptTrials | None:
     """The frame kept beside ``store``'s journal when it is of its current kept replay
     (:func:`_replay`) and of this code; else None (none kept, another's, or damaged: the caller

@@ -489,9 +489,11 @@ def test_a_report_writer_killed_at_any_moment_leaves_the_old_files_or_the_new_on
 
     def report(kill_at: int) -> subprocess.CompletedProcess:
         # the figures drawn and written again, not read back as kept (sweeps.report.kept), and the
-        # journal's replay kept again (sweeps.store.replay): the kills fall among them too
+        # journal's replay and trials frame kept again (sweeps.store.replay, sweeps.results.kept_trials):
+        # the kills fall among them too
         (out_dir / "figures" / "drawn.json").unlink(missing_ok=True)
         (out_dir / "journal.replay").unlink(missing_ok=True)
+        (out_dir / "journal.frame").unlink(missing_ok=True)
         return run_patched(KILLED_AT_FSYNC, str(kill_at), "report", "tiny.py", cwd=tmp_path)
 
     whole = report(0)
