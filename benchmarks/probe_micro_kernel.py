@@ -2,8 +2,8 @@
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/probe_micro_kernel.py [--rounds 3] [--calls 2000]
 
-The forward product of a 1-64-64-1 step's hidden layer, C (64, 496) = [W; b].T (64, 65) @ A (65, 496),
-three ways, in one process, interleaved, CPU time of one thread:
+The forward product of a 1-64-64-1 step's hidden layer, C (64, 496) = [W; b].T (64, 65) @
+A (65, 496), three ways, in one process, interleaved, CPU time of one thread:
 
 - ``blas``: ``np.dot`` in numba, which calls OpenBLAS's dgemm (what the kernel does);
 - ``registers``: a 4 x 8 block of C in 32 scalar accumulators, K innermost (a micro-kernel's shape,
@@ -88,7 +88,8 @@ def main() -> None:
             times[name].append((time.process_time() - t) / args.calls)
     for name, ts in times.items():
         best = min(ts)
-        print(f"{name:10s} {best * 1e6:8.1f} us  {2 * K * M * N / best / 1e9:5.1f} GFLOP/s (best of {args.rounds})")
+        rate = 2 * K * M * N / best / 1e9
+        print(f"{name:10s} {best * 1e6:8.1f} us  {rate:5.1f} GFLOP/s (best of {args.rounds})")
 
 
 if __name__ == "__main__":
