@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import pickle
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +38,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 
 from mlpcore import MODES
 from mlpcore.atomic import replace_file
-from sweeps.results import kept_trials
+from sweeps.results import fingerprint, kept_trials
 from sweeps.results.handle import Sweep, open_sweep
 from sweeps.results.reading import best_trial, takes_name
 from sweeps.space import space_from_json
@@ -719,16 +718,16 @@ def importances_frame(opt: optuna.Study, settings=None, keep: Path | None = None
 
 
 def _importances_key(trials, settings) -> str:
-    """The hash of what :func:`importances_frame` reads: the completed trials' params, values and
-    modes (of their :func:`trials_frame` ``trials``), the settings frame, Optuna's version and this
-    module's source."""
+    """The hash of what :func:`importances_frame` reads: the completed trials' numbers, values,
+    modes and params (of their :func:`trials_frame` ``trials``) and the settings frame, by their
+    values (`sweeps.results.fingerprint`: a frame made from the trials and one read back from a file
+    give the same key), Optuna's version and this module's source."""
     digest = hashlib.sha256()
     digest.update(optuna.__version__.encode() + b"\0" + Path(__file__).read_bytes())
     done = complete(trials)
-    # pickled (floats as their bits), the params in the order of their names
     read = ["number", "value", "mode", *sorted(c for c in done if c.startswith("params_"))]
-    digest.update(pickle.dumps([(c, done[c].tolist()) for c in read], protocol=5))
-    digest.update(settings.to_json(orient="split", date_format="iso").encode())
+    fingerprint.update(digest, done[read].reset_index(drop=True))
+    fingerprint.update(digest, settings)
     return digest.hexdigest()
 
 
