@@ -21,7 +21,6 @@ from sweeps.report.kept import DRAWN_NAME, drawing_key, keep_figures, kept_figur
 from sweeps.report.page import EVERY_TRIAL, Live, index_page, page
 from sweeps.results import frames as tidy
 from sweeps.results.handle import Sweep, open_sweep
-from sweeps.results.reading import best_trial, complete_trials
 from sweeps.store.factory import JOURNAL_NAME, open_storage
 from sweeps.store.masking import mask
 
@@ -36,23 +35,11 @@ TRIALS_NAME = "trials.csv"
 def write_outputs(sweep: Sweep, trials) -> None:
     """best.json (when a trial is complete) and trials.csv (``trials``: its
     :func:`~sweeps.results.frames.trials_frame`) beside the journal."""
-    opt = sweep.study
-    if complete_trials(opt):
-        best = best_trial(opt)
-        replace_file(
-            sweep.dir / BEST_NAME,
-            json.dumps(
-                {
-                    "study": opt.study_name,
-                    "trial": best.number,
-                    "value": best.value,
-                    "mode": best.user_attrs.get("mode"),
-                    "config": best.user_attrs["config"],
-                },
-                indent=2,
-            )
-            + "\n",
-        )
+    best = tidy.best_record(sweep.study)
+    if best is not None:
+        found = {"study": sweep.name, "trial": best["number"]}
+        found |= {k: best[k] for k in ("value", "mode", "config")}
+        replace_file(sweep.dir / BEST_NAME, json.dumps(found, indent=2) + "\n")
     write_trials_csv(trials, sweep.dir)
 
 
