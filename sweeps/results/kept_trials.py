@@ -22,7 +22,6 @@ own journal.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 from dataclasses import dataclass
@@ -36,13 +35,15 @@ from sweeps.results.fingerprint import code_digest, fingerprint
 from sweeps.store import replay
 from sweeps.store.journal import SweepJournal
 from sweeps.store.replay import ReplayedStorage
+from sweeps.store.trialfiles import packed, unpacked
 
 logger = logging.getLogger(__name__)
 
 NAME = "journal.frame"
 FORMAT = 1
-PACKED = {"float64": "<f8", "int64": "<i8"}
-"""Dtypes stored as the base64 of their bytes (in this byte order), read back bit for bit."""
+PACKED = ("float64", "int64")
+"""Dtypes stored packed (`sweeps.store.trialfiles.packed`: the base64 of their bytes), read back bit
+for bit."""
 SCALARS = (str, bool, int, float)
 """What another column may hold (or None): JSON reads each back as the same type and value."""
 
@@ -138,8 +139,7 @@ def _encode(frame) -> list[dict[str, Any]]:
                 "codes": column.cat.codes.tolist(),
             }
         elif entry["dtype"] in PACKED:
-            data = column.to_numpy().astype(PACKED[entry["dtype"]]).tobytes()
-            entry["packed"] = base64.b64encode(data).decode("ascii")
+            entry["packed"] = packed(column.to_numpy())
         else:
             entry["values"] = column.tolist()
             if not all(v is None or type(v) in SCALARS for v in entry["values"]):
@@ -159,8 +159,7 @@ def _decode(columns: list[dict[str, Any]]):
                 entry["codes"], categories=entry["categories"], ordered=entry["ordered"]
             )
         elif dtype in PACKED:
-            raw = base64.b64decode(entry["packed"], validate=True)
-            values = np.frombuffer(raw, dtype=PACKED[dtype]).astype(dtype)
+            values = unpacked(entry["packed"]).astype(dtype)  # a copy, writable
         elif dtype == "bool":
             values = np.array(entry["values"], dtype=bool)
         elif dtype == "object":

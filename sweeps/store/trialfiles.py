@@ -140,26 +140,38 @@ def _lists(record: str, value, convert):
     return {k: convert(v) if k in PACKED[record] else v for k, v in value.items()}
 
 
+def packed(array: np.ndarray) -> dict[str, str]:
+    """A 1-D array of integers (as 64-bit) or floats (as float64) as JSON: one base64 string of its
+    little-endian bytes, named by its NumPy type, ``{"<i8": BASE64}`` or ``{"<f8": BASE64}``."""
+    kind = INTS if array.dtype.kind in "iu" else FLOATS
+    return {kind: base64.b64encode(np.asarray(array, dtype=kind).tobytes()).decode("ascii")}
+
+
+def unpacked(value: dict[str, str]) -> np.ndarray:
+    """The array :func:`packed` made ``value`` of, bit for bit (read-only); a ValueError when it is
+    not one."""
+    ((kind, text),) = value.items()
+    if kind not in (FLOATS, INTS):
+        raise ValueError(f"a list packed as {kind!r}, not one of {FLOATS!r}, {INTS!r}")
+    return np.frombuffer(base64.b64decode(text, validate=True), dtype=kind)
+
+
 def _pack(values) -> dict[str, str]:
     """A list of numbers (None: non-finite) as one string: integers as such, else floats."""
     values = list(values)
     ints = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values)
-    kind = INTS if ints else FLOATS
-    array = np.array(values, dtype=kind)  # NumPy reads None as NaN
-    if kind == FLOATS:
+    array = np.array(values, dtype=INTS if ints else FLOATS)  # NumPy reads None as NaN
+    if not ints:
         array[~np.isfinite(array)] = np.nan
-    return {kind: base64.b64encode(array.tobytes()).decode("ascii")}
+    return packed(array)
 
 
 def _unpack(value) -> list:
     """The list of numbers ``value`` holds (None for a non-finite one); a list as it is."""
     if isinstance(value, list):
         return value
-    ((kind, text),) = value.items()
-    if kind not in (FLOATS, INTS):
-        raise ValueError(f"a list packed as {kind!r}, not one of {FLOATS!r}, {INTS!r}")
-    array = np.frombuffer(base64.b64decode(text, validate=True), dtype=kind)
-    if kind == INTS or not np.isnan(array).any():
+    array = unpacked(value)
+    if array.dtype.kind == "i" or not np.isnan(array).any():
         return array.tolist()
     return [None if math.isnan(v) else v for v in array.tolist()]
 

@@ -104,7 +104,8 @@ def damage_code(kept):
 
 def damage_packed(kept):
     column = next(c for c in kept["columns"] if "packed" in c)
-    column["packed"] = column["packed"][:-4]  # not a whole number of values
+    ((kind, text),) = column["packed"].items()
+    column["packed"] = {kind: text[:-4]}  # not a whole number of values
 
 
 def damage_length(kept):
